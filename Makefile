@@ -1,0 +1,38 @@
+# Two commands for a fresh machine with Python 3.11+ and make:
+#   make demo   install everything, then run the demo (embedded SQLite, synthetic data, web app)
+#   make test   install everything, then run the checks and the tests (SQLite and PostgreSQL)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck pytest bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/bootstrap
+	@PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/fullpicture demo $(DEMO_ARGS)
+
+test: install lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	@bash scripts/ensure-postgres
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/import.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Agencies around a child and the practitioners who work in them."""

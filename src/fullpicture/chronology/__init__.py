@@ -1,0 +1,1 @@
+"""Chronology entries (events) from every agency, and the concern taxonomy they are coded by."""

@@ -1,0 +1,1 @@
+"""The ``fullpicture`` command line: a thin layer over the capabilities' services."""

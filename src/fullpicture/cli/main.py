@@ -1,0 +1,22 @@
+"""Entry point of the ``fullpicture`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from fullpicture.cli import agencies as agencies_cli
+from fullpicture.cli import db as db_cli
+from fullpicture.cli import serve as serve_cli
+
+app = typer.Typer(
+    name="fullpicture",
+    help="One picture of a child across the agencies around them.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(db_cli.app, name="db")
+app.add_typer(agencies_cli.app, name="agency")
+app.command("serve")(serve_cli.serve)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database session, ORM base, migrations."""

@@ -1,0 +1,37 @@
+"""One settings object, read from the environment (prefix ``FULLPICTURE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Operator-facing configuration. Secrets come from the environment, never from the repo."""
+
+    model_config = SettingsConfigDict(env_prefix="FULLPICTURE_", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Blank means an embedded SQLite file under data_dir.",
+    )
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where embedded data lives.")
+    import_chunk_rows: int = Field(default=50_000, ge=1_000, description="Rows per import chunk.")
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024, description="Largest feed file the API accepts."
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'fullpicture.sqlite3').as_posix()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Source records as agencies hold them, linked persons, and households over time."""

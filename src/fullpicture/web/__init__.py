@@ -1,0 +1,1 @@
+"""The web app and REST API: a thin layer over the capabilities' services."""
