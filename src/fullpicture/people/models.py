@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -174,3 +175,29 @@ class PersonRelationship(Base):
     date_to: Mapped[dt.date | None] = mapped_column(Date)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class PersonRecordLink(Base):
+    """Points one agency record (all its versions) at the person it describes.
+
+    Written by linkage (or a practitioner's confirmed decision); the source record itself is
+    never edited. When a later run moves a record to another person, the old link is ended
+    (``ended_at``) and a new one starts, so the history of who was linked to whom is kept.
+    """
+
+    __tablename__ = "person_record_link"
+    __table_args__ = (
+        Index("ix_person_record_link_record", "agency_id", "record_ref"),
+        Index("ix_person_record_link_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    record_ref: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(32), comment="probabilistic, confirmed, singleton …")
+    cluster_confidence: Mapped[float | None] = mapped_column(Float)
+    linkage_run_ref: Mapped[str | None] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

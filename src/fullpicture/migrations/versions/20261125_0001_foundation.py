@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 16:01:08.927561
+Create Date: 2026-11-25 16:03:59.329876
 """
 
 from collections.abc import Sequence
@@ -117,6 +117,37 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("household_membership", schema=None) as batch_op:
         batch_op.create_index("ix_household_membership_person", ["person_id"], unique=False)
+
+    op.create_table(
+        "person_record_link",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("agency_id", sa.Integer(), nullable=False),
+        sa.Column("record_ref", sa.String(length=64), nullable=False),
+        sa.Column(
+            "method",
+            sa.String(length=32),
+            nullable=False,
+            comment="probabilistic, confirmed, singleton …",
+        ),
+        sa.Column("cluster_confidence", sa.Float(), nullable=True),
+        sa.Column("linkage_run_ref", sa.String(length=64), nullable=True),
+        sa.Column("evidence", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["agency_id"], ["agency.id"], name=op.f("fk_person_record_link_agency_id_agency")
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_person_record_link_person_id_person")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_person_record_link")),
+    )
+    with op.batch_alter_table("person_record_link", schema=None) as batch_op:
+        batch_op.create_index("ix_person_record_link_person", ["person_id"], unique=False)
+        batch_op.create_index(
+            "ix_person_record_link_record", ["agency_id", "record_ref"], unique=False
+        )
 
     op.create_table(
         "person_relationship",
@@ -469,6 +500,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_person_relationship_person")
 
     op.drop_table("person_relationship")
+    with op.batch_alter_table("person_record_link", schema=None) as batch_op:
+        batch_op.drop_index("ix_person_record_link_record")
+        batch_op.drop_index("ix_person_record_link_person")
+
+    op.drop_table("person_record_link")
     with op.batch_alter_table("household_membership", schema=None) as batch_op:
         batch_op.drop_index("ix_household_membership_person")
 
