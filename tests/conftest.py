@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -153,3 +154,20 @@ def fresh_database(
     db = create_test_database(database.backend, tmp_path)
     yield db
     drop_test_database(db)
+
+
+@pytest.fixture
+def app_client(db_session: Session) -> Iterator[TestClient]:
+    """The web app and API, bound to the test's rolled-back session."""
+    from fullpicture.core.runtime import request_session
+    from fullpicture.web.app import create_app
+
+    app = create_app()
+
+    def _session() -> Iterator[Session]:
+        yield db_session
+        db_session.flush()
+
+    app.dependency_overrides[request_session] = _session
+    with TestClient(app) as client:
+        yield client

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI
+import swagger_ui_bundle
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fullpicture import __version__
 from fullpicture.core.runtime import request_session
+
+WEB_DIR = Path(__file__).resolve().parent
+OPENAPI_URL = "/api/v1/openapi.json"
+SWAGGER_ASSETS = "/api/docs/assets"
+
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
 
 def create_app() -> FastAPI:
@@ -20,15 +31,26 @@ def create_app() -> FastAPI:
             "One picture of a child across the agencies around them: linked records, "
             "one chronology, cumulative-harm alerts with their evidence, and referral checks."
         ),
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
         redoc_url=None,
     )
+    # Front-end assets come from an installed package, never copied into the repo or a CDN.
+    app.mount(
+        SWAGGER_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
+    )
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
     def healthz(session: Session = Depends(request_session)) -> dict[str, Any]:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": session.get_bind().dialect.name}
+
+    @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
+    def api_docs(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(
+            request, "api_docs.html", {"assets": SWAGGER_ASSETS, "openapi_url": OPENAPI_URL}
+        )
 
     # Each capability with an API exposes ``router`` from its ``api`` module; include it here.
     return app

@@ -1,0 +1,32 @@
+"""The app answers on both backends and serves its API description without any CDN."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_healthz_reports_the_database(app_client: TestClient, backend: str) -> None:
+    response = app_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["database"] == backend
+
+
+def test_openapi_schema_is_served(app_client: TestClient) -> None:
+    schema = app_client.get("/api/v1/openapi.json").json()
+    assert schema["info"]["title"] == "fullpicture"
+    assert "/healthz" in schema["paths"]
+
+
+def test_api_docs_page_uses_local_assets_and_no_inline_script(app_client: TestClient) -> None:
+    page = app_client.get("/api/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "<script>" not in page.text  # every script has a src, so CSP can forbid inline script
+    for asset in (
+        "/api/docs/assets/swagger-ui-bundle.js",
+        "/api/docs/assets/swagger-ui.css",
+        "/static/api-docs.js",
+    ):
+        assert asset in page.text
+        assert app_client.get(asset).status_code == 200
