@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 TAXONOMY_FILE = Path(__file__).with_name("concern_taxonomy.yaml")
 
@@ -43,6 +43,10 @@ class Taxonomy(BaseModel):
     version: str
     severity_scale: dict[int, str]
     codes: tuple[ConcernCode, ...]
+    _by_code: dict[str, ConcernCode] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: object, /) -> None:
+        self._by_code = {c.code: c for c in self.codes}
 
     @field_validator("codes")
     @classmethod
@@ -55,21 +59,13 @@ class Taxonomy(BaseModel):
         return value
 
     def get(self, code: str) -> ConcernCode | None:
-        return self._by_code().get(code)
+        return self._by_code.get(code)
 
     def __contains__(self, code: object) -> bool:
-        return isinstance(code, str) and code in self._by_code()
-
-    def _by_code(self) -> dict[str, ConcernCode]:
-        return _index(self)
+        return isinstance(code, str) and code in self._by_code
 
     def codes_of_kind(self, kind: CodeKind) -> list[ConcernCode]:
         return [c for c in self.codes if c.kind is kind]
-
-
-@lru_cache(maxsize=8)
-def _index(taxonomy: Taxonomy) -> dict[str, ConcernCode]:
-    return {c.code: c for c in taxonomy.codes}
 
 
 def load_taxonomy(path: Path = TAXONOMY_FILE) -> Taxonomy:
