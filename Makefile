@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/bootstrap
+$(STAMP): pyproject.toml scripts/bootstrap scripts/install-system-packages
 	@PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap
 	@touch $(STAMP)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
+import swagger_ui
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +19,9 @@ from fullpicture.core.runtime import request_session
 WEB_DIR = Path(__file__).resolve().parent
 OPENAPI_URL = "/api/v1/openapi.json"
 SWAGGER_ASSETS = "/api/docs/assets"
+
+# Swagger UI 5 (OpenAPI 3.1) as shipped inside the swagger-ui-py package.
+SWAGGER_UI_DIR = Path(swagger_ui.__file__).resolve().parent / "static"
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
@@ -36,9 +39,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     # Front-end assets come from an installed package, never copied into the repo or a CDN.
-    app.mount(
-        SWAGGER_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
-    )
+    app.mount(SWAGGER_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger")
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
