@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fullpicture.core.database import Base, UTCDateTime, string_enum, utc_now
@@ -46,6 +46,8 @@ class QuarantinedRow(Base):
     """A row that failed validation, kept as it arrived with every reason, for repair."""
 
     __tablename__ = "quarantined_row"
+    # A later batch repairs a row by bringing a valid one with the same (agency, table, ref).
+    __table_args__ = (Index("ix_quarantined_row_ref", "agency_code", "table_name", "row_ref"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     import_batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
@@ -53,7 +55,8 @@ class QuarantinedRow(Base):
     row_number: Mapped[int] = mapped_column(Integer, comment="1-based data row in the file")
     agency_code: Mapped[str | None] = mapped_column(String(64))
     row_ref: Mapped[str | None] = mapped_column(
-        String(64), comment="record_id or event_id if readable"
+        String(200),
+        comment="record_id, event_id, or record>related:relationship, if readable",
     )
     raw: Mapped[str] = mapped_column(
         Text, comment="the row as it arrived (undecodable bytes escaped)"
@@ -64,3 +67,5 @@ class QuarantinedRow(Base):
     )
     resolved_by_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    dismissed_by: Mapped[str | None] = mapped_column(String(200))
+    dismissal_reason: Mapped[str | None] = mapped_column(Text)

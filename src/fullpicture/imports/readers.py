@@ -1,0 +1,339 @@
+"""Read feed files (CSV, JSON Lines, Parquet) as a stream of row chunks.
+
+A row that cannot be read properly (bytes that are not UTF-8, a broken JSON line, the wrong
+number of CSV fields) still comes out, numbered, with its problem, so that it is quarantined
+rather than lost. A problem with the whole file (unknown table, a required column missing,
+an unreadable Parquet file) raises ``FeedFileError`` before anything is stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fullpicture.imports.schemas import ROW_MODELS, TABLES, QuarantineReason
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
+IGNORED_DIRECTORIES = {"truth"}  # the synthetic generator's answer key lives beside its feeds
+
+# A long free-text summary can exceed the csv module's default 128 KiB field limit.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class FeedFileError(ValueError):
+    """A feed file cannot be imported as a whole; the message says which file and what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFile:
+    path: Path
+    table: str
+    file_format: str
+
+    def sha256(self) -> str:
+        with self.path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@dataclass(slots=True)
+class SourceRow:
+    """One data row as read: its 1-based number, its values, and any problem reading it."""
+
+    number: int
+    values: dict[str, Any] | None
+    problems: list[QuarantineReason] = field(default_factory=list)
+    raw_text: str | None = None
+
+    def raw(self) -> str:
+        """The row as it arrived, undecodable bytes shown as ``\\xNN``."""
+        if self.raw_text is not None:
+            return self.raw_text
+        return json.dumps(self.values, ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def table_of(path: Path) -> str | None:
+    """``records.csv`` and ``2026-11-gp-ashdown.events.jsonl`` name their table."""
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    candidate = stem.rsplit(".", 1)[-1].lower()
+    return candidate if candidate in TABLES else None
+
+
+def discover_feed(paths: Sequence[Path]) -> list[FeedFile]:
+    """The feed files named by ``paths`` (directories are searched), records first."""
+    found: list[FeedFile] = []
+    for path in paths:
+        if not path.exists():
+            raise FeedFileError(f"{path}: no such file or directory")
+        if path.is_dir():
+            candidates = [
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and not IGNORED_DIRECTORIES & set(p.relative_to(path).parts[:-1])
+                and p.suffix.lower() in FORMATS
+                and table_of(p) is not None
+            ]
+            if not candidates:
+                raise FeedFileError(
+                    f"{path}: no feed files found; a feed holds records, relationships and/or "
+                    "events files (.csv, .jsonl or .parquet), see docs/import-format.md"
+                )
+            found.extend(_feed_file(p) for p in candidates)
+        else:
+            found.append(_feed_file(path))
+    unique = {f.path.resolve(): f for f in found}
+    return sorted(unique.values(), key=lambda f: (TABLES.index(f.table), str(f.path)))
+
+
+def _feed_file(path: Path) -> FeedFile:
+    file_format = FORMATS.get(path.suffix.lower())
+    if file_format is None:
+        raise FeedFileError(
+            f"{path.name}: unknown file type {path.suffix or '(none)'}; "
+            "use .csv, .jsonl or .parquet"
+        )
+    table = table_of(path)
+    if table is None:
+        raise FeedFileError(
+            f"{path.name}: the file name does not say which table it holds; name it "
+            "records.*, relationships.* or events.* (a prefix such as gp-ashdown.events.csv is fine)"
+        )
+    return FeedFile(path=path, table=table, file_format=file_format)
+
+
+# --- file-level checks, before anything is stored -------------------------------------------
+
+
+def check_file(feed_file: FeedFile) -> None:
+    """Raise ``FeedFileError`` if the file cannot be imported at all."""
+    required = ROW_MODELS[feed_file.table].required
+    if feed_file.file_format == "csv":
+        columns = _csv_header(feed_file)
+    elif feed_file.file_format == "parquet":
+        columns = [name.strip().lower() for name in _parquet(feed_file).schema_arrow.names]
+    else:
+        return  # JSON Lines has no header: a missing field is a problem of each row
+    missing = [name for name in required if name not in columns]
+    if missing:
+        raise FeedFileError(
+            f"{feed_file.path.name}: required column(s) missing: {', '.join(missing)}. "
+            f"A {feed_file.table} file needs {', '.join(required)} (docs/import-format.md)"
+        )
+
+
+def _csv_header(feed_file: FeedFile) -> list[str]:
+    with _open_csv(feed_file.path) as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise FeedFileError(f"{feed_file.path.name}: the file is empty; it needs a header row")
+    columns = [name.strip().lower() for name in header]
+    if any(_has_undecodable(name) for name in columns):
+        raise FeedFileError(
+            f"{feed_file.path.name}: the header row is not UTF-8 text; save the file as UTF-8"
+        )
+    return columns
+
+
+def _parquet(feed_file: FeedFile) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(feed_file.path)
+    except (pa.ArrowException, OSError) as exc:
+        raise FeedFileError(
+            f"{feed_file.path.name}: not a readable Parquet file ({exc}); re-export it"
+        ) from exc
+
+
+def estimate_rows(feed_file: FeedFile) -> int:
+    """Rows in the file, for progress display (CSV with line breaks inside fields over-counts)."""
+    if feed_file.file_format == "parquet":
+        return int(_parquet(feed_file).metadata.num_rows)
+    lines = 0
+    last = b"\n"
+    with feed_file.path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - (1 if feed_file.file_format == "csv" else 0), 0)
+
+
+# --- row streams --------------------------------------------------------------------------
+
+
+def read_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[list[SourceRow]]:
+    """The file's rows in chunks of at most ``chunk_rows``."""
+    if feed_file.file_format == "csv":
+        rows = _csv_rows(feed_file)
+    elif feed_file.file_format == "jsonl":
+        rows = _jsonl_rows(feed_file)
+    else:
+        yield from _parquet_chunks(feed_file, chunk_rows)
+        return
+    chunk: list[SourceRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _open_csv(path: Path) -> Any:
+    # surrogateescape keeps undecodable bytes, so one badly encoded row is quarantined
+    # with its bytes visible instead of failing the whole file.
+    return path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _has_undecodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _escape(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _encoding_reason(column: str) -> QuarantineReason:
+    return QuarantineReason(
+        field=column,
+        message=(
+            "contains bytes that are not UTF-8 (shown as \\xNN in the raw row); "
+            "save the file as UTF-8 and send the row again"
+        ),
+    )
+
+
+def _csv_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
+    with _open_csv(feed_file.path) as handle:
+        reader = csv.reader(handle)
+        header = [name.strip().lower() for name in next(reader)]
+        width = len(header)
+        number = 0
+        try:
+            for fields in reader:
+                if not fields:
+                    continue  # a blank line is not a row
+                number += 1
+                values = dict(
+                    zip(header, fields, strict=False)
+                )  # a short or long row is reported below
+                row = SourceRow(number=number, values=values)
+                if len(fields) != width:
+                    row.problems.append(
+                        QuarantineReason(
+                            field="row",
+                            message=(
+                                f"has {len(fields)} fields but the header has {width}; "
+                                "check for an unquoted comma or quote"
+                            ),
+                        )
+                    )
+                    if len(fields) > width:
+                        values["_extra_fields"] = "|".join(fields[width:])
+                if _has_undecodable("".join(fields)):
+                    for column, value in list(values.items()):
+                        if _has_undecodable(value):
+                            row.problems.append(_encoding_reason(column))
+                            values[column] = _escape(value)
+                yield row
+        except csv.Error as exc:
+            raise FeedFileError(
+                f"{feed_file.path.name}: cannot be read as CSV after data row {number} "
+                f"({exc}); check its quoting"
+            ) from exc
+
+
+def _jsonl_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
+    with feed_file.path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line.strip():
+                continue
+            problems: list[QuarantineReason] = []
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                text = line.decode("utf-8", "surrogateescape")
+                problems.append(_encoding_reason("row"))
+            try:
+                values = json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    QuarantineReason(
+                        field="row",
+                        message=f"is not valid JSON ({exc.msg} at column {exc.colno}); "
+                        "each line must be one JSON object",
+                    )
+                )
+                yield SourceRow(number, None, problems, _escape(text.rstrip("\r\n")))
+                continue
+            if not isinstance(values, dict):
+                problems.append(
+                    QuarantineReason(field="row", message="is not a JSON object ({...})")
+                )
+                yield SourceRow(number, None, problems, _escape(text.rstrip("\r\n")))
+                continue
+            if problems:
+                values = {
+                    key: _escape(value) if isinstance(value, str) else value
+                    for key, value in values.items()
+                }
+            yield SourceRow(number, values, problems)
+
+
+def _parquet_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[list[SourceRow]]:
+    parquet = _parquet(feed_file)
+    binary_columns = [
+        name
+        for name, kind in zip(parquet.schema_arrow.names, parquet.schema_arrow.types, strict=True)
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+    ]
+    number = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            chunk: list[SourceRow] = []
+            for values in batch.to_pylist():
+                number += 1
+                values = {key.strip().lower(): value for key, value in values.items()}
+                row = SourceRow(number=number, values=values)
+                # Text in a Parquet string column is UTF-8 by definition; a binary column
+                # may hold anything, so decode it here, row by row.
+                for name in binary_columns:
+                    key = name.strip().lower()
+                    value = values.get(key)
+                    if isinstance(value, bytes):
+                        try:
+                            values[key] = value.decode("utf-8")
+                        except UnicodeDecodeError:
+                            values[key] = value.decode("utf-8", "backslashreplace")
+                            row.problems.append(_encoding_reason(key))
+                chunk.append(row)
+            yield chunk
+    except (pa.ArrowException, OSError) as exc:
+        raise FeedFileError(
+            f"{feed_file.path.name}: cannot be read after row {number} ({exc}); re-export it"
+        ) from exc
