@@ -1,8 +1,15 @@
 """Imports every capability's ORM models so that metadata and Alembic see all tables."""
 
+from fullpicture.access import models as access_models
 from fullpicture.agencies import models as agencies_models
 from fullpicture.chronology import models as chronology_models
 from fullpicture.imports import models as imports_models
 from fullpicture.people import models as people_models
 
-__all__ = ["agencies_models", "chronology_models", "imports_models", "people_models"]
+__all__ = [
+    "access_models",
+    "agencies_models",
+    "chronology_models",
+    "imports_models",
+    "people_models",
+]

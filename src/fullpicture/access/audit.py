@@ -1,0 +1,177 @@
+"""The hash-chained audit log: append one entry, verify the chain.
+
+Each entry's hash is SHA-256 over the canonical JSON of its fields and the previous entry's
+hash, so changing, removing or reordering any entry breaks every hash after it. Appends take
+a lock on the single ``audit_chain_head`` row first (a row lock on PostgreSQL, the database
+write lock on SQLite), so two transactions can never both extend the same entry and fork
+the chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fullpicture.access.models import AuditChainHead, AuditEntry
+from fullpicture.core.database import utc_now
+
+GENESIS_HASH = "0" * 64
+CHAIN_HEAD_ID = 1
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _timestamp(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def entry_digest(
+    *,
+    position: int,
+    occurred_at: dt.datetime,
+    actor: str,
+    actor_user_id: int | None,
+    action: str,
+    person_id: int | None,
+    target: str | None,
+    reason: str | None,
+    detail: dict[str, Any],
+    previous_hash: str,
+) -> str:
+    body = {
+        "position": position,
+        "occurred_at": _timestamp(occurred_at),
+        "actor": actor,
+        "actor_user_id": actor_user_id,
+        "action": action,
+        "person_id": person_id,
+        "target": target,
+        "reason": reason,
+        "detail": detail,
+        "previous_hash": previous_hash,
+    }
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def digest_of(entry: AuditEntry) -> str:
+    return entry_digest(
+        position=entry.position,
+        occurred_at=entry.occurred_at,
+        actor=entry.actor,
+        actor_user_id=entry.actor_user_id,
+        action=entry.action,
+        person_id=entry.person_id,
+        target=entry.target,
+        reason=entry.reason,
+        detail=entry.detail,
+        previous_hash=entry.previous_hash,
+    )
+
+
+def append(
+    *,
+    db_session: Session,
+    actor: str,
+    action: str,
+    actor_user_id: int | None = None,
+    person_id: int | None = None,
+    target: str | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> AuditEntry:
+    """Add one entry at the end of the chain, in the caller's transaction."""
+    detail = dict(detail or {})
+    # Round-trip through JSON so the hash covers exactly what the database will give back.
+    detail = json.loads(canonical_json(detail))
+    db_session.flush()
+    # Taking the head row's lock first serialises appenders: on PostgreSQL the UPDATE holds a
+    # row lock until commit; on SQLite a write takes the database's single write lock.
+    position, previous_hash = db_session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == CHAIN_HEAD_ID)
+        .values(position=AuditChainHead.position + 1)
+        .returning(AuditChainHead.position, AuditChainHead.last_hash)
+    ).one()
+    when = (occurred_at or utc_now()).astimezone(dt.UTC)
+    entry = AuditEntry(
+        position=position,
+        occurred_at=when,
+        actor=actor,
+        actor_user_id=actor_user_id,
+        action=action,
+        person_id=person_id,
+        target=target,
+        reason=reason,
+        detail=detail,
+        previous_hash=previous_hash,
+    )
+    entry.entry_hash = digest_of(entry)
+    db_session.add(entry)
+    db_session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == CHAIN_HEAD_ID)
+        .values(last_hash=entry.entry_hash)
+    )
+    db_session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    """The outcome of checking the chain; ``first_broken`` names the first bad entry."""
+
+    intact: bool
+    entries_checked: int
+    first_broken_position: int | None = None
+    first_broken_id: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(*, db_session: Session, batch_size: int = 5_000) -> ChainVerdict:
+    """Walk the chain in order and report the first entry whose hash or link does not hold."""
+    expected_previous = GENESIS_HASH
+    expected_position = 1
+    checked = 0
+    rows = db_session.scalars(
+        select(AuditEntry).order_by(AuditEntry.position).execution_options(yield_per=batch_size)
+    )
+    for entry in rows:
+        problem = None
+        if entry.position != expected_position:
+            problem = f"expected position {expected_position}, found {entry.position} (an entry is missing)"
+        elif entry.previous_hash != expected_previous:
+            problem = "its previous_hash does not match the entry before it"
+        elif digest_of(entry) != entry.entry_hash:
+            problem = "its content does not match its hash (the entry was altered)"
+        if problem is not None:
+            return ChainVerdict(False, checked, entry.position, entry.id, problem)
+        checked += 1
+        expected_previous = entry.entry_hash
+        expected_position += 1
+    head = db_session.execute(
+        select(AuditChainHead.position, AuditChainHead.last_hash).where(
+            AuditChainHead.id == CHAIN_HEAD_ID
+        )
+    ).one_or_none()
+    if head is None:
+        return ChainVerdict(False, checked, None, None, "the chain head row is missing")
+    if head.position != checked or head.last_hash != expected_previous:
+        return ChainVerdict(
+            False,
+            checked,
+            checked + 1,
+            None,
+            f"the chain head records {head.position} entries but {checked} are present "
+            "(entries were removed from the end)",
+        )
+    return ChainVerdict(True, checked)

@@ -1,0 +1,92 @@
+"""Pydantic shapes at the access boundary (CLI, API, sign-in form)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from fullpicture.access.models import Role
+from fullpicture.access.roles import Scope
+
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(pattern=USERNAME_PATTERN, description="lower-case letters, digits, . _ -")
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    role: Role
+    agency_code: str | None = Field(default=None, max_length=64)
+    practitioner_staff_ref: str | None = Field(default=None, max_length=64)
+    password: SecretStr | None = Field(
+        default=None, description="blank only for users who sign in through OpenID Connect"
+    )
+    oidc_subject: str | None = Field(default=None, max_length=255)
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: frozenset[Scope] = Field(min_length=1)
+    days: int = Field(default=30, ge=1)
+
+
+class TokenIssued(BaseModel):
+    """Returned once: the plain token is never stored and cannot be shown again."""
+
+    public_id: str
+    name: str
+    token: str
+    scopes: list[Scope]
+    expires_at: dt.datetime
+
+
+class BreakGlassRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: str = Field(min_length=36, max_length=36, description="the person's public id")
+    reason: str = Field(
+        min_length=15, max_length=2000, description="why this is an emergency; recorded and shown"
+    )
+    minutes: int = Field(default=30, ge=5)
+
+
+class BreakGlassRead(BaseModel):
+    grant_id: int
+    person_id: str
+    reason: str
+    granted_at: dt.datetime
+    expires_at: dt.datetime
+    notified_user_ids: list[int]
+
+
+class WhoAmI(BaseModel):
+    username: str
+    display_name: str
+    role: Role
+    agency_id: int | None
+    scopes: list[Scope]
+    method: str
+
+
+class AccessLogEntry(BaseModel):
+    """One time someone looked at a person, for the designated lead's "who has looked" view."""
+
+    position: int
+    occurred_at: dt.datetime
+    actor: str
+    action: str
+    target: str | None
+    reason: str | None
+
+
+class ChainVerdictRead(BaseModel):
+    intact: bool
+    entries_checked: int
+    first_broken_position: int | None
+    first_broken_id: int | None
+    problem: str | None

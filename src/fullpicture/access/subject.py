@@ -1,0 +1,66 @@
+"""Who is asking: the authenticated subject every access decision is made about."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from fullpicture.access.models import Role, UserAccount
+from fullpicture.access.roles import Scope, role_book
+
+
+class AuthMethod(enum.StrEnum):
+    SESSION = "session"
+    TOKEN = "token"
+    CLI = "cli"
+
+
+@dataclass(frozen=True)
+class AuthSubject:
+    """A signed-in user as one request (or one CLI command) sees them."""
+
+    user_id: int
+    username: str
+    role: Role
+    agency_id: int | None
+    practitioner_id: int | None
+    scopes: frozenset[Scope]
+    method: AuthMethod
+    session_id: int | None = None
+    token_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.username}"
+
+    @property
+    def sees_children(self) -> bool:
+        return role_book().policy(self.role).child_scope != "none"
+
+    def has(self, *scopes: Scope) -> bool:
+        return set(scopes) <= self.scopes
+
+
+def subject_for(
+    user: UserAccount,
+    *,
+    method: AuthMethod,
+    token_scopes: frozenset[Scope] | None = None,
+    session_id: int | None = None,
+    token_id: int | None = None,
+) -> AuthSubject:
+    """The subject for a user; a token narrows the role's scopes, never widens them."""
+    scopes = role_book().policy(user.role).scopes
+    if token_scopes is not None:
+        scopes = scopes & token_scopes
+    return AuthSubject(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        agency_id=user.agency_id,
+        practitioner_id=user.practitioner_id,
+        scopes=frozenset(scopes),
+        method=method,
+        session_id=session_id,
+        token_id=token_id,
+    )
