@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fullpicture import __version__
+from fullpicture.access import api as access_api
 from fullpicture.core.runtime import request_session
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -54,4 +55,7 @@ def create_app() -> FastAPI:
         )
 
     # Each capability with an API exposes ``router`` from its ``api`` module; include it here.
+    # Access first: security headers, body limits, sign-in; every other route declares its
+    # access with a dependency from fullpicture.access.api (tests/access/test_route_access.py).
+    access_api.install(app)
     return app

@@ -1,0 +1,484 @@
+"""Sign-in pages, the typed access dependencies every route takes, and access API routes.
+
+Routes declare who may call them by taking a typed dependency as a parameter, Polar-style::
+
+    @router.get("/people/{person_id}/chronology")
+    def chronology(person_id: str, subject: ChildReader, db_session: DbSession) -> ...
+
+or, for a whole router, ``APIRouter(dependencies=[Depends(authenticated(Scope.IMPORTS_WRITE))])``.
+``tests/access/test_route_access.py`` fails for any route of the app without one (bar the
+reviewed ``PUBLIC_ROUTES``). What a subject may see inside a child's record is decided in
+``access.service`` / ``access.repository``, never here.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Request, status
+from fastapi.dependencies.models import Dependant
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute, RouteContext
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from fullpicture.access import audit
+from fullpicture.access import service as access_service
+from fullpicture.access.models import AccessNotification, SignInSession, UserAccount
+from fullpicture.access.roles import Scope
+from fullpicture.access.schemas import (
+    AccessLogEntry,
+    BreakGlassRead,
+    BreakGlassRequest,
+    ChainVerdictRead,
+    WhoAmI,
+)
+from fullpicture.access.settings import get_access_settings, session_signing_key
+from fullpicture.access.subject import AuthMethod, AuthSubject, subject_for
+from fullpicture.access.web_security import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    served_over_tls,
+)
+from fullpicture.core.runtime import request_session
+
+SESSION_COOKIE = "fp_session"
+SIGN_IN_CSRF_COOKIE = "fp_sign_in_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+DEFAULT_AFTER_SIGN_IN = "/account"
+
+templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent / "templates")
+
+DbSession = Annotated[Session, Depends(request_session)]
+PersonPublicId = Annotated[
+    str, Path(pattern=UUID_PATTERN, description="the person's public id (a UUID)")
+]
+
+
+def _signer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(session_signing_key(), salt=salt)
+
+
+def _unauthenticated(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+class Authenticator:
+    """A FastAPI dependency: the signed-in subject, holding every scope in ``scopes``.
+
+    Accepts ``Authorization: Bearer <api token>`` or the signed session cookie; for a cookie,
+    unsafe methods must carry the session's CSRF token (``X-CSRF-Token`` header or the
+    ``csrf_token`` form field). Unsafe requests are written to the audit log in the request's
+    own transaction, so a write and its audit entry commit or roll back together.
+    """
+
+    def __init__(self, scopes: frozenset[Scope]) -> None:
+        self.scopes = scopes
+
+    def __repr__(self) -> str:
+        return f"authenticated({', '.join(sorted(self.scopes))})"
+
+    async def __call__(self, request: Request, db_session: DbSession) -> AuthSubject:
+        presented_csrf = await _presented_csrf(request)
+        subject = await run_in_threadpool(
+            self._authenticate, request=request, db_session=db_session, csrf=presented_csrf
+        )
+        request.state.auth_subject = subject
+        return subject
+
+    def _authenticate(
+        self, *, request: Request, db_session: Session, csrf: str | None
+    ) -> AuthSubject:
+        subject = _subject_from_request(request=request, db_session=db_session, csrf=csrf)
+        missing = self.scopes - subject.scopes
+        if missing:
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN,
+                detail=f"This needs {', '.join(sorted(missing))}; your "
+                f"{'token' if subject.method is AuthMethod.TOKEN else 'role'} does not hold it.",
+            )
+        if request.method in UNSAFE_METHODS:
+            route = request.scope.get("route")
+            audit.append(
+                db_session=db_session,
+                actor=subject.actor,
+                actor_user_id=subject.user_id,
+                action="request.write",
+                target=f"{request.method} {getattr(route, 'path', request.url.path)}"[:300],
+                detail={
+                    "path_params": {k: str(v) for k, v in request.path_params.items()},
+                    "method": subject.method.value,
+                },
+            )
+        return subject
+
+
+def authenticated(*scopes: Scope) -> Authenticator:
+    """The dependency for a route that needs a signed-in subject holding ``scopes``."""
+    return Authenticator(frozenset(scopes))
+
+
+async def _presented_csrf(request: Request) -> str | None:
+    if request.method not in UNSAFE_METHODS or "authorization" in request.headers:
+        return None
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _subject_from_request(
+    *, request: Request, db_session: Session, csrf: str | None
+) -> AuthSubject:
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise _unauthenticated("Send the API token as: Authorization: Bearer <token>.")
+        resolved = access_service.resolve_api_token(
+            db_session=db_session, token=credentials.strip()
+        )
+        if resolved is None:
+            raise _unauthenticated("The API token is not valid (unknown, expired or revoked).")
+        return access_service.token_subject(*resolved)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is None:
+        raise _unauthenticated("Sign in first, or send an API token as Authorization: Bearer.")
+    try:
+        token = _signer("session").loads(
+            cookie, max_age=int(get_access_settings().session_hours * 3600)
+        )
+    except BadSignature:
+        raise _unauthenticated("Your session is not valid; sign in again.") from None
+    resolved_session = access_service.resolve_session(db_session=db_session, token=str(token))
+    if resolved_session is None:
+        raise _unauthenticated("Your session has ended; sign in again.")
+    session, user = resolved_session
+    if request.method in UNSAFE_METHODS and not access_service.csrf_token_matches(session, csrf):
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="The CSRF token is missing or wrong; reload the page and try again.",
+        )
+    return subject_for(user, method=AuthMethod.SESSION, session_id=session.id)
+
+
+# Typed dependencies for routes (take one as a parameter).
+Principal = Annotated[AuthSubject, Depends(authenticated())]
+ChildReader = Annotated[AuthSubject, Depends(authenticated(Scope.CHILDREN_READ))]
+ChildWriter = Annotated[
+    AuthSubject, Depends(authenticated(Scope.CHILDREN_READ, Scope.CHILDREN_WRITE))
+]
+ReferralWriter = Annotated[
+    AuthSubject, Depends(authenticated(Scope.CHILDREN_READ, Scope.REFERRALS_WRITE))
+]
+ImportWriter = Annotated[AuthSubject, Depends(authenticated(Scope.IMPORTS_WRITE))]
+LinkageRunner = Annotated[AuthSubject, Depends(authenticated(Scope.LINKAGE_RUN))]
+LinkageReviewer = Annotated[AuthSubject, Depends(authenticated(Scope.LINKAGE_REVIEW))]
+AggregateReader = Annotated[AuthSubject, Depends(authenticated(Scope.AGGREGATES_READ))]
+AuditReader = Annotated[AuthSubject, Depends(authenticated(Scope.AUDIT_READ))]
+AccessLogReader = Annotated[AuthSubject, Depends(authenticated(Scope.ACCESS_LOG_READ))]
+BreakGlassUser = Annotated[AuthSubject, Depends(authenticated(Scope.BREAK_GLASS))]
+
+#: Routes anyone may call, each reviewed: liveness, the API description, and signing in.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/docs"),
+        ("GET", "/sign-in"),
+        ("POST", "/sign-in"),
+        ("GET", "/sign-in/oidc"),
+        ("GET", "/sign-in/oidc/callback"),
+    }
+)
+#: Mounted static files: code and styles only, never data.
+PUBLIC_MOUNTS: frozenset[str] = frozenset({"/static", "/api/docs/assets"})
+
+
+def route_access(route: APIRoute | RouteContext) -> frozenset[Scope] | None:
+    """The scopes a route's access dependency requires, or None when it declares none.
+
+    Takes a route or a ``fastapi.routing.iter_route_contexts`` entry (whose dependant also
+    carries the dependencies given to ``include_router``).
+    """
+
+    def walk(dependant: Dependant) -> frozenset[Scope] | None:
+        for dependency in dependant.dependencies:
+            if isinstance(dependency.call, Authenticator):
+                return dependency.call.scopes
+            found = walk(dependency)
+            if found is not None:
+                return found
+        return None
+
+    dependant = getattr(route, "dependant", None)
+    return walk(dependant) if isinstance(dependant, Dependant) else None
+
+
+# --- sign-in pages -------------------------------------------------------------------------
+
+web_router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(path: str | None) -> str:
+    """Only same-site paths after sign-in, so the form cannot be used as an open redirect."""
+    if not path or not path.startswith("/") or path.startswith(("//", "/\\")) or "\\" in path:
+        return DEFAULT_AFTER_SIGN_IN
+    return path
+
+
+def _sign_in_form(
+    request: Request,
+    *,
+    next_path: str,
+    refusal: str | None = None,
+    username: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    csrf = secrets.token_urlsafe(32)
+    response = templates.TemplateResponse(
+        request,
+        "sign_in.html",
+        {
+            "csrf_token": csrf,
+            "next_path": _safe_next(next_path),
+            "refusal": refusal,
+            "username": username,
+            "oidc_enabled": get_access_settings().oidc_enabled,
+        },
+        status_code=status_code,
+    )
+    response.set_cookie(
+        SIGN_IN_CSRF_COOKIE,
+        _signer("sign-in-csrf").dumps(csrf),
+        max_age=3600,
+        path="/sign-in",
+        httponly=True,
+        samesite="strict",
+        secure=served_over_tls(request.scope),
+    )
+    return response
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        _signer("session").dumps(token),
+        max_age=int(get_access_settings().session_hours * 3600),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=served_over_tls(request.scope),
+    )
+
+
+@web_router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, next: str = DEFAULT_AFTER_SIGN_IN) -> HTMLResponse:
+    return _sign_in_form(request, next_path=next)
+
+
+@web_router.post("/sign-in", response_class=HTMLResponse)
+def sign_in(
+    request: Request,
+    db_session: DbSession,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=500)] = DEFAULT_AFTER_SIGN_IN,
+) -> Response:
+    expected: Any = None
+    cookie = request.cookies.get(SIGN_IN_CSRF_COOKIE)
+    if cookie is not None:
+        try:
+            expected = _signer("sign-in-csrf").loads(cookie, max_age=3600)
+        except BadSignature:
+            expected = None
+    if not isinstance(expected, str) or not hmac.compare_digest(expected, csrf_token):
+        return _sign_in_form(
+            request,
+            next_path=next,
+            refusal="The sign-in form had expired. Please try again.",
+            username=username,
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+    # A refusal returns normally (no exception) so the failure count and audit entry commit.
+    outcome = access_service.sign_in_with_password(
+        db_session=db_session, username=username, password=password
+    )
+    if outcome.user is None:
+        return _sign_in_form(
+            request,
+            next_path=next,
+            refusal=outcome.refusal,
+            username=username,
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        )
+    token, _session = access_service.start_session(
+        db_session=db_session, user=outcome.user, method="password"
+    )
+    response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, request, token)
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/sign-in")
+    return response
+
+
+@web_router.post("/sign-out")
+def sign_out(subject: Principal, db_session: DbSession) -> RedirectResponse:
+    if subject.session_id is not None:
+        session = db_session.get(SignInSession, subject.session_id)
+        if session is not None:
+            access_service.end_session(db_session=db_session, session=session, actor=subject.actor)
+    response = RedirectResponse("/sign-in", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@web_router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, subject: Principal, db_session: DbSession) -> HTMLResponse:
+    user = db_session.get(UserAccount, subject.user_id)
+    session = (
+        db_session.get(SignInSession, subject.session_id)
+        if subject.session_id is not None
+        else None
+    )
+    return templates.TemplateResponse(
+        request,
+        "account.html",
+        {
+            "user": user,
+            "csrf_token": access_service.csrf_token_for(session) if session is not None else "",
+        },
+    )
+
+
+# --- access API ----------------------------------------------------------------------------
+
+router = APIRouter(prefix="/api/v1", tags=["access"])
+
+
+@router.get("/me", summary="Who the caller is, and what they may do")
+def who_am_i(subject: Principal, db_session: DbSession) -> WhoAmI:
+    user = db_session.get(UserAccount, subject.user_id)
+    return WhoAmI(
+        username=subject.username,
+        display_name=user.display_name if user is not None else subject.username,
+        role=subject.role,
+        agency_id=subject.agency_id,
+        scopes=sorted(subject.scopes),
+        method=subject.method.value,
+    )
+
+
+@router.post(
+    "/break-glass",
+    status_code=status.HTTP_201_CREATED,
+    summary="Emergency, time-limited access to one person; the designated leads are told",
+)
+def break_glass(
+    request_in: BreakGlassRequest, subject: BreakGlassUser, db_session: DbSession
+) -> BreakGlassRead:
+    grant, notifications = access_service.break_glass(
+        db_session=db_session, subject=subject, request=request_in
+    )
+    return BreakGlassRead(
+        grant_id=grant.id,
+        person_id=request_in.person_id,
+        reason=grant.reason,
+        granted_at=grant.granted_at,
+        expires_at=grant.expires_at,
+        notified_user_ids=[n.recipient_user_id for n in notifications],
+    )
+
+
+@router.get(
+    "/people/{person_id}/access-log",
+    summary="Who has looked at this person (designated leads, auditors)",
+)
+def who_has_looked(
+    person_id: PersonPublicId, subject: AccessLogReader, db_session: DbSession
+) -> list[AccessLogEntry]:
+    return access_service.who_has_looked(
+        db_session=db_session, subject=subject, person_public_id=person_id
+    )
+
+
+@router.get("/audit/verify", summary="Check the audit log's hash chain")
+def verify_audit_chain(subject: AuditReader, db_session: DbSession) -> ChainVerdictRead:
+    verdict = audit.verify_chain(db_session=db_session)
+    audit.append(
+        db_session=db_session,
+        actor=subject.actor,
+        actor_user_id=subject.user_id,
+        action="audit.verify",
+        detail={"intact": verdict.intact, "entries_checked": verdict.entries_checked},
+    )
+    return ChainVerdictRead(
+        intact=verdict.intact,
+        entries_checked=verdict.entries_checked,
+        first_broken_position=verdict.first_broken_position,
+        first_broken_id=verdict.first_broken_id,
+        problem=verdict.problem,
+    )
+
+
+@router.get("/notifications", summary="The caller's notifications (e.g. break-glass uses)")
+def my_notifications(subject: Principal, db_session: DbSession) -> list[dict[str, Any]]:
+    rows = db_session.scalars(
+        select(AccessNotification)
+        .where(AccessNotification.recipient_user_id == subject.user_id)
+        .order_by(AccessNotification.id.desc())
+        .limit(200)
+    ).all()
+    return [
+        {
+            "id": n.id,
+            "kind": n.kind,
+            "message": n.message,
+            "created_at": n.created_at.isoformat(),
+            "read": n.read_at is not None,
+        }
+        for n in rows
+    ]
+
+
+# --- wiring --------------------------------------------------------------------------------
+
+
+def _access_refused(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
+
+
+def _person_not_visible(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+
+def _account_setup_refused(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def install(app: FastAPI) -> None:
+    """Add the security middleware, error mapping and sign-in/access routes to the app."""
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_exception_handler(access_service.PersonNotVisible, _person_not_visible)
+    app.add_exception_handler(access_service.AccessError, _access_refused)
+    app.add_exception_handler(access_service.AccountSetupError, _account_setup_refused)
+    app.include_router(web_router)
+    app.include_router(router)
