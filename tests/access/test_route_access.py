@@ -55,4 +55,4 @@ def test_the_check_catches_an_undeclared_route_in_an_included_router() -> None:
     }
     assert found["/api/v1/leaky/children"] is None
     assert found["/api/v1/me"] == frozenset()
-    assert found["/api/v1/audit/verify"] == {Scope.AUDIT_READ}
+    assert found["/api/v1/audit/verify"] == frozenset({Scope.AUDIT_READ})
