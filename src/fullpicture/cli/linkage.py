@@ -1,0 +1,307 @@
+"""``fullpicture link``: link records into people, explain a link, and work the review queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from fullpicture.cli.console import console, err_console, progress_bar
+from fullpicture.core.database import unit_of_work
+from fullpicture.core.runtime import get_session_factory
+from fullpicture.core.settings import get_settings
+from fullpicture.linkage import files as linkage_files
+from fullpicture.linkage import review as linkage_review
+from fullpicture.linkage import service as linkage_service
+from fullpicture.linkage.engine import Engine, LinkageInputError
+from fullpicture.linkage.models import ReviewAction, ReviewStatus
+from fullpicture.linkage.rules import default_rules
+from fullpicture.linkage.schemas import MatchExplanation, RecordRef, ReviewDecisionIn
+
+_STAGES = [
+    "reading current source records",
+    "preparing records",
+    "training the model on the records",
+    "scoring candidate pairs",
+    "clustering pairs into people",
+    "saving the linkage index and scored pairs",
+    "writing links to persons",
+]
+
+
+class _LinkGroup(TyperGroup):
+    """``fullpicture link [PERSONS.csv]`` runs linkage; a known word names a subcommand."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in {"--help", "-h"}):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_LinkGroup,
+    help=(
+        "Link agencies' records into people. With a CSV: link the file. Without: link every "
+        "current source record in the database."
+    ),
+)
+
+
+def _progress_reporter(progress: Any) -> Any:
+    task = progress.add_task("linking", total=len(_STAGES))
+
+    def report(stage: str) -> None:
+        done = _STAGES.index(stage) if stage in _STAGES else 0
+        progress.update(task, completed=done, description=stage)
+
+    return report, task
+
+
+@app.command("run")
+def run(
+    persons_csv: Path | None = typer.Argument(
+        None, exists=True, dir_okay=False, help="PERSONS.csv to link; omit to link the database."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="CLUSTERS.csv to write (file mode)."),
+    engine: Engine = typer.Option(Engine.DUCKDB, "--engine", help="duckdb, or spark for scale."),
+    model: Path | None = typer.Option(
+        None, "--model", exists=True, dir_okay=False, help="Reuse a saved model JSON (file mode)."
+    ),
+    save_model: Path | None = typer.Option(None, "--save-model", help="Save the model JSON here."),
+    retrain: bool = typer.Option(
+        False, "--retrain", help="Database mode: train a new model version."
+    ),
+    started_by: str = typer.Option("cli", "--by", help="Who is running the linkage."),
+) -> None:
+    """Link records into people.
+
+    Example: fullpicture link persons.csv --out clusters.csv
+    Example: fullpicture link --engine spark
+    """
+    rules = default_rules()
+    if persons_csv is not None:
+        if out is None:
+            err_console.print("[red]Give --out CLUSTERS.csv to say where the clusters go.[/red]")
+            raise typer.Exit(code=2)
+        try:
+            with progress_bar() as progress:
+                report, task = _progress_reporter(progress)
+                linked = linkage_files.link_person_file(
+                    persons_csv,
+                    out,
+                    rules=rules,
+                    engine=engine,
+                    model_path=model,
+                    save_model_path=save_model,
+                    report=report,
+                )
+                progress.update(task, completed=len(_STAGES), description="done")
+        except LinkageInputError as exc:
+            err_console.print(f"[red]Nothing written.[/red] {exc}")
+            raise typer.Exit(code=2) from exc
+        console.print(f"Linked {linked.records} records into {linked.people} people; wrote {out}.")
+        return
+    try:
+        with progress_bar() as progress, unit_of_work(get_session_factory()) as session:
+            report, task = _progress_reporter(progress)
+            linkage_run = linkage_service.link_database(
+                db_session=session,
+                rules=rules,
+                started_by=started_by,
+                engine=engine,
+                retrain=retrain,
+                model_dir=get_settings().data_dir / "linkage",
+                report=report,
+            )
+            progress.update(task, completed=len(_STAGES), description="done")
+            counts = dict(linkage_run.counts)
+    except (linkage_service.LinkageStateError, LinkageInputError) as exc:
+        err_console.print(f"[red]Nothing linked.[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    table = Table("measure", "value", title="Linkage run")
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def render_explanation(explanation: MatchExplanation) -> Table:
+    table = Table(
+        "comparison",
+        "level",
+        explanation.left,
+        explanation.right,
+        "weight",
+        "running total",
+        title=f"{explanation.left} vs {explanation.right}",
+        caption=(
+            f"match weight {explanation.match_weight:+.2f}, probability "
+            f"{explanation.match_probability:.4f}: {explanation.decision}"
+        ),
+    )
+    total = explanation.prior_match_weight
+    table.add_row("prior", "two records picked at random", "", "", f"{total:+.2f}", f"{total:+.2f}")
+    for step in explanation.steps:
+        total += step.match_weight
+        colour = "green" if step.match_weight > 0 else "red" if step.match_weight < 0 else "dim"
+        table.add_row(
+            step.comparison,
+            step.level,
+            step.value_left or "-",
+            step.value_right or "-",
+            f"[{colour}]{step.match_weight:+.2f}[/{colour}]",
+            f"{total:+.2f}",
+        )
+    return table
+
+
+@app.command("explain")
+def explain(
+    left: str = typer.Argument(..., help="AGENCY:RECORD_ID (or SOURCE:RECORD_ID with --file)"),
+    right: str = typer.Argument(..., help="AGENCY:RECORD_ID (or SOURCE:RECORD_ID with --file)"),
+    persons_csv: Path | None = typer.Option(
+        None, "--file", exists=True, dir_okay=False, help="Explain two rows of a PERSONS.csv."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", exists=True, dir_okay=False, help="Model JSON for --file."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """Show the match-weight waterfall for two records: which fields agreed and how much each counted.
+
+    Example: fullpicture link explain school-oakfield:S123 gp-ashdown:G77
+    """
+    from fullpicture.linkage import explain as linkage_explain
+
+    try:
+        left_ref, right_ref = RecordRef.parse(left), RecordRef.parse(right)
+        if persons_csv is not None:
+            explanation = linkage_explain.explain_file_pair(
+                persons_csv, left_ref, right_ref, rules=default_rules(), model_path=model
+            )
+        else:
+            with unit_of_work(get_session_factory()) as session:
+                explanation = linkage_explain.explain_records(
+                    db_session=session, left=left_ref, right=right_ref, rules=default_rules()
+                )
+    except (ValueError, linkage_service.LinkageStateError) as exc:
+        err_console.print(f"[red]Cannot explain.[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    if as_json:
+        console.print_json(explanation.model_dump_json())
+    else:
+        console.print(render_explanation(explanation))
+
+
+@app.command("review")
+def review(
+    status: ReviewStatus | None = typer.Option(ReviewStatus.OPEN, "--status"),
+    limit: int = typer.Option(50, "--limit", min=1, max=1000),
+) -> None:
+    """List pairs in the review queue (uncertain matches for a practitioner to decide).
+
+    Example: fullpicture link review --limit 20
+    """
+    with unit_of_work(get_session_factory()) as session:
+        items = linkage_review.list_items(db_session=session, status=status, limit=limit)
+    table = Table("item", "left", "right", "weight", "status", "levels", title="Review queue")
+    for item in items:
+        levels = ", ".join(f"{k}: {v}" for k, v in item.comparison_levels.items())
+        table.add_row(
+            str(item.id),
+            item.left,
+            item.right,
+            f"{item.match_weight:+.2f}",
+            item.status.value,
+            levels,
+        )
+    console.print(table)
+
+
+def _decide(item_ref: str, action: ReviewAction, reason: str, decided_by: str) -> None:
+    try:
+        decision_in = ReviewDecisionIn(action=action, reason=reason, decided_by=decided_by)
+        with unit_of_work(get_session_factory()) as session:
+            item = linkage_review.get_item(db_session=session, item_ref=item_ref)
+            read = linkage_review.decide(
+                db_session=session, item=item, decision_in=decision_in, rules=default_rules()
+            )
+    except ValueError as exc:
+        err_console.print(f"[red]Not recorded.[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(f"Review item {read.id} ({read.left} / {read.right}) is now {read.status.value}.")
+
+
+@app.command("confirm")
+def confirm(
+    item: str = typer.Argument(..., help="Review item id"),
+    reason: str = typer.Option(..., "--reason"),
+    decided_by: str = typer.Option(..., "--by"),
+) -> None:
+    """Confirm a queued pair is one person; every later run keeps them linked.
+
+    Example: fullpicture link confirm 12 --reason "same NHS number, mother confirmed" --by "J Okafor"
+    """
+    _decide(item, ReviewAction.CONFIRM, reason, decided_by)
+
+
+@app.command("reject")
+def reject(
+    item: str = typer.Argument(..., help="Review item id"),
+    reason: str = typer.Option(..., "--reason"),
+    decided_by: str = typer.Option(..., "--by"),
+) -> None:
+    """Reject a queued pair: two different people, never linked by a later run.
+
+    Example: fullpicture link reject 12 --reason "twins: different school years" --by "J Okafor"
+    """
+    _decide(item, ReviewAction.REJECT, reason, decided_by)
+
+
+@app.command("undo")
+def undo(
+    item: str = typer.Argument(..., help="Review item id"),
+    reason: str = typer.Option(..., "--reason"),
+    decided_by: str = typer.Option(..., "--by"),
+) -> None:
+    """Undo the standing decision on a pair (it goes back on the queue).
+
+    Example: fullpicture link undo 12 --reason "decided on the wrong pair" --by "J Okafor"
+    """
+    _decide(item, ReviewAction.UNDO, reason, decided_by)
+
+
+@app.command("record")
+def record(
+    ref: str = typer.Argument(..., help="AGENCY:RECORD_ID of a new or changed record"),
+    started_by: str = typer.Option("cli", "--by"),
+) -> None:
+    """Link one new or changed record against the existing people (no full run).
+
+    Example: fullpicture link record gp-ashdown:G77
+    """
+    from fullpicture.agencies import service as agency_service
+
+    try:
+        parsed = RecordRef.parse(ref)
+        with unit_of_work(get_session_factory()) as session:
+            agency = agency_service.get_by_code(db_session=session, code=parsed.agency)
+            if agency is None:
+                raise ValueError(f"no agency registered as {parsed.agency!r}")
+            outcome = linkage_service.link_record(
+                db_session=session,
+                agency_id=agency.id,
+                record_ref=parsed.record_id,
+                rules=default_rules(),
+                started_by=started_by,
+            )
+    except (ValueError, linkage_service.LinkageStateError) as exc:
+        err_console.print(f"[red]Not linked.[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    joined = "joined an existing person" if outcome.joined_existing_person else "is a person alone"
+    console.print(
+        f"{ref} {joined} ({outcome.person_public_id}); scored {outcome.candidates_scored} "
+        f"candidates in {outcome.seconds:.3f} s."
+    )

@@ -1,0 +1,1 @@
+"""Record linkage: which agencies' records describe the same child or adult, and why we think so."""

@@ -1,0 +1,69 @@
+"""One full linkage pass over a set of records: prepare, train (or reuse a model), score, cluster."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from fullpicture.linkage import engine as linkage_engine
+from fullpicture.linkage.clustering import Clustering, PairDecisions, cluster_records
+from fullpicture.linkage.engine import Engine
+from fullpicture.linkage.preparation import prepare
+from fullpicture.linkage.rules import LinkageRules
+
+StageReporter = Callable[[str], None]
+
+
+@dataclass
+class BatchResult:
+    model: dict[str, Any]
+    trained: bool
+    prepared: pl.DataFrame
+    pairs: pl.DataFrame
+    clustering: Clustering
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_batch(
+    records: pl.DataFrame,
+    *,
+    rules: LinkageRules,
+    engine: Engine = Engine.DUCKDB,
+    model: dict[str, Any] | None = None,
+    decisions: PairDecisions | None = None,
+    report: StageReporter | None = None,
+) -> BatchResult:
+    """Link ``records`` (``preparation.RECORD_SCHEMA``) into clusters of one person each."""
+    say = report or (lambda _stage: None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    say("preparing records")
+    prepared = prepare(records)
+    timings["prepare"] = time.perf_counter() - started
+
+    trained = model is None
+    if model is None:
+        say("training the model on the records")
+        model = linkage_engine.train_model(prepared, rules=rules, engine=engine)
+    timings["train"] = time.perf_counter() - started - sum(timings.values())
+
+    say("scoring candidate pairs")
+    pairs = linkage_engine.predict_pairs(
+        prepared, model=model, minimum_match_weight=rules.minimum_stored_match_weight, engine=engine
+    )
+    timings["predict"] = time.perf_counter() - started - sum(timings.values())
+
+    say("clustering pairs into people")
+    clustering = cluster_records(
+        prepared["unique_id"],
+        pairs,
+        threshold_match_weight=rules.link_threshold_match_weight,
+        decisions=decisions,
+    )
+    timings["cluster"] = time.perf_counter() - started - sum(timings.values())
+    return BatchResult(model, trained, prepared, pairs, clustering, timings)

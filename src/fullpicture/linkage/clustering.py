@@ -1,0 +1,191 @@
+"""Scored pairs -> people: link pairs above the threshold, honouring practitioners' decisions.
+
+Pairs are joined strongest first. A confirmed pair is always joined; a rejected pair is never
+allowed to end up in one person, even through a chain of other links (the join that would
+bring them together is refused). The result depends only on the pairs and decisions, never on
+the order records arrived in, which is what lets incremental linkage equal a batch run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+PERSON_NAMESPACE = uuid.UUID("6f0c3c1e-9a52-4b8e-8f0e-5d7c2a1b9e41")
+
+Pair = tuple[str, str]
+
+
+def ordered(a: str, b: str) -> Pair:
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass(frozen=True)
+class PairDecisions:
+    """Practitioners' standing decisions, by record key (``source:record_id``)."""
+
+    confirmed: frozenset[Pair] = field(default_factory=frozenset)
+    rejected: frozenset[Pair] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, confirmed: Iterable[Pair] = (), rejected: Iterable[Pair] = ()) -> PairDecisions:
+        return cls(
+            frozenset(ordered(*p) for p in confirmed), frozenset(ordered(*p) for p in rejected)
+        )
+
+
+class _Forest:
+    def __init__(self, rejected: frozenset[Pair]) -> None:
+        self.parent: dict[str, str] = {}
+        self.cannot: dict[str, set[str]] = {}
+        for a, b in rejected:
+            self.cannot.setdefault(a, set()).add(b)
+            self.cannot.setdefault(b, set()).add(a)
+        # Per root: records in the component that some rejected pair involves, and the
+        # records the component may never contain.
+        self.constrained: dict[str, set[str]] = {r: {r} for r in self.cannot}
+        self.forbidden: dict[str, set[str]] = {r: set(s) for r, s in self.cannot.items()}
+
+    def find(self, node: str) -> str:
+        parent = self.parent
+        root = parent.setdefault(node, node)
+        while root != parent[root]:
+            root = parent[root]
+        while node != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    def join(self, a: str, b: str) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        if ra > rb:
+            ra, rb = rb, ra
+        fa, fb = self.forbidden.get(ra), self.forbidden.get(rb)
+        if fa or fb:
+            ca, cb = self.constrained.get(ra, set()), self.constrained.get(rb, set())
+            if (fa and fa & cb) or (fb and fb & ca):
+                return False
+            self.constrained[ra] = ca | cb
+            self.forbidden[ra] = (fa or set()) | (fb or set())
+            self.constrained.pop(rb, None)
+            self.forbidden.pop(rb, None)
+        self.parent[rb] = ra
+        return True
+
+
+@dataclass
+class Clustering:
+    """``assignments``: unique_id, cluster_key, cluster_confidence; ``refused``: pairs whose
+    join was refused because of a rejected pair."""
+
+    assignments: pl.DataFrame
+    refused: list[Pair]
+
+
+def cluster_records(
+    record_ids: pl.Series,
+    pairs: pl.DataFrame,
+    *,
+    threshold_match_weight: float,
+    decisions: PairDecisions | None = None,
+) -> Clustering:
+    decisions = decisions or PairDecisions()
+    known = set(record_ids.to_list())
+    decisions = PairDecisions(
+        frozenset(p for p in decisions.confirmed if p[0] in known and p[1] in known),
+        frozenset(p for p in decisions.rejected if p[0] in known and p[1] in known),
+    )
+    forest = _Forest(decisions.rejected)
+    refused: list[Pair] = []
+    for a, b in sorted(decisions.confirmed):
+        if not forest.join(a, b):
+            refused.append((a, b))
+    strong = (
+        pairs.filter(pl.col("match_weight") >= threshold_match_weight)
+        .select("unique_id_l", "unique_id_r", "match_weight")
+        .sort(["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False])
+    )
+    rejected = decisions.rejected
+    for a, b, _weight in strong.iter_rows():
+        if (a, b) in rejected:
+            continue
+        if not forest.join(a, b):
+            refused.append((a, b))
+
+    ids = record_ids.unique().sort()
+    keys = [forest.find(r) if r in forest.parent else r for r in ids.to_list()]
+    assignments = pl.DataFrame({"unique_id": ids, "cluster_key": keys})
+    cluster_min = assignments.group_by("cluster_key").agg(pl.col("unique_id").min().alias("k"))
+    assignments = (
+        assignments.join(cluster_min, on="cluster_key")
+        .drop("cluster_key")
+        .rename({"k": "cluster_key"})
+    )
+    return Clustering(_with_confidence(assignments, pairs, decisions), refused)
+
+
+def _with_confidence(
+    assignments: pl.DataFrame, pairs: pl.DataFrame, decisions: PairDecisions
+) -> pl.DataFrame:
+    """A linked record: the strongest probability tying it to another record of its person
+    (1.0 when a practitioner confirmed it). A record alone: one minus the strongest
+    probability that it belongs with someone else."""
+    both_ways = pl.concat(
+        [
+            pairs.select(
+                pl.col("unique_id_l").alias("a"),
+                pl.col("unique_id_r").alias("b"),
+                "match_probability",
+            ),
+            pairs.select(
+                pl.col("unique_id_r").alias("a"),
+                pl.col("unique_id_l").alias("b"),
+                "match_probability",
+            ),
+        ]
+    )
+    if decisions.confirmed:
+        confirmed = pl.DataFrame(
+            [(a, b) for a, b in decisions.confirmed] + [(b, a) for a, b in decisions.confirmed],
+            schema={"a": pl.String, "b": pl.String},
+            orient="row",
+        ).with_columns(match_probability=pl.lit(1.0))
+        both_ways = pl.concat([both_ways, confirmed])
+    keyed = both_ways.join(
+        assignments.rename({"unique_id": "a", "cluster_key": "key_a"}), on="a"
+    ).join(assignments.rename({"unique_id": "b", "cluster_key": "key_b"}), on="b")
+    inside = (
+        keyed.filter(pl.col("key_a") == pl.col("key_b"))
+        .group_by("a")
+        .agg(pl.col("match_probability").max().alias("inside"))
+    )
+    outside = (
+        keyed.filter(pl.col("key_a") != pl.col("key_b"))
+        .group_by("a")
+        .agg(pl.col("match_probability").max().alias("outside"))
+    )
+    sizes = assignments.group_by("cluster_key").agg(pl.len().alias("size"))
+    return (
+        assignments.join(sizes, on="cluster_key")
+        .join(inside.rename({"a": "unique_id"}), on="unique_id", how="left")
+        .join(outside.rename({"a": "unique_id"}), on="unique_id", how="left")
+        .select(
+            "unique_id",
+            "cluster_key",
+            pl.when(pl.col("size") > 1)
+            .then(pl.col("inside").fill_null(1.0))
+            .otherwise(1.0 - pl.col("outside").fill_null(0.0))
+            .round(6)
+            .alias("cluster_confidence"),
+        )
+        .sort("unique_id")
+    )
+
+
+def person_key(cluster_key: str) -> str:
+    """A stable id for a cluster in the plain-file output: the same file gives the same ids."""
+    return str(uuid.uuid5(PERSON_NAMESPACE, cluster_key))

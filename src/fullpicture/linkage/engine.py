@@ -1,0 +1,302 @@
+"""Train and run the splink model on DuckDB (one machine) or Spark (local or a cluster).
+
+The engine only sees prepared columns (``preparation.prepare``) and returns polars frames, so
+everything above it is the same whichever engine ran.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import logging
+import math
+import os
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+from splink import DuckDBAPI, Linker, block_on
+
+from fullpicture.linkage.comparisons import linkage_settings
+from fullpicture.linkage.rules import LinkageRules
+
+logger = logging.getLogger(__name__)
+
+
+class Engine(enum.StrEnum):
+    DUCKDB = "duckdb"
+    SPARK = "spark"
+
+
+class LinkageInputError(ValueError):
+    """Records a user supplied cannot be linked as given; the message says which and why."""
+
+
+@lru_cache(maxsize=1)
+def spark_session() -> Any:
+    """A small local Spark session: the same SQL as on a cluster, sized for a shared 2-core box."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", "python3")
+    return (
+        SparkSession.builder.master(os.environ.get("FULLPICTURE_SPARK_MASTER", "local[2]"))
+        .appName("fullpicture-linkage")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
+        .config("spark.driver.memory", "1g")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+
+
+def _database_api(engine: Engine) -> Any:
+    if engine is Engine.SPARK:
+        from splink import SparkAPI
+
+        spark = spark_session()
+        spark.sparkContext.setCheckpointDir("/tmp/fullpicture-spark-checkpoints")
+        return SparkAPI(spark_session=spark, num_partitions_on_repartition=4)  # type: ignore[no-untyped-call]
+    return DuckDBAPI()
+
+
+def _linker(prepared: pl.DataFrame, settings: Any, engine: Engine) -> Linker:
+    db_api = _database_api(engine)
+    table: Any = prepared.to_pandas() if engine is Engine.SPARK else prepared.to_arrow()
+    return Linker(db_api.register(table), settings, log_level=logging.ERROR)
+
+
+def _quiet_splink() -> None:
+    for name in ("splink", "py4j"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def train_model(
+    prepared: pl.DataFrame, *, rules: LinkageRules, engine: Engine = Engine.DUCKDB
+) -> dict[str, Any]:
+    """Estimate the model on the records themselves: u from random pairs, m by EM on several
+    blocking passes, and the prior from deterministic rules. Returns splink's model JSON."""
+    _quiet_splink()
+    if prepared.height < 2:
+        raise LinkageInputError("at least two records are needed to train a linkage model")
+    training = rules.training
+    linker = _linker(prepared, linkage_settings(), engine)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*columns) for columns in training.prior_rules],
+            recall=training.prior_recall,
+        )
+    except Exception as exc:  # splink refuses when no pair meets the rules: keep its default
+        logger.info("prior not estimated (%s); using the default", exc)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=training.u_max_pairs, seed=training.u_seed
+    )
+    for columns in training.em_blocking_passes:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns), estimate_without_term_frequencies=True
+            )
+        except Exception as exc:  # a pass with no pairs on a tiny file teaches nothing
+            logger.info("EM pass on %s skipped: %s", columns, exc)
+    model: dict[str, Any] = linker.misc.save_model_to_json()
+    return bound_levels(
+        model, m_floor=training.m_probability_floor, u_floor=1.0 / training.u_max_pairs
+    )
+
+
+def bound_levels(model: dict[str, Any], *, m_floor: float, u_floor: float) -> dict[str, Any]:
+    """No single field may veto or prove a match on its own.
+
+    EM on clean-looking data can learn that a disagreement "never" happens among true matches
+    (m near 0), which makes one mistyped NHS number or sex outweigh everything else. A floor
+    on m (and on u, for levels never seen among random pairs) keeps every level's weight
+    finite; identifiers stay strong but not absolute (existing-systems §5).
+    """
+    bounded = copy.deepcopy(model)
+    for comparison in bounded["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        for level in levels:
+            level["m_probability"] = max(level.get("m_probability") or 0.0, m_floor)
+            level["u_probability"] = max(level.get("u_probability") or 0.0, u_floor)
+        for key in ("m_probability", "u_probability"):
+            total = sum(level[key] for level in levels)
+            for level in levels:
+                level[key] = level[key] / total
+    return bounded
+
+
+def _settings_for(model: dict[str, Any], engine: Engine) -> dict[str, Any]:
+    settings = copy.deepcopy(model)
+    settings.pop("sql_dialect", None)
+    settings["linker_uid"] = None
+    # The comparison levels (gamma columns) are the evidence each link keeps.
+    settings["retain_intermediate_calculation_columns"] = True
+    return settings
+
+
+def predict_pairs(
+    prepared: pl.DataFrame,
+    *,
+    model: dict[str, Any],
+    minimum_match_weight: float,
+    engine: Engine = Engine.DUCKDB,
+) -> pl.DataFrame:
+    """Score every blocked pair within the records; keep pairs at or above the minimum weight.
+
+    Columns: unique_id_l, unique_id_r (ordered l < r), match_weight, match_probability and one
+    ``gamma_<comparison>`` level per comparison.
+    """
+    _quiet_splink()
+    if prepared.height < 2:
+        return empty_pairs(model)
+    linker = _linker(prepared, _settings_for(model, engine), engine)
+    predictions = linker.inference.predict(
+        threshold_match_weight=minimum_match_weight, warning_mode="never"
+    )
+    return _normalise_pairs(_to_polars(predictions), model)
+
+
+def predict_between(
+    new: pl.DataFrame,
+    existing: pl.DataFrame,
+    *,
+    model: dict[str, Any],
+    minimum_match_weight: float,
+) -> pl.DataFrame:
+    """Score new records against existing ones and among themselves, with the saved model and
+    the same blocking rules as a full run, so a record added later gets the pairs it would
+    have had in a batch."""
+    _quiet_splink()
+    if new.is_empty():
+        return empty_pairs(model)
+    db_api = DuckDBAPI()
+    linker = Linker(
+        db_api.register(new.to_arrow(), table_name="fp_new_records"),
+        _settings_for(model, Engine.DUCKDB),
+        log_level=logging.ERROR,
+    )
+    frames = []
+    if not existing.is_empty():
+        existing_df = db_api.register(existing.to_arrow(), table_name="fp_existing_records")
+        new_df = db_api.register(new.to_arrow(), table_name="fp_new_records_right")
+        between = linker.inference.predict_between(
+            existing_df,
+            new_df,
+            threshold_match_weight=minimum_match_weight,
+            warning_mode="never",
+            link_type="link_only",
+        )
+        frames.append(_to_polars(between))
+    if new.height > 1:
+        within_df = db_api.register(new.to_arrow(), table_name="fp_new_records_within")
+        within = linker.inference.predict_within(
+            within_df, threshold_match_weight=minimum_match_weight, warning_mode="never"
+        )
+        frames.append(_to_polars(within))
+    if not frames:
+        return empty_pairs(model)
+    return _normalise_pairs(pl.concat(frames, how="diagonal"), model)
+
+
+def score_pair(left: pl.DataFrame, right: pl.DataFrame, *, model: dict[str, Any]) -> dict[str, Any]:
+    """Score one prepared record against another, whatever the blocking rules would say."""
+    _quiet_splink()
+    db_api = DuckDBAPI()
+    linker = Linker(
+        db_api.register(left.to_arrow(), table_name="fp_explain_left"),
+        _settings_for(model, Engine.DUCKDB),
+        log_level=logging.ERROR,
+    )
+    scored = linker.inference.score_pairs(
+        db_api.register(left.to_arrow(), table_name="fp_explain_l"),
+        db_api.register(right.to_arrow(), table_name="fp_explain_r"),
+    )
+    frame = _to_polars(scored)
+    row: dict[str, Any] = _normalise_pairs(frame, model).row(0, named=True)
+    return row
+
+
+def _to_polars(splink_frame: Any) -> pl.DataFrame:
+    return _as_frame(pl.from_arrow(splink_frame.as_pyarrow_table()))
+
+
+def _as_frame(value: Any) -> pl.DataFrame:
+    if isinstance(value, pl.DataFrame):
+        return value
+    raise TypeError(f"expected a polars DataFrame, got {type(value).__name__}")
+
+
+def comparison_names(model: dict[str, Any]) -> list[str]:
+    return [comparison["output_column_name"] for comparison in model["comparisons"]]
+
+
+def level_weights(model: dict[str, Any]) -> dict[str, list[tuple[int, str, float]]]:
+    """Per comparison, each level as (comparison vector value, label, match weight)."""
+    table: dict[str, list[tuple[int, str, float]]] = {}
+    for comparison in model["comparisons"]:
+        levels = comparison["comparison_levels"]
+        non_null = [level for level in levels if not level.get("is_null_level")]
+        rows: list[tuple[int, str, float]] = []
+        value = len(non_null) - 1
+        for level in levels:
+            label = level.get("label_for_charts") or level["sql_condition"]
+            if level.get("is_null_level"):
+                rows.append((-1, label, 0.0))
+                continue
+            m, u = level.get("m_probability"), level.get("u_probability")
+            weight = math.log2(m / u) if m and u else 0.0
+            rows.append((value, label, weight))
+            value -= 1
+        table[comparison["output_column_name"]] = rows
+    return table
+
+
+def empty_pairs(model: dict[str, Any]) -> pl.DataFrame:
+    schema: dict[str, Any] = {
+        "unique_id_l": pl.String,
+        "unique_id_r": pl.String,
+        "match_weight": pl.Float64,
+        "match_probability": pl.Float64,
+    }
+    for name in comparison_names(model):
+        schema[f"gamma_{name}"] = pl.Int8
+        schema[f"mw_{name}"] = pl.Float64
+    return pl.DataFrame(schema=schema)
+
+
+def _gamma_from_weight(column: str, levels: list[tuple[int, str, float]]) -> pl.Expr:
+    """splink reports each comparison's weight; the level is the one with that weight (the
+    most specific one when two levels weigh the same)."""
+    expr: pl.Expr = pl.lit(None, dtype=pl.Int8)
+    for value, _label, weight in reversed(levels):
+        expr = (
+            pl.when((pl.col(column) - weight).abs() < 1e-6)
+            .then(pl.lit(value, dtype=pl.Int8))
+            .otherwise(expr)
+        )
+    return expr
+
+
+def _normalise_pairs(raw: Any, model: dict[str, Any]) -> pl.DataFrame:
+    frame = _as_frame(raw)
+    weights = level_weights(model)
+    swap = pl.col("unique_id_l") > pl.col("unique_id_r")
+    columns: list[pl.Expr] = []
+    for name, levels in weights.items():
+        columns.append(_gamma_from_weight(f"mw_{name}", levels).alias(f"gamma_{name}"))
+        columns.append(pl.col(f"mw_{name}").cast(pl.Float64))
+    return (
+        frame.select(
+            pl.when(swap).then("unique_id_r").otherwise("unique_id_l").alias("unique_id_l"),
+            pl.when(swap).then("unique_id_l").otherwise("unique_id_r").alias("unique_id_r"),
+            pl.col("match_weight").cast(pl.Float64),
+            pl.col("match_probability").cast(pl.Float64),
+            *columns,
+        )
+        .unique(subset=["unique_id_l", "unique_id_r"], keep="first")
+        .sort(["unique_id_l", "unique_id_r"])
+    )
+
+
+def probability_from_weight(match_weight: float) -> float:
+    return 1.0 / (1.0 + math.pow(2.0, -match_weight))

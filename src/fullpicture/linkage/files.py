@@ -1,0 +1,167 @@
+"""The plain-file interface: ``PERSONS.csv`` in, ``CLUSTERS.csv`` out, for analysts and evaluation.
+
+Input columns: source,record_id,given_name,family_name,date_of_birth,sex,postcode,address,
+nhs_number (any but source and record_id may be blank; dates ISO). Output columns:
+source,record_id,person_id,cluster_confidence. The output is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from fullpicture.linkage.batch import BatchResult, StageReporter, run_batch
+from fullpicture.linkage.clustering import person_key
+from fullpicture.linkage.engine import Engine, LinkageInputError
+from fullpicture.linkage.preparation import RECORD_SCHEMA
+from fullpicture.linkage.rules import LinkageRules
+
+PERSON_FILE_COLUMNS = [
+    "source",
+    "record_id",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "postcode",
+    "address",
+    "nhs_number",
+]
+CLUSTER_FILE_COLUMNS = ["source", "record_id", "person_id", "cluster_confidence"]
+_MAX_ROWS_NAMED = 20
+
+
+def _rows(lines: list[int]) -> str:
+    shown = ", ".join(str(n) for n in lines[:_MAX_ROWS_NAMED])
+    more = f" and {len(lines) - _MAX_ROWS_NAMED} more" if len(lines) > _MAX_ROWS_NAMED else ""
+    return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
+
+
+def read_person_file(path: Path) -> pl.DataFrame:
+    """Read and check a persons CSV; every problem found is reported at once, by line number
+    (line 1 is the header)."""
+    try:
+        raw = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.NoDataError as exc:
+        raise LinkageInputError(f"{path.name}: the file is empty (no header, no records)") from exc
+    except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
+        raise LinkageInputError(f"{path.name}: not a readable CSV file ({exc})") from exc
+    raw = raw.rename({c: c.strip().lstrip("\ufeff") for c in raw.columns})
+    missing = [c for c in PERSON_FILE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise LinkageInputError(
+            f"{path.name}: missing column(s) {', '.join(missing)}; "
+            f"expected {','.join(PERSON_FILE_COLUMNS)}"
+        )
+    if raw.is_empty():
+        raise LinkageInputError(f"{path.name}: the file has a header but no records")
+
+    frame = (
+        raw.select(PERSON_FILE_COLUMNS)
+        .with_columns(pl.col(c).str.strip_chars().replace("", None) for c in PERSON_FILE_COLUMNS)
+        .with_row_index("line", offset=2)
+    )
+    problems: list[str] = []
+
+    blank_keys = frame.filter(pl.col("source").is_null() | pl.col("record_id").is_null())
+    if blank_keys.height:
+        problems.append(f"source and record_id are required: {_rows(blank_keys['line'].to_list())}")
+
+    duplicated = frame.filter(
+        pl.col("source").is_not_null()
+        & pl.col("record_id").is_not_null()
+        & pl.struct("source", "record_id").is_duplicated()
+    )
+    if duplicated.height:
+        problems.append(f"duplicate (source, record_id): {_rows(duplicated['line'].to_list())}")
+
+    parsed_dates = frame.with_columns(
+        dob=pl.col("date_of_birth").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    )
+    bad_dates = parsed_dates.filter(pl.col("date_of_birth").is_not_null() & pl.col("dob").is_null())
+    if bad_dates.height:
+        examples = ", ".join(f"{v!r}" for v in bad_dates["date_of_birth"].head(3).to_list())
+        problems.append(
+            "date_of_birth is not a YYYY-MM-DD date "
+            f"({examples}): {_rows(bad_dates['line'].to_list())}"
+        )
+    if problems:
+        raise LinkageInputError(f"{path.name}: " + "; ".join(problems) + ". Nothing was written.")
+
+    return parsed_dates.select(
+        pl.format("{}:{}", "source", "record_id").alias("unique_id"),
+        "source",
+        "record_id",
+        "given_name",
+        "family_name",
+        pl.lit([], dtype=pl.List(pl.String)).alias("other_names"),
+        pl.lit([], dtype=pl.List(pl.String)).alias("previous_family_names"),
+        pl.col("dob").alias("date_of_birth"),
+        "sex",
+        "postcode",
+        "address",
+        pl.lit([], dtype=pl.List(pl.String)).alias("previous_postcodes"),
+        pl.lit([], dtype=pl.List(pl.String)).alias("previous_addresses"),
+        "nhs_number",
+        pl.lit(None, dtype=pl.String).alias("upn"),
+    ).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+
+
+def write_atomically(path: Path, write: Any) -> None:
+    """Write to a temporary file beside ``path`` and rename it into place: whole or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class FileLinkage:
+    records: int
+    people: int
+    result: BatchResult
+
+
+def link_person_file(
+    source: Path,
+    out: Path,
+    *,
+    rules: LinkageRules,
+    engine: Engine = Engine.DUCKDB,
+    model_path: Path | None = None,
+    save_model_path: Path | None = None,
+    report: StageReporter | None = None,
+) -> FileLinkage:
+    """Link a persons CSV, training on the file itself unless a saved model is given."""
+    records = read_person_file(source)
+    model = json.loads(model_path.read_text(encoding="utf-8")) if model_path else None
+    result = run_batch(records, rules=rules, engine=engine, model=model, report=report)
+    clusters = (
+        records.select("unique_id", "source", "record_id")
+        .join(result.clustering.assignments, on="unique_id")
+        .with_columns(
+            pl.col("cluster_key")
+            .map_elements(person_key, return_dtype=pl.String)
+            .alias("person_id")
+        )
+        .sort(["source", "record_id"])
+        .select(CLUSTER_FILE_COLUMNS)
+    )
+    write_atomically(out, lambda tmp: clusters.write_csv(tmp))
+    if save_model_path is not None:
+        write_atomically(
+            save_model_path,
+            lambda tmp: tmp.write_text(json.dumps(result.model, indent=2), encoding="utf-8"),
+        )
+    return FileLinkage(records.height, clusters["person_id"].n_unique(), result)

@@ -1,0 +1,315 @@
+"""Linkage's queries: current source records, the linkage index, pairs, links and decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from fullpicture.agencies.models import Agency
+from fullpicture.linkage.models import (
+    LinkageModelVersion,
+    LinkageRecord,
+    PairwiseLink,
+    ReviewItem,
+    ReviewStatus,
+)
+from fullpicture.linkage.preparation import PREPARED_COLUMNS, RECORD_SCHEMA
+from fullpicture.people.models import PersonRecordLink, SourceRecord
+
+_CHUNK = 5_000
+
+
+def record_key(agency_id: int, record_ref: str) -> str:
+    return f"{agency_id}:{record_ref}"
+
+
+def split_record_key(key: str) -> tuple[int, str]:
+    agency_id, _, record_ref = key.partition(":")
+    return int(agency_id), record_ref
+
+
+def _current_versions() -> Any:
+    return (
+        select(
+            SourceRecord.agency_id,
+            SourceRecord.record_ref,
+            func.max(SourceRecord.version).label("version"),
+        )
+        .group_by(SourceRecord.agency_id, SourceRecord.record_ref)
+        .subquery()
+    )
+
+
+def current_source_records(
+    *, db_session: Session, keys: Sequence[tuple[int, str]] | None = None
+) -> list[SourceRecord]:
+    """The latest version of each agency record (optionally only the given records)."""
+    latest = _current_versions()
+    statement = select(SourceRecord).join(
+        latest,
+        and_(
+            SourceRecord.agency_id == latest.c.agency_id,
+            SourceRecord.record_ref == latest.c.record_ref,
+            SourceRecord.version == latest.c.version,
+        ),
+    )
+    if keys is not None:
+        statement = statement.where(
+            or_(*[and_(SourceRecord.agency_id == a, SourceRecord.record_ref == r) for a, r in keys])
+        )
+    return list(db_session.scalars(statement.order_by(SourceRecord.id)))
+
+
+def _address_parts(addresses: list[dict[str, Any]]) -> tuple[Any, Any, list[str], list[str]]:
+    """Current line and postcode (the open-ended entry, else the first), and the rest."""
+    if not addresses:
+        return None, None, [], []
+    current = next((a for a in addresses if not a.get("date_to")), addresses[0])
+    others = [a for a in addresses if a is not current]
+    return (
+        current.get("line"),
+        current.get("postcode"),
+        [a["postcode"] for a in others if a.get("postcode")],
+        [a["line"] for a in others if a.get("line")],
+    )
+
+
+def records_frame(*, db_session: Session, records: Iterable[SourceRecord]) -> pl.DataFrame:
+    """Source records as linkage input (``RECORD_SCHEMA``), keyed by record key."""
+    codes = dict(db_session.execute(select(Agency.id, Agency.code)).tuples().all())
+    rows = []
+    for record in records:
+        line, postcode, previous_postcodes, previous_lines = _address_parts(record.addresses)
+        rows.append(
+            {
+                "unique_id": record_key(record.agency_id, record.record_ref),
+                "source": codes.get(record.agency_id, str(record.agency_id)),
+                "record_id": record.record_ref,
+                "given_name": record.given_name,
+                "family_name": record.family_name,
+                "other_names": list(record.other_names or []),
+                "previous_family_names": list(record.previous_family_names or []),
+                "date_of_birth": record.date_of_birth,
+                "sex": record.sex.value if record.sex else None,
+                "postcode": postcode,
+                "address": line,
+                "previous_postcodes": previous_postcodes,
+                "previous_addresses": previous_lines,
+                "nhs_number": record.nhs_number,
+                "upn": record.upn,
+            }
+        )
+    return pl.DataFrame(rows, schema=RECORD_SCHEMA)
+
+
+def latest_model(*, db_session: Session) -> LinkageModelVersion | None:
+    return db_session.scalar(
+        select(LinkageModelVersion).order_by(LinkageModelVersion.version.desc()).limit(1)
+    )
+
+
+def next_model_version(*, db_session: Session) -> int:
+    current = db_session.scalar(select(func.max(LinkageModelVersion.version)))
+    return (current or 0) + 1
+
+
+# --- the linkage index -------------------------------------------------------------------
+
+
+def replace_index(
+    *, db_session: Session, prepared: pl.DataFrame, source_record_ids: dict[str, int]
+) -> None:
+    """Make the linkage index hold exactly these prepared records."""
+    keys = prepared["unique_id"].to_list()
+    stale = set(db_session.scalars(select(LinkageRecord.record_key))) - set(keys)
+    for chunk in _chunks(sorted(stale)):
+        db_session.execute(delete(LinkageRecord).where(LinkageRecord.record_key.in_(chunk)))
+    upsert_index(db_session=db_session, prepared=prepared, source_record_ids=source_record_ids)
+
+
+def upsert_index(
+    *, db_session: Session, prepared: pl.DataFrame, source_record_ids: dict[str, int]
+) -> None:
+    keys = prepared["unique_id"].to_list()
+    for chunk in _chunks(keys):
+        db_session.execute(delete(LinkageRecord).where(LinkageRecord.record_key.in_(chunk)))
+    rows = []
+    for row in prepared.iter_rows(named=True):
+        agency_id, record_ref = split_record_key(row["unique_id"])
+        values = {c: row[c] for c in PREPARED_COLUMNS if c not in {"unique_id", "source"}}
+        rows.append(
+            {
+                "record_key": row["unique_id"],
+                "agency_id": agency_id,
+                "record_ref": record_ref,
+                "source_record_id": source_record_ids[row["unique_id"]],
+                **values,
+            }
+        )
+    for chunk in _chunks(rows):
+        db_session.execute(insert(LinkageRecord), chunk)
+
+
+def index_frame(*, db_session: Session, where: Any | None = None) -> pl.DataFrame:
+    """Prepared records from the linkage index (all, or those matching ``where``)."""
+    columns = [
+        getattr(LinkageRecord, c) for c in PREPARED_COLUMNS if c not in {"unique_id", "source"}
+    ]
+    statement = select(LinkageRecord.record_key, Agency.code, *columns).join(
+        Agency, Agency.id == LinkageRecord.agency_id
+    )
+    if where is not None:
+        statement = statement.where(where)
+    rows = db_session.execute(statement).all()
+    schema = dict.fromkeys(PREPARED_COLUMNS, pl.String)
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def candidate_condition(record: dict[str, Any]) -> Any:
+    """Index rows sharing what any prediction blocking rule needs (a superset of its pairs)."""
+    c = LinkageRecord
+    options = []
+    for column in ("nhs_number", "upn", "date_of_birth", "postcode"):
+        if record.get(column):
+            options.append(getattr(c, column) == record[column])
+    if record.get("given_name_phonetic") and record.get("family_name_phonetic"):
+        options.append(
+            and_(
+                c.given_name_phonetic == record["given_name_phonetic"],
+                c.family_name_phonetic == record["family_name_phonetic"],
+            )
+        )
+    if record.get("given_name_canonical") and record.get("family_name_phonetic"):
+        options.append(
+            and_(
+                c.given_name_canonical == record["given_name_canonical"],
+                c.family_name_phonetic == record["family_name_phonetic"],
+            )
+        )
+    if not options:
+        return None
+    return and_(or_(*options), c.record_key != record["unique_id"])
+
+
+# --- pairs ------------------------------------------------------------------------------
+
+
+def replace_pairs(
+    *, db_session: Session, rows: list[dict[str, Any]], scope: set[str] | None
+) -> None:
+    """Replace stored pairs: all of them (``scope`` None) or those touching ``scope``."""
+    if scope is None:
+        db_session.execute(delete(PairwiseLink))
+    else:
+        for chunk in _chunks(sorted(scope)):
+            db_session.execute(
+                delete(PairwiseLink).where(
+                    or_(PairwiseLink.record_key_l.in_(chunk), PairwiseLink.record_key_r.in_(chunk))
+                )
+            )
+    for chunk in _chunks(rows):
+        db_session.execute(insert(PairwiseLink), chunk)
+
+
+def pairs_touching(
+    *, db_session: Session, keys: Iterable[str], min_weight: float | None = None
+) -> list[PairwiseLink]:
+    found: list[PairwiseLink] = []
+    for chunk in _chunks(sorted(set(keys))):
+        statement = select(PairwiseLink).where(
+            or_(PairwiseLink.record_key_l.in_(chunk), PairwiseLink.record_key_r.in_(chunk))
+        )
+        if min_weight is not None:
+            statement = statement.where(PairwiseLink.match_weight >= min_weight)
+        found.extend(db_session.scalars(statement))
+    return found
+
+
+def pair(*, db_session: Session, left: str, right: str) -> PairwiseLink | None:
+    a, b = sorted((left, right))
+    return db_session.scalar(
+        select(PairwiseLink).where(PairwiseLink.record_key_l == a, PairwiseLink.record_key_r == b)
+    )
+
+
+# --- links to persons -------------------------------------------------------------------
+
+
+def active_links(
+    *, db_session: Session, keys: Iterable[str] | None = None
+) -> dict[str, PersonRecordLink]:
+    """The open link of each record (by record key)."""
+    statement = select(PersonRecordLink).where(PersonRecordLink.ended_at.is_(None))
+    links: dict[str, PersonRecordLink] = {}
+    if keys is None:
+        for link in db_session.scalars(statement):
+            links[record_key(link.agency_id, link.record_ref)] = link
+        return links
+    for chunk in _chunks(sorted(set(keys))):
+        conditions = [
+            and_(PersonRecordLink.agency_id == a, PersonRecordLink.record_ref == r)
+            for a, r in map(split_record_key, chunk)
+        ]
+        for link in db_session.scalars(statement.where(or_(*conditions))):
+            links[record_key(link.agency_id, link.record_ref)] = link
+    return links
+
+
+def records_of_persons(*, db_session: Session, person_ids: Iterable[int]) -> set[str]:
+    keys: set[str] = set()
+    for chunk in _chunks(sorted(set(person_ids))):
+        rows = db_session.execute(
+            select(PersonRecordLink.agency_id, PersonRecordLink.record_ref).where(
+                PersonRecordLink.person_id.in_(chunk), PersonRecordLink.ended_at.is_(None)
+            )
+        )
+        keys.update(record_key(a, r) for a, r in rows)
+    return keys
+
+
+# --- review decisions -------------------------------------------------------------------
+
+
+def decided_pairs(*, db_session: Session) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    rows = db_session.execute(
+        select(ReviewItem.record_key_l, ReviewItem.record_key_r, ReviewItem.status).where(
+            ReviewItem.status != ReviewStatus.OPEN
+        )
+    ).all()
+    confirmed = [(a, b) for a, b, s in rows if s == ReviewStatus.CONFIRMED]
+    rejected = [(a, b) for a, b, s in rows if s == ReviewStatus.REJECTED]
+    return confirmed, rejected
+
+
+def review_items_for(
+    *, db_session: Session, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], ReviewItem]:
+    wanted = set(pairs)
+    found: dict[tuple[str, str], ReviewItem] = {}
+    lefts = sorted({a for a, _ in wanted})
+    for chunk in _chunks(lefts):
+        for item in db_session.scalars(
+            select(ReviewItem).where(ReviewItem.record_key_l.in_(chunk))
+        ):
+            key = (item.record_key_l, item.record_key_r)
+            if key in wanted:
+                found[key] = item
+    return found
+
+
+def agency_codes(*, db_session: Session) -> dict[int, str]:
+    return dict(db_session.execute(select(Agency.id, Agency.code)).tuples().all())
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,64 @@
+"""The linkage rules a partnership may tune (thresholds, review band, training), read from YAML."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RULES_FILE = Path(__file__).with_name("linkage_rules.yaml")
+
+
+class ReviewBand(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lower_match_weight: float
+    upper_match_weight: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReviewBand:
+        if self.lower_match_weight > self.upper_match_weight:
+            raise ValueError("review_band: lower_match_weight must not exceed upper_match_weight")
+        return self
+
+
+class TrainingRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    u_max_pairs: int = Field(ge=10_000)
+    u_seed: int
+    em_blocking_passes: list[list[str]] = Field(min_length=1)
+    prior_rules: list[list[str]] = Field(min_length=1)
+    prior_recall: float = Field(gt=0, le=1)
+    max_em_iterations: int = Field(ge=1, le=200)
+    m_probability_floor: float = Field(gt=0, lt=0.1)
+
+
+class LinkageRules(BaseModel):
+    """Thresholds and training choices; ``version`` is recorded on every run that used them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=1)
+    link_threshold_match_weight: float
+    review_band: ReviewBand
+    minimum_stored_match_weight: float
+    training: TrainingRules
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LinkageRules:
+        if self.minimum_stored_match_weight > self.review_band.lower_match_weight:
+            raise ValueError("minimum_stored_match_weight must not exceed the review band")
+        return self
+
+
+def load_rules(path: Path = RULES_FILE) -> LinkageRules:
+    with path.open(encoding="utf-8") as handle:
+        return LinkageRules.model_validate(yaml.safe_load(handle))
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> LinkageRules:
+    return load_rules()
