@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from fullpicture.cli import access as access_cli
 from fullpicture.cli import agencies as agencies_cli
 from fullpicture.cli import db as db_cli
 from fullpicture.cli import serve as serve_cli
@@ -17,6 +18,11 @@ app = typer.Typer(
 app.add_typer(db_cli.app, name="db")
 app.add_typer(agencies_cli.app, name="agency")
 app.command("serve")(serve_cli.serve)
+app.add_typer(access_cli.user_app, name="user")
+app.add_typer(access_cli.token_app, name="token")
+app.add_typer(access_cli.audit_app, name="audit")
+app.command("backup")(access_cli.backup)
+app.command("restore")(access_cli.restore)
 
 if __name__ == "__main__":
     app()
