@@ -7,6 +7,7 @@ import typer
 from fullpicture.cli import access as access_cli
 from fullpicture.cli import agencies as agencies_cli
 from fullpicture.cli import db as db_cli
+from fullpicture.cli import linkage as linkage_cli
 from fullpicture.cli import serve as serve_cli
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(agencies_cli.app, name="agency")
+app.add_typer(linkage_cli.app, name="link")
 app.command("serve")(serve_cli.serve)
 app.add_typer(access_cli.user_app, name="user")
 app.add_typer(access_cli.token_app, name="token")

@@ -4,6 +4,7 @@ from fullpicture.access import models as access_models
 from fullpicture.agencies import models as agencies_models
 from fullpicture.chronology import models as chronology_models
 from fullpicture.imports import models as imports_models
+from fullpicture.linkage import models as linkage_models
 from fullpicture.people import models as people_models
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "agencies_models",
     "chronology_models",
     "imports_models",
+    "linkage_models",
     "people_models",
 ]
