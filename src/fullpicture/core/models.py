@@ -3,6 +3,7 @@
 from fullpicture.access import models as access_models
 from fullpicture.agencies import models as agencies_models
 from fullpicture.chronology import models as chronology_models
+from fullpicture.harm import models as harm_models
 from fullpicture.imports import models as imports_models
 from fullpicture.linkage import models as linkage_models
 from fullpicture.people import models as people_models
@@ -11,6 +12,7 @@ __all__ = [
     "access_models",
     "agencies_models",
     "chronology_models",
+    "harm_models",
     "imports_models",
     "linkage_models",
     "people_models",

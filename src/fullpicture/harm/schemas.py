@@ -1,0 +1,105 @@
+"""Pydantic shapes at the harm capability's boundaries: case files, replay results, alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fullpicture.harm.models import AlertStatus
+
+
+class CaseChild(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    date_of_birth: dt.date
+    sex: Literal["F", "M", "U"] = "U"
+
+
+class CaseEvent(BaseModel):
+    """One event of a case file (extra fields such as ``source_type`` are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    date: dt.date
+    agency: str = Field(min_length=1)
+    concern_code: str = ""
+    summary: str = ""
+
+
+class CaseFile(BaseModel):
+    """A child's events, as ``fullpicture replay`` reads them; ``outcome`` is never read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    child: CaseChild
+    events: list[CaseEvent]
+
+
+class ReplayAlert(BaseModel):
+    date: dt.date
+    kind: str
+    score: float
+    reason: str
+    evidence: list[int] = Field(description="indexes of the case file's events")
+
+
+class ReplayView(BaseModel):
+    first_alert_date: dt.date | None
+    alerts: list[ReplayAlert]
+
+
+class ReplayWarning(BaseModel):
+    event: int | None = Field(description="index of the event the warning is about")
+    problem: str
+
+
+class CodeInference(BaseModel):
+    event: int
+    summary: str
+    treated_as: str = Field(description="the code used, or 'process' when none was inferred")
+    method: str
+    spans: list[str] = Field(default_factory=list)
+
+
+class ReplayResult(BaseModel):
+    """What the engine would have raised, day by day, combined and per agency."""
+
+    combined: ReplayView
+    by_agency: dict[str, ReplayView]
+    model_version: str
+    taxonomy_version: str
+    warnings: list[ReplayWarning]
+    blank_codes: list[CodeInference]
+    agency_kinds: dict[str, str] = Field(description="each case agency name's AgencyKind")
+
+
+class AlertRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    public_id: str
+    person_id: int
+    kind: str
+    raised_on: dt.date
+    score: float
+    reason: str
+    evidence: dict[str, list[int]]
+    model_version: str
+    status: AlertStatus
+    routed_to_agency_id: int | None
+    routing_reason: str
+    decision: str | None
+    decided_by: str | None
+    outcome: str | None
+    closed_by: str | None
+
+
+class AlertAcknowledge(BaseModel):
+    decision: str = Field(min_length=3, description="what was decided, and why")
+    by: str = Field(min_length=1)
+
+
+class AlertClose(BaseModel):
+    outcome: str = Field(min_length=3, description="what happened for the child")
+    by: str = Field(min_length=1)
