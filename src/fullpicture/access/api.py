@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Iterator
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Request, status
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Query, Request, status
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute, RouteContext
@@ -28,7 +30,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from fullpicture.access import audit
+from fullpicture.access import audit, oidc
+from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.models import AccessNotification, SignInSession, UserAccount
 from fullpicture.access.roles import Scope
@@ -39,13 +42,14 @@ from fullpicture.access.schemas import (
     ChainVerdictRead,
     WhoAmI,
 )
-from fullpicture.access.settings import get_access_settings, session_signing_key
+from fullpicture.access.settings import AccessSettings, get_access_settings, session_signing_key
 from fullpicture.access.subject import AuthMethod, AuthSubject, subject_for
 from fullpicture.access.web_security import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
     served_over_tls,
 )
+from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
 
 SESSION_COOKIE = "fp_session"
@@ -336,6 +340,117 @@ def sign_in(
     response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, request, token)
     response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/sign-in")
+    return response
+
+
+def oidc_http_client() -> Iterator[httpx.Client]:
+    """FastAPI dependency: the HTTP client that talks to the identity provider."""
+    with httpx.Client(follow_redirects=False, timeout=10) as client:
+        yield client
+
+
+OidcClient = Annotated[httpx.Client, Depends(oidc_http_client)]
+Settings = Annotated[AccessSettings, Depends(get_access_settings)]
+OIDC_COOKIE = "fp_oidc"
+
+
+@web_router.get("/sign-in/oidc")
+def oidc_start(
+    request: Request, settings: Settings, client: OidcClient, next: str = DEFAULT_AFTER_SIGN_IN
+) -> Response:
+    if not settings.oidc_enabled:
+        raise HTTPException(status_code=404, detail="OpenID Connect sign-in is not configured.")
+    try:
+        metadata = oidc.discover(settings, client)
+    except (oidc.OidcError, httpx.HTTPError, KeyError, ValueError) as exc:
+        return _sign_in_form(
+            request,
+            next_path=next,
+            refusal=f"Your organisation's sign-in is not available: {exc}",
+            status_code=status.HTTP_502_BAD_GATEWAY,
+        )
+    attempt = oidc.OidcAttempt.new(_safe_next(next))
+    response = RedirectResponse(
+        oidc.authorisation_url(settings, metadata, attempt), status_code=status.HTTP_303_SEE_OTHER
+    )
+    response.set_cookie(
+        OIDC_COOKIE,
+        _signer("oidc").dumps(
+            [attempt.state, attempt.nonce, attempt.code_verifier, attempt.next_path]
+        ),
+        max_age=600,
+        path="/sign-in/oidc",
+        httponly=True,
+        samesite="lax",  # the identity provider's redirect back is a top-level navigation
+        secure=served_over_tls(request.scope),
+    )
+    return response
+
+
+@web_router.get("/sign-in/oidc/callback")
+def oidc_callback(
+    request: Request,
+    db_session: DbSession,
+    settings: Settings,
+    client: OidcClient,
+    code: Annotated[str, Query(max_length=2048)] = "",
+    state: Annotated[str, Query(max_length=200)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    if not settings.oidc_enabled:
+        raise HTTPException(status_code=404, detail="OpenID Connect sign-in is not configured.")
+
+    def refuse(message: str) -> HTMLResponse:
+        return _sign_in_form(
+            request,
+            next_path=DEFAULT_AFTER_SIGN_IN,
+            refusal=message,
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        )
+
+    try:
+        carried = _signer("oidc").loads(request.cookies.get(OIDC_COOKIE, ""), max_age=600)
+        attempt = oidc.OidcAttempt(*[str(part) for part in carried])
+    except (BadSignature, TypeError):
+        return refuse("The sign-in took too long or was started elsewhere. Please try again.")
+    if error or not code or not hmac.compare_digest(state, attempt.state):
+        return refuse("Your organisation's sign-in did not complete. Please try again.")
+    try:
+        metadata = oidc.discover(settings, client)
+        identity = oidc.exchange_code(
+            settings=settings,
+            metadata=metadata,
+            attempt=attempt,
+            code=code,
+            client=client,
+            now=utc_now(),
+        )
+    except (oidc.OidcError, httpx.HTTPError, KeyError, ValueError) as exc:
+        audit.append(
+            db_session=db_session,
+            actor="anonymous",
+            action="sign_in.refused",
+            detail={"why": f"oidc: {exc}"[:300]},
+        )
+        return refuse(f"Your organisation's sign-in could not be checked: {exc}")
+    user = access_repository.user_by_oidc_subject(db_session, identity)
+    if user is None or not user.is_active:
+        audit.append(
+            db_session=db_session,
+            actor="anonymous",
+            action="sign_in.refused",
+            target=f"oidc:{identity}"[:300],
+            detail={"why": "no active account linked to this identity"},
+        )
+        return refuse(
+            "No fullpicture account is linked to your organisation's account. "
+            "Ask your administrator to set one up."
+        )
+    user.last_sign_in_at = utc_now()
+    token, _session = access_service.start_session(db_session=db_session, user=user, method="oidc")
+    response = RedirectResponse(_safe_next(attempt.next_path), status_code=303)
+    set_session_cookie(response, request, token)
+    response.delete_cookie(OIDC_COOKIE, path="/sign-in/oidc")
     return response
 
 
