@@ -7,8 +7,10 @@ import typer
 from fullpicture.cli import access as access_cli
 from fullpicture.cli import agencies as agencies_cli
 from fullpicture.cli import db as db_cli
+from fullpicture.cli import imports as imports_cli
 from fullpicture.cli import linkage as linkage_cli
 from fullpicture.cli import serve as serve_cli
+from fullpicture.cli import synth as synth_cli
 
 app = typer.Typer(
     name="fullpicture",
@@ -18,8 +20,11 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(agencies_cli.app, name="agency")
+app.command("import")(imports_cli.import_command)
+app.add_typer(imports_cli.quarantine_app, name="quarantine")
 app.add_typer(linkage_cli.app, name="link")
 app.command("serve")(serve_cli.serve)
+app.command("synth")(synth_cli.synth)
 app.add_typer(access_cli.user_app, name="user")
 app.add_typer(access_cli.token_app, name="token")
 app.add_typer(access_cli.audit_app, name="audit")

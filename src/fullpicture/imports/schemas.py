@@ -802,3 +802,80 @@ def _message(detail: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         return f"{field} is not a field here; remove it"
     return f"{field}: {detail['msg']}"
+
+
+# --- what an import reports -----------------------------------------------------------------
+
+OUTCOMES = ("read", "new", "changed", "unchanged", "repeated", "quarantined")
+"""How each row of a table ended up: stored as a new record/event, stored as a new version of
+a changed one, already stored as it is, the same row again within the batch, or quarantined."""
+
+
+class TableCounts(BaseModel):
+    read: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    repeated: int = 0
+    quarantined: int = 0
+
+
+class QuarantinedRowRead(BaseModel):
+    """A quarantined row as shown to whoever must fix it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int | None = None
+    table_name: str
+    row_number: int
+    agency_code: str | None
+    row_ref: str | None
+    raw: str
+    reasons: list[QuarantineReason]
+    status: str = "open"
+
+
+class ImportBatchRead(BaseModel):
+    """The summary of one import batch."""
+
+    public_id: str
+    status: str
+    source_name: str
+    file_format: str
+    file_sha256: str
+    imported_by: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    tables: dict[str, TableCounts]
+    repaired: int
+    failure: str | None = None
+
+
+class ImportResult(BaseModel):
+    """What an import did, with every row it quarantined and why."""
+
+    batch: ImportBatchRead
+    quarantined: list[QuarantinedRowRead]
+
+
+def flatten_counts(tables: dict[str, TableCounts], repaired: int) -> dict[str, int]:
+    """``{"events.new": 3, ..., "repaired": 1}``, as ``import_batch.counts`` stores them."""
+    flat = {
+        f"{table}.{outcome}": getattr(counts, outcome)
+        for table, counts in tables.items()
+        for outcome in OUTCOMES
+    }
+    flat["repaired"] = repaired
+    return flat
+
+
+def unflatten_counts(flat: dict[str, int]) -> tuple[dict[str, TableCounts], int]:
+    tables: dict[str, dict[str, int]] = {}
+    for key, value in flat.items():
+        table, _, outcome = key.partition(".")
+        if outcome:
+            tables.setdefault(table, {})[outcome] = value
+    return (
+        {table: TableCounts(**values) for table, values in tables.items()},
+        flat.get("repaired", 0),
+    )

@@ -1,0 +1,268 @@
+"""``fullpicture import`` and ``fullpicture quarantine``: bring feeds in, and fix what they got wrong."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, TaskID
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fullpicture.cli.console import console, err_console, progress_bar
+from fullpicture.core import migrations
+from fullpicture.core.database import unit_of_work
+from fullpicture.core.runtime import get_engine, get_session_factory
+from fullpicture.imports import repository
+from fullpicture.imports import service as import_service
+from fullpicture.imports.flows import run_import
+from fullpicture.imports.models import ImportBatch, QuarantinedRow, QuarantineStatus
+from fullpicture.imports.readers import FeedFile
+from fullpicture.imports.schemas import ImportResult, QuarantinedRowRead
+
+quarantine_app = typer.Typer(
+    help="Rows imports quarantined: list, show, export for fixing, dismiss.",
+    no_args_is_help=True,
+)
+
+
+def _default_importer() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+class _ProgressDisplay:
+    """Draws the import's progress with rich, one bar per file."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start_file(self, feed_file: FeedFile, total_rows: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total)
+        self.task = self.progress.add_task(f"{feed_file.path.name}", total=total_rows)
+
+    def advance(self, rows: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, rows)
+
+
+def import_command(
+    feeds: list[Path] = typer.Argument(
+        ..., help="Feed directories and/or files (records, relationships, events)."
+    ),
+    by: str = typer.Option(
+        None, "--by", help="Who is importing, for the record. Default: cli:<your user name>."
+    ),
+    show: int = typer.Option(
+        100, "--show", min=0, help="Print the reasons of at most this many quarantined rows."
+    ),
+) -> None:
+    """Import agency feeds (CSV, JSON Lines or Parquet) as one batch: every row or none.
+
+    Bad rows are quarantined with their reasons, never dropped; re-importing the same feed
+    changes nothing, and a changed row becomes a new version. Exits 0 when the batch is
+    committed (even with quarantined rows), 2 when a file cannot be imported at all (nothing
+    is stored), 1 when the batch failed and was rolled back.
+
+    Example: fullpicture import var/demo-feeds/gp-ashdown --by "Ashdown data team"
+    """
+    if not migrations.is_up_to_date(get_engine()):
+        err_console.print("[red]The database is not up to date.[/red] Run: fullpicture db upgrade")
+        raise typer.Exit(code=2)
+    importer = by or _default_importer()
+    try:
+        with progress_bar() as progress:
+            result = run_import(
+                session_factory=get_session_factory(),
+                paths=feeds,
+                imported_by=importer,
+                progress=_ProgressDisplay(progress),
+            )
+    except import_service.FeedFileError as exc:
+        err_console.print(f"[red]Nothing imported.[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    except import_service.ImportFailed as failure:
+        err_console.print(
+            f"[red]The import failed and was rolled back; nothing of it is stored.[/red] "
+            f"Batch {failure.public_id} is recorded as failed: {failure.error}"
+        )
+        raise typer.Exit(code=1) from failure
+    _print_result(result, show=show)
+
+
+def _print_result(result: ImportResult, *, show: int) -> None:
+    batch = result.batch
+    table = Table(
+        "table", "read", "new", "changed", "unchanged", "repeated", "quarantined",
+        title=f"Batch {batch.public_id} committed (imported by {batch.imported_by})",
+    )  # fmt: skip
+    for name, counts in batch.tables.items():
+        table.add_row(
+            name,
+            *(
+                f"{getattr(counts, outcome):,}"
+                for outcome in ("read", "new", "changed", "unchanged", "repeated", "quarantined")
+            ),
+        )
+    console.print(table)
+    if batch.repaired:
+        console.print(f"Repaired {batch.repaired:,} row(s) quarantined by earlier batches.")
+    if not result.quarantined:
+        return
+    console.print(
+        f"[yellow]{len(result.quarantined):,} row(s) quarantined[/yellow] — fix them and "
+        f"import again (fullpicture quarantine export {batch.public_id} --out DIR):"
+    )
+    for row in result.quarantined[:show]:
+        _print_reasons(row)
+    if len(result.quarantined) > show:
+        console.print(
+            f"… and {len(result.quarantined) - show:,} more: "
+            f"fullpicture quarantine list --batch {batch.public_id}"
+        )
+
+
+def _print_reasons(row: QuarantinedRowRead) -> None:
+    where = f"{row.table_name} row {row.row_number}"
+    who = " ".join(part for part in (row.agency_code, row.row_ref) if part)
+    console.print(f"  [bold]{where}[/bold] ({who or 'unreadable'}) [dim]#{row.id}[/dim]")
+    for reason in row.reasons:
+        console.print(f"    {reason.field}: {reason.message}", markup=False)
+
+
+def _batch_or_exit(session: Session, public_id: str) -> ImportBatch:
+    batch = repository.get_batch(db_session=session, public_id=public_id)
+    if batch is None:
+        err_console.print(f"[red]No import batch {public_id}.[/red]")
+        raise typer.Exit(code=2)
+    return batch
+
+
+@quarantine_app.command("list")
+def list_rows(
+    batch: str = typer.Option(None, "--batch", help="Only this batch (its public id)."),
+    status: str = typer.Option("open", "--status", help="open, repaired, dismissed, or all."),
+    limit: int = typer.Option(500, "--limit", min=1, help="At most this many rows."),
+) -> None:
+    """List quarantined rows with their first reason.
+
+    Example: fullpicture quarantine list --batch 6f1c9a4e-0b7d-4e53-9a53-2f0c8f7d1e21
+    """
+    wanted = None if status == "all" else _status_or_exit(status)
+    with unit_of_work(get_session_factory()) as session:
+        batch_id = _batch_or_exit(session, batch).id if batch else None
+        rows = repository.quarantined_rows(
+            db_session=session, batch_id=batch_id, status=wanted, limit=limit
+        )
+        batch_ids = {row.import_batch_id for row in rows}
+        public_ids = {
+            id_: public_id
+            for id_, public_id in session.execute(
+                select(ImportBatch.id, ImportBatch.public_id).where(ImportBatch.id.in_(batch_ids))
+            )
+        }
+        table = Table("id", "batch", "table", "row", "agency", "ref", "status", "first reason")
+        for row in rows:
+            first = row.reasons[0] if row.reasons else {"field": "", "message": ""}
+            table.add_row(
+                str(row.id),
+                public_ids.get(row.import_batch_id, str(row.import_batch_id)),
+                row.table_name,
+                str(row.row_number),
+                row.agency_code or "",
+                row.row_ref or "",
+                row.status.value,
+                f"{first.get('field')}: {first.get('message')}",
+            )
+    console.print(table)
+
+
+def _status_or_exit(status: str) -> QuarantineStatus:
+    try:
+        return QuarantineStatus(status)
+    except ValueError:
+        err_console.print("[red]--status must be open, repaired, dismissed or all.[/red]")
+        raise typer.Exit(code=2) from None
+
+
+@quarantine_app.command("show")
+def show_row(row_id: int = typer.Argument(..., help="The quarantined row's id.")) -> None:
+    """Show one quarantined row as it arrived, with every reason.
+
+    Example: fullpicture quarantine show 42
+    """
+    with unit_of_work(get_session_factory()) as session:
+        row = session.get(QuarantinedRow, row_id)
+        if row is None:
+            err_console.print(f"[red]No quarantined row {row_id}.[/red]")
+            raise typer.Exit(code=2)
+        batch = session.get(ImportBatch, row.import_batch_id)
+        console.print(
+            f"Row {row.row_number} of {row.table_name} in batch "
+            f"{batch.public_id if batch else row.import_batch_id}: {row.status.value}"
+        )
+        if row.dismissed_by:
+            console.print(f"Dismissed by {row.dismissed_by}: {row.dismissal_reason}")
+        for reason in row.reasons:
+            console.print(f"  {reason.get('field')}: {reason.get('message')}", markup=False)
+        console.print("As it arrived:")
+        console.print(row.raw, markup=False, highlight=False)
+
+
+@quarantine_app.command("export")
+def export_rows(
+    batch: str = typer.Argument(..., help="The batch's public id."),
+    out: Path = typer.Option(..., "--out", help="Directory to write records/events CSVs into."),
+) -> None:
+    """Write a batch's open quarantined rows back out as feed CSV files, to fix and re-import.
+
+    Each row keeps a quarantined_row_id column: importing the fixed file marks it repaired.
+
+    Example: fullpicture quarantine export 6f1c9a4e-0b7d-4e53-9a53-2f0c8f7d1e21 --out fixes/
+    """
+    with unit_of_work(get_session_factory()) as session:
+        try:
+            exported = import_service.export_quarantine(
+                db_session=session, batch_public_id=batch, out_dir=out
+            )
+        except import_service.QuarantineError as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(code=2) from exc
+        for table, path in exported.files.items():
+            console.print(f"Wrote {exported.rows_written[table]:,} {table} row(s) to {path}")
+        if not exported.files:
+            console.print("The batch has no open quarantined rows that can be written as CSV.")
+        for row in exported.not_exportable:
+            console.print(
+                f"[yellow]Row {row.row_number} of {row.table_name} (#{row.id}) could not be "
+                "read as a table row; fix it in the source file:[/yellow]"
+            )
+            console.print(row.raw, markup=False, highlight=False)
+
+
+@quarantine_app.command("dismiss")
+def dismiss_rows(
+    row_ids: list[int] = typer.Argument(..., help="Quarantined row ids."),
+    reason: str = typer.Option(..., "--reason", help="Why it will not be fixed (kept on record)."),
+    by: str = typer.Option(None, "--by", help="Who dismisses it. Default: cli:<your user name>."),
+) -> None:
+    """Close quarantined rows that will not be fixed, saying why (they stay on record).
+
+    Example: fullpicture quarantine dismiss 42 43 --reason "test rows sent by mistake"
+    """
+    try:
+        with unit_of_work(get_session_factory()) as session:
+            for row_id in row_ids:
+                import_service.dismiss_quarantined_row(
+                    db_session=session,
+                    row_id=row_id,
+                    dismissed_by=by or _default_importer(),
+                    reason=reason,
+                )
+    except import_service.QuarantineError as exc:
+        err_console.print(f"[red]Nothing dismissed.[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(f"Dismissed {len(row_ids)} row(s).")

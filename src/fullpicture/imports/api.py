@@ -1,0 +1,131 @@
+"""``/api/v1/imports``: upload a feed, read a batch's summary and its quarantined rows."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from fullpicture.access.api import ImportWriter
+from fullpicture.core.runtime import request_session
+from fullpicture.core.settings import get_settings
+from fullpicture.imports import repository, service
+from fullpicture.imports.models import QuarantineStatus
+from fullpicture.imports.readers import FORMATS
+from fullpicture.imports.schemas import ImportBatchRead, ImportResult, QuarantinedRowRead
+
+router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+
+SessionDep = Annotated[Session, Depends(request_session)]
+FeedUpload = Annotated[
+    UploadFile | None,
+    File(description="The table as .csv, .jsonl or .parquet (docs/import-format.md)"),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImportResult,
+    summary="Import a feed (records, relationships and/or events) as one batch",
+    responses={
+        413: {"description": "A file is larger than the upload limit"},
+        422: {"description": "A file cannot be imported at all; nothing was stored"},
+        500: {"description": "The batch failed and was rolled back; a FAILED batch is recorded"},
+    },
+)
+def upload_feed(
+    session: SessionDep,
+    subject: ImportWriter,
+    records: FeedUpload = None,
+    relationships: FeedUpload = None,
+    events: FeedUpload = None,
+) -> ImportResult | JSONResponse:
+    """Validate every row; store new and changed rows as new versions; quarantine bad rows
+    with their reasons. The batch commits whole or not at all. Needs ``imports:write``; the
+    batch is recorded as imported by the signed-in user."""
+    uploads = {"records": records, "relationships": relationships, "events": events}
+    given = {table: upload for table, upload in uploads.items() if upload is not None}
+    if not given:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            "send at least one of the files records, relationships or events",
+        )
+    limit = get_settings().max_upload_bytes
+    with tempfile.TemporaryDirectory(prefix="fullpicture-upload-") as workdir:
+        paths: list[Path] = []
+        for table, upload in given.items():
+            suffix = Path(upload.filename or "").suffix.lower()
+            if suffix not in FORMATS:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    f"{table}: {upload.filename!r} is not .csv, .jsonl or .parquet",
+                )
+            path = Path(workdir) / f"{table}{suffix}"
+            _save_within_limit(upload, path, limit=limit, table=table)
+            paths.append(path)
+        try:
+            return service.import_feed(db_session=session, paths=paths, imported_by=subject.actor)
+        except service.FeedFileError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        except service.ImportFailed as failure:
+            # The batch is rolled back whole; only the record that it failed is kept.
+            session.rollback()
+            service.record_failed_batch(db_session=session, failure=failure)
+            return JSONResponse(
+                status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+                content={
+                    "detail": "the import failed and nothing of it was stored",
+                    "batch": failure.public_id,
+                    "error": failure.error,
+                },
+            )
+
+
+def _save_within_limit(upload: UploadFile, path: Path, *, limit: int, table: str) -> None:
+    too_large = HTTPException(
+        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        f"the {table} file is larger than the {limit:,}-byte upload limit; split the feed "
+        "or import it with `fullpicture import` (the limit is FULLPICTURE_MAX_UPLOAD_BYTES)",
+    )
+    if upload.size is not None and upload.size > limit:
+        raise too_large
+    written = 0
+    with path.open("wb") as handle:
+        while block := upload.file.read(1 << 20):
+            written += len(block)
+            if written > limit:
+                raise too_large
+            handle.write(block)
+
+
+@router.get("/{public_id}", response_model=ImportBatchRead, summary="One import batch")
+def read_batch(public_id: str, session: SessionDep, subject: ImportWriter) -> ImportBatchRead:
+    batch = repository.get_batch(db_session=session, public_id=public_id)
+    if batch is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import batch {public_id}")
+    return service.batch_read(batch)
+
+
+@router.get(
+    "/{public_id}/quarantine",
+    response_model=list[QuarantinedRowRead],
+    summary="The rows a batch quarantined, with every reason",
+)
+def read_quarantine(
+    public_id: str,
+    session: SessionDep,
+    subject: ImportWriter,
+    status_filter: Annotated[
+        QuarantineStatus | None, Query(alias="status", description="open, repaired or dismissed")
+    ] = None,
+) -> list[QuarantinedRowRead]:
+    batch = repository.get_batch(db_session=session, public_id=public_id)
+    if batch is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import batch {public_id}")
+    rows = repository.quarantined_rows(db_session=session, batch_id=batch.id, status=status_filter)
+    return [QuarantinedRowRead.model_validate(row) for row in rows]

@@ -1,0 +1,902 @@
+"""Import a feed: validate every row, store what is new or changed as a new version, quarantine
+the rest with its reasons, and repair earlier quarantined rows a valid row now replaces.
+
+One call is one batch, written in the caller's transaction: the caller commits it whole or
+rolls it back whole (services never commit). On an unexpected failure ``import_feed`` raises
+``ImportFailed``; the boundary rolls back and writes the FAILED batch with
+``record_failed_batch`` in a transaction of its own (see ``flows.run_import``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fullpicture.agencies import service as agency_service
+from fullpicture.agencies.models import Practitioner
+from fullpicture.core.database import utc_now
+from fullpicture.core.settings import get_settings
+from fullpicture.imports import repository
+from fullpicture.imports.bulk import BulkWriter
+from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
+from fullpicture.imports.readers import (
+    FeedFile,
+    FeedFileError,
+    SourceRow,
+    check_file,
+    discover_feed,
+    estimate_rows,
+    read_chunks,
+)
+from fullpicture.imports.schemas import (
+    ROW_MODELS,
+    TABLES,
+    EventRow,
+    FeedRow,
+    ImportBatchRead,
+    ImportResult,
+    QuarantinedRowRead,
+    QuarantineReason,
+    RecordRow,
+    RelationshipRow,
+    TableCounts,
+    ValidationContext,
+    flatten_counts,
+    parse_people,
+    reasons_from_error,
+    relationship_ref,
+    unflatten_counts,
+)
+
+__all__ = [
+    "FeedFileError",
+    "ImportFailed",
+    "ImportProgress",
+    "QuarantineError",
+    "batch_result",
+    "dismiss_quarantined_row",
+    "export_quarantine",
+    "import_feed",
+    "record_failed_batch",
+]
+
+REPAIRS_COLUMN = "quarantined_row_id"
+"""An exported quarantined row carries its id, so the fixed row repairs it even if the fix
+changed its agency or id (``fullpicture quarantine export``)."""
+
+
+class ImportProgress(Protocol):
+    """Told how far an import has got (the CLI draws a progress bar from it)."""
+
+    def start_file(self, feed_file: FeedFile, total_rows: int) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
+
+
+class ImportFailed(Exception):
+    """The batch failed for a reason no row explains; nothing of it may be stored."""
+
+    def __init__(self, *, batch: ImportBatch, error: BaseException) -> None:
+        super().__init__(f"import failed and was rolled back: {type(error).__name__}: {error}")
+        self.source_name = batch.source_name
+        self.file_format = batch.file_format
+        self.file_sha256 = batch.file_sha256
+        self.imported_by = batch.imported_by
+        self.started_at = batch.started_at
+        self.public_id = batch.public_id
+        self.error = f"{type(error).__name__}: {error}"
+
+
+def import_feed(
+    *,
+    db_session: Session,
+    paths: Sequence[Path],
+    imported_by: str,
+    progress: ImportProgress | None = None,
+    chunk_rows: int | None = None,
+    today: dt.date | None = None,
+) -> ImportResult:
+    """Import the feed files at ``paths`` (files or directories) as one batch."""
+    if not imported_by.strip():
+        raise ValueError("say who is importing (imported_by)")
+    files = discover_feed(paths)
+    if not files:
+        raise FeedFileError("no feed files given")
+    for feed_file in files:
+        check_file(feed_file)
+    formats = {feed_file.file_format for feed_file in files}
+    digests = [feed_file.sha256() for feed_file in files]
+    batch = ImportBatch(
+        source_name=", ".join(str(feed_file.path) for feed_file in files)[:500],
+        file_format=formats.pop() if len(formats) == 1 else "mixed",
+        file_sha256=digests[0]
+        if len(digests) == 1
+        else hashlib.sha256("".join(digests).encode()).hexdigest(),
+        status=BatchStatus.COMMITTED,
+        imported_by=imported_by.strip(),
+        started_at=utc_now(),
+        counts={},
+    )
+    try:
+        # Written first: it takes the write lock on SQLite and gives rows their batch id.
+        db_session.add(batch)
+        db_session.flush()
+        run = _BatchRun(
+            db_session=db_session,
+            batch=batch,
+            context=ValidationContext(
+                today=today or dt.date.today(), taxonomy=ValidationContext.current().taxonomy
+            ),
+            chunk_rows=chunk_rows or get_settings().import_chunk_rows,
+            progress=progress,
+        )
+        for table in TABLES:
+            table_files = [feed_file for feed_file in files if feed_file.table == table]
+            if table_files:
+                run.import_table(table, table_files)
+        run.finish()
+        result = batch_result(db_session=db_session, public_id=batch.public_id)
+    except FeedFileError:
+        raise
+    except Exception as exc:
+        raise ImportFailed(batch=batch, error=exc) from exc
+    assert result is not None
+    return result
+
+
+def record_failed_batch(*, db_session: Session, failure: ImportFailed) -> ImportBatch:
+    """Write the FAILED batch row, after the batch itself was rolled back."""
+    batch = ImportBatch(
+        public_id=failure.public_id,
+        source_name=failure.source_name,
+        file_format=failure.file_format,
+        file_sha256=failure.file_sha256,
+        status=BatchStatus.FAILED,
+        imported_by=failure.imported_by,
+        started_at=failure.started_at,
+        finished_at=utc_now(),
+        counts={},
+        failure=failure.error,
+    )
+    db_session.add(batch)
+    db_session.flush()
+    return batch
+
+
+def batch_read(batch: ImportBatch) -> ImportBatchRead:
+    tables, repaired = unflatten_counts(batch.counts or {})
+    return ImportBatchRead(
+        public_id=batch.public_id,
+        status=batch.status.value,
+        source_name=batch.source_name,
+        file_format=batch.file_format,
+        file_sha256=batch.file_sha256,
+        imported_by=batch.imported_by,
+        started_at=batch.started_at,
+        finished_at=batch.finished_at,
+        tables=tables,
+        repaired=repaired,
+        failure=batch.failure,
+    )
+
+
+def batch_result(*, db_session: Session, public_id: str) -> ImportResult | None:
+    """A stored batch's summary and the rows it quarantined."""
+    batch = repository.get_batch(db_session=db_session, public_id=public_id)
+    if batch is None:
+        return None
+    rows = repository.quarantined_rows(db_session=db_session, batch_id=batch.id)
+    return ImportResult(
+        batch=batch_read(batch),
+        quarantined=[QuarantinedRowRead.model_validate(row) for row in rows],
+    )
+
+
+# --- one batch --------------------------------------------------------------------------
+
+_ID_COLUMN = {"records": "record_id", "relationships": "record_id", "events": "event_id"}
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the batch did with the first valid row of one (agency, ref)."""
+
+    digest: str
+    outcome: str  # new, changed or unchanged
+    repeats: int = 0
+
+
+@dataclass(slots=True)
+class _Rejected:
+    source: SourceRow
+    reasons: list[QuarantineReason]
+    agency_id: int | None
+
+
+@dataclass(slots=True)
+class _Valid:
+    source: SourceRow
+    row: FeedRow
+    agency_id: int
+    ref: str
+    digest: str
+
+
+@dataclass
+class _BatchRun:
+    db_session: Session
+    batch: ImportBatch
+    context: ValidationContext
+    chunk_rows: int
+    progress: ImportProgress | None
+    counts: dict[str, TableCounts] = field(default_factory=dict)
+    seen: dict[str, dict[tuple[int, str], _Seen]] = field(default_factory=dict)
+    # Records each agency is known to hold: stored before or valid in this batch.
+    known_records: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    repairs_by_id: set[int] = field(default_factory=set)
+    pending_quarantine: list[QuarantinedRowRead] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.writer = BulkWriter(self.db_session)
+        self.recorded_at = self.writer.timestamp_value(self.batch.started_at)
+        self.agencies = agency_service.codes_to_ids(db_session=self.db_session)
+        self.agency_codes = {id_: code for code, id_ in self.agencies.items()}
+        self.practitioners: dict[tuple[int, str], int] = {
+            (agency_id, staff_ref): id_
+            for id_, agency_id, staff_ref in self.db_session.execute(
+                select(Practitioner.id, Practitioner.agency_id, Practitioner.staff_ref)
+            )
+        }
+        self.agencies_with_rows: dict[tuple[str, int], bool] = {}
+
+    # -- a table --------------------------------------------------------------------
+
+    def import_table(self, table: str, files: list[FeedFile]) -> None:
+        self.counts[table] = TableCounts()
+        self.seen[table] = {}
+        conflicts: set[tuple[int, str]] = set()
+        for feed_file in files:
+            if self.progress:
+                self.progress.start_file(feed_file, estimate_rows(feed_file))
+            for chunk in read_chunks(feed_file, self.chunk_rows):
+                self._import_chunk(table, feed_file, chunk, conflicts)
+                if self.progress:
+                    self.progress.advance(len(chunk))
+        if conflicts:
+            self._quarantine_conflicts(table, files, conflicts)
+
+    def _import_chunk(
+        self,
+        table: str,
+        feed_file: FeedFile,
+        chunk: list[SourceRow],
+        conflicts: set[tuple[int, str]],
+    ) -> None:
+        counts = self.counts[table]
+        counts.read += len(chunk)
+        model = ROW_MODELS[table]
+        valid: list[_Valid] = []
+        rejected: list[_Rejected] = []
+        for source in chunk:
+            values = source.values
+            reasons = list(source.problems)
+            if values is None:
+                rejected.append(_Rejected(source, reasons, None))
+                continue
+            agency_code = values.get("agency")
+            agency_id = (
+                self.agencies.get(agency_code.strip()) if isinstance(agency_code, str) else None
+            )
+            if agency_id is None and isinstance(agency_code, str) and agency_code.strip():
+                reasons.append(
+                    QuarantineReason(
+                        field="agency",
+                        message=(
+                            f"{agency_code.strip()!r} is not a registered agency; register it "
+                            "(fullpicture agency add) or correct the code"
+                        ),
+                    )
+                )
+            try:
+                row = model.model_validate(values, context=self.context)
+            except ValidationError as exc:
+                reasons.extend(reasons_from_error(exc))
+                rejected.append(_Rejected(source, reasons, agency_id))
+                continue
+            if reasons or agency_id is None:
+                rejected.append(_Rejected(source, reasons, agency_id))
+                continue
+            valid.append(_Valid(source, row, agency_id, row.ref(), row.content_hash()))
+        if table != "records":
+            valid = self._check_references(table, valid, rejected)
+        for item in rejected:
+            self._quarantine(table, item.source, item.reasons)
+        counts.quarantined += len(rejected)
+        self._store(table, valid, conflicts)
+
+    def _check_references(
+        self, table: str, valid: list[_Valid], rejected: list[_Rejected]
+    ) -> list[_Valid]:
+        """Events and relationships may only name records their agency holds. Rows already
+        rejected are checked too, so that a row is reported with every reason at once."""
+        references: list[tuple[int, list[str]]] = [
+            (item.agency_id, _referenced_records(item.row)) for item in valid
+        ]
+        references += [
+            (item.agency_id, _raw_references(table, item.source.values or {}))
+            for item in rejected
+            if item.agency_id is not None
+        ]
+        wanted: dict[int, set[str]] = defaultdict(set)
+        for agency_id, refs in references:
+            wanted[agency_id].update(
+                ref for ref in refs if ref not in self.known_records[agency_id]
+            )
+        for agency_id, unknown_yet in wanted.items():
+            if unknown_yet:
+                self.known_records[agency_id].update(
+                    repository.known_record_refs(
+                        db_session=self.db_session, agency_id=agency_id, refs=unknown_yet
+                    )
+                )
+        for item in rejected:
+            if item.agency_id is not None:
+                item.reasons.extend(
+                    self._unknown_records(
+                        table, item.agency_id, _raw_references(table, item.source.values or {})
+                    )
+                )
+        kept: list[_Valid] = []
+        for candidate in valid:
+            problems = self._unknown_records(
+                table, candidate.agency_id, _referenced_records(candidate.row)
+            )
+            if problems:
+                rejected.append(_Rejected(candidate.source, problems, candidate.agency_id))
+            else:
+                kept.append(candidate)
+        return kept
+
+    def _unknown_records(
+        self, table: str, agency_id: int, refs: list[str]
+    ) -> list[QuarantineReason]:
+        known = self.known_records[agency_id]
+        agency = self.agency_codes[agency_id]
+        fields = ["people"] * len(refs) if table == "events" else ["record_id", "related_record_id"]
+        return [
+            QuarantineReason(
+                field=field_name,
+                message=(
+                    f"record {ref} is not a record of {agency}; send its row in the "
+                    "records file (in this feed or before) or correct the id"
+                ),
+            )
+            for ref, field_name in zip(refs, fields, strict=False)
+            if ref and ref not in known
+        ]
+
+    def _store(self, table: str, valid: list[_Valid], conflicts: set[tuple[int, str]]) -> None:
+        counts = self.counts[table]
+        seen = self.seen[table]
+        pending: dict[tuple[int, str], _Valid] = {}
+        pending_repeats: dict[tuple[int, str], int] = defaultdict(int)
+        for item in valid:
+            key = (item.agency_id, item.ref)
+            if key in conflicts:
+                continue
+            earlier = seen.get(key)
+            earlier_digest = earlier.digest if earlier else None
+            if earlier is None and key in pending:
+                earlier_digest = pending[key].digest
+            if earlier_digest is None:
+                pending[key] = item
+            elif earlier_digest == item.digest:
+                counts.repeated += 1
+                if earlier is not None:
+                    earlier.repeats += 1
+                else:
+                    pending_repeats[key] += 1
+            else:
+                conflicts.add(key)
+        for key in [key for key in pending if key in conflicts]:
+            del pending[key]
+            counts.repeated -= pending_repeats.pop(key, 0)
+        # Rows met for the first time in the batch: compare with what is stored.
+        by_agency: dict[int, list[str]] = defaultdict(list)
+        for agency_id, ref in pending:
+            if self._agency_has_rows(table, agency_id):
+                by_agency[agency_id].append(ref)
+        stored: dict[tuple[int, str], tuple[int, str]] = {}
+        for agency_id, refs in by_agency.items():
+            for ref, latest in repository.latest_versions(
+                db_session=self.db_session, table=table, agency_id=agency_id, refs=refs
+            ).items():
+                stored[(agency_id, ref)] = latest
+        to_write: list[tuple[_Valid, int, str | None]] = []
+        for key, item in pending.items():
+            before = stored.get(key)
+            if before is None:
+                outcome, version = "new", 1
+            elif before[1] == item.digest:
+                outcome, version = "unchanged", before[0]
+            else:
+                outcome, version = "changed", before[0] + 1
+            seen[key] = _Seen(item.digest, outcome, pending_repeats.get(key, 0))
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+            if outcome != "unchanged":
+                reason = item.row.change_reason
+                if outcome == "changed" and not reason:
+                    reason = f"changed in feed {self.batch.public_id}"
+                to_write.append((item, version, reason))
+            if table == "records":
+                self.known_records[item.agency_id].add(item.ref)
+            self._note_repair(item)
+        self._write(table, to_write)
+
+    def _agency_has_rows(self, table: str, agency_id: int) -> bool:
+        key = (table, agency_id)
+        if key not in self.agencies_with_rows:
+            self.agencies_with_rows[key] = repository.agency_has_rows(
+                db_session=self.db_session, table=table, agency_id=agency_id
+            )
+        return self.agencies_with_rows[key]
+
+    def _note_repair(self, item: _Valid) -> None:
+        values = item.source.values or {}
+        quarantined_id = values.get(REPAIRS_COLUMN)
+        if quarantined_id is not None and str(quarantined_id).strip().isdigit():
+            self.repairs_by_id.add(int(str(quarantined_id).strip()))
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _write(self, table: str, items: list[tuple[_Valid, int, str | None]]) -> None:
+        if not items:
+            return
+        batch_id = self.batch.id
+        by = self.batch.imported_by
+        at = self.recorded_at
+        if table == "records":
+            rows: list[tuple[Any, ...]] = []
+            for item, version, reason in items:
+                record = item.row
+                assert isinstance(record, RecordRow)
+                rows.append(
+                    (
+                        item.agency_id,
+                        item.ref,
+                        version,
+                        item.digest,
+                        record.given_name,
+                        record.family_name,
+                        json.dumps(record.other_names),
+                        json.dumps(record.previous_family_names),
+                        _iso(record.date_of_birth),
+                        _iso(record.expected_date_of_delivery),
+                        record.sex.value if record.sex else None,
+                        record.nhs_number,
+                        record.upn,
+                        record.ethnicity,
+                        record.first_language,
+                        record.interpreter_needed,
+                        json.dumps([address.as_json() for address in record.addresses]),
+                        batch_id,
+                        at,
+                        by,
+                        reason,
+                    )
+                )
+            self.writer.insert("source_record", _RECORD_COLUMNS, rows)
+        elif table == "relationships":
+            rows = []
+            for item, version, _reason in items:
+                relation = item.row
+                assert isinstance(relation, RelationshipRow)
+                rows.append(
+                    (
+                        item.agency_id,
+                        relation.record_id,
+                        relation.related_record_id,
+                        relation.relationship.value,
+                        relation.lives_with,
+                        _iso(relation.date_from),
+                        _iso(relation.date_to),
+                        version,
+                        item.digest,
+                        batch_id,
+                        at,
+                        by,
+                    )
+                )
+            self.writer.insert("source_relationship", _RELATIONSHIP_COLUMNS, rows)
+        else:
+            ids = self.writer.reserve_ids("event", len(items))
+            events: list[tuple[Any, ...]] = []
+            participants: list[tuple[Any, ...]] = []
+            for event_id, (item, version, reason) in zip(ids, items, strict=True):
+                event = item.row
+                assert isinstance(event, EventRow)
+                events.append(
+                    (
+                        event_id,
+                        item.agency_id,
+                        item.ref,
+                        version,
+                        item.digest,
+                        event.event_date.day.isoformat(),
+                        event.event_date.precision.value,
+                        _iso(event.date_recorded),
+                        event.concern_code,
+                        event.severity,
+                        event.summary,
+                        event.information_type.value,
+                        event.impact_on_child,
+                        event.action_taken,
+                        event.practitioner,
+                        self.practitioners.get((item.agency_id, event.practitioner))
+                        if event.practitioner
+                        else None,
+                        batch_id,
+                        at,
+                        by,
+                        reason,
+                    )
+                )
+                participants.extend(
+                    (event_id, person.record_id, person.role.value) for person in event.people
+                )
+            self.writer.insert("event", _EVENT_COLUMNS, events)
+            self.writer.insert("event_participant", _PARTICIPANT_COLUMNS, participants)
+
+    def _quarantine(self, table: str, source: SourceRow, reasons: list[QuarantineReason]) -> None:
+        values = source.values or {}
+        agency = values.get("agency")
+        shown = QuarantinedRowRead(
+            table_name=table,
+            row_number=source.number,
+            agency_code=str(agency).strip()[:64] if agency not in (None, "") else None,
+            row_ref=_raw_ref(table, values),
+            raw=source.raw(),
+            reasons=reasons,
+        )
+        self.pending_quarantine.append(shown)
+        if len(self.pending_quarantine) >= self.chunk_rows:
+            self._flush_quarantine()
+
+    def _flush_quarantine(self) -> None:
+        rows = [
+            (
+                self.batch.id,
+                row.table_name,
+                row.row_number,
+                row.agency_code,
+                row.row_ref,
+                row.raw,
+                json.dumps([reason.model_dump() for reason in row.reasons]),
+                "open",
+            )
+            for row in self.pending_quarantine
+        ]
+        self.writer.insert("quarantined_row", _QUARANTINE_COLUMNS, rows)
+        self.pending_quarantine.clear()
+
+    # -- ids sent twice with different content -----------------------------------------
+
+    def _quarantine_conflicts(
+        self, table: str, files: list[FeedFile], conflicts: set[tuple[int, str]]
+    ) -> None:
+        """Quarantine every row of an id that came with different content, and remove what
+        the batch stored for it: which of them is right is for the agency to say."""
+        counts = self.counts[table]
+        seen = self.seen[table]
+        by_agency: dict[int, list[str]] = defaultdict(list)
+        for key in conflicts:
+            agency_id, ref = key
+            first = seen.pop(key, None)
+            if first is not None:
+                if first.outcome in {"new", "changed", "unchanged"}:
+                    setattr(counts, first.outcome, getattr(counts, first.outcome) - 1)
+                counts.repeated -= first.repeats
+            by_agency[agency_id].append(ref)
+            if table == "records":
+                self.known_records[agency_id].discard(ref)
+        for agency_id, refs in by_agency.items():
+            repository.delete_batch_rows(
+                db_session=self.db_session,
+                table=table,
+                batch_id=self.batch.id,
+                agency_id=agency_id,
+                refs=refs,
+            )
+        # Find every row of those ids again (their raw text was not kept) and quarantine it.
+        raw_ids = {ref.split(">", 1)[0] for _, ref in conflicts}
+        rows_by_key: dict[tuple[int, str], list[tuple[FeedFile, SourceRow]]] = defaultdict(list)
+        model = ROW_MODELS[table]
+        for feed_file in files:
+            for chunk in read_chunks(feed_file, self.chunk_rows):
+                for source in chunk:
+                    values = source.values
+                    if values is None or source.problems:
+                        continue
+                    raw_id = values.get(_ID_COLUMN[table])
+                    if not isinstance(raw_id, str) or raw_id.strip() not in raw_ids:
+                        continue
+                    conflict_agency = self.agencies.get(str(values.get("agency", "")).strip())
+                    if conflict_agency is None:
+                        continue
+                    try:
+                        row = model.model_validate(values, context=self.context)
+                    except ValidationError:
+                        continue  # quarantined already for its own reasons
+                    key = (conflict_agency, row.ref())
+                    if key in conflicts:
+                        rows_by_key[key].append((feed_file, source))
+        for key, rows in rows_by_key.items():
+            where = "; ".join(
+                f"{feed_file.path.name} row {source.number}" for feed_file, source in rows
+            )
+            for _feed_file, source in rows:
+                self._quarantine(
+                    table,
+                    source,
+                    [
+                        QuarantineReason(
+                            field=_ID_COLUMN[table] if table != "relationships" else "row",
+                            message=(
+                                f"{key[1]} appears {len(rows)} times in this batch with "
+                                f"different content ({where}); send it once, as it should be"
+                            ),
+                        )
+                    ],
+                )
+            counts.quarantined += len(rows)
+
+    # -- end of batch -------------------------------------------------------------------
+
+    def finish(self) -> None:
+        self._flush_quarantine()
+        valid_keys = {
+            (self.agency_codes[agency_id], table, ref)
+            for table, seen in self.seen.items()
+            for (agency_id, ref) in seen
+        }
+        repaired_ids: set[int] = set()
+        for id_, table, agency_code, ref in repository.open_quarantine_keys(
+            db_session=self.db_session, exclude_batch_id=self.batch.id
+        ):
+            # Repaired by a valid row with the same key, or by the fixed export of this very
+            # row (which may have corrected the agency or the id themselves).
+            if (agency_code, table, ref) in valid_keys or id_ in self.repairs_by_id:
+                repaired_ids.add(id_)
+        now = utc_now()
+        repaired = repository.mark_repaired(
+            db_session=self.db_session, quarantined_ids=repaired_ids, batch_id=self.batch.id, at=now
+        )
+        self.batch.counts = flatten_counts(self.counts, repaired)
+        self.batch.finished_at = now
+        self.db_session.flush()
+        # The rows were written past the ORM; make sure nothing stale is served from it.
+        self.db_session.expire_all()
+        self.db_session.refresh(self.batch)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _referenced_records(row: FeedRow) -> list[str]:
+    if isinstance(row, EventRow):
+        return [person.record_id for person in row.people]
+    if isinstance(row, RelationshipRow):
+        return [row.record_id, row.related_record_id]
+    return []
+
+
+def _raw_references(table: str, values: dict[str, Any]) -> list[str]:
+    """The record ids a row that failed validation names, as far as they can be read."""
+    if table == "relationships":
+        refs = [values.get("record_id"), values.get("related_record_id")]
+        return [ref.strip() if isinstance(ref, str) else "" for ref in refs]
+    try:
+        people = parse_people(values.get("people"))
+    except ValueError:
+        return []
+    if not isinstance(people, list):
+        return []
+    return [
+        person["record_id"].strip()
+        for person in people
+        if isinstance(person, dict)
+        and isinstance(person.get("record_id"), str)
+        and person["record_id"].strip()
+    ]
+
+
+def _raw_ref(table: str, values: dict[str, Any]) -> str | None:
+    def text(name: str) -> str:
+        value = values.get(name)
+        return str(value).strip() if value is not None else ""
+
+    if table == "relationships":
+        if not text("record_id"):
+            return None
+        kind = text("relationship").lower().replace("-", "_").replace(" ", "_")
+        return relationship_ref(text("record_id"), text("related_record_id"), kind)[:200]
+    return text(_ID_COLUMN[table])[:200] or None
+
+
+_RECORD_COLUMNS = (
+    "agency_id",
+    "record_ref",
+    "version",
+    "content_hash",
+    "given_name",
+    "family_name",
+    "other_names",
+    "previous_family_names",
+    "date_of_birth",
+    "expected_date_of_delivery",
+    "sex",
+    "nhs_number",
+    "upn",
+    "ethnicity",
+    "first_language",
+    "interpreter_needed",
+    "addresses",
+    "import_batch_id",
+    "recorded_at",
+    "recorded_by",
+    "change_reason",
+)
+_RELATIONSHIP_COLUMNS = (
+    "agency_id",
+    "record_ref",
+    "related_record_ref",
+    "relationship",
+    "lives_with",
+    "date_from",
+    "date_to",
+    "version",
+    "content_hash",
+    "import_batch_id",
+    "recorded_at",
+    "recorded_by",
+)
+_EVENT_COLUMNS = (
+    "id",
+    "agency_id",
+    "event_ref",
+    "version",
+    "content_hash",
+    "event_date",
+    "date_precision",
+    "date_recorded",
+    "concern_code",
+    "severity",
+    "summary",
+    "information_type",
+    "impact_on_child",
+    "action_taken",
+    "practitioner_ref",
+    "practitioner_id",
+    "import_batch_id",
+    "recorded_at",
+    "recorded_by",
+    "change_reason",
+)
+_PARTICIPANT_COLUMNS = ("event_id", "record_ref", "role")
+_QUARANTINE_COLUMNS = (
+    "import_batch_id",
+    "table_name",
+    "row_number",
+    "agency_code",
+    "row_ref",
+    "raw",
+    "reasons",
+    "status",
+)
+
+
+# --- working the quarantine -------------------------------------------------------------
+
+
+class QuarantineError(ValueError):
+    """A quarantine action that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class QuarantineExport:
+    """What ``export_quarantine`` wrote, and the rows it could not write as CSV."""
+
+    files: dict[str, Path]
+    rows_written: dict[str, int]
+    not_exportable: list[QuarantinedRow]
+
+
+def export_quarantine(
+    *, db_session: Session, batch_public_id: str, out_dir: Path
+) -> QuarantineExport:
+    """Write a batch's open quarantined rows as feed CSV files (``<table>.csv``), as they
+    arrived, so they can be fixed and imported again. Each row carries its
+    ``quarantined_row_id``, so the fixed row repairs it even if the fix changes its id."""
+    batch = repository.get_batch(db_session=db_session, public_id=batch_public_id)
+    if batch is None:
+        raise QuarantineError(f"no import batch {batch_public_id}")
+    rows = repository.quarantined_rows(
+        db_session=db_session, batch_id=batch.id, status=QuarantineStatus.OPEN
+    )
+    by_table: dict[str, list[dict[str, str]]] = defaultdict(list)
+    not_exportable: list[QuarantinedRow] = []
+    for row in rows:
+        try:
+            values = json.loads(row.raw)
+        except json.JSONDecodeError:
+            values = None
+        if not isinstance(values, dict):
+            not_exportable.append(row)
+            continue
+        model = ROW_MODELS[row.table_name]
+        cells = {column: _csv_cell(column, values.get(column)) for column in model.columns}
+        cells[REPAIRS_COLUMN] = str(row.id)
+        by_table[row.table_name].append(cells)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    counts: dict[str, int] = {}
+    for table, table_rows in by_table.items():
+        path = out_dir / f"{table}.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[*ROW_MODELS[table].columns, REPAIRS_COLUMN])
+            writer.writeheader()
+            writer.writerows(table_rows)
+        files[table] = path
+        counts[table] = len(table_rows)
+    return QuarantineExport(files=files, rows_written=counts, not_exportable=not_exportable)
+
+
+def _csv_cell(column: str, value: Any) -> str:
+    """A value in the CSV notation of docs/import-format.md."""
+    if value is None:
+        return ""
+    if column == "people" and isinstance(value, list):
+        return "|".join(
+            f"{person.get('record_id', '')}:{person.get('role', '')}"
+            if isinstance(person, dict)
+            else str(person)
+            for person in value
+        )
+    if column in {"other_names", "previous_family_names"} and isinstance(value, list):
+        return "|".join(str(name) for name in value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def dismiss_quarantined_row(
+    *, db_session: Session, row_id: int, dismissed_by: str, reason: str
+) -> QuarantinedRow:
+    """Close an open quarantined row without repairing it, saying who and why."""
+    if not reason.strip():
+        raise QuarantineError("say why the row is dismissed (it stays on record)")
+    row = db_session.get(QuarantinedRow, row_id)
+    if row is None:
+        raise QuarantineError(f"no quarantined row {row_id}")
+    if row.status is not QuarantineStatus.OPEN:
+        raise QuarantineError(f"quarantined row {row_id} is already {row.status.value}")
+    row.status = QuarantineStatus.DISMISSED
+    row.dismissed_by = dismissed_by
+    row.dismissal_reason = reason.strip()
+    row.resolved_at = utc_now()
+    db_session.flush()
+    return row
