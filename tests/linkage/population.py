@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -330,3 +331,72 @@ def pairwise_scores(truth: dict[str, str], predicted: dict[str, str]) -> tuple[f
     recall = hits / len(true_pairs) if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
+
+
+def store_population(
+    db_session: Any, records: pl.DataFrame, *, recorded_by: str = "test"
+) -> dict[str, int]:
+    """Register the population's agencies and store its records as source records.
+
+    Returns agency code -> id. Record keys in the database are ``<agency_id>:<record_id>``.
+    """
+    from fullpicture.agencies.models import Agency, AgencyKind
+    from fullpicture.people.models import Sex, SourceRecord
+
+    agencies: dict[str, int] = {}
+    for code in sorted(records["source"].unique().to_list()):
+        agency = Agency(code=code, name=code.title(), kind=AgencyKind.VOLUNTARY_SECTOR)
+        db_session.add(agency)
+        db_session.flush()
+        agencies[code] = agency.id
+    for row in records.iter_rows(named=True):
+        addresses = []
+        if row["address"] or row["postcode"]:
+            addresses.append(
+                {
+                    "line": row["address"],
+                    "postcode": row["postcode"],
+                    "date_from": None,
+                    "date_to": None,
+                }
+            )
+        for line, postcode in zip(
+            row["previous_addresses"], row["previous_postcodes"], strict=False
+        ):
+            addresses.append(
+                {
+                    "line": line,
+                    "postcode": postcode,
+                    "date_from": "2015-01-01",
+                    "date_to": "2020-01-01",
+                }
+            )
+        db_session.add(
+            SourceRecord(
+                agency_id=agencies[row["source"]],
+                record_ref=row["record_id"],
+                version=1,
+                content_hash=row["unique_id"],
+                given_name=row["given_name"],
+                family_name=row["family_name"],
+                other_names=row["other_names"],
+                previous_family_names=row["previous_family_names"],
+                date_of_birth=row["date_of_birth"],
+                sex=Sex(row["sex"]) if row["sex"] else None,
+                nhs_number=row["nhs_number"],
+                upn=row["upn"],
+                addresses=addresses,
+                recorded_by=recorded_by,
+            )
+        )
+    db_session.flush()
+    return agencies
+
+
+def db_truth(truth: dict[str, str], agencies: dict[str, int]) -> dict[str, str]:
+    """The population's truth keyed by database record key."""
+    keyed = {}
+    for unique_id, person in truth.items():
+        source, record_id = unique_id.split(":", 1)
+        keyed[f"{agencies[source]}:{record_id}"] = person
+    return keyed

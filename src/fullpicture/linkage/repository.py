@@ -81,7 +81,7 @@ def _address_parts(addresses: list[dict[str, Any]]) -> tuple[Any, Any, list[str]
 
 def records_frame(*, db_session: Session, records: Iterable[SourceRecord]) -> pl.DataFrame:
     """Source records as linkage input (``RECORD_SCHEMA``), keyed by record key."""
-    codes = dict(db_session.execute(select(Agency.id, Agency.code)).tuples().all())
+    codes = dict(db_session.execute(select(Agency.id, Agency.code)).all())
     rows = []
     for record in records:
         line, postcode, previous_postcodes, previous_lines = _address_parts(record.addresses)
@@ -250,13 +250,18 @@ def active_links(
         for link in db_session.scalars(statement):
             links[record_key(link.agency_id, link.record_ref)] = link
         return links
-    for chunk in _chunks(sorted(set(keys))):
-        conditions = [
-            and_(PersonRecordLink.agency_id == a, PersonRecordLink.record_ref == r)
-            for a, r in map(split_record_key, chunk)
-        ]
-        for link in db_session.scalars(statement.where(or_(*conditions))):
-            links[record_key(link.agency_id, link.record_ref)] = link
+    by_agency: dict[int, list[str]] = {}
+    for agency_id, record_ref in map(split_record_key, set(keys)):
+        by_agency.setdefault(agency_id, []).append(record_ref)
+    for agency_id, refs in by_agency.items():
+        for chunk in _chunks(sorted(refs)):
+            for link in db_session.scalars(
+                statement.where(
+                    PersonRecordLink.agency_id == agency_id,
+                    PersonRecordLink.record_ref.in_(chunk),
+                )
+            ):
+                links[record_key(link.agency_id, link.record_ref)] = link
     return links
 
 
@@ -303,7 +308,7 @@ def review_items_for(
 
 
 def agency_codes(*, db_session: Session) -> dict[int, str]:
-    return dict(db_session.execute(select(Agency.id, Agency.code)).tuples().all())
+    return dict(db_session.execute(select(Agency.id, Agency.code)).all())
 
 
 def utc_today() -> dt.date:

@@ -296,6 +296,7 @@ def apply_clustering(
         "unchanged": 0,
         "linked": 0,
         "moved": 0,
+        "restated": 0,
     }
     new_links = []
     for key, cluster, confidence in assignments.select(
@@ -303,19 +304,20 @@ def apply_clustering(
     ).iter_rows():
         person_id = person_of[cluster]
         current = active.get(key)
-        if current is not None and current.person_id == person_id:
-            counts["unchanged"] += 1
-            continue
-        if current is not None:
-            current.ended_at = now
-            counts["moved"] += 1
-        else:
-            counts["linked"] += 1
-        agency_id, record_ref = repo.split_record_key(key)
         size = len(members[cluster])
         method = (
             "singleton" if size == 1 else "confirmed" if key in confirmed_keys else "probabilistic"
         )
+        # A link is rewritten only when its person or its basis changes.
+        if current is not None and current.person_id == person_id and current.method == method:
+            counts["unchanged"] += 1
+            continue
+        if current is not None:
+            current.ended_at = now
+            counts["moved" if current.person_id != person_id else "restated"] += 1
+        else:
+            counts["linked"] += 1
+        agency_id, record_ref = repo.split_record_key(key)
         new_links.append(
             PersonRecordLink(
                 person_id=person_id,

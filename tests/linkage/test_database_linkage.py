@@ -1,0 +1,270 @@
+"""Linking the database: batch, re-runs, review decisions, incremental = batch, explanations."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fullpicture.linkage import explain as linkage_explain
+from fullpicture.linkage import repository as repo
+from fullpicture.linkage import review as linkage_review
+from fullpicture.linkage import service as linkage_service
+from fullpicture.linkage.models import ReviewAction, ReviewItem, ReviewStatus
+from fullpicture.linkage.rules import default_rules
+from fullpicture.linkage.schemas import RecordRef, ReviewDecisionIn
+from fullpicture.people.models import PersonRecordLink
+from tests.linkage.population import build_population, db_truth, pairwise_scores, store_population
+
+RULES = default_rules()
+
+
+def _partition(db_session: Session) -> dict[str, int]:
+    return {key: link.person_id for key, link in repo.active_links(db_session=db_session).items()}
+
+
+def _groups(partition: dict[str, int]) -> set[frozenset[str]]:
+    groups: dict[int, set[str]] = {}
+    for key, person in partition.items():
+        groups.setdefault(person, set()).add(key)
+    return {frozenset(g) for g in groups.values()}
+
+
+@pytest.fixture
+def linked(db_session: Session) -> tuple[Session, dict[str, str]]:
+    population = build_population(people=400, seed=11)
+    agencies = store_population(db_session, population.records)
+    linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
+    return db_session, db_truth(population.truth, agencies)
+
+
+def test_batch_links_every_current_record_accurately(
+    linked: tuple[Session, dict[str, str]],
+) -> None:
+    db_session, truth = linked
+    partition = _partition(db_session)
+    assert set(partition) == set(truth)
+    precision, recall, f1 = pairwise_scores(truth, {k: str(v) for k, v in partition.items()})
+    assert f1 >= 0.95, (precision, recall)
+    link = db_session.scalars(
+        select(PersonRecordLink).where(PersonRecordLink.method == "probabilistic")
+    ).first()
+    assert link is not None
+    assert link.evidence["match_weight"] >= RULES.link_threshold_match_weight
+    assert "date_of_birth" in link.evidence["comparison_levels"]
+
+
+def test_rerun_changes_nothing(linked: tuple[Session, dict[str, str]]) -> None:
+    db_session, _truth = linked
+    before = _partition(db_session)
+    run = linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
+    assert _partition(db_session) == before
+    assert run.counts["moved"] == 0 and run.counts["linked"] == 0
+    assert run.counts["model_version"] == 1  # the saved model was reused, not retrained
+
+
+def _linked_pair(db_session: Session) -> tuple[str, str]:
+    """Two records currently in the same person."""
+    by_person: dict[int, list[str]] = {}
+    for key, person in _partition(db_session).items():
+        by_person.setdefault(person, []).append(key)
+    return tuple(sorted(next(g for g in by_person.values() if len(g) == 2)))  # type: ignore[return-value]
+
+
+def test_rejection_survives_reruns_and_can_be_undone(
+    linked: tuple[Session, dict[str, str]],
+) -> None:
+    db_session, _truth = linked
+    left, right = _linked_pair(db_session)
+    pair = repo.pair(db_session=db_session, left=left, right=right)
+    assert pair is not None
+    item = ReviewItem(
+        record_key_l=left,
+        record_key_r=right,
+        match_weight=pair.match_weight,
+        match_probability=pair.match_probability,
+        comparison_levels=pair.comparison_levels,
+    )
+    db_session.add(item)
+    db_session.flush()
+    linkage_review.decide(
+        db_session=db_session,
+        item=item,
+        decision_in=ReviewDecisionIn(
+            action=ReviewAction.REJECT, reason="twins", decided_by="A Worker"
+        ),
+        rules=RULES,
+    )
+    assert _partition(db_session)[left] != _partition(db_session)[right]
+    for _ in range(2):
+        linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
+        assert _partition(db_session)[left] != _partition(db_session)[right]
+
+    with pytest.raises(linkage_review.ReviewError):
+        linkage_review.decide(
+            db_session=db_session,
+            item=item,
+            decision_in=ReviewDecisionIn(
+                action=ReviewAction.CONFIRM, reason="again", decided_by="B"
+            ),
+            rules=RULES,
+        )
+    undone = linkage_review.decide(
+        db_session=db_session,
+        item=item,
+        decision_in=ReviewDecisionIn(action=ReviewAction.UNDO, reason="wrong pair", decided_by="B"),
+        rules=RULES,
+    )
+    assert undone.status is ReviewStatus.OPEN
+    assert [d.action for d in undone.decisions] == [ReviewAction.REJECT, ReviewAction.UNDO]
+    assert _partition(db_session)[left] == _partition(db_session)[right]
+
+
+def test_confirmation_links_a_separate_pair_for_good(
+    linked: tuple[Session, dict[str, str]],
+) -> None:
+    db_session, _truth = linked
+    partition = _partition(db_session)
+    singles = sorted(k for k, p in partition.items() if list(partition.values()).count(p) == 1)
+    left, right = singles[0], singles[-1]
+    item = ReviewItem(
+        record_key_l=min(left, right),
+        record_key_r=max(left, right),
+        match_weight=0.0,
+        match_probability=0.5,
+        comparison_levels={},
+    )
+    db_session.add(item)
+    db_session.flush()
+    linkage_review.decide(
+        db_session=db_session,
+        item=item,
+        decision_in=ReviewDecisionIn(
+            action=ReviewAction.CONFIRM, reason="same child, checked", decided_by="A"
+        ),
+        rules=RULES,
+    )
+    linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
+    after = _partition(db_session)
+    assert after[left] == after[right]
+    link = repo.active_links(db_session=db_session, keys=[left])[left]
+    assert link.method == "confirmed"
+
+
+def test_uncertain_pairs_are_queued(linked: tuple[Session, dict[str, str]]) -> None:
+    db_session, _truth = linked
+    queued = db_session.scalar(select(func.count()).select_from(ReviewItem))
+    band = RULES.review_band
+    in_band = [
+        p
+        for p in repo.pairs_touching(db_session=db_session, keys=_partition(db_session))
+        if band.lower_match_weight <= p.match_weight < band.upper_match_weight
+    ]
+    assert queued == len({(p.record_key_l, p.record_key_r) for p in in_band})
+    listed = linkage_review.list_items(db_session=db_session, limit=5)
+    assert all(item.status is ReviewStatus.OPEN for item in listed)
+
+
+def test_incremental_equals_batch(db_session: Session) -> None:
+    population = build_population(people=200, seed=5)
+    records = population.records
+    late = records.filter(
+        pl.col("record_id").is_in(records["record_id"].sample(25, seed=2).to_list())
+    )
+    early = records.join(late.select("unique_id"), on="unique_id", how="anti")
+    agencies = store_population(db_session, early)
+    linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
+
+    from fullpicture.agencies.models import Agency, AgencyKind
+
+    for code in sorted(set(late["source"].to_list()) - set(agencies)):
+        agency = Agency(code=code, name=code, kind=AgencyKind.GP)
+        db_session.add(agency)
+        db_session.flush()
+        agencies[code] = agency.id
+    _store_more(db_session, late, agencies)
+    for row in late.iter_rows(named=True):
+        outcome = linkage_service.link_record(
+            db_session=db_session,
+            agency_id=agencies[row["source"]],
+            record_ref=row["record_id"],
+            rules=RULES,
+            started_by="test",
+        )
+        assert outcome.record == f"{agencies[row['source']]}:{row['record_id']}"
+    incremental = _groups(_partition(db_session))
+
+    run = linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
+    assert _groups(_partition(db_session)) == incremental
+    assert run.counts["moved"] == 0
+
+
+def _store_more(db_session: Session, records: pl.DataFrame, agencies: dict[str, int]) -> None:
+    from tests.linkage import population as pop_module
+
+    original = pop_module.store_population
+    # Reuse the storing code without re-registering agencies.
+    from fullpicture.people.models import Sex, SourceRecord
+
+    for row in records.iter_rows(named=True):
+        addresses = []
+        if row["address"] or row["postcode"]:
+            addresses.append(
+                {
+                    "line": row["address"],
+                    "postcode": row["postcode"],
+                    "date_from": None,
+                    "date_to": None,
+                }
+            )
+        for line, postcode in zip(
+            row["previous_addresses"], row["previous_postcodes"], strict=False
+        ):
+            addresses.append(
+                {
+                    "line": line,
+                    "postcode": postcode,
+                    "date_from": "2015-01-01",
+                    "date_to": "2020-01-01",
+                }
+            )
+        db_session.add(
+            SourceRecord(
+                agency_id=agencies[row["source"]],
+                record_ref=row["record_id"],
+                version=1,
+                content_hash=row["unique_id"],
+                given_name=row["given_name"],
+                family_name=row["family_name"],
+                other_names=row["other_names"],
+                previous_family_names=row["previous_family_names"],
+                date_of_birth=row["date_of_birth"],
+                sex=Sex(row["sex"]) if row["sex"] else None,
+                nhs_number=row["nhs_number"],
+                upn=row["upn"],
+                addresses=addresses,
+                recorded_by="test",
+            )
+        )
+    db_session.flush()
+    del original
+
+
+def test_explain_two_database_records(linked: tuple[Session, dict[str, str]]) -> None:
+    db_session, _truth = linked
+    left, right = _linked_pair(db_session)
+    codes = repo.agency_codes(db_session=db_session)
+    refs = []
+    for key in (left, right):
+        agency_id, record_ref = repo.split_record_key(key)
+        refs.append(RecordRef(agency=codes[agency_id], record_id=record_ref))
+    explanation = linkage_explain.explain_records(
+        db_session=db_session, left=refs[0], right=refs[1], rules=RULES
+    )
+    total = explanation.prior_match_weight + sum(s.match_weight for s in explanation.steps)
+    assert total == pytest.approx(explanation.match_weight, abs=1e-3)
+    stored = repo.pair(db_session=db_session, left=left, right=right)
+    assert stored is not None
+    assert explanation.match_weight == pytest.approx(stored.match_weight, abs=1e-3)
+    assert explanation.decision == "link"
