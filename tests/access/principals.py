@@ -3,6 +3,7 @@ capability's API tests (``from tests.access.principals import authorise_client``
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
 
@@ -102,17 +103,22 @@ def make_person(db_session: Session, *, held_by: list[Agency] | None = None) -> 
     return person
 
 
-def make_event(db_session: Session, *, record: SourceRecord, summary: str = "seen") -> Event:
-    import datetime as dt
-
+def make_event(
+    db_session: Session,
+    *,
+    record: SourceRecord,
+    summary: str = "seen",
+    concern_code: str = "PHY-INJ",
+    event_date: dt.date = dt.date(2026, 1, 5),
+) -> Event:
     event = Event(
         agency_id=record.agency_id,
         event_ref=f"ev-{uuid.uuid4().hex[:8]}",
         version=1,
         content_hash=uuid.uuid4().hex,
-        event_date=dt.date(2026, 1, 5),
+        event_date=event_date,
         date_precision=DatePrecision.DAY,
-        concern_code="PHY-INJ",
+        concern_code=concern_code,
         summary=summary,
         information_type=InformationType.FACT,
         recorded_by="test",

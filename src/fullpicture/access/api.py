@@ -44,6 +44,11 @@ from fullpicture.access.schemas import (
 )
 from fullpicture.access.settings import AccessSettings, get_access_settings, session_signing_key
 from fullpicture.access.subject import AuthMethod, AuthSubject, subject_for
+from fullpicture.access.subject_access import (
+    SubjectAccessExport,
+    SubjectAccessRequest,
+    export_person_data,
+)
 from fullpicture.access.web_security import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -531,6 +536,27 @@ def who_has_looked(
 ) -> list[AccessLogEntry]:
     return access_service.who_has_looked(
         db_session=db_session, subject=subject, person_public_id=person_id
+    )
+
+
+SubjectAccessOfficer = Annotated[
+    AuthSubject,
+    Depends(authenticated(Scope.CHILDREN_READ, Scope.SUBJECT_ACCESS_EXPORT)),
+]
+
+
+@router.post(
+    "/people/{person_id}/subject-access-export",
+    summary="Export what your agency holds about a person (child-abuse-data exemption applied)",
+)
+def subject_access_export(
+    person_id: PersonPublicId,
+    request_in: SubjectAccessRequest,
+    subject: SubjectAccessOfficer,
+    db_session: DbSession,
+) -> SubjectAccessExport:
+    return export_person_data(
+        db_session=db_session, subject=subject, person_public_id=person_id, request=request_in
     )
 
 

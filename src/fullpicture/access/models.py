@@ -6,7 +6,17 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fullpicture.core.database import Base, UTCDateTime, string_enum, utc_now
@@ -152,3 +162,21 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ArchivedRecord(Base):
+    """An agency record that retention archived: closed longer than the retention period.
+
+    Archiving never deletes anything; it takes the record out of everyday views (the
+    need-to-know statements skip it), while break-glass and auditors can still reach it.
+    """
+
+    __tablename__ = "archived_record"
+    __table_args__ = (UniqueConstraint("agency_id", "record_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    record_ref: Mapped[str] = mapped_column(String(64))
+    closed_on: Mapped[dt.date] = mapped_column(Date, comment="date of the closing event")
+    archived_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    rule: Mapped[str] = mapped_column(String(200), comment="the retention rule that applied")

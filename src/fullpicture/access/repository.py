@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.models import (
     ApiToken,
+    ArchivedRecord,
     AuditEntry,
     BreakGlassGrant,
     Role,
@@ -88,7 +89,17 @@ def readable_record_links(subject: AuthSubject, now: dt.datetime) -> Select[int,
         parts.append(
             select(
                 PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
-            ).where(current, PersonRecordLink.agency_id == subject.agency_id)
+            ).where(
+                current,
+                PersonRecordLink.agency_id == subject.agency_id,
+                # Retention-archived records leave everyday views (break-glass still reaches them).
+                ~exists(
+                    select(literal(1)).where(
+                        ArchivedRecord.agency_id == PersonRecordLink.agency_id,
+                        ArchivedRecord.record_ref == PersonRecordLink.record_ref,
+                    )
+                ),
+            )
         )
     parts.append(
         select(

@@ -29,6 +29,7 @@ class Scope(enum.StrEnum):
     ACCESS_LOG_READ = "access_log:read"
     BREAK_GLASS = "break_glass"
     USERS_MANAGE = "users:manage"
+    SUBJECT_ACCESS_EXPORT = "subject_access:export"
 
 
 class RolePolicy(BaseModel):
@@ -45,6 +46,7 @@ class RolePolicy(BaseModel):
             Scope.CHILDREN_WRITE,
             Scope.BREAK_GLASS,
             Scope.REFERRALS_WRITE,
+            Scope.SUBJECT_ACCESS_EXPORT,
         }:
             raise ValueError("a role that sees no children cannot hold child-data scopes")
         return self

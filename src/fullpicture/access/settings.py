@@ -46,11 +46,6 @@ class AccessSettings(BaseSettings):
     oidc_redirect_url: str = Field(
         default="", description="This app's callback, e.g. https://fp.example/sign-in/oidc/callback"
     )
-    retention_closed_years: float = Field(
-        default=6,
-        gt=0,
-        description="Years after a record closes before retention archives it.",
-    )
 
     @property
     def oidc_enabled(self) -> bool:

@@ -16,7 +16,7 @@ from pydantic import SecretStr, ValidationError
 from rich.table import Table
 from sqlalchemy import select
 
-from fullpicture.access import audit
+from fullpicture.access import audit, retention
 from fullpicture.access import backup as backup_service
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
@@ -31,6 +31,7 @@ from fullpicture.core.runtime import get_engine, get_session_factory
 user_app = typer.Typer(help="Create and manage user accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Scoped API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of closed records.", no_args_is_help=True)
 
 
 def cli_actor() -> str:
@@ -332,3 +333,23 @@ def restore(
         f"audit chain: {'intact' if report.audit_intact else report.audit_problem}"
     )
     raise typer.Exit(code=1)
+
+
+@retention_app.command("archive")
+def archive_closed(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Count what would be archived; change nothing."
+    ),
+) -> None:
+    """Archive agency records closed longer than the period in access/retention.yaml (never deletes).
+
+    Example: fullpicture retention archive --dry-run
+    """
+    with unit_of_work(get_session_factory()) as session:
+        outcome = retention.archive_closed_records(
+            db_session=session, actor=cli_actor(), dry_run=dry_run
+        )
+    verb = "would archive" if outcome.dry_run else "archived"
+    console.print(
+        f"Retention {verb} {outcome.archived} records closed before {outcome.cutoff:%Y-%m-%d}."
+    )

@@ -28,6 +28,7 @@ app.command("synth")(synth_cli.synth)
 app.add_typer(access_cli.user_app, name="user")
 app.add_typer(access_cli.token_app, name="token")
 app.add_typer(access_cli.audit_app, name="audit")
+app.add_typer(access_cli.retention_app, name="retention")
 app.command("backup")(access_cli.backup)
 app.command("restore")(access_cli.restore)
 

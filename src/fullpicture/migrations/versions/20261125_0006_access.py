@@ -1,4 +1,4 @@
-"""Access: users, sign-in sessions, API tokens, break-glass, notifications, hash-chained audit log.
+"""Access: users, sessions, API tokens, break-glass, notifications, audit log, archived records.
 
 The audit log is append-only in the database itself: triggers refuse UPDATE and DELETE on
 ``audit_entry`` on both backends, so the application (or anyone using its database role)
@@ -219,6 +219,25 @@ def upgrade() -> None:
             unique=False,
         )
 
+    op.create_table(
+        "archived_record",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("agency_id", sa.Integer(), nullable=False),
+        sa.Column("record_ref", sa.String(length=64), nullable=False),
+        sa.Column("closed_on", sa.Date(), nullable=False, comment="date of the closing event"),
+        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "rule", sa.String(length=200), nullable=False, comment="the retention rule that applied"
+        ),
+        sa.ForeignKeyConstraint(
+            ["agency_id"], ["agency.id"], name=op.f("fk_archived_record_agency_id_agency")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_archived_record")),
+        sa.UniqueConstraint(
+            "agency_id", "record_ref", name=op.f("uq_archived_record_agency_id_record_ref")
+        ),
+    )
+
     # The chain starts from an all-zero hash at position 0.
     op.execute(
         sa.text(
@@ -267,6 +286,7 @@ def _drop_append_only_triggers() -> None:
 
 def downgrade() -> None:
     _drop_append_only_triggers()
+    op.drop_table("archived_record")
     with op.batch_alter_table("access_notification", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_access_notification_recipient_user_id"))
 
