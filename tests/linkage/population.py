@@ -334,17 +334,19 @@ def pairwise_scores(truth: dict[str, str], predicted: dict[str, str]) -> tuple[f
 
 
 def store_population(
-    db_session: Any, records: pl.DataFrame, *, recorded_by: str = "test"
+    db_session: Any,
+    records: pl.DataFrame,
+    *,
+    recorded_by: str = "test",
+    agencies: dict[str, int] | None = None,
 ) -> dict[str, int]:
-    """Register the population's agencies and store its records as source records.
-
-    Returns agency code -> id. Record keys in the database are ``<agency_id>:<record_id>``.
-    """
+    """Register the population's agencies (unless given) and store its records as source
+    records. Returns agency code -> id; database record keys are ``<agency_id>:<record_id>``."""
     from fullpicture.agencies.models import Agency, AgencyKind
     from fullpicture.people.models import Sex, SourceRecord
 
-    agencies: dict[str, int] = {}
-    for code in sorted(records["source"].unique().to_list()):
+    agencies = dict(agencies or {})
+    for code in sorted(set(records["source"].unique().to_list()) - set(agencies)):
         agency = Agency(code=code, name=code.title(), kind=AgencyKind.VOLUNTARY_SECTOR)
         db_session.add(agency)
         db_session.flush()

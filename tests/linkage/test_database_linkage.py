@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import polars as pl
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +15,9 @@ from fullpicture.linkage import explain as linkage_explain
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage import review as linkage_review
 from fullpicture.linkage import service as linkage_service
+from fullpicture.linkage.engine import Engine, train_model
 from fullpicture.linkage.models import ReviewAction, ReviewItem, ReviewStatus
+from fullpicture.linkage.preparation import prepare
 from fullpicture.linkage.rules import default_rules
 from fullpicture.linkage.schemas import RecordRef, ReviewDecisionIn
 from fullpicture.people.models import PersonRecordLink
@@ -31,12 +37,44 @@ def _groups(partition: dict[str, int]) -> set[frozenset[str]]:
     return {frozenset(g) for g in groups.values()}
 
 
+POPULATION = build_population(people=400, seed=11)
+
+
+@pytest.fixture(scope="module")
+def trained_model() -> dict[str, Any]:
+    """Trained once for the module: the tests here are about what runs do with a model."""
+    return train_model(prepare(POPULATION.records), rules=RULES)
+
+
 @pytest.fixture
-def linked(db_session: Session) -> tuple[Session, dict[str, str]]:
-    population = build_population(people=400, seed=11)
-    agencies = store_population(db_session, population.records)
+def linked(db_session: Session, trained_model: dict[str, Any]) -> tuple[Session, dict[str, str]]:
+    agencies = store_population(db_session, POPULATION.records)
+    linkage_service.save_model(
+        db_session=db_session,
+        model=trained_model,
+        rules=RULES,
+        engine=Engine.DUCKDB,
+        trained_on_records=POPULATION.records.height,
+        model_dir=None,
+    )
     linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
-    return db_session, db_truth(population.truth, agencies)
+    return db_session, db_truth(POPULATION.truth, agencies)
+
+
+def test_first_run_trains_and_saves_a_versioned_model(db_session: Session, tmp_path: Path) -> None:
+    population = build_population(people=120, seed=3)
+    store_population(db_session, population.records)
+    run = linkage_service.link_database(
+        db_session=db_session, rules=RULES, started_by="test", model_dir=tmp_path
+    )
+    assert run.counts["model_version"] == 1
+    saved = repo.latest_model(db_session=db_session)
+    assert saved is not None and saved.file_path is not None
+    assert json.loads(Path(saved.file_path).read_text()) == saved.model
+    again = linkage_service.link_database(
+        db_session=db_session, rules=RULES, started_by="test", retrain=True, model_dir=tmp_path
+    )
+    assert again.counts["model_version"] == 2
 
 
 def test_batch_links_every_current_record_accurately(
@@ -62,6 +100,7 @@ def test_rerun_changes_nothing(linked: tuple[Session, dict[str, str]]) -> None:
     assert _partition(db_session) == before
     assert run.counts["moved"] == 0 and run.counts["linked"] == 0
     assert run.counts["model_version"] == 1  # the saved model was reused, not retrained
+    assert run.counts["pairs_scored"] > 0
 
 
 def _linked_pair(db_session: Session) -> tuple[str, str]:
@@ -176,14 +215,8 @@ def test_incremental_equals_batch(db_session: Session) -> None:
     agencies = store_population(db_session, early)
     linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
 
-    from fullpicture.agencies.models import Agency, AgencyKind
+    agencies = store_population(db_session, late, agencies=agencies)
 
-    for code in sorted(set(late["source"].to_list()) - set(agencies)):
-        agency = Agency(code=code, name=code, kind=AgencyKind.GP)
-        db_session.add(agency)
-        db_session.flush()
-        agencies[code] = agency.id
-    _store_more(db_session, late, agencies)
     for row in late.iter_rows(named=True):
         outcome = linkage_service.link_record(
             db_session=db_session,
@@ -198,57 +231,6 @@ def test_incremental_equals_batch(db_session: Session) -> None:
     run = linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
     assert _groups(_partition(db_session)) == incremental
     assert run.counts["moved"] == 0
-
-
-def _store_more(db_session: Session, records: pl.DataFrame, agencies: dict[str, int]) -> None:
-    from tests.linkage import population as pop_module
-
-    original = pop_module.store_population
-    # Reuse the storing code without re-registering agencies.
-    from fullpicture.people.models import Sex, SourceRecord
-
-    for row in records.iter_rows(named=True):
-        addresses = []
-        if row["address"] or row["postcode"]:
-            addresses.append(
-                {
-                    "line": row["address"],
-                    "postcode": row["postcode"],
-                    "date_from": None,
-                    "date_to": None,
-                }
-            )
-        for line, postcode in zip(
-            row["previous_addresses"], row["previous_postcodes"], strict=False
-        ):
-            addresses.append(
-                {
-                    "line": line,
-                    "postcode": postcode,
-                    "date_from": "2015-01-01",
-                    "date_to": "2020-01-01",
-                }
-            )
-        db_session.add(
-            SourceRecord(
-                agency_id=agencies[row["source"]],
-                record_ref=row["record_id"],
-                version=1,
-                content_hash=row["unique_id"],
-                given_name=row["given_name"],
-                family_name=row["family_name"],
-                other_names=row["other_names"],
-                previous_family_names=row["previous_family_names"],
-                date_of_birth=row["date_of_birth"],
-                sex=Sex(row["sex"]) if row["sex"] else None,
-                nhs_number=row["nhs_number"],
-                upn=row["upn"],
-                addresses=addresses,
-                recorded_by="test",
-            )
-        )
-    db_session.flush()
-    del original
 
 
 def test_explain_two_database_records(linked: tuple[Session, dict[str, str]]) -> None:

@@ -190,7 +190,7 @@ def explain(
         err_console.print(f"[red]Cannot explain.[/red] {exc}")
         raise typer.Exit(code=2) from exc
     if as_json:
-        console.print_json(explanation.model_dump_json())
+        typer.echo(explanation.model_dump_json(indent=2))
     else:
         console.print(render_explanation(explanation))
 

@@ -113,6 +113,9 @@ def bound_levels(model: dict[str, Any], *, m_floor: float, u_floor: float) -> di
     finite; identifiers stay strong but not absolute (existing-systems §5).
     """
     bounded = copy.deepcopy(model)
+    # On a tiny file the prior can come out as 0 or 1; keep it a probability odds can use.
+    prior = float(bounded.get("probability_two_random_records_match") or 0.0001)
+    bounded["probability_two_random_records_match"] = min(max(prior, 1e-9), 0.5)
     for comparison in bounded["comparisons"]:
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
         for level in levels:

@@ -1,0 +1,147 @@
+"""The plain-file interface: PERSONS.csv in, CLUSTERS.csv out; bad input rejected whole."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from fullpicture.cli.main import app
+from fullpicture.linkage.files import CLUSTER_FILE_COLUMNS, PERSON_FILE_COLUMNS, link_person_file
+from fullpicture.linkage.rules import default_rules
+from tests.linkage.population import build_population, pairwise_scores
+
+runner = CliRunner()
+HEADER = ",".join(PERSON_FILE_COLUMNS)
+
+
+def write_persons(path: Path, records: pl.DataFrame) -> Path:
+    records.select(
+        "source",
+        "record_id",
+        "given_name",
+        "family_name",
+        pl.col("date_of_birth").dt.strftime("%Y-%m-%d"),
+        "sex",
+        "postcode",
+        "address",
+        "nhs_number",
+    ).write_csv(path)
+    return path
+
+
+def test_links_a_population_file_accurately(tmp_path: Path) -> None:
+    population = build_population(people=2000, seed=7)
+    persons = write_persons(tmp_path / "persons.csv", population.records)
+    out = tmp_path / "clusters.csv"
+    model_path = tmp_path / "model.json"
+    result = runner.invoke(
+        app, ["link", str(persons), "--out", str(out), "--save-model", str(model_path)]
+    )
+    assert result.exit_code == 0, result.output
+    clusters = pl.read_csv(out, infer_schema=False)
+    assert clusters.columns == CLUSTER_FILE_COLUMNS
+    assert clusters.height == population.records.height
+    predicted = {
+        f"{s}:{r}": p for s, r, p in clusters.select("source", "record_id", "person_id").iter_rows()
+    }
+    precision, recall, f1 = pairwise_scores(population.truth, predicted)
+    assert f1 >= 0.97, (precision, recall)
+    confidence = clusters["cluster_confidence"].cast(pl.Float64)
+    assert ((confidence >= 0) & (confidence <= 1)).all()
+
+    # A saved model reused on the same file gives the same people.
+    again = tmp_path / "again.csv"
+    result = runner.invoke(
+        app, ["link", str(persons), "--out", str(again), "--model", str(model_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(again, infer_schema=False).equals(clusters)
+    assert json.loads(model_path.read_text())["comparisons"]
+
+
+def test_explain_from_the_file(tmp_path: Path) -> None:
+    training = write_persons(
+        tmp_path / "training.csv", build_population(people=400, seed=9).records
+    )
+    model_path = tmp_path / "model.json"
+    result = runner.invoke(
+        app,
+        ["link", str(training), "--out", str(tmp_path / "c.csv"), "--save-model", str(model_path)],
+    )
+    assert result.exit_code == 0, result.output
+    persons = tmp_path / "persons.csv"
+    persons.write_text(
+        HEADER
+        + "\n"
+        + "school,S1,Katherine,Smith-Jones,2015-03-07,F,SE25 4AB,12 Oak Road,\n"
+        + "gp,G1,Kate,Jones,2015-07-03,F,SE25 4AB,12 Oak Rd,9434765919\n"
+        + "police,P1,Tom,Brown,1980-01-01,M,CR0 1AA,3 Elm Street,\n"
+        + "police,P2,Thomas,Brown,1980-01-01,M,CR0 1AA,3 Elm Street,\n"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "link",
+            "explain",
+            "school:S1",
+            "gp:G1",
+            "--file",
+            str(persons),
+            "--model",
+            str(model_path),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    explanation = json.loads(result.output)
+    levels = {step["comparison"]: step["level"] for step in explanation["steps"]}
+    assert levels["given_name"] == "known variant (nickname / short form)"
+    assert levels["family_name"] == "part of a hyphenated name, or a previous family name"
+    assert levels["date_of_birth"] == "day and month swapped"
+    assert levels["residence"] == "same current address and postcode"
+    total = explanation["prior_match_weight"] + sum(s["match_weight"] for s in explanation["steps"])
+    assert total == pytest.approx(explanation["match_weight"], abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty"),
+        (HEADER + "\n", "no records"),
+        ("source,record_id,given_name\nschool,1,Ann\n", "missing column(s) family_name"),
+        (
+            HEADER + "\nschool,1,Ann,Lee,2015-01-02,F,,,\nschool,1,Anne,Lee,2015-01-02,F,,,\n",
+            "duplicate (source, record_id): lines 2, 3",
+        ),
+        (
+            HEADER + "\nschool,1,Ann,Lee,2015-01-02,F,,,\nschool,2,Bo,Lee,02/01/2015,M,,,\n",
+            "date_of_birth is not a YYYY-MM-DD date ('02/01/2015'): line 3",
+        ),
+        (HEADER + "\n,1,Ann,Lee,2015-01-02,F,,,\n", "source and record_id are required: line 2"),
+    ],
+)
+def test_bad_input_names_the_rows_and_writes_nothing(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    persons = tmp_path / "persons.csv"
+    persons.write_text(content)
+    out = tmp_path / "clusters.csv"
+    result = runner.invoke(app, ["link", str(persons), "--out", str(out)])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [persons]
+
+
+def test_an_existing_output_is_untouched_when_input_is_bad(tmp_path: Path) -> None:
+    persons = tmp_path / "persons.csv"
+    persons.write_text(HEADER + "\nschool,1,Ann,Lee,2015-13-45,F,,,\n")
+    out = tmp_path / "clusters.csv"
+    out.write_text("earlier output\n")
+    with pytest.raises(ValueError, match="line 2"):
+        link_person_file(persons, out, rules=default_rules())
+    assert out.read_text() == "earlier output\n"
