@@ -1,0 +1,338 @@
+"""The referral checker: R1–R20 present / partial / absent with their evidence, vague language,
+and a score — as data, so the API, CLI and pages render the same object.
+
+Implements ../shared/domain/referral-standard.md (Proposal (b)) with the rules in
+``referral_standard.yaml`` and ``vague_lexicon.yaml``. It prompts; it never blocks: a low score
+never delays a referral (research-notes §3.1, "absence of information must not delay a referral").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import holidays
+
+from fullpicture.referrals.classifier import suggestions_from_analysis
+from fullpicture.referrals.language import CueMatch, TextAnalysis, TextSpan, engine_for
+from fullpicture.referrals.rulebook import (
+    ElementRule,
+    ElementStatus,
+    Polarity,
+    Rulebook,
+    default_rulebook,
+)
+from fullpicture.referrals.schemas import (
+    CheckScore,
+    ElementFinding,
+    EvidenceSpan,
+    ReferralCheck,
+    VaguePhrase,
+)
+from fullpicture.referrals.text_input import validate_referral_text
+
+STATUS_CREDIT: dict[ElementStatus, float] = {"present": 1.0, "partial": 0.5, "absent": 0.0}
+URGENT_ELEMENTS = ("R4", "R20")  # referral-standard R4 ("severity >= 4 and absent") and R20
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    span: TextSpan
+    cue: str
+
+
+def check_referral_text(
+    text: str,
+    *,
+    referral_date: dt.date | None = None,
+    child_names: Iterable[str] = (),
+    rulebook: Rulebook | None = None,
+) -> ReferralCheck:
+    """Check one referral text against R1–R20; raises ``ReferralTextError`` for unreadable text."""
+    book = rulebook or default_rulebook()
+    validate_referral_text(text, limits=book.standard.limits)
+    analysis = analyse_referral_text(
+        text, referral_date=referral_date, child_names=child_names, rulebook=book
+    )
+    return check_from_analysis(analysis, referral_date=referral_date, rulebook=book)
+
+
+def analyse_referral_text(
+    text: str,
+    *,
+    referral_date: dt.date | None = None,
+    child_names: Iterable[str] = (),
+    rulebook: Rulebook | None = None,
+) -> TextAnalysis:
+    book = rulebook or default_rulebook()
+    return engine_for(book).analyse(
+        text, referral_date=referral_date or dt.date.today(), child_names=child_names
+    )
+
+
+def check_from_analysis(
+    analysis: TextAnalysis, *, referral_date: dt.date | None, rulebook: Rulebook
+) -> ReferralCheck:
+    standard = rulebook.standard
+    vague = vague_phrases(analysis, rulebook=rulebook)
+    density = round(100.0 * len(vague) / analysis.word_count, 2) if analysis.word_count else 0.0
+    derived = _derived_groups(
+        analysis,
+        vague,
+        density,
+        referral_date=referral_date or dt.date.today(),
+        rulebook=rulebook,
+    )
+    max_severity = max(
+        (s.default_severity for s in suggestions_from_analysis(analysis, rulebook=rulebook)),
+        default=0,
+    )
+    elements: dict[str, ElementFinding] = {}
+    for element_id, rule in standard.elements.items():
+        groups = _cue_groups(analysis, element_id, rule)
+        groups.update(derived)
+        status, spans, question = _decide(rule, groups)
+        if (
+            element_id in URGENT_ELEMENTS
+            and status != "present"
+            and max_severity >= standard.r20_timeliness.urgent_severity
+            and question
+        ):
+            question = f"Urgent (the concern described is severity {max_severity}): {question}"
+        elements[element_id] = ElementFinding(status=status, spans=spans, question=question)
+    total_weight = sum(rule.weight for rule in standard.elements.values()) or 1.0
+    earned = sum(
+        standard.elements[e].weight * STATUS_CREDIT[f.status] for e, f in elements.items()
+    )
+    counts = {s: sum(1 for f in elements.values() if f.status == s) for s in STATUS_CREDIT}
+    score = CheckScore(
+        value=round(100.0 * earned / total_weight, 1),
+        maximum=100.0,
+        present=counts["present"],
+        partial=counts["partial"],
+        absent=counts["absent"],
+        weights={e: rule.weight for e, rule in standard.elements.items()},
+        word_count=analysis.word_count,
+        vague_phrase_count=len(vague),
+        vague_density_per_100_words=density,
+        rule_versions=rulebook.versions,
+        note="A prompt, never a gate: a low score must not delay or block a referral.",
+    )
+    return ReferralCheck(elements=elements, vague_phrases=vague, score=score)
+
+
+def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePhrase]:
+    """Vague phrases in the writer's own words (not inside quotations), longest of any overlap."""
+    candidates = [
+        m
+        for m in analysis.in_namespace("vague")
+        if not (m.cue.outside_quotes and analysis.inside_quotation(m.span.start, m.span.end))
+        and m.polarity in m.cue.counts_when
+    ]
+    candidates.sort(key=lambda m: (m.span.start, -(m.span.end - m.span.start)))
+    kept: list[CueMatch] = []
+    for match in candidates:
+        if kept and match.span.start < kept[-1].span.end:
+            if match.span.end - match.span.start > kept[-1].span.end - kept[-1].span.start:
+                kept[-1] = match
+            continue
+        kept.append(match)
+    kinds = rulebook.vague.kinds
+    return [
+        VaguePhrase(
+            text=m.span.text,
+            start=m.span.start,
+            end=m.span.end,
+            kind=m.key[0],
+            question=kinds[m.key[0]].question,
+        )
+        for m in kept
+    ]
+
+
+def _cue_groups(
+    analysis: TextAnalysis, element_id: str, rule: ElementRule
+) -> dict[str, list[_Evidence]]:
+    groups: dict[str, list[_Evidence]] = {name: [] for name in rule.groups}
+    for match in analysis.in_namespace("element"):
+        if match.key[0] != element_id or match.polarity not in match.cue.counts_when:
+            continue
+        if match.cue.outside_quotes and analysis.inside_quotation(match.span.start, match.span.end):
+            continue
+        groups[match.key[1]].append(_Evidence(match.span, match.cue.id))
+    return groups
+
+
+def _derived_groups(
+    analysis: TextAnalysis,
+    vague: list[VaguePhrase],
+    density: float,
+    *,
+    referral_date: dt.date,
+    rulebook: Rulebook,
+) -> dict[str, list[_Evidence]]:
+    derived: dict[str, list[_Evidence]] = {"vague:any": []}
+    for kind in rulebook.vague.kinds:
+        derived[f"vague:{kind}"] = []
+    for phrase in vague:
+        evidence = _Evidence(TextSpan(phrase.start, phrase.end, phrase.text), f"vague_{phrase.kind}")
+        derived[f"vague:{phrase.kind}"].append(evidence)
+        derived["vague:any"].append(evidence)
+    derived["speech:child_quote"] = [
+        _Evidence(q.span, "child_quotation") for q in analysis.quotations if q.speaker == "child"
+    ]
+    derived["speech:child_reported"] = [
+        _Evidence(_joined(s.subject, s.verb, analysis.text), "child_reported_speech")
+        for s in analysis.speech
+        if s.speaker == "child"
+    ]
+    derived["speech:adult"] = [
+        _Evidence(_joined(s.subject, s.verb, analysis.text), "adult_reported_speech")
+        for s in analysis.speech
+        if s.speaker == "adult"
+    ]
+    derived.update(_timeliness(analysis, referral_date=referral_date, rulebook=rulebook))
+    bands = rulebook.standard.r19_density
+    band_evidence = [_Evidence(TextSpan(p.start, p.end, p.text), f"vague_{p.kind}") for p in vague]
+    marker = [_Evidence(TextSpan(0, 0, ""), f"density_{density}")]
+    derived["density:present"] = (
+        (band_evidence or marker) if density <= bands.present_at_most else []
+    )
+    derived["density:partial"] = (
+        (band_evidence or marker) if density <= bands.partial_at_most else []
+    )
+    return derived
+
+
+def _timeliness(
+    analysis: TextAnalysis, *, referral_date: dt.date, rulebook: Rulebook
+) -> dict[str, list[_Evidence]]:
+    """R20 and R5's date groups from the entity ruler's DATE/TIME/RECENT/OLDER mentions."""
+    limit = rulebook.standard.r20_timeliness.max_working_days
+    recent: list[_Evidence] = []
+    older: list[_Evidence] = []
+    any_day: list[_Evidence] = []
+    times: list[_Evidence] = []
+    for mention in analysis.dates:
+        if mention.is_birth_date:
+            continue
+        evidence = _Evidence(mention.span, f"date_{mention.label.lower()}")
+        if mention.label == "TIME":
+            times.append(evidence)
+            continue
+        if mention.recency == "older":
+            older.append(evidence)
+            any_day.append(evidence)
+            continue
+        if mention.day is None or mention.day > referral_date:
+            continue
+        any_day.append(evidence)
+        if working_days_between(mention.day, referral_date) <= limit:
+            recent.append(evidence)
+        else:
+            older.append(evidence)
+    return {
+        "timeliness:recent": recent,
+        "timeliness:older": older + recent,
+        "timeliness:any_day": any_day,
+        "timeliness:time": times,
+    }
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after ``start`` up to and including ``end`` (England: weekends and bank holidays off)."""
+    if end <= start:
+        return 0
+    bank_holidays = _england_bank_holidays(start.year, end.year)
+    days = 0
+    day = start + dt.timedelta(days=1)
+    while day <= end:
+        if day.weekday() < 5 and day not in bank_holidays:
+            days += 1
+        day += dt.timedelta(days=1)
+    return days
+
+
+@lru_cache(maxsize=16)
+def _england_bank_holidays(first_year: int, last_year: int) -> frozenset[dt.date]:
+    years = range(first_year, last_year + 1)
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=years))
+
+
+def _joined(subject: TextSpan | None, verb: TextSpan, text: str) -> TextSpan:
+    start = subject.start if subject is not None and subject.start < verb.start else verb.start
+    return TextSpan(start, verb.end, text[start : verb.end])
+
+
+def _term(term: str) -> tuple[str, bool, int]:
+    negated = term.startswith("!")
+    name = term.removeprefix("!")
+    minimum = 1
+    if "*" in name:
+        name, count = name.rsplit("*", 1)
+        minimum = int(count)
+    return name, negated, minimum
+
+
+def _holds(term: str, groups: dict[str, list[_Evidence]]) -> bool:
+    name, negated, minimum = _term(term)
+    found = len({e.cue for e in groups.get(name, [])}) if minimum > 1 else len(groups.get(name, []))
+    return (found < minimum) if negated else (found >= minimum)
+
+
+def _decide(
+    rule: ElementRule, groups: dict[str, list[_Evidence]]
+) -> tuple[ElementStatus, list[EvidenceSpan], str | None]:
+    for condition in rule.present_when:
+        if all(_holds(term, groups) for term in condition):
+            return "present", _spans(condition, groups), None
+    for condition in rule.partial_when:
+        if all(_holds(term, groups) for term in condition):
+            return "partial", _spans(condition, groups), _partial_question(rule, groups)
+    return "absent", [], rule.question
+
+
+def _partial_question(rule: ElementRule, groups: dict[str, list[_Evidence]]) -> str:
+    for condition in rule.present_when:
+        for term in condition:
+            if not _holds(term, groups):
+                name = _term(term)[0]
+                question = rule.partial_questions.get(term) or rule.partial_questions.get(name)
+                if question:
+                    return question
+    return rule.question
+
+
+def _spans(condition: tuple[str, ...], groups: dict[str, list[_Evidence]]) -> list[EvidenceSpan]:
+    seen: set[tuple[int, int]] = set()
+    spans: list[EvidenceSpan] = []
+    for term in condition:
+        name, negated, _ = _term(term)
+        if negated:
+            continue
+        for evidence in groups.get(name, []):
+            key = (evidence.span.start, evidence.span.end)
+            if key in seen or evidence.span.end <= evidence.span.start:
+                continue
+            seen.add(key)
+            spans.append(
+                EvidenceSpan(
+                    start=evidence.span.start,
+                    end=evidence.span.end,
+                    text=evidence.span.text,
+                    cue=evidence.cue,
+                )
+            )
+    return sorted(spans, key=lambda s: (s.start, s.end))
+
+
+__all__ = [
+    "Polarity",
+    "analyse_referral_text",
+    "check_from_analysis",
+    "check_referral_text",
+    "vague_phrases",
+    "working_days_between",
+]

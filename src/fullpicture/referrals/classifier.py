@@ -1,0 +1,157 @@
+"""The concern classifier: free text to taxonomy codes, with the words that triggered each.
+
+Public entry point for other capabilities::
+
+    from fullpicture.referrals.classifier import classify_concerns
+    for suggestion in classify_concerns("Bruise to left cheek; mum said he fell"):
+        suggestion.code, suggestion.confidence, suggestion.spans, suggestion.reason
+
+The cumulative-harm engine uses it to infer blank concern codes in case replay, and the
+chronology to suggest codes for uncoded events; a practitioner confirms every suggestion.
+It uses the same rule engine as the referral checker (cues in ``concern_cues.yaml``): a code is
+suggested only when a cue is asserted; "no concerns about drinking" and "if mum drinks" are
+returned by ``classify_concern_mentions`` with their polarity, never as suggestions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from fullpicture.chronology.taxonomy import default_taxonomy
+from fullpicture.referrals.language import CueMatch, TextAnalysis, TextSpan, engine_for
+from fullpicture.referrals.rulebook import Polarity, Rulebook, default_rulebook
+
+CHILD_SPEECH_CONFIDENCE = 0.9
+
+
+@dataclass(frozen=True)
+class ConcernSuggestion:
+    """One taxonomy code suggested for a text, with the evidence for it."""
+
+    code: str
+    kind: str
+    category: str
+    default_severity: int
+    confidence: float
+    spans: tuple[TextSpan, ...]
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "category": self.category,
+            "default_severity": self.default_severity,
+            "confidence": self.confidence,
+            "spans": [{"start": s.start, "end": s.end, "text": s.text} for s in self.spans],
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class ConcernMention:
+    """A mention of a code in any polarity (asserted, denied or supposed)."""
+
+    code: str
+    polarity: Polarity
+    span: TextSpan
+    cue_label: str
+
+
+def classify_concerns(text: str, *, rulebook: Rulebook | None = None) -> list[ConcernSuggestion]:
+    """Suggest taxonomy codes for ``text``, most confident first, each with its triggering spans."""
+    if not text or not text.strip():
+        return []
+    book = rulebook or default_rulebook()
+    analysis = engine_for(book).analyse(text, referral_date=dt.date.today())
+    return suggestions_from_analysis(analysis, rulebook=book)
+
+
+def classify_concern_mentions(
+    text: str, *, rulebook: Rulebook | None = None
+) -> list[ConcernMention]:
+    """Every mention of a code in ``text`` with its polarity (for cross-checks and review)."""
+    if not text or not text.strip():
+        return []
+    book = rulebook or default_rulebook()
+    analysis = engine_for(book).analyse(text, referral_date=dt.date.today())
+    return mentions_from_analysis(analysis)
+
+
+def mentions_from_analysis(analysis: TextAnalysis) -> list[ConcernMention]:
+    return [
+        ConcernMention(match.key[0], match.polarity, match.span, match.cue.label)
+        for match in analysis.in_namespace("concern")
+    ]
+
+
+def suggestions_from_analysis(
+    analysis: TextAnalysis, *, rulebook: Rulebook
+) -> list[ConcernSuggestion]:
+    evidence: dict[str, list[CueMatch]] = defaultdict(list)
+    for match in analysis.in_namespace("concern"):
+        if match.polarity is Polarity.AFFIRMED:
+            evidence[match.key[0]].append(match)
+    evidence.update(_co_occurring(analysis, rulebook))
+    suggestions: list[ConcernSuggestion] = []
+    for code, matches in evidence.items():
+        best: dict[str, CueMatch] = {}
+        for match in matches:
+            best.setdefault(match.cue.id, match)
+        confidence = 1.0
+        for match in best.values():
+            confidence *= 1.0 - match.cue.confidence
+        spans = tuple(sorted({m.span for m in matches}, key=lambda s: s.start))
+        reason = "; ".join(
+            f"'{m.span.text}' ({m.cue.label})" for m in sorted(best.values(), key=lambda m: m.span.start)
+        )
+        suggestions.append(_suggestion(code, round(min(0.99, 1.0 - confidence), 2), spans, reason))
+    child_quotes = [q for q in analysis.quotations if q.speaker == "child"]
+    if child_quotes and any(r.from_child_speech for r in rulebook.concerns.codes.values()):
+        for code, rule in rulebook.concerns.codes.items():
+            if not rule.from_child_speech:
+                continue
+            existing = next((s for s in suggestions if s.code == code), None)
+            spans = tuple(q.span for q in child_quotes)
+            reason = f"the child's own words in quotation marks ({len(child_quotes)})"
+            if existing is not None:
+                suggestions.remove(existing)
+                spans = tuple(sorted({*existing.spans, *spans}, key=lambda s: s.start))
+                reason = f"{existing.reason}; {reason}"
+            suggestions.append(_suggestion(code, CHILD_SPEECH_CONFIDENCE, spans, reason))
+    return sorted(suggestions, key=lambda s: (-s.confidence, s.code))
+
+
+def _suggestion(
+    code: str, confidence: float, spans: tuple[TextSpan, ...], reason: str
+) -> ConcernSuggestion:
+    entry = default_taxonomy().get(code)
+    if entry is None:  # the rulebook loader checks codes against the taxonomy
+        raise LookupError(f"concern code {code} is not in the taxonomy")
+    return ConcernSuggestion(
+        code=code,
+        kind=entry.kind.value,
+        category=entry.category,
+        default_severity=entry.default_severity,
+        confidence=confidence,
+        spans=spans,
+        reason=reason,
+    )
+
+
+def _co_occurring(analysis: TextAnalysis, rulebook: Rulebook) -> dict[str, list[CueMatch]]:
+    """Codes whose ``requires`` groups are all asserted in the text (e.g. injury + non-mobile)."""
+    by_code: dict[str, dict[str, list[CueMatch]]] = defaultdict(lambda: defaultdict(list))
+    for match in analysis.in_namespace("concern_requires"):
+        if match.polarity is Polarity.AFFIRMED:
+            code, group = match.key
+            by_code[code][group].append(match)
+    found: dict[str, list[CueMatch]] = defaultdict(list)
+    for code, groups in by_code.items():
+        required = rulebook.concerns.codes[code].requires
+        if set(required) <= set(groups):
+            for matches in groups.values():
+                found[code].extend(matches)
+    return found

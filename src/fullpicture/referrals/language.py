@@ -1,0 +1,681 @@
+"""Reading referral text: spaCy's blank English pipeline with rule-based matchers.
+
+One pass over the text finds every cue in the rulebook (``PhraseMatcher`` for lexicons,
+``Matcher`` for token patterns, the ``EntityRuler`` for dates and times, regexes for phone
+numbers, postcodes and the like), decides for each match whether it is asserted, denied or
+supposed (negation and hypotheticals, after NegEx: a trigger within a few tokens, stopped by
+"but", ";" and the like), and attributes every quotation to the child or to someone else.
+No model is downloaded: ``spacy.blank("en")`` gives the tokenizer and sentence splitter only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import spacy
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
+
+from fullpicture.referrals.rulebook import Cue, Polarity, Rulebook, default_rulebook
+
+Speaker = Literal["child", "adult", "writer", "unknown"]
+
+# Quotation marks: straight and curly double quotes, curly single quotes. Straight single
+# quotes are apostrophes far more often than quotation marks in practitioners' writing.
+_QUOTE_RE = re.compile(r"\"([^\"\n]{1,600})\"|“([^”\n]{1,600})”|‘([^’\n]{1,600})’")
+_NAME = r"(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*)"
+_PRONOUNS = {"he", "she", "they"}
+_SUBJECT_SKIP = {
+    "also", "then", "later", "again", "has", "had", "have", "just", "repeatedly", "quietly",
+    "initially", "spontaneously", "first", "both", "all", "herself", "himself", "only", "later",
+    "has", "had", "then", "once", "now", "today", "yesterday", "afterwards",
+}  # fmt: skip
+_NOT_NAMES = {"yesterday", "today", "tonight", "tomorrow", "referral", "referrer", "concerns"}
+_CLAUSE_BREAKS = {"and", "but", "or", "that", "when", "who", "because"}
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_WEEKDAYS = {
+    name: number
+    for number, name in enumerate(
+        ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    )
+}
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
+_DAY_MONTH = re.compile(
+    r"^(?:(?P<weekday>[a-z]+)\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>[a-z]+)\.?(?:\s+(?P<year>\d{4}))?$"
+)
+# Words before a date that make it a birth or delivery date, not the date of an event.
+_BIRTH_CONTEXT = re.compile(
+    r"(?:\bdob\b|d\.o\.b\.?|\bborn\b|date of birth|\bedd\b|due date|expected date of delivery|\bdue\b)[\s:,(]*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class TextSpan:
+    """A stretch of the referral text by character offsets."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CueMatch:
+    """One cue found in the text, where, in which sentence, and whether it is asserted."""
+
+    namespace: str
+    key: tuple[str, ...]
+    cue: Cue
+    span: TextSpan
+    sentence: int
+    polarity: Polarity
+    in_quote: bool
+
+
+@dataclass(frozen=True)
+class Quotation:
+    """A quotation and who said it, with the words that attribute it."""
+
+    span: TextSpan
+    speaker: Speaker
+    attribution: TextSpan | None
+
+
+@dataclass(frozen=True)
+class ReportedSpeech:
+    """A speech verb ("said", "told", "disclosed", "drew" …) and who its subject is."""
+
+    verb: TextSpan
+    subject: TextSpan | None
+    speaker: Speaker
+    quoted: bool
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A date or time expression the entity ruler found, resolved to a calendar day when it can be."""
+
+    span: TextSpan
+    label: str
+    day: dt.date | None
+    is_birth_date: bool
+    recency: Literal["same_or_previous_day", "older", "none"]
+
+
+@dataclass
+class TextAnalysis:
+    """Everything one pass over a referral text found; the checker and classifier read it."""
+
+    text: str
+    doc: Doc
+    word_count: int
+    matches: list[CueMatch]
+    quotations: list[Quotation]
+    speech: list[ReportedSpeech]
+    dates: list[DateMention]
+    child_names: tuple[str, ...]
+    _by_namespace: dict[str, list[CueMatch]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for match in self.matches:
+            self._by_namespace.setdefault(match.namespace, []).append(match)
+
+    def in_namespace(self, namespace: str) -> list[CueMatch]:
+        return self._by_namespace.get(namespace, [])
+
+    def inside_quotation(self, start: int, end: int) -> bool:
+        return any(q.span.start <= start and end <= q.span.end for q in self.quotations)
+
+
+@dataclass
+class _Registered:
+    namespace: str
+    key: tuple[str, ...]
+    cue: Cue
+
+
+class LanguageEngine:
+    """The compiled matchers for one rulebook. Build once (it is cached); analyse many texts."""
+
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.rulebook = rulebook
+        self.nlp: Language = spacy.blank("en")
+        self.nlp.add_pipe("sentencizer")
+        ruler = self.nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+        ruler.add_patterns(list(rulebook.language.entity_patterns))  # type: ignore[attr-defined]
+        self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self._phrases_cased = PhraseMatcher(self.nlp.vocab, attr="ORTH")
+        self._tokens = Matcher(self.nlp.vocab)
+        # Case-insensitive regexes run on the lower-cased text without re.IGNORECASE, which
+        # lets the regex engine use its fast literal search (several times quicker).
+        self._regexes: list[tuple[re.Pattern[str], str]] = []
+        self._regexes_cased: list[tuple[re.Pattern[str], str]] = []
+        self._registry: dict[str, _Registered] = {}
+        self._language_keys: dict[str, str] = {}
+        self._register_rulebook(rulebook)
+        language = rulebook.language
+        self._terminators = {t.lower() for t in language.scope_terminators}
+        self._speech_verbs = {v.lower() for v in language.speech_verbs}
+        self._child_terms = {t.lower() for t in language.child_terms}
+        self._adult_terms = {t.lower() for t in language.adult_terms}
+        self._writer_terms = {t.lower() for t in language.writer_terms}
+        # Longest first, whole words only, so "Children:" is not read as "Child" + "ren".
+        labels = "|".join(
+            re.escape(label) for label in sorted(language.child_name_labels, key=len, reverse=True)
+        )
+        relations = "|".join(
+            re.escape(word)
+            for word in sorted(language.child_name_relations, key=len, reverse=True)
+        )
+        following = (
+            rf"(?:\s+{_NAME})?(?:\s*\([^)]*\))?(?:,?\s+and\s+(?:(?:her|his|their)\s+\w+\s+)?(?P<more>{_NAME}))?"
+        )
+        self._child_label_re = re.compile(
+            rf"(?m)^\s*(?i:{labels})\b\s*[:\-]?\s*(?:(?:Mr|Ms|Miss|Master)\s+)?(?P<name>{_NAME}){following}"
+        )
+        self._child_relation_re = re.compile(
+            rf"\b(?i:{relations})\s+(?P<name>{_NAME}){following}"
+        )
+
+    def _register(self, namespace: str, key: tuple[str, ...], cue: Cue) -> None:
+        match_id = f"{namespace}|{'|'.join(key)}|{cue.id}|{len(self._registry)}"
+        self._registry[match_id] = _Registered(namespace, key, cue)
+        if cue.phrases:
+            docs = [self.nlp.make_doc(phrase) for phrase in cue.phrases]
+            (self._phrases_cased if cue.case_sensitive else self._phrases).add(match_id, docs)
+        if cue.patterns:
+            self._tokens.add(match_id, [list(pattern) for pattern in cue.patterns])
+        for expression in cue.regex:
+            if cue.case_sensitive:
+                self._regexes_cased.append((re.compile(expression), match_id))
+            else:
+                self._regexes.append((re.compile(_lower_pattern(expression)), match_id))
+
+    def _register_language(self, name: str, phrases: Sequence[str]) -> None:
+        match_id = f"lang|{name}"
+        self._language_keys[match_id] = name
+        self._phrases.add(match_id, [self.nlp.make_doc(phrase) for phrase in phrases])
+
+    def _register_rulebook(self, rulebook: Rulebook) -> None:
+        for element_id, rule in rulebook.standard.elements.items():
+            for group, cues in rule.groups.items():
+                for cue in cues:
+                    self._register("element", (element_id, group), cue)
+        for kind, vague_kind in rulebook.vague.kinds.items():
+            for cue in vague_kind.cues:
+                self._register("vague", (kind,), cue)
+        for code, concern in rulebook.concerns.codes.items():
+            for cue in concern.cues:
+                self._register("concern", (code,), cue)
+            for group, cues in concern.requires.items():
+                for cue in cues:
+                    self._register("concern_requires", (code, group), cue)
+        language = rulebook.language
+        self._register_language("negation_before", language.negation_before)
+        self._register_language("negation_after", language.negation_after)
+        self._register_language("hypothetical_before", language.hypothetical_before)
+
+    # -- analysis -----------------------------------------------------------------------
+
+    def analyse(
+        self,
+        text: str,
+        *,
+        referral_date: dt.date,
+        child_names: Iterable[str] = (),
+    ) -> TextAnalysis:
+        """Run every matcher over ``text`` once and resolve polarity, speakers and dates."""
+        doc = self.nlp(text)
+        tokens = _Tokens.of(doc)
+        names = self._child_names(text, child_names)
+        quote_spans = [(m.start(), m.end()) for m in _QUOTE_RE.finditer(text)]  # marks included
+        quote_ranges = [tokens.token_range(start, end) for start, end in quote_spans]
+        triggers: dict[str, list[tuple[int, int]]] = {}
+        raw: list[tuple[str, int, int, int, int]] = []  # id, tokens, chars
+        strings = self.nlp.vocab.strings
+        for matcher in (self._phrases, self._phrases_cased):
+            for match_id, start, end in matcher(doc):
+                key = strings[match_id]
+                if key in self._language_keys:
+                    triggers.setdefault(self._language_keys[key], []).append((start, end))
+                else:
+                    raw.append((key, start, end, tokens.idx[start], tokens.end_char(end - 1)))
+        for match_id, start, end in self._tokens(doc):
+            raw.append((strings[match_id], start, end, tokens.idx[start], tokens.end_char(end - 1)))
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a few characters change length when lower-cased
+            lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+        for source, expressions in ((lowered, self._regexes), (text, self._regexes_cased)):
+            for expression, key in expressions:
+                for found in expression.finditer(source):
+                    if found.end() > found.start():
+                        start, end = tokens.token_range(found.start(), found.end())
+                        if end > start:
+                            raw.append((key, start, end, found.start(), found.end()))
+        matches = [
+            self._cue_match(key, start, end, char_start, char_end, tokens, triggers, quote_spans, text)
+            for key, start, end, char_start, char_end in raw
+        ]
+        quotations, speech = self._attribute_speech(tokens, text, names, quote_spans, quote_ranges)
+        return TextAnalysis(
+            text=text,
+            doc=doc,
+            word_count=tokens.word_count,
+            matches=matches,
+            quotations=quotations,
+            speech=speech,
+            dates=_date_mentions(doc, text, referral_date),
+            child_names=names,
+        )
+
+    def _cue_match(
+        self,
+        match_id: str,
+        start: int,
+        end: int,
+        start_char: int,
+        end_char: int,
+        tokens: _Tokens,
+        triggers: dict[str, list[tuple[int, int]]],
+        quote_spans: list[tuple[int, int]],
+        text: str,
+    ) -> CueMatch:
+        registered = self._registry[match_id]
+        return CueMatch(
+            namespace=registered.namespace,
+            key=registered.key,
+            cue=registered.cue,
+            span=TextSpan(start_char, end_char, text[start_char:end_char]),
+            sentence=tokens.sent[start],
+            polarity=self._polarity(tokens, start, end, triggers),
+            in_quote=any(qs <= start_char and end_char <= qe for qs, qe in quote_spans),
+        )
+
+    def _polarity(
+        self, tokens: _Tokens, start: int, end: int, triggers: dict[str, list[tuple[int, int]]]
+    ) -> Polarity:
+        sentence_start, sentence_end = tokens.sent_bounds[tokens.sent[start]]
+        window = self.rulebook.language.scope_window_tokens
+        for t_start, t_end in triggers.get("negation_before", ()):
+            if sentence_start <= t_start and t_end <= start and start - t_end <= window:
+                if not self._terminated(tokens, t_end, start):
+                    return Polarity.NEGATED
+        for t_start, _t_end in triggers.get("negation_after", ()):
+            if end <= t_start < sentence_end and t_start - end <= window:
+                if not self._terminated(tokens, end, t_start):
+                    return Polarity.NEGATED
+        for t_start, t_end in triggers.get("hypothetical_before", ()):
+            if sentence_start <= t_start and t_end <= start and start - t_end <= window:
+                if not self._terminated(tokens, t_end, start):
+                    return Polarity.HYPOTHETICAL
+        return Polarity.AFFIRMED
+
+    def _terminated(self, tokens: _Tokens, start: int, end: int) -> bool:
+        lower = tokens.lower
+        return any(lower[i] in self._terminators for i in range(start, end))
+
+    # -- who is speaking ------------------------------------------------------------------
+
+    def _child_names(self, text: str, given: Iterable[str]) -> tuple[str, ...]:
+        names: list[str] = []
+        for name in given:
+            names.extend(part for part in name.split() if part[:1].isupper())
+        for expression in (self._child_label_re, self._child_relation_re):
+            for found in expression.finditer(text):
+                for group in ("name", "more"):
+                    value = found.group(group)
+                    if value and value.lower() not in self._adult_terms:
+                        names.append(value)
+        return tuple(dict.fromkeys(names))
+
+    def _classify_phrase(
+        self, tokens: _Tokens, positions: Sequence[int], names: tuple[str, ...]
+    ) -> Speaker | None:
+        """Who a short noun phrase refers to, judged by its head (last) word."""
+        if not positions:
+            return None
+        phrase = " ".join(tokens.text[i] for i in positions).replace(" - ", "-").replace(" -", "-")
+        head = tokens.lower[positions[-1]]
+        if any(phrase.endswith(name) for name in names):
+            return "child"
+        if head in self._adult_terms:
+            return "adult"
+        if head in self._child_terms:
+            return "child"
+        if head in self._writer_terms:
+            return "writer"
+        if head in _PRONOUNS:
+            return None
+        last = tokens.text[positions[-1]]
+        if last[:1].isupper() and tokens.alpha[positions[-1]]:
+            return "adult"
+        return "unknown"
+
+    def _subject_before(self, tokens: _Tokens, verb: int, quote_tokens: set[int]) -> list[int]:
+        sentence_start = tokens.sent_bounds[tokens.sent[verb]][0]
+        i = verb - 1
+        while i >= sentence_start and tokens.lower[i] in _SUBJECT_SKIP:
+            i -= 1
+        collected: list[int] = []
+        while i >= sentence_start and len(collected) < 4:
+            text = tokens.text[i]
+            if i in quote_tokens or (tokens.punct[i] and text not in {"-", "'s"}):
+                break
+            if tokens.lower[i] in _CLAUSE_BREAKS:
+                break
+            collected.insert(0, i)
+            i -= 1
+        return collected
+
+    def _first_mention(
+        self,
+        tokens: _Tokens,
+        sentence: int,
+        names: tuple[str, ...],
+        quote_tokens: set[int],
+        stop: int | None = None,
+    ) -> Speaker | Literal["pronoun"] | None:
+        sentence_start, sentence_end = tokens.sent_bounds[sentence]
+        first_names = {name.split("-")[0] for name in names}
+        first_word = True
+        for i in range(sentence_start, sentence_end if stop is None else min(stop, sentence_end)):
+            if i in quote_tokens or tokens.punct[i] or tokens.text[i].isspace():
+                continue
+            initial, first_word = first_word, False
+            if i + 1 < sentence_end and tokens.lower[i + 1] in {"'s", "’s"}:
+                continue  # "Leo's mother": the person is the mother, not Leo
+            text = tokens.text[i]
+            if text in first_names:
+                return "child"
+            lower = tokens.lower[i]
+            if lower in self._adult_terms:
+                return "adult"
+            if lower in self._child_terms:
+                return "child"
+            if lower in _PRONOUNS:
+                return "pronoun"
+            if initial and (lower in STOP_WORDS or lower in _NOT_NAMES):
+                continue
+            if (
+                text[:1].isupper()
+                and tokens.alpha[i]
+                and lower not in _MONTHS
+                and lower not in _WEEKDAYS
+                and lower not in self._writer_terms
+            ):
+                return "adult"
+        return None
+
+    def _resolve_pronoun(
+        self, tokens: _Tokens, at: int, names: tuple[str, ...], quote_tokens: set[int]
+    ) -> Speaker:
+        index = tokens.sent[at]
+        for back in range(index - 1, max(index - 4, -1), -1):
+            found = self._first_mention(tokens, back, names, quote_tokens)
+            if found == "pronoun":
+                continue
+            if found is not None:
+                return found
+        return "unknown"
+
+    def _speaker_of(
+        self, tokens: _Tokens, verb: int, names: tuple[str, ...], quote_tokens: set[int]
+    ) -> tuple[Speaker, list[int]]:
+        subject = self._subject_before(tokens, verb, quote_tokens)
+        kind = self._classify_phrase(tokens, subject, names)
+        if kind is None and subject and tokens.lower[subject[-1]] in _PRONOUNS:
+            return self._resolve_pronoun(tokens, verb, names, quote_tokens), subject
+        if kind in (None, "unknown"):
+            first = self._first_mention(tokens, tokens.sent[verb], names, quote_tokens, verb)
+            if first == "pronoun":
+                return self._resolve_pronoun(tokens, verb, names, quote_tokens), subject
+            if first is not None:
+                return first, subject
+            return "unknown", subject
+        assert kind is not None
+        return kind, subject
+
+    def _attribute_speech(
+        self,
+        tokens: _Tokens,
+        text: str,
+        names: tuple[str, ...],
+        quote_spans: list[tuple[int, int]],
+        quote_ranges: list[tuple[int, int]],
+    ) -> tuple[list[Quotation], list[ReportedSpeech]]:
+        quote_tokens: set[int] = set()
+        for q_start, q_end in quote_ranges:
+            quote_tokens.update(range(q_start, q_end))
+        quote_starts = [q_start for q_start, q_end in quote_ranges if q_end > q_start]
+        speech: list[ReportedSpeech] = []
+        verb_speaker: dict[int, tuple[Speaker, TextSpan | None]] = {}
+        for i, lower in enumerate(tokens.lower):
+            if lower not in self._speech_verbs or i in quote_tokens:
+                continue
+            speaker, subject = self._speaker_of(tokens, i, names, quote_tokens)
+            subject_span = None
+            if subject:
+                start, end = tokens.idx[subject[0]], tokens.end_char(subject[-1])
+                subject_span = TextSpan(start, end, text[start:end])
+            verb_speaker[i] = (speaker, subject_span)
+            sentence_end = tokens.sent_bounds[tokens.sent[i]][1]
+            speech.append(
+                ReportedSpeech(
+                    verb=TextSpan(tokens.idx[i], tokens.end_char(i), tokens.text[i]),
+                    subject=subject_span,
+                    speaker=speaker,
+                    quoted=any(i < q < sentence_end for q in quote_starts),
+                )
+            )
+        quotations: list[Quotation] = []
+        previous_end = 0
+        for (q_start, q_end), (t_start, t_end) in zip(quote_spans, quote_ranges, strict=True):
+            speaker: Speaker = "unknown"
+            attribution: TextSpan | None = None
+            if t_end > t_start:
+                speaker, attribution = self._quote_speaker(
+                    tokens, t_start, t_end, previous_end, names, quote_tokens, verb_speaker
+                )
+                previous_end = t_end
+            quotations.append(
+                Quotation(TextSpan(q_start, q_end, text[q_start:q_end]), speaker, attribution)
+            )
+        return quotations, speech
+
+    def _quote_speaker(
+        self,
+        tokens: _Tokens,
+        t_start: int,
+        t_end: int,
+        previous_end: int,
+        names: tuple[str, ...],
+        quote_tokens: set[int],
+        verb_speaker: dict[int, tuple[Speaker, TextSpan | None]],
+    ) -> tuple[Speaker, TextSpan | None]:
+        sentence_start, sentence_end = tokens.sent_bounds[tokens.sent[t_start]]
+        left_from = max(sentence_start, previous_end)
+        # A speech verb before the quote in the same sentence governs it ("Mia said, '…'").
+        for i in range(t_start - 1, left_from - 1, -1):
+            if i in verb_speaker:
+                speaker, subject = verb_speaker[i]
+                return speaker, subject or TextSpan(tokens.idx[i], tokens.end_char(i), tokens.text[i])
+        # "'…,' said Mia" / "'…' Mia said": a verb straight after the quote.
+        for i in range(t_end, min(t_end + 4, sentence_end)):
+            if tokens.lower[i] in self._speech_verbs:
+                before = [j for j in range(t_end, i) if not tokens.punct[j]]
+                after = [j for j in range(i + 1, min(i + 4, sentence_end)) if not tokens.punct[j]]
+                phrase = before or after[:2]
+                kind = self._classify_phrase(tokens, phrase, names)
+                if kind is None and phrase and tokens.lower[phrase[-1]] in _PRONOUNS:
+                    kind = self._resolve_pronoun(tokens, i, names, quote_tokens)
+                return kind or "unknown", TextSpan(tokens.idx[i], tokens.end_char(i), tokens.text[i])
+        # "… and Divine, '…'": a name or term with no verb, continuing an earlier report.
+        lead = [j for j in range(left_from, t_start) if not tokens.punct[j]]
+        if lead:
+            kind = self._classify_phrase(tokens, lead[-2:], names)
+            if kind in ("child", "adult"):
+                last = lead[-1]
+                return kind, TextSpan(tokens.idx[last], tokens.end_char(last), tokens.text[last])
+        return "unknown", None
+
+
+@dataclass
+class _Tokens:
+    """Plain-Python views of a doc's tokens: read many times per text, so read from Cython once."""
+
+    text: list[str]
+    lower: list[str]
+    punct: list[bool]
+    alpha: list[bool]
+    idx: list[int]
+    sent: list[int]
+    sent_bounds: list[tuple[int, int]]
+    word_count: int
+
+    @classmethod
+    def of(cls, doc: Doc) -> _Tokens:
+        text: list[str] = []
+        lower: list[str] = []
+        punct: list[bool] = []
+        alpha: list[bool] = []
+        idx: list[int] = []
+        words = 0
+        for token in doc:
+            text.append(token.text)
+            lower.append(token.lower_)
+            punct.append(token.is_punct)
+            is_alpha = token.is_alpha
+            alpha.append(is_alpha)
+            idx.append(token.idx)
+            if is_alpha or token.like_num:
+                words += 1
+        sent = [0] * len(text)
+        bounds: list[tuple[int, int]] = []
+        for number, sentence in enumerate(doc.sents):
+            bounds.append((sentence.start, sentence.end))
+            sent[sentence.start : sentence.end] = [number] * (sentence.end - sentence.start)
+        return cls(text, lower, punct, alpha, idx, sent, bounds, words)
+
+    def end_char(self, i: int) -> int:
+        return self.idx[i] + len(self.text[i])
+
+    def token_range(self, start_char: int, end_char: int) -> tuple[int, int]:
+        """Tokens overlapping the characters [start_char, end_char)."""
+        first = max(0, bisect.bisect_right(self.idx, start_char) - 1)
+        if first < len(self.idx) and self.end_char(first) <= start_char:
+            first += 1
+        last = bisect.bisect_left(self.idx, end_char)
+        return first, max(first, last)
+
+
+def _lower_pattern(expression: str) -> str:
+    """Lower-case a regex's literals, leaving escapes (``\\S``, ``\\W``, ``\\D``, ``\\B``) alone."""
+    out: list[str] = []
+    escaped = False
+    for ch in expression:
+        out.append(ch if escaped else ch.lower())
+        escaped = ch == "\\" and not escaped
+    return "".join(out)
+
+
+def _date_mentions(doc: Doc, text: str, referral_date: dt.date) -> list[DateMention]:
+    mentions: list[DateMention] = []
+    for entity in doc.ents:
+        if entity.label_ not in {"DATE", "TIME", "RECENT", "OLDER"}:
+            continue
+        before = text[max(0, entity.start_char - 30) : entity.start_char]
+        is_birth = bool(_BIRTH_CONTEXT.search(before))
+        recency: Literal["same_or_previous_day", "older", "none"] = "none"
+        if entity.label_ == "RECENT":
+            recency = "same_or_previous_day"
+        elif entity.label_ == "OLDER":
+            recency = "older"
+        mentions.append(
+            DateMention(
+                span=TextSpan(entity.start_char, entity.end_char, entity.text),
+                label=entity.label_,
+                day=_resolve_day(entity.text, referral_date),
+                is_birth_date=is_birth,
+                recency=recency,
+            )
+        )
+    return mentions
+
+
+def _resolve_day(expression: str, referral_date: dt.date) -> dt.date | None:
+    """The calendar day a date expression names, or None for times and periods."""
+    value = expression.strip().lower().rstrip(".,")
+    numeric = _NUMERIC_DATE.match(value)
+    if numeric:
+        day, month, year = (int(part) for part in numeric.groups())
+        if year < 100:
+            year += 2000
+        return _safe_date(year, month, day)
+    found = _DAY_MONTH.match(value.replace(",", ""))
+    if found and found.group("month") in _MONTHS:
+        month = _MONTHS[found.group("month")]
+        year = int(found.group("year")) if found.group("year") else referral_date.year
+        candidate = _safe_date(year, month, int(found.group("day")))
+        if candidate and not found.group("year") and candidate > referral_date:
+            candidate = _safe_date(year - 1, month, int(found.group("day")))
+        return candidate
+    words = value.split()
+    if words and words[-1] in _WEEKDAYS and len(words) <= 2:
+        back = (referral_date.weekday() - _WEEKDAYS[words[-1]]) % 7
+        return referral_date - dt.timedelta(days=back or 7 if words[0] == "last" else back)
+    if value in {"today", "this morning", "this afternoon", "earlier today", "tonight"}:
+        return referral_date
+    if value in {"yesterday", "last night", "yesterday evening", "yesterday afternoon"}:
+        return referral_date - dt.timedelta(days=1)
+    return None
+
+
+def _safe_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+_ENGINES: dict[int, tuple[Rulebook, LanguageEngine]] = {}
+
+
+def engine_for(rulebook: Rulebook) -> LanguageEngine:
+    """The compiled engine for a rulebook (compiled once per rulebook object)."""
+    cached = _ENGINES.get(id(rulebook))
+    if cached is None or cached[0] is not rulebook:
+        if len(_ENGINES) > 8:
+            _ENGINES.clear()
+        cached = (rulebook, LanguageEngine(rulebook))
+        _ENGINES[id(rulebook)] = cached
+    return cached[1]
+
+
+def default_engine() -> LanguageEngine:
+    return engine_for(default_rulebook())
+
+
+def as_dict(span: TextSpan, cue: str | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"start": span.start, "end": span.end, "text": span.text}
+    if cue is not None:
+        result["cue"] = cue
+    return result

@@ -1,0 +1,307 @@
+"""The referral checker's rules, read from versioned data files a partnership can edit.
+
+Four files sit beside this module; each has a ``version`` and is validated by the schemas here,
+so a mistake in an edited file fails loudly with the file and field named:
+
+- ``referral_standard.yaml`` — the 20 elements R1–R20 (referral-standard.md), their cues,
+  when each is present or partial, the question to ask, weights, R19/R20 thresholds;
+- ``vague_lexicon.yaml`` — the vague-language lexicon by kind with its question (research-notes §8);
+- ``concern_cues.yaml`` — cues that map free text to taxonomy codes (concern-taxonomy.md);
+- ``language_cues.yaml`` — negation and hypothetical triggers, speech verbs, child and adult
+  terms, and the date/time patterns of the entity ruler.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+RULES_DIR = Path(__file__).resolve().parent
+STANDARD_FILE = RULES_DIR / "referral_standard.yaml"
+VAGUE_FILE = RULES_DIR / "vague_lexicon.yaml"
+CONCERN_FILE = RULES_DIR / "concern_cues.yaml"
+LANGUAGE_FILE = RULES_DIR / "language_cues.yaml"
+
+_M = TypeVar("_M", bound=BaseModel)
+
+ELEMENT_IDS = tuple(f"R{n}" for n in range(1, 21))
+
+
+class RulebookError(ValueError):
+    """A rule file is malformed; the message names the file and what is wrong."""
+
+
+class Polarity(enum.StrEnum):
+    """Whether a matched phrase is asserted, denied ("no concerns about …") or supposed ("if mum drinks")."""
+
+    AFFIRMED = "affirmed"
+    NEGATED = "negated"
+    HYPOTHETICAL = "hypothetical"
+
+
+TokenPattern = list[dict[str, Any]]
+
+
+class Cue(BaseModel):
+    """One way of recognising something in text: phrases, spaCy token patterns or regexes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str
+    phrases: tuple[str, ...] = ()
+    patterns: tuple[TokenPattern, ...] = ()
+    regex: tuple[str, ...] = ()
+    case_sensitive: bool = False
+    counts_when: tuple[Polarity, ...] = (Polarity.AFFIRMED, Polarity.NEGATED)
+    outside_quotes: bool = False
+    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+
+    @field_validator("regex")
+    @classmethod
+    def _regexes_compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for expression in value:
+            try:
+                re.compile(expression)
+            except re.error as exc:
+                raise ValueError(f"regex {expression!r} does not compile: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _has_something_to_match(self) -> Cue:
+        if not (self.phrases or self.patterns or self.regex):
+            raise ValueError(f"cue {self.id} has no phrases, patterns or regex")
+        return self
+
+
+Condition = tuple[str, ...]
+"""Groups that must all be satisfied; ``!group`` means the group must NOT be satisfied."""
+
+
+class ElementRule(BaseModel):
+    """One element of the referral standard and how the checker decides its status."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str
+    source: str
+    weight: float = Field(ge=0)
+    question: str
+    groups: dict[str, tuple[Cue, ...]] = Field(default_factory=dict)
+    present_when: tuple[Condition, ...]
+    partial_when: tuple[Condition, ...] = ()
+    partial_questions: dict[str, str] = Field(
+        default_factory=dict, description="group missing -> the narrower question to ask"
+    )
+
+
+class DensityBands(BaseModel):
+    """R19: vague phrases per 100 words at or below which the element is present / partial."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    present_at_most: float = Field(ge=0)
+    partial_at_most: float = Field(ge=0)
+
+
+class TimelinessRule(BaseModel):
+    """R20: the gap, in England working days, from the latest event to the referral."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_working_days: int = Field(ge=0)
+    urgent_severity: int = Field(ge=1, le=5)
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_characters: int = Field(ge=100)
+    min_words_for_language_check: int = Field(ge=1)
+    min_english_function_word_share: float = Field(ge=0, le=1)
+    max_non_latin_letter_share: float = Field(ge=0, le=1)
+
+
+class CrossCheckRules(BaseModel):
+    """Windows and codes for the record cross-checks (referral-standard R9, R10, R11)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    history_months: int = Field(ge=1)
+    agency_months: int = Field(ge=1)
+    adult_factor_months: int = Field(ge=1)
+    history_process_codes: tuple[str, ...]
+    history_plan_prefix: str
+    adult_factor_codes: tuple[str, ...]
+    agency_words: dict[str, tuple[str, ...]]
+
+
+class ReferralStandard(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    source: str
+    elements: dict[str, ElementRule]
+    r19_density: DensityBands
+    r20_timeliness: TimelinessRule
+    limits: Limits
+    cross_checks: CrossCheckRules
+
+    @field_validator("elements")
+    @classmethod
+    def _all_twenty(cls, value: dict[str, ElementRule]) -> dict[str, ElementRule]:
+        missing = set(ELEMENT_IDS) - set(value)
+        extra = set(value) - set(ELEMENT_IDS)
+        if missing or extra:
+            raise ValueError(
+                f"elements must be exactly R1-R20 (missing {sorted(missing)}, unknown {sorted(extra)})"
+            )
+        return {key: value[key] for key in ELEMENT_IDS}
+
+    @model_validator(mode="after")
+    def _conditions_name_known_groups(self) -> ReferralStandard:
+        for element_id, rule in self.elements.items():
+            for condition in (*rule.present_when, *rule.partial_when):
+                for term in condition:
+                    name = term.removeprefix("!").split("*", 1)[0]
+                    if name not in rule.groups and not name.startswith(DERIVED_PREFIXES):
+                        raise ValueError(f"{element_id}: condition names unknown group {name!r}")
+        return self
+
+
+# Groups computed by the checker rather than matched from a cue list (documented in
+# docs/referral-checker.md): vague phrases by kind, the child's quoted or reported speech,
+# the dated-event timeliness of R20 and the vague density of R19.
+DERIVED_PREFIXES = ("vague:", "speech:", "timeliness:", "density:")
+
+
+class VagueKind(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str
+    question: str
+    cues: tuple[Cue, ...]
+
+
+class VagueLexicon(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    source: str
+    kinds: dict[str, VagueKind]
+
+
+class ConcernRule(BaseModel):
+    """Cues for one taxonomy code; ``requires`` lists groups that must all be asserted in the text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cues: tuple[Cue, ...] = ()
+    requires: dict[str, tuple[Cue, ...]] = Field(default_factory=dict)
+    from_child_speech: bool = False
+
+    @model_validator(mode="after")
+    def _has_cues(self) -> ConcernRule:
+        if not (self.cues or self.requires or self.from_child_speech):
+            raise ValueError("a concern rule needs cues, requires or from_child_speech")
+        return self
+
+
+class ConcernCues(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    taxonomy_version: str
+    source: str
+    codes: dict[str, ConcernRule]
+
+
+class LanguageCues(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    source: str
+    negation_before: tuple[str, ...]
+    negation_after: tuple[str, ...]
+    hypothetical_before: tuple[str, ...]
+    scope_window_tokens: int = Field(ge=1, le=30)
+    scope_terminators: tuple[str, ...]
+    speech_verbs: tuple[str, ...]
+    child_terms: tuple[str, ...]
+    adult_terms: tuple[str, ...]
+    writer_terms: tuple[str, ...]
+    child_name_labels: tuple[str, ...]
+    child_name_relations: tuple[str, ...]
+    entity_patterns: tuple[dict[str, Any], ...]
+
+
+def _read(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        raise RulebookError(f"{path.name}: not valid YAML: {exc}") from exc
+
+
+def _validated(model: type[_M], path: Path) -> _M:
+    try:
+        return model.model_validate(_read(path))
+    except ValueError as exc:
+        raise RulebookError(f"{path.name}: {exc}") from exc
+
+
+class Rulebook(BaseModel):
+    """Every rule file, loaded together so that one check uses one consistent set of versions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    standard: ReferralStandard
+    vague: VagueLexicon
+    concerns: ConcernCues
+    language: LanguageCues
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {
+            "referral_standard": self.standard.version,
+            "vague_lexicon": self.vague.version,
+            "concern_cues": self.concerns.version,
+            "language_cues": self.language.version,
+        }
+
+
+def load_rulebook(
+    *,
+    standard_file: Path = STANDARD_FILE,
+    vague_file: Path = VAGUE_FILE,
+    concern_file: Path = CONCERN_FILE,
+    language_file: Path = LANGUAGE_FILE,
+) -> Rulebook:
+    """Read and validate the four rule files; raises ``RulebookError`` naming what is wrong."""
+    from fullpicture.chronology.taxonomy import default_taxonomy
+
+    concerns = _validated(ConcernCues, concern_file)
+    taxonomy = default_taxonomy()
+    unknown = [code for code in concerns.codes if code not in taxonomy]
+    if unknown:
+        raise RulebookError(f"{concern_file.name}: codes not in the taxonomy: {unknown}")
+    return Rulebook(
+        standard=_validated(ReferralStandard, standard_file),
+        vague=_validated(VagueLexicon, vague_file),
+        concerns=concerns,
+        language=_validated(LanguageCues, language_file),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_rulebook() -> Rulebook:
+    return load_rulebook()
+
+
+ElementStatus = Literal["present", "partial", "absent"]
