@@ -52,7 +52,7 @@ def upload_feed(
     given = {table: upload for table, upload in uploads.items() if upload is not None}
     if not given:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             "send at least one of the files records, relationships or events",
         )
     limit = get_settings().max_upload_bytes
@@ -62,19 +62,22 @@ def upload_feed(
             suffix = Path(upload.filename or "").suffix.lower()
             if suffix not in FORMATS:
                 raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
                     f"{table}: {upload.filename!r} is not .csv, .jsonl or .parquet",
                 )
             path = Path(workdir) / f"{table}{suffix}"
             _save_within_limit(upload, path, limit=limit, table=table)
             paths.append(path)
         try:
-            return service.import_feed(db_session=session, paths=paths, imported_by=subject.actor)
+            # A savepoint holds the batch: it is undone whole on failure, while the request's
+            # own audit entry and the FAILED batch row still commit with the request.
+            with session.begin_nested():
+                return service.import_feed(
+                    db_session=session, paths=paths, imported_by=subject.actor
+                )
         except service.FeedFileError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
         except service.ImportFailed as failure:
-            # The batch is rolled back whole; only the record that it failed is kept.
-            session.rollback()
             service.record_failed_batch(db_session=session, failure=failure)
             return JSONResponse(
                 status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
@@ -88,7 +91,7 @@ def upload_feed(
 
 def _save_within_limit(upload: UploadFile, path: Path, *, limit: int, table: str) -> None:
     too_large = HTTPException(
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        status.HTTP_413_CONTENT_TOO_LARGE,
         f"the {table} file is larger than the {limit:,}-byte upload limit; split the feed "
         "or import it with `fullpicture import` (the limit is FULLPICTURE_MAX_UPLOAD_BYTES)",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import delete, exists, select, update
@@ -36,11 +37,20 @@ def agency_has_rows(*, db_session: Session, table: str, agency_id: int) -> bool:
     return bool(db_session.scalar(select(exists().where(agency_column == agency_id))))
 
 
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """The latest version of a row, and the hash of the latest one that came from a feed."""
+
+    version: int
+    content_hash: str
+    imported_hash: str | None
+
+
 def latest_versions(
     *, db_session: Session, table: str, agency_id: int, refs: Iterable[str]
-) -> dict[str, tuple[int, str]]:
-    """``ref -> (version, content_hash)`` of the latest stored version of each ref."""
-    latest: dict[str, tuple[int, str]] = {}
+) -> dict[str, StoredVersion]:
+    """The latest stored version of each ref (refs never stored are absent)."""
+    found: dict[str, list[tuple[int, str, int | None]]] = {}
     if table == "relationships":
         # A relationship's ref is composite; look up by its first record, then match whole.
         wanted = set(refs)
@@ -53,29 +63,43 @@ def latest_versions(
                     SourceRelationship.relationship,
                     SourceRelationship.version,
                     SourceRelationship.content_hash,
+                    SourceRelationship.import_batch_id,
                 ).where(
                     SourceRelationship.agency_id == agency_id,
                     SourceRelationship.record_ref.in_(part),
                 )
             )
-            for record_ref, related, kind, version, digest in rows:
+            for record_ref, related, kind, version, digest, batch_id in rows:
                 ref = relationship_ref(record_ref, related, kind.value)
-                if ref in wanted and (ref not in latest or latest[ref][0] < version):
-                    latest[ref] = (version, digest)
-        return latest
-    if table == "records":
-        columns = (SourceRecord.record_ref, SourceRecord.version, SourceRecord.content_hash)
-        agency_column = SourceRecord.agency_id
+                if ref in wanted:
+                    found.setdefault(ref, []).append((version, digest, batch_id))
     else:
-        columns = (Event.event_ref, Event.version, Event.content_hash)
-        agency_column = Event.agency_id
-    for part in in_slices(refs):
-        versions = db_session.execute(
-            select(*columns).where(agency_column == agency_id, columns[0].in_(part))
+        if table == "records":
+            columns = (
+                SourceRecord.record_ref,
+                SourceRecord.version,
+                SourceRecord.content_hash,
+                SourceRecord.import_batch_id,
+            )
+            agency_column = SourceRecord.agency_id
+        else:
+            columns = (Event.event_ref, Event.version, Event.content_hash, Event.import_batch_id)
+            agency_column = Event.agency_id
+        for part in in_slices(refs):
+            stored_rows = db_session.execute(
+                select(*columns).where(agency_column == agency_id, columns[0].in_(part))
+            )
+            for ref, version, digest, batch_id in stored_rows:
+                found.setdefault(ref, []).append((version, digest, batch_id))
+    latest: dict[str, StoredVersion] = {}
+    for ref, versions in found.items():
+        versions.sort()
+        imported = [digest for _, digest, batch_id in versions if batch_id is not None]
+        latest[ref] = StoredVersion(
+            version=versions[-1][0],
+            content_hash=versions[-1][1],
+            imported_hash=imported[-1] if imported else None,
         )
-        for ref, version, digest in versions:
-            if ref not in latest or latest[ref][0] < version:
-                latest[ref] = (version, digest)
     return latest
 
 

@@ -417,7 +417,7 @@ class _BatchRun:
         for agency_id, ref in pending:
             if self._agency_has_rows(table, agency_id):
                 by_agency[agency_id].append(ref)
-        stored: dict[tuple[int, str], tuple[int, str]] = {}
+        stored: dict[tuple[int, str], repository.StoredVersion] = {}
         for agency_id, refs in by_agency.items():
             for ref, latest in repository.latest_versions(
                 db_session=self.db_session, table=table, agency_id=agency_id, refs=refs
@@ -428,10 +428,12 @@ class _BatchRun:
             before = stored.get(key)
             if before is None:
                 outcome, version = "new", 1
-            elif before[1] == item.digest:
-                outcome, version = "unchanged", before[0]
+            elif item.digest in (before.content_hash, before.imported_hash):
+                # The same as stored, or as the agency last sent it: a correction made here
+                # since then (chronology.service.correct_event) stands until the feed changes.
+                outcome, version = "unchanged", before.version
             else:
-                outcome, version = "changed", before[0] + 1
+                outcome, version = "changed", before.version + 1
             seen[key] = _Seen(item.digest, outcome, pending_repeats.get(key, 0))
             setattr(counts, outcome, getattr(counts, outcome) + 1)
             if outcome != "unchanged":
