@@ -7,6 +7,7 @@ from fullpicture.harm import models as harm_models
 from fullpicture.imports import models as imports_models
 from fullpicture.linkage import models as linkage_models
 from fullpicture.people import models as people_models
+from fullpicture.referrals import models as referrals_models
 
 __all__ = [
     "access_models",
@@ -16,4 +17,5 @@ __all__ = [
     "imports_models",
     "linkage_models",
     "people_models",
+    "referrals_models",
 ]

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fullpicture.referrals.models import (
+    LawfulBasis,
+    ParentsAwareness,
+    ReferralStatus,
+    RequestedResponse,
+)
 
 ElementStatusValue = Literal["present", "partial", "absent"]
 
@@ -137,39 +143,6 @@ class ConcernSuggestionOut(BaseModel):
 
 
 # -- the referral ---------------------------------------------------------------------------
-
-
-class ReferralStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-
-
-class ParentsAwareness(enum.StrEnum):
-    AWARE_AND_AGREE = "aware_and_agree"
-    AWARE_AND_DISAGREE = "aware_and_disagree"
-    AWARE = "aware"
-    NOT_INFORMED = "not_informed"
-    UNKNOWN = "unknown"
-
-
-class LawfulBasis(enum.StrEnum):
-    """UK GDPR Art 6 bases the information-sharing advice names (research-notes §2.1)."""
-
-    CONSENT = "consent"
-    PUBLIC_TASK = "public_task"
-    LEGAL_OBLIGATION = "legal_obligation"
-    VITAL_INTERESTS = "vital_interests"
-
-
-class RequestedResponse(enum.StrEnum):
-    """What the referrer asks for (research-notes §3.2 item 3; referral-standard R16)."""
-
-    INFORMATION = "information"
-    ADVICE = "advice"
-    EARLY_HELP = "early_help"
-    ASSESSMENT_S17 = "assessment_s17"
-    STRATEGY_DISCUSSION_S47 = "strategy_discussion_s47"
-    IMMEDIATE_PROTECTION = "immediate_protection"
 
 
 class ReferralChildIn(BaseModel):
