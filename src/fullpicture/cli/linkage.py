@@ -14,6 +14,7 @@ from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.core.settings import get_settings
 from fullpicture.linkage import files as linkage_files
+from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import review as linkage_review
 from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.engine import Engine, LinkageInputError
@@ -29,6 +30,7 @@ _STAGES = [
     "clustering pairs into people",
     "saving the linkage index and scored pairs",
     "writing links to persons",
+    "deriving households",
 ]
 
 
@@ -116,8 +118,10 @@ def run(
                 model_dir=get_settings().data_dir / "linkage",
                 report=report,
             )
+            report("deriving households")
+            households = linkage_households.rebuild_households(db_session=session)
             progress.update(task, completed=len(_STAGES), description="done")
-            counts = dict(linkage_run.counts)
+            counts = {**linkage_run.counts, **{f"household_{k}": v for k, v in households.items()}}
     except (linkage_service.LinkageStateError, LinkageInputError) as exc:
         err_console.print(f"[red]Nothing linked.[/red] {exc}")
         raise typer.Exit(code=2) from exc
@@ -305,3 +309,47 @@ def record(
         f"{ref} {joined} ({outcome.person_public_id}); scored {outcome.candidates_scored} "
         f"candidates in {outcome.seconds:.3f} s."
     )
+
+
+@app.command("households")
+def households(
+    child: str = typer.Argument(..., help="The child's person public id"),
+    as_json: bool = typer.Option(False, "--json", help="Print the view as JSON."),
+) -> None:
+    """Show a child's households over time, every adult known there, and unseen adults.
+
+    Example: fullpicture link households 3f2a9c1e-0b7d-4c1e-9a52-5d7c2a1b9e41
+    """
+    try:
+        with unit_of_work(get_session_factory()) as session:
+            view = linkage_households.child_household_view(
+                db_session=session, person_public_id=child
+            )
+    except linkage_households.HouseholdNotFound as exc:
+        err_console.print(f"[red]Not found.[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    if as_json:
+        typer.echo(view.model_dump_json(indent=2))
+        return
+    for period in view.households:
+        table = Table(
+            "adult",
+            "born",
+            "roles",
+            "known to",
+            "from",
+            "to",
+            title=f"{period.address or 'household'} ({period.date_from or '?'} to {period.date_to or 'now'})",
+        )
+        for adult in period.adults:
+            flag = " [bold red]UNSEEN ADULT[/bold red]" if adult.unseen_adult else ""
+            table.add_row(
+                f"{adult.name or adult.person_public_id}{flag}",
+                str(adult.date_of_birth or "-"),
+                ", ".join(adult.roles),
+                ", ".join(adult.known_to_agencies),
+                str(adult.date_from or "?"),
+                str(adult.date_to or "now"),
+            )
+        console.print(table)
+    console.print(f"Adults known to one agency only: {len(view.unseen_adults)}")

@@ -92,12 +92,16 @@ def train_model(
         max_pairs=training.u_max_pairs, seed=training.u_seed
     )
     for columns in training.em_blocking_passes:
+        # A failed pass can leave splink's settings half-updated (comparisons dropped), so
+        # each pass starts from a copy and a failure puts the copy back.
+        before = copy.deepcopy(linker._settings_obj)
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*columns), estimate_without_term_frequencies=True
             )
-        except Exception as exc:  # a pass with no pairs on a tiny file teaches nothing
+        except Exception as exc:  # too few pairs on a small file: that pass teaches nothing
             logger.info("EM pass on %s skipped: %s", columns, exc)
+            linker._settings_obj = before
     model: dict[str, Any] = linker.misc.save_model_to_json()
     return bound_levels(
         model, m_floor=training.m_probability_floor, u_floor=1.0 / training.u_max_pairs

@@ -180,6 +180,15 @@ def _clean_address(expr: pl.Expr) -> pl.Expr:
     return pl.when(cleaned == "").then(None).otherwise(cleaned)
 
 
+@lru_cache(maxsize=200_000)
+def standard_address(value: str | None) -> str | None:
+    """One address line, standardised exactly as ``prepare`` does it (for single values)."""
+    if not value:
+        return None
+    cleaned: str | None = pl.select(_clean_address(pl.lit(value, dtype=pl.String))).item()
+    return cleaned
+
+
 def _clean_postcode(expr: pl.Expr) -> pl.Expr:
     cleaned = expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
     return pl.when(cleaned.str.len_chars() >= 5).then(cleaned).otherwise(None)

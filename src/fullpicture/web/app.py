@@ -17,6 +17,7 @@ from fullpicture import __version__
 from fullpicture.access import api as access_api
 from fullpicture.core.runtime import request_session
 from fullpicture.imports import api as imports_api
+from fullpicture.linkage import api as linkage_api
 
 WEB_DIR = Path(__file__).resolve().parent
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
 
     # Each capability with an API exposes ``router`` from its ``api`` module; include it here.
     app.include_router(imports_api.router)
+    app.include_router(linkage_api.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.api (tests/access/test_route_access.py).
     access_api.install(app)

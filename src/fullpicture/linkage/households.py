@@ -1,0 +1,432 @@
+"""Households over time, derived from linked people: shared addresses and feed relationships.
+
+A household is one address (postcode and line) with the people who lived there and when, from
+every agency's address history; a relationship an agency records as ``lives_with`` adds the
+related person to the household for the dates given. Derived memberships are rebuilt from the
+records each time; memberships a practitioner recorded are never touched. The child's view lists
+every adult known to any agency in each household, flagging adults known to one agency only
+(the "unseen adult", research-notes §6: unseen men; concern-taxonomy modifier "unknown adult").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from fullpicture.core.database import utc_now
+from fullpicture.linkage import repository as repo
+from fullpicture.linkage.models import HouseholdAddress
+from fullpicture.linkage.preparation import standard_address
+from fullpicture.linkage.schemas import (
+    ChildHouseholdView,
+    HouseholdAdultRead,
+    HouseholdPeriodRead,
+)
+from fullpicture.people.models import (
+    Household,
+    HouseholdMembership,
+    Person,
+    PersonRecordLink,
+    PersonRelationship,
+    RelationshipKind,
+    SourceRecord,
+    SourceRelationship,
+)
+
+ADULT_AGE = 18
+SHARED_ADDRESS = "shared address"
+FEED_RELATIONSHIP = "feed relationship"
+DERIVED_BASES = (SHARED_ADDRESS, FEED_RELATIONSHIP)
+# A relationship recorded between two records, seen from the other side.
+_INVERSE = {
+    RelationshipKind.PARENT: RelationshipKind.CHILD,
+    RelationshipKind.CHILD: RelationshipKind.PARENT,
+    RelationshipKind.STEP_PARENT: RelationshipKind.CHILD,
+    RelationshipKind.PARTNER: RelationshipKind.PARTNER,
+    RelationshipKind.SIBLING: RelationshipKind.SIBLING,
+    RelationshipKind.GRANDPARENT: RelationshipKind.OTHER_RELATIVE,
+    RelationshipKind.OTHER_RELATIVE: RelationshipKind.OTHER_RELATIVE,
+    RelationshipKind.LODGER: RelationshipKind.OTHER_RELATIVE,
+    RelationshipKind.REGULAR_VISITOR: RelationshipKind.OTHER_RELATIVE,
+}
+
+
+class HouseholdNotFound(LookupError):
+    pass
+
+
+def _clean_postcode(value: Any) -> str | None:
+    if not value:
+        return None
+    cleaned = re.sub(r"[^A-Z0-9]", "", str(value).upper())
+    return cleaned or None
+
+
+def _clean_line(value: Any) -> str | None:
+    return standard_address(str(value)) if value else None
+
+
+def _date(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Stay:
+    """A person at one address for a period, with what says so."""
+
+    date_from: dt.date | None
+    date_to: dt.date | None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def widen(
+        self, date_from: dt.date | None, date_to: dt.date | None, evidence: dict[str, Any]
+    ) -> None:
+        self.date_from = (
+            None if self.date_from is None or date_from is None else min(self.date_from, date_from)
+        )
+        self.date_to = (
+            None if self.date_to is None or date_to is None else max(self.date_to, date_to)
+        )
+        self.evidence.append(evidence)
+
+
+def _overlaps(
+    a_from: dt.date | None, a_to: dt.date | None, b_from: dt.date | None, b_to: dt.date | None
+) -> bool:
+    return (a_to is None or b_from is None or b_from <= a_to) and (
+        b_to is None or a_from is None or a_from <= b_to
+    )
+
+
+def rebuild_households(*, db_session: Session, as_of: dt.date | None = None) -> dict[str, int]:
+    """Derive households, dated memberships and person relationships from the current records
+    of linked people. Idempotent: the same records give the same households and memberships."""
+    as_of = as_of or dt.datetime.now(dt.UTC).date()
+    codes = repo.agency_codes(db_session=db_session)
+    links = repo.active_links(db_session=db_session)
+    records = repo.current_source_records(db_session=db_session)
+    person_of = {key: link.person_id for key, link in links.items()}
+
+    births: dict[int, dt.date] = {}
+    stays: dict[tuple[str, int], _Stay] = {}
+    address_of_key: dict[str, tuple[str, str]] = {}
+    for record in records:
+        key = repo.record_key(record.agency_id, record.record_ref)
+        person_id = person_of.get(key)
+        if person_id is None:
+            continue
+        if record.date_of_birth and person_id not in births:
+            births[person_id] = record.date_of_birth
+        for entry in record.addresses or []:
+            postcode, line = _clean_postcode(entry.get("postcode")), _clean_line(entry.get("line"))
+            if postcode is None or line is None:
+                continue  # a postcode alone is a street, not a home
+            address_key = f"{postcode}|{line}"
+            address_of_key[address_key] = (postcode, line)
+            evidence = {
+                "basis": SHARED_ADDRESS,
+                "agency": codes.get(record.agency_id),
+                "record_id": record.record_ref,
+                "address": entry.get("line"),
+                "postcode": entry.get("postcode"),
+            }
+            start, end = _date(entry.get("date_from")), _date(entry.get("date_to"))
+            stay = stays.get((address_key, person_id))
+            if stay is None:
+                stays[(address_key, person_id)] = _Stay(start, end, [evidence])
+            else:
+                stay.widen(start, end, evidence)
+
+    relationships = _current_source_relationships(db_session)
+    person_relations: list[tuple[int, int, RelationshipKind, Any, Any, dict[str, Any]]] = []
+    for rel in relationships:
+        a = person_of.get(repo.record_key(rel.agency_id, rel.record_ref))
+        b = person_of.get(repo.record_key(rel.agency_id, rel.related_record_ref))
+        if a is None or b is None or a == b:
+            continue
+        evidence = {
+            "basis": FEED_RELATIONSHIP,
+            "agency": codes.get(rel.agency_id),
+            "record_id": rel.record_ref,
+            "related_record_id": rel.related_record_ref,
+            "relationship": rel.relationship.value,
+        }
+        person_relations.append((a, b, rel.relationship, rel.date_from, rel.date_to, evidence))
+        if rel.lives_with:
+            # The related person lives in the person's household(s) for the dates given.
+            homes = [k for (k, p) in stays if p == a] or [f"person:{a}"]
+            for home in homes:
+                if home.startswith("person:"):
+                    address_of_key.setdefault(home, ("", ""))
+                stay = stays.get((home, b))
+                if stay is None:
+                    stays[(home, b)] = _Stay(rel.date_from, rel.date_to, [evidence])
+                else:
+                    stay.evidence.append(evidence)
+
+    households = _households_for(db_session, address_of_key)
+    db_session.execute(
+        delete(HouseholdMembership).where(HouseholdMembership.basis.in_(DERIVED_BASES))
+    )
+    roles = _roles(person_relations, births, as_of)
+    memberships = []
+    for (address_key, person_id), stay in sorted(stays.items()):
+        bases = {e["basis"] for e in stay.evidence}
+        memberships.append(
+            HouseholdMembership(
+                household_id=households[address_key],
+                person_id=person_id,
+                role=roles.get(person_id, "adult"),
+                date_from=stay.date_from,
+                date_to=stay.date_to,
+                basis=SHARED_ADDRESS if SHARED_ADDRESS in bases else FEED_RELATIONSHIP,
+                evidence=stay.evidence,
+            )
+        )
+    db_session.add_all(memberships)
+    _rebuild_person_relationships(db_session, person_relations)
+    db_session.flush()
+    return {
+        "households": len({k for k, _p in stays}),
+        "memberships": len(memberships),
+        "relationships": len(person_relations),
+    }
+
+
+def _current_source_relationships(db_session: Session) -> list[SourceRelationship]:
+    latest = (
+        select(
+            SourceRelationship.agency_id,
+            SourceRelationship.record_ref,
+            SourceRelationship.related_record_ref,
+            SourceRelationship.relationship,
+            func.max(SourceRelationship.version).label("version"),
+        )
+        .group_by(
+            SourceRelationship.agency_id,
+            SourceRelationship.record_ref,
+            SourceRelationship.related_record_ref,
+            SourceRelationship.relationship,
+        )
+        .subquery()
+    )
+    statement = select(SourceRelationship).join(
+        latest,
+        (SourceRelationship.agency_id == latest.c.agency_id)
+        & (SourceRelationship.record_ref == latest.c.record_ref)
+        & (SourceRelationship.related_record_ref == latest.c.related_record_ref)
+        & (SourceRelationship.relationship == latest.c.relationship)
+        & (SourceRelationship.version == latest.c.version),
+    )
+    return list(db_session.scalars(statement.order_by(SourceRelationship.id)))
+
+
+def _households_for(
+    db_session: Session, address_of_key: dict[str, tuple[str, str]]
+) -> dict[str, int]:
+    """The household of each address key, creating those not seen before."""
+    known = {
+        row.address_key: row.household_id for row in db_session.scalars(select(HouseholdAddress))
+    }
+    for address_key in sorted(set(address_of_key) - set(known)):
+        household = Household()
+        db_session.add(household)
+        db_session.flush()
+        postcode, line = address_of_key[address_key]
+        db_session.add(
+            HouseholdAddress(
+                household_id=household.id,
+                address_key=address_key,
+                postcode=postcode or None,
+                address_line=line or None,
+            )
+        )
+        known[address_key] = household.id
+    db_session.flush()
+    return known
+
+
+def _roles(
+    relations: Iterable[tuple[int, int, RelationshipKind, Any, Any, dict[str, Any]]],
+    births: dict[int, dt.date],
+    as_of: dt.date,
+) -> dict[int, str]:
+    """Children by age; an adult by how a feed says they stand to someone (parent, partner …)."""
+    roles: dict[int, str] = {}
+    for person_id, born in births.items():
+        if _age(born, as_of) < ADULT_AGE:
+            roles[person_id] = "child"
+    for a, b, kind, *_rest in relations:
+        # ``b`` is the KIND of ``a``.
+        if b not in roles and kind is not RelationshipKind.CHILD:
+            roles[b] = kind.value
+        inverse = _INVERSE[kind]
+        if a not in roles and inverse is not RelationshipKind.CHILD:
+            roles[a] = inverse.value
+    return roles
+
+
+def _age(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _rebuild_person_relationships(
+    db_session: Session,
+    relations: list[tuple[int, int, RelationshipKind, Any, Any, dict[str, Any]]],
+) -> None:
+    derived = [
+        r
+        for r in db_session.scalars(select(PersonRelationship))
+        if any(e.get("basis") == FEED_RELATIONSHIP for e in (r.evidence or []))
+    ]
+    for row in derived:
+        db_session.delete(row)
+    merged: dict[tuple[int, int, RelationshipKind], PersonRelationship] = {}
+    for a, b, kind, start, end, evidence in relations:
+        existing = merged.get((a, b, kind))
+        if existing is None:
+            merged[(a, b, kind)] = PersonRelationship(
+                person_id=a,
+                related_person_id=b,
+                relationship=kind,
+                date_from=start,
+                date_to=end,
+                evidence=[evidence],
+            )
+        else:
+            existing.evidence = [*existing.evidence, evidence]
+    db_session.add_all(merged.values())
+
+
+# --- the child's view -------------------------------------------------------------------
+
+
+def _known_to(
+    db_session: Session, person_ids: Iterable[int], codes: dict[int, str]
+) -> dict[int, list[str]]:
+    known: dict[int, set[str]] = {}
+    rows = db_session.execute(
+        select(PersonRecordLink.person_id, PersonRecordLink.agency_id).where(
+            PersonRecordLink.person_id.in_(list(person_ids)), PersonRecordLink.ended_at.is_(None)
+        )
+    )
+    for person_id, agency_id in rows:
+        known.setdefault(person_id, set()).add(codes.get(agency_id, str(agency_id)))
+    return {p: sorted(a) for p, a in known.items()}
+
+
+def _person_summary(db_session: Session, person_id: int) -> tuple[str | None, dt.date | None]:
+    row = db_session.execute(
+        select(SourceRecord.given_name, SourceRecord.family_name, SourceRecord.date_of_birth)
+        .join(
+            PersonRecordLink,
+            (PersonRecordLink.agency_id == SourceRecord.agency_id)
+            & (PersonRecordLink.record_ref == SourceRecord.record_ref),
+        )
+        .where(PersonRecordLink.person_id == person_id, PersonRecordLink.ended_at.is_(None))
+        .order_by(SourceRecord.version.desc(), SourceRecord.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, None
+    name = " ".join(part for part in (row[0], row[1]) if part) or None
+    return name, row[2]
+
+
+def child_household_view(
+    *, db_session: Session, person_public_id: str, as_of: dt.date | None = None
+) -> ChildHouseholdView:
+    """Every household the child has belonged to, with every adult any agency knows there."""
+    as_of = as_of or utc_now().date()
+    child = db_session.scalar(select(Person).where(Person.public_id == person_public_id))
+    if child is None:
+        raise HouseholdNotFound(f"no person {person_public_id}")
+    codes = repo.agency_codes(db_session=db_session)
+    own = db_session.scalars(
+        select(HouseholdMembership)
+        .where(HouseholdMembership.person_id == child.id)
+        .order_by(HouseholdMembership.date_from.desc(), HouseholdMembership.id)
+    ).all()
+    periods: list[HouseholdPeriodRead] = []
+    unseen: set[str] = set()
+    for membership in own:
+        household = db_session.get(Household, membership.household_id)
+        assert household is not None
+        address = db_session.scalar(
+            select(HouseholdAddress).where(HouseholdAddress.household_id == household.id)
+        )
+        others = [
+            m
+            for m in db_session.scalars(
+                select(HouseholdMembership).where(
+                    HouseholdMembership.household_id == household.id,
+                    HouseholdMembership.person_id != child.id,
+                )
+            )
+            if _overlaps(membership.date_from, membership.date_to, m.date_from, m.date_to)
+        ]
+        known = _known_to(db_session, {m.person_id for m in others}, codes)
+        by_person: dict[int, list[HouseholdMembership]] = {}
+        for m in others:
+            by_person.setdefault(m.person_id, []).append(m)
+        adults: list[HouseholdAdultRead] = []
+        children: list[str] = []
+        for person_id, rows in sorted(by_person.items()):
+            person = db_session.get(Person, person_id)
+            assert person is not None
+            name, born = _person_summary(db_session, person_id)
+            is_child = born is not None and _age(born, as_of) < ADULT_AGE
+            if is_child:
+                children.append(person.public_id)
+                continue
+            agencies = known.get(person_id, [])
+            adult = HouseholdAdultRead(
+                person_public_id=person.public_id,
+                name=name,
+                date_of_birth=born,
+                roles=sorted({m.role for m in rows}),
+                known_to_agencies=agencies,
+                unseen_adult=len(agencies) <= 1,
+                date_from=min((m.date_from for m in rows if m.date_from), default=None),
+                date_to=None
+                if any(m.date_to is None for m in rows)
+                else max(m.date_to for m in rows if m.date_to),
+                evidence=[
+                    {k: (None if v is None else str(v)) for k, v in e.items()}
+                    for m in rows
+                    for e in m.evidence
+                ],
+            )
+            if adult.unseen_adult:
+                unseen.add(person.public_id)
+            adults.append(adult)
+        periods.append(
+            HouseholdPeriodRead(
+                household_public_id=household.public_id,
+                address=(
+                    f"{address.address_line}, {address.postcode}"
+                    if address and address.address_line
+                    else None
+                ),
+                date_from=membership.date_from,
+                date_to=membership.date_to,
+                adults=adults,
+                children=children,
+            )
+        )
+    return ChildHouseholdView(
+        child_public_id=child.public_id, households=periods, unseen_adults=sorted(unseen)
+    )
