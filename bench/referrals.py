@@ -131,8 +131,12 @@ def evaluate(items: list[LabelledReferral]) -> dict[str, Any]:
         gold_spans = _gold_vague_spans(item.text, [tuple(v) for v in item.vague])
         vague_pred += len(predicted)
         vague_gold += len(gold_spans)
-        vague_tp_pred += sum(1 for s, e in predicted if any(s < ge and gs < e for gs, ge, _ in gold_spans))
-        vague_tp_gold += sum(1 for gs, ge, _ in gold_spans if any(s < ge and gs < e for s, e in predicted))
+        vague_tp_pred += sum(
+            1 for s, e in predicted if any(s < ge and gs < e for gs, ge, _ in gold_spans)
+        )
+        vague_tp_gold += sum(
+            1 for gs, ge, _ in gold_spans if any(s < ge and gs < e for s, e in predicted)
+        )
         codes = {
             s.code
             for s in suggestions_from_analysis(analysis, rulebook=book)
@@ -169,6 +173,7 @@ def evaluate(items: list[LabelledReferral]) -> dict[str, Any]:
 def latency(runs: int) -> dict[str, Any]:
     """Check a ~1,000-word referral with cross-checks against an in-memory chronology."""
     from bench.referral_record import build_record_session
+
     from fullpicture.referrals.service import check_text_with_record
 
     items = load_labelled("tuning")
@@ -214,7 +219,9 @@ def main() -> None:
         result = evaluate(load_labelled(part))
         results[part] = result
         print(f"\n== {part} ({result['n']} referrals) ==")
-        print(f"{'element':8} {'precision':>9} {'recall':>7} {'F1':>6} {'3-way':>6} {'gold present':>12}")
+        print(
+            f"{'element':8} {'precision':>9} {'recall':>7} {'F1':>6} {'3-way':>6} {'gold present':>12}"
+        )
         for element, row in result["per_element"].items():
             print(
                 f"{element:8} {row['precision']:9.3f} {row['recall']:7.3f} {row['f1']:6.3f} "
@@ -234,9 +241,9 @@ def main() -> None:
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
     for part, result in results.items():
-        summary[part] = {
-            k: v for k, v in result.items() if k not in {"errors", "per_element"}
-        } | {"per_element_f1": {e: r["f1"] for e, r in result["per_element"].items()}}
+        summary[part] = {k: v for k, v in result.items() if k not in {"errors", "per_element"}} | {
+            "per_element_f1": {e: r["f1"] for e, r in result["per_element"].items()}
+        }
     if not args.no_latency:
         timing = latency(args.runs)
         print(

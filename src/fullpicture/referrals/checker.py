@@ -103,9 +103,7 @@ def check_from_analysis(
             question = f"Urgent (the concern described is severity {max_severity}): {question}"
         elements[element_id] = ElementFinding(status=status, spans=spans, question=question)
     total_weight = sum(rule.weight for rule in standard.elements.values()) or 1.0
-    earned = sum(
-        standard.elements[e].weight * STATUS_CREDIT[f.status] for e, f in elements.items()
-    )
+    earned = sum(standard.elements[e].weight * STATUS_CREDIT[f.status] for e, f in elements.items())
     counts = {s: sum(1 for f in elements.values() if f.status == s) for s in STATUS_CREDIT}
     score = CheckScore(
         value=round(100.0 * earned / total_weight, 1),
@@ -177,7 +175,9 @@ def _derived_groups(
     for kind in rulebook.vague.kinds:
         derived[f"vague:{kind}"] = []
     for phrase in vague:
-        evidence = _Evidence(TextSpan(phrase.start, phrase.end, phrase.text), f"vague_{phrase.kind}")
+        evidence = _Evidence(
+            TextSpan(phrase.start, phrase.end, phrase.text), f"vague_{phrase.kind}"
+        )
         derived[f"vague:{phrase.kind}"].append(evidence)
         derived["vague:any"].append(evidence)
     derived["speech:child_quote"] = [

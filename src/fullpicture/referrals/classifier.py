@@ -105,7 +105,8 @@ def suggestions_from_analysis(
             confidence *= 1.0 - match.cue.confidence
         spans = tuple(sorted({m.span for m in matches}, key=lambda s: s.start))
         reason = "; ".join(
-            f"'{m.span.text}' ({m.cue.label})" for m in sorted(best.values(), key=lambda m: m.span.start)
+            f"'{m.span.text}' ({m.cue.label})"
+            for m in sorted(best.values(), key=lambda m: m.span.start)
         )
         suggestions.append(_suggestion(code, round(min(0.99, 1.0 - confidence), 2), spans, reason))
     child_quotes = [q for q in analysis.quotations if q.speaker == "child"]

@@ -34,8 +34,7 @@ _NAME = r"(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*)"
 _PRONOUNS = {"he", "she", "they"}
 _SUBJECT_SKIP = {
     "also", "then", "later", "again", "has", "had", "have", "just", "repeatedly", "quietly",
-    "initially", "spontaneously", "first", "both", "all", "herself", "himself", "only", "later",
-    "has", "had", "then", "once", "now", "today", "yesterday", "afterwards",
+    "initially", "spontaneously", "first", "both", "all", "herself", "himself", "only", "once", "now", "today", "yesterday", "afterwards",
 }  # fmt: skip
 _NOT_NAMES = {"yesterday", "today", "tonight", "tomorrow", "referral", "referrer", "concerns"}
 _CLAUSE_BREAKS = {"and", "but", "or", "that", "when", "who", "because"}
@@ -183,18 +182,13 @@ class LanguageEngine:
             re.escape(label) for label in sorted(language.child_name_labels, key=len, reverse=True)
         )
         relations = "|".join(
-            re.escape(word)
-            for word in sorted(language.child_name_relations, key=len, reverse=True)
+            re.escape(word) for word in sorted(language.child_name_relations, key=len, reverse=True)
         )
-        following = (
-            rf"(?:\s+{_NAME})?(?:\s*\([^)]*\))?(?:,?\s+and\s+(?:(?:her|his|their)\s+\w+\s+)?(?P<more>{_NAME}))?"
-        )
+        following = rf"(?:\s+{_NAME})?(?:\s*\([^)]*\))?(?:,?\s+and\s+(?:(?:her|his|their)\s+\w+\s+)?(?P<more>{_NAME}))?"
         self._child_label_re = re.compile(
             rf"(?m)^\s*(?i:{labels})\b\s*[:\-]?\s*(?:(?:Mr|Ms|Miss|Master)\s+)?(?P<name>{_NAME}){following}"
         )
-        self._child_relation_re = re.compile(
-            rf"\b(?i:{relations})\s+(?P<name>{_NAME}){following}"
-        )
+        self._child_relation_re = re.compile(rf"\b(?i:{relations})\s+(?P<name>{_NAME}){following}")
 
     def _register(self, namespace: str, key: tuple[str, ...], cue: Cue) -> None:
         match_id = f"{namespace}|{'|'.join(key)}|{cue.id}|{len(self._registry)}"
@@ -272,7 +266,9 @@ class LanguageEngine:
                         if end > start:
                             raw.append((key, start, end, found.start(), found.end()))
         matches = [
-            self._cue_match(key, start, end, char_start, char_end, tokens, triggers, quote_spans, text)
+            self._cue_match(
+                key, start, end, char_start, char_end, tokens, triggers, quote_spans, text
+            )
             for key, start, end, char_start, char_end in raw
         ]
         quotations, speech = self._attribute_speech(tokens, text, names, quote_spans, quote_ranges)
@@ -316,17 +312,28 @@ class LanguageEngine:
         sentence_start, sentence_end = tokens.sent_bounds[tokens.sent[start]]
         window = self.rulebook.language.scope_window_tokens
         for t_start, t_end in triggers.get("negation_before", ()):
-            if sentence_start <= t_start and t_end <= start and start - t_end <= window:
-                if not self._terminated(tokens, t_end, start):
-                    return Polarity.NEGATED
+            if (
+                sentence_start <= t_start
+                and t_end <= start
+                and start - t_end <= window
+                and not self._terminated(tokens, t_end, start)
+            ):
+                return Polarity.NEGATED
         for t_start, _t_end in triggers.get("negation_after", ()):
-            if end <= t_start < sentence_end and t_start - end <= window:
-                if not self._terminated(tokens, end, t_start):
-                    return Polarity.NEGATED
+            if (
+                end <= t_start < sentence_end
+                and t_start - end <= window
+                and not self._terminated(tokens, end, t_start)
+            ):
+                return Polarity.NEGATED
         for t_start, t_end in triggers.get("hypothetical_before", ()):
-            if sentence_start <= t_start and t_end <= start and start - t_end <= window:
-                if not self._terminated(tokens, t_end, start):
-                    return Polarity.HYPOTHETICAL
+            if (
+                sentence_start <= t_start
+                and t_end <= start
+                and start - t_end <= window
+                and not self._terminated(tokens, t_end, start)
+            ):
+                return Polarity.HYPOTHETICAL
         return Polarity.AFFIRMED
 
     def _terminated(self, tokens: _Tokens, start: int, end: int) -> bool:
@@ -489,15 +496,15 @@ class LanguageEngine:
         quotations: list[Quotation] = []
         previous_end = 0
         for (q_start, q_end), (t_start, t_end) in zip(quote_spans, quote_ranges, strict=True):
-            speaker: Speaker = "unknown"
+            quote_speaker: Speaker = "unknown"
             attribution: TextSpan | None = None
             if t_end > t_start:
-                speaker, attribution = self._quote_speaker(
+                quote_speaker, attribution = self._quote_speaker(
                     tokens, t_start, t_end, previous_end, names, quote_tokens, verb_speaker
                 )
                 previous_end = t_end
             quotations.append(
-                Quotation(TextSpan(q_start, q_end, text[q_start:q_end]), speaker, attribution)
+                Quotation(TextSpan(q_start, q_end, text[q_start:q_end]), quote_speaker, attribution)
             )
         return quotations, speech
 
@@ -517,7 +524,9 @@ class LanguageEngine:
         for i in range(t_start - 1, left_from - 1, -1):
             if i in verb_speaker:
                 speaker, subject = verb_speaker[i]
-                return speaker, subject or TextSpan(tokens.idx[i], tokens.end_char(i), tokens.text[i])
+                return speaker, subject or TextSpan(
+                    tokens.idx[i], tokens.end_char(i), tokens.text[i]
+                )
         # "'…,' said Mia" / "'…' Mia said": a verb straight after the quote.
         for i in range(t_end, min(t_end + 4, sentence_end)):
             if tokens.lower[i] in self._speech_verbs:
@@ -527,7 +536,9 @@ class LanguageEngine:
                 kind = self._classify_phrase(tokens, phrase, names)
                 if kind is None and phrase and tokens.lower[phrase[-1]] in _PRONOUNS:
                     kind = self._resolve_pronoun(tokens, i, names, quote_tokens)
-                return kind or "unknown", TextSpan(tokens.idx[i], tokens.end_char(i), tokens.text[i])
+                return kind or "unknown", TextSpan(
+                    tokens.idx[i], tokens.end_char(i), tokens.text[i]
+                )
         # "… and Divine, '…'": a name or term with no verb, continuing an earlier report.
         lead = [j for j in range(left_from, t_start) if not tokens.punct[j]]
         if lead:

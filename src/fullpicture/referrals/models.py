@@ -176,7 +176,9 @@ def _was_submitted(target: Referral) -> bool:
 
 
 @event.listens_for(Referral, "before_update")
-def _refuse_changing_submitted(_mapper: Mapper[Referral], _conn: Connection, target: Referral) -> None:
+def _refuse_changing_submitted(
+    _mapper: Mapper[Referral], _conn: Connection, target: Referral
+) -> None:
     # Defence in depth: the service refuses first, with a clear message; this stops any
     # other code path from editing what was sent to the front door.
     if _was_submitted(target):
@@ -187,9 +189,13 @@ def _refuse_changing_submitted(_mapper: Mapper[Referral], _conn: Connection, tar
 
 
 @event.listens_for(Referral, "before_delete")
-def _refuse_deleting_submitted(_mapper: Mapper[Referral], _conn: Connection, target: Referral) -> None:
+def _refuse_deleting_submitted(
+    _mapper: Mapper[Referral], _conn: Connection, target: Referral
+) -> None:
     if _was_submitted(target):
-        raise ReferralImmutableError(f"referral {target.referral_ref} v{target.version} was submitted")
+        raise ReferralImmutableError(
+            f"referral {target.referral_ref} v{target.version} was submitted"
+        )
 
 
 @event.listens_for(ReferralChild, "before_update")

@@ -64,9 +64,7 @@ def validate_referral_text(text: str, *, limits: Limits) -> str:
             f"The text is {len(text):,} characters; the checker reads at most "
             f"{limits.max_characters:,}. Check the referral itself, without attachments.",
         )
-    control = sum(
-        1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f"
-    )
+    control = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
     if "\x00" in text or control > max(3, len(text) // 100):
         raise ReferralTextError(
             TextProblem.BINARY,

@@ -1,0 +1,230 @@
+"""``fullpicture referral``: check a referral text, classify concerns, keep referrals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from fullpicture.cli.console import console, err_console
+from fullpicture.core.database import unit_of_work
+from fullpicture.core.runtime import get_session_factory
+from fullpicture.referrals import service
+from fullpicture.referrals.checker import check_referral_text
+from fullpicture.referrals.classifier import classify_concerns
+from fullpicture.referrals.models import ReferralImmutableError
+from fullpicture.referrals.rulebook import default_rulebook
+from fullpicture.referrals.schemas import ReferralCheck, ReferralCreate
+from fullpicture.referrals.text_input import (
+    ReferralTextError,
+    TextProblem,
+    decode_referral_bytes,
+)
+
+app = typer.Typer(
+    help="Check referrals against the 20-element standard and keep them (drafts, submission, corrections).",
+    no_args_is_help=True,
+)
+
+EXIT_BAD_INPUT = 2
+EXIT_NOT_FOUND = 3
+EXIT_REFUSED = 4
+
+
+def _read_text(path: Path) -> str:
+    limits = default_rulebook().standard.limits
+    size = path.stat().st_size
+    if size > limits.max_characters * 4:  # UTF-8 is at most 4 bytes a character
+        raise ReferralTextError(
+            TextProblem.TOO_LONG,
+            f"The file is {size:,} bytes; the checker reads at most {limits.max_characters:,} characters.",
+        )
+    return decode_referral_bytes(path.read_bytes(), limits=limits)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err_console.print(f"[red]{message}[/red]")
+    return typer.Exit(code=code)
+
+
+@app.command("check")
+def check(
+    path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="The referral as a UTF-8 .txt file."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the check as JSON (the API's shape)."
+    ),
+    child: str | None = typer.Option(
+        None, "--child", help="The child's person id: adds cross-checks against the record."
+    ),
+    referral_date: str | None = typer.Option(
+        None, "--referral-date", help="Date of the referral, YYYY-MM-DD (default today), for R20."
+    ),
+) -> None:
+    """Check a referral text against R1–R20 and highlight vague language (a prompt, never a gate).
+
+    Example: fullpicture referral check referral.txt --json
+    """
+    try:
+        day = dt.date.fromisoformat(referral_date) if referral_date else None
+    except ValueError as exc:
+        raise _fail(
+            f"--referral-date must be YYYY-MM-DD, not {referral_date!r}", EXIT_BAD_INPUT
+        ) from exc
+    try:
+        text = _read_text(path)
+        if child is None:
+            result = check_referral_text(text, referral_date=day)
+        else:
+            with unit_of_work(get_session_factory()) as session:
+                result = service.check_text_with_record(
+                    db_session=session, text=text, child_public_id=child, referral_date=day
+                )
+    except ReferralTextError as exc:
+        raise _fail(f"Cannot check {path.name}: {exc.message}", EXIT_BAD_INPUT) from exc
+    except service.ChildNotFoundError as exc:
+        raise _fail(str(exc), EXIT_NOT_FOUND) from exc
+    if as_json:
+        typer.echo(json.dumps(result.public(), ensure_ascii=False, indent=2))
+        return
+    _print_check(result)
+
+
+def _print_check(result: ReferralCheck) -> None:
+    book = default_rulebook().standard.elements
+    table = Table("element", "status", "evidence / question to ask", show_lines=False)
+    colours = {"present": "green", "partial": "yellow", "absent": "red"}
+    for element, finding in result.elements.items():
+        evidence = "; ".join(f"“{s.text}”" for s in finding.spans[:3])
+        detail = evidence if finding.status == "present" else (finding.question or "")
+        table.add_row(
+            f"{element} {book[element].title}",
+            f"[{colours[finding.status]}]{finding.status}[/]",
+            detail,
+        )
+    console.print(table)
+    score = result.score
+    console.print(
+        f"Score {score.value}/100 ({score.present} present, {score.partial} partial, "
+        f"{score.absent} absent). {score.note}"
+    )
+    if result.vague_phrases:
+        console.print(
+            f"\nVague phrases: {score.vague_phrase_count} "
+            f"({score.vague_density_per_100_words} per 100 words)"
+        )
+        for phrase in result.vague_phrases:
+            console.print(f"  “{phrase.text}” ({phrase.kind}) — {phrase.question}")
+    if result.cross_checks is not None:
+        console.print("\nFrom the record:")
+        for record_finding in result.cross_checks.findings:
+            console.print(f"  [{record_finding.element}] {record_finding.message}")
+        if not result.cross_checks.findings:
+            console.print("  nothing in the record that the referral leaves out")
+        for note in result.cross_checks.notes:
+            console.print(f"  note: {note}")
+
+
+@app.command("classify")
+def classify(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A UTF-8 .txt file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Suggest taxonomy concern codes for a text, with the words behind each (to be confirmed).
+
+    Example: fullpicture referral classify event-summary.txt --json
+    """
+    try:
+        text = _read_text(path)
+    except ReferralTextError as exc:
+        raise _fail(f"Cannot read {path.name}: {exc.message}", EXIT_BAD_INPUT) from exc
+    suggestions = [s.as_dict() for s in classify_concerns(text)]
+    if as_json:
+        typer.echo(json.dumps(suggestions, ensure_ascii=False, indent=2))
+        return
+    table = Table("code", "category", "confidence", "because")
+    for s in suggestions:
+        table.add_row(
+            str(s["code"]), str(s["category"]), f"{s['confidence']:.2f}", str(s["reason"])
+        )
+    console.print(table)
+
+
+@app.command("create")
+def create(
+    path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="The referral fields as JSON."
+    ),
+    by: str = typer.Option(..., "--by", help="Who is saving the draft."),
+) -> None:
+    """Save a draft referral from a JSON file of its fields (every field may be blank).
+
+    Example: fullpicture referral create draft.json --by "s.okafor"
+    """
+    try:
+        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        referral_in = ReferralCreate.model_validate({**raw, "created_by": by})
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(f"{path.name} is not a JSON file: {exc}", EXIT_BAD_INPUT) from exc
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise _fail(f"Nothing saved. {path.name}: {reasons}", EXIT_BAD_INPUT) from exc
+    try:
+        with unit_of_work(get_session_factory()) as session:
+            referral = service.create_draft(db_session=session, referral_in=referral_in)
+            ref = referral.referral_ref
+    except (service.ChildNotFoundError, service.ReferralStateError) as exc:
+        raise _fail(f"Nothing saved. {exc}", EXIT_BAD_INPUT) from exc
+    console.print(f"Saved draft referral {ref} (version 1).")
+
+
+@app.command("submit")
+def submit(
+    referral_ref: str = typer.Argument(..., help="The referral's reference."),
+    by: str = typer.Option(..., "--by", help="Who is sending it."),
+) -> None:
+    """Send the draft to the children's social care front door, whatever its score.
+
+    Example: fullpicture referral submit 3f6c…-uuid --by "s.okafor"
+    """
+    try:
+        with unit_of_work(get_session_factory()) as session:
+            referral = service.submit(
+                db_session=session, referral_ref=referral_ref, submitted_by=by
+            )
+            version, destination, score = (
+                referral.version,
+                referral.destination,
+                referral.check_score,
+            )
+    except service.ReferralNotFoundError as exc:
+        raise _fail(str(exc), EXIT_NOT_FOUND) from exc
+    except (service.ReferralStateError, ReferralImmutableError) as exc:
+        raise _fail(str(exc), EXIT_REFUSED) from exc
+    console.print(
+        f"Submitted {referral_ref} v{version} to {destination}"
+        + (f" (check score {score}, stored with it)." if score is not None else ".")
+    )
+
+
+@app.command("show")
+def show(
+    referral_ref: str = typer.Argument(..., help="The referral's reference."),
+) -> None:
+    """Show the latest version of a referral as JSON.
+
+    Example: fullpicture referral show 3f6c…-uuid
+    """
+    try:
+        with unit_of_work(get_session_factory()) as session:
+            referral = service.get_latest(db_session=session, referral_ref=referral_ref)
+            read = service.to_read(session, referral)
+    except service.ReferralNotFoundError as exc:
+        raise _fail(str(exc), EXIT_NOT_FOUND) from exc
+    typer.echo(read.model_dump_json(indent=2))

@@ -1,0 +1,173 @@
+"""Queries of the referral capability: referral versions, and the record a referral is checked against."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from fullpicture.agencies.models import Agency
+from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
+from fullpicture.referrals.models import Referral
+
+
+def latest_version(db_session: Session, *, referral_ref: str) -> Referral | None:
+    return db_session.scalars(
+        select(Referral)
+        .where(Referral.referral_ref == referral_ref)
+        .options(selectinload(Referral.children))
+        .order_by(Referral.version.desc())
+        .limit(1)
+    ).first()
+
+
+def versions(db_session: Session, *, referral_ref: str) -> Sequence[Referral]:
+    return db_session.scalars(
+        select(Referral)
+        .where(Referral.referral_ref == referral_ref)
+        .options(selectinload(Referral.children))
+        .order_by(Referral.version)
+    ).all()
+
+
+def version_number(db_session: Session, *, referral_id: int | None) -> int | None:
+    if referral_id is None:
+        return None
+    return db_session.scalar(select(Referral.version).where(Referral.id == referral_id))
+
+
+def person_by_public_id(db_session: Session, *, public_id: str) -> Person | None:
+    return db_session.scalar(select(Person).where(Person.public_id == public_id))
+
+
+def persons_by_public_id(db_session: Session, *, public_ids: Sequence[str]) -> dict[str, Person]:
+    if not public_ids:
+        return {}
+    rows = db_session.scalars(select(Person).where(Person.public_id.in_(public_ids))).all()
+    return {person.public_id: person for person in rows}
+
+
+def agency_by_code(db_session: Session, *, code: str) -> Agency | None:
+    return db_session.scalar(select(Agency).where(Agency.code == code))
+
+
+def household_adult_ids(db_session: Session, *, person_id: int, as_of: dt.date) -> list[int]:
+    """People who share a household with the child on ``as_of`` and are not children there."""
+    mine = aliased(HouseholdMembership)
+    theirs = aliased(HouseholdMembership)
+
+    def current(membership: type[HouseholdMembership]) -> object:
+        return and_(
+            or_(membership.date_from.is_(None), membership.date_from <= as_of),
+            or_(membership.date_to.is_(None), membership.date_to >= as_of),
+        )
+
+    statement = (
+        select(theirs.person_id)
+        .join(mine, mine.household_id == theirs.household_id)
+        .where(
+            mine.person_id == person_id,
+            theirs.person_id != person_id,
+            theirs.role.notin_(("child", "sibling")),
+            current(mine),  # type: ignore[arg-type]
+            current(theirs),  # type: ignore[arg-type]
+        )
+        .distinct()
+    )
+    return list(db_session.scalars(statement).all())
+
+
+@dataclass(frozen=True)
+class RecordEventRow:
+    """A current chronology event on one of a person's currently linked records."""
+
+    person_id: int
+    person_public_id: str
+    agency_id: int
+    agency_code: str
+    agency_name: str
+    agency_kind: str
+    event_ref: str
+    version: int
+    event_date: dt.date
+    concern_code: str
+    summary: str
+
+
+def current_events_for_persons(
+    db_session: Session, *, person_ids: Sequence[int], on_or_before: dt.date
+) -> list[RecordEventRow]:
+    """Current versions of events in which any of ``person_ids`` takes part, through their
+    agency records (current links only), newest first.
+
+    An event's current version is its highest version per (agency, event_ref); participants are
+    matched by the recording agency's own record reference (chronology/models.py).
+    """
+    if not person_ids:
+        return []
+    newer = aliased(Event)
+    statement = (
+        select(
+            PersonRecordLink.person_id,
+            Person.public_id,
+            Agency.id,
+            Agency.code,
+            Agency.name,
+            Agency.kind,
+            Event.event_ref,
+            Event.version,
+            Event.event_date,
+            Event.concern_code,
+            Event.summary,
+        )
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .join(
+            PersonRecordLink,
+            and_(
+                PersonRecordLink.agency_id == Event.agency_id,
+                PersonRecordLink.record_ref == EventParticipant.record_ref,
+                PersonRecordLink.ended_at.is_(None),
+            ),
+        )
+        .join(Person, Person.id == PersonRecordLink.person_id)
+        .join(Agency, Agency.id == Event.agency_id)
+        .where(
+            PersonRecordLink.person_id.in_(person_ids),
+            Event.event_date <= on_or_before,
+            ~exists(
+                select(newer.id).where(
+                    newer.agency_id == Event.agency_id,
+                    newer.event_ref == Event.event_ref,
+                    newer.version > Event.version,
+                )
+            ),
+        )
+        .order_by(Event.event_date.desc(), Agency.code, Event.event_ref)
+    )
+    rows: list[RecordEventRow] = []
+    seen: set[tuple[int, int, str]] = set()
+    for row in db_session.execute(statement):
+        key = (row[0], row[2], row[6])
+        if key in seen:  # one person on two records of the same agency in one event
+            continue
+        seen.add(key)
+        rows.append(
+            RecordEventRow(
+                person_id=row[0],
+                person_public_id=row[1],
+                agency_id=row[2],
+                agency_code=row[3],
+                agency_name=row[4],
+                agency_kind=row[5].value if hasattr(row[5], "value") else str(row[5]),
+                event_ref=row[6],
+                version=row[7],
+                event_date=row[8],
+                concern_code=row[9],
+                summary=row[10],
+            )
+        )
+    return rows

@@ -1,0 +1,465 @@
+"""Referral rules: drafts, submission to the front door, corrections as new versions, and checks.
+
+Services never commit; the CLI or request boundary does. Nothing here ever refuses or delays a
+referral because of its check score (research-notes §3.1: absence of information must not
+delay a referral) — the check is stored with the submitted version as a prompt and a record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from fullpicture.core.database import utc_now
+from fullpicture.referrals import repository
+from fullpicture.referrals.checker import analyse_referral_text, check_from_analysis
+from fullpicture.referrals.cross_checks import cross_check
+from fullpicture.referrals.models import (
+    FRONT_DOOR,
+    ParentsAwareness,
+    Referral,
+    ReferralChild,
+    ReferralImmutableError,
+    ReferralStatus,
+    RequestedResponse,
+)
+from fullpicture.referrals.rulebook import Rulebook, default_rulebook
+from fullpicture.referrals.schemas import (
+    ReferralCheck,
+    ReferralCorrection,
+    ReferralCreate,
+    ReferralFields,
+    ReferralRead,
+    ReferralUpdate,
+)
+from fullpicture.referrals.text_input import ReferralTextError, validate_referral_text
+
+__all__ = [
+    "ChildNotFoundError",
+    "ReferralImmutableError",
+    "ReferralNotFoundError",
+    "ReferralStateError",
+    "ReferralTextError",
+    "check_referral",
+    "check_text_with_record",
+    "correct",
+    "create_draft",
+    "referral_text",
+    "submit",
+    "to_read",
+    "update_draft",
+]
+
+
+class ReferralNotFoundError(LookupError):
+    """No referral with that reference."""
+
+
+class ChildNotFoundError(LookupError):
+    """No person with that public id."""
+
+
+class ReferralStateError(ValueError):
+    """The action does not fit the referral's state (e.g. submitting twice); the message says why."""
+
+
+def check_text_with_record(
+    *,
+    db_session: Session,
+    text: str,
+    child_public_id: str | None = None,
+    referral_date: dt.date | None = None,
+    child_names: Iterable[str] = (),
+    rulebook: Rulebook | None = None,
+) -> ReferralCheck:
+    """Check a referral text; with a child, add the record cross-checks (R9, R10, R11)."""
+    book = rulebook or default_rulebook()
+    validate_referral_text(text, limits=book.standard.limits)
+    as_of = referral_date or dt.date.today()
+    analysis = analyse_referral_text(
+        text, referral_date=as_of, child_names=child_names, rulebook=book
+    )
+    check = check_from_analysis(analysis, referral_date=as_of, rulebook=book)
+    if child_public_id is None:
+        return check
+    child = repository.person_by_public_id(db_session, public_id=child_public_id)
+    if child is None:
+        raise ChildNotFoundError(f"no child with id {child_public_id}")
+    adults = repository.household_adult_ids(db_session, person_id=child.id, as_of=as_of)
+    events = repository.current_events_for_persons(
+        db_session, person_ids=[child.id, *adults], on_or_before=as_of
+    )
+    check.cross_checks = cross_check(
+        analysis=analysis,
+        child_public_id=child_public_id,
+        child_events=[e for e in events if e.person_id == child.id],
+        household_events=[e for e in events if e.person_id != child.id],
+        as_of=as_of,
+        rulebook=book,
+    )
+    return check
+
+
+def _apply_fields(db_session: Session, referral: Referral, fields: ReferralFields) -> None:
+    agency_id = None
+    if fields.referrer_agency_code:
+        agency = repository.agency_by_code(db_session, code=fields.referrer_agency_code)
+        if agency is None:
+            raise ReferralStateError(
+                f"no agency with code {fields.referrer_agency_code!r}; register it first "
+                "(fullpicture agency add) or leave the code blank"
+            )
+        agency_id = agency.id
+    people = repository.persons_by_public_id(
+        db_session, public_ids=[c.person_id for c in fields.children if c.person_id]
+    )
+    unknown = [c.person_id for c in fields.children if c.person_id and c.person_id not in people]
+    if unknown:
+        raise ChildNotFoundError(f"no person with id {', '.join(str(u) for u in unknown)}")
+    referral.referrer_name = fields.referrer_name
+    referral.referrer_role = fields.referrer_role
+    referral.referrer_agency_id = agency_id
+    referral.referrer_phone = fields.referrer_phone
+    referral.referrer_email = fields.referrer_email
+    referral.relationship_to_child = fields.relationship_to_child
+    referral.household = [m.model_dump(mode="json") for m in fields.household]
+    referral.child_location = fields.child_location
+    referral.immediate_safety = fields.immediate_safety
+    referral.concern_narrative = fields.concern_narrative
+    referral.child_voice = fields.child_voice
+    referral.referrer_analysis = fields.referrer_analysis
+    referral.request = fields.request
+    referral.requested_response = fields.requested_response
+    referral.level_of_need = fields.level_of_need
+    referral.parents_awareness = fields.parents_awareness
+    referral.reason_not_informed = fields.reason_not_informed
+    referral.lawful_basis = fields.lawful_basis
+    referral.lawful_basis_reason = fields.lawful_basis_reason
+    referral.agencies_involved = [a.model_dump(mode="json") for a in fields.agencies_involved]
+    referral.professional_disagreement = fields.professional_disagreement
+    referral.communication_needs = fields.communication_needs
+    referral.attachments = [a.model_dump(mode="json") for a in fields.attachments]
+    referral.children = [
+        ReferralChild(
+            person_id=people[c.person_id].id if c.person_id else None,
+            given_name=c.given_name,
+            family_name=c.family_name,
+            other_names=list(c.other_names),
+            date_of_birth=c.date_of_birth,
+            expected_date_of_delivery=c.expected_date_of_delivery,
+            sex=c.sex,
+            address=c.address,
+            school_or_nursery=c.school_or_nursery,
+            gp_practice=c.gp_practice,
+        )
+        for c in fields.children
+    ]
+
+
+def get_latest(*, db_session: Session, referral_ref: str) -> Referral:
+    referral = repository.latest_version(db_session, referral_ref=referral_ref)
+    if referral is None:
+        raise ReferralNotFoundError(f"no referral {referral_ref}")
+    return referral
+
+
+def create_draft(*, db_session: Session, referral_in: ReferralCreate) -> Referral:
+    """Save a new draft (version 1). Every field may be blank."""
+    now = utc_now()
+    referral = Referral(
+        version=1,
+        status=ReferralStatus.DRAFT,
+        destination=FRONT_DOOR,
+        created_by=referral_in.created_by,
+        created_at=now,
+        updated_at=now,
+        household=[],
+        agencies_involved=[],
+        attachments=[],
+    )
+    _apply_fields(db_session, referral, referral_in)
+    db_session.add(referral)
+    db_session.flush()
+    return referral
+
+
+def update_draft(
+    *, db_session: Session, referral_ref: str, referral_in: ReferralUpdate
+) -> Referral:
+    """Replace a draft's content. A submitted referral is refused: make a correction instead."""
+    referral = get_latest(db_session=db_session, referral_ref=referral_ref)
+    if referral.status is ReferralStatus.SUBMITTED:
+        raise ReferralImmutableError(
+            f"referral {referral_ref} v{referral.version} was submitted on "
+            f"{referral.submitted_at:%d/%m/%Y %H:%M} and cannot change; make a correction instead"
+        )
+    _apply_fields(db_session, referral, referral_in)
+    referral.updated_at = utc_now()
+    db_session.flush()
+    return referral
+
+
+def submit(
+    *,
+    db_session: Session,
+    referral_ref: str,
+    submitted_by: str,
+    now: dt.datetime | None = None,
+) -> Referral:
+    """Send the latest draft to the children's social care front door, whatever its score.
+
+    The check (with record cross-checks for the first linked child) is stored with the version
+    as a record of what the referrer was prompted about; it never holds the referral back.
+    """
+    referral = get_latest(db_session=db_session, referral_ref=referral_ref)
+    if referral.status is ReferralStatus.SUBMITTED:
+        raise ReferralStateError(
+            f"referral {referral_ref} v{referral.version} is already submitted; "
+            "to change it, make a correction"
+        )
+    now = now or utc_now()
+    check = check_referral(db_session=db_session, referral=referral, as_of=now.date())
+    referral.check_result = check.public() if check is not None else None
+    referral.check_score = check.score.value if check is not None else None
+    referral.status = ReferralStatus.SUBMITTED
+    referral.destination = FRONT_DOOR
+    referral.submitted_by = submitted_by
+    referral.submitted_at = now
+    referral.updated_at = now
+    db_session.flush()
+    return referral
+
+
+def correct(*, db_session: Session, referral_ref: str, correction: ReferralCorrection) -> Referral:
+    """Start a correction of a submitted referral: a new draft version that names what it corrects."""
+    latest = get_latest(db_session=db_session, referral_ref=referral_ref)
+    if latest.status is not ReferralStatus.SUBMITTED:
+        raise ReferralStateError(
+            f"referral {referral_ref} v{latest.version} is still a draft; edit it instead"
+        )
+    now = utc_now()
+    referral = Referral(
+        referral_ref=latest.referral_ref,
+        version=latest.version + 1,
+        status=ReferralStatus.DRAFT,
+        supersedes_id=latest.id,
+        correction_reason=correction.correction_reason,
+        destination=FRONT_DOOR,
+        created_by=correction.created_by,
+        created_at=now,
+        updated_at=now,
+        household=[],
+        agencies_involved=[],
+        attachments=[],
+    )
+    _apply_fields(db_session, referral, correction)
+    db_session.add(referral)
+    db_session.flush()
+    return referral
+
+
+_RESPONSE_WORDS = {
+    RequestedResponse.INFORMATION: "This referral is for information.",
+    RequestedResponse.ADVICE: "I request advice.",
+    RequestedResponse.EARLY_HELP: "I request an early help assessment.",
+    RequestedResponse.ASSESSMENT_S17: "I request an assessment under s17.",
+    RequestedResponse.STRATEGY_DISCUSSION_S47: "I request a strategy discussion (s47).",
+    RequestedResponse.IMMEDIATE_PROTECTION: "I request immediate protection and a strategy discussion.",
+}
+_AWARENESS_WORDS = {
+    ParentsAwareness.AWARE_AND_AGREE: "The parents are aware of this referral and agree with it.",
+    ParentsAwareness.AWARE_AND_DISAGREE: "The parents are aware of this referral and do not agree with it.",
+    ParentsAwareness.AWARE: "The parents are aware of this referral.",
+    ParentsAwareness.NOT_INFORMED: "The parents have not been told about this referral.",
+    ParentsAwareness.UNKNOWN: "",
+}
+
+
+def _day(value: dt.date | None) -> str:
+    return f"{value:%d/%m/%Y}" if value else ""
+
+
+def referral_text(referral: Referral, *, agency_name: str | None = None) -> str:
+    """The referral as one text, section by section, for the checker (labels included)."""
+    lines: list[str] = []
+    referrer = ", ".join(
+        part for part in (referral.referrer_name, referral.referrer_role, agency_name) if part
+    )
+    if referrer:
+        lines.append(f"Referrer: {referrer}.")
+    contact = " ".join(
+        part
+        for part in (
+            f"Phone {referral.referrer_phone}." if referral.referrer_phone else "",
+            f"Email {referral.referrer_email}." if referral.referrer_email else "",
+        )
+        if part
+    )
+    if contact:
+        lines.append(contact)
+    if referral.relationship_to_child:
+        lines.append(f"Relationship to the child: {referral.relationship_to_child}")
+    for child in referral.children:
+        details = [f"Child: {child.given_name} {child.family_name or ''}".rstrip()]
+        if child.date_of_birth:
+            details.append(f"DOB {_day(child.date_of_birth)}")
+        if child.expected_date_of_delivery:
+            details.append(f"EDD {_day(child.expected_date_of_delivery)}")
+        for label, value in (
+            ("address", child.address),
+            ("school or nursery", child.school_or_nursery),
+            ("GP", child.gp_practice),
+        ):
+            if value:
+                details.append(f"{label} {value}")
+        lines.append(", ".join(details) + ".")
+    for member in referral.household:
+        lives_with = member.get("lives_with_child")
+        where = (
+            ""
+            if lives_with is None
+            else "lives with the child"
+            if lives_with
+            else "does not live with the child"
+        )
+        born = f" (DOB {member['date_of_birth']})" if member.get("date_of_birth") else ""
+        sentence = f"Household: {member['relationship']}, {member['name']}{born}"
+        lines.append(", ".join(p for p in (sentence, where, member.get("notes") or "") if p) + ".")
+    for label, value in (
+        ("Where the child is now", referral.child_location),
+        ("Immediate safety", referral.immediate_safety),
+        ("The concern", referral.concern_narrative),
+        ("The child's voice", referral.child_voice),
+        ("My analysis", referral.referrer_analysis),
+        ("Request", referral.request),
+    ):
+        if value:
+            lines.append(f"{label}: {value}")
+    if referral.requested_response:
+        lines.append(_RESPONSE_WORDS[referral.requested_response])
+    if referral.level_of_need:
+        lines.append(f"I believe this is level {referral.level_of_need}.")
+    if referral.parents_awareness:
+        lines.append(_AWARENESS_WORDS[referral.parents_awareness])
+    if referral.reason_not_informed:
+        lines.append(f"Reason the parents were not informed: {referral.reason_not_informed}")
+    if referral.lawful_basis:
+        basis = referral.lawful_basis.value.replace("_", " ")
+        reason = f" — {referral.lawful_basis_reason}" if referral.lawful_basis_reason else ""
+        lines.append(f"Lawful basis for sharing: {basis}{reason}.")
+    for agency in referral.agencies_involved:
+        extra = ", ".join(
+            p for p in (agency.get("kind"), agency.get("role"), agency.get("contact")) if p
+        )
+        lines.append(f"Agency involved: {agency['name']}" + (f" ({extra})." if extra else "."))
+    if referral.professional_disagreement:
+        lines.append(f"Professional disagreement: {referral.professional_disagreement}")
+    if referral.communication_needs:
+        lines.append(f"Communication needs and language: {referral.communication_needs}")
+    for attachment in referral.attachments:
+        lines.append(f"Attached: {attachment['filename']}.")
+    return "\n".join(lines)
+
+
+def check_referral(
+    *, db_session: Session, referral: Referral, as_of: dt.date | None = None
+) -> ReferralCheck | None:
+    """Check a stored referral (cross-checks for its first linked child); None if it has no text yet."""
+    agency_name = None
+    if referral.referrer_agency_id is not None:
+        from fullpicture.agencies.models import Agency
+
+        agency = db_session.get(Agency, referral.referrer_agency_id)
+        agency_name = agency.name if agency else None
+    text = referral_text(referral, agency_name=agency_name)
+    try:
+        validate_referral_text(text, limits=default_rulebook().standard.limits)
+    except ReferralTextError:
+        return None
+    linked = next((c for c in referral.children if c.person_id is not None), None)
+    child_public_id = None
+    if linked is not None:
+        from fullpicture.people.models import Person
+
+        person = db_session.get(Person, linked.person_id)
+        child_public_id = person.public_id if person else None
+    names = [f"{c.given_name} {c.family_name or ''}".strip() for c in referral.children]
+    return check_text_with_record(
+        db_session=db_session,
+        text=text,
+        child_public_id=child_public_id,
+        referral_date=as_of or (referral.submitted_at or utc_now()).date(),
+        child_names=names,
+    )
+
+
+def to_read(db_session: Session, referral: Referral) -> ReferralRead:
+    from fullpicture.agencies.models import Agency
+    from fullpicture.people.models import Person
+
+    agency_code = None
+    if referral.referrer_agency_id is not None:
+        agency = db_session.get(Agency, referral.referrer_agency_id)
+        agency_code = agency.code if agency else None
+    children = []
+    for child in referral.children:
+        person = db_session.get(Person, child.person_id) if child.person_id else None
+        children.append(
+            {
+                "person_id": person.public_id if person else None,
+                "given_name": child.given_name,
+                "family_name": child.family_name,
+                "other_names": child.other_names,
+                "date_of_birth": child.date_of_birth,
+                "expected_date_of_delivery": child.expected_date_of_delivery,
+                "sex": child.sex,
+                "address": child.address,
+                "school_or_nursery": child.school_or_nursery,
+                "gp_practice": child.gp_practice,
+            }
+        )
+    return ReferralRead.model_validate(
+        {
+            "referral_ref": referral.referral_ref,
+            "version": referral.version,
+            "status": referral.status,
+            "destination": referral.destination,
+            "supersedes_version": repository.version_number(
+                db_session, referral_id=referral.supersedes_id
+            ),
+            "correction_reason": referral.correction_reason,
+            "created_by": referral.created_by,
+            "created_at": referral.created_at,
+            "updated_at": referral.updated_at,
+            "submitted_by": referral.submitted_by,
+            "submitted_at": referral.submitted_at,
+            "check_score": referral.check_score,
+            "check_result": referral.check_result,
+            "referrer_name": referral.referrer_name,
+            "referrer_role": referral.referrer_role,
+            "referrer_agency_code": agency_code,
+            "referrer_phone": referral.referrer_phone,
+            "referrer_email": referral.referrer_email,
+            "relationship_to_child": referral.relationship_to_child,
+            "children": children,
+            "household": referral.household,
+            "child_location": referral.child_location,
+            "immediate_safety": referral.immediate_safety,
+            "concern_narrative": referral.concern_narrative,
+            "child_voice": referral.child_voice,
+            "referrer_analysis": referral.referrer_analysis,
+            "request": referral.request,
+            "requested_response": referral.requested_response,
+            "level_of_need": referral.level_of_need,
+            "parents_awareness": referral.parents_awareness,
+            "reason_not_informed": referral.reason_not_informed,
+            "lawful_basis": referral.lawful_basis,
+            "lawful_basis_reason": referral.lawful_basis_reason,
+            "agencies_involved": referral.agencies_involved,
+            "professional_disagreement": referral.professional_disagreement,
+            "communication_needs": referral.communication_needs,
+            "attachments": referral.attachments,
+        }
+    )
