@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
+from fullpicture.chronology.taxonomy import CodeKind, Taxonomy, default_taxonomy
 from fullpicture.harm.engine import (
     SCORE_DECIMALS,
     THRESHOLD_KIND,
@@ -44,8 +44,10 @@ from fullpicture.harm.model import (
     HarmModel,
     OnPlan,
     OtherConcernWithin,
+    PatternCondition,
     RelapseCycles,
     Repeated,
+    SeriousAloneRule,
     default_harm_model,
 )
 
@@ -100,74 +102,92 @@ def _in(column: str, codes: tuple[str, ...] | list[str]) -> str:
     return f"{column} IN ({', '.join(_quote(c) for c in codes)})"
 
 
-class _Rules:
-    """The model's rules as SQL fragments."""
-
-    def __init__(self, model: HarmModel) -> None:
-        self.model = model
-        # One window count column per distinct (code set, days) the pattern rules need.
-        self.count_columns: dict[tuple[tuple[str, ...], int], str] = {}
-        for pattern in model.alerts.patterns:
-            rule = pattern.rule
-            if isinstance(rule, CountWithin | CodeWithOtherConcern):
-                self._count(rule.codes, rule.days)
-            if isinstance(rule, CodeWithOtherConcern):
-                self._count((), rule.days)
-            if isinstance(rule, CodesTogether):
-                self._count(rule.first, rule.days)
-                self._count(rule.second, rule.days)
-        self.relapse_rules = [
-            (p.kind, p.rule) for p in model.alerts.patterns if isinstance(p.rule, RelapseCycles)
-        ]
-
-    def _count(self, codes: tuple[str, ...], days: int) -> str:
-        key = (tuple(sorted(codes)), days)
-        if key not in self.count_columns:
-            self.count_columns[key] = f"n{len(self.count_columns)}"
-        return self.count_columns[key]
-
-    def count_column(self, codes: tuple[str, ...], days: int) -> str:
-        return self.count_columns[(tuple(sorted(codes)), days)]
+def _window(partition: str, frame: str, order: str = "day") -> str:
+    return f"OVER (PARTITION BY {partition} ORDER BY {order} {frame})"
 
 
-def _modifier_sql(model: HarmModel) -> tuple[str, str]:
-    """Columns for each modifier's truth on an incident's day, and the severity they give."""
-    columns: list[str] = []
+CUMULATIVE = "RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+BEFORE_TODAY = "RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+
+
+def _within(days: int) -> str:
+    """Frame of the window [day - days, day]."""
+    return f"RANGE BETWEEN {days} PRECEDING AND CURRENT ROW"
+
+
+def _within_yesterday(days: int) -> str:
+    """The same window as it stood at the end of the day before: [day - 1 - days, day - 1]."""
+    return f"RANGE BETWEEN {days + 1} PRECEDING AND 1 PRECEDING"
+
+
+TWO = "CAST(2 AS DOUBLE)"
+ONE = "CAST(1 AS DOUBLE)"
+
+
+def _multiplier(model: HarmModel, agencies: str) -> str:
+    tri = model.triangulation
+    return (
+        f"(CASE WHEN COALESCE({agencies}, 0) <= 1 THEN {ONE} ELSE "
+        f"LEAST(CAST({tri.max_multiplier!r} AS DOUBLE), {ONE} + "
+        f"CAST({tri.credit_per_extra_agency!r} AS DOUBLE) * ({agencies} - 1)) END)"
+    )
+
+
+def _score(model: HarmModel, weighted: str, day: str, base: str, agencies: str) -> str:
+    """Decayed points times triangulation, in the order engine.py multiplies them."""
+    h = model.decay.half_life_days
+    return (
+        f"(CASE WHEN COALESCE({weighted}, 0.0) = 0.0 THEN 0.0 ELSE "
+        f"({weighted} * POWER({TWO}, -({day} - {base}) / {h}.0)) * {_multiplier(model, agencies)} END)"
+    )
+
+
+def _modifiers_sql(model: HarmModel, taxonomy: Taxonomy) -> tuple[list[str], list[str], str]:
+    """Window columns the modifiers read, their truth per incident, and the severity they give."""
+    by_child = "child_id"
+    windows: dict[str, str] = {}
+    truths: list[str] = []
     additions: list[str] = []
+    concern_codes = tuple(c.code for c in taxonomy.codes_of_kind(CodeKind.CONCERN))
+
+    def last_day(name: str, predicate: str) -> str:
+        windows[name] = f"MAX(CASE WHEN {predicate} THEN day END) {_window(by_child, CUMULATIVE)}"
+        return name
+
     for position, modifier in enumerate(model.modifiers):
         condition = modifier.condition
-        by_child = "PARTITION BY child_id ORDER BY day"
         if isinstance(condition, ChildAgeUnder):
-            sql = f"(birth_day IS NOT NULL AND day - birth_day < {condition.days})"
+            sql = f"birth_day IS NOT NULL AND day - birth_day < {condition.days}"
         elif isinstance(condition, OnPlan):
-            sql = "(last_plan_start IS NOT NULL AND (last_plan_end IS NULL OR last_plan_start >= last_plan_end))"
+            start = last_day("last_plan_start", _in("code", model.plans.start_codes))
+            end = last_day("last_plan_end", _in("code", model.plans.end_codes))
+            sql = f"{start} IS NOT NULL AND ({end} IS NULL OR {start} >= {end})"
         elif isinstance(condition, Repeated):
-            sql = (
-                f"(COUNT(*) OVER (PARTITION BY child_id, code ORDER BY day RANGE BETWEEN "
-                f"{condition.days} PRECEDING AND CURRENT ROW) >= {condition.min_count})"
+            # Incidents of one code fall on distinct days, so "at least k within N days" is
+            # "the (k-1)th earlier one is within N days".
+            name = f"repeat{position}"
+            windows[name] = (
+                f"LAG(day, {condition.min_count - 1}) OVER (PARTITION BY child_id, code ORDER BY day)"
             )
+            sql = f"{name} IS NOT NULL AND day - {name} <= {condition.days}"
         elif isinstance(condition, AllCodesWithin):
-            sql = (
-                "("
-                + " AND ".join(
-                    f"MAX(CASE WHEN code = {_quote(c)} THEN day END) OVER ({by_child} RANGE BETWEEN "
-                    f"UNBOUNDED PRECEDING AND CURRENT ROW) >= day - {condition.days}"
-                    for c in condition.codes
-                )
-                + ")"
-            )
+            parts = []
+            for code in condition.codes:
+                name = last_day(f"last_{_name(code)}", f"code = {_quote(code)}")
+                parts.append(f"{name} >= day - {condition.days}")
+            sql = " AND ".join(parts)
         elif isinstance(condition, AnyCodeWithin):
-            sql = (
-                f"(MAX(CASE WHEN {_in('code', condition.codes)} THEN day END) OVER ({by_child} "
-                f"RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) >= day - {condition.days})"
-            )
+            name = last_day(f"last_any{position}", _in("code", condition.codes))
+            sql = f"{name} >= day - {condition.days}"
         elif isinstance(condition, OtherConcernWithin):
-            sql = (
-                f"(SUM(CASE WHEN kind = 'concern' THEN 1 ELSE 0 END) OVER ({by_child} RANGE "
-                f"BETWEEN {condition.days} PRECEDING AND CURRENT ROW) - COUNT(*) OVER "
-                f"(PARTITION BY child_id, code ORDER BY day RANGE BETWEEN {condition.days} "
-                f"PRECEDING AND CURRENT ROW) > 0)"
-            )
+            codes = concern_codes if modifier.applies_to == ALL_CONCERNS else modifier.applies_to
+            cases = []
+            for code in codes:
+                name = last_day(
+                    f"other_than_{_name(code)}", f"kind = 'concern' AND code <> {_quote(code)}"
+                )
+                cases.append(f"WHEN {_quote(code)} THEN {name}")
+            sql = f"(CASE code {' '.join(cases)} END) >= day - {condition.days}"
         else:  # pragma: no cover - the schema admits no other condition
             raise TypeError(f"unknown modifier condition {condition!r}")
         applies = (
@@ -175,299 +195,312 @@ def _modifier_sql(model: HarmModel) -> tuple[str, str]:
             if modifier.applies_to == ALL_CONCERNS
             else f"kind = 'concern' AND {_in('code', tuple(modifier.applies_to))}"
         )
-        columns.append(f"CASE WHEN {applies} AND {sql} THEN 1 ELSE 0 END AS m{position}")
+        truths.append(f"CASE WHEN {applies} AND {sql} THEN 1 ELSE 0 END AS m{position}")
         additions.append(f"m{position} * {modifier.add_severity}")
+    window_columns = [f"{sql} AS {name}" for name, sql in windows.items()]
     severity = f"LEAST(5, base_severity + {' + '.join(additions) or '0'})"
-    return ",\n      ".join(columns), severity
+    return window_columns, truths, severity
 
 
-def population_sql(model: HarmModel, as_of_day: int) -> dict[str, str]:
-    """The batch job's SQL statements (run in order, each creating a view of its name)."""
-    rules = _Rules(model)
+def _modifier_codes(model: HarmModel) -> set[str]:
+    """Codes the modifier windows look back for."""
+    codes = set(model.plans.start_codes) | set(model.plans.end_codes)
+    for modifier in model.modifiers:
+        if isinstance(modifier.condition, AllCodesWithin | AnyCodeWithin):
+            codes |= set(modifier.condition.codes)
+    return codes
+
+
+def _name(code: str) -> str:
+    return code.lower().replace("-", "_")
+
+
+def population_sql(model: HarmModel, as_of_day: int, taxonomy: Taxonomy) -> dict[str, str]:
+    """The batch job's SQL statements, run in order, each creating a table of its name."""
     h = model.decay.half_life_days
     horizon = model.decay.horizon_days
-    tri = model.triangulation
-    modifier_columns, severity = _modifier_sql(model)
+    within = model.same_incident.within_days
+    statements: dict[str, str] = {}
+
+    base_events = f"""
+  SELECT e.child_id, e.code, c.kind, e.ref, e.agency, e.day,
+    CASE WHEN c.kind = 'concern' THEN COALESCE(e.severity, c.default_severity) ELSE 0 END
+      AS base_severity
+  FROM events e JOIN codes c ON e.code = c.code
+  WHERE e.day <= {as_of_day}"""
+    if within == 0:
+        # Same code, same child, same day: the incident is the day itself.
+        statements["harm_incident_events"] = f"""
+SELECT b.*, day AS incident_no, day AS incident_day FROM ({base_events}) b"""
+    else:
+        statements["harm_incident_events"] = f"""
+SELECT n.*, MIN(day) OVER (PARTITION BY child_id, code, incident_no) AS incident_day
+FROM (
+  SELECT s.*, SUM(starts) {_window("child_id, code", CUMULATIVE)} AS incident_no
+  FROM (
+    SELECT b.*,
+      CASE WHEN day - LAG(day) OVER (PARTITION BY child_id, code ORDER BY day) <= {within}
+           THEN 0 ELSE 1 END AS starts
+    FROM ({base_events}) b
+  ) s
+) n"""
+
+    window_columns, truths, severity = _modifiers_sql(model, taxonomy)
     points = " ".join(
         f"WHEN {s} THEN {float(p)!r}" for s, p in sorted(model.points_by_severity.items())
     )
-    modifier_names = [f"m{i}" for i in range(len(model.modifiers))]
-    two = "CAST(2 AS DOUBLE)"
-    statements: dict[str, str] = {}
-
-    statements["harm_incident_events"] = f"""
-SELECT child_id, code, kind, ref, agency, day, base_severity,
-  SUM(starts) OVER (PARTITION BY child_id, code ORDER BY day
-                    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS incident_no
+    statements["harm_incident_base"] = """
+SELECT g.*, ch.birth_day, b.base_day
 FROM (
-  SELECT e.child_id, e.code, c.kind, e.ref, e.agency, e.day,
-    CASE WHEN c.kind = 'concern' THEN COALESCE(e.severity, c.default_severity) ELSE 0 END
-      AS base_severity,
-    CASE WHEN e.day - LAG(e.day) OVER (PARTITION BY e.child_id, e.code ORDER BY e.day)
-              <= {model.same_incident.within_days} THEN 0 ELSE 1 END AS starts
-  FROM events e JOIN codes c ON e.code = c.code
-  WHERE e.day <= {as_of_day}
-) chained"""
-
+  SELECT child_id, code, incident_no, MIN(kind) AS kind, MIN(day) AS day,
+         MAX(base_severity) AS base_severity
+  FROM harm_incident_events GROUP BY child_id, code, incident_no
+) g
+JOIN (SELECT child_id, MIN(day) AS base_day FROM harm_incident_events GROUP BY child_id) b
+  ON b.child_id = g.child_id
+LEFT JOIN children ch ON g.child_id = ch.child_id"""
+    # Only concerns and the codes the modifiers look back for take part in the modifier
+    # windows; routine contacts, strengths and other process steps (most rows) skip them.
+    involved = _in("code", sorted(_modifier_codes(model)))
     statements["harm_incident"] = f"""
-SELECT child_id, code, incident_no, kind, day, birth_day, base_severity,
-  {", ".join(modifier_names) + "," if modifier_names else ""}
-  CASE WHEN kind = 'concern' THEN {severity if modifier_names else "base_severity"} ELSE 0 END
-    AS severity
+SELECT m.child_id, m.code, m.incident_no, m.kind, m.day, m.base_severity, m.birth_day,
+  m.base_day, m.severity,
+  CASE WHEN kind = 'concern' THEN CASE severity {points} ELSE 0.0 END
+       WHEN kind = 'strength' THEN {float(model.strengths.points)!r} ELSE 0.0 END AS points
 FROM (
-  SELECT p.*,
-      {modifier_columns}
+  SELECT t.*,
+    CASE WHEN kind = 'concern' THEN {severity} ELSE 0 END AS severity
   FROM (
-    SELECT g.*, ch.birth_day,
-      MAX(CASE WHEN {_in("code", model.plans.start_codes)} THEN day END) OVER (
-        PARTITION BY g.child_id ORDER BY day RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        AS last_plan_start,
-      MAX(CASE WHEN {_in("code", model.plans.end_codes)} THEN day END) OVER (
-        PARTITION BY g.child_id ORDER BY day RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        AS last_plan_end
+    SELECT w.*{"".join(", " + t for t in truths)}
     FROM (
-      SELECT child_id, code, incident_no, MIN(kind) AS kind, MIN(day) AS day,
-             MAX(base_severity) AS base_severity
-      FROM harm_incident_events GROUP BY child_id, code, incident_no
-    ) g LEFT JOIN children ch ON g.child_id = ch.child_id
-  ) p
-) m"""
+      SELECT gb.*
+        {"".join(", " + c for c in window_columns)}
+      FROM harm_incident_base gb
+      WHERE kind = 'concern' OR {involved}
+    ) w
+  ) t
+) m
+UNION ALL
+SELECT child_id, code, incident_no, kind, day, base_severity, birth_day, base_day, 0,
+  CASE WHEN kind = 'strength' THEN {float(model.strengths.points)!r} ELSE 0.0 END
+FROM harm_incident_base
+WHERE NOT (kind = 'concern' OR {involved})"""
 
-    statements["harm_scored_incident"] = f"""
-SELECT i.*,
-  CASE WHEN kind = 'concern' THEN CASE severity {points} ELSE 0.0 END ELSE 0.0 END AS points,
-  MIN(day) OVER (PARTITION BY child_id) AS base_day
-FROM harm_incident i"""
-
-    # Child-days: what each day adds. Relapse days per research-notes §6.7.
-    count_sums = ",\n  ".join(
-        f"SUM(CASE WHEN {_in('code', codes) if codes else 'FALSE'} THEN 1 ELSE 0 END) AS d_{col}"
-        for (codes, _days), col in rules.count_columns.items()
-    )
-    relapse_flags = []
-    for position, (_kind, rule) in enumerate(rules.relapse_rules):
-        relapse_flags.append(
-            f"MAX(CASE WHEN {_in('code', rule.improvement_codes)} THEN 1 ELSE 0 END) AS imp{position}, "
-            f"MAX(CASE WHEN kind = 'concern' AND severity >= {rule.relapse_min_severity} "
-            f"THEN 1 ELSE 0 END) AS conc{position}"
-        )
-    statements["harm_child_day"] = f"""
+    statements["harm_concern_day"] = f"""
 SELECT child_id, day, MIN(base_day) AS base_day,
-  SUM(CASE WHEN kind = 'concern' THEN points * POWER({two}, (day - base_day) / {h}.0) ELSE 0.0 END)
-    AS weighted,
-  SUM(CASE WHEN kind = 'concern' THEN 1 ELSE 0 END) AS d_concerns,
-  SUM(CASE WHEN kind = 'strength' THEN points * POWER({two}, (day - base_day) / {h}.0) ELSE 0.0 END)
-    AS strength_weighted
-  {", " + count_sums if count_sums else ""}
-  {", " + ", ".join(relapse_flags) if relapse_flags else ""}
-FROM harm_scored_incident GROUP BY child_id, day"""
+  SUM(points * POWER({TWO}, (day - base_day) / {h}.0)) AS weighted
+FROM harm_incident WHERE kind = 'concern' GROUP BY child_id, day"""
 
-    relapse_columns = []
-    for position, (_kind, rule) in enumerate(rules.relapse_rules):
-        relapse_columns.append(f"""
-  CASE WHEN conc{position} = 1 AND last_imp{position} IS NOT NULL
-            AND day - last_imp{position} <= {rule.relapse_days}
-            AND (prev_conc{position} IS NULL OR prev_conc{position} <= last_imp{position})
-       THEN 1 ELSE 0 END AS relapse{position}""")
-    relapse_windows = []
-    for position, _ in enumerate(rules.relapse_rules):
-        for name, flag in (("last_imp", "imp"), ("prev_conc", "conc")):
-            relapse_windows.append(
-                f"MAX(CASE WHEN {flag}{position} = 1 THEN day END) OVER (PARTITION BY child_id "
-                f"ORDER BY day RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS {name}{position}"
-            )
-    statements["harm_child_day_relapse"] = f"""
-SELECT *{", " + ", ".join(relapse_columns) if relapse_columns else ""}
-FROM (SELECT d.*{", " + ", ".join(relapse_windows) if relapse_windows else ""}
-      FROM harm_child_day d) r"""
-
-    # Triangulation: each agency counts from a concern it reported for window_days, until
-    # its next report; n(day) is the number of such intervals containing the day.
+    # An agency counts towards triangulation for window_days after each concern it
+    # recorded; it is counted on the incident's day.
+    statements["harm_agency_day"] = """
+SELECT DISTINCT child_id, agency, incident_day AS day
+FROM harm_incident_events WHERE kind = 'concern'"""
+    window_days = model.triangulation.window_days
     statements["harm_agency_interval"] = f"""
 SELECT child_id, day AS start_day,
-  CASE WHEN next_day IS NULL OR next_day - 1 > day + {tri.window_days}
-       THEN day + {tri.window_days} ELSE next_day - 1 END AS end_day
+  CASE WHEN next_day IS NULL OR next_day - 1 > day + {window_days}
+       THEN day + {window_days} ELSE next_day - 1 END AS end_day
+FROM (SELECT child_id, agency, day,
+        LEAD(day) OVER (PARTITION BY child_id, agency ORDER BY day) AS next_day
+      FROM harm_agency_day) a"""
+
+    # Scores on each day a concern was recorded, and as they stood the day before: a
+    # threshold can only be crossed on such a day, and the day before is the lowest the
+    # score fell since the previous one (it only decays in between).
+    statements["harm_concern_score"] = f"""
+SELECT child_id, day,
+  {_score(model, "post_w", "day", "base_day", "post_n")} AS score,
+  {_score(model, "pre_w", "day - 1", "base_day", "pre_n")} AS pre_score
 FROM (
-  SELECT child_id, agency, day,
-    LEAD(day) OVER (PARTITION BY child_id, agency ORDER BY day) AS next_day
+  SELECT child_id, day, is_day, base_day,
+    SUM(w) {_window("child_id", _within(horizon))} AS post_w,
+    SUM(w) {_window("child_id", _within_yesterday(horizon))} AS pre_w,
+    SUM(delta) {_window("child_id", CUMULATIVE)} AS post_n,
+    SUM(delta) {_window("child_id", BEFORE_TODAY)} AS pre_n
   FROM (
-    SELECT DISTINCT e.child_id, e.agency, i.day
-    FROM harm_incident_events e
-    JOIN harm_incident i ON e.child_id = i.child_id AND e.code = i.code
-                        AND e.incident_no = i.incident_no
-    WHERE i.kind = 'concern'
-  ) agency_days
-) a"""
+    SELECT child_id, day, 1 AS is_day, base_day, weighted AS w, 0 AS delta FROM harm_concern_day
+    UNION ALL
+    SELECT child_id, start_day, 0, 0, 0.0, 1 FROM harm_agency_interval
+    UNION ALL
+    SELECT child_id, end_day + 1, 0, 0, 0.0, -1 FROM harm_agency_interval
+  ) u
+) x WHERE is_day = 1"""
 
-    zero_counts = ", ".join(f"0 AS d_{col}" for col in rules.count_columns.values())
-    zero_relapse = ", ".join(f"0 AS relapse{p}" for p in range(len(rules.relapse_rules)))
-    day_counts = ", ".join(f"d_{col}" for col in rules.count_columns.values())
-    day_relapse = ", ".join(f"relapse{p}" for p in range(len(rules.relapse_rules)))
-    extra_zero = ", ".join(x for x in (zero_counts, zero_relapse) if x)
-    extra_day = ", ".join(x for x in (day_counts, day_relapse) if x)
-    sep_zero = ", " + extra_zero if extra_zero else ""
-    sep_day = ", " + extra_day if extra_day else ""
-    statements["harm_timeline"] = f"""
-SELECT child_id, day, 0 AS is_marker, -1 AS eval_day, 0 AS phase, weighted, strength_weighted,
-  d_concerns, 0 AS delta{sep_day}
-FROM harm_child_day_relapse
-UNION ALL
-SELECT child_id, start_day, 0, -1, 0, 0.0, 0.0, 0, 1{sep_zero} FROM harm_agency_interval
-UNION ALL
-SELECT child_id, end_day + 1, 0, -1, 0, 0.0, 0.0, 0, -1{sep_zero} FROM harm_agency_interval
-UNION ALL
-SELECT child_id, day, 1, day, 1, 0.0, 0.0, 0, 0{sep_zero} FROM harm_child_day
-UNION ALL
-SELECT child_id, day - 1, 1, day, 0, 0.0, 0.0, 0, 0{sep_zero} FROM harm_child_day
-UNION ALL
-SELECT child_id, {as_of_day}, 1, {as_of_day}, 2, 0.0, 0.0, 0, 0{sep_zero}
-FROM (SELECT DISTINCT child_id FROM harm_child_day) c"""
-
-    window_sums = []
-    for (_codes, days), col in rules.count_columns.items():
-        window_sums.append(
-            f"SUM(d_{col}) OVER (PARTITION BY child_id ORDER BY day RANGE BETWEEN {days} "
-            f"PRECEDING AND CURRENT ROW) AS {col}"
-        )
-    for position, (_kind, rule) in enumerate(rules.relapse_rules):
-        window_sums.append(
-            f"SUM(relapse{position}) OVER (PARTITION BY child_id ORDER BY day RANGE BETWEEN "
-            f"{rule.days} PRECEDING AND CURRENT ROW) AS relapses{position}"
-        )
-    concern_windows = sorted(
-        {
-            rule.rule.days
-            for rule in model.alerts.patterns
-            if isinstance(rule.rule, CodeWithOtherConcern)
-        }
-    )
-    for days in concern_windows:
-        window_sums.append(
-            f"SUM(d_concerns) OVER (PARTITION BY child_id ORDER BY day RANGE BETWEEN {days} "
-            f"PRECEDING AND CURRENT ROW) AS concerns_{days}"
-        )
-    statements["harm_marker"] = f"""
-SELECT * FROM (
-  SELECT t.*,
-    SUM(weighted) OVER (PARTITION BY child_id ORDER BY day
-                        RANGE BETWEEN {horizon} PRECEDING AND CURRENT ROW) AS weighted_sum,
-    SUM(strength_weighted) OVER (PARTITION BY child_id ORDER BY day
-                        RANGE BETWEEN {horizon} PRECEDING AND CURRENT ROW) AS strength_sum,
-    CAST(SUM(delta) OVER (PARTITION BY child_id ORDER BY day
-                     RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS INT) AS agencies,
-    MIN(CASE WHEN is_marker = 0 THEN day END) OVER (PARTITION BY child_id) AS first_day
-    {", " + ", ".join(window_sums) if window_sums else ""}
-  FROM harm_timeline t
-) w WHERE is_marker = 1"""
-
-    # The base day of the exponent is the child's first incident day (as in engine.py).
-    two_one = "CAST(1 AS DOUBLE)"
-    multiplier = (
-        f"CASE WHEN agencies <= 1 THEN {two_one} ELSE LEAST(CAST({tri.max_multiplier!r} AS DOUBLE), "
-        f"{two_one} + CAST({tri.credit_per_extra_agency!r} AS DOUBLE) * (agencies - 1)) END"
-    )
-    pattern_columns = []
-    for position, pattern in enumerate(model.alerts.patterns):
-        condition = pattern.rule
-        if isinstance(condition, CountWithin):
-            col = rules.count_column(condition.codes, condition.days)
-            holds, count = f"{col} >= {condition.min_count}", col
-        elif isinstance(condition, CodeWithOtherConcern):
-            col = rules.count_column(condition.codes, condition.days)
-            holds = f"{col} > 0 AND concerns_{condition.days} - {col} > 0"
-            count = col
-        elif isinstance(condition, CodesTogether):
-            first = rules.count_column(condition.first, condition.days)
-            second = rules.count_column(condition.second, condition.days)
-            holds, count = f"{first} > 0 AND {second} > 0", first
-        else:
-            index = [k for k, _ in rules.relapse_rules].index(pattern.kind)
-            holds = f"relapses{index} >= {condition.min_count}"
-            count = f"relapses{index}"
-        pattern_columns.append(
-            f"CASE WHEN {holds} THEN 1 ELSE 0 END AS p{position}, {count} AS c{position}"
-        )
-    statements["harm_marker_score"] = f"""
-SELECT child_id, eval_day, phase, agencies,
-  CASE WHEN weighted_sum = 0.0 THEN 0.0
-       ELSE weighted_sum * POWER({two}, -(day - first_day) / {h}.0) END AS concern_points,
-  CASE WHEN weighted_sum = 0.0 THEN 0.0
-       ELSE (weighted_sum * POWER({two}, -(day - first_day) / {h}.0)) * ({multiplier}) END AS score,
-  {multiplier} AS multiplier,
-  strength_sum * POWER({two}, -(day - first_day) / {h}.0) AS strength_weight
-  {", " + ", ".join(pattern_columns) if pattern_columns else ""}
-FROM harm_marker"""
-
-    pivot = [
-        "MAX(CASE WHEN phase = 1 THEN score END) AS score",
-        "MAX(CASE WHEN phase = 0 THEN score END) AS pre_score",
-    ]
-    for position in range(len(model.alerts.patterns)):
-        pivot.append(f"MAX(CASE WHEN phase = 1 THEN p{position} END) AS p{position}")
-        pivot.append(f"MAX(CASE WHEN phase = 0 THEN p{position} END) AS pre_p{position}")
-        pivot.append(f"MAX(CASE WHEN phase = 1 THEN c{position} END) AS c{position}")
     threshold = model.alerts.threshold
-    statements["harm_eval_day"] = f"""
-SELECT e.*,
-  SUM(CASE WHEN pre_score < {threshold.reset_below!r} - {TOLERANCE!r} THEN 1 ELSE 0 END)
-    OVER (PARTITION BY child_id ORDER BY eval_day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-    AS episode
-FROM (SELECT child_id, eval_day, {", ".join(pivot)}
-      FROM harm_marker_score WHERE phase < 2 GROUP BY child_id, eval_day) e"""
+    hit = f"score >= {threshold.score!r} - {TOLERANCE!r}"
+    statements["harm_threshold_alert"] = f"""
+SELECT child_id, day, '{THRESHOLD_KIND}' AS kind, 0 AS n FROM (
+  SELECT child_id, day, score,
+    MAX(CASE WHEN pre_score < {threshold.reset_below!r} - {TOLERANCE!r} THEN day END)
+      {_window("child_id", "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")} AS last_reset,
+    MAX(CASE WHEN {hit} THEN day END)
+      {_window("child_id", "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")} AS last_hit
+  FROM harm_concern_score
+) s
+WHERE {hit} AND (last_hit IS NULL OR (last_reset IS NOT NULL AND last_hit < last_reset))"""
 
-    alert_selects = [
-        f"""
-SELECT child_id, eval_day AS day, '{THRESHOLD_KIND}' AS kind, score, 0 AS n
-FROM (
-  SELECT child_id, eval_day, score, hit,
-    SUM(hit) OVER (PARTITION BY child_id, episode ORDER BY eval_day
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hits
-  FROM (SELECT child_id, eval_day, score, episode,
-          CASE WHEN score >= {threshold.score!r} - {TOLERANCE!r} THEN 1 ELSE 0 END AS hit
-        FROM harm_eval_day) h
-) x WHERE hit = 1 AND hits = 1"""
-    ]
+    alert_selects = ["SELECT child_id, day, kind, n FROM harm_threshold_alert"]
     for position, pattern in enumerate(model.alerts.patterns):
-        alert_selects.append(
-            f"""
-SELECT child_id, eval_day, '{pattern.kind}', score, c{position}
-FROM harm_eval_day WHERE p{position} = 1 AND pre_p{position} = 0"""
-        )
+        name = f"harm_pattern{position}"
+        statements.update(_pattern_sql(name, pattern.kind, pattern.rule))
+        alert_selects.append(f"SELECT child_id, day, '{pattern.kind}', n FROM {name}")
     for serious in model.alerts.serious_alone:
-        young = serious.young_child
-        young_sql = (
-            f" OR ({_in('i.code', young.codes)} AND i.birth_day IS NOT NULL "
-            f"AND i.day - i.birth_day < {young.age_under_days})"
-            if young
-            else ""
-        )
         alert_selects.append(
-            f"""
-SELECT DISTINCT i.child_id, i.day, '{serious.kind}', d.score, 0
-FROM harm_incident i JOIN harm_eval_day d ON i.child_id = d.child_id AND i.day = d.eval_day
-WHERE {_in("i.code", serious.codes)}{young_sql}"""
+            f"SELECT DISTINCT child_id, day, '{serious.kind}', 0 FROM harm_incident "
+            f"WHERE {_serious_sql(serious)}"
         )
     statements["harm_raised_alert"] = " UNION ALL ".join(alert_selects)
 
-    statements["harm_score_as_of"] = """
-SELECT child_id, score, concern_points, agencies, multiplier, strength_weight
-FROM harm_marker_score WHERE phase = 2"""
+    # Scores on the days alerts were raised: few rows, so plain joins.
+    statements["harm_alert_score"] = f"""
+SELECT a.child_id, a.day, {_score(model, "w.weighted", "a.day", "w.base_day", "n.agencies")} AS score,
+  COALESCE(n.agencies, 0) AS agencies, COALESCE(w.incidents, 0) AS incidents
+FROM (SELECT DISTINCT child_id, day FROM harm_raised_alert) a
+LEFT JOIN (
+  SELECT a.child_id, a.day, SUM(c.weighted) AS weighted, MIN(c.base_day) AS base_day,
+         0 AS incidents
+  FROM (SELECT DISTINCT child_id, day FROM harm_raised_alert) a
+  JOIN harm_concern_day c ON c.child_id = a.child_id AND c.day BETWEEN a.day - {horizon} AND a.day
+  GROUP BY a.child_id, a.day
+) w ON w.child_id = a.child_id AND w.day = a.day
+LEFT JOIN (
+  SELECT a.child_id, a.day, COUNT(DISTINCT g.agency) AS agencies
+  FROM (SELECT DISTINCT child_id, day FROM harm_raised_alert) a
+  JOIN harm_agency_day g ON g.child_id = a.child_id AND g.day BETWEEN a.day - {window_days} AND a.day
+  GROUP BY a.child_id, a.day
+) n ON n.child_id = a.child_id AND n.day = a.day"""
+
+    statements["harm_alert_incident_count"] = f"""
+SELECT a.child_id, a.day, COUNT(*) AS incidents
+FROM (SELECT DISTINCT child_id, day FROM harm_raised_alert WHERE kind = '{THRESHOLD_KIND}') a
+JOIN harm_incident i ON i.child_id = a.child_id AND i.day BETWEEN a.day - {horizon} AND a.day
+WHERE i.kind = 'concern' AND i.points > 0
+GROUP BY a.child_id, a.day"""
+
+    statements["harm_score_as_of"] = f"""
+SELECT c.child_id,
+  {_score(model, "w.weighted", str(as_of_day), "c.base_day", "n.agencies")} AS score,
+  COALESCE(n.agencies, 0) AS agencies,
+  COALESCE(s.strength, 0.0) * POWER({TWO}, -({as_of_day} - c.base_day) / {h}.0) AS strength_weight
+FROM (SELECT child_id, MIN(base_day) AS base_day FROM harm_incident GROUP BY child_id) c
+LEFT JOIN (SELECT child_id, SUM(weighted) AS weighted FROM harm_concern_day
+           WHERE day >= {as_of_day - horizon} GROUP BY child_id) w ON w.child_id = c.child_id
+LEFT JOIN (SELECT child_id, COUNT(DISTINCT agency) AS agencies FROM harm_agency_day
+           WHERE day >= {as_of_day - window_days} GROUP BY child_id) n ON n.child_id = c.child_id
+LEFT JOIN (SELECT child_id, SUM(points * POWER({TWO}, (day - base_day) / {h}.0)) AS strength
+           FROM harm_incident WHERE kind = 'strength' AND day >= {as_of_day - horizon}
+           GROUP BY child_id) s ON s.child_id = c.child_id"""
     return statements
+
+
+def _serious_sql(serious: SeriousAloneRule, table: str = "") -> str:
+    young = serious.young_child
+    sql = _in(f"{table}code", serious.codes)
+    if young is not None:
+        sql += (
+            f" OR ({_in(f'{table}code', young.codes)} AND {table}birth_day IS NOT NULL "
+            f"AND {table}day - {table}birth_day < {young.age_under_days})"
+        )
+    return f"({sql})"
+
+
+def _pattern_sql(name: str, kind: str, rule: PatternCondition) -> dict[str, str]:
+    """A pattern rule fires on a day it holds when it did not hold the day before.
+
+    Each rule reads only the incidents it is about: it can only start to hold on a day
+    one of them was recorded, so that is where it is evaluated.
+    """
+
+    def windowed(column: str, days: int) -> str:
+        return (
+            f"SUM({column}) {_window('child_id', _within(days))} AS post_{column}, "
+            f"COALESCE(SUM({column}) {_window('child_id', _within_yesterday(days))}, 0) "
+            f"AS pre_{column}"
+        )
+
+    if isinstance(rule, CountWithin):
+        return {
+            name: f"""
+SELECT child_id, day, post_hits AS n FROM (
+  SELECT child_id, day, {windowed("hits", rule.days)}
+  FROM (SELECT child_id, day, COUNT(*) AS hits FROM harm_incident
+        WHERE {_in("code", rule.codes)} GROUP BY child_id, day) d
+) x WHERE post_hits >= {rule.min_count} AND pre_hits < {rule.min_count}"""
+        }
+    if isinstance(rule, CodeWithOtherConcern):
+        own = _in("code", rule.codes)
+        return {
+            name: f"""
+SELECT child_id, day, post_own AS n FROM (
+  SELECT child_id, day, {windowed("own", rule.days)}, {windowed("concerns", rule.days)}
+  FROM (SELECT child_id, day,
+          SUM(CASE WHEN {own} THEN 1 ELSE 0 END) AS own,
+          SUM(CASE WHEN kind = 'concern' THEN 1 ELSE 0 END) AS concerns
+        FROM harm_incident
+        WHERE ({own} OR kind = 'concern')
+          AND child_id IN (SELECT child_id FROM harm_incident WHERE {own})
+        GROUP BY child_id, day) d
+) x WHERE post_own > 0 AND post_concerns - post_own > 0
+      AND NOT (pre_own > 0 AND pre_concerns - pre_own > 0)"""
+        }
+    if isinstance(rule, CodesTogether):
+        first, second = _in("code", rule.first), _in("code", rule.second)
+        return {
+            name: f"""
+SELECT child_id, day, post_first AS n FROM (
+  SELECT child_id, day, {windowed("first", rule.days)}, {windowed("second", rule.days)}
+  FROM (SELECT child_id, day,
+          SUM(CASE WHEN {first} THEN 1 ELSE 0 END) AS first,
+          SUM(CASE WHEN {second} THEN 1 ELSE 0 END) AS second
+        FROM harm_incident WHERE {first} OR {second} GROUP BY child_id, day) d
+) x WHERE post_first > 0 AND post_second > 0 AND NOT (pre_first > 0 AND pre_second > 0)"""
+        }
+    assert isinstance(rule, RelapseCycles)
+    # research-notes §6.7: a concern that follows a recent improvement, and is the first
+    # concern since it, is one cycle of improvement and relapse.
+    return {
+        f"{name}_day": f"""
+SELECT child_id, day, last_improvement FROM (
+  SELECT child_id, day, relapse_concern,
+    MAX(CASE WHEN improvement = 1 THEN day END) {_window("child_id", BEFORE_TODAY)}
+      AS last_improvement,
+    MAX(CASE WHEN relapse_concern = 1 THEN day END) {_window("child_id", BEFORE_TODAY)}
+      AS previous_concern
+  FROM (SELECT child_id, day,
+          MAX(CASE WHEN {_in("code", rule.improvement_codes)} THEN 1 ELSE 0 END) AS improvement,
+          MAX(CASE WHEN kind = 'concern' AND severity >= {rule.relapse_min_severity}
+                   THEN 1 ELSE 0 END) AS relapse_concern
+        FROM harm_incident
+        WHERE {_in("code", rule.improvement_codes)}
+           OR (kind = 'concern' AND severity >= {rule.relapse_min_severity})
+        GROUP BY child_id, day) d
+) x
+WHERE relapse_concern = 1 AND last_improvement IS NOT NULL
+  AND day - last_improvement <= {rule.relapse_days}
+  AND (previous_concern IS NULL OR previous_concern <= last_improvement)""",
+        name: f"""
+SELECT child_id, day, post_relapses AS n FROM (
+  SELECT child_id, day, {windowed("relapses", rule.days)}
+  FROM (SELECT child_id, day, 1 AS relapses FROM {name}_day) d
+) x WHERE post_relapses >= {rule.min_count} AND pre_relapses < {rule.min_count}""",
+    }
 
 
 def _evidence_sql(model: HarmModel) -> str:
     """Which events stand behind each raised alert (the alerts are few; this is a small join)."""
+    incident_events = """
+FROM harm_raised_alert a
+JOIN harm_incident i ON i.child_id = a.child_id
+JOIN harm_incident_events e ON e.child_id = i.child_id AND e.code = i.code
+                          AND e.incident_no = i.incident_no"""
     selects = [
         f"""
-SELECT a.child_id, a.kind, a.day, e.ref
-FROM harm_raised_alert a
-JOIN harm_scored_incident i ON i.child_id = a.child_id
-JOIN harm_incident_events e ON e.child_id = i.child_id AND e.code = i.code
-                          AND e.incident_no = i.incident_no
+SELECT a.child_id, a.kind, a.day, e.ref {incident_events}
 WHERE a.kind = '{THRESHOLD_KIND}' AND i.kind = 'concern' AND i.points > 0
   AND i.day BETWEEN a.day - {model.decay.horizon_days} AND a.day"""
     ]
-    for pattern in model.alerts.patterns:
+    for position, pattern in enumerate(model.alerts.patterns):
         rule = pattern.rule
         window = f"i.day BETWEEN a.day - {rule.days} AND a.day"
         if isinstance(rule, CountWithin):
@@ -478,42 +511,24 @@ WHERE a.kind = '{THRESHOLD_KIND}' AND i.kind = 'concern' AND i.points > 0
             chosen = f"{window} AND {_in('i.code', rule.first + rule.second)}"
         else:
             # The improvement behind a relapse in the window may itself precede the window.
-            index = [
-                p.kind for p in model.alerts.patterns if isinstance(p.rule, RelapseCycles)
-            ].index(pattern.kind)
+            days = f"harm_pattern{position}_day"
             chosen = (
-                f"(({window} AND i.kind = 'concern' AND i.severity >= {rule.relapse_min_severity} AND "
-                f"EXISTS (SELECT 1 FROM harm_child_day_relapse r WHERE r.child_id = i.child_id "
-                f"AND r.day = i.day AND r.relapse{index} = 1)) OR ({_in('i.code', rule.improvement_codes)} "
-                f"AND EXISTS (SELECT 1 FROM harm_child_day_relapse r WHERE r.child_id = i.child_id "
-                f"AND r.relapse{index} = 1 AND r.last_imp{index} = i.day "
-                f"AND r.day BETWEEN a.day - {rule.days} AND a.day)))"
+                f"(({window} AND i.kind = 'concern' AND i.severity >= {rule.relapse_min_severity} "
+                f"AND EXISTS (SELECT 1 FROM {days} r WHERE r.child_id = i.child_id "
+                f"AND r.day = i.day)) OR ({_in('i.code', rule.improvement_codes)} "
+                f"AND EXISTS (SELECT 1 FROM {days} r WHERE r.child_id = i.child_id "
+                f"AND r.last_improvement = i.day AND r.day BETWEEN a.day - {rule.days} AND a.day)))"
             )
         selects.append(
             f"""
-SELECT a.child_id, a.kind, a.day, e.ref
-FROM harm_raised_alert a
-JOIN harm_scored_incident i ON i.child_id = a.child_id
-JOIN harm_incident_events e ON e.child_id = i.child_id AND e.code = i.code
-                          AND e.incident_no = i.incident_no
+SELECT a.child_id, a.kind, a.day, e.ref {incident_events}
 WHERE a.kind = '{pattern.kind}' AND i.day <= a.day AND {chosen}"""
         )
     for serious in model.alerts.serious_alone:
-        young = serious.young_child
-        young_sql = (
-            f" OR ({_in('i.code', young.codes)} AND i.birth_day IS NOT NULL "
-            f"AND i.day - i.birth_day < {young.age_under_days})"
-            if young
-            else ""
-        )
         selects.append(
             f"""
-SELECT a.child_id, a.kind, a.day, e.ref
-FROM harm_raised_alert a
-JOIN harm_scored_incident i ON i.child_id = a.child_id AND i.day = a.day
-JOIN harm_incident_events e ON e.child_id = i.child_id AND e.code = i.code
-                          AND e.incident_no = i.incident_no
-WHERE a.kind = '{serious.kind}' AND ({_in("i.code", serious.codes)}{young_sql})"""
+SELECT a.child_id, a.kind, a.day, e.ref {incident_events}
+WHERE a.kind = '{serious.kind}' AND i.day = a.day AND {_serious_sql(serious, "i.")}"""
         )
     return " UNION ".join(selects)
 
@@ -528,13 +543,19 @@ def codes_table(taxonomy: Taxonomy) -> pa.Table:
     )
 
 
+_RAISED_SQL = """
+SELECT a.child_id, a.day, a.kind, s.score, a.n, s.agencies, COALESCE(c.incidents, 0)
+FROM harm_raised_alert a
+JOIN harm_alert_score s ON s.child_id = a.child_id AND s.day = a.day
+LEFT JOIN harm_alert_incident_count c ON c.child_id = a.child_id AND c.day = a.day"""
+
+
 def _finish(
     model: HarmModel,
     as_of: dt.date,
     scores: pa.Table,
     raised: list[tuple[Any, ...]],
     evidence: list[tuple[Any, ...]],
-    threshold_counts: dict[tuple[int, str, int], tuple[int, int]],
 ) -> BatchResult:
     refs: dict[tuple[int, str, int], set[int]] = defaultdict(set)
     for child_id, kind, day, ref in evidence:
@@ -542,16 +563,15 @@ def _finish(
     patterns = {p.kind: p for p in model.alerts.patterns}
     serious = {s.kind: s.reason for s in model.alerts.serious_alone}
     alerts = []
-    for child_id, day, kind, score, count in raised:
+    for child_id, day, kind, score, count, agencies, incidents in raised:
         key = (int(child_id), str(kind), int(day))
         rounded = round(float(score), SCORE_DECIMALS)
         if kind == THRESHOLD_KIND:
-            incidents, agencies = threshold_counts[key]
             reason = threshold_reason(
                 score=rounded,
                 threshold=model.alerts.threshold.score,
-                incident_count=incidents,
-                agency_count=agencies,
+                incident_count=int(incidents),
+                agency_count=int(agencies),
                 model=model,
             )
         elif kind in patterns:
@@ -572,15 +592,16 @@ def _finish(
     return BatchResult(as_of=as_of, scores=scores, alerts=alerts)
 
 
-_THRESHOLD_COUNTS_SQL = f"""
-SELECT a.child_id, a.kind, a.day,
-  COUNT(DISTINCT CASE WHEN i.kind = 'concern' AND i.points > 0 THEN i.code || ':' || CAST(i.incident_no AS VARCHAR) END),
-  MAX(m.agencies)
-FROM harm_raised_alert a
-JOIN harm_scored_incident i ON i.child_id = a.child_id AND i.day <= a.day
-JOIN harm_marker_score m ON m.child_id = a.child_id AND m.eval_day = a.day AND m.phase = 1
-WHERE a.kind = '{THRESHOLD_KIND}' AND i.day >= a.day - {{horizon}}
-GROUP BY a.child_id, a.kind, a.day"""
+# Tables read more than once are materialised; the rest stay views.
+_MATERIALISED = {
+    "harm_incident_events",
+    "harm_incident_base",
+    "harm_incident",
+    "harm_concern_day",
+    "harm_agency_day",
+    "harm_agency_interval",
+    "harm_raised_alert",
+}
 
 
 def score_population_duckdb(
@@ -604,28 +625,15 @@ def score_population_duckdb(
         connection.register("events", events)
         connection.register("children", children)
         connection.register("codes", codes_table(taxonomy))
-        for name, sql in population_sql(model, epoch_day(as_of)).items():
-            materialise = name in {
-                "harm_incident_events",
-                "harm_incident",
-                "harm_scored_incident",
-                "harm_marker_score",
-                "harm_eval_day",
-                "harm_raised_alert",
-                "harm_child_day_relapse",
-            }
-            kind = "TEMP TABLE" if materialise else "TEMP VIEW"
+        for name, sql in population_sql(model, epoch_day(as_of), taxonomy).items():
+            kind = "TEMP TABLE" if name in _MATERIALISED or name.endswith("_day") else "TEMP VIEW"
             connection.execute(f"CREATE {kind} {name} AS {sql}")
         scores = connection.sql("SELECT * FROM harm_score_as_of ORDER BY child_id").to_arrow_table()
-        raised = connection.execute("SELECT * FROM harm_raised_alert").fetchall()
+        raised = connection.execute(_RAISED_SQL).fetchall()
         evidence = connection.execute(_evidence_sql(model)).fetchall()
-        counts = connection.execute(
-            _THRESHOLD_COUNTS_SQL.format(horizon=model.decay.horizon_days)
-        ).fetchall()
     finally:
         connection.close()
-    threshold_counts = {(int(c), str(k), int(d)): (int(n), int(a)) for c, k, d, n, a in counts}
-    return _finish(model, as_of, scores, raised, evidence, threshold_counts)
+    return _finish(model, as_of, scores, raised, evidence)
 
 
 def score_population_spark(
@@ -646,17 +654,12 @@ def score_population_spark(
         ("codes", codes_table(taxonomy)),
     ):
         spark.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
-    for name, sql in population_sql(model, epoch_day(as_of)).items():
-        spark.sql(sql).createOrReplaceTempView(name)
+    for name, sql in population_sql(model, epoch_day(as_of), taxonomy).items():
+        frame = spark.sql(sql)
+        if name in _MATERIALISED:
+            frame = frame.cache()
+        frame.createOrReplaceTempView(name)
     scores_frame = spark.sql("SELECT * FROM harm_score_as_of ORDER BY child_id").toPandas()
-    raised = [tuple(r) for r in spark.sql("SELECT * FROM harm_raised_alert").collect()]
+    raised = [tuple(r) for r in spark.sql(_RAISED_SQL).collect()]
     evidence = [tuple(r) for r in spark.sql(_evidence_sql(model)).collect()]
-    counts = spark.sql(
-        _THRESHOLD_COUNTS_SQL.replace("AS VARCHAR", "AS STRING").format(
-            horizon=model.decay.horizon_days
-        )
-    ).collect()
-    threshold_counts = {(int(c), str(k), int(d)): (int(n), int(a)) for c, k, d, n, a in counts}
-    return _finish(
-        model, as_of, pa.Table.from_pandas(scores_frame), raised, evidence, threshold_counts
-    )
+    return _finish(model, as_of, pa.Table.from_pandas(scores_frame), raised, evidence)

@@ -1,0 +1,148 @@
+"""Chronology exports: CSV for analysis, and a printable PDF in the shape practitioners use.
+
+The PDF follows the chronology template (research-notes §7): date or period, significant
+event, source, impact on the child, action taken; entries about one incident share a group
+number so that nobody counts them twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from fullpicture.chronology.views import Chronology, ChronologyEntry
+
+CSV_COLUMNS = (
+    "date",
+    "date_precision",
+    "event",
+    "source",
+    "impact_on_child",
+    "action_taken",
+    "concern_code",
+    "category",
+    "severity",
+    "information_type",
+    "about",
+    "incident_group",
+    "date_recorded",
+    "agency_event_ref",
+)
+
+# A Unicode font when the system has one (names such as "Climbié" and curly quotes);
+# otherwise the PDF core font, with characters it cannot draw replaced.
+UNICODE_FONTS = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
+)
+
+
+def _source(entry: ChronologyEntry) -> str:
+    return f"{entry.agency_name} ({entry.agency_kind.replace('_', ' ')}); {entry.information_type}"
+
+
+def _event_text(entry: ChronologyEntry) -> str:
+    severity = f", severity {entry.severity}" if entry.severity else ""
+    about = "" if entry.about == "child" else f" [about: {entry.about}]"
+    return f"{entry.summary} ({entry.concern_code}: {entry.category}{severity}){about}"
+
+
+def chronology_csv(chronology: Chronology) -> str:
+    """The chronology as CSV text, one row per entry, in date order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for entry in chronology.entries:
+        writer.writerow(
+            (
+                entry.event_date.isoformat(),
+                entry.date_precision.value,
+                entry.summary,
+                _source(entry),
+                entry.impact_on_child or "",
+                entry.action_taken or "",
+                entry.concern_code,
+                entry.category,
+                entry.severity if entry.severity is not None else "",
+                entry.information_type,
+                entry.about,
+                entry.incident_group or "",
+                entry.date_recorded.isoformat() if entry.date_recorded else "",
+                entry.event_ref,
+            )
+        )
+    return buffer.getvalue()
+
+
+def chronology_pdf(chronology: Chronology, *, title: str) -> bytes:
+    """A printable landscape PDF: date, event, source, impact on the child, action taken."""
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=12)
+    font = next((p for p in UNICODE_FONTS if p.exists()), None)
+    if font is not None:
+        pdf.add_font("Body", "", str(font))
+        family = "Body"
+    else:
+        family = "Helvetica"
+
+    def text(value: str) -> str:
+        if font is not None:
+            return value
+        return value.encode("latin-1", "replace").decode("latin-1")
+
+    pdf.add_page()
+    pdf.set_font(family, size=14)
+    pdf.multi_cell(0, 8, text(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=8)
+    scope = (
+        f"Single-agency view: {chronology.agency_code}. Other agencies hold "
+        f"{chronology.entries_held_by_other_agencies} more entries."
+        if chronology.agency_code
+        else "Combined view of every agency's entries."
+    )
+    pdf.multi_cell(
+        0,
+        4,
+        text(
+            f"{scope} {len(chronology.entries)} entries, {chronology.incidents} incidents. "
+            f"{chronology.same_incident_rule}"
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(2)
+    heading = FontFace(emphasis="BOLD" if font is None else None, fill_color=(225, 225, 225))
+    with pdf.table(
+        col_widths=(24, 110, 48, 48, 47),
+        headings_style=heading,
+        line_height=4,
+        text_align="LEFT",
+    ) as table:
+        table.row(
+            [
+                text(c)
+                for c in (
+                    "Date",
+                    "Significant event",
+                    "Source",
+                    "Impact on the child",
+                    "Action taken",
+                )
+            ]
+        )
+        for entry in chronology.entries:
+            group = f"\nincident {entry.incident_group}" if entry.incident_group else ""
+            table.row(
+                [
+                    text(entry.date_label + group),
+                    text(_event_text(entry)),
+                    text(_source(entry)),
+                    text(entry.impact_on_child or "not recorded"),
+                    text(entry.action_taken or "not recorded"),
+                ]
+            )
+    return bytes(pdf.output())

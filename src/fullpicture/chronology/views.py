@@ -1,0 +1,370 @@
+"""Chronology views: the combined chronology of a child or a household, and one agency's view.
+
+The combined view puts every agency's entries about the child (and the adult factors recorded
+about the adults in the child's household) side by side in date order (research-notes §7).
+Entries about the same incident from two agencies are shown as one incident group and counted
+once, by the same rule the cumulative-harm model uses (``harm_model.yaml``, ``same_incident``).
+The single-agency view is what one agency holds alone, so the difference is visible.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from fullpicture.agencies.models import Agency
+from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
+from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
+from fullpicture.harm.engine import ScoringEvent, group_incidents
+from fullpicture.harm.model import HarmModel, default_harm_model
+from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
+
+
+class ChronologyNotFound(LookupError):
+    """No such child or household; the message says which."""
+
+
+class ChronologyEntry(BaseModel):
+    """One significant event as the recording agency holds it (current version)."""
+
+    event_id: int
+    agency_code: str
+    agency_name: str
+    agency_kind: str
+    event_ref: str
+    version: int
+    event_date: dt.date
+    date_precision: DatePrecision
+    date_label: str = Field(description="the date as precisely as it is known")
+    date_recorded: dt.date | None
+    concern_code: str
+    code_kind: str
+    category: str
+    severity: int | None
+    severity_source: str = Field(description="practitioner, taxonomy default, or none")
+    information_type: str
+    summary: str
+    impact_on_child: str | None
+    action_taken: str | None
+    about_person_id: int
+    about: str = Field(description="'child', or the household member's role")
+    participant_role: str
+    incident_group: int | None = Field(
+        default=None, description="set when two or more entries describe one incident"
+    )
+
+
+class IncidentGroup(BaseModel):
+    """Entries taken to describe one incident: shown together, counted once."""
+
+    group: int
+    concern_code: str
+    first_date: dt.date
+    event_ids: list[int]
+    agencies: list[str]
+    reason: str
+
+
+class Chronology(BaseModel):
+    subject: str = Field(description="child or household")
+    subject_id: int
+    agency_code: str | None = Field(description="set for a single-agency view")
+    entries: list[ChronologyEntry]
+    incident_groups: list[IncidentGroup]
+    incidents: int = Field(description="entries counted once per incident")
+    same_incident_rule: str
+    entries_held_by_other_agencies: int | None = Field(
+        default=None, description="in a single-agency view: what the other agencies hold"
+    )
+
+
+@dataclass(frozen=True)
+class _Source:
+    person_id: int
+    about: str
+    codes: frozenset[str] | None  # None: every code
+    date_from: dt.date | None
+    date_to: dt.date | None
+
+
+def date_label(day: dt.date, precision: DatePrecision) -> str:
+    if precision is DatePrecision.YEAR:
+        return f"{day.year}"
+    if precision is DatePrecision.MONTH:
+        return f"{calendar.month_name[day.month]} {day.year}"
+    return day.isoformat()
+
+
+def resolve_person(*, db_session: Session, person_ref: str | int) -> Person:
+    """A person by id or public id; raises ``ChronologyNotFound``."""
+    text = str(person_ref)
+    person = (
+        db_session.get(Person, int(text))
+        if text.isdigit()
+        else db_session.scalar(select(Person).where(Person.public_id == text))
+    )
+    if person is None:
+        raise ChronologyNotFound(f"no child with id {text!r}")
+    return person
+
+
+def child_chronology(
+    *,
+    db_session: Session,
+    person_id: int,
+    agency_code: str | None = None,
+    include_household: bool = True,
+    model: HarmModel | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Chronology:
+    """The child's combined chronology, or with ``agency_code`` what that agency holds alone."""
+    model = model or default_harm_model()
+    sources = [_Source(person_id, "child", None, None, None)]
+    if include_household:
+        sources.extend(_household_adult_sources(db_session, person_id, model))
+    entries = _entries(db_session, sources, taxonomy or default_taxonomy())
+    return _assemble("child", person_id, entries, agency_code, model, taxonomy)
+
+
+def household_chronology(
+    *,
+    db_session: Session,
+    household_id: int,
+    agency_code: str | None = None,
+    model: HarmModel | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Chronology:
+    """Every member's entries for the time they belonged to the household."""
+    memberships = db_session.scalars(
+        select(HouseholdMembership).where(HouseholdMembership.household_id == household_id)
+    ).all()
+    if not memberships:
+        raise ChronologyNotFound(f"no household with id {household_id} (or it has no members)")
+    sources = [_Source(m.person_id, m.role, None, m.date_from, m.date_to) for m in memberships]
+    entries = _entries(db_session, sources, taxonomy or default_taxonomy())
+    return _assemble(
+        "household", household_id, entries, agency_code, model or default_harm_model(), taxonomy
+    )
+
+
+def _household_adult_sources(
+    db_session: Session, person_id: int, model: HarmModel
+) -> list[_Source]:
+    """Adults who shared a household with the child, with the dates they did so; only their
+    adult-factor entries affect the child (research-notes §6.2, §6.6)."""
+    own = db_session.scalars(
+        select(HouseholdMembership).where(HouseholdMembership.person_id == person_id)
+    ).all()
+    sources: list[_Source] = []
+    for membership in own:
+        others = db_session.scalars(
+            select(HouseholdMembership).where(
+                HouseholdMembership.household_id == membership.household_id,
+                HouseholdMembership.person_id != person_id,
+                HouseholdMembership.role != "child",
+            )
+        ).all()
+        for other in others:
+            start = _latest(membership.date_from, other.date_from)
+            end = _earliest(membership.date_to, other.date_to)
+            if start is not None and end is not None and start > end:
+                continue
+            sources.append(
+                _Source(
+                    other.person_id,
+                    f"household member ({other.role})",
+                    frozenset(model.household_adult_codes),
+                    start,
+                    end,
+                )
+            )
+    return sources
+
+
+def _latest(a: dt.date | None, b: dt.date | None) -> dt.date | None:
+    return max(a, b) if a and b else a or b
+
+
+def _earliest(a: dt.date | None, b: dt.date | None) -> dt.date | None:
+    return min(a, b) if a and b else a or b
+
+
+def _entries(
+    db_session: Session, sources: Sequence[_Source], taxonomy: Taxonomy
+) -> list[ChronologyEntry]:
+    person_ids = {s.person_id for s in sources}
+    links = db_session.execute(
+        select(
+            PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
+        ).where(PersonRecordLink.person_id.in_(person_ids), PersonRecordLink.ended_at.is_(None))
+    ).all()
+    if not links:
+        return []
+    person_of = {(agency_id, ref): pid for pid, agency_id, ref in links}
+    current = (
+        select(Event.agency_id, Event.event_ref, func.max(Event.version).label("version"))
+        .group_by(Event.agency_id, Event.event_ref)
+        .subquery()
+    )
+    rows = db_session.execute(
+        select(Event, EventParticipant.record_ref, EventParticipant.role, Agency)
+        .join(
+            current,
+            and_(
+                current.c.agency_id == Event.agency_id,
+                current.c.event_ref == Event.event_ref,
+                current.c.version == Event.version,
+            ),
+        )
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .join(Agency, Agency.id == Event.agency_id)
+        .where(tuple_(Event.agency_id, EventParticipant.record_ref).in_(list(person_of)))
+    ).all()
+    by_person: dict[int, list[_Source]] = {}
+    for source in sources:
+        by_person.setdefault(source.person_id, []).append(source)
+    entries: dict[int, ChronologyEntry] = {}
+    for event, record_ref, role, agency in rows:
+        person_id = person_of[(event.agency_id, record_ref)]
+        for source in by_person.get(person_id, []):
+            if not _source_includes(source, event):
+                continue
+            if event.id in entries and entries[event.id].about == "child":
+                break
+            entries[event.id] = _entry(event, agency, role.value, source, taxonomy)
+            break
+    return sorted(entries.values(), key=lambda e: (e.event_date, e.agency_code, e.event_ref))
+
+
+def _source_includes(source: _Source, event: Event) -> bool:
+    if source.codes is not None and event.concern_code not in source.codes:
+        return False
+    if source.date_from and event.event_date < source.date_from:
+        return False
+    return not (source.date_to and event.event_date > source.date_to)
+
+
+def _entry(
+    event: Event, agency: Agency, role: str, source: _Source, taxonomy: Taxonomy
+) -> ChronologyEntry:
+    code = taxonomy.get(event.concern_code)
+    if event.severity is not None:
+        severity, severity_source = event.severity, "practitioner"
+    elif code is not None and code.default_severity:
+        severity, severity_source = code.default_severity, "taxonomy default"
+    else:
+        severity, severity_source = None, "none"
+    return ChronologyEntry(
+        event_id=event.id,
+        agency_code=agency.code,
+        agency_name=agency.name,
+        agency_kind=agency.kind.value,
+        event_ref=event.event_ref,
+        version=event.version,
+        event_date=event.event_date,
+        date_precision=event.date_precision,
+        date_label=date_label(event.event_date, event.date_precision),
+        date_recorded=event.date_recorded,
+        concern_code=event.concern_code,
+        code_kind=code.kind.value if code else "unknown",
+        category=code.category if code else "not in the taxonomy",
+        severity=severity,
+        severity_source=severity_source,
+        information_type=event.information_type.value,
+        summary=event.summary,
+        impact_on_child=event.impact_on_child,
+        action_taken=event.action_taken,
+        about_person_id=source.person_id,
+        about=source.about,
+        participant_role=role,
+    )
+
+
+def _assemble(
+    subject: str,
+    subject_id: int,
+    entries: list[ChronologyEntry],
+    agency_code: str | None,
+    model: HarmModel,
+    taxonomy: Taxonomy | None,
+) -> Chronology:
+    held_elsewhere = None
+    if agency_code is not None:
+        held_elsewhere = sum(1 for e in entries if e.agency_code != agency_code)
+        entries = [e for e in entries if e.agency_code == agency_code]
+    groups = _incident_groups(entries, model, taxonomy or default_taxonomy())
+    incidents = len(entries) - sum(len(g.event_ids) - 1 for g in groups)
+    return Chronology(
+        subject=subject,
+        subject_id=subject_id,
+        agency_code=agency_code,
+        entries=entries,
+        incident_groups=groups,
+        incidents=incidents,
+        same_incident_rule=same_incident_rule(model),
+        entries_held_by_other_agencies=held_elsewhere,
+    )
+
+
+def same_incident_rule(model: HarmModel) -> str:
+    days = model.same_incident.within_days
+    when = "on the same date" if days == 0 else f"within {days} day(s) of each other"
+    return (
+        "Entries are taken to describe one incident when they are about the same person, "
+        f"carry the same concern code and are dated {when}; the incident is counted once, "
+        "at the highest severity any agency gave it, and every agency that recorded it is "
+        f"credited (harm model {model.version})."
+    )
+
+
+def _incident_groups(
+    entries: Iterable[ChronologyEntry], model: HarmModel, taxonomy: Taxonomy
+) -> list[IncidentGroup]:
+    by_person: dict[int, list[ChronologyEntry]] = {}
+    for entry in entries:
+        by_person.setdefault(entry.about_person_id, []).append(entry)
+    groups: list[IncidentGroup] = []
+    lookup = {e.event_id: e for e in entries}
+    for person_entries in by_person.values():
+        incidents = group_incidents(
+            (
+                ScoringEvent(
+                    ref=e.event_id,
+                    agency=e.agency_code,
+                    day=e.event_date,
+                    code=e.concern_code,
+                    severity=e.severity,
+                )
+                for e in person_entries
+            ),
+            model=model,
+            taxonomy=taxonomy,
+        )
+        for incident in incidents:
+            if len(incident.refs) < 2:
+                continue
+            number = len(groups) + 1
+            ids = [int(r) for r in incident.refs]
+            for event_id in ids:
+                lookup[event_id].incident_group = number
+            groups.append(
+                IncidentGroup(
+                    group=number,
+                    concern_code=incident.code,
+                    first_date=incident.day,
+                    event_ids=ids,
+                    agencies=incident.agencies,
+                    reason=(
+                        f"{len(ids)} entries with code {incident.code} dated "
+                        f"{incident.day.isoformat()}" + (" by " + " and ".join(incident.agencies))
+                    ),
+                )
+            )
+    groups.sort(key=lambda g: (g.first_date, g.concern_code))
+    return groups

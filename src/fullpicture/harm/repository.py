@@ -1,0 +1,220 @@
+"""Queries for the cumulative-harm engine: each child's scoring events, straight from the tables.
+
+A child's events are the current version of every entry in which one of the child's linked
+records takes part, plus the adult factors recorded about adults in the child's household
+while they lived there (research-notes §6.2, §6.6; ``household_adult_codes`` in the model).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Select, and_, func, or_, select, union
+from sqlalchemy.orm import Session
+
+from fullpicture.agencies.models import Agency
+from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.harm.batch import epoch_day
+from fullpicture.harm.engine import ScoringEvent
+from fullpicture.harm.model import HarmModel
+from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
+
+CHILDHOOD_DAYS = 18 * 365 + 4
+
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("child_id", pa.int64()),
+        ("ref", pa.int64()),
+        ("agency", pa.string()),
+        ("day", pa.int32()),
+        ("code", pa.string()),
+        ("severity", pa.int32()),
+    ]
+)
+CHILDREN_SCHEMA = pa.schema([("child_id", pa.int64()), ("birth_day", pa.int32())])
+
+
+def _current_events() -> Select[int, int, str, int]:
+    latest = (
+        select(Event.agency_id, Event.event_ref, func.max(Event.version).label("version"))
+        .group_by(Event.agency_id, Event.event_ref)
+        .subquery()
+    )
+    statement: Select[int, int, str, int] = select(
+        Event.id, Event.agency_id, Event.event_ref, Event.version
+    ).join(
+        latest,
+        and_(
+            latest.c.agency_id == Event.agency_id,
+            latest.c.event_ref == Event.event_ref,
+            latest.c.version == Event.version,
+        ),
+    )
+    return statement
+
+
+def children_with_birth(
+    *, db_session: Session, as_of: dt.date, person_ids: Sequence[int] | None = None
+) -> dict[int, dt.date | None]:
+    """Children as of a day: under 18 by a linked record's date of birth, or a household's
+    child; with their date of birth (the earliest any agency gives) where known."""
+    births = (
+        select(PersonRecordLink.person_id, func.min(SourceRecord.date_of_birth).label("dob"))
+        .join(
+            SourceRecord,
+            and_(
+                SourceRecord.agency_id == PersonRecordLink.agency_id,
+                SourceRecord.record_ref == PersonRecordLink.record_ref,
+            ),
+        )
+        .where(PersonRecordLink.ended_at.is_(None))
+        .group_by(PersonRecordLink.person_id)
+    )
+    if person_ids is not None:
+        births = births.where(PersonRecordLink.person_id.in_(person_ids))
+    found: dict[int, dt.date | None] = {}
+    earliest_birth = as_of - dt.timedelta(days=CHILDHOOD_DAYS)
+    for person_id, dob in db_session.execute(births):
+        if dob is not None and earliest_birth < dob <= as_of:
+            found[person_id] = dob
+    household_children = select(HouseholdMembership.person_id).where(
+        HouseholdMembership.role == "child"
+    )
+    if person_ids is not None:
+        household_children = household_children.where(HouseholdMembership.person_id.in_(person_ids))
+    for (person_id,) in db_session.execute(household_children.distinct()):
+        found.setdefault(person_id, None)
+    return found
+
+
+def _event_rows(
+    db_session: Session, child_ids: Iterable[int], as_of: dt.date, model: HarmModel
+) -> list[tuple[int, int, str, dt.date, str, int | None]]:
+    ids = list(child_ids)
+    if not ids:
+        return []
+    current = _current_events().subquery()
+    own = (
+        select(
+            PersonRecordLink.person_id.label("child_id"),
+            Event.id.label("ref"),
+        )
+        .join(current, current.c.id == Event.id)
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .join(
+            PersonRecordLink,
+            and_(
+                PersonRecordLink.agency_id == Event.agency_id,
+                PersonRecordLink.record_ref == EventParticipant.record_ref,
+                PersonRecordLink.ended_at.is_(None),
+            ),
+        )
+        .where(PersonRecordLink.person_id.in_(ids), Event.event_date <= as_of)
+    )
+    child_home = HouseholdMembership.__table__.alias("child_home")
+    adult_home = HouseholdMembership.__table__.alias("adult_home")
+    adults = (
+        select(child_home.c.person_id.label("child_id"), Event.id.label("ref"))
+        .join(current, current.c.id == Event.id)
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .join(
+            PersonRecordLink,
+            and_(
+                PersonRecordLink.agency_id == Event.agency_id,
+                PersonRecordLink.record_ref == EventParticipant.record_ref,
+                PersonRecordLink.ended_at.is_(None),
+            ),
+        )
+        .join(
+            adult_home,
+            and_(
+                adult_home.c.person_id == PersonRecordLink.person_id, adult_home.c.role != "child"
+            ),
+        )
+        .join(
+            child_home,
+            and_(
+                child_home.c.household_id == adult_home.c.household_id,
+                child_home.c.person_id != adult_home.c.person_id,
+            ),
+        )
+        .where(
+            child_home.c.person_id.in_(ids),
+            Event.event_date <= as_of,
+            Event.concern_code.in_(model.household_adult_codes),
+            *(
+                or_(home.c.date_from.is_(None), home.c.date_from <= Event.event_date)
+                for home in (child_home, adult_home)
+            ),
+            *(
+                or_(home.c.date_to.is_(None), home.c.date_to >= Event.event_date)
+                for home in (child_home, adult_home)
+            ),
+        )
+    )
+    pairs = union(own, adults).subquery()
+    statement = (
+        select(
+            pairs.c.child_id,
+            Event.id,
+            Agency.code,
+            Event.event_date,
+            Event.concern_code,
+            Event.severity,
+        )
+        .join(Event, Event.id == pairs.c.ref)
+        .join(Agency, Agency.id == Event.agency_id)
+        .order_by(pairs.c.child_id, Event.event_date, Event.id)
+    )
+    return [
+        (int(c), int(r), str(a), d, str(code), sev)
+        for c, r, a, d, code, sev in db_session.execute(statement)
+    ]
+
+
+def population_tables(
+    *, db_session: Session, as_of: dt.date, model: HarmModel
+) -> tuple[pa.Table, pa.Table]:
+    """Every child's scoring events and dates of birth, as the batch job's Arrow inputs."""
+    children = children_with_birth(db_session=db_session, as_of=as_of)
+    rows = _event_rows(db_session, children, as_of, model)
+    columns: list[tuple[Any, ...]] = (
+        list(zip(*rows, strict=True)) if rows else [(), (), (), (), (), ()]
+    )
+    events = pa.table(
+        {
+            "child_id": pa.array(columns[0], pa.int64()),
+            "ref": pa.array(columns[1], pa.int64()),
+            "agency": pa.array(columns[2], pa.string()),
+            "day": pa.array([epoch_day(d) for d in columns[3]], pa.int32()),
+            "code": pa.array(columns[4], pa.string()),
+            "severity": pa.array(columns[5], pa.int32()),
+        },
+        schema=EVENTS_SCHEMA,
+    )
+    births = pa.table(
+        {
+            "child_id": pa.array(list(children), pa.int64()),
+            "birth_day": pa.array(
+                [epoch_day(d) if d else None for d in children.values()], pa.int32()
+            ),
+        },
+        schema=CHILDREN_SCHEMA,
+    )
+    return events, births
+
+
+def child_scoring_events(
+    *, db_session: Session, person_id: int, as_of: dt.date, model: HarmModel
+) -> tuple[list[ScoringEvent], dt.date | None]:
+    """One child's scoring events and date of birth, for the incremental path."""
+    births = children_with_birth(db_session=db_session, as_of=as_of, person_ids=[person_id])
+    rows = _event_rows(db_session, [person_id], as_of, model)
+    events = [
+        ScoringEvent(ref=ref, agency=agency, day=day, code=code, severity=severity)
+        for _child, ref, agency, day, code, severity in rows
+    ]
+    return events, births.get(person_id)

@@ -1,0 +1,152 @@
+"""Alerts from the database: batch and incremental agree, once per episode, routing, workflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+
+from fullpicture.agencies.models import AgencyKind
+from fullpicture.chronology.models import ParticipantRole
+from fullpicture.harm import service
+from fullpicture.harm.models import AlertStatus
+from fullpicture.people.models import Person, SourceRecord
+from tests.chronology import factories as make
+
+AS_OF = dt.date(2025, 6, 30)
+SUBJECT = ParticipantRole.SUBJECT
+
+
+def _record(db_session: Session, agency_id: int, ref: str, dob: dt.date) -> None:
+    db_session.add(
+        SourceRecord(
+            agency_id=agency_id,
+            record_ref=ref,
+            content_hash=ref,
+            date_of_birth=dob,
+            recorded_by="test",
+        )
+    )
+    db_session.flush()
+
+
+@pytest.fixture
+def baby(db_session: Session) -> dict[str, object]:
+    """A baby the GP and the police both see injured, with a mother's partner unseen."""
+    gp = make.agency(db_session, "gp-a", AgencyKind.GP)
+    police = make.agency(db_session, "police-a", AgencyKind.POLICE)
+    hv = make.agency(db_session, "hv-a", AgencyKind.HEALTH_VISITING)
+    csc = make.agency(db_session, "csc-a", AgencyKind.CHILDRENS_SOCIAL_CARE, "Borough CSC")
+    make.agency(db_session, "csc-b", AgencyKind.CHILDRENS_SOCIAL_CARE, "Other CSC")
+    child = make.person(db_session, (gp, "G1"), (police, "P1"), (hv, "H1"), (csc, "C1"))
+    partner = make.person(db_session, (police, "P7"))
+    _record(db_session, gp.id, "G1", dt.date(2025, 1, 10))
+    make.household(
+        db_session, (child, "child", None, None), (partner, "partner", dt.date(2025, 2, 1), None)
+    )
+    make.event(
+        db_session,
+        police,
+        "p-adult",
+        dt.date(2025, 3, 1),
+        "ADT-UNK",
+        [("P7", SUBJECT)],
+        summary="New partner, not known to services",
+    )
+    make.event(db_session, hv, "h-1", dt.date(2025, 3, 20), "WNB", [("H1", SUBJECT)])
+    make.event(
+        db_session,
+        gp,
+        "g-1",
+        dt.date(2025, 4, 2),
+        "PHY-INJ",
+        [("G1", SUBJECT)],
+        summary="Bruise on the ear",
+    )
+    make.event(
+        db_session,
+        police,
+        "p-1",
+        dt.date(2025, 4, 2),
+        "PHY-INJ",
+        [("P1", ParticipantRole.VICTIM)],
+        summary="Bruise on the ear",
+    )
+    return {"child": child, "csc": csc}
+
+
+def test_batch_alerts_have_evidence_and_match_the_incremental_path(
+    db_session: Session, baby: dict[str, object]
+) -> None:
+    child: Person = baby["child"]  # type: ignore[assignment]
+    result = service.score_population(db_session=db_session, as_of=AS_OF)
+    kinds = {(a.kind, a.day) for a in result.alerts}
+    assert ("injury_non_mobile_baby", dt.date(2025, 4, 2)) in kinds
+    injury = next(a for a in result.alerts if a.kind == "injury_non_mobile_baby")
+    assert len(injury.evidence) == 2  # the GP's and the police's entry: one incident
+    assert "immediate referral" in injury.reason
+
+    one = service.assess_one_child(db_session=db_session, person_id=child.id, as_of=AS_OF)
+    assert {(a.kind, a.day, a.evidence) for a in one.alerts} == {
+        (a.kind, a.day, a.evidence) for a in result.alerts
+    }
+    assert result.score_of()[child.id] == pytest.approx(one.explanation.score)
+    injury_contribution = next(c for c in one.explanation.contributions if c.code == "PHY-INJ")
+    assert set(injury_contribution.modifiers) == {"infant", "unseen_adult"}
+    assert injury_contribution.agencies == ("gp-a", "police-a")
+
+
+def test_alerts_are_stored_once_and_routed_to_the_csc_holding_the_child(
+    db_session: Session, baby: dict[str, object]
+) -> None:
+    child: Person = baby["child"]  # type: ignore[assignment]
+    result = service.score_population(db_session=db_session, as_of=AS_OF)
+    stored = service.record_alerts(db_session=db_session, result=result)
+    assert stored and all(a.status is AlertStatus.NEW for a in stored)
+    assert {a.routed_to_agency_id for a in stored} == {baby["csc"].id}  # type: ignore[attr-defined]
+    assert "no lead practitioner" in stored[0].routing_reason
+    assert all(a.evidence["event_ids"] for a in stored)
+    again = service.record_alerts(
+        db_session=db_session,
+        result=service.score_population(db_session=db_session, as_of=AS_OF),
+    )
+    assert again == []
+    assert service.on_event_recorded(db_session=db_session, person_id=child.id, as_of=AS_OF) == []
+
+
+def test_workflow_new_acknowledged_closed(db_session: Session, baby: dict[str, object]) -> None:
+    result = service.score_population(db_session=db_session, as_of=AS_OF)
+    alert = service.record_alerts(db_session=db_session, result=result)[0]
+    with pytest.raises(service.AlertWorkflowError, match="acknowledge"):
+        service.close_alert(
+            db_session=db_session, public_id=alert.public_id, outcome="x y z", by="a"
+        )
+    service.acknowledge_alert(
+        db_session=db_session,
+        public_id=alert.public_id,
+        decision="Strategy discussion held the same day",
+        by="Team manager",
+    )
+    assert alert.status is AlertStatus.ACKNOWLEDGED and alert.decided_by == "Team manager"
+    with pytest.raises(service.AlertWorkflowError, match="only a new alert"):
+        service.acknowledge_alert(
+            db_session=db_session, public_id=alert.public_id, decision="again", by="x"
+        )
+    service.close_alert(
+        db_session=db_session,
+        public_id=alert.public_id,
+        outcome="Child protection plan; baby seen by paediatrician",
+        by="Social worker",
+    )
+    assert alert.status is AlertStatus.CLOSED and alert.closed_at is not None
+    with pytest.raises(service.AlertNotFound):
+        service.get_alert(db_session=db_session, public_id="nope")
+
+
+def test_without_a_csc_agency_the_alert_waits_unrouted(db_session: Session) -> None:
+    gp = make.agency(db_session, "gp-z", AgencyKind.GP)
+    child = make.person(db_session, (gp, "Z1"))
+    routing = service.route_alert(db_session=db_session, person_id=child.id)
+    assert routing.agency_id is None
+    assert "unrouted" in routing.reason
