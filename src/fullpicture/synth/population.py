@@ -159,6 +159,13 @@ class Population:
     window_start: int
     as_of: int
 
+    def lookups(self) -> tuple[IntArray, IntArray]:
+        """Date of birth (or expected delivery) and family household per person."""
+        return (
+            cast(IntArray, self.persons["dob_days"].to_numpy()),
+            cast(IntArray, self.persons["household_idx"].to_numpy()),
+        )
+
 
 def generate_population(
     *, settings: SynthesisSettings, rng: np.random.Generator, children: int, as_of: dt.date
@@ -810,13 +817,17 @@ def _relationships(
     father_home = (father == family.father[hh]) & (
         family.father_separated_on[hh] == NO_DATE
     ) | is_partner_child
+    # An unborn child's relationships start at birth, which has not happened yet.
+    birth = np.where(born, birth, NO_DATE)
     add(child, mother, "parent", born, birth, nodate)
     add(mother, child, "child", born, birth, nodate)
     add(child, father, "parent", father_home & born, birth, nodate)
     add(father, child, "child", father_home & born, birth, nodate)
     step = np.where(is_partner_child, NONE, family.partner[hh])
     joined = family.partner_joined_on[hh]
-    add(child, step, "step_parent", born, np.maximum(joined, birth), nodate)
+    add(
+        child, step, "step_parent", born, np.where(born, np.maximum(joined, birth), NO_DATE), nodate
+    )
     add(child, family.grandparent[hh], "grandparent", born, birth, nodate)
     # Siblings: every ordered pair of children in one household.
     sizes = np.diff(family.child_offsets)
@@ -836,7 +847,7 @@ def _relationships(
             b,
             "sibling",
             both_born,
-            np.maximum(dob[a], dob[b]),
+            np.where(both_born, np.maximum(dob[a], dob[b]), NO_DATE),
             np.full(a.size, NO_DATE, dtype=np.int64),
         )
     households = np.arange(family.mother.size)

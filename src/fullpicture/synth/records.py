@@ -269,6 +269,7 @@ def noisy_records(
     sex = frame["sex"].to_numpy().astype(object)
     sex_missing = chance("sex_missing")
     sex[sex_missing] = None
+    sex[unborn] = "U"  # not known, or not recorded, before birth
     ethnicity = frame["ethnicity"].to_numpy().astype(object)
     ethnicity[chance("ethnicity_missing")] = None
     language = frame["first_language"].to_numpy().astype(object)
@@ -280,7 +281,7 @@ def noisy_records(
     depth = _rates(settings, agency_kind, "address_history_depth").astype(np.int64)
     no_space = chance("postcode_without_space")
     abbreviate = chance("street_type_abbreviated")
-    noise_log |= {"old_address": old, "address_missing": missing_address}
+    noise_log |= {"address_missing": missing_address}
     record_view = pl.DataFrame(
         {
             "row": np.arange(n),
@@ -336,7 +337,8 @@ def noisy_records(
         .alias("date_to"),
     ).sort("row", "recency")
     address_lists = addresses.group_by("row", maintain_order=True).agg(
-        pl.struct("line", "postcode", "date_from", "date_to").alias("addresses")
+        pl.struct("line", "postcode", "date_from", "date_to").alias("addresses"),
+        (pl.col("skip").max() > 0).alias("old_address"),
     )
 
     # Record ids: the agency's own numbering, in an order unrelated to the true person.
@@ -373,7 +375,11 @@ def noisy_records(
         }
     ).join(address_lists, on="row", how="left")
     noise = pl.DataFrame({"row": np.arange(n), **{k: v for k, v in noise_log.items()}})
-    return records.join(noise, on="row", how="left").drop("row")
+    return (
+        records.join(noise, on="row", how="left")
+        .with_columns(pl.col("old_address").fill_null(False))
+        .drop("row")
+    )
 
 
 def feed_relationships(
@@ -381,6 +387,7 @@ def feed_relationships(
     settings: SynthesisSettings,
     rng: np.random.Generator,
     population: Population,
+    roster: Roster,
     records: pl.DataFrame,
 ) -> pl.DataFrame:
     """Each agency's copy of the true relationships between two people it holds."""
@@ -393,9 +400,7 @@ def feed_relationships(
             how="inner",
         )
         .sort("agency_idx", "record_id", "related_record_id", "relationship")
+        .join(roster.agencies.select("agency_idx", "kind"), on="agency_idx", how="left")
     )
-    return (
-        joined.with_columns(pl.Series("dropped", rng.random(joined.height)))
-        .filter(pl.col("dropped") >= settings.record_noise.default.relationship_missing)
-        .drop("dropped")
-    )
+    missing = _rates(settings, joined["kind"].to_numpy().astype(np.str_), "relationship_missing")
+    return joined.filter(pl.Series(rng.random(joined.height) >= missing)).drop("kind")

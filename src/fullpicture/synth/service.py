@@ -157,7 +157,7 @@ def generate(
         background=background,
     )
     relationships = feed_relationships(
-        settings=settings, rng=rng, population=population, records=records
+        settings=settings, rng=rng, population=population, roster=roster, records=records
     )
     report("events", 1, 1)
 

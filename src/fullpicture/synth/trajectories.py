@@ -237,9 +237,11 @@ def _pick(rng: np.random.Generator, options: list[str]) -> str | None:
     return options[int(rng.integers(0, len(options)))] if options else None
 
 
-def _resolve(who: Who, child: int, day: int, population: Population, dob: IntArray) -> list[int]:
+def _resolve(
+    who: Who, child: int, day: int, population: Population, dob: IntArray, household_of: IntArray
+) -> list[int]:
     family = population.family
-    household = int(population.persons["household_idx"][child])
+    household = int(household_of[child])
     if who is Who.SUBJECT:
         return [child]
     if who is Who.SIBLINGS:
@@ -275,19 +277,19 @@ def _add_event(
 ) -> None:
     """Add one event; ``age_on`` fixes the day the child's age (so school) is taken on, so a
     decoy stays with one school across the move to secondary."""
-    dob = population.persons["dob_days"].to_numpy()
+    dob, household_of = population.lookups()
     key = len(out.event_key)
     seen: set[int] = set()
     participants: list[tuple[int, str]] = []
     for participant in step.people:
-        for person in _resolve(participant.who, child, day, population, dob):
+        for person in _resolve(participant.who, child, day, population, dob, household_of):
             if person not in seen and (dob[person] <= day or _prebirth(participant, person, child)):
                 seen.add(person)
                 participants.append((person, participant.role.value))
     out.event_key.append(key)
     out.trajectory_id.append(trajectory_id)
     out.agency_kind.append(step.agency.value)
-    out.household.append(int(population.persons["household_idx"][child]))
+    out.household.append(int(household_of[child]))
     out.subject_age.append(int(((day if age_on is None else age_on) - dob[child]) / YEAR))
     out.day.append(day)
     out.code.append(step.code)
