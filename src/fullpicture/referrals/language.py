@@ -579,11 +579,24 @@ class _Tokens:
             idx.append(token.idx)
             if is_alpha or token.like_num:
                 words += 1
+        starts = [sentence.start for sentence in doc.sents]
+        # The sentencizer leaves an opening quotation mark at the end of the previous sentence
+        # ('… Cole. "I hate it," said Ava.'); move it to the sentence it opens.
+        for n in range(1, len(starts)):
+            mark = starts[n] - 1
+            if (
+                mark > starts[n - 1]
+                and text[mark] in {'"', "“", "‘"}
+                and (mark == 0 or doc[mark - 1].whitespace_)
+                and not doc[mark].whitespace_
+            ):
+                starts[n] = mark
+        ends = [*starts[1:], len(text)]
         sent = [0] * len(text)
         bounds: list[tuple[int, int]] = []
-        for number, sentence in enumerate(doc.sents):
-            bounds.append((sentence.start, sentence.end))
-            sent[sentence.start : sentence.end] = [number] * (sentence.end - sentence.start)
+        for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            bounds.append((start, end))
+            sent[start:end] = [number] * (end - start)
         return cls(text, lower, punct, alpha, idx, sent, bounds, words)
 
     def end_char(self, i: int) -> int:
