@@ -7,6 +7,7 @@ import typer
 from fullpicture.cli import access as access_cli
 from fullpicture.cli import agencies as agencies_cli
 from fullpicture.cli import db as db_cli
+from fullpicture.cli import harm as harm_cli
 from fullpicture.cli import imports as imports_cli
 from fullpicture.cli import linkage as linkage_cli
 from fullpicture.cli import serve as serve_cli
@@ -25,6 +26,9 @@ app.add_typer(imports_cli.quarantine_app, name="quarantine")
 app.add_typer(linkage_cli.app, name="link")
 app.command("serve")(serve_cli.serve)
 app.command("synth")(synth_cli.synth)
+app.command("replay")(harm_cli.replay)
+app.add_typer(harm_cli.app, name="harm")
+app.command("chronology")(harm_cli.chronology)
 app.add_typer(access_cli.user_app, name="user")
 app.add_typer(access_cli.token_app, name="token")
 app.add_typer(access_cli.audit_app, name="audit")

@@ -103,3 +103,44 @@ class AlertAcknowledge(BaseModel):
 class AlertClose(BaseModel):
     outcome: str = Field(min_length=3, description="what happened for the child")
     by: str = Field(min_length=1)
+
+
+class ContributionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    day: dt.date
+    agencies: list[str]
+    refs: list[int | str] = Field(description="the event ids behind the incident")
+    base_severity: int
+    severity: int
+    modifiers: list[str]
+    points: float
+    decay: float
+    contribution: float
+
+
+class RaisedAlertRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    day: dt.date
+    score: float
+    reason: str
+    evidence: list[int | str] = Field(description="the event ids behind the alert")
+
+
+class ChildHarmRead(BaseModel):
+    """One child's score as of a day, every incident in it, and every alert raised so far."""
+
+    as_of: dt.date
+    score: float
+    concern_points: float
+    agencies: list[str]
+    triangulation_multiplier: float
+    contributions: list[ContributionRead]
+    strengths: list[ContributionRead]
+    strength_weight: float
+    strength_note: str
+    alerts: list[RaisedAlertRead]
+    model_version: str

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from fullpicture import __version__
 from fullpicture.access import api as access_api
+from fullpicture.chronology import routes as chronology_routes
 from fullpicture.core.runtime import request_session
+from fullpicture.harm import api as harm_api
 from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
 
@@ -59,6 +61,8 @@ def create_app() -> FastAPI:
     # Each capability with an API exposes ``router`` from its ``api`` module; include it here.
     app.include_router(imports_api.router)
     app.include_router(linkage_api.router)
+    app.include_router(harm_api.router)
+    app.include_router(chronology_routes.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.api (tests/access/test_route_access.py).
     access_api.install(app)

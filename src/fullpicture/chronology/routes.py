@@ -1,0 +1,89 @@
+"""``/api/v1``: a child's or household's combined chronology, one agency's view, and exports."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fullpicture.access import repository as access_repository
+from fullpicture.access import service as access_service
+from fullpicture.access.api import ChildReader, PersonPublicId
+from fullpicture.chronology import views
+from fullpicture.chronology.export import chronology_csv, chronology_pdf
+from fullpicture.core.database import utc_now
+from fullpicture.core.runtime import request_session
+from fullpicture.people.models import Household
+
+router = APIRouter(prefix="/api/v1", tags=["chronology"])
+
+DbSession = Annotated[Session, Depends(request_session)]
+
+
+class ChronologyFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    PDF = "pdf"
+
+
+def _render(chronology: views.Chronology, export: ChronologyFormat, title: str) -> Response:
+    if export is ChronologyFormat.CSV:
+        return Response(chronology_csv(chronology), media_type="text/csv; charset=utf-8")
+    if export is ChronologyFormat.PDF:
+        return Response(chronology_pdf(chronology, title=title), media_type="application/pdf")
+    return Response(chronology.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/children/{person_id}/chronology",
+    response_model=views.Chronology,
+    summary="A child's combined chronology, or one agency's view of it (CSV/PDF export)",
+)
+def child_chronology(
+    person_id: PersonPublicId,
+    session: DbSession,
+    subject: ChildReader,
+    agency: Annotated[str | None, Query(description="only what this agency holds")] = None,
+    export: Annotated[ChronologyFormat, Query(alias="format")] = ChronologyFormat.JSON,
+) -> Response:
+    """Needs ``children:read`` and a need to know the child; the read is audited."""
+    person = access_service.open_person(
+        db_session=session, subject=subject, person_public_id=person_id, purpose="chronology"
+    )
+    chronology = views.child_chronology(db_session=session, person_id=person.id, agency_code=agency)
+    return _render(chronology, export, f"Chronology of child {person.public_id}")
+
+
+@router.get(
+    "/households/{household_id}/chronology",
+    response_model=views.Chronology,
+    summary="A household's chronology: its members' entries while they lived there",
+)
+def household_chronology(
+    household_id: PersonPublicId,
+    session: DbSession,
+    subject: ChildReader,
+    agency: Annotated[str | None, Query(description="only what this agency holds")] = None,
+    export: Annotated[ChronologyFormat, Query(alias="format")] = ChronologyFormat.JSON,
+) -> Response:
+    """Only entries about members the caller has a need to know about are included."""
+    household = session.scalar(select(Household).where(Household.public_id == household_id))
+    if household is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such household")
+    readable = set(session.scalars(access_repository.readable_person_ids(subject, utc_now())))
+    try:
+        chronology = views.household_chronology(
+            db_session=session, household_id=household.id, agency_code=agency
+        )
+    except views.ChronologyNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    chronology.entries = [e for e in chronology.entries if e.about_person_id in readable]
+    if not chronology.entries:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no entries you have a need to know about")
+    kept = {e.event_id for e in chronology.entries}
+    chronology.incident_groups = [g for g in chronology.incident_groups if set(g.event_ids) <= kept]
+    return _render(chronology, export, f"Chronology of household {household.public_id}")
