@@ -14,6 +14,7 @@ reviewed ``PUBLIC_ROUTES``). What a subject may see inside a child's record is d
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path as FilePath
@@ -36,6 +37,8 @@ from fullpicture.access import service as access_service
 from fullpicture.access.models import AccessNotification, SignInSession, UserAccount
 from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import (
+    USERNAME_PATTERN,
+    UUID_PATTERN,
     AccessLogEntry,
     BreakGlassRead,
     BreakGlassRequest,
@@ -62,7 +65,6 @@ SIGN_IN_CSRF_COOKIE = "fp_sign_in_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 DEFAULT_AFTER_SIGN_IN = "/account"
 
 templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent / "templates")
@@ -326,6 +328,14 @@ def sign_in(
             refusal="The sign-in form had expired. Please try again.",
             username=username,
             status_code=status.HTTP_403_FORBIDDEN,
+        )
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        # Not a username we could have issued; nothing to look up or count.
+        return _sign_in_form(
+            request,
+            next_path=next,
+            refusal=access_service.GENERIC_REFUSAL,
+            status_code=status.HTTP_401_UNAUTHORIZED,
         )
     # A refusal returns normally (no exception) so the failure count and audit entry commit.
     outcome = access_service.sign_in_with_password(

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from fullpicture.access.models import Role
 from fullpicture.access.roles import Scope
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_ALLOWED_CONTROL = frozenset("\n\r\t")
+
+
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL refuses NUL in text, and control characters have no place in a reason.
+    if any(ord(c) < 32 and c not in _ALLOWED_CONTROL for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_no_control_characters)]
 
 
 class UserCreate(BaseModel):
@@ -48,8 +61,8 @@ class TokenIssued(BaseModel):
 class BreakGlassRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    person_id: str = Field(min_length=36, max_length=36, description="the person's public id")
-    reason: str = Field(
+    person_id: str = Field(pattern=UUID_PATTERN, description="the person's public id")
+    reason: PlainText = Field(
         min_length=15, max_length=2000, description="why this is an emergency; recorded and shown"
     )
     minutes: int = Field(default=30, ge=5)

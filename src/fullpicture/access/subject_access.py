@@ -18,6 +18,7 @@ from fullpicture.access import audit
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
+from fullpicture.access.schemas import PlainText
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.core.database import utc_now
@@ -51,7 +52,7 @@ class SubjectAccessRequest(BaseModel):
         default=False,
         description="only for a parent's request: the reviewer judged disclosure in the child's best interests",
     )
-    best_interests_reason: str | None = Field(default=None, max_length=2000)
+    best_interests_reason: PlainText | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _release_needs_a_reason(self) -> SubjectAccessRequest:
