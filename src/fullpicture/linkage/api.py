@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ from fullpicture.linkage import explain as linkage_explain
 from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import review as linkage_review
 from fullpicture.linkage import service as linkage_service
-from fullpicture.linkage.engine import Engine
+from fullpicture.linkage.engine import Engine, LinkageInputError
 from fullpicture.linkage.models import ReviewAction, ReviewStatus
 from fullpicture.linkage.rules import default_rules
 from fullpicture.linkage.schemas import (
@@ -74,7 +74,8 @@ def run_linkage(
             retrain=retrain,
         )
         linkage_households.rebuild_households(db_session=session)
-    except linkage_service.LinkageStateError as exc:
+    except (linkage_service.LinkageStateError, LinkageInputError) as exc:
+        # e.g. too few records to train a model: the caller's situation, not a server fault
         raise _unprocessable(exc) from exc
     return LinkageRunRead.model_validate(run)
 
@@ -142,7 +143,11 @@ def review_queue(
     summary="Confirm, reject or undo the decision on a queued pair",
 )
 def decide_review_item(
-    item_id: int, body: ReviewDecisionBody, session: DbSession, subject: LinkageReviewer
+    # Bounded to the database's integer range: a larger id is a 422, not a server error.
+    item_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: ReviewDecisionBody,
+    session: DbSession,
+    subject: LinkageReviewer,
 ) -> ReviewItemRead:
     """Recorded with who, why and when; honoured by every later run. Needs ``linkage:review``."""
     try:
