@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,13 @@ def test_generated_feeds_import_without_quarantine(
     db_session: Session, tmp_path: Path, fmt: str
 ) -> None:
     out = tmp_path / "population"
-    manifest = generate(children=40, seed=21, out=out, fmt=fmt)  # type: ignore[arg-type]
+    # Seed 24 at this size includes an entry dated only to a month (YYYY-MM).
+    manifest = generate(children=120, seed=24, out=out, fmt=fmt)  # type: ignore[arg-type]
+    read = pl.read_csv if fmt == "csv" else pl.read_parquet
+    dates = pl.concat(
+        [read(p)["event_date"].cast(pl.String) for p in out.glob(f"feeds/*/events.{fmt}")]
+    )
+    assert (dates.str.len_chars() == 7).any()
     agency_service.register_from_csv(db_session=db_session, path=out / "agencies.csv")
     result = import_feed(
         db_session=db_session,

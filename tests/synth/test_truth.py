@@ -88,7 +88,18 @@ def test_every_trajectory_event_exists_in_the_feeds(small_population: Path) -> N
 def test_no_event_in_the_future_or_before_a_childs_birth(small_population: Path) -> None:
     manifest = json.loads((small_population / "manifest.json").read_text())
     as_of = manifest["as_of"]
-    events = _feeds(small_population, "events")
+    # A month-precision date (YYYY-MM) stands for the month's last day.
+    events = _feeds(small_population, "events").with_columns(
+        pl.when(pl.col("event_date").str.len_chars() == 7)
+        .then(
+            (pl.col("event_date") + "-01")
+            .str.to_date("%Y-%m-%d", strict=False)
+            .dt.month_end()
+            .dt.strftime("%Y-%m-%d")
+        )
+        .otherwise(pl.col("event_date"))
+        .alias("event_date")
+    )
     assert events.filter(pl.col("event_date") > as_of).height == 0
     assert events.filter(pl.col("date_recorded") > as_of).height == 0
     assert events.filter(pl.col("date_recorded") < pl.col("event_date")).height == 0

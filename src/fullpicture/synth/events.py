@@ -24,6 +24,7 @@ _EVENT_COLUMNS = {
     "impact_on_child": pl.String,
     "action_taken": pl.String,
     "subject_idx": pl.Int64,
+    "month_precision": pl.Boolean,
 }
 
 
@@ -81,6 +82,7 @@ def base_events(
         day = start[which] + np.floor(rng.random(size) * (end[which] - start[which] + 1)).astype(
             np.int64
         )
+        month_precision = rng.random(size) < config.month_precision_share
         frames.append(
             pl.DataFrame(
                 {
@@ -95,6 +97,7 @@ def base_events(
                     "impact_on_child": _choice(rng, config.impacts, size),
                     "action_taken": _choice(rng, config.actions, size),
                     "subject_idx": held["person_idx"].to_numpy()[which],
+                    "month_precision": month_precision,
                 },
                 schema_overrides=_EVENT_COLUMNS,
             )
@@ -159,6 +162,18 @@ def assemble_events(
         .with_columns(pl.Series("lag", lag), pl.Series("practitioner_pick", practitioner_pick))
         .sort("agency_idx", "day", "event_key")
     )
+    # An entry dated to a month is stored as the month's last day (docs/import-format.md), so it
+    # can only be month-dated when that day is not after as_of; it is recorded after it.
+    month_end = pl.col("day").cast(pl.Int32).cast(pl.Date).dt.month_end().cast(pl.Int32)
+    events = events.with_columns(
+        (pl.col("month_precision") & (month_end <= population.as_of)).alias("month_precision")
+    ).with_columns(
+        pl.when(pl.col("month_precision"))
+        .then(month_end)
+        .otherwise(pl.col("day"))
+        .cast(pl.Int64)
+        .alias("stored_day")
+    )
     staff = {k.value: settings.roster.practitioners_per_agency.get(k, 5) for k in AgencyKind}
     staff_count = pl.col("kind").replace_strict(staff, return_dtype=pl.Int64)
     events = events.with_columns(
@@ -167,8 +182,15 @@ def assemble_events(
             + "E"
             + (pl.int_range(pl.len()).over("agency_idx") + 1).cast(pl.String).str.zfill(7)
         ).alias("event_id"),
-        pl.col("day").cast(pl.Int32).cast(pl.Date).alias("event_date"),
-        pl.min_horizontal(pl.col("day") + pl.col("lag"), pl.lit(population.as_of))
+        pl.col("stored_day").cast(pl.Int32).cast(pl.Date).alias("event_date"),
+        pl.when(pl.col("month_precision"))
+        .then(pl.col("day").cast(pl.Int32).cast(pl.Date).dt.strftime("%Y-%m"))
+        .otherwise(pl.col("day").cast(pl.Int32).cast(pl.Date).dt.strftime("%Y-%m-%d"))
+        .alias("event_date_text"),
+        pl.min_horizontal(
+            pl.max_horizontal(pl.col("day") + pl.col("lag"), pl.col("stored_day")),
+            pl.lit(population.as_of),
+        )
         .cast(pl.Int32)
         .cast(pl.Date)
         .alias("date_recorded"),
@@ -183,4 +205,4 @@ def assemble_events(
             .str.zfill(3)
         ).alias("practitioner"),
     )
-    return events.drop("lag", "practitioner_pick", "subject_name")
+    return events.drop("lag", "practitioner_pick", "subject_name", "stored_day")

@@ -232,11 +232,21 @@ class BaseEvent(Wording):
     rate_per_year: float = Field(ge=0)
     information_type: InformationType = InformationType.FACT
     severity: int | None = Field(None, ge=1, le=5)
+    month_precision_share: Probability = Field(
+        0.0, ge=0, le=1, description="share the agency dates only to a month (YYYY-MM)"
+    )
 
     @field_validator("code")
     @classmethod
     def _code_in_taxonomy(cls, value: str) -> str:
         return _known_code(value)
+
+    @model_validator(mode="after")
+    def _month_dates_for_adults(self) -> BaseEvent:
+        # A child's entry dated only to a month could read as before the child was born.
+        if self.month_precision_share and self.who != "adult":
+            raise ValueError(f"{self.code}: month-precision dates are for adults' entries only")
+        return self
 
 
 class Who(enum.StrEnum):

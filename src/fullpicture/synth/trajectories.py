@@ -123,7 +123,11 @@ def plant_trajectories(
                 int(rng.choice(len(template.outcomes), p=_weights(template)))
             ]
             for step in template.steps:
-                for _ in range(int(rng.integers(int(step.count.low), int(step.count.high) + 1))):
+                # Repeated entries of one step cycle through its wordings, as a practitioner
+                # would not write the same sentence about every incident.
+                first_wording = int(rng.integers(0, len(step.summaries)))
+                count = int(rng.integers(int(step.count.low), int(step.count.high) + 1))
+                for repeat in range(count):
                     fraction = rng.uniform(step.window.low, step.window.high)
                     _add_event(
                         out,
@@ -134,6 +138,7 @@ def plant_trajectories(
                         child,
                         min(start + int(fraction * (end - start)), population.as_of),
                         age_on=start if template.is_decoy else None,
+                        wording=first_wording + repeat,
                     )
             for outcome_step in outcome.steps:
                 day = end + int(
@@ -150,6 +155,7 @@ def plant_trajectories(
                     child,
                     min(day, population.as_of),
                     age_on=None,
+                    wording=int(rng.integers(0, len(outcome_step.summaries))),
                 )
             rows.append(
                 {
@@ -217,9 +223,9 @@ def plant_trajectories(
             events["household"].to_numpy()[mask],
             events["subject_age"].to_numpy()[mask],
         )
-    events = events.with_columns(pl.Series("agency_idx", agency_idx)).drop(
-        "agency_kind", "household", "subject_age"
-    )
+    events = events.with_columns(
+        pl.Series("agency_idx", agency_idx), pl.lit(False).alias("month_precision")
+    ).drop("agency_kind", "household", "subject_age")
     participants = pl.DataFrame(
         {"event_key": out.p_event, "person_idx": out.p_person, "role": out.p_role},
         schema={"event_key": pl.Int64, "person_idx": pl.Int64, "role": pl.String},
@@ -274,6 +280,7 @@ def _add_event(
     day: int,
     *,
     age_on: int | None,
+    wording: int,
 ) -> None:
     """Add one event; ``age_on`` fixes the day the child's age (so school) is taken on, so a
     decoy stays with one school across the move to secondary."""
@@ -294,11 +301,11 @@ def _add_event(
     out.day.append(day)
     out.code.append(step.code)
     out.severity.append(step.severity)
-    wording: Wording = step
-    out.summary.append(_pick(rng, wording.summaries) or "")
+    text: Wording = step
+    out.summary.append(text.summaries[wording % len(text.summaries)])
     out.information_type.append(step.information_type.value)
-    out.impact.append(_pick(rng, wording.impacts))
-    out.action.append(_pick(rng, wording.actions))
+    out.impact.append(_pick(rng, text.impacts))
+    out.action.append(_pick(rng, text.actions))
     out.subject.append(child)
     for person, role in participants:
         out.p_event.append(key)

@@ -107,7 +107,7 @@ def event_table(events: pl.DataFrame, fmt: FeedFormat) -> pl.DataFrame:
     table = events.select(
         pl.col("code").alias("agency"),
         "event_id",
-        _date_text("event_date").alias("event_date"),
+        pl.col("event_date_text").alias("event_date"),
         _date_text("date_recorded").alias("date_recorded"),
         pl.col("concern_code"),
         "severity",
