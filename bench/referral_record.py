@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy.orm import Session
+from tests.referrals.factories import add_event, build_child_record
 
 from fullpicture.core import models as _all_models  # noqa: F401  (register every table)
 from fullpicture.core.database import Base, make_engine
-from tests.referrals.factories import add_event, build_child_record
 
 
 def build_record_session() -> tuple[Session, str]:
@@ -21,7 +21,13 @@ def build_record_session() -> tuple[Session, str]:
     school = record.agencies["school"]
     ref = record.refs[(school.code, record.child.id)]
     for n in range(32):
-        add_event(session, agency=school, record_ref=ref, event_date=as_of - dt.timedelta(days=7 * n + 3),
-                  code="EDU-ATT", summary=f"Late to school, week {n}")
+        add_event(
+            session,
+            agency=school,
+            record_ref=ref,
+            event_date=as_of - dt.timedelta(days=7 * n + 3),
+            code="EDU-ATT",
+            summary=f"Late to school, week {n}",
+        )
     session.commit()
     return session, record.child.public_id

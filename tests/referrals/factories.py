@@ -29,7 +29,9 @@ class ChildRecord:
     child: Person
     adult: Person
     agencies: dict[str, Agency] = field(default_factory=dict)
-    refs: dict[tuple[str, int], str] = field(default_factory=dict)  # (agency code, person id) -> record_ref
+    refs: dict[tuple[str, int], str] = field(
+        default_factory=dict
+    )  # (agency code, person id) -> record_ref
 
 
 def add_agency(db_session: Session, code: str, name: str, kind: AgencyKind) -> Agency:
@@ -39,7 +41,9 @@ def add_agency(db_session: Session, code: str, name: str, kind: AgencyKind) -> A
     return agency
 
 
-def link(db_session: Session, record: ChildRecord, person: Person, agency: Agency, *, ended: bool = False) -> str:
+def link(
+    db_session: Session, record: ChildRecord, person: Person, agency: Agency, *, ended: bool = False
+) -> str:
     ref = f"{agency.code}-{person.id}-{uuid.uuid4().hex[:4]}"
     db_session.add(
         PersonRecordLink(
@@ -96,10 +100,22 @@ def build_child_record(db_session: Session, *, as_of: dt.date) -> ChildRecord:
     db_session.flush()
     db_session.add_all(
         [
-            HouseholdMembership(household_id=household.id, person_id=child.id, role="child",
-                                date_from=as_of - dt.timedelta(days=2000), basis="practitioner", evidence=[]),
-            HouseholdMembership(household_id=household.id, person_id=adult.id, role="partner",
-                                date_from=as_of - dt.timedelta(days=400), basis="practitioner", evidence=[]),
+            HouseholdMembership(
+                household_id=household.id,
+                person_id=child.id,
+                role="child",
+                date_from=as_of - dt.timedelta(days=2000),
+                basis="practitioner",
+                evidence=[],
+            ),
+            HouseholdMembership(
+                household_id=household.id,
+                person_id=adult.id,
+                role="partner",
+                date_from=as_of - dt.timedelta(days=400),
+                basis="practitioner",
+                evidence=[],
+            ),
         ]
     )
     record = ChildRecord(child=child, adult=adult)
@@ -113,21 +129,69 @@ def build_child_record(db_session: Session, *, as_of: dt.date) -> ChildRecord:
     police_adult_ref = link(db_session, record, adult, police)
     housing_ref = link(db_session, record, child, housing)
     days = dt.timedelta
-    add_event(db_session, agency=school, record_ref=school_ref, event_date=as_of - days(40),
-              code="EDU-ATT", summary="Attendance 84% this half term")
-    add_event(db_session, agency=school, record_ref=school_ref, event_date=as_of - days(20),
-              code="NEG-BAS", summary="Came to school hungry; no lunch")
-    add_event(db_session, agency=gp, record_ref=gp_ref, event_date=as_of - days(300),
-              code="WNB", summary="Not brought to asthma review")
-    add_event(db_session, agency=school, record_ref=school_ref, event_date=as_of - days(500),
-              code="PRC-REF", summary="Referral to children's social care about neglect")
-    add_event(db_session, agency=school, record_ref=school_ref, event_date=as_of - days(2000),
-              code="PLN-CIN", summary="Child in need plan started")
-    add_event(db_session, agency=school, record_ref=school_ref, event_date=as_of - days(1500),
-              code="EDU-ATT", summary="Old attendance concern, outside the window")
-    add_event(db_session, agency=police, record_ref=police_adult_ref, event_date=as_of - days(90),
-              code="DOM-ABU", summary="Called to the address; partner arrested for assault on mother",
-              role=ParticipantRole.ALLEGED_PERPETRATOR)
-    add_event(db_session, agency=housing, record_ref=housing_ref, event_date=as_of - days(60),
-              code="HOU-INS", summary="Family placed in temporary accommodation")
+    add_event(
+        db_session,
+        agency=school,
+        record_ref=school_ref,
+        event_date=as_of - days(40),
+        code="EDU-ATT",
+        summary="Attendance 84% this half term",
+    )
+    add_event(
+        db_session,
+        agency=school,
+        record_ref=school_ref,
+        event_date=as_of - days(20),
+        code="NEG-BAS",
+        summary="Came to school hungry; no lunch",
+    )
+    add_event(
+        db_session,
+        agency=gp,
+        record_ref=gp_ref,
+        event_date=as_of - days(300),
+        code="WNB",
+        summary="Not brought to asthma review",
+    )
+    add_event(
+        db_session,
+        agency=school,
+        record_ref=school_ref,
+        event_date=as_of - days(500),
+        code="PRC-REF",
+        summary="Referral to children's social care about neglect",
+    )
+    add_event(
+        db_session,
+        agency=school,
+        record_ref=school_ref,
+        event_date=as_of - days(2000),
+        code="PLN-CIN",
+        summary="Child in need plan started",
+    )
+    add_event(
+        db_session,
+        agency=school,
+        record_ref=school_ref,
+        event_date=as_of - days(1500),
+        code="EDU-ATT",
+        summary="Old attendance concern, outside the window",
+    )
+    add_event(
+        db_session,
+        agency=police,
+        record_ref=police_adult_ref,
+        event_date=as_of - days(90),
+        code="DOM-ABU",
+        summary="Called to the address; partner arrested for assault on mother",
+        role=ParticipantRole.ALLEGED_PERPETRATOR,
+    )
+    add_event(
+        db_session,
+        agency=housing,
+        record_ref=housing_ref,
+        event_date=as_of - days(60),
+        code="HOU-INS",
+        summary="Family placed in temporary accommodation",
+    )
     return record

@@ -45,7 +45,9 @@ FLOORS: dict[str, dict[str, float]] = {
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_referrals", ROOT / "bench" / "referrals.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_referrals", ROOT / "bench" / "referrals.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_referrals"] = module
@@ -190,13 +192,19 @@ def test_but_ends_the_scope_of_a_negation() -> None:
 @pytest.mark.parametrize(
     ("text", "status"),
     [
-        ('Child: Ava Cole, DOB 01/02/2016. Ava told me, "Dad hits me when he is drunk."', "present"),
+        (
+            'Child: Ava Cole, DOB 01/02/2016. Ava told me, "Dad hits me when he is drunk."',
+            "present",
+        ),
         ('Child: Ava Cole. She was quiet. She said, "I don\'t want to go home."', "present"),
         ('Child: Ava Cole. "I hate it at home," said Ava.', "present"),
         ('Child: Ava Cole. Mum said, "Ava is fine, she is just tired."', "absent"),
         ('Child: Ava Cole. Her mother told me "she tells lies".', "absent"),
         ("Child: Ava Cole. Ava told me that she is scared of her stepdad.", "partial"),
-        ("Child: Ava Cole, 5 months old. Ava is pre-verbal; I observed her with her mother.", "present"),
+        (
+            "Child: Ava Cole, 5 months old. Ava is pre-verbal; I observed her with her mother.",
+            "present",
+        ),
     ],
 )
 def test_quoted_speech_counts_as_the_childs_voice_only_when_the_child_said_it(
@@ -320,9 +328,13 @@ def _copy_rules(tmp_path: Path) -> dict[str, Path]:
 def test_a_partnership_can_add_a_vague_phrase_without_code_changes(tmp_path: Path) -> None:
     files = _copy_rules(tmp_path)
     text = "Child: Kai. Home life is a bit wobbly according to his teacher."
-    assert "wobbly" not in {v.text for v in check_referral_text(text, referral_date=DAY).vague_phrases}
-    edited = files["vague_file"].read_text().replace(
-        "phrases: [minor, low level,", "phrases: [wobbly, minor, low level,"
+    assert "wobbly" not in {
+        v.text for v in check_referral_text(text, referral_date=DAY).vague_phrases
+    }
+    edited = (
+        files["vague_file"]
+        .read_text()
+        .replace("phrases: [minor, low level,", "phrases: [wobbly, minor, low level,")
     )
     files["vague_file"].write_text(edited)
     book = load_rulebook(**files)
@@ -333,7 +345,9 @@ def test_a_partnership_can_add_a_vague_phrase_without_code_changes(tmp_path: Pat
 def test_a_malformed_rule_file_fails_loudly_naming_the_file(tmp_path: Path) -> None:
     files = _copy_rules(tmp_path)
     files["standard_file"].write_text(
-        files["standard_file"].read_text().replace("present_when: [[role, contact]]", "present_when: [[role, phone]]")
+        files["standard_file"]
+        .read_text()
+        .replace("present_when: [[role, contact]]", "present_when: [[role, phone]]")
     )
     with pytest.raises(RulebookError, match=r"(?s)referral_standard.yaml.*R1.*phone"):
         load_rulebook(**files)
@@ -341,7 +355,9 @@ def test_a_malformed_rule_file_fails_loudly_naming_the_file(tmp_path: Path) -> N
 
 def test_concern_cues_name_only_taxonomy_codes(tmp_path: Path) -> None:
     files = _copy_rules(tmp_path)
-    files["concern_file"].write_text(files["concern_file"].read_text().replace("  RAD:\n", "  RAD-XX:\n"))
+    files["concern_file"].write_text(
+        files["concern_file"].read_text().replace("  RAD:\n", "  RAD-XX:\n")
+    )
     with pytest.raises(RulebookError, match="RAD-XX"):
         load_rulebook(**files)
 

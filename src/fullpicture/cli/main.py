@@ -10,6 +10,7 @@ from fullpicture.cli import db as db_cli
 from fullpicture.cli import harm as harm_cli
 from fullpicture.cli import imports as imports_cli
 from fullpicture.cli import linkage as linkage_cli
+from fullpicture.cli import referrals as referrals_cli
 from fullpicture.cli import serve as serve_cli
 from fullpicture.cli import synth as synth_cli
 
@@ -24,6 +25,7 @@ app.add_typer(agencies_cli.app, name="agency")
 app.command("import")(imports_cli.import_command)
 app.add_typer(imports_cli.quarantine_app, name="quarantine")
 app.add_typer(linkage_cli.app, name="link")
+app.add_typer(referrals_cli.app, name="referral")
 app.command("serve")(serve_cli.serve)
 app.command("synth")(synth_cli.synth)
 app.command("replay")(harm_cli.replay)

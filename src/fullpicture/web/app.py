@@ -20,6 +20,7 @@ from fullpicture.core.runtime import request_session
 from fullpicture.harm import api as harm_api
 from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
+from fullpicture.referrals import api as referrals_api
 
 WEB_DIR = Path(__file__).resolve().parent
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -60,6 +61,7 @@ def create_app() -> FastAPI:
 
     # Each capability with an API exposes ``router`` from its ``api`` module; include it here.
     app.include_router(imports_api.router)
+    app.include_router(referrals_api.router)
     app.include_router(linkage_api.router)
     app.include_router(harm_api.router)
     app.include_router(chronology_routes.router)

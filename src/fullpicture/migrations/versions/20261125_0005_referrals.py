@@ -132,7 +132,9 @@ def upgrade() -> None:
             ["supersedes_id"], ["referral.id"], name=op.f("fk_referral_supersedes_id_referral")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_referral")),
-        sa.UniqueConstraint("referral_ref", "version", name=op.f("uq_referral_referral_ref_version")),
+        sa.UniqueConstraint(
+            "referral_ref", "version", name=op.f("uq_referral_referral_ref_version")
+        ),
     )
     op.create_index("ix_referral_status", "referral", ["status"], unique=False)
     op.create_table(

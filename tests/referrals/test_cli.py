@@ -1,0 +1,83 @@
+"""``fullpicture referral check FILE.txt --json`` and ``classify``: the API's shape, and a
+non-zero exit with a clear message for empty, binary, oversized or non-English files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fullpicture.cli.main import app
+from fullpicture.referrals.rulebook import default_rulebook
+
+TEXT = (
+    "Child: Mia Thompson, DOB 14/06/2018. I am the DSL at Oakfield Primary, 020 8765 4321. "
+    'Today at 09:10 I saw a bruise on her cheek. Mia said, "Dean pushed me." '
+    "There are some concerns at home."
+)
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["referral", *args], terminal_width=200)
+    return result.exit_code, result.output
+
+
+def test_check_json_has_the_api_shape(tmp_path: Path) -> None:
+    path = tmp_path / "referral.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    code, output = _run("check", str(path), "--json", "--referral-date", "2026-11-23")
+    assert code == 0, output
+    body = json.loads(output)
+    assert set(body) == {"elements", "vague_phrases", "score"}
+    assert body["elements"]["R7"]["status"] == "present"
+    assert body["vague_phrases"][0]["kind"] == "unquantified"
+
+
+def test_check_prints_a_checklist(tmp_path: Path) -> None:
+    path = tmp_path / "referral.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    code, output = _run("check", str(path))
+    assert code == 0, output
+    assert "R13" in output and "Score" in output and "never a gate" in output
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"%PDF-1.7\x00\x00\x01\x02binary", "binary"),
+        ("Zoë’s".encode("cp1252") + b" mother said", "UTF-8"),
+        (
+            "Dziecko powiedziało nauczycielce, że ojczym bije ją pasem w domu prawie codziennie "
+            "wieczorem, a matka nic nie robi.".encode(),
+            "English",
+        ),
+        (b"word " * (default_rulebook().standard.limits.max_characters // 4), "at most"),
+    ],
+)
+def test_unreadable_files_exit_non_zero_with_the_reason(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    path = tmp_path / "referral.txt"
+    path.write_bytes(content)
+    code, output = _run("check", str(path), "--json")
+    assert code == 2
+    assert reason in " ".join(output.split())
+
+
+def test_a_bad_referral_date_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "referral.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    code, output = _run("check", str(path), "--referral-date", "23/11/2026")
+    assert code == 2 and "YYYY-MM-DD" in output
+
+
+def test_classify_json(tmp_path: Path) -> None:
+    path = tmp_path / "event.txt"
+    path.write_text("Bruise to the cheek of a 6 week old baby, not yet rolling.", encoding="utf-8")
+    code, output = _run("classify", str(path), "--json")
+    assert code == 0, output
+    codes = [s["code"] for s in json.loads(output)]
+    assert codes[0] == "PHY-NMB"
