@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.synth.identifiers import is_valid_nhs_number, is_valid_upn
 from fullpicture.synth.schemas import default_settings
+from fullpicture.synth.service import generate
 from tests.synth.conftest import SMALL
 
 
@@ -198,3 +200,14 @@ def test_manifest_counts_match_the_files(small_population: Path) -> None:
                 small_population / "feeds" / code / "records.csv", infer_schema_length=0
             ).height
         )
+
+
+@pytest.mark.parametrize("children", [1, 2, 7])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_tiny_populations_are_whole(tmp_path: Path, children: int, fmt: str) -> None:
+    manifest = generate(children=children, seed=children, out=tmp_path, fmt=fmt)  # type: ignore[arg-type]
+    persons = _truth(tmp_path, "persons")
+    assert persons.filter(pl.col("kind") == "child").height == children
+    counts = manifest["counts"]
+    assert isinstance(counts, dict)
+    assert _truth(tmp_path, "identity").height == counts["source_records"] > 0

@@ -7,6 +7,8 @@ typo go through a Python function, one name at a time.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -134,11 +136,21 @@ def _typo(name: str, rng: np.random.Generator) -> str:
     return name[: position - 1] + name[position] + name[position - 1] + name[position + 1 :]
 
 
+_KINDS = list(AgencyKind)
+
+
+def _kind_codes(agency_kind: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
+    """Each row's agency kind as its position in ``AgencyKind``, for fast rate look-ups."""
+    values, inverse = np.unique(agency_kind, return_inverse=True)
+    positions = np.array([_KINDS.index(AgencyKind(v)) for v in values], dtype=np.int64)
+    return positions[inverse]
+
+
 def _rates(
-    settings: SynthesisSettings, agency_kind: npt.NDArray[np.str_], field: str
+    settings: SynthesisSettings, kind_codes: npt.NDArray[np.int64], field: str
 ) -> npt.NDArray[np.float64]:
-    table = {k.value: getattr(settings.record_noise.for_kind(k), field) for k in AgencyKind}
-    return pl.Series(agency_kind).replace_strict(table, return_dtype=pl.Float64).to_numpy()
+    table = np.array([float(getattr(settings.record_noise.for_kind(k), field)) for k in _KINDS])
+    return cast("npt.NDArray[np.float64]", table[kind_codes])
 
 
 def noisy_records(
@@ -160,8 +172,10 @@ def noisy_records(
     n = frame.height
     agency_kind = frame["agency_kind"].to_numpy().astype(np.str_)
 
+    kind_codes = _kind_codes(agency_kind)
+
     def chance(field: str) -> npt.NDArray[np.bool_]:
-        return rng.random(n) < _rates(settings, agency_kind, field)
+        return rng.random(n) < _rates(settings, kind_codes, field)
 
     unborn = frame["kind"].to_numpy() == "unborn"
     given = frame["given_name"].to_numpy().astype(object)
@@ -206,8 +220,9 @@ def noisy_records(
     noise_log["stale_family_name"] = stale
     hyphen = np.char.find(family_name.astype(np.str_), "-") > 0
     part = hyphen & chance("hyphenated_part_only")
-    split = np.char.partition(family_name[part].astype(np.str_), "-")
-    family_name[part] = np.where(rng.random(int(part.sum())) < 0.5, split[:, 0], split[:, 2])
+    if part.any():
+        split = np.char.partition(family_name[part].astype(np.str_), "-")
+        family_name[part] = np.where(rng.random(int(part.sum())) < 0.5, split[:, 0], split[:, 2])
     noise_log["hyphenated_part_only"] = part
     previous_names = np.where(
         (previous != None) & ~stale & chance("previous_names_recorded"),  # noqa: E711
@@ -278,7 +293,7 @@ def noisy_records(
     # Addresses: the agency's view may be out of date, abbreviated, or missing.
     old = chance("old_address")
     missing_address = chance("address_missing")
-    depth = _rates(settings, agency_kind, "address_history_depth").astype(np.int64)
+    depth = _rates(settings, kind_codes, "address_history_depth").astype(np.int64)
     no_space = chance("postcode_without_space")
     abbreviate = chance("street_type_abbreviated")
     noise_log |= {"address_missing": missing_address}
@@ -402,5 +417,7 @@ def feed_relationships(
         .sort("agency_idx", "record_id", "related_record_id", "relationship")
         .join(roster.agencies.select("agency_idx", "kind"), on="agency_idx", how="left")
     )
-    missing = _rates(settings, joined["kind"].to_numpy().astype(np.str_), "relationship_missing")
+    missing = _rates(
+        settings, _kind_codes(joined["kind"].to_numpy().astype(np.str_)), "relationship_missing"
+    )
     return joined.filter(pl.Series(rng.random(joined.height) >= missing)).drop("kind")
