@@ -8,6 +8,7 @@ an unreadable Parquet file) raises ``FeedFileError`` before anything is stored.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -53,6 +54,7 @@ class SourceRow:
     values: dict[str, Any] | None
     problems: list[QuarantineReason] = field(default_factory=list)
     raw_text: str | None = None
+    plain_text: bool = False  # every value is text, as in CSV (lets fast_events check it)
 
     def raw(self) -> str:
         """The row as it arrived, undecodable bytes shown as ``\\xNN``."""
@@ -226,7 +228,21 @@ def _encoding_reason(column: str) -> QuarantineReason:
     )
 
 
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file is UTF-8 (then no row needs checking on its own)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _csv_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
+    check_each_row = not _is_utf8(feed_file.path)
     with _open_csv(feed_file.path) as handle:
         reader = csv.reader(handle)
         header = [name.strip().lower() for name in next(reader)]
@@ -237,10 +253,9 @@ def _csv_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
                 if not fields:
                     continue  # a blank line is not a row
                 number += 1
-                values = dict(
-                    zip(header, fields, strict=False)
-                )  # a short or long row is reported below
-                row = SourceRow(number=number, values=values)
+                # A short or long row is reported below.
+                values = dict(zip(header, fields, strict=False))
+                row = SourceRow(number=number, values=values, plain_text=True)
                 if len(fields) != width:
                     row.problems.append(
                         QuarantineReason(
@@ -253,7 +268,7 @@ def _csv_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
                     )
                     if len(fields) > width:
                         values["_extra_fields"] = "|".join(fields[width:])
-                if _has_undecodable("".join(fields)):
+                if check_each_row and _has_undecodable("".join(fields)):
                     for column, value in list(values.items()):
                         if _has_undecodable(value):
                             row.problems.append(_encoding_reason(column))
@@ -302,7 +317,8 @@ def _jsonl_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
                     key: _escape(value) if isinstance(value, str) else value
                     for key, value in values.items()
                 }
-            yield SourceRow(number, values, problems)
+            plain = all(type(value) is str for value in values.values())
+            yield SourceRow(number, values, problems, plain_text=plain)
 
 
 def _parquet_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[list[SourceRow]]:

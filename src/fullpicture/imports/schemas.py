@@ -728,21 +728,103 @@ class EventRow(FeedRow):
         return self.event_id
 
     def content_hash(self) -> str:
-        return content_hash(
+        return self.normalised(agency_id=0).digest
+
+    def normalised(self, *, agency_id: int) -> NormalisedEvent:
+        """The row as it is stored and hashed."""
+        return NormalisedEvent.build(
+            agency_id=agency_id,
+            event_id=self.event_id,
+            event_date=self.event_date.day,
+            precision=self.event_date.precision.value,
+            date_recorded=self.date_recorded,
+            concern_code=self.concern_code,
+            severity=self.severity,
+            summary=self.summary,
+            information_type=self.information_type.value,
+            impact_on_child=self.impact_on_child,
+            action_taken=self.action_taken,
+            practitioner=self.practitioner,
+            people=tuple((person.record_id, person.role.value) for person in self.people),
+            change_reason=self.change_reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedEvent:
+    """A valid event row, normalised: what is stored, and its content hash.
+
+    Built from a validated ``EventRow``, or directly by the vectorised check of plain CSV
+    rows (``fast_events``), which must give the same values and hash (a property test
+    holds the two to it)."""
+
+    agency_id: int
+    event_id: str
+    event_date: dt.date
+    precision: str
+    date_recorded: dt.date | None
+    concern_code: str
+    severity: int | None
+    summary: str
+    information_type: str
+    impact_on_child: str | None
+    action_taken: str | None
+    practitioner: str | None
+    people: tuple[tuple[str, str], ...]  # (record_id, role), sorted by record_id
+    change_reason: str | None
+    digest: str
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        agency_id: int,
+        event_id: str,
+        event_date: dt.date,
+        precision: str,
+        date_recorded: dt.date | None,
+        concern_code: str,
+        severity: int | None,
+        summary: str,
+        information_type: str,
+        impact_on_child: str | None,
+        action_taken: str | None,
+        practitioner: str | None,
+        people: tuple[tuple[str, str], ...],
+        change_reason: str | None,
+    ) -> NormalisedEvent:
+        digest = content_hash(
             (
-                self.event_id,
-                self.event_date.day.isoformat(),
-                self.event_date.precision.value,
-                _iso(self.date_recorded),
-                self.concern_code,
-                self.severity,
-                self.summary,
-                self.information_type.value,
-                self.impact_on_child,
-                self.action_taken,
-                self.practitioner,
-                tuple((person.record_id, person.role.value) for person in self.people),
+                event_id,
+                event_date.isoformat(),
+                precision,
+                _iso(date_recorded),
+                concern_code,
+                severity,
+                summary,
+                information_type,
+                impact_on_child,
+                action_taken,
+                practitioner,
+                people,
             )
+        )
+        return cls(
+            agency_id,
+            event_id,
+            event_date,
+            precision,
+            date_recorded,
+            concern_code,
+            severity,
+            summary,
+            information_type,
+            impact_on_child,
+            action_taken,
+            practitioner,
+            people,
+            change_reason,
+            digest,
         )
 
 

@@ -29,6 +29,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import repository
 from fullpicture.imports.bulk import BulkWriter
+from fullpicture.imports.fast_events import check_events
 from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.readers import (
     FeedFile,
@@ -46,6 +47,7 @@ from fullpicture.imports.schemas import (
     FeedRow,
     ImportBatchRead,
     ImportResult,
+    NormalisedEvent,
     QuarantinedRowRead,
     QuarantineReason,
     RecordRow,
@@ -227,7 +229,7 @@ class _Rejected:
 @dataclass(slots=True)
 class _Valid:
     source: SourceRow
-    row: FeedRow
+    row: FeedRow | NormalisedEvent
     agency_id: int
     ref: str
     digest: str
@@ -288,7 +290,25 @@ class _BatchRun:
         model = ROW_MODELS[table]
         valid: list[_Valid] = []
         rejected: list[_Rejected] = []
-        for source in chunk:
+        # Plain event rows are checked column-wise first (fast_events); the rest, and any
+        # row that check does not accept, are validated row by row by the pydantic model.
+        checked = (
+            check_events(chunk, agencies=self.agencies, context=self.context)
+            if table == "events"
+            else [None] * len(chunk)
+        )
+        for source, normalised in zip(chunk, checked, strict=True):
+            if normalised is not None:
+                valid.append(
+                    _Valid(
+                        source,
+                        normalised,
+                        normalised.agency_id,
+                        normalised.event_id,
+                        normalised.digest,
+                    )
+                )
+                continue
             values = source.values
             reasons = list(source.problems)
             if values is None:
@@ -317,7 +337,11 @@ class _BatchRun:
             if reasons or agency_id is None:
                 rejected.append(_Rejected(source, reasons, agency_id))
                 continue
-            valid.append(_Valid(source, row, agency_id, row.ref(), row.content_hash()))
+            if isinstance(row, EventRow):
+                event = row.normalised(agency_id=agency_id)
+                valid.append(_Valid(source, event, agency_id, event.event_id, event.digest))
+            else:
+                valid.append(_Valid(source, row, agency_id, row.ref(), row.content_hash()))
         if table != "records":
             valid = self._check_references(table, valid, rejected)
         for item in rejected:
@@ -330,38 +354,36 @@ class _BatchRun:
     ) -> list[_Valid]:
         """Events and relationships may only name records their agency holds. Rows already
         rejected are checked too, so that a row is reported with every reason at once."""
-        references: list[tuple[int, list[str]]] = [
-            (item.agency_id, _referenced_records(item.row)) for item in valid
-        ]
-        references += [
-            (item.agency_id, _raw_references(table, item.source.values or {}))
+        valid_refs = [_referenced_records(item.row) for item in valid]
+        rejected_refs = [
+            _raw_references(table, item.source.values or {}) if item.agency_id is not None else []
             for item in rejected
-            if item.agency_id is not None
         ]
         wanted: dict[int, set[str]] = defaultdict(set)
-        for agency_id, refs in references:
-            wanted[agency_id].update(
-                ref for ref in refs if ref not in self.known_records[agency_id]
-            )
+        for agency_id, refs in [
+            *zip((item.agency_id for item in valid), valid_refs, strict=True),
+            *((item.agency_id, refs) for item, refs in zip(rejected, rejected_refs, strict=True)),
+        ]:
+            if agency_id is None:
+                continue
+            known = self.known_records[agency_id]
+            missing = [ref for ref in refs if ref not in known]
+            if missing:
+                wanted[agency_id].update(missing)
         for agency_id, unknown_yet in wanted.items():
-            if unknown_yet:
-                self.known_records[agency_id].update(
-                    repository.known_record_refs(
-                        db_session=self.db_session, agency_id=agency_id, refs=unknown_yet
-                    )
+            self.known_records[agency_id].update(
+                repository.known_record_refs(
+                    db_session=self.db_session, agency_id=agency_id, refs=unknown_yet
                 )
-        for item in rejected:
-            if item.agency_id is not None:
-                item.reasons.extend(
-                    self._unknown_records(
-                        table, item.agency_id, _raw_references(table, item.source.values or {})
-                    )
-                )
-        kept: list[_Valid] = []
-        for candidate in valid:
-            problems = self._unknown_records(
-                table, candidate.agency_id, _referenced_records(candidate.row)
             )
+        for item, refs in zip(rejected, rejected_refs, strict=True):
+            if item.agency_id is not None and refs:
+                item.reasons.extend(self._unknown_records(table, item.agency_id, refs))
+        if all(refs <= self.known_records[agency_id] for agency_id, refs in wanted.items()):
+            return valid  # every record named is known
+        kept: list[_Valid] = []
+        for candidate, refs in zip(valid, valid_refs, strict=True):
+            problems = self._unknown_records(table, candidate.agency_id, refs)
             if problems:
                 rejected.append(_Rejected(candidate.source, problems, candidate.agency_id))
             else:
@@ -424,6 +446,7 @@ class _BatchRun:
             ).items():
                 stored[(agency_id, ref)] = latest
         to_write: list[tuple[_Valid, int, str | None]] = []
+        outcomes = {"new": 0, "changed": 0, "unchanged": 0}
         for key, item in pending.items():
             before = stored.get(key)
             if before is None:
@@ -435,7 +458,7 @@ class _BatchRun:
             else:
                 outcome, version = "changed", before.version + 1
             seen[key] = _Seen(item.digest, outcome, pending_repeats.get(key, 0))
-            setattr(counts, outcome, getattr(counts, outcome) + 1)
+            outcomes[outcome] += 1
             if outcome != "unchanged":
                 reason = item.row.change_reason
                 if outcome == "changed" and not reason:
@@ -444,6 +467,9 @@ class _BatchRun:
             if table == "records":
                 self.known_records[item.agency_id].add(item.ref)
             self._note_repair(item)
+        counts.new += outcomes["new"]
+        counts.changed += outcomes["changed"]
+        counts.unchanged += outcomes["unchanged"]
         self._write(table, to_write)
 
     def _agency_has_rows(self, table: str, agency_id: int) -> bool:
@@ -527,7 +553,7 @@ class _BatchRun:
             participants: list[tuple[Any, ...]] = []
             for event_id, (item, version, reason) in zip(ids, items, strict=True):
                 event = item.row
-                assert isinstance(event, EventRow)
+                assert isinstance(event, NormalisedEvent)
                 events.append(
                     (
                         event_id,
@@ -535,13 +561,13 @@ class _BatchRun:
                         item.ref,
                         version,
                         item.digest,
-                        event.event_date.day.isoformat(),
-                        event.event_date.precision.value,
+                        event.event_date.isoformat(),
+                        event.precision,
                         _iso(event.date_recorded),
                         event.concern_code,
                         event.severity,
                         event.summary,
-                        event.information_type.value,
+                        event.information_type,
                         event.impact_on_child,
                         event.action_taken,
                         event.practitioner,
@@ -555,7 +581,7 @@ class _BatchRun:
                     )
                 )
                 participants.extend(
-                    (event_id, person.record_id, person.role.value) for person in event.people
+                    (event_id, record_ref, role) for record_ref, role in event.people
                 )
             self.writer.insert("event", _EVENT_COLUMNS, events)
             self.writer.insert("event_participant", _PARTICIPANT_COLUMNS, participants)
@@ -696,9 +722,9 @@ def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def _referenced_records(row: FeedRow) -> list[str]:
-    if isinstance(row, EventRow):
-        return [person.record_id for person in row.people]
+def _referenced_records(row: FeedRow | NormalisedEvent) -> list[str]:
+    if isinstance(row, NormalisedEvent):
+        return [record_ref for record_ref, _role in row.people]
     if isinstance(row, RelationshipRow):
         return [row.record_id, row.related_record_id]
     return []

@@ -1,0 +1,220 @@
+"""Vectorised checking of plain event rows, so that large feeds import at bulk speed.
+
+``EventRow`` (pydantic) defines what a valid event row is. Checking it one row at a time
+costs more than everything else an import does, so a chunk of CSV rows is first checked
+column by column with polars against the same rules, written conservatively: a row is
+accepted here only in its plain form (ASCII codes, ``YYYY-MM-DD`` / ``YYYY-MM`` / ``YYYY``
+dates from 1900, ``id:role`` people in printable ASCII). Every other row — and every row
+with any problem — goes through ``EventRow``, which says what is wrong. A property test
+(tests/imports/test_fast_events.py) holds this module to the model: whatever it accepts,
+the model accepts with the same values and content hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from fullpicture.chronology.models import InformationType, ParticipantRole
+from fullpicture.imports.readers import SourceRow
+from fullpicture.imports.schemas import EventRow, NormalisedEvent, ValidationContext
+
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_MONTH = r"^[0-9]{4}-[0-9]{2}$"
+_YEAR = r"^[0-9]{4}$"
+_ROLES = [role.value for role in ParticipantRole]
+_INFORMATION_TYPES = [kind.value for kind in InformationType]
+_PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
+_EARLIEST = dt.date(1900, 1, 1)
+
+
+def check_events(
+    rows: Sequence[SourceRow], *, agencies: dict[str, int], context: ValidationContext
+) -> list[NormalisedEvent | None]:
+    """For each row, its normalised event if it passes the vectorised check, else None
+    (meaning: validate it with ``EventRow``)."""
+    result: list[NormalisedEvent | None] = [None] * len(rows)
+    candidates = [
+        index
+        for index, row in enumerate(rows)
+        if row.plain_text and row.values is not None and not row.problems
+    ]
+    if not candidates or not agencies:
+        return result
+    frame = pl.from_dicts(
+        [rows[index].values for index in candidates],  # type: ignore[misc]
+        schema={column: pl.Utf8 for column in EventRow.columns},
+    )
+    # Python's str.strip (which the model uses) also strips \x1c-\x1f; polars does not.
+    # Rows holding those characters go to the model; for the rest the two agree.
+    unusual = pl.concat_str(pl.all(), ignore_nulls=True).str.contains(r"[\x1c-\x1f]")
+    frame = frame.with_columns(
+        unusual.fill_null(False).alias("_unusual"),
+        *(
+            pl.col(column).str.strip_chars().replace("", None).alias(column)
+            for column in EventRow.columns
+        ),
+    )
+    checked = _check(frame, agencies=agencies, context=context)
+    checked_row: tuple[Any, ...]
+    for checked_row in checked.iter_rows():
+        (
+            position,
+            agency_id,
+            event_id,
+            event_date,
+            precision,
+            date_recorded,
+            concern_code,
+            severity,
+            summary,
+            information_type,
+            impact_on_child,
+            action_taken,
+            practitioner,
+            records,
+            roles,
+            change_reason,
+        ) = checked_row
+        result[candidates[position]] = NormalisedEvent.build(
+            agency_id=agency_id,
+            event_id=event_id,
+            event_date=event_date,
+            precision=precision,
+            date_recorded=date_recorded,
+            concern_code=concern_code,
+            severity=severity,
+            summary=summary,
+            information_type=information_type,
+            impact_on_child=impact_on_child,
+            action_taken=action_taken,
+            practitioner=practitioner,
+            people=tuple(zip(records, roles, strict=True)),
+            change_reason=change_reason,
+        )
+    return result
+
+
+def _check(
+    frame: pl.DataFrame, *, agencies: dict[str, int], context: ValidationContext
+) -> pl.DataFrame:
+    today = context.today
+    codes = [code.code for code in context.taxonomy.codes]
+    event_date = pl.col("event_date")
+    is_day = event_date.str.contains(_DAY)
+    is_month = event_date.str.contains(_MONTH)
+    is_year = event_date.str.contains(_YEAR)
+    day = pl.when(is_day).then(event_date.str.to_date("%Y-%m-%d", strict=False))
+    month_start = pl.when(is_month).then((event_date + "-01").str.to_date("%Y-%m-%d", strict=False))
+    year_start = pl.when(is_year).then(
+        (event_date + "-01-01").str.to_date("%Y-%m-%d", strict=False)
+    )
+    recorded = pl.col("date_recorded")
+    recorded_day = recorded.str.to_date("%Y-%m-%d", strict=False)
+    severity = pl.col("severity")
+    concern = pl.col("concern_code")
+    information = pl.col("information_type")
+    practitioner = pl.col("practitioner")
+
+    frame = frame.with_row_index("row").with_columns(
+        agency_id=pl.col("agency").replace_strict(agencies, default=None, return_dtype=pl.Int64),
+        period_start=pl.coalesce(day, month_start, year_start),
+        stored_day=pl.coalesce(
+            day,
+            month_start.dt.month_end(),
+            pl.when(is_year).then((event_date + "-12-31").str.to_date("%Y-%m-%d", strict=False)),
+        ),
+        precision=pl.when(is_day)
+        .then(pl.lit("day"))
+        .when(is_month)
+        .then(pl.lit("month"))
+        .when(is_year)
+        .then(pl.lit("year")),
+        recorded_day=pl.when(recorded.str.contains(_DAY)).then(recorded_day),
+    )
+    people = _people(frame)
+    frame = frame.join(people, on="row", how="left")
+    ok = (
+        ~pl.col("_unusual")
+        & pl.col("agency_id").is_not_null()
+        & pl.col("event_id").is_not_null()
+        & (pl.col("event_id").str.len_chars() <= 64)
+        & pl.col("period_start").is_not_null()
+        & (pl.col("period_start") >= _EARLIEST)
+        & (pl.col("period_start") <= today)
+        & (
+            recorded.is_null()
+            | (
+                pl.col("recorded_day").is_not_null()
+                & (pl.col("recorded_day") <= today)
+                & (pl.col("recorded_day") >= pl.col("period_start"))
+            )
+        )
+        & concern.str.contains(r"^[A-Za-z][A-Za-z-]*$")
+        & concern.str.to_uppercase().is_in(codes)
+        & (severity.is_null() | severity.str.contains(r"^[1-5]$"))
+        & pl.col("summary").is_not_null()
+        & information.str.contains(r"^[A-Za-z]+$")
+        & information.str.to_lowercase().is_in(_INFORMATION_TYPES)
+        & (practitioner.is_null() | (practitioner.str.len_chars() <= 64))
+        & pl.col("people_ok").fill_null(False)
+    )
+    # Only accepted rows come back: a rejected row may hold dates Python cannot represent.
+    return frame.filter(ok).select(
+        "row",
+        "agency_id",
+        "event_id",
+        pl.col("stored_day"),
+        "precision",
+        pl.col("recorded_day"),
+        concern.str.to_uppercase(),
+        severity.cast(pl.Int64, strict=False),
+        "summary",
+        information.str.to_lowercase(),
+        "impact_on_child",
+        "action_taken",
+        "practitioner",
+        pl.col("people_records").fill_null([]),
+        pl.col("people_roles").fill_null([]),
+        "change_reason",
+    )
+
+
+def _people(frame: pl.DataFrame) -> pl.DataFrame:
+    """``C1:victim|C2:witness`` checked part by part, as ``parse_people`` reads it."""
+    parts = (
+        frame.select(
+            "row",
+            pl.col("people").str.contains(_PRINTABLE_ASCII).alias("printable"),
+            pl.col("people").str.split("|").alias("part"),
+        )
+        .explode("part")
+        .with_columns(pl.col("part").str.strip_chars(" "))
+        .filter(pl.col("part").is_not_null() & (pl.col("part") != ""))
+        .with_columns(
+            record=pl.col("part").str.extract(r"^(.*):([^:]*)$", 1).str.strip_chars(" "),
+            role=pl.col("part")
+            .str.extract(r"^(.*):([^:]*)$", 2)
+            .str.strip_chars(" ")
+            .str.to_lowercase()
+            .str.replace_all("-", "_", literal=True)
+            .str.replace_all(" ", "_", literal=True),
+        )
+        .with_columns(
+            part_ok=pl.col("record").is_not_null()
+            & (pl.col("record").str.len_chars() >= 1)
+            & (pl.col("record").str.len_chars() <= 64)
+            & pl.col("role").is_in(_ROLES)
+        )
+        .sort("row", "record")
+    )
+    return parts.group_by("row").agg(
+        people_ok=pl.col("part_ok").all()
+        & pl.col("printable").all()
+        & (pl.col("record").n_unique() == pl.len()),
+        people_records=pl.col("record"),
+        people_roles=pl.col("role"),
+    )
