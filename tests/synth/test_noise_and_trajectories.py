@@ -136,3 +136,34 @@ def test_domestic_abuse_gives_each_person_their_own_role(larger_population: Path
         assert roles.count("alleged_perpetrator") == 1
         assert "victim" in roles
     assert police.filter(pl.col("people").str.count_matches(":victim") >= 3).height > 0
+
+
+def test_surname_noise_at_its_rates(larger_population: Path) -> None:
+    rows = _records(larger_population).filter(pl.col("kind") != "unborn")
+    settings = default_settings().record_noise.default
+    changed = rows.filter(pl.col("family_name_changed_on").is_not_null())
+    stale = changed.filter(pl.col("family_name") == pl.col("previous_family_names_true")).height
+    # Agencies with overrides keep the default here, so one rate covers every record.
+    assert changed.height > 20
+    assert _within(stale, changed.height, settings.stale_family_name), (stale, changed.height)
+    hyphenated = rows.filter(
+        pl.col("family_name_true").str.contains("-")
+        & ~pl.col("noise").str.contains("family_name_typo|stale_family_name")
+    )
+    one_part = hyphenated.filter(~pl.col("family_name").str.contains("-")).height
+    assert hyphenated.height > 20
+    assert _within(one_part, hyphenated.height, settings.hyphenated_part_only)
+
+
+def test_old_addresses_at_their_rate(larger_population: Path) -> None:
+    rows = _records(larger_population).filter(
+        (pl.col("agency_kind") == "gp") & pl.col("addresses").is_not_null()
+    )
+    moved = rows.filter(pl.col("addresses").str.count_matches('"line"') >= 2)
+    # A GP holding an old address lists fewer addresses than the person has lived at, and the
+    # truth marks the record; the rate applies to everyone who has moved.
+    old = moved.filter(pl.col("noise").str.contains("old_address")).height
+    rate = default_settings().record_noise.for_kind(AgencyKind.GP).old_address
+    assert moved.height > 100
+    assert old > 0
+    assert old <= 2 * rate * moved.height + 10
