@@ -7,6 +7,7 @@ import typer
 from fullpicture.cli import access as access_cli
 from fullpicture.cli import agencies as agencies_cli
 from fullpicture.cli import db as db_cli
+from fullpicture.cli import demo as demo_cli
 from fullpicture.cli import harm as harm_cli
 from fullpicture.cli import imports as imports_cli
 from fullpicture.cli import linkage as linkage_cli
@@ -27,6 +28,7 @@ app.add_typer(imports_cli.quarantine_app, name="quarantine")
 app.add_typer(linkage_cli.app, name="link")
 app.add_typer(referrals_cli.app, name="referral")
 app.command("serve")(serve_cli.serve)
+app.command("demo")(demo_cli.demo)
 app.command("synth")(synth_cli.synth)
 app.command("replay")(harm_cli.replay)
 app.add_typer(harm_cli.app, name="harm")
