@@ -77,15 +77,35 @@ def _weighted(
 
 
 def _pick_given(
-    rng: np.random.Generator, names: NameLists, sex: npt.NDArray[np.str_], cohort: str
+    rng: np.random.Generator,
+    names: NameLists,
+    sex: npt.NDArray[np.str_],
+    cohort: str,
+    groups: npt.NDArray[np.str_],
+    own_group_share: float,
 ) -> npt.NDArray[np.str_]:
+    """Given names: from the person's name group's own list (when it has one) with
+    ``own_group_share``, otherwise from the general list."""
+    own = (rng.random(sex.size) < own_group_share) & (groups != "general")
+    drawn_from = np.where(own, groups, "general")
     out = np.empty(sex.size, dtype=object)
     for one_sex in ("F", "M"):
-        mask = sex == one_sex
-        table = names.given.filter((pl.col("sex") == one_sex) & (pl.col("cohort") == cohort))
-        out[mask] = _weighted(
-            rng, table["name"].to_list(), table["weight"].to_list(), int(mask.sum())
-        )
+        for group in np.unique(drawn_from):
+            table = names.given.filter(
+                (pl.col("sex") == one_sex)
+                & (pl.col("cohort") == cohort)
+                & (pl.col("group") == group)
+            )
+            if table.height == 0:
+                table = names.given.filter(
+                    (pl.col("sex") == one_sex)
+                    & (pl.col("cohort") == cohort)
+                    & (pl.col("group") == "general")
+                )
+            mask = (sex == one_sex) & (drawn_from == group)
+            out[mask] = _weighted(
+                rng, table["name"].to_list(), table["weight"].to_list(), int(mask.sum())
+            )
     return out.astype(np.str_)
 
 
@@ -364,7 +384,7 @@ def generate_population(
     mother_surname = np.where(took_name | lone_father, main_surname, maiden)
     mother_surname = np.where(lone & ~lone_father & ~nonresident_father, maiden, mother_surname)
     father_surname = main_surname
-    partner_surname, _ = _pick_family(
+    partner_surname, partner_group = _pick_family(
         rng, names, np.where(rng.random(n_hh) < 0.7, group, "british_irish"), n_hh
     )
     children_surname = np.where(
@@ -415,13 +435,24 @@ def generate_population(
 
     cohort_child = dob > to_days(dt.date(2005, 1, 1))
     given = np.empty(n_people, dtype=object)
-    given[cohort_child] = _pick_given(rng, names, sex[cohort_child], "child")
-    given[~cohort_child] = _pick_given(rng, names, sex[~cohort_child], "adult")
+    # Each person's name group: the household's, but a new partner (and his baby) keeps his own.
+    person_group = group[person_hh].astype(np.str_)
+    own_partner = np.isin(role, ["partner", "partner_child"])
+    person_group[own_partner] = partner_group[person_hh[own_partner]]
+    share = hs.given_name_own_group_share
+
+    def pick(mask: BoolArray, cohort: str) -> npt.NDArray[np.str_]:
+        return _pick_given(rng, names, sex[mask], cohort, person_group[mask], share)
+
+    given[cohort_child] = pick(cohort_child, "child")
+    given[~cohort_child] = pick(~cohort_child, "adult")
     # Twins never share a given name.
     tw = np.flatnonzero(twin_of_previous)
     same = tw[given[tw] == given[tw - 1]]
     if same.size:
-        given[same] = _pick_given(rng, names, sex[same], "child")
+        twin_mask = np.zeros(n_people, dtype=bool)
+        twin_mask[same] = True
+        given[same] = pick(twin_mask, "child")
         still = same[given[same] == given[same - 1]]
         given[still] = np.where(sex[still] == "F", "Ruby", "Max")
         dob[tw] = dob[tw - 1]
@@ -429,8 +460,8 @@ def generate_population(
     middle = np.full(n_people, None, dtype=object)
     has_middle = rng.random(n_people) < hs.middle_name_rate
     middle_pick = np.empty(n_people, dtype=object)
-    middle_pick[cohort_child] = _pick_given(rng, names, sex[cohort_child], "child")
-    middle_pick[~cohort_child] = _pick_given(rng, names, sex[~cohort_child], "adult")
+    middle_pick[cohort_child] = pick(cohort_child, "child")
+    middle_pick[~cohort_child] = pick(~cohort_child, "adult")
     has_middle &= middle_pick != given
     middle[has_middle] = middle_pick[has_middle]
 

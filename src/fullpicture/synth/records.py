@@ -258,6 +258,9 @@ def noisy_records(
     day_wrong &= ~future
     dob_missing = ~unborn & chance("dob_missing")
     dob_days[dob_missing | unborn] = NO_DATE
+    # A missing date hides any slip made in it, so the slip is not counted.
+    transposed &= ~dob_missing
+    day_wrong &= ~dob_missing
     noise_log |= {
         "dob_transposed": transposed,
         "dob_day_wrong": day_wrong,

@@ -104,6 +104,9 @@ class Households(_Strict):
     mother_takes_new_partner_surname: Probability = Field(ge=0, le=1)
     child_double_barrelled: Probability = Field(ge=0, le=1)
     middle_name_rate: Probability = Field(ge=0, le=1)
+    given_name_own_group_share: Probability = Field(
+        ge=0, le=1, description="chance a given name comes from the name group's own list"
+    )
     interpreter_needed_if_other_language: Probability = Field(ge=0, le=1)
 
     @field_validator("children_per_household", "moves_in_window")
