@@ -14,6 +14,7 @@ from fullpicture.chronology.models import Event
 from fullpicture.cli.main import app
 from fullpicture.core import migrations, runtime
 from fullpicture.core.settings import get_settings
+from fullpicture.harm.models import HarmAlert
 from fullpicture.imports.models import QuarantinedRow
 from fullpicture.people.models import Person, PersonRecordLink
 
@@ -36,7 +37,7 @@ def _forget() -> None:
 
 
 def test_demo_without_serving_builds_a_linked_population(clean_configuration: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--no-serve", "--children", "40", "--seed", "3"])
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--children", "120", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert "Demo sign-in" in result.output
     database = clean_configuration / "var" / "demo" / "fullpicture.sqlite3"
@@ -50,3 +51,4 @@ def test_demo_without_serving_builds_a_linked_population(clean_configuration: Pa
         assert session.scalar(select(func.count()).select_from(Person)) > 0
         assert session.scalar(select(func.count()).select_from(PersonRecordLink)) > 0
         assert session.scalar(select(func.count()).select_from(UserAccount)) == 1
+        assert session.scalar(select(func.count()).select_from(HarmAlert)) > 0

@@ -1,13 +1,15 @@
 """``fullpicture demo``: a working fullpicture on this machine in one command.
 
 It builds a fresh embedded database (or uses ``FULLPICTURE_DATABASE_URL`` when set), writes a
-small synthetic population, imports every agency's feed, links the records into people, creates
+small synthetic population, imports every agency's feed, links the records into people, scores
+cumulative harm and raises its alerts, creates
 a demo sign-in with a random password, and serves the web app on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import secrets
 import shutil
@@ -27,6 +29,7 @@ from fullpicture.cli.serve import run_server
 from fullpicture.core import migrations, runtime
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.settings import get_settings
+from fullpicture.harm import service as harm_service
 from fullpicture.imports import flows as import_flows
 from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.rules import default_rules
@@ -94,6 +97,17 @@ def demo(
         f"[bold]Linkage[/bold] {link_counts.get('records', 0)} records into "
         f"{link_counts.get('persons', link_counts.get('people', '?'))} people, "
         f"{link_counts.get('review_queued', 0)} pairs queued for review"
+    )
+
+    with (
+        console.status("Scoring cumulative harm for every child"),
+        unit_of_work(factory) as session,
+    ):
+        scored = harm_service.score_population(db_session=session, as_of=dt.date.today())
+        alerts = harm_service.record_alerts(db_session=session, result=scored)
+    console.print(
+        f"[bold]Cumulative harm[/bold] {scored.scores.num_rows} children scored, "
+        f"{len(alerts)} alerts raised with their evidence"
     )
 
     password = secrets.token_urlsafe(12)
