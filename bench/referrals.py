@@ -30,6 +30,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
 from fullpicture.referrals.checker import (  # noqa: E402
     analyse_referral_text,
@@ -184,8 +185,9 @@ def latency(runs: int) -> dict[str, Any]:
         text += item.text + "\n"
     session, child_public_id = build_record_session()
     timings: list[float] = []
+    cpu_timings: list[float] = []
     for run in range(runs + 5):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = check_text_with_record(
             db_session=session,
             text=text,
@@ -193,16 +195,22 @@ def latency(runs: int) -> dict[str, Any]:
             referral_date=dt.date(2026, 11, 23),
         )
         elapsed = (time.perf_counter() - start) * 1000
+        cpu = (time.process_time() - cpu_start) * 1000
         if run >= 5:  # warm-up: compile rules, load taxonomy
             timings.append(elapsed)
+            cpu_timings.append(cpu)
     assert result.cross_checks is not None and result.cross_checks.findings
     timings.sort()
+    cpu_timings.sort()
+    # Wall time includes waiting for a CPU on a shared machine; process time does not.
     return {
         "words": len(text.split()),
         "runs": runs,
         "p50_ms": round(timings[len(timings) // 2], 2),
         "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 2),
         "max_ms": round(timings[-1], 2),
+        "cpu_p50_ms": round(cpu_timings[len(cpu_timings) // 2], 2),
+        "cpu_p95_ms": round(cpu_timings[int(len(cpu_timings) * 0.95) - 1], 2),
     }
 
 
@@ -248,7 +256,8 @@ def main() -> None:
         timing = latency(args.runs)
         print(
             f"\nlatency, {timing['words']} words with cross-checks: p50 {timing['p50_ms']} ms, "
-            f"p95 {timing['p95_ms']} ms, max {timing['max_ms']} ms ({timing['runs']} runs)"
+            f"p95 {timing['p95_ms']} ms, max {timing['max_ms']} ms ({timing['runs']} runs); "
+            f"CPU time p50 {timing['cpu_p50_ms']} ms, p95 {timing['cpu_p95_ms']} ms"
         )
         summary["latency"] = timing
     print(json.dumps(summary))

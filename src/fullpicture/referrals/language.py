@@ -166,8 +166,8 @@ class LanguageEngine:
         self._tokens = Matcher(self.nlp.vocab)
         # Case-insensitive regexes run on the lower-cased text without re.IGNORECASE, which
         # lets the regex engine use its fast literal search (several times quicker).
-        self._regexes: list[tuple[re.Pattern[str], str]] = []
-        self._regexes_cased: list[tuple[re.Pattern[str], str]] = []
+        self._regexes: list[tuple[re.Pattern[str], str, bool]] = []
+        self._regexes_cased: list[tuple[re.Pattern[str], str, bool]] = []
         self._registry: dict[str, _Registered] = {}
         self._language_keys: dict[str, str] = {}
         self._register_rulebook(rulebook)
@@ -199,10 +199,13 @@ class LanguageEngine:
         if cue.patterns:
             self._tokens.add(match_id, [list(pattern) for pattern in cue.patterns])
         for expression in cue.regex:
-            if cue.case_sensitive:
-                self._regexes_cased.append((re.compile(expression), match_id))
-            else:
-                self._regexes.append((re.compile(_lower_pattern(expression)), match_id))
+            # A leading \\b stops the regex engine from scanning for the literal that follows
+            # (a 100-fold slowdown); drop it and check the word boundary on each match instead.
+            bounded = expression.startswith("\\b")
+            body = expression[2:] if bounded else expression
+            compiled = re.compile(body if cue.case_sensitive else _lower_pattern(body))
+            target = self._regexes_cased if cue.case_sensitive else self._regexes
+            target.append((compiled, match_id, bounded))
 
     def _register_language(self, name: str, phrases: Sequence[str]) -> None:
         match_id = f"lang|{name}"
@@ -259,8 +262,13 @@ class LanguageEngine:
         if len(lowered) != len(text):  # a few characters change length when lower-cased
             lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
         for source, expressions in ((lowered, self._regexes), (text, self._regexes_cased)):
-            for expression, key in expressions:
+            for expression, key, bounded in expressions:
                 for found in expression.finditer(source):
+                    begin = found.start()
+                    if bounded and begin > 0 and _is_word_char(source[begin - 1]):
+                        continue
+                    if bounded and not _is_word_char(source[begin]):
+                        continue  # \\b before a non-word character needs a word character before it
                     if found.end() > found.start():
                         start, end = tokens.token_range(found.start(), found.end())
                         if end > start:
@@ -609,6 +617,10 @@ class _Tokens:
             first += 1
         last = bisect.bisect_left(self.idx, end_char)
         return first, max(first, last)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _lower_pattern(expression: str) -> str:
