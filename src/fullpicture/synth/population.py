@@ -570,7 +570,6 @@ def generate_population(
         away_father=away_father,
         role=role,
         person_hh=person_hh,
-        today=today,
     )
     return Population(
         persons=persons,
@@ -691,10 +690,8 @@ def _addresses(
     first = np.r_[0, np.cumsum(periods)[:-1]]
     seq = np.arange(hh.size) - first[hh]  # 0 = oldest
     starts = np.concatenate([family.started_on, np.zeros(n_solo, dtype=np.int64)])
-    solo_start = np.zeros(total, dtype=np.int64)
-    # Solo households start when their householder's membership starts; the caller's
-    # memberships use the same dates, so read them back from the family arrays.
-    solo_start[n_hh:] = NO_DATE
+    # A one-person household's first address starts with its householder's membership, so it
+    # is left open here (NO_DATE) and clipped to the membership in _person_addresses.
     move_day = _uniform_days(
         rng,
         np.full(hh.size, window_start, dtype=np.int64),
@@ -808,7 +805,6 @@ def _relationships(
     away_father: IntArray,
     role: npt.NDArray[np.str_],
     person_hh: IntArray,
-    today: int,
 ) -> pl.DataFrame:
     """True relationships: ``related`` is the RELATIONSHIP of ``person`` (people/models.py)."""
     frames: list[pl.DataFrame] = []
@@ -835,7 +831,6 @@ def _relationships(
             )
         )
 
-    n = dob.size
     child = family.child_persons
     hh = person_hh[child]
     birth = dob[child]
@@ -940,5 +935,4 @@ def _relationships(
         np.full(households.size, NO_DATE),
         np.full(households.size, NO_DATE),
     )
-    del n, today
     return pl.concat(frames).sort("person_idx", "related_idx", "relationship")

@@ -268,7 +268,9 @@ class Participant(_Strict):
     role: ParticipantRole
 
 
-class _StepBase(Wording):
+class StepBase(Wording):
+    """What every planted step has: the agency, the code, the people and the wording."""
+
     agency: AgencyKind
     code: str
     count: Range = Field(default_factory=lambda: Range(low=1, high=1))
@@ -284,13 +286,13 @@ class _StepBase(Wording):
         return _known_code(value)
 
     @model_validator(mode="after")
-    def _one_subject(self) -> _StepBase:
+    def _one_subject(self) -> StepBase:
         if not any(p.who is Who.SUBJECT for p in self.people):
             raise ValueError(f"{self.code}: a step's people must include the subject child")
         return self
 
 
-class Step(_StepBase):
+class Step(StepBase):
     """Events one agency records as a trajectory builds up."""
 
     window: Range = Field(
@@ -306,7 +308,7 @@ class Step(_StepBase):
         return value
 
 
-class OutcomeStep(_StepBase):
+class OutcomeStep(StepBase):
     """Events recorded when the outcome is reached (referral, strategy discussion, plan)."""
 
     days_after: Range = Field(description="days after the outcome date")

@@ -5,6 +5,7 @@ See docs/synthetic-population.md for the layout and what each truth file means.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from collections.abc import Callable
@@ -120,7 +121,7 @@ def generate(
         .otherwise(pl.col("middle_name"))
         .alias("middle_name"),
     )
-    population = Population(**{**population.__dict__, "persons": persons})
+    population = dataclasses.replace(population, persons=persons)
     report("agencies", 1, 1)
 
     planted = plant_trajectories(

@@ -17,11 +17,11 @@ from fullpicture.synth.population import NO_DATE, NONE, YEAR, IntArray, Populati
 from fullpicture.synth.roster import Roster
 from fullpicture.synth.schemas import (
     Participant,
+    StepBase,
     SynthesisSettings,
     TrajectoryTemplate,
     Who,
     Wording,
-    _StepBase,
 )
 
 MONTH = YEAR / 12
@@ -274,7 +274,7 @@ def _add_event(
     out: PlantedEvents,
     rng: np.random.Generator,
     population: Population,
-    step: _StepBase,
+    step: StepBase,
     trajectory_id: str,
     child: int,
     day: int,
