@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import spacy
+from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, LIKE_NUM, LOWER, ORTH, SENT_START
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
@@ -57,6 +58,7 @@ _WEEKDAYS = {
         ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     )
 }
+_FUTURE_DAYS_WITHOUT_YEAR = 60
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
 _DAY_MONTH = re.compile(
     r"^(?:(?P<weekday>[a-z]+)\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>[a-z]+)\.?(?:\s+(?P<year>\d{4}))?$"
@@ -172,6 +174,9 @@ class LanguageEngine:
         self._language_keys: dict[str, str] = {}
         self._register_rulebook(rulebook)
         language = rulebook.language
+        self._date_regexes: list[tuple[re.Pattern[str], str]] = [
+            (re.compile(_lower_pattern(d.regex)), d.label) for d in language.date_regexes
+        ]
         self._terminators = {t.lower() for t in language.scope_terminators}
         self._speech_verbs = {v.lower() for v in language.speech_verbs}
         self._child_terms = {t.lower() for t in language.child_terms}
@@ -273,9 +278,15 @@ class LanguageEngine:
                         start, end = tokens.token_range(found.start(), found.end())
                         if end > start:
                             raw.append((key, start, end, found.start(), found.end()))
+        by_sentence: dict[str, dict[int, list[tuple[int, int]]]] = {}
+        for kind, trigger_spans in triggers.items():
+            for t_start, t_end in trigger_spans:
+                by_sentence.setdefault(kind, {}).setdefault(tokens.sent[t_start], []).append(
+                    (t_start, t_end)
+                )
         matches = [
             self._cue_match(
-                key, start, end, char_start, char_end, tokens, triggers, quote_spans, text
+                key, start, end, char_start, char_end, tokens, by_sentence, quote_spans, text
             )
             for key, start, end, char_start, char_end in raw
         ]
@@ -287,7 +298,7 @@ class LanguageEngine:
             matches=matches,
             quotations=quotations,
             speech=speech,
-            dates=_date_mentions(doc, text, referral_date),
+            dates=_date_mentions(doc, text, lowered, self._date_regexes, referral_date),
             child_names=names,
         )
 
@@ -299,7 +310,7 @@ class LanguageEngine:
         start_char: int,
         end_char: int,
         tokens: _Tokens,
-        triggers: dict[str, list[tuple[int, int]]],
+        triggers: dict[str, dict[int, list[tuple[int, int]]]],
         quote_spans: list[tuple[int, int]],
         text: str,
     ) -> CueMatch:
@@ -315,11 +326,16 @@ class LanguageEngine:
         )
 
     def _polarity(
-        self, tokens: _Tokens, start: int, end: int, triggers: dict[str, list[tuple[int, int]]]
+        self,
+        tokens: _Tokens,
+        start: int,
+        end: int,
+        triggers: dict[str, dict[int, list[tuple[int, int]]]],
     ) -> Polarity:
-        sentence_start, sentence_end = tokens.sent_bounds[tokens.sent[start]]
+        sentence = tokens.sent[start]
+        sentence_start, sentence_end = tokens.sent_bounds[sentence]
         window = self.rulebook.language.scope_window_tokens
-        for t_start, t_end in triggers.get("negation_before", ()):
+        for t_start, t_end in triggers.get("negation_before", {}).get(sentence, ()):
             if (
                 sentence_start <= t_start
                 and t_end <= start
@@ -327,14 +343,14 @@ class LanguageEngine:
                 and not self._terminated(tokens, t_end, start)
             ):
                 return Polarity.NEGATED
-        for t_start, _t_end in triggers.get("negation_after", ()):
+        for t_start, _t_end in triggers.get("negation_after", {}).get(sentence, ()):
             if (
                 end <= t_start < sentence_end
                 and t_start - end <= window
                 and not self._terminated(tokens, end, t_start)
             ):
                 return Polarity.NEGATED
-        for t_start, t_end in triggers.get("hypothetical_before", ()):
+        for t_start, t_end in triggers.get("hypothetical_before", {}).get(sentence, ()):
             if (
                 sentence_start <= t_start
                 and t_end <= start
@@ -572,22 +588,19 @@ class _Tokens:
 
     @classmethod
     def of(cls, doc: Doc) -> _Tokens:
-        text: list[str] = []
-        lower: list[str] = []
-        punct: list[bool] = []
-        alpha: list[bool] = []
-        idx: list[int] = []
-        words = 0
-        for token in doc:
-            text.append(token.text)
-            lower.append(token.lower_)
-            punct.append(token.is_punct)
-            is_alpha = token.is_alpha
-            alpha.append(is_alpha)
-            idx.append(token.idx)
-            if is_alpha or token.like_num:
-                words += 1
-        starts = [sentence.start for sentence in doc.sents]
+        # One array copy instead of a Token object per attribute read (several times faster).
+        columns = doc.to_array([ORTH, LOWER, IS_PUNCT, IS_ALPHA, LIKE_NUM, IDX, SENT_START])
+        strings = doc.vocab.strings
+        rows = columns.tolist()
+        text = [strings[row[0]] for row in rows]
+        lower = [strings[row[1]] for row in rows]
+        punct = [bool(row[2]) for row in rows]
+        alpha = [bool(row[3]) for row in rows]
+        idx = [int(row[5]) for row in rows]
+        words = sum(1 for row in rows if row[3] or row[4])
+        starts = [i for i, row in enumerate(rows) if row[6] == 1] or [0]
+        if starts[0] != 0:
+            starts.insert(0, 0)
         # The sentencizer leaves an opening quotation mark at the end of the previous sentence
         # ('… Cole. "I hate it," said Ava.'); move it to the sentence it opens.
         for n in range(1, len(starts)):
@@ -595,8 +608,8 @@ class _Tokens:
             if (
                 mark > starts[n - 1]
                 and text[mark] in {'"', "“", "‘"}
-                and (mark == 0 or doc[mark - 1].whitespace_)
-                and not doc[mark].whitespace_
+                and (mark == 0 or idx[mark - 1] + len(text[mark - 1]) < idx[mark])
+                and (mark + 1 >= len(text) or idx[mark] + 1 == idx[mark + 1])
             ):
                 starts[n] = mark
         ends = [*starts[1:], len(text)]
@@ -633,24 +646,59 @@ def _lower_pattern(expression: str) -> str:
     return "".join(out)
 
 
-def _date_mentions(doc: Doc, text: str, referral_date: dt.date) -> list[DateMention]:
-    mentions: list[DateMention] = []
-    for entity in doc.ents:
-        if entity.label_ not in {"DATE", "TIME", "RECENT", "OLDER"}:
+def _date_mentions(
+    doc: Doc,
+    text: str,
+    lowered: str,
+    date_regexes: list[tuple[re.Pattern[str], str]],
+    referral_date: dt.date,
+) -> list[DateMention]:
+    found: list[tuple[int, int, str]] = []
+    for expression, label in date_regexes:
+        for match in expression.finditer(lowered):
+            if match.start() > 0 and _is_word_char(lowered[match.start() - 1]):
+                continue
+            found.append((match.start(), match.end(), label))
+    found.sort()
+    kept: list[tuple[int, int, str]] = []
+    for start, end, label in found:  # earliest first, longest of any overlap
+        if kept and start < kept[-1][1]:
+            if end - start > kept[-1][1] - kept[-1][0]:
+                kept[-1] = (start, end, label)
             continue
-        before = text[max(0, entity.start_char - 30) : entity.start_char]
-        is_birth = bool(_BIRTH_CONTEXT.search(before))
+        kept.append((start, end, label))
+    spans = list(kept)
+    for entity in doc.ents:
+        start, end = entity.start_char, entity.end_char
+        following = next((k for k in kept if k[0] >= end), None)
+        if (
+            entity.label_ == "DATE"
+            and following
+            and following[0] - end <= 2
+            and not text[end : following[0]].strip()
+        ):
+            # "Friday 20 November": the weekday belongs to the date that follows
+            spans = [k if k != following else (start, k[1], k[2]) for k in spans]
+            continue
+        if any(k[0] < end and start < k[1] for k in kept):
+            continue
+        spans.append((start, end, entity.label_))
+    mentions: list[DateMention] = []
+    for start, end, label in sorted(spans):
+        if label not in {"DATE", "TIME", "RECENT", "OLDER"}:
+            continue
+        before = text[max(0, start - 30) : start]
         recency: Literal["same_or_previous_day", "older", "none"] = "none"
-        if entity.label_ == "RECENT":
+        if label == "RECENT":
             recency = "same_or_previous_day"
-        elif entity.label_ == "OLDER":
+        elif label == "OLDER":
             recency = "older"
         mentions.append(
             DateMention(
-                span=TextSpan(entity.start_char, entity.end_char, entity.text),
-                label=entity.label_,
-                day=_resolve_day(entity.text, referral_date),
-                is_birth_date=is_birth,
+                span=TextSpan(start, end, text[start:end]),
+                label=label,
+                day=_resolve_day(text[start:end], referral_date),
+                is_birth_date=bool(_BIRTH_CONTEXT.search(before)),
                 recency=recency,
             )
         )
@@ -671,7 +719,13 @@ def _resolve_day(expression: str, referral_date: dt.date) -> dt.date | None:
         month = _MONTHS[found.group("month")]
         year = int(found.group("year")) if found.group("year") else referral_date.year
         candidate = _safe_date(year, month, int(found.group("day")))
-        if candidate and not found.group("year") and candidate > referral_date:
+        if (
+            candidate
+            and not found.group("year")
+            and candidate > referral_date + dt.timedelta(days=_FUTURE_DAYS_WITHOUT_YEAR)
+        ):
+            # "15 December" in a January referral is last December; "27 November" in a
+            # 23 November referral is a future date (a plan, not an event).
             candidate = _safe_date(year - 1, month, int(found.group("day")))
         return candidate
     words = value.split()

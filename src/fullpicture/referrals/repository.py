@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, exists, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from fullpicture.agencies.models import Agency
@@ -55,30 +55,27 @@ def agency_by_code(db_session: Session, *, code: str) -> Agency | None:
     return db_session.scalar(select(Agency).where(Agency.code == code))
 
 
-def household_adult_ids(db_session: Session, *, person_id: int, as_of: dt.date) -> list[int]:
+def household_adults(person_id: int, as_of: dt.date) -> Select[int]:
     """People who share a household with the child on ``as_of`` and are not children there."""
     mine = aliased(HouseholdMembership)
     theirs = aliased(HouseholdMembership)
-
-    def current(membership: type[HouseholdMembership]) -> object:
-        return and_(
-            or_(membership.date_from.is_(None), membership.date_from <= as_of),
-            or_(membership.date_to.is_(None), membership.date_to >= as_of),
-        )
-
-    statement = (
+    return (
         select(theirs.person_id)
         .join(mine, mine.household_id == theirs.household_id)
         .where(
             mine.person_id == person_id,
             theirs.person_id != person_id,
             theirs.role.notin_(("child", "sibling")),
-            current(mine),  # type: ignore[arg-type]
-            current(theirs),  # type: ignore[arg-type]
+            or_(mine.date_from.is_(None), mine.date_from <= as_of),
+            or_(mine.date_to.is_(None), mine.date_to >= as_of),
+            or_(theirs.date_from.is_(None), theirs.date_from <= as_of),
+            or_(theirs.date_to.is_(None), theirs.date_to >= as_of),
         )
-        .distinct()
     )
-    return list(db_session.scalars(statement).all())
+
+
+def household_adult_ids(db_session: Session, *, person_id: int, as_of: dt.date) -> list[int]:
+    return [int(i) for i in db_session.scalars(household_adults(person_id, as_of).distinct())]
 
 
 @dataclass(frozen=True)
@@ -98,6 +95,16 @@ class RecordEventRow:
     summary: str
 
 
+def current_events_for_child_and_household(
+    db_session: Session, *, child_id: int, as_of: dt.date
+) -> list[RecordEventRow]:
+    """Current events for the child and the child's household adults on ``as_of`` (one query)."""
+    people: CompoundSelect[int] = union(
+        select(literal(child_id)), household_adults(child_id, as_of)
+    )
+    return _current_events(db_session, person_ids=people, on_or_before=as_of)
+
+
 def current_events_for_persons(
     db_session: Session, *, person_ids: Sequence[int], on_or_before: dt.date
 ) -> list[RecordEventRow]:
@@ -109,6 +116,15 @@ def current_events_for_persons(
     """
     if not person_ids:
         return []
+    return _current_events(db_session, person_ids=list(person_ids), on_or_before=on_or_before)
+
+
+def _current_events(
+    db_session: Session,
+    *,
+    person_ids: Sequence[int] | CompoundSelect[int],
+    on_or_before: dt.date,
+) -> list[RecordEventRow]:
     newer = aliased(Event)
     statement = (
         select(

@@ -222,6 +222,22 @@ class ConcernCues(BaseModel):
     codes: dict[str, ConcernRule]
 
 
+class DateRegex(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: Literal["DATE", "TIME", "RECENT", "OLDER"]
+    regex: str
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"regex {value!r} does not compile: {exc}") from exc
+        return value
+
+
 class LanguageCues(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -238,6 +254,7 @@ class LanguageCues(BaseModel):
     writer_terms: tuple[str, ...]
     child_name_labels: tuple[str, ...]
     child_name_relations: tuple[str, ...]
+    date_regexes: tuple[DateRegex, ...]
     entity_patterns: tuple[dict[str, Any], ...]
 
 

@@ -87,9 +87,8 @@ def check_text_with_record(
     child = repository.person_by_public_id(db_session, public_id=child_public_id)
     if child is None:
         raise ChildNotFoundError(f"no child with id {child_public_id}")
-    adults = repository.household_adult_ids(db_session, person_id=child.id, as_of=as_of)
-    events = repository.current_events_for_persons(
-        db_session, person_ids=[child.id, *adults], on_or_before=as_of
+    events = repository.current_events_for_child_and_household(
+        db_session, child_id=child.id, as_of=as_of
     )
     check.cross_checks = cross_check(
         analysis=analysis,

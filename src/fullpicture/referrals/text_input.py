@@ -8,12 +8,14 @@ these are limits of the checker, not of the referral (research-notes §3.1).
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from fullpicture.referrals.rulebook import Limits
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _WORD_SPLIT_STRIP = ".,;:!?\"'“”‘’()[]{}-–—/"
 
 
@@ -64,7 +66,7 @@ def validate_referral_text(text: str, *, limits: Limits) -> str:
             f"The text is {len(text):,} characters; the checker reads at most "
             f"{limits.max_characters:,}. Check the referral itself, without attachments.",
         )
-    control = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
+    control = len(_CONTROL.findall(text))
     if "\x00" in text or control > max(3, len(text) // 100):
         raise ReferralTextError(
             TextProblem.BINARY,
@@ -75,10 +77,10 @@ def validate_referral_text(text: str, *, limits: Limits) -> str:
 
 
 def _require_english(text: str, *, limits: Limits) -> None:
-    letters = [ch for ch in text if ch.isalpha()]
-    if letters:
-        non_latin = sum(1 for ch in letters if not _is_latin(ch))
-        if non_latin / len(letters) > limits.max_non_latin_letter_share:
+    if not text.isascii():
+        letters = sum(1 for ch in text if ch.isalpha())
+        non_latin = sum(1 for ch in text if not ch.isascii() and ch.isalpha() and not _is_latin(ch))
+        if letters and non_latin / letters > limits.max_non_latin_letter_share:
             raise ReferralTextError(
                 TextProblem.NOT_ENGLISH,
                 "The text is mostly not in the Latin alphabet. The checker reads English; "
