@@ -13,10 +13,13 @@ reviewed ``PUBLIC_ROUTES``). What a subject may see inside a child's record is d
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 import secrets
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -87,6 +90,46 @@ def _unauthenticated(detail: str) -> HTTPException:
     )
 
 
+# --- the request gate ----------------------------------------------------------------------
+#
+# Sync routes and the session's commit each need a worker thread. If every worker thread is
+# blocked waiting for a database lock (SQLite's write lock, the audit chain's row lock on
+# PostgreSQL) or a pooled connection held by a request that needs one more thread to commit,
+# nothing moves until the lock times out. Letting only a few requests at a time into the
+# database part — waiting asynchronously, holding no thread — keeps threads free for the
+# requests that hold locks. SQLite has one writer anyway; PostgreSQL gets fewer than its pool.
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate_size(dialect: str) -> int:
+    configured = get_access_settings().concurrent_database_requests
+    if configured:
+        return configured
+    return 1 if dialect == "sqlite" else 8
+
+
+@asynccontextmanager
+async def database_turn(db_session: Session) -> AsyncIterator[None]:
+    """Wait (without holding a thread) for a turn to use the database in this request."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(_gate_size(db_session.get_bind().dialect.name))
+    async with gate:
+        yield
+
+
+async def gated_session(db_session: DbSession) -> AsyncIterator[Session]:
+    """The request's session, used in turn (for public routes that write, e.g. sign-in)."""
+    async with database_turn(db_session):
+        yield db_session
+
+
+GatedSession = Annotated[Session, Depends(gated_session)]
+
+
 class Authenticator:
     """A FastAPI dependency: the signed-in subject, holding every scope in ``scopes``.
 
@@ -102,17 +145,19 @@ class Authenticator:
     def __repr__(self) -> str:
         return f"authenticated({', '.join(sorted(self.scopes))})"
 
-    async def __call__(self, request: Request, db_session: DbSession) -> AuthSubject:
+    async def __call__(self, request: Request, db_session: DbSession) -> AsyncIterator[AuthSubject]:
         presented_csrf = await _presented_csrf(request)
-        subject = await run_in_threadpool(
-            self._authenticate, request=request, db_session=db_session, csrf=presented_csrf
-        )
-        request.state.auth_subject = subject
-        return subject
+        async with database_turn(db_session):
+            subject = await run_in_threadpool(
+                self._authenticate, request=request, db_session=db_session, csrf=presented_csrf
+            )
+            request.state.auth_subject = subject
+            yield subject
 
     def _authenticate(
         self, *, request: Request, db_session: Session, csrf: str | None
     ) -> AuthSubject:
+        audit.hold_write_lock(db_session)
         subject = _subject_from_request(request=request, db_session=db_session, csrf=csrf)
         missing = self.scopes - subject.scopes
         if missing:
@@ -308,7 +353,7 @@ def sign_in_page(request: Request, next: str = DEFAULT_AFTER_SIGN_IN) -> HTMLRes
 @web_router.post("/sign-in", response_class=HTMLResponse)
 def sign_in(
     request: Request,
-    db_session: DbSession,
+    db_session: GatedSession,
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str, Form(max_length=200)],
@@ -337,6 +382,7 @@ def sign_in(
             refusal=access_service.GENERIC_REFUSAL,
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
+    audit.hold_write_lock(db_session)
     # A refusal returns normally (no exception) so the failure count and audit entry commit.
     outcome = access_service.sign_in_with_password(
         db_session=db_session, username=username, password=password
@@ -405,7 +451,7 @@ def oidc_start(
 @web_router.get("/sign-in/oidc/callback")
 def oidc_callback(
     request: Request,
-    db_session: DbSession,
+    db_session: GatedSession,
     settings: Settings,
     client: OidcClient,
     code: Annotated[str, Query(max_length=2048)] = "",

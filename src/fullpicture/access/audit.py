@@ -77,6 +77,25 @@ def digest_of(entry: AuditEntry) -> str:
     )
 
 
+def hold_write_lock(db_session: Session) -> None:
+    """On SQLite, take the database write lock now, before the transaction reads anything.
+
+    A request that reads and then writes (every authenticated request may: token use, audit
+    entries) would otherwise fail at once with "database is locked" whenever another writer
+    committed after its first read (SQLite cannot upgrade a stale read snapshot). Taking the
+    lock first makes requests queue on the busy timeout instead. PostgreSQL needs nothing:
+    its row locks wait.
+    """
+    if db_session.get_bind().dialect.name != "sqlite":
+        return
+    db_session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == CHAIN_HEAD_ID)
+        .values(position=AuditChainHead.position)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def append(
     *,
     db_session: Session,

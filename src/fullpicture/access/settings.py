@@ -40,6 +40,13 @@ class AccessSettings(BaseSettings):
         description="Mark cookies Secure and send HSTS even when TLS ends at a proxy "
         "that does not forward the scheme.",
     )
+    concurrent_database_requests: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Requests let into the database at once; 0 means 1 on SQLite, 8 on PostgreSQL "
+        "(keep it below the connection pool and the worker threads).",
+    )
     oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL; blank disables.")
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr = SecretStr("")

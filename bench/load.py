@@ -1,0 +1,325 @@
+"""API load: throughput and p50/p95/p99 latency at 50 concurrent users, on 127.0.0.1 only.
+
+Builds a fresh SQLite database (or a PostgreSQL schema with --postgres URL) with one agency,
+a few hundred children with records and chronology entries, and one practitioner (with an
+API token) per simulated user; starts ``fullpicture serve`` on 127.0.0.1 in a subprocess; and
+drives it with N concurrent users, each looping over a realistic mix: who am I, a child's
+chronology (an audited read: every one appends to the hash-chained audit log), a child's harm
+summary, and the alerts list. Bounded by --requests and --seconds. Prints a table and, as its
+last line, one JSON object.
+
+    .venv/bin/python bench/load.py [--users 50] [--requests 3000] [--seconds 60] [--children 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from fullpicture.access import service as access_service
+from fullpicture.access.models import Role
+from fullpicture.access.roles import Scope
+from fullpicture.access.schemas import TokenCreate, UserCreate
+from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.chronology.models import (
+    DatePrecision,
+    Event,
+    EventParticipant,
+    InformationType,
+    ParticipantRole,
+)
+from fullpicture.core import migrations
+from fullpicture.core.database import make_engine, session_factory, unit_of_work
+from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
+
+HOST = "127.0.0.1"  # never anything else: this drives a real server hard
+CONCERNS = ("PHY-INJ", "NEG-BAS", "WNB", "EDU-ATT", "DOM-ABU", "STR-ATT", "PRC-REF")
+
+
+def populate(
+    url: str, *, children: int, users: int, schema: str | None = None
+) -> tuple[list[str], list[str]]:
+    # The schema goes in connect_args here: Alembic's config cannot hold a '%' from the URL.
+    engine = (
+        make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        if schema
+        else make_engine(url)
+    )
+    migrations.upgrade(engine)
+    rng = random.Random(7)
+    with unit_of_work(session_factory(engine)) as session:
+        agency = Agency(code="school-load", name="Load Test School", kind=AgencyKind.SCHOOL)
+        session.add(agency)
+        session.flush()
+        people: list[str] = []
+        for index in range(children):
+            person = Person()
+            session.add(person)
+            session.flush()
+            ref = f"L{index:06d}"
+            session.add(
+                SourceRecord(
+                    agency_id=agency.id,
+                    record_ref=ref,
+                    content_hash=uuid.uuid4().hex,
+                    given_name="Sam",
+                    family_name=f"Load{index}",
+                    recorded_by="bench",
+                )
+            )
+            session.add(
+                PersonRecordLink(
+                    person_id=person.id, agency_id=agency.id, record_ref=ref, method="confirmed"
+                )
+            )
+            for number in range(6):
+                session.add(
+                    Event(
+                        agency_id=agency.id,
+                        event_ref=f"{ref}-E{number}",
+                        content_hash=uuid.uuid4().hex,
+                        event_date=__import__("datetime").date(2026, 1 + number, 10),
+                        date_precision=DatePrecision.DAY,
+                        concern_code=rng.choice(CONCERNS),
+                        summary="Seen at school; noted for the chronology.",
+                        information_type=InformationType.FACT,
+                        recorded_by="bench",
+                        participants=[
+                            EventParticipant(record_ref=ref, role=ParticipantRole.SUBJECT)
+                        ],
+                    )
+                )
+            people.append(person.public_id)
+        tokens: list[str] = []
+        for index in range(users):
+            user = access_service.create_user(
+                db_session=session,
+                user_in=UserCreate(
+                    username=f"load-user-{index}",
+                    display_name=f"Load User {index}",
+                    role=Role.PRACTITIONER,
+                    agency_code="school-load",
+                    password=__import__("pydantic").SecretStr(secrets.token_urlsafe(18)),
+                ),
+                actor="bench",
+            )
+            plain, _ = access_service.issue_api_token(
+                db_session=session,
+                user=user,
+                token_in=TokenCreate(
+                    name="load", scopes=frozenset({Scope.CHILDREN_READ, Scope.CHILDREN_WRITE})
+                ),
+                actor="bench",
+            )
+            tokens.append(plain)
+    engine.dispose()
+    return people, tokens
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        FULLPICTURE_DATABASE_URL=url,
+        FULLPICTURE_SESSION_SECRET=secrets.token_urlsafe(32),
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fullpicture.cli.main",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(
+                f"the server exited: {server.stderr.read().decode() if server.stderr else ''}"
+            )
+        try:
+            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start within 60 s")
+
+
+async def drive(
+    port: int, people: list[str], tokens: list[str], *, requests: int, seconds: float
+) -> tuple[list[tuple[str, int, float]], float]:
+    base = f"http://{HOST}:{port}"
+    results: list[tuple[str, int, float]] = []
+    issued = 0
+    stop_at = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
+
+    async def user(token: str, seed: int) -> None:
+        nonlocal issued
+        rng = random.Random(seed)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            base_url=base, headers=headers, limits=limits, timeout=60
+        ) as client:
+            while issued < requests and time.monotonic() < stop_at:
+                issued += 1
+                person = rng.choice(people)
+                name, path = rng.choices(
+                    [
+                        ("me", "/api/v1/me"),
+                        ("chronology", f"/api/v1/children/{person}/chronology"),
+                        ("harm", f"/api/v1/children/{person}/harm"),
+                        ("alerts", "/api/v1/alerts"),
+                    ],
+                    weights=[2, 5, 2, 1],
+                )[0]
+                started = time.perf_counter()
+                try:
+                    status = (await client.get(path)).status_code
+                except httpx.HTTPError:
+                    status = 0
+                results.append((name, status, time.perf_counter() - started))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user(token, index) for index, token in enumerate(tokens)))
+    return results, time.perf_counter() - started
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--children", type=int, default=300)
+    parser.add_argument(
+        "--postgres", default="", help="PostgreSQL URL; a schema of its own is used"
+    )
+    args = parser.parse_args()
+    if args.users < 1 or args.requests < 1 or args.seconds <= 0:
+        raise SystemExit("users, requests and seconds must be positive")
+
+    workdir = Path(tempfile.mkdtemp(prefix="fullpicture-load-"))
+    schema = None
+    if args.postgres:
+        schema = f"fp_load_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(args.postgres)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = f"{args.postgres}?options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{workdir / 'load.sqlite3'}"
+    populate_url = args.postgres or url
+    console = Console()
+    try:
+        people, tokens = populate(
+            populate_url, children=args.children, users=args.users, schema=schema
+        )
+        port = free_port()
+        server_log = workdir / "server.log"
+        server = start_server(url, port, server_log)
+        try:
+            results, elapsed = asyncio.run(
+                drive(port, people, tokens, requests=args.requests, seconds=args.seconds)
+            )
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    finally:
+        if schema:
+            admin = make_engine(args.postgres)
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+    table = Table("endpoint", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", title="API load")
+    summary: dict[str, Any] = {}
+    for name in sorted({r[0] for r in results}):
+        latencies = [r[2] for r in results if r[0] == name]
+        errors = sum(1 for r in results if r[0] == name and not 200 <= r[1] < 300)
+        row = {
+            "requests": len(latencies),
+            "errors": errors,
+            "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+            "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        }
+        summary[name] = row
+        table.add_row(name, *(str(v) for v in row.values()))
+    all_latencies = [r[2] for r in results]
+    errors = sum(1 for r in results if not 200 <= r[1] < 300)
+    overall = {
+        "backend": "postgresql" if args.postgres else "sqlite",
+        "users": args.users,
+        "requests": len(results),
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "throughput_rps": round(len(results) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(percentile(all_latencies, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(all_latencies, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(all_latencies, 0.99) * 1000, 1),
+        "statuses": {
+            str(s): sum(1 for r in results if r[1] == s) for s in sorted({r[1] for r in results})
+        },
+        "endpoints": summary,
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
+    }
+    table.add_row(
+        "all",
+        str(len(results)),
+        str(errors),
+        str(overall["p50_ms"]),
+        str(overall["p95_ms"]),
+        str(overall["p99_ms"]),
+    )
+    console.print(table)
+    console.print(f"throughput {overall['throughput_rps']} requests/s over {overall['seconds']} s")
+    print(json.dumps(overall))
+
+
+if __name__ == "__main__":
+    main()
