@@ -211,3 +211,41 @@ def test_tiny_populations_are_whole(tmp_path: Path, children: int, fmt: str) -> 
     counts = manifest["counts"]
     assert isinstance(counts, dict)
     assert _truth(tmp_path, "identity").height == counts["source_records"] > 0
+
+
+def test_a_school_or_gp_left_behind_keeps_only_what_it_knew(larger_population: Path) -> None:
+    former = _truth(larger_population, "former_registrations")
+    assert former.height > 0
+    agencies = pl.read_csv(larger_population / "agencies.csv").rename({"code": "agency"})
+    kinds = set(former.join(agencies, on="agency")["kind"])
+    assert kinds <= {"school", "nursery", "gp"} and "gp" in kinds
+    records = _feeds(larger_population, "records").join(former, on=["agency", "record_id"])
+    addresses = records.select(
+        "held_until",
+        pl.col("addresses")
+        .str.json_decode(pl.List(pl.Struct({"date_from": pl.String, "date_to": pl.String})))
+        .alias("a"),
+    ).explode("a")
+    starts = addresses.select("held_until", pl.col("a").struct.field("date_from")).drop_nulls()
+    assert (starts["date_from"] <= starts["held_until"]).all()
+    events = (
+        _feeds(larger_population, "events")
+        .select("agency", "event_date", pl.col("people").str.split("|").alias("person"))
+        .explode("person")
+        .with_columns(pl.col("person").str.split(":").list.get(0).alias("record_id"))
+    )
+    after = events.join(former, on=["agency", "record_id"]).filter(
+        pl.col("event_date").str.slice(0, 10) > pl.col("held_until")
+    )
+    assert after.height == 0
+    # The same person is on the new school's or practice's roll too.
+    identity = _truth(larger_population, "identity")
+    people = former.join(identity, on=["agency", "record_id"]).join(
+        agencies.select("agency", "kind"), on="agency"
+    )
+    elsewhere = people.join(
+        identity.join(agencies.select("agency", "kind"), on="agency"),
+        on=["person_id", "kind"],
+        suffix="_now",
+    ).filter(pl.col("agency_now") != pl.col("agency"))
+    assert elsewhere.height > 0

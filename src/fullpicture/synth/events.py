@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from fullpicture.agencies.models import AgencyKind
-from fullpicture.synth.population import YEAR, Population
+from fullpicture.synth.population import NO_DATE, YEAR, Population
 from fullpicture.synth.roster import Roster
 from fullpicture.synth.schemas import SynthesisSettings
 from fullpicture.synth.trajectories import Planted
@@ -49,7 +49,7 @@ def base_events(
     """Background events drawn per record at the configured rate per year of exposure."""
     persons = population.persons.select("person_idx", "kind", "dob_days")
     held = (
-        records.select("agency_idx", "person_idx")
+        records.select("agency_idx", "person_idx", "held_until")
         .join(
             roster.agencies.select("agency_idx", "kind").rename({"kind": "agency_kind"}),
             on="agency_idx",
@@ -57,6 +57,9 @@ def base_events(
         .join(persons, on="person_idx")
     )
     agency_kind = held["agency_kind"].to_numpy()
+    held_until = held["held_until"].to_numpy()
+    # A record kept after the person moved on gets no entries after that day.
+    last_day = np.where(held_until == NO_DATE, population.as_of, held_until)
     person_kind = held["kind"].to_numpy()
     dob = held["dob_days"].to_numpy()
     frames: list[pl.DataFrame] = []
@@ -65,11 +68,11 @@ def base_events(
         if config.who == "child":
             mask = (agency_kind == config.agency.value) & (person_kind == "child")
             start = np.maximum(population.window_start, dob + int(config.age_years.low * YEAR))
-            end = np.minimum(population.as_of, dob + int((config.age_years.high + 1) * YEAR) - 1)
+            end = np.minimum(last_day, dob + int((config.age_years.high + 1) * YEAR) - 1)
         else:
             mask = (agency_kind == config.agency.value) & (person_kind == "adult")
             start = np.full(dob.size, population.window_start)
-            end = np.full(dob.size, population.as_of)
+            end = last_day
         rows = np.flatnonzero(mask & (end > start))
         if rows.size == 0:
             continue

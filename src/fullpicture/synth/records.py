@@ -113,9 +113,75 @@ def held_pairs(
             others = np.flatnonzero(adult_ok & (rng.random(kind.size) < rule.other_adult_share))
             agencies.append(roster.agency_for(agency_kind, household[others], age[others]))
             people.append(others)
-    return pl.DataFrame(
+    current = pl.DataFrame(
         {"agency_idx": np.concatenate(agencies), "person_idx": np.concatenate(people)}
-    )
+    ).with_columns(pl.lit(NO_DATE, dtype=pl.Int64).alias("held_until"))
+    return pl.concat([current, _former_pairs(settings, population, roster, current)])
+
+
+def _former_pairs(
+    settings: SynthesisSettings, population: Population, roster: Roster, current: pl.DataFrame
+) -> pl.DataFrame:
+    """The records a school, nursery or GP kept after the household moved on to another one:
+    held until the change, for people who were there (and of age for it) at the time."""
+    persons = population.persons
+    dob = persons["dob_days"].to_numpy()
+    household = persons["household_idx"].to_numpy()
+    kind = persons["kind"].to_numpy()
+    joined = population.memberships.filter(pl.col("role") != "householder")
+    joined_on = np.full(persons.height, NO_DATE, dtype=np.int64)
+    joined_on[joined["person_idx"].to_numpy()] = joined["from_days"].to_numpy()
+    kinds = roster.agencies["kind"].to_numpy()
+    frames: list[pl.DataFrame] = []
+    for agency_kind in (AgencyKind.SCHOOL, AgencyKind.NURSERY, AgencyKind.GP):
+        rows = current.filter(
+            pl.col("agency_idx").is_in(np.flatnonzero(kinds == agency_kind.value).tolist())
+        )
+        person = rows["person_idx"].to_numpy()
+        hh = household[person]
+        switched = roster.switched_on[
+            AgencyKind.GP if agency_kind is AgencyKind.GP else AgencyKind.SCHOOL
+        ][hh]
+        age_then = np.floor((switched - dob[person]) / YEAR).astype(np.int64)
+        rule = settings.knowledge[agency_kind]
+        earlier = roster.previous_for(agency_kind, hh, age_then)
+        there = (earlier != NONE) & (switched != NO_DATE) & (joined_on[person] < switched)
+        if agency_kind is AgencyKind.GP:
+            there &= (kind[person] == "adult") | (dob[person] < switched)
+        else:
+            there &= (kind[person] == "child") & (age_then >= rule.child_age_years.low)
+            there &= age_then <= rule.child_age_years.high
+        frames.append(
+            pl.DataFrame(
+                {
+                    "agency_idx": earlier[there],
+                    "person_idx": person[there],
+                    "held_until": switched[there] - 1,
+                }
+            )
+        )
+    return pl.concat(frames)
+
+
+def _held_until(
+    population: Population, roster: Roster, agency_idx: IntArray, person_idx: IntArray
+) -> IntArray:
+    """The last day a school, nursery or GP held a record: the day before the household moved
+    on from it, or NO_DATE while it still does."""
+    dob, household = population.lookups()
+    kinds = roster.agencies["kind"].to_numpy()[agency_idx]
+    until = np.full(agency_idx.size, NO_DATE, dtype=np.int64)
+    for agency_kind in (AgencyKind.SCHOOL, AgencyKind.NURSERY, AgencyKind.GP):
+        rows = np.flatnonzero(kinds == agency_kind.value)
+        hh = household[person_idx[rows]]
+        switched = roster.switched_on[
+            AgencyKind.GP if agency_kind is AgencyKind.GP else AgencyKind.SCHOOL
+        ][hh]
+        age_then = np.floor((switched - dob[person_idx[rows]]) / YEAR).astype(np.int64)
+        earlier = roster.previous_for(agency_kind, hh, age_then)
+        left = (switched != NO_DATE) & (earlier == agency_idx[rows])
+        until[rows[left]] = switched[left] - 1
+    return until
 
 
 def _typo(name: str, rng: np.random.Generator) -> str:
@@ -162,7 +228,17 @@ def noisy_records(
     pairs: pl.DataFrame,
 ) -> pl.DataFrame:
     """One row per (agency, person): the agency's record of the person, noise and all."""
-    pairs = pairs.unique(maintain_order=True).sort("agency_idx", "person_idx")
+    # One record per agency and person; a record the agency kept after the person left is held
+    # until then (planted events only ever add people an agency holds at the time).
+    pairs = pairs.select("agency_idx", "person_idx").unique().sort("agency_idx", "person_idx")
+    pairs = pairs.with_columns(
+        pl.Series(
+            "held_until",
+            _held_until(
+                population, roster, pairs["agency_idx"].to_numpy(), pairs["person_idx"].to_numpy()
+            ),
+        )
+    )
     agencies = roster.agencies.select(
         "agency_idx", pl.col("kind").alias("agency_kind"), "record_prefix"
     )
@@ -299,11 +375,15 @@ def noisy_records(
     depth = _rates(settings, kind_codes, "address_history_depth").astype(np.int64)
     no_space = chance("postcode_without_space")
     abbreviate = chance("street_type_abbreviated")
-    noise_log |= {"address_missing": missing_address}
+    held_until = frame["held_until"].to_numpy()
+    former = held_until != NO_DATE
+    old &= ~former
+    noise_log |= {"address_missing": missing_address, "former_registration": former}
     record_view = pl.DataFrame(
         {
             "row": np.arange(n),
             "person_idx": frame["person_idx"].to_numpy(),
+            "held_until": held_until,
             "skip": old.astype(np.int64),
             "depth": depth,
             "missing": missing_address,
@@ -314,6 +394,10 @@ def noisy_records(
     addresses = (
         record_view.join(population.person_addresses, on="person_idx", how="inner")
         .filter(~pl.col("missing"))
+        # A record kept after the person left knows only the addresses from before.
+        .filter((pl.col("held_until") == NO_DATE) | (pl.col("from_days") <= pl.col("held_until")))
+        .sort("row", "recency")
+        .with_columns(pl.int_range(pl.len()).over("row").alias("recency"))
         .with_columns(pl.col("recency").max().over("row").alias("oldest"))
         # Dropping the newest address only makes sense when the person has an older one.
         .with_columns(
@@ -390,6 +474,7 @@ def noisy_records(
             "ethnicity": pl.Series(ethnicity.tolist(), dtype=pl.String),
             "first_language": pl.Series(language.tolist(), dtype=pl.String),
             "interpreter_needed": frame["interpreter_needed"],
+            "held_until": held_until,
         }
     ).join(address_lists, on="row", how="left")
     noise = pl.DataFrame({"row": np.arange(n), **{k: v for k, v in noise_log.items()}})

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from fullpicture.agencies.models import AgencyKind
-from fullpicture.synth.population import YEAR, IntArray, Population, name_lists
+from fullpicture.synth.population import NO_DATE, NONE, YEAR, IntArray, Population, name_lists
 from fullpicture.synth.schemas import SynthesisSettings
 
 _SCALED = (
@@ -19,17 +19,55 @@ _SCALED = (
 )
 
 
+_SWITCHING = (AgencyKind.SCHOOL, AgencyKind.NURSERY, AgencyKind.GP)
+
+
 @dataclass(frozen=True)
 class Roster:
+    """The agencies, and which school, nursery and GP practice each household uses. A household
+    that moved may have changed school or GP at its last move: ``previous`` holds the one
+    before (or NONE) and ``switched_on`` the day it changed."""
+
     agencies: pl.DataFrame  # agency_idx, code, name, kind, record_prefix, establishment
     primary_of_household: IntArray
     secondary_of_household: IntArray
     nursery_of_household: IntArray
     gp_of_household: IntArray
     single: dict[AgencyKind, int]
+    previous: dict[str, IntArray]  # phase (primary, secondary, nursery, gp) -> agency or NONE
+    switched_on: dict[AgencyKind, IntArray]  # school (all phases) and GP -> day or NO_DATE
 
-    def agency_for(self, kind: AgencyKind, household: IntArray, age_years: IntArray) -> IntArray:
-        """The agency of ``kind`` a person of this household and age would be known to."""
+    def agency_for(
+        self,
+        kind: AgencyKind,
+        household: IntArray,
+        age_years: IntArray,
+        day: IntArray | None = None,
+    ) -> IntArray:
+        """The agency of ``kind`` a person of this household and age is known to (on ``day``,
+        when given: before a change of school or GP, the earlier one)."""
+        current = self._current(kind, household, age_years)
+        if day is None or kind not in _SWITCHING:
+            return current
+        earlier = self.previous_for(kind, household, age_years)
+        before = (earlier != NONE) & (day < self.switched_on[_switch_key(kind)][household])
+        return np.where(before, earlier, current)
+
+    def previous_for(self, kind: AgencyKind, household: IntArray, age_years: IntArray) -> IntArray:
+        """The school, nursery or GP the household used before its last change (or NONE)."""
+        if kind is AgencyKind.SCHOOL:
+            return np.where(
+                age_years >= 11,
+                self.previous["secondary"][household],
+                self.previous["primary"][household],
+            )
+        if kind is AgencyKind.NURSERY:
+            return self.previous["nursery"][household]
+        if kind is AgencyKind.GP:
+            return self.previous["gp"][household]
+        return np.full(household.size, NONE, dtype=np.int64)
+
+    def _current(self, kind: AgencyKind, household: IntArray, age_years: IntArray) -> IntArray:
         if kind is AgencyKind.SCHOOL:
             return np.where(
                 age_years >= 11,
@@ -41,6 +79,10 @@ class Roster:
         if kind is AgencyKind.GP:
             return self.gp_of_household[household]
         return np.full(household.size, self.single[kind], dtype=np.int64)
+
+
+def _switch_key(kind: AgencyKind) -> AgencyKind:
+    return AgencyKind.GP if kind is AgencyKind.GP else AgencyKind.SCHOOL
 
 
 def build_roster(
@@ -118,11 +160,40 @@ def build_roster(
         choices = np.asarray(index_of[phase], dtype=np.int64)
         return choices[rng.integers(0, choices.size, households)]
 
+    current = {phase: assign(phase) for phase in ("primary", "secondary", "nursery", "gp")}
+    # The day of each family household's last move (NO_DATE if it never moved).
+    last_move = np.full(households, NO_DATE, dtype=np.int64)
+    moves = (
+        population.household_addresses.filter(pl.col("period") > 0)
+        .group_by("household_idx")
+        .agg(pl.col("from_days").max())
+    )
+    last_move[moves["household_idx"].to_numpy()] = moves["from_days"].to_numpy()
+    previous: dict[str, IntArray] = {}
+    switched_on: dict[AgencyKind, IntArray] = {}
+    for switch, phases, share in (
+        (AgencyKind.SCHOOL, ("primary", "secondary", "nursery"), roster.change_school_on_move),
+        (AgencyKind.GP, ("gp",), roster.change_gp_on_move),
+    ):
+        switched = (last_move != NO_DATE) & (rng.random(households) < share)
+        switched_on[switch] = np.where(switched, last_move, NO_DATE)
+        for phase in phases:
+            choices = np.asarray(index_of[phase], dtype=np.int64)
+            # The new one is another of the same phase, when there is another.
+            offset = rng.integers(1, max(choices.size, 2), households)
+            position = np.searchsorted(choices, current[phase])
+            new = choices[(position + offset) % choices.size]
+            moved = switched & (new != current[phase])
+            previous[phase] = np.where(moved, current[phase], NONE)
+            current[phase] = np.where(moved, new, current[phase])
+
     return Roster(
         agencies=agencies,
-        primary_of_household=assign("primary"),
-        secondary_of_household=assign("secondary"),
-        nursery_of_household=assign("nursery"),
-        gp_of_household=assign("gp"),
+        primary_of_household=current["primary"],
+        secondary_of_household=current["secondary"],
+        nursery_of_household=current["nursery"],
+        gp_of_household=current["gp"],
         single=single,
+        previous=previous,
+        switched_on=switched_on,
     )

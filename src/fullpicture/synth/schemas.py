@@ -130,6 +130,12 @@ class Roster(_Strict):
     children_per_secondary_school: int = Field(gt=0)
     children_per_nursery: int = Field(gt=0)
     patients_per_gp_practice: int = Field(gt=0)
+    change_school_on_move: Probability = Field(
+        ge=0, le=1, description="households that change school (and nursery) at their last move"
+    )
+    change_gp_on_move: Probability = Field(
+        ge=0, le=1, description="households that register with another GP at their last move"
+    )
     record_prefixes: dict[AgencyKind, str] = Field(
         description="prefix of record ids for kinds with several agencies (schools, GPs)"
     )

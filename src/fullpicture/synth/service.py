@@ -40,6 +40,7 @@ NOISE_KINDS = (
     "nhs_number_wrong",
     "old_address",
     "address_missing",
+    "former_registration",
 )
 
 Progress = Callable[[str, int, int], None]
@@ -130,7 +131,9 @@ def generate(
     report("trajectories", 1, 1)
     pairs = pl.concat(
         [
-            held_pairs(settings=settings, rng=rng, population=population, roster=roster),
+            held_pairs(settings=settings, rng=rng, population=population, roster=roster).select(
+                "agency_idx", "person_idx"
+            ),
             planted.participants.join(
                 planted.events.select("event_key", "agency_idx"), on="event_key"
             ).select("agency_idx", "person_idx"),
@@ -346,6 +349,11 @@ def _write_truth(
         .list.join("|")
         .alias("noise"),
     ).filter(pl.col("noise") != "")
+    tables["former_registrations"] = records.filter(pl.col("held_until") != NO_DATE).select(
+        pl.col("code").alias("agency"),
+        "record_id",
+        pl.col("held_until").cast(pl.Int32).cast(pl.Date).alias("held_until"),
+    )
     counts: dict[str, int] = {}
     for name, frame in tables.items():
         write_table(frame, out / f"{name}.csv", "csv")

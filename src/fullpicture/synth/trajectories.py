@@ -36,6 +36,7 @@ class PlantedEvents:
     agency_kind: list[str] = field(default_factory=list)
     household: list[int] = field(default_factory=list)
     subject_age: list[int] = field(default_factory=list)
+    agency_day: list[int] = field(default_factory=list)
     day: list[int] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
     severity: list[int | None] = field(default_factory=list)
@@ -189,6 +190,7 @@ def plant_trajectories(
             "agency_kind": out.agency_kind,
             "household": out.household,
             "subject_age": out.subject_age,
+            "agency_day": out.agency_day,
             "day": out.day,
             "code": out.code,
             "severity": out.severity,
@@ -203,6 +205,7 @@ def plant_trajectories(
             "event_key": pl.Int64,
             "household": pl.Int64,
             "subject_age": pl.Int64,
+            "agency_day": pl.Int64,
             "day": pl.Int64,
             "subject_idx": pl.Int64,
             "impact_on_child": pl.String,
@@ -222,10 +225,11 @@ def plant_trajectories(
             AgencyKind(agency_kind),
             events["household"].to_numpy()[mask],
             events["subject_age"].to_numpy()[mask],
+            events["agency_day"].to_numpy()[mask],
         )
     events = events.with_columns(
         pl.Series("agency_idx", agency_idx), pl.lit(False).alias("month_precision")
-    ).drop("agency_kind", "household", "subject_age")
+    ).drop("agency_kind", "household", "subject_age", "agency_day")
     participants = pl.DataFrame(
         {"event_key": out.p_event, "person_idx": out.p_person, "role": out.p_role},
         schema={"event_key": pl.Int64, "person_idx": pl.Int64, "role": pl.String},
@@ -297,7 +301,9 @@ def _add_event(
     out.trajectory_id.append(trajectory_id)
     out.agency_kind.append(step.agency.value)
     out.household.append(int(household_of[child]))
-    out.subject_age.append(int(((day if age_on is None else age_on) - dob[child]) / YEAR))
+    agency_day = day if age_on is None else age_on
+    out.subject_age.append(int((agency_day - dob[child]) / YEAR))
+    out.agency_day.append(agency_day)
     out.day.append(day)
     out.code.append(step.code)
     out.severity.append(step.severity)
