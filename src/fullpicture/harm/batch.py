@@ -120,16 +120,22 @@ def _within_yesterday(days: int) -> str:
     return f"RANGE BETWEEN {days + 1} PRECEDING AND 1 PRECEDING"
 
 
-TWO = "CAST(2 AS DOUBLE)"
-ONE = "CAST(1 AS DOUBLE)"
+def _double(value: float) -> str:
+    """A float literal both engines read as DOUBLE (Spark reads ``0.5`` as a DECIMAL)."""
+    return f"CAST({float(value)!r} AS DOUBLE)"
+
+
+TWO = _double(2)
+ONE = _double(1)
+ZERO = _double(0)
 
 
 def _multiplier(model: HarmModel, agencies: str) -> str:
     tri = model.triangulation
     return (
         f"(CASE WHEN COALESCE({agencies}, 0) <= 1 THEN {ONE} ELSE "
-        f"LEAST(CAST({tri.max_multiplier!r} AS DOUBLE), {ONE} + "
-        f"CAST({tri.credit_per_extra_agency!r} AS DOUBLE) * ({agencies} - 1)) END)"
+        f"LEAST({_double(tri.max_multiplier)}, {ONE} + "
+        f"{_double(tri.credit_per_extra_agency)} * ({agencies} - 1)) END)"
     )
 
 
@@ -137,8 +143,8 @@ def _score(model: HarmModel, weighted: str, day: str, base: str, agencies: str) 
     """Decayed points times triangulation, in the order engine.py multiplies them."""
     h = model.decay.half_life_days
     return (
-        f"(CASE WHEN COALESCE({weighted}, 0.0) = 0.0 THEN 0.0 ELSE "
-        f"({weighted} * POWER({TWO}, -({day} - {base}) / {h}.0)) * {_multiplier(model, agencies)} END)"
+        f"(CASE WHEN COALESCE({weighted}, {ZERO}) = {ZERO} THEN {ZERO} ELSE "
+        f"({weighted} * POWER({TWO}, -({day} - {base}) / CAST({h} AS DOUBLE))) * {_multiplier(model, agencies)} END)"
     )
 
 
@@ -247,7 +253,7 @@ FROM (
 
     window_columns, truths, severity = _modifiers_sql(model, taxonomy)
     points = " ".join(
-        f"WHEN {s} THEN {float(p)!r}" for s, p in sorted(model.points_by_severity.items())
+        f"WHEN {s} THEN {_double(p)}" for s, p in sorted(model.points_by_severity.items())
     )
     statements["harm_incident_base"] = """
 SELECT g.*, ch.birth_day, b.base_day
@@ -265,8 +271,8 @@ LEFT JOIN children ch ON g.child_id = ch.child_id"""
     statements["harm_incident"] = f"""
 SELECT m.child_id, m.code, m.incident_no, m.kind, m.day, m.base_severity, m.birth_day,
   m.base_day, m.severity,
-  CASE WHEN kind = 'concern' THEN CASE severity {points} ELSE 0.0 END
-       WHEN kind = 'strength' THEN {float(model.strengths.points)!r} ELSE 0.0 END AS points
+  CASE WHEN kind = 'concern' THEN CASE severity {points} ELSE {ZERO} END
+       WHEN kind = 'strength' THEN {_double(model.strengths.points)} ELSE {ZERO} END AS points
 FROM (
   SELECT t.*,
     CASE WHEN kind = 'concern' THEN {severity} ELSE 0 END AS severity
@@ -282,13 +288,13 @@ FROM (
 ) m
 UNION ALL
 SELECT child_id, code, incident_no, kind, day, base_severity, birth_day, base_day, 0,
-  CASE WHEN kind = 'strength' THEN {float(model.strengths.points)!r} ELSE 0.0 END
+  CASE WHEN kind = 'strength' THEN {_double(model.strengths.points)} ELSE {ZERO} END
 FROM harm_incident_base
 WHERE NOT (kind = 'concern' OR {involved})"""
 
     statements["harm_concern_day"] = f"""
 SELECT child_id, day, MIN(base_day) AS base_day,
-  SUM(points * POWER({TWO}, (day - base_day) / {h}.0)) AS weighted
+  SUM(points * POWER({TWO}, (day - base_day) / CAST({h} AS DOUBLE))) AS weighted
 FROM harm_incident WHERE kind = 'concern' GROUP BY child_id, day"""
 
     # An agency counts towards triangulation for window_days after each concern it
@@ -321,18 +327,18 @@ FROM (
   FROM (
     SELECT child_id, day, 1 AS is_day, base_day, weighted AS w, 0 AS delta FROM harm_concern_day
     UNION ALL
-    SELECT child_id, start_day, 0, 0, 0.0, 1 FROM harm_agency_interval
+    SELECT child_id, start_day, 0, 0, {ZERO}, 1 FROM harm_agency_interval
     UNION ALL
-    SELECT child_id, end_day + 1, 0, 0, 0.0, -1 FROM harm_agency_interval
+    SELECT child_id, end_day + 1, 0, 0, {ZERO}, -1 FROM harm_agency_interval
   ) u
 ) x WHERE is_day = 1"""
 
     threshold = model.alerts.threshold
-    hit = f"score >= {threshold.score!r} - {TOLERANCE!r}"
+    hit = f"score >= {_double(threshold.score - TOLERANCE)}"
     statements["harm_threshold_alert"] = f"""
 SELECT child_id, day, '{THRESHOLD_KIND}' AS kind, 0 AS n FROM (
   SELECT child_id, day, score,
-    MAX(CASE WHEN pre_score < {threshold.reset_below!r} - {TOLERANCE!r} THEN day END)
+    MAX(CASE WHEN pre_score < {_double(threshold.reset_below - TOLERANCE)} THEN day END)
       {_window("child_id", "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")} AS last_reset,
     MAX(CASE WHEN {hit} THEN day END)
       {_window("child_id", "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")} AS last_hit
@@ -382,13 +388,13 @@ GROUP BY a.child_id, a.day"""
 SELECT c.child_id,
   {_score(model, "w.weighted", str(as_of_day), "c.base_day", "n.agencies")} AS score,
   COALESCE(n.agencies, 0) AS agencies,
-  COALESCE(s.strength, 0.0) * POWER({TWO}, -({as_of_day} - c.base_day) / {h}.0) AS strength_weight
+  COALESCE(s.strength, {ZERO}) * POWER({TWO}, -({as_of_day} - c.base_day) / CAST({h} AS DOUBLE)) AS strength_weight
 FROM (SELECT child_id, MIN(base_day) AS base_day FROM harm_incident GROUP BY child_id) c
 LEFT JOIN (SELECT child_id, SUM(weighted) AS weighted FROM harm_concern_day
            WHERE day >= {as_of_day - horizon} GROUP BY child_id) w ON w.child_id = c.child_id
 LEFT JOIN (SELECT child_id, COUNT(DISTINCT agency) AS agencies FROM harm_agency_day
            WHERE day >= {as_of_day - window_days} GROUP BY child_id) n ON n.child_id = c.child_id
-LEFT JOIN (SELECT child_id, SUM(points * POWER({TWO}, (day - base_day) / {h}.0)) AS strength
+LEFT JOIN (SELECT child_id, SUM(points * POWER({TWO}, (day - base_day) / CAST({h} AS DOUBLE))) AS strength
            FROM harm_incident WHERE kind = 'strength' AND day >= {as_of_day - horizon}
            GROUP BY child_id) s ON s.child_id = c.child_id"""
     return statements
@@ -656,7 +662,7 @@ def score_population_spark(
         spark.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
     for name, sql in population_sql(model, epoch_day(as_of), taxonomy).items():
         frame = spark.sql(sql)
-        if name in _MATERIALISED:
+        if name in _MATERIALISED or name.endswith("_day"):
             frame = frame.cache()
         frame.createOrReplaceTempView(name)
     scores_frame = spark.sql("SELECT * FROM harm_score_as_of ORDER BY child_id").toPandas()

@@ -70,7 +70,10 @@ def find_concern_classifier() -> tuple[ConcernClassifier, str] | None:
 def _adapt_classifier(function: Callable[..., Any]) -> ConcernClassifier:
     def classify(text: str) -> list[tuple[str, list[str]]]:
         found: list[tuple[str, list[str]]] = []
-        for item in function(text) or []:
+        suggestions = list(function(text) or [])
+        # Most confident first, where the classifier says how confident it is.
+        suggestions.sort(key=lambda item: -float(getattr(item, "confidence", 0.0) or 0.0))
+        for item in suggestions:
             code = getattr(item, "code", None) or (
                 item.get("code") if isinstance(item, dict) else None
             )
