@@ -205,6 +205,13 @@ def test_but_ends_the_scope_of_a_negation() -> None:
             "Child: Ava Cole, 5 months old. Ava is pre-verbal; I observed her with her mother.",
             "present",
         ),
+        # no "Child:" line: a name given with a child's age or date of birth is the child
+        ('I teach Leo, aged 7. Leo said, "Dad hit me."', "present"),
+        (
+            "Mia Thompson, DOB 14/06/2018, lives with Kelly Thompson (DOB 02/03/1994). "
+            'Kelly said, "Mia lies."',
+            "absent",
+        ),
     ],
 )
 def test_quoted_speech_counts_as_the_childs_voice_only_when_the_child_said_it(

@@ -248,7 +248,7 @@ class LanguageEngine:
         """Run every matcher over ``text`` once and resolve polarity, speakers and dates."""
         doc = self.nlp(text)
         tokens = _Tokens.of(doc)
-        names = self._child_names(text, child_names)
+        names = self._child_names(text, child_names, referral_date)
         quote_spans = [(m.start(), m.end()) for m in _QUOTE_RE.finditer(text)]  # marks included
         quote_ranges = [tokens.token_range(start, end) for start, end in quote_spans]
         triggers: dict[str, list[tuple[int, int]]] = {}
@@ -366,7 +366,9 @@ class LanguageEngine:
 
     # -- who is speaking ------------------------------------------------------------------
 
-    def _child_names(self, text: str, given: Iterable[str]) -> tuple[str, ...]:
+    def _child_names(
+        self, text: str, given: Iterable[str], referral_date: dt.date
+    ) -> tuple[str, ...]:
         names: list[str] = []
         for name in given:
             names.extend(part for part in name.split() if part[:1].isupper())
@@ -376,6 +378,7 @@ class LanguageEngine:
                     value = found.group(group)
                     if value and value.lower() not in self._adult_terms:
                         names.append(value)
+        names.extend(_named_with_a_child_age(text, referral_date))
         return tuple(dict.fromkeys(names))
 
     def _classify_phrase(
@@ -630,6 +633,36 @@ class _Tokens:
             first += 1
         last = bisect.bisect_left(self.idx, end_char)
         return first, max(first, last)
+
+
+# "Mia Thompson, DOB 14/06/2018", "Ryan (23)", "Leo, aged 7": a name with a date of birth or age.
+_NAME_WITH_AGE = re.compile(
+    rf"(?P<name>{_NAME})(?:\s+{_NAME})?\s*(?:,\s*|\(\s*)"
+    r"(?:(?i:dob|d\.o\.b\.?|born)\s*:?\s*(?P<dob>\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
+    r"|(?i:aged?)\s*(?P<aged>\d{1,2})\b|(?P<bare>\d{1,2})\s*\)|(?P<weeks>\d{1,2})\s+(?i:weeks|months)\b)"
+)
+ADULT_AGE = 18
+
+
+def _named_with_a_child_age(text: str, referral_date: dt.date) -> list[str]:
+    """Names given with a date of birth or an age under 18: the children of the referral."""
+    names: list[str] = []
+    for found in _NAME_WITH_AGE.finditer(text):
+        name = found.group("name")
+        if not name[:1].isupper():
+            continue
+        age: int | None = None
+        if found.group("dob"):
+            born = _resolve_day(found.group("dob"), referral_date)
+            if born is not None:
+                age = (referral_date - born).days // 365
+        elif found.group("aged") or found.group("bare"):
+            age = int(found.group("aged") or found.group("bare"))
+        elif found.group("weeks"):
+            age = 0
+        if age is not None and 0 <= age < ADULT_AGE:
+            names.append(name)
+    return names
 
 
 def _is_word_char(ch: str) -> bool:

@@ -86,8 +86,10 @@ def _require_english(text: str, *, limits: Limits) -> None:
                 "The text is mostly not in the Latin alphabet. The checker reads English; "
                 "send the referral in English (quote the child's own words in their language if needed).",
             )
-    words = [w.strip(_WORD_SPLIT_STRIP).lower() for w in text.split()]
-    words = [w for w in words if w.isalpha()]
+    # Names, places and labels are capitalised and say nothing about the language; judge the
+    # lower-case words only ("Mia Thompson, DOB …, Oakfield Primary" must not look foreign).
+    words = [w.strip(_WORD_SPLIT_STRIP) for w in text.split()]
+    words = [w for w in words if w.isalpha() and w[:1].islower()]
     if len(words) < limits.min_words_for_language_check:
         return
     # English prose is roughly 40% function words; other languages written in the Latin
