@@ -158,7 +158,7 @@ def test_plain_rows_are_accepted_by_the_fast_check() -> None:
     )
     assert accepted is not None
     assert accepted == _by_model(values)
-    assert accepted.event_date == dt.date(2024, 2, 29)
+    assert accepted.event_date == "2024-02-29"
     assert accepted.people == (("A1", "alleged_perpetrator"), ("C1", "victim"), ("C2", "witness"))
 
 

@@ -735,9 +735,9 @@ class EventRow(FeedRow):
         return NormalisedEvent.build(
             agency_id=agency_id,
             event_id=self.event_id,
-            event_date=self.event_date.day,
+            event_date=self.event_date.day.isoformat(),
             precision=self.event_date.precision.value,
-            date_recorded=self.date_recorded,
+            date_recorded=_iso(self.date_recorded),
             concern_code=self.concern_code,
             severity=self.severity,
             summary=self.summary,
@@ -750,7 +750,7 @@ class EventRow(FeedRow):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NormalisedEvent:
     """A valid event row, normalised: what is stored, and its content hash.
 
@@ -760,9 +760,9 @@ class NormalisedEvent:
 
     agency_id: int
     event_id: str
-    event_date: dt.date
+    event_date: str  # ISO date: the day, or the last day of the month or year
     precision: str
-    date_recorded: dt.date | None
+    date_recorded: str | None  # ISO date
     concern_code: str
     severity: int | None
     summary: str
@@ -780,9 +780,9 @@ class NormalisedEvent:
         *,
         agency_id: int,
         event_id: str,
-        event_date: dt.date,
+        event_date: str,
         precision: str,
-        date_recorded: dt.date | None,
+        date_recorded: str | None,
         concern_code: str,
         severity: int | None,
         summary: str,
@@ -796,9 +796,9 @@ class NormalisedEvent:
         digest = content_hash(
             (
                 event_id,
-                event_date.isoformat(),
+                event_date,
                 precision,
-                _iso(date_recorded),
+                date_recorded,
                 concern_code,
                 severity,
                 summary,
