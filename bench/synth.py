@@ -20,7 +20,7 @@ from fullpicture.synth.service import generate
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--children", type=int, default=240_000)
+    parser.add_argument("--children", type=int, default=220_000)
     parser.add_argument("--format", default="csv", choices=["csv", "parquet"])
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="fp-synth-bench-"))
