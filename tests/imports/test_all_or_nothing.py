@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access.models import AuditEntry
 from fullpicture.core.database import session_factory, unit_of_work
 from fullpicture.imports import bulk, service
 from fullpicture.imports.flows import run_import
@@ -77,6 +78,9 @@ def test_a_failure_mid_batch_leaves_the_database_as_before(
     assert failed[0].public_id == caught.value.public_id
     assert failed[0].imported_by == "second"
     assert failed[0].failure is not None and "disk full" in failed[0].failure
+    with factory() as session:
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.position)).all()
+    assert actions[-2:] == ["import.batch", "import.failed"]
     # Everything else is exactly as it was: no records, versions, events or quarantined rows.
     after["import_batch"] = [row for row in after["import_batch"] if row[1] != failed[0].public_id]
     assert after == before

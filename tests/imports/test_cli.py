@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from fullpicture.access.models import AuditEntry
 from fullpicture.cli.main import app
 from fullpicture.core import runtime
 from fullpicture.core.database import session_factory, unit_of_work
@@ -90,6 +91,11 @@ def test_dismiss(cli_database: TestDatabase, tmp_path: Path) -> None:
     assert code == 0, out
     code, out = _run("quarantine", "dismiss", str(row.id), "--reason", "again")
     assert code == 2 and "already dismissed" in out
+    with session_factory(cli_database.engine)() as session:
+        entries = session.execute(select(AuditEntry.actor, AuditEntry.action)).all()
+    # The import and the dismissal are attributable in the tamper-evident audit log.
+    assert ("analyst", "quarantine.dismiss") in entries
+    assert any(action == "import.batch" for _, action in entries)
 
 
 def test_file_level_error_exits_non_zero_with_a_message(

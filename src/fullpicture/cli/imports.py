@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import audit
 from fullpicture.cli.console import console, err_console, progress_bar
 from fullpicture.core import migrations
 from fullpicture.core.database import unit_of_work
@@ -253,13 +254,18 @@ def dismiss_rows(
 
     Example: fullpicture quarantine dismiss 42 43 --reason "test rows sent by mistake"
     """
+    who = by or _default_importer()
     try:
         with unit_of_work(get_session_factory()) as session:
             for row_id in row_ids:
                 import_service.dismiss_quarantined_row(
+                    db_session=session, row_id=row_id, dismissed_by=who, reason=reason
+                )
+                audit.append(
                     db_session=session,
-                    row_id=row_id,
-                    dismissed_by=by or _default_importer(),
+                    actor=who,
+                    action="quarantine.dismiss",
+                    target=f"quarantined_row:{row_id}",
                     reason=reason,
                 )
     except import_service.QuarantineError as exc:
