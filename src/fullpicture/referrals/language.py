@@ -174,9 +174,15 @@ class LanguageEngine:
         self._language_keys: dict[str, str] = {}
         self._register_rulebook(rulebook)
         language = rulebook.language
-        self._date_regexes: list[tuple[re.Pattern[str], str]] = [
-            (re.compile(_lower_pattern(d.regex)), d.label) for d in language.date_regexes
-        ]
+        # One scan for every date regex: an alternation of named groups, in file order.
+        self._date_labels: dict[str, str] = {
+            f"d{n}": d.label for n, d in enumerate(language.date_regexes)
+        }
+        self._date_regex = re.compile(
+            "|".join(
+                f"(?P<d{n}>{_lower_pattern(d.regex)})" for n, d in enumerate(language.date_regexes)
+            )
+        )
         self._terminators = {t.lower() for t in language.scope_terminators}
         self._speech_verbs = {v.lower() for v in language.speech_verbs}
         self._child_terms = {t.lower() for t in language.child_terms}
@@ -298,7 +304,9 @@ class LanguageEngine:
             matches=matches,
             quotations=quotations,
             speech=speech,
-            dates=_date_mentions(doc, text, lowered, self._date_regexes, referral_date),
+            dates=_date_mentions(
+                doc, text, lowered, self._date_regex, self._date_labels, referral_date
+            ),
             child_names=names,
         )
 
@@ -683,15 +691,15 @@ def _date_mentions(
     doc: Doc,
     text: str,
     lowered: str,
-    date_regexes: list[tuple[re.Pattern[str], str]],
+    date_regex: re.Pattern[str],
+    date_labels: dict[str, str],
     referral_date: dt.date,
 ) -> list[DateMention]:
     found: list[tuple[int, int, str]] = []
-    for expression, label in date_regexes:
-        for match in expression.finditer(lowered):
-            if match.start() > 0 and _is_word_char(lowered[match.start() - 1]):
-                continue
-            found.append((match.start(), match.end(), label))
+    for match in date_regex.finditer(lowered):
+        if match.start() > 0 and _is_word_char(lowered[match.start() - 1]):
+            continue
+        found.append((match.start(), match.end(), date_labels[str(match.lastgroup)]))
     found.sort()
     kept: list[tuple[int, int, str]] = []
     for start, end, label in found:  # earliest first, longest of any overlap
