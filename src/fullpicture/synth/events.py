@@ -156,7 +156,8 @@ def assemble_events(
     )
     agencies = roster.agencies.select("agency_idx", "code", "kind", "record_prefix")
     n = events.height
-    lag = np.minimum(rng.geometric(0.45, n) - 1, 30)
+    delay = settings.recording_delay
+    lag = np.minimum(rng.geometric(delay.geometric_p, n) - 1, delay.max_days)
     practitioner_pick = rng.random(n)
     events = (
         events.join(people_lists, on="event_key", how="left")

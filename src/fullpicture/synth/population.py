@@ -294,7 +294,9 @@ def generate_population(
     gap = rng.uniform(hs.partner_age_gap.low, hs.partner_age_gap.high, n_hh) * YEAR
     father_dob = mother_dob - np.floor(gap).astype(np.int64)
     father_dob = np.minimum(father_dob, eldest_dob - int(17 * YEAR))
-    nonresident_father = has_mother & lone & ~lone_father & (rng.random(n_hh) < 0.6)
+    nonresident_father = (
+        has_mother & lone & ~lone_father & (rng.random(n_hh) < hs.absent_father_known)
+    )
     grandparent = has_mother & (rng.random(n_hh) < hs.grandparent_rate)
     partner_dob = mother_dob - np.floor(
         rng.uniform(hs.partner_age_gap.low, hs.partner_age_gap.high, n_hh) * YEAR
@@ -312,8 +314,8 @@ def generate_population(
                 "hh": hh,
                 "role": np.full(hh.size, role),
                 "kind": np.full(hh.size, kind),
-                "sex": sex[mask] if sex.size == mask.size else sex,
-                "dob": dob[mask] if dob.size == mask.size else dob,
+                "sex": sex[mask],
+                "dob": dob[mask],
             }
         )
         index = np.full(n_hh, NONE, dtype=np.int64)
@@ -335,7 +337,7 @@ def generate_population(
     away_father = block(nonresident_father, "father", "adult", all_m, father_dob)
 
     start = sum(b["hh"].size for b in blocks)
-    child_sex = np.where(rng.random(child_hh.size) < 0.512, "M", "F")
+    child_sex = np.where(rng.random(child_hh.size) < hs.boys_share_at_birth, "M", "F")
     blocks.append(
         {
             "hh": child_hh,
@@ -347,7 +349,7 @@ def generate_population(
     )
     first_child = start
     pb = np.flatnonzero(partner_baby)
-    pb_sex = np.where(rng.random(pb.size) < 0.512, "M", "F")
+    pb_sex = np.where(rng.random(pb.size) < hs.boys_share_at_birth, "M", "F")
     blocks.append(
         {
             "hh": pb,
@@ -363,7 +365,7 @@ def generate_population(
             "hh": ub,
             "role": np.full(ub.size, "mother_child"),
             "kind": np.full(ub.size, "unborn"),
-            "sex": np.where(rng.random(ub.size) < 0.512, "M", "F"),
+            "sex": np.where(rng.random(ub.size) < hs.boys_share_at_birth, "M", "F"),
             "dob": expected_on[ub],
         }
     )
@@ -385,10 +387,15 @@ def generate_population(
     mother_surname = np.where(lone & ~lone_father & ~nonresident_father, maiden, mother_surname)
     father_surname = main_surname
     partner_surname, partner_group = _pick_family(
-        rng, names, np.where(rng.random(n_hh) < 0.7, group, "british_irish"), n_hh
+        rng,
+        names,
+        np.where(rng.random(n_hh) < hs.new_partner_same_name_group, group, "british_irish"),
+        n_hh,
     )
     children_surname = np.where(
-        has_father & ~lone | lone_father | (nonresident_father & (rng.random(n_hh) < 0.5)),
+        has_father & ~lone
+        | lone_father
+        | (nonresident_father & (rng.random(n_hh) < hs.child_has_absent_fathers_surname)),
         main_surname,
         mother_surname,
     )
@@ -423,7 +430,11 @@ def generate_population(
     renamed = gets_partner & (rng.random(n_hh) < hs.mother_takes_new_partner_surname)
     renamed_on = np.where(renamed, partner_joined + rng.integers(60, 700, n_hh), NO_DATE)
     renamed &= renamed_on <= today
-    for person_role, share in (("mother", 1.0), ("child", 0.4), ("mother_child", 1.0)):
+    for person_role, share in (
+        ("mother", 1.0),
+        ("child", hs.children_renamed_with_mother),
+        ("mother_child", 1.0),
+    ):
         idx = np.flatnonzero(role == person_role)
         idx = idx[renamed[hh_of[idx]] & (rng.random(idx.size) < share)]
         if person_role == "child":
@@ -483,7 +494,7 @@ def generate_population(
     )
     language = hh_language[person_hh].astype(np.str_)
     # Children born here mostly speak English as well; adults keep the household language.
-    english_child = is_child & (rng.random(n_people) < 0.3)
+    english_child = is_child & (rng.random(n_people) < hs.child_first_language_english)
     language = np.where(english_child, "English", language)
     interpreter = cast(
         "npt.NDArray[Any]",

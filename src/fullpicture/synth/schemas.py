@@ -104,6 +104,16 @@ class Households(_Strict):
     mother_takes_new_partner_surname: Probability = Field(ge=0, le=1)
     child_double_barrelled: Probability = Field(ge=0, le=1)
     middle_name_rate: Probability = Field(ge=0, le=1)
+    boys_share_at_birth: Probability = Field(ge=0, le=1)
+    absent_father_known: Probability = Field(
+        ge=0, le=1, description="lone mothers whose children's father is a known person"
+    )
+    child_has_absent_fathers_surname: Probability = Field(ge=0, le=1)
+    new_partner_same_name_group: Probability = Field(ge=0, le=1)
+    children_renamed_with_mother: Probability = Field(ge=0, le=1)
+    child_first_language_english: Probability = Field(
+        ge=0, le=1, description="children recorded with English whatever the household speaks"
+    )
     given_name_own_group_share: Probability = Field(
         ge=0, le=1, description="chance a given name comes from the name group's own list"
     )
@@ -339,11 +349,19 @@ class TrajectoryTemplate(_Strict):
     outcomes: list[Outcome] = Field(min_length=1)
 
 
+class RecordingDelay(_Strict):
+    """Days from an event to its recording: geometric, capped."""
+
+    geometric_p: float = Field(gt=0, le=1)
+    max_days: int = Field(ge=0)
+
+
 class SynthesisSettings(_Strict):
     version: str
     default_as_of: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     history_years: int = Field(ge=1, le=18)
     prebirth_codes: list[str]
+    recording_delay: RecordingDelay
     area: Area
     households: Households
     ethnicity_by_name_group: dict[str, dict[str, float]]
