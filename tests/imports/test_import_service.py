@@ -463,3 +463,26 @@ class TestFileErrors:
         assert batch.counts["records.new"] == 3
         recorded_by = set(db_session.scalars(select(SourceRecord.recorded_by)))
         assert recorded_by == {"Ashdown data team"}
+
+
+def test_export_writes_structured_rows_in_csv_notation(
+    db_session: Session, agencies: None, tmp_path: Path
+) -> None:
+    directory = feed(
+        tmp_path,
+        "jsonl",
+        records=BASE_RECORDS,
+        events=[event("E1", people="C1:victim|A1:alleged_perpetrator", concern_code="NOPE")],
+        fmt="jsonl",
+    )
+    with (directory / "events.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write("{not json\n")
+    result = run(db_session, directory)
+    assert result.batch.tables["events"].quarantined == 2
+    exported = service.export_quarantine(
+        db_session=db_session, batch_public_id=result.batch.public_id, out_dir=tmp_path / "out"
+    )
+    text = exported.files["events"].read_text(encoding="utf-8")
+    assert "C1:victim|A1:alleged_perpetrator" in text
+    # The broken line cannot be a CSV row: it is reported, not silently left out.
+    assert [row.row_number for row in exported.not_exportable] == [2]
