@@ -74,10 +74,6 @@ def household_adults(person_id: int, as_of: dt.date) -> Select[int]:
     )
 
 
-def household_adult_ids(db_session: Session, *, person_id: int, as_of: dt.date) -> list[int]:
-    return [int(i) for i in db_session.scalars(household_adults(person_id, as_of).distinct())]
-
-
 @dataclass(frozen=True)
 class RecordEventRow:
     """A current chronology event on one of a person's currently linked records."""
@@ -105,26 +101,19 @@ def current_events_for_child_and_household(
     return _current_events(db_session, person_ids=people, on_or_before=as_of)
 
 
-def current_events_for_persons(
-    db_session: Session, *, person_ids: Sequence[int], on_or_before: dt.date
-) -> list[RecordEventRow]:
-    """Current versions of events in which any of ``person_ids`` takes part, through their
-    agency records (current links only), newest first.
-
-    An event's current version is its highest version per (agency, event_ref); participants are
-    matched by the recording agency's own record reference (chronology/models.py).
-    """
-    if not person_ids:
-        return []
-    return _current_events(db_session, person_ids=list(person_ids), on_or_before=on_or_before)
-
-
 def _current_events(
     db_session: Session,
     *,
     person_ids: Sequence[int] | CompoundSelect[int],
     on_or_before: dt.date,
 ) -> list[RecordEventRow]:
+    """Current versions of events in which any of ``person_ids`` takes part through a currently
+    linked agency record, newest first.
+
+    An event's current version is its highest version per (agency, event_ref); participants are
+    matched by the recording agency's own record reference (chronology/models.py); a link counts
+    while its ``ended_at`` is NULL (people/models.py).
+    """
     newer = aliased(Event)
     statement = (
         select(
