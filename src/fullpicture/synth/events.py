@@ -7,7 +7,8 @@ import numpy as np
 import polars as pl
 
 from fullpicture.agencies.models import AgencyKind
-from fullpicture.synth.population import NO_DATE, YEAR, Population
+from fullpicture.synth.draws import NO_DATE, YEAR
+from fullpicture.synth.population import Population
 from fullpicture.synth.roster import Roster
 from fullpicture.synth.schemas import SynthesisSettings
 from fullpicture.synth.trajectories import Planted

@@ -9,147 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from fullpicture.synth.addresses import household_addresses, person_addresses
+from fullpicture.synth.draws import (
+    NO_DATE,
+    NONE,
+    YEAR,
+    BoolArray,
+    IntArray,
+    choose_int,
+    days_to_date,
+    from_distribution,
+    to_days,
+    uniform_days,
+)
 from fullpicture.synth.identifiers import new_nhs_numbers
+from fullpicture.synth.names import name_lists, pick_family, pick_given
 from fullpicture.synth.schemas import SynthesisSettings
 
-DATA_DIR = Path(__file__).parent
-EPOCH = dt.date(1970, 1, 1)
-NO_DATE = -(10**6)
-YEAR = 365.25
-NONE = -1
-
-IntArray = npt.NDArray[np.int64]
 _ArrayT = TypeVar("_ArrayT", bound="np.ndarray[Any, Any]")
-BoolArray = npt.NDArray[np.bool_]
-
-
-def to_days(day: dt.date) -> int:
-    return (day - EPOCH).days
-
-
-def days_to_date(values: IntArray, name: str) -> pl.Series:
-    """Days since 1970 as a polars Date column; ``NO_DATE`` becomes null."""
-    days = pl.Series(name, values.astype(np.int64))
-    return (
-        pl.select(pl.when(days == NO_DATE).then(None).otherwise(days).alias(name))
-        .to_series()
-        .cast(pl.Int32)
-        .cast(pl.Date)
-    )
-
-
-@dataclass(frozen=True)
-class NameLists:
-    given: pl.DataFrame  # name, sex, cohort, weight
-    family: pl.DataFrame  # name, group, weight
-    variants: pl.DataFrame  # name, variant, kind
-    streets: list[str]
-
-
-@lru_cache(maxsize=1)
-def name_lists() -> NameLists:
-    def read(name: str) -> pl.DataFrame:
-        return pl.read_csv(DATA_DIR / name, comment_prefix="#", infer_schema_length=0)
-
-    given = read("given_names.csv").with_columns(pl.col("weight").cast(pl.Float64))
-    family = read("family_names.csv").with_columns(pl.col("weight").cast(pl.Float64))
-    return NameLists(
-        given=given,
-        family=family,
-        variants=read("name_variants.csv"),
-        streets=read("street_names.csv")["stem"].to_list(),
-    )
-
-
-def _weighted(
-    rng: np.random.Generator, options: list[str], weights: list[float], size: int
-) -> npt.NDArray[np.str_]:
-    p = np.asarray(weights, dtype=np.float64)
-    return np.asarray(options)[rng.choice(len(options), size=size, p=p / p.sum())]
-
-
-def _pick_given(
-    rng: np.random.Generator,
-    names: NameLists,
-    sex: npt.NDArray[np.str_],
-    cohort: str,
-    groups: npt.NDArray[np.str_],
-    own_group_share: float,
-) -> npt.NDArray[np.str_]:
-    """Given names: from the person's name group's own list (when it has one) with
-    ``own_group_share``, otherwise from the general list."""
-    own = (rng.random(sex.size) < own_group_share) & (groups != "general")
-    drawn_from = np.where(own, groups, "general")
-    out = np.empty(sex.size, dtype=object)
-    for one_sex in ("F", "M"):
-        for group in np.unique(drawn_from):
-            table = names.given.filter(
-                (pl.col("sex") == one_sex)
-                & (pl.col("cohort") == cohort)
-                & (pl.col("group") == group)
-            )
-            if table.height == 0:
-                table = names.given.filter(
-                    (pl.col("sex") == one_sex)
-                    & (pl.col("cohort") == cohort)
-                    & (pl.col("group") == "general")
-                )
-            mask = (sex == one_sex) & (drawn_from == group)
-            out[mask] = _weighted(
-                rng, table["name"].to_list(), table["weight"].to_list(), int(mask.sum())
-            )
-    return out.astype(np.str_)
-
-
-def _pick_family(
-    rng: np.random.Generator, names: NameLists, groups: npt.NDArray[np.str_] | None, size: int
-) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.str_]]:
-    """Family names (and their groups): from ``groups`` when given, else from everyone."""
-    table = names.family
-    if groups is None:
-        picked = rng.choice(table.height, size=size, p=_norm(table["weight"].to_numpy()))
-        return (
-            table["name"].to_numpy()[picked].astype(np.str_),
-            table["group"].to_numpy()[picked].astype(np.str_),
-        )
-    out = np.empty(size, dtype=object)
-    for group in np.unique(groups):
-        mask = groups == group
-        sub = table.filter(pl.col("group") == group)
-        out[mask] = _weighted(rng, sub["name"].to_list(), sub["weight"].to_list(), int(mask.sum()))
-    return out.astype(np.str_), groups
-
-
-def _norm(weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    normalised: npt.NDArray[np.float64] = weights / weights.sum()
-    return normalised
-
-
-def _from_distribution(
-    rng: np.random.Generator, distribution: dict[str, float], size: int
-) -> npt.NDArray[np.str_]:
-    return _weighted(rng, list(distribution), list(distribution.values()), size)
-
-
-def _choose_int(rng: np.random.Generator, distribution: dict[int, float], size: int) -> IntArray:
-    keys = np.array(list(distribution), dtype=np.int64)
-    chosen: IntArray = keys[
-        rng.choice(keys.size, size=size, p=_norm(np.array(list(distribution.values()))))
-    ]
-    return chosen
-
-
-def _uniform_days(rng: np.random.Generator, low: IntArray, high: IntArray) -> IntArray:
-    span = np.maximum(high - low, 0)
-    return cast(IntArray, low + np.floor(rng.random(low.size) * (span + 1)).astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -199,7 +82,7 @@ def generate_population(
 
     # 1. Draw surplus households, then keep just enough to hold exactly `children` children.
     surplus = int(children / 1.6 * 1.3) + 60
-    slots = _choose_int(rng, hs.children_per_household, surplus)
+    slots = choose_int(rng, hs.children_per_household, surplus)
     lone = rng.random(surplus) < hs.lone_parent_share
     lone_father = lone & (rng.random(surplus) < hs.lone_father_share)
     youngest_age = rng.uniform(0, 18 * YEAR, surplus)
@@ -224,7 +107,7 @@ def generate_population(
     separated = has_mother & has_father & ~lone & (rng.random(surplus) < hs.separation_rate)
     separation_on = np.where(
         separated,
-        _uniform_days(
+        uniform_days(
             rng, np.maximum(window_start, youngest_dob + 60), np.full(surplus, today - 30)
         ),
         NO_DATE,
@@ -235,7 +118,7 @@ def generate_population(
     gets_partner = mother_alone & (rng.random(surplus) < hs.new_partner_rate)
     partner_from = np.maximum(window_start, np.where(separated, separation_on + 60, youngest_dob))
     partner_joined = np.where(
-        gets_partner, _uniform_days(rng, partner_from, np.full(surplus, today - 60)), NO_DATE
+        gets_partner, uniform_days(rng, partner_from, np.full(surplus, today - 60)), NO_DATE
     )
     gets_partner &= (partner_joined <= today - 60) & (partner_joined >= partner_from)
     partner_joined = np.where(gets_partner, partner_joined, NO_DATE)
@@ -380,13 +263,13 @@ def generate_population(
     twin_of_previous[first_child : first_child + child_hh.size] = child_twin
 
     # 4. Names. The household's name group comes from its main surname and steers ethnicity.
-    main_surname, group = _pick_family(rng, names, None, n_hh)
-    maiden, _ = _pick_family(rng, names, group, n_hh)
+    main_surname, group = pick_family(rng, names, None, n_hh)
+    maiden, _ = pick_family(rng, names, group, n_hh)
     took_name = has_father & ~lone & (rng.random(n_hh) < hs.mother_took_partner_surname)
     mother_surname = np.where(took_name | lone_father, main_surname, maiden)
     mother_surname = np.where(lone & ~lone_father & ~nonresident_father, maiden, mother_surname)
     father_surname = main_surname
-    partner_surname, partner_group = _pick_family(
+    partner_surname, partner_group = pick_family(
         rng,
         names,
         np.where(rng.random(n_hh) < hs.new_partner_same_name_group, group, "british_irish"),
@@ -453,7 +336,7 @@ def generate_population(
     share = hs.given_name_own_group_share
 
     def pick(mask: BoolArray, cohort: str) -> npt.NDArray[np.str_]:
-        return _pick_given(rng, names, sex[mask], cohort, person_group[mask], share)
+        return pick_given(rng, names, sex[mask], cohort, person_group[mask], share)
 
     given[cohort_child] = pick(cohort_child, "child")
     given[~cohort_child] = pick(~cohort_child, "adult")
@@ -481,15 +364,15 @@ def generate_population(
     hh_language = np.empty(n_hh, dtype=object)
     for name_group in np.unique(group):
         mask = group == name_group
-        hh_ethnicity[mask] = _from_distribution(
+        hh_ethnicity[mask] = from_distribution(
             rng, settings.ethnicity_by_name_group[name_group], int(mask.sum())
         )
-        hh_language[mask] = _from_distribution(
+        hh_language[mask] = from_distribution(
             rng, settings.first_language_by_name_group[name_group], int(mask.sum())
         )
     ethnicity = hh_ethnicity[person_hh]
     outsider = np.isin(role, ["partner"])
-    ethnicity[outsider] = _from_distribution(
+    ethnicity[outsider] = from_distribution(
         rng, settings.ethnicity_by_name_group["british_irish"], int(outsider.sum())
     )
     language = hh_language[person_hh].astype(np.str_)
@@ -564,7 +447,7 @@ def generate_population(
         away_father=away_father,
         n_hh=n_hh,
     )
-    household_addresses = _addresses(
+    addresses = household_addresses(
         settings=settings,
         rng=rng,
         family=family,
@@ -573,7 +456,7 @@ def generate_population(
         window_start=window_start,
         today=today,
     )
-    person_addresses = _person_addresses(memberships, household_addresses)
+    addresses_by_person = person_addresses(memberships, addresses)
     relationships = _relationships(
         family=family,
         dob=dob,
@@ -585,8 +468,8 @@ def generate_population(
     return Population(
         persons=persons,
         memberships=memberships,
-        household_addresses=household_addresses,
-        person_addresses=person_addresses,
+        household_addresses=addresses,
+        person_addresses=addresses_by_person,
         relationships=relationships,
         family=family,
         family_households=n_hh,
@@ -669,143 +552,6 @@ def _memberships(
         days_to_date(pl.concat([rows, solo])["to_days"].to_numpy(), "date_to"),
     )
     return memberships.sort("household_idx", "person_idx"), solo_of_person
-
-
-_INWARD_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))
-
-
-def _addresses(
-    *,
-    settings: SynthesisSettings,
-    rng: np.random.Generator,
-    family: Family,
-    n_hh: int,
-    solo: IntArray,
-    window_start: int,
-    today: int,
-) -> pl.DataFrame:
-    """Address history per household (family and one-person), most recent first."""
-    area = settings.area
-    names = name_lists()
-    solo_hh = np.flatnonzero(solo != NONE)
-    n_solo = solo_hh.size
-    total = n_hh + n_solo
-    moves = np.concatenate(
-        [
-            _choose_int(rng, settings.households.moves_in_window, n_hh),
-            np.zeros(n_solo, dtype=np.int64),
-        ]
-    )
-    periods = moves + 1
-    hh = np.repeat(np.arange(total), periods)
-    first = np.r_[0, np.cumsum(periods)[:-1]]
-    seq = np.arange(hh.size) - first[hh]  # 0 = oldest
-    starts = np.concatenate([family.started_on, np.zeros(n_solo, dtype=np.int64)])
-    # A one-person household's first address starts with its householder's membership, so it
-    # is left open here (NO_DATE) and clipped to the membership in _person_addresses.
-    move_day = _uniform_days(
-        rng,
-        np.full(hh.size, window_start, dtype=np.int64),
-        np.full(hh.size, today - 14, dtype=np.int64),
-    )
-    # Sort the move days within each household so periods follow each other.
-    order = np.lexsort((move_day, hh))
-    move_day = move_day[order]
-    date_from = np.where(
-        seq == 0, np.where(hh < n_hh, starts[np.minimum(hh, n_hh - 1)], NO_DATE), move_day
-    )
-    last = np.r_[hh[1:] != hh[:-1], True]
-    date_to = np.where(last, NO_DATE, np.r_[date_from[1:], NO_DATE] - 1)
-
-    n_streets = max(5, int(np.ceil(total / 1000 * area.streets_per_1000_households)))
-    stems = np.asarray(names.streets)
-    street_stem = stems[rng.integers(0, stems.size, n_streets)]
-    street_type = _from_distribution(rng, area.street_types, n_streets)
-    street_outward = np.asarray(area.home_outward_codes)[
-        rng.integers(0, len(area.home_outward_codes), n_streets)
-    ]
-    inward = np.char.add(
-        np.char.add(
-            rng.integers(1, 10, (n_streets, area.postcodes_per_street)).astype(np.str_),
-            _INWARD_LETTERS[
-                rng.integers(0, _INWARD_LETTERS.size, (n_streets, area.postcodes_per_street))
-            ],
-        ),
-        _INWARD_LETTERS[
-            rng.integers(0, _INWARD_LETTERS.size, (n_streets, area.postcodes_per_street))
-        ],
-    )
-    street = rng.integers(0, n_streets, hh.size)
-    house = rng.integers(1, 180, hh.size)
-    flat = rng.random(hh.size) < area.flat_share
-    flat_no = rng.integers(1, 24, hh.size)
-    away = (
-        last
-        & (hh < n_hh)
-        & (seq > 0)
-        & (rng.random(hh.size) < settings.households.move_out_of_area)
-    )
-    outward = np.where(
-        away,
-        np.asarray(area.away_outward_codes)[rng.integers(0, len(area.away_outward_codes), hh.size)],
-        street_outward[street],
-    )
-    postcode = np.char.add(
-        np.char.add(outward, " "),
-        inward[street, rng.integers(0, area.postcodes_per_street, hh.size)],
-    )
-    line = np.char.add(
-        np.char.add(np.char.add(house.astype(np.str_), " "), street_stem[street]),
-        np.char.add(" ", street_type[street]),
-    )
-    line = np.where(
-        flat,
-        np.char.add(np.char.add(np.char.add("Flat ", flat_no.astype(np.str_)), ", "), line),
-        line,
-    )
-    frame = pl.DataFrame(
-        {
-            "household_idx": hh,
-            "period": seq,
-            "line": line,
-            "postcode": postcode,
-            "from_days": date_from,
-            "to_days": date_to,
-        }
-    )
-    return frame
-
-
-def _person_addresses(memberships: pl.DataFrame, addresses: pl.DataFrame) -> pl.DataFrame:
-    """Each person's addresses: the household's addresses while they lived there."""
-    joined = memberships.select(
-        "person_idx",
-        "household_idx",
-        pl.col("from_days").alias("m_from"),
-        pl.col("to_days").alias("m_to"),
-    ).join(addresses, on="household_idx", how="inner")
-    big = 10**7
-    m_to = pl.when(pl.col("m_to") == NO_DATE).then(big).otherwise(pl.col("m_to"))
-    a_to = pl.when(pl.col("to_days") == NO_DATE).then(big).otherwise(pl.col("to_days"))
-    a_from = (
-        pl.when(pl.col("from_days") == NO_DATE)
-        .then(pl.col("m_from"))
-        .otherwise(pl.col("from_days"))
-    )
-    overlap = joined.with_columns(
-        pl.max_horizontal(a_from, pl.col("m_from")).alias("p_from"),
-        pl.min_horizontal(a_to, m_to).alias("p_to"),
-    ).filter(pl.col("p_from") <= pl.col("p_to"))
-    result = overlap.select(
-        "person_idx",
-        "line",
-        "postcode",
-        pl.col("p_from").alias("from_days"),
-        pl.when(pl.col("p_to") == big).then(NO_DATE).otherwise(pl.col("p_to")).alias("to_days"),
-    ).sort(["person_idx", "from_days"], descending=[False, True])
-    return result.with_columns(
-        pl.int_range(pl.len()).over("person_idx").alias("recency"),
-    )
 
 
 def _relationships(

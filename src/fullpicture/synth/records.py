@@ -14,8 +14,10 @@ import numpy.typing as npt
 import polars as pl
 
 from fullpicture.agencies.models import AgencyKind
+from fullpicture.synth.draws import NO_DATE, NONE, YEAR, IntArray
 from fullpicture.synth.identifiers import new_nhs_numbers
-from fullpicture.synth.population import NO_DATE, NONE, YEAR, IntArray, Population, name_lists
+from fullpicture.synth.names import name_lists
+from fullpicture.synth.population import Population
 from fullpicture.synth.roster import Roster
 from fullpicture.synth.schemas import AdultRole, SynthesisSettings
 

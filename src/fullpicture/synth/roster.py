@@ -8,7 +8,9 @@ import numpy as np
 import polars as pl
 
 from fullpicture.agencies.models import AgencyKind
-from fullpicture.synth.population import NO_DATE, NONE, YEAR, IntArray, Population, name_lists
+from fullpicture.synth.draws import NO_DATE, NONE, YEAR, IntArray
+from fullpicture.synth.names import name_lists
+from fullpicture.synth.population import Population
 from fullpicture.synth.schemas import SynthesisSettings
 
 _SCALED = (

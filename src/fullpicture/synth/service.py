@@ -15,9 +15,10 @@ import numpy as np
 import polars as pl
 
 from fullpicture import __version__ as package_version
+from fullpicture.synth.draws import NO_DATE, YEAR
 from fullpicture.synth.events import assemble_events, base_events
 from fullpicture.synth.identifiers import new_upns
-from fullpicture.synth.population import NO_DATE, YEAR, Population, generate_population
+from fullpicture.synth.population import Population, generate_population
 from fullpicture.synth.records import feed_relationships, held_pairs, noisy_records
 from fullpicture.synth.roster import Roster, build_roster
 from fullpicture.synth.schemas import SynthesisSettings, default_settings

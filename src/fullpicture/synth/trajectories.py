@@ -13,7 +13,8 @@ import numpy.typing as npt
 import polars as pl
 
 from fullpicture.agencies.models import AgencyKind
-from fullpicture.synth.population import NO_DATE, NONE, YEAR, IntArray, Population
+from fullpicture.synth.draws import NO_DATE, NONE, YEAR, IntArray
+from fullpicture.synth.population import Population
 from fullpicture.synth.roster import Roster
 from fullpicture.synth.schemas import (
     Participant,
