@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from fullpicture.cli.main import app
 from fullpicture.referrals.rulebook import default_rulebook
+from tests.access.fixtures import runtime_database  # noqa: F401  (fixture)
+from tests.conftest import TestDatabase
 
 TEXT = (
     "Child: Mia Thompson, DOB 14/06/2018. I am the DSL at Oakfield Primary, 020 8765 4321. "
@@ -81,3 +83,47 @@ def test_classify_json(tmp_path: Path) -> None:
     assert code == 0, output
     codes = [s["code"] for s in json.loads(output)]
     assert codes[0] == "PHY-NMB"
+
+
+def test_check_with_a_child_and_the_referrals_life_on_a_real_database(
+    runtime_database: TestDatabase,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+
+    from fullpicture.core.database import session_factory, unit_of_work
+    from tests.referrals.factories import build_child_record
+
+    with unit_of_work(session_factory(runtime_database.engine)) as session:
+        record = build_child_record(session, as_of=dt.date(2026, 11, 23))
+        child_id = record.child.public_id
+    path = tmp_path / "referral.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    code, output = _run(
+        "check", str(path), "--json", "--child", child_id, "--referral-date", "2026-11-23"
+    )
+    assert code == 0, output
+    findings = json.loads(output)["cross_checks"]["findings"]
+    assert {"history", "agencies", "adult_factors"} <= {f["kind"] for f in findings}
+    code, output = _run("check", str(path), "--child", "00000000-0000-4000-8000-000000000000")
+    assert code == 3
+    draft = tmp_path / "draft.json"
+    draft.write_text(
+        json.dumps(
+            {"concern_narrative": TEXT, "children": [{"person_id": child_id, "given_name": "Mia"}]}
+        ),
+        encoding="utf-8",
+    )
+    code, output = _run("create", str(draft), "--by", "s.okafor")
+    assert code == 0, output
+    ref = output.split("referral ", 1)[1].split(" ", 1)[0]
+    code, output = _run("submit", ref, "--by", "s.okafor")
+    assert code == 0 and "childrens_social_care_front_door" in output
+    code, output = _run("submit", ref, "--by", "s.okafor")
+    assert code == 4 and "already submitted" in output
+    code, output = _run("show", ref)
+    assert code == 0 and json.loads(output)["status"] == "submitted"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"level_of_need": 7}), encoding="utf-8")
+    code, output = _run("create", str(bad), "--by", "x")
+    assert code == 2 and "level_of_need" in output
