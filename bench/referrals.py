@@ -79,7 +79,7 @@ def load_labelled(part: str) -> list[LabelledReferral]:
                 text=item["text"],
                 referral_date=item["referral_date"],
                 elements=elements,
-                vague=[tuple(v) for v in item["vague"]],  # type: ignore[misc]
+                vague=[tuple(v) for v in item["vague"]],
                 codes=set(item["codes"]),
             )
         )
