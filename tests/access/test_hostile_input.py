@@ -22,15 +22,14 @@ from fullpicture.access.roles import role_book
 from fullpicture.core.database import session_factory, unit_of_work
 from fullpicture.people.models import Person
 from fullpicture.web.app import create_app
-from tests.access.fixtures import runtime_database  # noqa: F401  (fixture)
 from tests.access.principals import bearer_token, make_agency, make_person, make_user
 from tests.conftest import TestDatabase
 
-FUZZ_EXAMPLES = 8
+FUZZ_EXAMPLES = 6
 
 
 @pytest.fixture
-def served_app(runtime_database: TestDatabase) -> Iterator[tuple[FastAPI, dict[Role, str]]]:  # noqa: F811
+def served_app(runtime_database: TestDatabase) -> Iterator[tuple[FastAPI, dict[Role, str]]]:
     """The app on a committed database, with an API token for every role."""
     with unit_of_work(session_factory(runtime_database.engine)) as session:
         agency = make_agency(session, "school-fuzz")

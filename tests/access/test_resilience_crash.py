@@ -24,7 +24,7 @@ from fullpicture.imports.models import ImportBatch
 from fullpicture.people.models import SourceRecord
 from tests.conftest import TestDatabase
 
-ROWS = 8_000
+ROWS = 5_000
 AGENCY = "school-crash"
 
 
@@ -136,7 +136,10 @@ def test_sigkill_midway_leaves_nothing_and_the_rerun_completes(
             assert importer.poll() is None, importer.stderr.read() if importer.stderr else ""
             assert time.monotonic() < deadline, "the import never started writing"
             time.sleep(0.02)
-        time.sleep(0.3)  # well into the batch
+        if fresh_database.backend == "sqlite":
+            # SQLite shows only that the batch began (its write lock); give it time to get going.
+            # PostgreSQL already showed source_record rows being written.
+            time.sleep(0.3)
         assert importer.poll() is None, "the import finished before it could be killed"
         os.kill(importer.pid, signal.SIGKILL)
         importer.wait(timeout=30)
