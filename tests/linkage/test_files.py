@@ -10,7 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from fullpicture.cli.main import app
-from fullpicture.linkage.files import CLUSTER_FILE_COLUMNS, PERSON_FILE_COLUMNS, link_person_file
+from fullpicture.linkage.files import (
+    CLUSTER_FILE_COLUMNS,
+    PERSON_FILE_COLUMNS,
+    link_person_file,
+    read_feed_records,
+)
 from fullpicture.linkage.rules import default_rules
 from tests.linkage.population import build_population, pairwise_scores
 
@@ -33,9 +38,20 @@ def write_persons(path: Path, records: pl.DataFrame) -> Path:
     return path
 
 
-def test_links_a_population_file_accurately(tmp_path: Path) -> None:
-    population = build_population(people=2000, seed=7)
-    persons = write_persons(tmp_path / "persons.csv", population.records)
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 5,300 source records from the synthetic population generator, with its truth."""
+    from fullpicture.synth.service import generate
+
+    out = tmp_path_factory.mktemp("synth")
+    generate(children=1200, seed=7, out=out)
+    return out
+
+
+def test_links_a_generated_population_accurately(generated: Path, tmp_path: Path) -> None:
+    records = read_feed_records(generated / "feeds")
+    assert records.height > 5000
+    persons = write_persons(tmp_path / "persons.csv", records)
     out = tmp_path / "clusters.csv"
     model_path = tmp_path / "model.json"
     result = runner.invoke(
@@ -44,11 +60,15 @@ def test_links_a_population_file_accurately(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     clusters = pl.read_csv(out, infer_schema=False)
     assert clusters.columns == CLUSTER_FILE_COLUMNS
-    assert clusters.height == population.records.height
+    assert clusters.height == records.height
+    truth = {
+        f"{a}:{r}": p
+        for a, r, p in pl.read_csv(generated / "truth/identity.csv", infer_schema=False).iter_rows()
+    }
     predicted = {
         f"{s}:{r}": p for s, r, p in clusters.select("source", "record_id", "person_id").iter_rows()
     }
-    precision, recall, f1 = pairwise_scores(population.truth, predicted)
+    precision, recall, f1 = pairwise_scores(truth, predicted)
     assert f1 >= 0.97, (precision, recall)
     confidence = clusters["cluster_confidence"].cast(pl.Float64)
     assert ((confidence >= 0) & (confidence <= 1)).all()
@@ -61,6 +81,18 @@ def test_links_a_population_file_accurately(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert pl.read_csv(again, infer_schema=False).equals(clusters)
     assert json.loads(model_path.read_text())["comparisons"]
+
+
+def test_links_the_test_population_accurately(tmp_path: Path) -> None:
+    """A second, independent population (tests/linkage/population.py) with its own noise."""
+    population = build_population(people=1500, seed=7)
+    persons = write_persons(tmp_path / "persons.csv", population.records)
+    linked = link_person_file(persons, tmp_path / "clusters.csv", rules=default_rules())
+    predicted = dict(
+        linked.result.clustering.assignments.select("unique_id", "cluster_key").iter_rows()
+    )
+    _precision, _recall, f1 = pairwise_scores(population.truth, predicted)
+    assert f1 >= 0.97
 
 
 def test_explain_from_the_file(tmp_path: Path) -> None:

@@ -17,19 +17,19 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 def _either_null(column: str) -> ComparisonLevelCreator:
     return cll.CustomLevel(
-        f'"{column}_l" IS NULL OR "{column}_r" IS NULL', label_for_charts=f"{column} missing"
+        f"{column}_l IS NULL OR {column}_r IS NULL", label_for_charts=f"{column} missing"
     ).configure(is_null_level=True)
 
 
 def _exact(column: str, label: str) -> cll.CustomLevel:
-    return cll.CustomLevel(f'"{column}_l" = "{column}_r"', label_for_charts=label)
+    return cll.CustomLevel(f"{column}_l = {column}_r", label_for_charts=label)
 
 
 def _among_others(value: str, tokens: str, label: str) -> cll.CustomLevel:
     """One record's value appears in the other's ``|``-delimited list, either way round."""
     return cll.CustomLevel(
-        f"instr(\"{tokens}_r\", concat('|', \"{value}_l\", '|')) > 0 "
-        f"OR instr(\"{tokens}_l\", concat('|', \"{value}_r\", '|')) > 0",
+        f"instr({tokens}_r, concat('|', {value}_l, '|')) > 0 "
+        f"OR instr({tokens}_l, concat('|', {value}_r, '|')) > 0",
         label_for_charts=label,
     )
 
@@ -41,11 +41,15 @@ def given_name_comparison() -> cl.CustomComparison:
         comparison_levels=[
             _either_null("given_name"),
             _exact("given_name", "same given name"),
-            _exact("given_name_canonical", "known variant (nickname / short form)"),
+            _among_others(
+                "given_name_canonical",
+                "given_name_canonicals",
+                "known variant (nickname / short form)",
+            ),
             cll.CustomLevel(
-                'length("given_name_l") >= 3 AND length("given_name_r") >= 3 AND ('
-                'substr("given_name_l", 1, length("given_name_r")) = "given_name_r" OR '
-                'substr("given_name_r", 1, length("given_name_l")) = "given_name_l")',
+                "length(given_name_l) >= 3 AND length(given_name_r) >= 3 AND ("
+                "substr(given_name_l, 1, length(given_name_r)) = given_name_r OR "
+                "substr(given_name_r, 1, length(given_name_l)) = given_name_l)",
                 label_for_charts="one is a short form of the other",
             ),
             _among_others("given_name", "given_names_all", "given name among the other's names"),
@@ -93,18 +97,18 @@ def date_of_birth_comparison() -> cl.CustomComparison:
             _either_null("date_of_birth"),
             _exact("date_of_birth", "same date of birth"),
             cll.CustomLevel(
-                '"date_of_birth_transposed_l" = "date_of_birth_r"',
+                "date_of_birth_transposed_l = date_of_birth_r",
                 label_for_charts="day and month swapped",
             ),
             cll.DamerauLevenshteinLevel("date_of_birth", 1).configure(
                 label_for_charts="one digit mistyped or two swapped"
             ),
             cll.CustomLevel(
-                'substr("date_of_birth_l", 1, 7) = substr("date_of_birth_r", 1, 7)',
+                "substr(date_of_birth_l, 1, 7) = substr(date_of_birth_r, 1, 7)",
                 label_for_charts="same year and month",
             ),
             cll.CustomLevel(
-                'substr("date_of_birth_l", 1, 4) = substr("date_of_birth_r", 1, 4)',
+                "substr(date_of_birth_l, 1, 4) = substr(date_of_birth_r, 1, 4)",
                 label_for_charts="same year",
             ),
             cll.ElseLevel(),
@@ -129,21 +133,21 @@ def residence_comparison() -> cl.CustomComparison:
         comparison_description="Postcode and address: current, any previous, same area",
         comparison_levels=[
             cll.CustomLevel(
-                '("postcode_l" IS NULL AND "address_l" IS NULL) OR '
-                '("postcode_r" IS NULL AND "address_r" IS NULL)',
+                "(postcode_l IS NULL AND address_l IS NULL) OR "
+                "(postcode_r IS NULL AND address_r IS NULL)",
                 label_for_charts="no address on one record",
             ).configure(is_null_level=True),
             cll.CustomLevel(
-                '"postcode_l" = "postcode_r" AND "address_l" = "address_r"',
+                "postcode_l = postcode_r AND address_l = address_r",
                 label_for_charts="same current address and postcode",
             ),
             _exact("postcode", "same current postcode"),
             _exact("address", "same current address line"),
             cll.CustomLevel(
-                "instr(\"postcodes_all_r\", concat('|', \"postcode_l\", '|')) > 0 "
-                "OR instr(\"postcodes_all_l\", concat('|', \"postcode_r\", '|')) > 0 "
-                "OR instr(\"addresses_all_r\", concat('|', \"address_l\", '|')) > 0 "
-                "OR instr(\"addresses_all_l\", concat('|', \"address_r\", '|')) > 0",
+                "instr(postcodes_all_r, concat('|', postcode_l, '|')) > 0 "
+                "OR instr(postcodes_all_l, concat('|', postcode_r, '|')) > 0 "
+                "OR instr(addresses_all_r, concat('|', address_l, '|')) > 0 "
+                "OR instr(addresses_all_l, concat('|', address_r, '|')) > 0",
                 label_for_charts="current address in the other's address history",
             ),
             cll.JaroWinklerLevel("address", 0.9).configure(

@@ -36,15 +36,18 @@ class LinkageInputError(ValueError):
 def spark_session() -> Any:
     """A small local Spark session: the same SQL as on a cluster, sized for a shared 2-core box."""
     from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
 
     os.environ.setdefault("PYSPARK_PYTHON", "python3")
     return (
         SparkSession.builder.master(os.environ.get("FULLPICTURE_SPARK_MASTER", "local[2]"))
         .appName("fullpicture-linkage")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "4")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
         .config("spark.driver.memory", "1g")
         .config("spark.ui.enabled", "false")
+        # splink's string-similarity functions (Jaro-Winkler, Damerau-Levenshtein) for Spark SQL.
+        .config("spark.jars", similarity_jar_location())
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
@@ -56,7 +59,9 @@ def _database_api(engine: Engine) -> Any:
 
         spark = spark_session()
         spark.sparkContext.setCheckpointDir("/tmp/fullpicture-spark-checkpoints")
-        return SparkAPI(spark_session=spark, num_partitions_on_repartition=4)  # type: ignore[no-untyped-call]
+        return SparkAPI(  # type: ignore[no-untyped-call]
+            spark_session=spark, num_partitions_on_repartition=1, break_lineage_method="persist"
+        )
     return DuckDBAPI()
 
 
@@ -132,9 +137,40 @@ def bound_levels(model: dict[str, Any], *, m_floor: float, u_floor: float) -> di
     return bounded
 
 
+class LinkageModelMismatch(ValueError):
+    """A saved model was trained with comparisons other than the ones in this code."""
+
+
+_DIALECTS = {Engine.DUCKDB: "duckdb", Engine.SPARK: "spark"}
+
+
 def _settings_for(model: dict[str, Any], engine: Engine) -> dict[str, Any]:
-    settings = copy.deepcopy(model)
-    settings.pop("sql_dialect", None)
+    """The model's trained parameters on this code's comparisons, in the engine's SQL.
+
+    A saved model carries SQL in the dialect it was trained on; rebuilding the comparisons for
+    the target engine and copying the trained m and u values across lets a model trained on
+    DuckDB score on Spark (and the reverse) with the same weights.
+    """
+    settings: dict[str, Any] = linkage_settings().create_settings_dict(_DIALECTS[engine])
+    trained = {c["output_column_name"]: c for c in model["comparisons"]}
+    for comparison in settings["comparisons"]:
+        name = comparison["output_column_name"]
+        source = trained.get(name)
+        labels = [lv.get("label_for_charts") for lv in comparison["comparison_levels"]]
+        if source is None or labels != [
+            lv.get("label_for_charts") for lv in source["comparison_levels"]
+        ]:
+            raise LinkageModelMismatch(
+                f"the saved model's {name!r} comparison differs from this version's; "
+                "retrain (fullpicture link --retrain, or without --model)"
+            )
+        for level, trained_level in zip(
+            comparison["comparison_levels"], source["comparison_levels"], strict=True
+        ):
+            for key in ("m_probability", "u_probability"):
+                if trained_level.get(key) is not None:
+                    level[key] = trained_level[key]
+    settings["probability_two_random_records_match"] = model["probability_two_random_records_match"]
     settings["linker_uid"] = None
     # The comparison levels (gamma columns) are the evidence each link keeps.
     settings["retain_intermediate_calculation_columns"] = True

@@ -78,6 +78,7 @@ class LinkageRecord(Base):
     source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"))
     given_name: Mapped[str | None] = mapped_column(String(100))
     given_name_canonical: Mapped[str | None] = mapped_column(String(100))
+    given_name_canonicals: Mapped[str] = mapped_column(Text)
     given_name_phonetic: Mapped[str | None] = mapped_column(String(8), index=True)
     given_names_all: Mapped[str] = mapped_column(Text)
     family_name: Mapped[str | None] = mapped_column(String(100), index=True)

@@ -42,6 +42,7 @@ PREPARED_COLUMNS = [
     "source",
     "given_name",
     "given_name_canonical",
+    "given_name_canonicals",
     "given_name_phonetic",
     "given_names_all",
     "family_name",
@@ -85,27 +86,19 @@ def empty_records() -> pl.DataFrame:
 
 
 @lru_cache(maxsize=1)
-def given_name_classes() -> dict[str, str]:
-    """Each known given name or short form -> one representative of its variant class.
+def given_name_canonicals() -> dict[str, tuple[str, ...]]:
+    """Each known short form or variant -> the full names it can stand for (sorted).
 
-    Names sharing a short form fall into one class (chris: christopher, christina, christine),
-    because the short form alone cannot say which; sex and date of birth separate them.
+    Not transitive: "em" stands for Emily or Emma, "millie" for Emily or Amelia, but Emma and
+    Millie are not variants of each other. A full name stands for itself.
     """
-    parent: dict[str, str] = {}
-
-    def find(name: str) -> str:
-        parent.setdefault(name, name)
-        while parent[name] != name:
-            parent[name] = parent[parent[name]]
-            name = parent[name]
-        return name
-
+    canonicals: dict[str, set[str]] = {}
     with VARIANTS_FILE.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            a, b = find(_letters(row["name"])), find(_letters(row["canonical"]))
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    return {name: find(name) for name in parent}
+            name, canonical = _letters(row["name"]), _letters(row["canonical"])
+            canonicals.setdefault(name, set()).add(canonical)
+            canonicals.setdefault(canonical, set()).add(canonical)
+    return {name: tuple(sorted(values)) for name, values in canonicals.items()}
 
 
 def _letters(value: str) -> str:
@@ -237,10 +230,16 @@ def prepare(records: pl.DataFrame) -> pl.DataFrame:
         family_full=pl.when(pl.col("family_full") == "").then(None).otherwise("family_full"),
     )
 
-    classes = given_name_classes()
+    variants = given_name_canonicals()
     given_distinct = _distinct_values(frame["given_first"])
+    # The primary full name (the first of those it can stand for) is what blocking uses; the
+    # level "known variant" asks whether either's primary is among the other's full names.
     canonical = _map_distinct(
-        frame["given_first"], {name: classes.get(name, name) for name in given_distinct}
+        frame["given_first"], {n: variants.get(n, (n,))[0] for n in given_distinct}
+    )
+    canonicals = _map_distinct(
+        frame["given_first"],
+        {n: "|" + "|".join(variants.get(n, (n,))) + "|" for n in given_distinct},
     )
     given_sound = _map_distinct(
         frame["given_first"], {name: sound_code(name) for name in given_distinct}
@@ -251,6 +250,7 @@ def prepare(records: pl.DataFrame) -> pl.DataFrame:
     )
     frame = frame.with_columns(
         given_name_canonical=canonical,
+        given_name_canonicals=canonicals.fill_null("|"),
         given_name_phonetic=given_sound,
         family_name_phonetic=family_sound,
     )
@@ -264,6 +264,7 @@ def prepare(records: pl.DataFrame) -> pl.DataFrame:
         pl.col("source"),
         pl.col("given_first").alias("given_name"),
         pl.col("given_name_canonical"),
+        pl.col("given_name_canonicals"),
         pl.col("given_name_phonetic"),
         _token_list(
             pl.concat_list(

@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("source_record_id", sa.Integer(), nullable=False),
         sa.Column("given_name", sa.String(length=100), nullable=True),
         sa.Column("given_name_canonical", sa.String(length=100), nullable=True),
+        sa.Column("given_name_canonicals", sa.Text(), nullable=False),
         sa.Column("given_name_phonetic", sa.String(length=8), nullable=True),
         sa.Column("given_names_all", sa.Text(), nullable=False),
         sa.Column("family_name", sa.String(length=100), nullable=True),
