@@ -62,3 +62,14 @@ def test_empty_text_has_no_codes() -> None:
 def test_every_concern_code_of_the_taxonomy_has_cues() -> None:
     concerns = {c.code for c in default_taxonomy().codes if c.kind.value == "concern"}
     assert concerns <= set(default_rulebook().concerns.codes)
+
+
+def test_the_childs_words_without_harm_are_only_a_tentative_disclosure() -> None:
+    benign = {s.code: s for s in classify_concerns('Child: Ava Cole. Ava said, "I like football."')}
+    fearful = {
+        s.code: s for s in classify_concerns('Child: Ava Cole. Ava said, "I am scared of him."')
+    }
+    assert benign["CHD-VOI"].confidence < fearful["CHD-VOI"].confidence
+    assert "read them" in benign["CHD-VOI"].reason
+    # the writer's description is not the child's voice
+    assert "CHD-VOI" not in {s.code for s in classify_concerns("Child: Ava Cole. Ava is scared.")}

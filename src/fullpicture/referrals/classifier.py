@@ -24,6 +24,7 @@ from fullpicture.referrals.language import CueMatch, TextAnalysis, TextSpan, eng
 from fullpicture.referrals.rulebook import Polarity, Rulebook, default_rulebook
 
 CHILD_SPEECH_CONFIDENCE = 0.9
+CHILD_SPEECH_TENTATIVE = 0.5
 
 
 @dataclass(frozen=True)
@@ -109,19 +110,39 @@ def suggestions_from_analysis(
             for m in sorted(best.values(), key=lambda m: m.span.start)
         )
         suggestions.append(_suggestion(code, round(min(0.99, 1.0 - confidence), 2), spans, reason))
+    # The child's own words raise the disclosure code (taxonomy CHD-VOI: the child's own words
+    # about harm or fear) — confidently when a concern or fear cue is asserted inside the
+    # quotation, tentatively otherwise, so a practitioner reads the words and decides.
+    harm_in_quotes = [
+        m
+        for namespace in ("concern", "concern_requires", "concern_child_speech")
+        for m in analysis.in_namespace(namespace)
+        if m.in_quote and m.polarity is Polarity.AFFIRMED
+    ]
     child_quotes = [q for q in analysis.quotations if q.speaker == "child"]
-    if child_quotes and any(r.from_child_speech for r in rulebook.concerns.codes.values()):
+    about_harm = [
+        q
+        for q in child_quotes
+        if any(q.span.start <= m.span.start and m.span.end <= q.span.end for m in harm_in_quotes)
+    ]
+    if child_quotes:
+        quotes = about_harm or child_quotes
+        confidence = CHILD_SPEECH_CONFIDENCE if about_harm else CHILD_SPEECH_TENTATIVE
+        words = (
+            "about harm or fear" if about_harm else "(no words of harm or fear found: read them)"
+        )
         for code, rule in rulebook.concerns.codes.items():
             if not rule.from_child_speech:
                 continue
             existing = next((s for s in suggestions if s.code == code), None)
-            spans = tuple(q.span for q in child_quotes)
-            reason = f"the child's own words in quotation marks ({len(child_quotes)})"
+            spans = tuple(q.span for q in quotes)
+            reason = f"the child's own words {words}, in quotation marks ({len(quotes)})"
             if existing is not None:
                 suggestions.remove(existing)
                 spans = tuple(sorted({*existing.spans, *spans}, key=lambda s: s.start))
                 reason = f"{existing.reason}; {reason}"
-            suggestions.append(_suggestion(code, CHILD_SPEECH_CONFIDENCE, spans, reason))
+                confidence = max(confidence, existing.confidence)
+            suggestions.append(_suggestion(code, confidence, spans, reason))
     return sorted(suggestions, key=lambda s: (-s.confidence, s.code))
 
 

@@ -237,6 +237,8 @@ class LanguageEngine:
             for group, cues in concern.requires.items():
                 for cue in cues:
                     self._register("concern_requires", (code, group), cue)
+            for cue in concern.child_speech_cues:
+                self._register("concern_child_speech", (code,), cue)
         language = rulebook.language
         self._register_language("negation_before", language.negation_before)
         self._register_language("negation_after", language.negation_after)

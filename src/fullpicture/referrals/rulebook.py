@@ -205,6 +205,9 @@ class ConcernRule(BaseModel):
     cues: tuple[Cue, ...] = ()
     requires: dict[str, tuple[Cue, ...]] = Field(default_factory=dict)
     from_child_speech: bool = False
+    child_speech_cues: tuple[Cue, ...] = Field(
+        default=(), description="cues that count only inside the child's own quotation"
+    )
 
     @model_validator(mode="after")
     def _has_cues(self) -> ConcernRule:
