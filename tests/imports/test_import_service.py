@@ -486,3 +486,22 @@ def test_export_writes_structured_rows_in_csv_notation(
     assert "C1:victim|A1:alleged_perpetrator" in text
     # The broken line cannot be a CSV row: it is reported, not silently left out.
     assert [row.row_number for row in exported.not_exportable] == [2]
+
+
+def test_awkward_text_is_stored_exactly(
+    db_session: Session, agencies: None, tmp_path: Path
+) -> None:
+    # Tabs, line breaks, backslashes, quotes and non-Latin text survive COPY and executemany.
+    summary = 'Mum said "he\tgoes" out;\nback at 10\\11 — Zoë, 子供'
+    run(
+        db_session,
+        feed(
+            tmp_path,
+            "f",
+            records=BASE_RECORDS,
+            events=[event("E1", summary=summary, action_taken="\\N")],
+        ),
+    )
+    stored = db_session.scalars(select(Event)).one()
+    assert stored.summary == summary
+    assert stored.action_taken == "\\N"
