@@ -20,7 +20,12 @@ import polars as pl
 
 from fullpicture.chronology.models import InformationType, ParticipantRole
 from fullpicture.imports.readers import SourceRow
-from fullpicture.imports.schemas import EventRow, NormalisedEvent, ValidationContext
+from fullpicture.imports.schemas import (
+    EventRow,
+    NormalisedEvent,
+    ValidationContext,
+    event_digest,
+)
 
 _DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _MONTH = r"^[0-9]{4}-[0-9]{2}$"
@@ -79,21 +84,37 @@ def check_events(
             roles,
             change_reason,
         ) = checked_row
-        result[candidates[position]] = NormalisedEvent.build(
-            agency_id=agency_id,
-            event_id=event_id,
-            event_date=event_date,
-            precision=precision,
-            date_recorded=date_recorded,
-            concern_code=concern_code,
-            severity=severity,
-            summary=summary,
-            information_type=information_type,
-            impact_on_child=impact_on_child,
-            action_taken=action_taken,
-            practitioner=practitioner,
-            people=tuple(zip(records, roles, strict=True)),
-            change_reason=change_reason,
+        people = tuple(zip(records, roles, strict=True))
+        # Positional on purpose: this runs once per row of a large feed.
+        result[candidates[position]] = NormalisedEvent(
+            agency_id,
+            event_id,
+            event_date,
+            precision,
+            date_recorded,
+            concern_code,
+            severity,
+            summary,
+            information_type,
+            impact_on_child,
+            action_taken,
+            practitioner,
+            people,
+            change_reason,
+            event_digest(
+                event_id,
+                event_date,
+                precision,
+                date_recorded,
+                concern_code,
+                severity,
+                summary,
+                information_type,
+                impact_on_child,
+                action_taken,
+                practitioner,
+                people,
+            ),
         )
     return result
 

@@ -750,6 +750,39 @@ class EventRow(FeedRow):
         )
 
 
+def event_digest(
+    event_id: str,
+    event_date: str,
+    precision: str,
+    date_recorded: str | None,
+    concern_code: str,
+    severity: int | None,
+    summary: str,
+    information_type: str,
+    impact_on_child: str | None,
+    action_taken: str | None,
+    practitioner: str | None,
+    people: tuple[tuple[str, str], ...],
+) -> str:
+    """The content hash of a normalised event (``change_reason`` is not content)."""
+    return content_hash(
+        (
+            event_id,
+            event_date,
+            precision,
+            date_recorded,
+            concern_code,
+            severity,
+            summary,
+            information_type,
+            impact_on_child,
+            action_taken,
+            practitioner,
+            people,
+        )
+    )
+
+
 @dataclass(slots=True)
 class NormalisedEvent:
     """A valid event row, normalised: what is stored, and its content hash.
@@ -793,21 +826,19 @@ class NormalisedEvent:
         people: tuple[tuple[str, str], ...],
         change_reason: str | None,
     ) -> NormalisedEvent:
-        digest = content_hash(
-            (
-                event_id,
-                event_date,
-                precision,
-                date_recorded,
-                concern_code,
-                severity,
-                summary,
-                information_type,
-                impact_on_child,
-                action_taken,
-                practitioner,
-                people,
-            )
+        digest = event_digest(
+            event_id,
+            event_date,
+            precision,
+            date_recorded,
+            concern_code,
+            severity,
+            summary,
+            information_type,
+            impact_on_child,
+            action_taken,
+            practitioner,
+            people,
         )
         return cls(
             agency_id,

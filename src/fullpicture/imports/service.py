@@ -447,6 +447,8 @@ class _BatchRun:
                 stored[(agency_id, ref)] = latest
         to_write: list[tuple[_Valid, int, str | None]] = []
         outcomes = {"new": 0, "changed": 0, "unchanged": 0}
+        # Only fixed rows written out by `quarantine export` carry the column; look once.
+        repairs = any(REPAIRS_COLUMN in (item.source.values or {}) for item in pending.values())
         for key, item in pending.items():
             before = stored.get(key)
             if before is None:
@@ -466,7 +468,8 @@ class _BatchRun:
                 to_write.append((item, version, reason))
             if table == "records":
                 self.known_records[item.agency_id].add(item.ref)
-            self._note_repair(item)
+            if repairs:
+                self._note_repair(item)
         counts.new += outcomes["new"]
         counts.changed += outcomes["changed"]
         counts.unchanged += outcomes["unchanged"]
