@@ -50,6 +50,10 @@ from fullpicture.core import migrations
 from fullpicture.core.database import make_engine, session_factory, unit_of_work
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 
+MIXES = {
+    "full": {"me": 2, "chronology": 5, "harm": 2, "alerts": 1},
+    "without-chronology": {"me": 2, "harm": 2, "alerts": 1},
+}
 HOST = "127.0.0.1"  # never anything else: this drives a real server hard
 CONCERNS = ("PHY-INJ", "NEG-BAS", "WNB", "EDU-ATT", "DOM-ABU", "STR-ATT", "PRC-REF")
 
@@ -177,7 +181,13 @@ def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 async def drive(
-    port: int, people: list[str], tokens: list[str], *, requests: int, seconds: float
+    port: int,
+    people: list[str],
+    tokens: list[str],
+    *,
+    requests: int,
+    seconds: float,
+    weights: dict[str, int],
 ) -> tuple[list[tuple[str, int, float]], float]:
     base = f"http://{HOST}:{port}"
     results: list[tuple[str, int, float]] = []
@@ -195,15 +205,14 @@ async def drive(
             while issued < requests and time.monotonic() < stop_at:
                 issued += 1
                 person = rng.choice(people)
-                name, path = rng.choices(
-                    [
-                        ("me", "/api/v1/me"),
-                        ("chronology", f"/api/v1/children/{person}/chronology"),
-                        ("harm", f"/api/v1/children/{person}/harm"),
-                        ("alerts", "/api/v1/alerts"),
-                    ],
-                    weights=[2, 5, 2, 1],
-                )[0]
+                paths = {
+                    "me": "/api/v1/me",
+                    "chronology": f"/api/v1/children/{person}/chronology",
+                    "harm": f"/api/v1/children/{person}/harm",
+                    "alerts": "/api/v1/alerts",
+                }
+                name = rng.choices(list(weights), weights=list(weights.values()))[0]
+                path = paths[name]
                 started = time.perf_counter()
                 try:
                     status = (await client.get(path)).status_code
@@ -234,6 +243,12 @@ def main() -> None:
     parser.add_argument(
         "--postgres", default="", help="PostgreSQL URL; a schema of its own is used"
     )
+    parser.add_argument(
+        "--mix",
+        choices=sorted(MIXES),
+        default="full",
+        help="full: me 2, chronology 5, harm 2, alerts 1; without-chronology drops chronology",
+    )
     args = parser.parse_args()
     if args.users < 1 or args.requests < 1 or args.seconds <= 0:
         raise SystemExit("users, requests and seconds must be positive")
@@ -260,7 +275,14 @@ def main() -> None:
         server = start_server(url, port, server_log)
         try:
             results, elapsed = asyncio.run(
-                drive(port, people, tokens, requests=args.requests, seconds=args.seconds)
+                drive(
+                    port,
+                    people,
+                    tokens,
+                    requests=args.requests,
+                    seconds=args.seconds,
+                    weights=MIXES[args.mix],
+                )
             )
         finally:
             server.terminate()
@@ -294,6 +316,7 @@ def main() -> None:
     errors = sum(1 for r in results if not 200 <= r[1] < 300)
     overall = {
         "backend": "postgresql" if args.postgres else "sqlite",
+        "mix": args.mix,
         "users": args.users,
         "requests": len(results),
         "errors": errors,
