@@ -5,6 +5,7 @@ get a clear 4xx with nothing leaked."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +23,13 @@ from fullpicture.access.roles import role_book
 from fullpicture.core.database import session_factory, unit_of_work
 from fullpicture.people.models import Person
 from fullpicture.web.app import create_app
-from tests.access.principals import bearer_token, make_agency, make_person, make_user
+from tests.access.principals import (
+    authorise_client,
+    bearer_token,
+    make_agency,
+    make_person,
+    make_user,
+)
 from tests.conftest import TestDatabase
 
 FUZZ_EXAMPLES = 6
@@ -181,3 +188,67 @@ def test_hostile_usernames_at_sign_in_are_refused_plainly(
     )
     assert response.status_code == 401
     assert "wrong" in response.text
+
+
+class TestHostileFeeds:
+    """File imports: names that try to escape, and files that are not what they claim."""
+
+    @pytest.fixture
+    def importer(self, app_client: TestClient, db_session: object) -> TestClient:
+        from sqlalchemy.orm import Session
+
+        assert isinstance(db_session, Session)
+        make_agency(db_session, "school-hostile")
+        authorise_client(app_client, db_session, role=Role.ADMINISTRATOR)
+        return app_client
+
+    def test_path_traversal_in_the_file_name_writes_nowhere_else(
+        self, importer: TestClient, tmp_path: Path
+    ) -> None:
+        target = tmp_path / "escaped"
+        name = f"../../../../../../{target.relative_to(target.anchor)}/records.csv"
+        feed = b"agency,record_id,given_name\nschool-hostile,H1,Kim\n"
+        response = importer.post("/api/v1/imports", files={"records": (name, feed, "text/csv")})
+        assert response.status_code in (201, 422), response.text
+        assert not target.exists()
+        assert not list(tmp_path.rglob("records.csv"))
+
+    @pytest.mark.parametrize(
+        ("name", "content"),
+        [
+            ("records.parquet", b"PAR1 this is not parquet at all PAR1"),
+            ("records.csv", b"\x00\xff\xfe\x00garbage\x00" * 50),
+            ("records.csv", b'agency,record_id\n"school-hostile,"unbalanced\n'),
+            ("records.jsonl", b'{"agency": "school-hostile", "record_id": \n'),
+            ("records.exe", b"MZ\x90\x00"),
+        ],
+    )
+    def test_malformed_files_get_a_clear_answer_and_no_server_error(
+        self, importer: TestClient, name: str, content: bytes
+    ) -> None:
+        response = importer.post(
+            "/api/v1/imports", files={"records": (name, content, "application/octet-stream")}
+        )
+        assert response.status_code < 500, response.text
+        body = response.json()
+        if response.status_code >= 400:
+            assert body["detail"], "a refusal must say what is wrong"
+        else:  # accepted as a batch: every bad row is quarantined with its reasons
+            assert all(row["reasons"] for row in body.get("quarantined", []))
+
+    def test_an_oversized_upload_is_413(
+        self, importer: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from fullpicture.core.settings import get_settings
+
+        monkeypatch.setenv("FULLPICTURE_MAX_UPLOAD_BYTES", "2048")
+        get_settings.cache_clear()
+        try:
+            big = b"agency,record_id\n" + b"school-hostile,R1\n" * 500
+            response = importer.post(
+                "/api/v1/imports", files={"records": ("records.csv", big, "text/csv")}
+            )
+        finally:
+            monkeypatch.delenv("FULLPICTURE_MAX_UPLOAD_BYTES")
+            get_settings.cache_clear()
+        assert response.status_code == 413
