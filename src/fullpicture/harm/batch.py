@@ -255,15 +255,20 @@ FROM (
     points = " ".join(
         f"WHEN {s} THEN {_double(p)}" for s, p in sorted(model.points_by_severity.items())
     )
-    statements["harm_incident_base"] = """
+    # Every child with a scored event, and the day of their first (the exponent's anchor).
+    statements["harm_child"] = """
+SELECT child_id, MIN(day) AS base_day FROM harm_incident_events GROUP BY child_id"""
+    # Entries no rule reads (routine contacts and most process steps: over half the rows)
+    # leave the computation here.
+    relevant = f"(kind IN ('concern', 'strength') OR {_in('code', sorted(model.codes_named()))})"
+    statements["harm_incident_base"] = f"""
 SELECT g.*, ch.birth_day, b.base_day
 FROM (
   SELECT child_id, code, incident_no, MIN(kind) AS kind, MIN(day) AS day,
          MAX(base_severity) AS base_severity
-  FROM harm_incident_events GROUP BY child_id, code, incident_no
+  FROM harm_incident_events WHERE {relevant} GROUP BY child_id, code, incident_no
 ) g
-JOIN (SELECT child_id, MIN(day) AS base_day FROM harm_incident_events GROUP BY child_id) b
-  ON b.child_id = g.child_id
+JOIN harm_child b ON b.child_id = g.child_id
 LEFT JOIN children ch ON g.child_id = ch.child_id"""
     # Only concerns and the codes the modifiers look back for take part in the modifier
     # windows; routine contacts, strengths and other process steps (most rows) skip them.
@@ -314,23 +319,33 @@ FROM (SELECT child_id, agency, day,
     # Scores on each day a concern was recorded, and as they stood the day before: a
     # threshold can only be crossed on such a day, and the day before is the lowest the
     # score fell since the previous one (it only decays in between).
+    # One running sum per child instead of sliding windows: a concern's weight is added on
+    # its day and taken away again the day after it leaves the horizon; an agency counts
+    # from +1 to -1. The day before's values are today's less what today added, plus what
+    # expired today. (Weights grow with time, so what is taken away is small beside what
+    # stays, and float cancellation is far below the comparison tolerance.)
     statements["harm_concern_score"] = f"""
 SELECT child_id, day,
   {_score(model, "post_w", "day", "base_day", "post_n")} AS score,
-  {_score(model, "pre_w", "day - 1", "base_day", "pre_n")} AS pre_score
+  {_score(model, "(post_w - added_w + expired_w)", "day - 1", "base_day", "(post_n - delta)")} AS pre_score
 FROM (
-  SELECT child_id, day, is_day, base_day,
-    SUM(w) {_window("child_id", _within(horizon))} AS post_w,
-    SUM(w) {_window("child_id", _within_yesterday(horizon))} AS pre_w,
-    SUM(delta) {_window("child_id", CUMULATIVE)} AS post_n,
-    SUM(delta) {_window("child_id", BEFORE_TODAY)} AS pre_n
+  SELECT child_id, day, is_day, base_day, added_w, expired_w, delta,
+    SUM(added_w - expired_w) {_window("child_id", "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")} AS post_w,
+    SUM(delta) {_window("child_id", "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")} AS post_n
   FROM (
-    SELECT child_id, day, 1 AS is_day, base_day, weighted AS w, 0 AS delta FROM harm_concern_day
-    UNION ALL
-    SELECT child_id, start_day, 0, 0, {ZERO}, 1 FROM harm_agency_interval
-    UNION ALL
-    SELECT child_id, end_day + 1, 0, 0, {ZERO}, -1 FROM harm_agency_interval
-  ) u
+    SELECT child_id, day, MAX(is_day) AS is_day, MAX(base_day) AS base_day,
+      SUM(added_w) AS added_w, SUM(expired_w) AS expired_w, SUM(delta) AS delta
+    FROM (
+      SELECT child_id, day, 1 AS is_day, base_day, weighted AS added_w, {ZERO} AS expired_w,
+        0 AS delta FROM harm_concern_day
+      UNION ALL
+      SELECT child_id, day + {horizon + 1}, 0, 0, {ZERO}, weighted, 0 FROM harm_concern_day
+      UNION ALL
+      SELECT child_id, start_day, 0, 0, {ZERO}, {ZERO}, 1 FROM harm_agency_interval
+      UNION ALL
+      SELECT child_id, end_day + 1, 0, 0, {ZERO}, {ZERO}, -1 FROM harm_agency_interval
+    ) u GROUP BY child_id, day
+  ) d
 ) x WHERE is_day = 1"""
 
     threshold = model.alerts.threshold
@@ -389,7 +404,7 @@ SELECT c.child_id,
   {_score(model, "w.weighted", str(as_of_day), "c.base_day", "n.agencies")} AS score,
   COALESCE(n.agencies, 0) AS agencies,
   COALESCE(s.strength, {ZERO}) * POWER({TWO}, -({as_of_day} - c.base_day) / CAST({h} AS DOUBLE)) AS strength_weight
-FROM (SELECT child_id, MIN(base_day) AS base_day FROM harm_incident GROUP BY child_id) c
+FROM harm_child c
 LEFT JOIN (SELECT child_id, SUM(weighted) AS weighted FROM harm_concern_day
            WHERE day >= {as_of_day - horizon} GROUP BY child_id) w ON w.child_id = c.child_id
 LEFT JOIN (SELECT child_id, COUNT(DISTINCT agency) AS agencies FROM harm_agency_day
@@ -494,21 +509,16 @@ SELECT child_id, day, post_relapses AS n FROM (
 
 
 def _evidence_sql(model: HarmModel) -> str:
-    """Which events stand behind each raised alert (the alerts are few; this is a small join)."""
-    incident_events = """
-FROM harm_raised_alert a
-JOIN harm_incident i ON i.child_id = a.child_id
-JOIN harm_incident_events e ON e.child_id = i.child_id AND e.code = i.code
-                          AND e.incident_no = i.incident_no"""
-    selects = [
-        f"""
-SELECT a.child_id, a.kind, a.day, e.ref {incident_events}
-WHERE a.kind = '{THRESHOLD_KIND}' AND i.kind = 'concern' AND i.points > 0
-  AND i.day BETWEEN a.day - {model.decay.horizon_days} AND a.day"""
+    """Which events stand behind each raised alert: the incidents each rule read, then their
+    entries, in one join."""
+    conditions = [
+        f"(a.kind = '{THRESHOLD_KIND}' AND i.kind = 'concern' AND i.points > 0 "
+        f"AND i.day >= a.day - {model.decay.horizon_days})"
     ]
+    relapse_selects = []
     for position, pattern in enumerate(model.alerts.patterns):
         rule = pattern.rule
-        window = f"i.day BETWEEN a.day - {rule.days} AND a.day"
+        window = f"i.day >= a.day - {rule.days}"
         if isinstance(rule, CountWithin):
             chosen = f"{window} AND {_in('i.code', rule.codes)}"
         elif isinstance(rule, CodeWithOtherConcern):
@@ -516,27 +526,33 @@ WHERE a.kind = '{THRESHOLD_KIND}' AND i.kind = 'concern' AND i.points > 0
         elif isinstance(rule, CodesTogether):
             chosen = f"{window} AND {_in('i.code', rule.first + rule.second)}"
         else:
-            # The improvement behind a relapse in the window may itself precede the window.
+            # The relapses in the window, and the improvement before each (which may itself
+            # precede the window).
             days = f"harm_pattern{position}_day"
-            chosen = (
-                f"(({window} AND i.kind = 'concern' AND i.severity >= {rule.relapse_min_severity} "
-                f"AND EXISTS (SELECT 1 FROM {days} r WHERE r.child_id = i.child_id "
-                f"AND r.day = i.day)) OR ({_in('i.code', rule.improvement_codes)} "
-                f"AND EXISTS (SELECT 1 FROM {days} r WHERE r.child_id = i.child_id "
-                f"AND r.last_improvement = i.day AND r.day BETWEEN a.day - {rule.days} AND a.day)))"
-            )
-        selects.append(
-            f"""
-SELECT a.child_id, a.kind, a.day, e.ref {incident_events}
-WHERE a.kind = '{pattern.kind}' AND i.day <= a.day AND {chosen}"""
-        )
+            relapse_selects.append(f"""
+SELECT a.child_id, a.kind, a.day, i.code, i.incident_no
+FROM harm_raised_alert a
+JOIN {days} r ON r.child_id = a.child_id AND r.day BETWEEN a.day - {rule.days} AND a.day
+JOIN harm_incident i ON i.child_id = a.child_id
+  AND ((i.day = r.day AND i.kind = 'concern' AND i.severity >= {rule.relapse_min_severity})
+       OR (i.day = r.last_improvement AND {_in("i.code", rule.improvement_codes)}))
+WHERE a.kind = '{pattern.kind}'""")
+            continue
+        conditions.append(f"(a.kind = '{pattern.kind}' AND {chosen})")
     for serious in model.alerts.serious_alone:
-        selects.append(
-            f"""
-SELECT a.child_id, a.kind, a.day, e.ref {incident_events}
-WHERE a.kind = '{serious.kind}' AND i.day = a.day AND {_serious_sql(serious, "i.")}"""
+        conditions.append(
+            f"(a.kind = '{serious.kind}' AND i.day = a.day AND {_serious_sql(serious, 'i.')})"
         )
-    return " UNION ".join(selects)
+    chosen_incidents = f"""
+SELECT a.child_id, a.kind, a.day, i.code, i.incident_no
+FROM harm_raised_alert a
+JOIN harm_incident i ON i.child_id = a.child_id AND i.day <= a.day
+WHERE {" OR ".join(conditions)}"""
+    return f"""
+SELECT DISTINCT c.child_id, c.kind, c.day, e.ref
+FROM ({" UNION ".join([chosen_incidents, *relapse_selects])}) c
+JOIN harm_incident_events e ON e.child_id = c.child_id AND e.code = c.code
+                          AND e.incident_no = c.incident_no"""
 
 
 def codes_table(taxonomy: Taxonomy) -> pa.Table:
@@ -600,7 +616,7 @@ def _finish(
 
 # Tables read more than once are materialised; the rest stay views.
 _MATERIALISED = {
-    "harm_incident_events",
+    "harm_child",
     "harm_incident_base",
     "harm_incident",
     "harm_concern_day",
@@ -608,6 +624,13 @@ _MATERIALISED = {
     "harm_agency_interval",
     "harm_raised_alert",
 }
+
+
+def _materialise(name: str, model: HarmModel) -> bool:
+    if name == "harm_incident_events":
+        # A plain projection of the input when incidents are same-day; windows otherwise.
+        return model.same_incident.within_days > 0
+    return name in _MATERIALISED or name.endswith("_day")
 
 
 def score_population_duckdb(
@@ -632,7 +655,7 @@ def score_population_duckdb(
         connection.register("children", children)
         connection.register("codes", codes_table(taxonomy))
         for name, sql in population_sql(model, epoch_day(as_of), taxonomy).items():
-            kind = "TEMP TABLE" if name in _MATERIALISED or name.endswith("_day") else "TEMP VIEW"
+            kind = "TEMP TABLE" if _materialise(name, model) else "TEMP VIEW"
             connection.execute(f"CREATE {kind} {name} AS {sql}")
         scores = connection.sql("SELECT * FROM harm_score_as_of ORDER BY child_id").to_arrow_table()
         raised = connection.execute(_RAISED_SQL).fetchall()
@@ -662,7 +685,7 @@ def score_population_spark(
         spark.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
     for name, sql in population_sql(model, epoch_day(as_of), taxonomy).items():
         frame = spark.sql(sql)
-        if name in _MATERIALISED or name.endswith("_day"):
+        if _materialise(name, model):
             frame = frame.cache()
         frame.createOrReplaceTempView(name)
     scores_frame = spark.sql("SELECT * FROM harm_score_as_of ORDER BY child_id").toPandas()

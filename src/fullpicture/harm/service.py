@@ -208,8 +208,13 @@ def on_event_recorded(
     )
 
 
-def get_alert(*, db_session: Session, public_id: str) -> HarmAlert:
-    alert = db_session.scalar(select(HarmAlert).where(HarmAlert.public_id == public_id))
+def get_alert(*, db_session: Session, public_id: str, for_update: bool = False) -> HarmAlert:
+    statement = select(HarmAlert).where(HarmAlert.public_id == public_id)
+    if for_update:
+        # A status change locks the row first, so two people acting on one alert at once
+        # cannot both succeed with the later silently overwriting the earlier decision.
+        statement = statement.with_for_update()
+    alert = db_session.scalar(statement)
     if alert is None:
         raise AlertNotFound(f"no alert {public_id!r}")
     return alert
@@ -235,7 +240,7 @@ def list_alerts(
 
 def acknowledge_alert(*, db_session: Session, public_id: str, decision: str, by: str) -> HarmAlert:
     """Record the decision taken on a new alert (who decided what, and when)."""
-    alert = get_alert(db_session=db_session, public_id=public_id)
+    alert = get_alert(db_session=db_session, public_id=public_id, for_update=True)
     if alert.status is not AlertStatus.NEW:
         raise AlertWorkflowError(
             f"alert {public_id} is {alert.status.value}; only a new alert can be acknowledged"
@@ -252,7 +257,7 @@ def acknowledge_alert(*, db_session: Session, public_id: str, decision: str, by:
 
 def close_alert(*, db_session: Session, public_id: str, outcome: str, by: str) -> HarmAlert:
     """Close an acknowledged alert with its outcome for the child."""
-    alert = get_alert(db_session=db_session, public_id=public_id)
+    alert = get_alert(db_session=db_session, public_id=public_id, for_update=True)
     if alert.status is not AlertStatus.ACKNOWLEDGED:
         raise AlertWorkflowError(
             f"alert {public_id} is {alert.status.value}; record a decision (acknowledge) "
