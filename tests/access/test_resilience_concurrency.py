@@ -1,10 +1,15 @@
-"""Concurrency on PostgreSQL: 20 writers correcting the same child's chronology entry at once
-lose no update — a clashing version is refused (the unique version acts as an optimistic lock)
-and the writer's retry lands it, so every writer's change is stored exactly once."""
+"""Concurrency on PostgreSQL: 20 writers at once lose no update.
+
+Correcting the same chronology entry: a clashing version is refused (the unique version acts as
+an optimistic lock) and the writer's retry lands it, so every change is stored exactly once.
+Acknowledging the same alert (12 writers, all reading it before any writes): exactly one decision is recorded; everyone else is told it was
+already acknowledged, and no decision silently overwrites another."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -77,3 +82,75 @@ def test_twenty_concurrent_corrections_lose_nothing(fresh_database: TestDatabase
     assert landed == sorted(f"writer-{i}" for i in range(WRITERS))
     assert verdict.intact, verdict.problem
     assert sum(retries) > 0, "the writers never actually clashed; the test proved nothing"
+
+
+@pytest.mark.postgres_only
+def test_concurrent_acknowledgements_record_one_decision(
+    fresh_database: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from fullpicture.harm import service as harm_service
+    from fullpicture.harm.models import AlertStatus, HarmAlert
+
+    factory = session_factory(fresh_database.engine)
+    with unit_of_work(factory) as session:
+        person = make_person(session, held_by=[make_agency(session, "school-alerts")])
+        alert = HarmAlert(
+            person_id=person.id,
+            kind="threshold",
+            raised_on=dt.date(2026, 11, 1),
+            score=12.5,
+            reason="cumulative score crossed the threshold",
+            evidence={},
+            model_version="test",
+            status=AlertStatus.NEW,
+            routing_reason="test",
+        )
+        session.add(alert)
+        session.flush()
+        alert_id = alert.public_id
+
+    # Widen the race: every writer has read the alert before any writes (unless the read
+    # takes a lock, in which case the others wait at the read and the barrier gives up).
+    writers = 12  # below the connection pool (5 + 10 overflow), so nobody waits for one
+    start, after_read = threading.Barrier(writers), threading.Barrier(writers, timeout=2)
+    original_get_alert = harm_service.get_alert
+
+    def slow_get_alert(**kwargs: Any) -> HarmAlert:
+        alert = original_get_alert(**kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            after_read.wait()
+        return alert
+
+    monkeypatch.setattr(harm_service, "get_alert", slow_get_alert)
+    outcomes: list[str] = []
+    failures: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            start.wait()
+            with unit_of_work(factory) as session:
+                harm_service.acknowledge_alert(
+                    db_session=session,
+                    public_id=alert_id,
+                    decision=f"writer {index} decided to refer",
+                    by=f"writer-{index}",
+                )
+            outcomes.append(f"writer-{index}")
+        except harm_service.AlertWorkflowError:
+            outcomes.append("refused")
+        except BaseException as exc:  # collected; asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    winners = [o for o in outcomes if o != "refused"]
+    assert len(winners) == 1, f"{len(winners)} writers each believe their decision stood"
+    with unit_of_work(factory) as session:
+        stored = session.scalars(select(HarmAlert).where(HarmAlert.public_id == alert_id)).one()
+    assert stored.decided_by == winners[0]
