@@ -186,3 +186,14 @@ class TestApiTokens:
         access_service.revoke_api_token(db_session=db_session, token=row, actor="test")
         assert access_service.resolve_api_token(db_session=db_session, token=plain) is None
         assert access_service.resolve_api_token(db_session=db_session, token="fpt_forged") is None
+
+
+def test_a_new_password_ends_open_sessions(db_session: Session) -> None:
+    user = make_user(db_session)
+    token, _ = access_service.start_session(db_session=db_session, user=user, method="password")
+    assert access_service.resolve_session(db_session=db_session, token=token) is not None
+    access_service.set_password(
+        db_session=db_session, user=user, password=strong_password(), actor="test"
+    )
+    db_session.expire_all()
+    assert access_service.resolve_session(db_session=db_session, token=token) is None

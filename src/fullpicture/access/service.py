@@ -13,7 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
@@ -148,6 +148,13 @@ def set_password(*, db_session: Session, user: UserAccount, password: str, actor
     user.password_hash = hash_password(password)
     user.failed_sign_ins = 0
     user.locked_until = None
+    # A new password ends every open session: whoever knew the old one is signed out too.
+    db_session.execute(
+        update(SignInSession)
+        .where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
+        .values(ended_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
     audit.append(
         db_session=db_session,
         actor=actor,
