@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from fullpicture.access import repository as access_repository
+from fullpicture.access import service as access_service
 from fullpicture.access.api import (
     ChildReader,
     DbSession,
@@ -17,7 +16,6 @@ from fullpicture.access.api import (
     PersonPublicId,
 )
 from fullpicture.agencies import service as agency_service
-from fullpicture.core.database import utc_now
 from fullpicture.linkage import explain as linkage_explain
 from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import review as linkage_review
@@ -34,7 +32,6 @@ from fullpicture.linkage.schemas import (
     ReviewDecisionIn,
     ReviewItemRead,
 )
-from fullpicture.people.models import Person
 
 router = APIRouter(prefix="/api/v1/linkage", tags=["linkage"])
 
@@ -175,15 +172,14 @@ def decide_review_item(
 def child_households(
     person_public_id: PersonPublicId, session: DbSession, subject: ChildReader
 ) -> ChildHouseholdView:
-    """Needs ``children:read`` and a need to know the child."""
-    readable = access_repository.readable_person_ids(subject, utc_now()).subquery()
-    visible = session.scalar(
-        select(Person.id).where(
-            Person.public_id == person_public_id, Person.id.in_(select(readable))
-        )
+    """Needs ``children:read`` and a need to know the child; the read is audited."""
+    # The one gate for reading a person: need-to-know checked, the read audited (404 if not).
+    access_service.open_person(
+        db_session=session,
+        subject=subject,
+        person_public_id=person_public_id,
+        purpose="households",
     )
-    if visible is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child, or no need to know")
     return linkage_households.child_household_view(
         db_session=session, person_public_id=person_public_id
     )
