@@ -144,3 +144,29 @@ def test_concurrent_appends_never_fork_the_chain(fresh_database: TestDatabase) -
         verdict = audit.verify_chain(db_session=session)
     assert verdict.intact, verdict.problem
     assert verdict.entries_checked == writers * per_writer
+
+
+@pytest.mark.postgres_only
+def test_an_application_role_cannot_change_the_log_or_its_guards(
+    db_session: Session, database: TestDatabase
+) -> None:
+    """The production set-up in docs/security.md: the app's role may read and append only."""
+    import uuid
+
+    entry = _append_some(db_session, 1)[0]
+    role = f"fp_app_{uuid.uuid4().hex[:10]}"
+    db_session.execute(text(f"CREATE ROLE {role} NOLOGIN"))
+    db_session.execute(text(f'GRANT USAGE ON SCHEMA "{database.schema}" TO {role}'))
+    db_session.execute(text(f"GRANT SELECT, INSERT ON audit_entry TO {role}"))
+    db_session.execute(text(f"SET LOCAL ROLE {role}"))
+    for statement in (
+        "UPDATE audit_entry SET actor = 'user:mallory' WHERE id = :id",
+        "DELETE FROM audit_entry WHERE id = :id",
+        "ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only",
+    ):
+        with (
+            pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
+            db_session.begin_nested(),
+        ):
+            db_session.execute(text(statement), {"id": entry.id})
+    # Everything here, the role included, goes with the test's rolled-back transaction.
