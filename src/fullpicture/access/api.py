@@ -136,7 +136,7 @@ class Authenticator:
     Accepts ``Authorization: Bearer <api token>`` or the signed session cookie; for a cookie,
     unsafe methods must carry the session's CSRF token (``X-CSRF-Token`` header or the
     ``csrf_token`` form field). Unsafe requests are written to the audit log in the request's
-    own transaction, so a write and its audit entry commit or roll back together.
+    own transaction, at commit, so a write and its audit entry commit or roll back together.
     """
 
     def __init__(self, scopes: frozenset[Scope]) -> None:
@@ -168,7 +168,7 @@ class Authenticator:
             )
         if request.method in UNSAFE_METHODS:
             route = request.scope.get("route")
-            audit.append(
+            audit.append_at_commit(
                 db_session=db_session,
                 actor=subject.actor,
                 actor_user_id=subject.user_id,

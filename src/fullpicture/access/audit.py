@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import AuditChainHead, AuditEntry
@@ -143,6 +143,41 @@ def append(
     )
     db_session.flush()
     return entry
+
+
+def append_at_commit(
+    *,
+    db_session: Session,
+    actor: str,
+    action: str,
+    actor_user_id: int | None = None,
+    person_id: int | None = None,
+    target: str | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add an entry when the session commits (and not at all if it rolls back).
+
+    Appending takes the chain head's lock until commit; for a long request (an import over
+    the API) taking it at the start would make every other audited request wait for the
+    whole of it on PostgreSQL. Taking it at commit keeps the wait to the commit itself.
+    """
+    occurred_at = utc_now()
+
+    def write_entry(session: Session) -> None:
+        append(
+            db_session=session,
+            actor=actor,
+            action=action,
+            actor_user_id=actor_user_id,
+            person_id=person_id,
+            target=target,
+            reason=reason,
+            detail=detail,
+            occurred_at=occurred_at,
+        )
+
+    event.listen(db_session, "before_commit", write_entry, once=True)
 
 
 @dataclass(frozen=True)
