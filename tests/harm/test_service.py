@@ -150,3 +150,15 @@ def test_without_a_csc_agency_the_alert_waits_unrouted(db_session: Session) -> N
     routing = service.route_alert(db_session=db_session, person_id=child.id)
     assert routing.agency_id is None
     assert "unrouted" in routing.reason
+
+
+def test_only_the_latest_version_of_a_corrected_entry_is_scored(db_session: Session) -> None:
+    gp = make.agency(db_session, "gp-v", AgencyKind.GP)
+    child = make.person(db_session, (gp, "V1"))
+    _record(db_session, gp.id, "V1", dt.date(2015, 1, 1))
+    make.event(db_session, gp, "v-1", dt.date(2025, 3, 1), "SEX-ABU", [("V1", SUBJECT)])
+    make.event(db_session, gp, "v-1", dt.date(2025, 3, 1), "PRC-RTN", [("V1", SUBJECT)], version=2)
+    one = service.assess_one_child(db_session=db_session, person_id=child.id, as_of=AS_OF)
+    assert one.alerts == () and one.explanation.score == 0
+    batch = service.score_population(db_session=db_session, as_of=AS_OF)
+    assert [a for a in batch.alerts if a.child_id == child.id] == []

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
@@ -199,39 +199,33 @@ def _entries(
     db_session: Session, sources: Sequence[_Source], taxonomy: Taxonomy
 ) -> list[ChronologyEntry]:
     person_ids = {s.person_id for s in sources}
-    links = db_session.execute(
-        select(
-            PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
-        ).where(PersonRecordLink.person_id.in_(person_ids), PersonRecordLink.ended_at.is_(None))
-    ).all()
-    if not links:
-        return []
-    person_of = {(agency_id, ref): pid for pid, agency_id, ref in links}
-    current = (
-        select(Event.agency_id, Event.event_ref, func.max(Event.version).label("version"))
-        .group_by(Event.agency_id, Event.event_ref)
-        .subquery()
+    # Only the latest version of each of these people's entries: a correlated lookup on
+    # (agency_id, event_ref), which the index answers, never a pass over the whole table.
+    newer = aliased(Event)
+    latest_version = (
+        select(func.max(newer.version))
+        .where(newer.agency_id == Event.agency_id, newer.event_ref == Event.event_ref)
+        .scalar_subquery()
     )
     rows = db_session.execute(
-        select(Event, EventParticipant.record_ref, EventParticipant.role, Agency)
+        select(Event, PersonRecordLink.person_id, EventParticipant.role, Agency)
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
-            current,
+            PersonRecordLink,
             and_(
-                current.c.agency_id == Event.agency_id,
-                current.c.event_ref == Event.event_ref,
-                current.c.version == Event.version,
+                PersonRecordLink.agency_id == Event.agency_id,
+                PersonRecordLink.record_ref == EventParticipant.record_ref,
+                PersonRecordLink.ended_at.is_(None),
             ),
         )
-        .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(Agency, Agency.id == Event.agency_id)
-        .where(tuple_(Event.agency_id, EventParticipant.record_ref).in_(list(person_of)))
+        .where(PersonRecordLink.person_id.in_(person_ids), Event.version == latest_version)
     ).all()
     by_person: dict[int, list[_Source]] = {}
     for source in sources:
         by_person.setdefault(source.person_id, []).append(source)
     entries: dict[int, ChronologyEntry] = {}
-    for event, record_ref, role, agency in rows:
-        person_id = person_of[(event.agency_id, record_ref)]
+    for event, person_id, role, agency in rows:
         for source in by_person.get(person_id, []):
             if not _source_includes(source, event):
                 continue

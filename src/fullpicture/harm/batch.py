@@ -493,8 +493,10 @@ SELECT child_id, day, last_improvement FROM (
           MAX(CASE WHEN kind = 'concern' AND severity >= {rule.relapse_min_severity}
                    THEN 1 ELSE 0 END) AS relapse_concern
         FROM harm_incident
-        WHERE {_in("code", rule.improvement_codes)}
-           OR (kind = 'concern' AND severity >= {rule.relapse_min_severity})
+        WHERE ({_in("code", rule.improvement_codes)}
+               OR (kind = 'concern' AND severity >= {rule.relapse_min_severity}))
+          AND child_id IN (SELECT child_id FROM harm_incident
+                           WHERE kind = 'concern' AND severity >= {rule.relapse_min_severity})
         GROUP BY child_id, day) d
 ) x
 WHERE relapse_concern = 1 AND last_improvement IS NOT NULL

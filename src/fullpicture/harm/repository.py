@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, and_, func, or_, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy.orm import Session, aliased
 
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
@@ -37,23 +37,15 @@ EVENTS_SCHEMA = pa.schema(
 CHILDREN_SCHEMA = pa.schema([("child_id", pa.int64()), ("birth_day", pa.int32())])
 
 
-def _current_events() -> Select[int, int, str, int]:
-    latest = (
-        select(Event.agency_id, Event.event_ref, func.max(Event.version).label("version"))
-        .group_by(Event.agency_id, Event.event_ref)
-        .subquery()
+def _latest_version() -> Any:
+    """The latest version of the outer ``Event`` row's (agency, event_ref): a correlated lookup
+    the (agency_id, event_ref) index answers."""
+    newer = aliased(Event)
+    return (
+        select(func.max(newer.version))
+        .where(newer.agency_id == Event.agency_id, newer.event_ref == Event.event_ref)
+        .scalar_subquery()
     )
-    statement: Select[int, int, str, int] = select(
-        Event.id, Event.agency_id, Event.event_ref, Event.version
-    ).join(
-        latest,
-        and_(
-            latest.c.agency_id == Event.agency_id,
-            latest.c.event_ref == Event.event_ref,
-            latest.c.version == Event.version,
-        ),
-    )
-    return statement
 
 
 def children_with_birth(
@@ -96,13 +88,11 @@ def _event_rows(
     ids = list(child_ids)
     if not ids:
         return []
-    current = _current_events().subquery()
     own = (
         select(
             PersonRecordLink.person_id.label("child_id"),
             Event.id.label("ref"),
         )
-        .join(current, current.c.id == Event.id)
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
@@ -112,13 +102,16 @@ def _event_rows(
                 PersonRecordLink.ended_at.is_(None),
             ),
         )
-        .where(PersonRecordLink.person_id.in_(ids), Event.event_date <= as_of)
+        .where(
+            PersonRecordLink.person_id.in_(ids),
+            Event.event_date <= as_of,
+            Event.version == _latest_version(),
+        )
     )
     child_home = HouseholdMembership.__table__.alias("child_home")
     adult_home = HouseholdMembership.__table__.alias("adult_home")
     adults = (
         select(child_home.c.person_id.label("child_id"), Event.id.label("ref"))
-        .join(current, current.c.id == Event.id)
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
@@ -144,6 +137,7 @@ def _event_rows(
         .where(
             child_home.c.person_id.in_(ids),
             Event.event_date <= as_of,
+            Event.version == _latest_version(),
             Event.concern_code.in_(model.household_adult_codes),
             *(
                 or_(home.c.date_from.is_(None), home.c.date_from <= Event.event_date)
