@@ -152,7 +152,13 @@ class Authenticator:
                 self._authenticate, request=request, db_session=db_session, csrf=presented_csrf
             )
             request.state.auth_subject = subject
-            yield subject
+            audit.defer_entries(db_session)
+            try:
+                yield subject
+            except BaseException:
+                audit.drop_deferred(db_session)  # the request rolls back; so do its entries
+                raise
+            await run_in_threadpool(audit.flush_deferred, db_session)
 
     def _authenticate(
         self, *, request: Request, db_session: Session, csrf: str | None
@@ -619,7 +625,7 @@ def subject_access_export(
 @router.get("/audit/verify", summary="Check the audit log's hash chain")
 def verify_audit_chain(subject: AuditReader, db_session: DbSession) -> ChainVerdictRead:
     verdict = audit.verify_chain(db_session=db_session)
-    audit.append(
+    audit.record(
         db_session=db_session,
         actor=subject.actor,
         actor_user_id=subject.user_id,

@@ -145,6 +145,60 @@ def append(
     return entry
 
 
+#: Set on a request's session by the access dependency: entries recorded during the request
+#: wait here and are appended when the handler has finished (see ``record``).
+DEFERRED_ENTRIES = "fullpicture.audit.deferred"
+
+
+def record(
+    *,
+    db_session: Session,
+    actor: str,
+    action: str,
+    actor_user_id: int | None = None,
+    person_id: int | None = None,
+    target: str | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> None:
+    """Record an entry: at the end of the request when inside one, otherwise now.
+
+    Appending locks the chain head until commit. Inside a request the entry waits until the
+    handler has finished, so building a large view never holds that lock; the entry still
+    commits (or rolls back) with the request.
+    """
+    fields: dict[str, Any] = {
+        "actor": actor,
+        "action": action,
+        "actor_user_id": actor_user_id,
+        "person_id": person_id,
+        "target": target,
+        "reason": reason,
+        "detail": detail,
+        "occurred_at": occurred_at or utc_now(),
+    }
+    pending = db_session.info.get(DEFERRED_ENTRIES)
+    if pending is None:
+        append(db_session=db_session, **fields)
+    else:
+        pending.append(fields)
+
+
+def defer_entries(db_session: Session) -> None:
+    db_session.info[DEFERRED_ENTRIES] = []
+
+
+def flush_deferred(db_session: Session) -> None:
+    """Append the entries the request recorded, in order; stop deferring."""
+    for fields in db_session.info.pop(DEFERRED_ENTRIES, None) or []:
+        append(db_session=db_session, **fields)
+
+
+def drop_deferred(db_session: Session) -> None:
+    db_session.info.pop(DEFERRED_ENTRIES, None)
+
+
 def append_at_commit(
     *,
     db_session: Session,

@@ -458,7 +458,7 @@ def open_person(
     detail: dict[str, Any] = {"purpose": purpose, "method": subject.method.value}
     if grant is not None:
         detail["break_glass_grant_id"] = grant.id
-    audit.append(
+    audit.record(
         db_session=db_session,
         actor=subject.actor,
         actor_user_id=subject.user_id,
@@ -482,7 +482,7 @@ def record_write(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record a write in the audit log, in the same transaction as the write itself."""
-    audit.append(
+    audit.record(
         db_session=db_session,
         actor=subject.actor,
         actor_user_id=subject.user_id,
@@ -549,7 +549,7 @@ def break_glass(
         if lead.id != subject.user_id
     ]
     db_session.add_all(notifications)
-    audit.append(
+    audit.record(
         db_session=db_session,
         actor=subject.actor,
         actor_user_id=subject.user_id,
@@ -606,7 +606,7 @@ def who_has_looked(
         )
         for e in entries
     ]
-    audit.append(
+    audit.record(
         db_session=db_session,
         actor=subject.actor,
         actor_user_id=subject.user_id,

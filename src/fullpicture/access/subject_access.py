@@ -152,7 +152,7 @@ def export_person_data(
                 "action_taken": event.action_taken,
             }
         )
-    audit.append(
+    audit.record(
         db_session=db_session,
         actor=subject.actor,
         actor_user_id=subject.user_id,
