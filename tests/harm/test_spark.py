@@ -1,6 +1,6 @@
 """The batch SQL on Spark gives the DuckDB answer (local PySpark, a tiny population).
 
-Starting a JVM and running ~200 small Spark stages takes one to two minutes on a laptop, so
+Starting a JVM and running ~200 small Spark stages takes minutes (5 on a loaded 2-core box), so
 this runs when FULLPICTURE_TEST_SPARK=1 (as CI does for the harm capability).
 """
 
@@ -28,7 +28,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         os.environ.get("FULLPICTURE_TEST_SPARK") != "1",
-        reason="Spark test: set FULLPICTURE_TEST_SPARK=1 (needs Java; one to two minutes)",
+        reason="Spark test: set FULLPICTURE_TEST_SPARK=1 (needs Java; takes minutes)",
     ),
 ]
 
