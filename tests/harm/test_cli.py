@@ -1,0 +1,91 @@
+"""The harm and chronology commands, run as an operator would, on a real database of each backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from fullpicture.agencies.models import AgencyKind
+from fullpicture.chronology.models import ParticipantRole
+from fullpicture.cli.main import app
+from fullpicture.core import runtime
+from fullpicture.core.settings import get_settings
+from fullpicture.harm.models import HarmAlert
+from fullpicture.people.models import SourceRecord
+from tests.chronology import factories as make
+from tests.conftest import TestDatabase
+
+
+@pytest.fixture
+def cli_database(
+    fresh_database: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestDatabase]:
+    url = fresh_database.url
+    if fresh_database.schema:
+        url = f"{url}?options=-csearch_path%3D{fresh_database.schema}"
+    monkeypatch.setenv("FULLPICTURE_DATABASE_URL", url)
+    for cached in (get_settings, runtime.get_engine, runtime.get_session_factory):
+        cached.cache_clear()
+    yield fresh_database
+    runtime.get_engine().dispose()
+    for cached in (get_settings, runtime.get_engine, runtime.get_session_factory):
+        cached.cache_clear()
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), terminal_width=200)
+    return result.exit_code, result.output
+
+
+def test_score_alerts_workflow_and_chronology_export(
+    cli_database: TestDatabase, tmp_path: Path
+) -> None:
+    with Session(cli_database.engine) as session:
+        gp = make.agency(session, "gp-cli", AgencyKind.GP)
+        police = make.agency(session, "police-cli", AgencyKind.POLICE)
+        make.agency(session, "csc-cli", AgencyKind.CHILDRENS_SOCIAL_CARE)
+        child = make.person(session, (gp, "G1"), (police, "P1"))
+        session.add(
+            SourceRecord(agency_id=gp.id, record_ref="G1", content_hash="h",
+                         date_of_birth=dt.date(2025, 1, 1), recorded_by="test")
+        )  # fmt: skip
+        make.event(session, gp, "g-1", dt.date(2025, 3, 1), "PHY-INJ",
+                   [("G1", ParticipantRole.SUBJECT)], summary="Bruise on a baby's arm")  # fmt: skip
+        make.event(session, police, "p-1", dt.date(2025, 3, 1), "PHY-INJ",
+                   [("P1", ParticipantRole.VICTIM)], summary="Bruise seen on call-out")  # fmt: skip
+        session.commit()
+        child_id = child.id
+
+    code, output = _run("harm", "score", "--as-of", "2025-06-30")
+    assert code == 0, output
+    assert "1 new" in output or "new (stored" in output
+    again_code, again = _run("harm", "score", "--as-of", "2025-06-30")
+    assert again_code == 0 and ", 0 new" in again
+
+    with Session(cli_database.engine) as session:
+        alert = session.query(HarmAlert).filter_by(person_id=child_id).first()
+        assert alert is not None
+        alert_id = alert.public_id
+    code, output = _run("harm", "close", alert_id, "--outcome", "done", "--by", "x")
+    assert code == 2 and "acknowledge" in output
+    code, output = _run(
+        "harm", "acknowledge", alert_id, "--decision", "Same-day referral to CSC", "--by", "GP"
+    )
+    assert code == 0 and "acknowledged" in output
+    code, output = _run("harm", "child", str(child_id), "--as-of", "2025-06-30")
+    assert code == 0 and "PHY-INJ" in output and "infant" in output
+
+    csv_file = tmp_path / "chronology.csv"
+    code, output = _run("chronology", str(child_id), "--format", "csv", "--out", str(csv_file))
+    assert code == 0, output
+    assert "Bruise seen on call-out" in csv_file.read_text(encoding="utf-8")
+    pdf_file = tmp_path / "chronology.pdf"
+    code, _ = _run("chronology", str(child_id), "--format", "pdf", "--out", str(pdf_file))
+    assert code == 0 and pdf_file.read_bytes().startswith(b"%PDF")
+    code, output = _run("chronology", "no-such-child", "--format", "json")
+    assert code == 2 and "no child" in output
