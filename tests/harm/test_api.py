@@ -127,3 +127,25 @@ def test_replay_over_http(app_client: TestClient, db_session: Session) -> None:
     empty = app_client.post("/api/v1/replay", json={**case, "events": []})
     assert empty.status_code == 422
     assert "no events" in empty.text
+
+
+def test_household_chronology_shows_only_members_you_need_to_know_about(
+    app_client: TestClient, db_session: Session
+) -> None:
+    school, child = _child(db_session)
+    police = make.agency(db_session, "police-house", AgencyKind.POLICE)
+    partner = make.person(db_session, (police, "PX"))
+    home = make.household(
+        db_session,
+        (child, "child", None, None),
+        (partner, "partner", None, None),  # type: ignore[arg-type]
+    )
+    make.event(db_session, police, "px-1", dt.date(2025, 2, 1), "DOM-ABU",
+               [("PX", ParticipantRole.ALLEGED_PERPETRATOR)], summary="Call-out")  # fmt: skip
+    authorise_client(app_client, db_session, agency=school)  # type: ignore[arg-type]
+    response = app_client.get(f"/api/v1/households/{home.public_id}/chronology")
+    assert response.status_code == 200, response.text
+    about = {e["about_person_id"] for e in response.json()["entries"]}
+    assert about == {child.id}  # type: ignore[attr-defined]
+    missing = app_client.get("/api/v1/households/00000000-0000-0000-0000-000000000000/chronology")
+    assert missing.status_code == 404

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from fullpicture.harm.batch import epoch_day, score_population_duckdb
 from fullpicture.harm.engine import ScoringEvent
 from fullpicture.harm.incremental import ChildHarmState
+from fullpicture.harm.model import HarmModel, SameIncident, default_harm_model
 
 # Codes chosen so that every modifier and alert rule can fire on short random streams.
 CODES = [
@@ -63,11 +64,26 @@ child_strategy = st.tuples(
 )
 
 
+ChildStreams = list[tuple[int | None, list[tuple[int, str, str, int | None]]]]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(child_strategy, min_size=1, max_size=4))
-def test_batch_and_incremental_give_the_same_scores_and_alerts(
-    children: list[tuple[int | None, list[tuple[int, str, str, int | None]]]],
-) -> None:
+def test_batch_and_incremental_give_the_same_scores_and_alerts(children: ChildStreams) -> None:
+    _check_one_answer(children, default_harm_model())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(child_strategy, min_size=1, max_size=3))
+def test_one_answer_when_incidents_span_several_days(children: ChildStreams) -> None:
+    """Entries a day or two apart chained into one incident: the batch job's other path."""
+    model = default_harm_model()
+    _check_one_answer(
+        children, model.model_copy(update={"same_incident": SameIncident(within_days=2)})
+    )
+
+
+def _check_one_answer(children: ChildStreams, model: HarmModel) -> None:
     event_rows = []
     child_rows = []
     expected_scores: dict[int, float] = {}
@@ -76,7 +92,7 @@ def test_batch_and_incremental_give_the_same_scores_and_alerts(
     for child_id, (birth_offset, stream) in enumerate(children):
         birth = START + dt.timedelta(days=birth_offset) if birth_offset is not None else None
         child_rows.append({"child_id": child_id, "birth_day": epoch_day(birth) if birth else None})
-        state = ChildHarmState(date_of_birth=birth)
+        state = ChildHarmState(date_of_birth=birth, model=model)
         for offset, agency, code, severity in stream:
             ref += 1
             event = ScoringEvent(
@@ -108,6 +124,7 @@ def test_batch_and_incremental_give_the_same_scores_and_alerts(
         pa.Table.from_pylist(event_rows, schema=EVENTS_SCHEMA),
         pa.Table.from_pylist(child_rows, schema=CHILDREN_SCHEMA),
         as_of=AS_OF,
+        model=model,
     )
     batch_scores = result.score_of()
     assert set(batch_scores) == set(expected_scores)

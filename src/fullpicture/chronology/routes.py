@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.api import ChildReader, PersonPublicId
+from fullpicture.access.schemas import UUID_PATTERN
 from fullpicture.chronology import views
 from fullpicture.chronology.export import chronology_csv, chronology_pdf
 from fullpicture.core.database import utc_now
@@ -22,6 +23,10 @@ from fullpicture.people.models import Household
 router = APIRouter(prefix="/api/v1", tags=["chronology"])
 
 DbSession = Annotated[Session, Depends(request_session)]
+HouseholdPublicId = Annotated[
+    str,
+    Path(pattern=UUID_PATTERN, description="the household's public id (a UUID)"),
+]
 
 
 class ChronologyFormat(StrEnum):
@@ -64,7 +69,7 @@ def child_chronology(
     summary="A household's chronology: its members' entries while they lived there",
 )
 def household_chronology(
-    household_id: PersonPublicId,
+    household_id: HouseholdPublicId,
     session: DbSession,
     subject: ChildReader,
     agency: Annotated[str | None, Query(description="only what this agency holds")] = None,
