@@ -8,7 +8,11 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
 from fullpicture.linkage import repository as repo
+from fullpicture.linkage import service as linkage_service
+from fullpicture.linkage.engine import Engine, train_model
 from fullpicture.linkage.models import ReviewItem, ReviewStatus
+from fullpicture.linkage.preparation import prepare
+from fullpicture.linkage.rules import default_rules
 from fullpicture.people.models import Person, PersonRecordLink
 from tests.access.principals import authorise_client
 from tests.linkage.population import build_population, store_population
@@ -17,6 +21,19 @@ from tests.linkage.population import build_population, store_population
 def test_run_explain_review_and_households(app_client: TestClient, db_session: Session) -> None:
     population = build_population(people=150, seed=21)
     store_population(db_session, population.records)
+    # Trained here with fewer random pairs than production: the run below reuses it.
+    rules = default_rules()
+    quick = rules.model_copy(
+        update={"training": rules.training.model_copy(update={"u_max_pairs": 100_000})}
+    )
+    linkage_service.save_model(
+        db_session=db_session,
+        model=train_model(prepare(population.records), rules=quick),
+        rules=rules,
+        engine=Engine.DUCKDB,
+        trained_on_records=population.records.height,
+        model_dir=None,
+    )
 
     authorise_client(app_client, db_session, role=Role.ADMINISTRATOR)
     response = app_client.post("/api/v1/linkage/runs")

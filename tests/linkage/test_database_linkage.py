@@ -43,7 +43,10 @@ POPULATION = build_population(people=400, seed=11)
 @pytest.fixture(scope="module")
 def trained_model() -> dict[str, Any]:
     """Trained once for the module: the tests here are about what runs do with a model."""
-    return train_model(prepare(POPULATION.records), rules=RULES)
+    quick = RULES.model_copy(
+        update={"training": RULES.training.model_copy(update={"u_max_pairs": 200_000})}
+    )
+    return train_model(prepare(POPULATION.records), rules=quick)
 
 
 @pytest.fixture
@@ -64,15 +67,19 @@ def linked(db_session: Session, trained_model: dict[str, Any]) -> tuple[Session,
 def test_first_run_trains_and_saves_a_versioned_model(db_session: Session, tmp_path: Path) -> None:
     population = build_population(people=120, seed=3)
     store_population(db_session, population.records)
+    # Fewer random pairs for u than in production: this test is about versions, not accuracy.
+    rules = RULES.model_copy(
+        update={"training": RULES.training.model_copy(update={"u_max_pairs": 100_000})}
+    )
     run = linkage_service.link_database(
-        db_session=db_session, rules=RULES, started_by="test", model_dir=tmp_path
+        db_session=db_session, rules=rules, started_by="test", model_dir=tmp_path
     )
     assert run.counts["model_version"] == 1
     saved = repo.latest_model(db_session=db_session)
     assert saved is not None and saved.file_path is not None
     assert json.loads(Path(saved.file_path).read_text()) == saved.model
     again = linkage_service.link_database(
-        db_session=db_session, rules=RULES, started_by="test", retrain=True, model_dir=tmp_path
+        db_session=db_session, rules=rules, started_by="test", retrain=True, model_dir=tmp_path
     )
     assert again.counts["model_version"] == 2
 
@@ -209,7 +216,7 @@ def test_incremental_equals_batch(db_session: Session) -> None:
     population = build_population(people=200, seed=5)
     records = population.records
     late = records.filter(
-        pl.col("record_id").is_in(records["record_id"].sample(25, seed=2).to_list())
+        pl.col("record_id").is_in(records["record_id"].sample(15, seed=2).to_list())
     )
     early = records.join(late.select("unique_id"), on="unique_id", how="anti")
     agencies = store_population(db_session, early)

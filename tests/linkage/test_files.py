@@ -83,18 +83,6 @@ def test_links_a_generated_population_accurately(generated: Path, tmp_path: Path
     assert json.loads(model_path.read_text())["comparisons"]
 
 
-def test_links_the_test_population_accurately(tmp_path: Path) -> None:
-    """A second, independent population (tests/linkage/population.py) with its own noise."""
-    population = build_population(people=1500, seed=7)
-    persons = write_persons(tmp_path / "persons.csv", population.records)
-    linked = link_person_file(persons, tmp_path / "clusters.csv", rules=default_rules())
-    predicted = dict(
-        linked.result.clustering.assignments.select("unique_id", "cluster_key").iter_rows()
-    )
-    _precision, _recall, f1 = pairwise_scores(population.truth, predicted)
-    assert f1 >= 0.97
-
-
 def test_explain_from_the_file(tmp_path: Path) -> None:
     training = write_persons(
         tmp_path / "training.csv", build_population(people=400, seed=9).records

@@ -64,6 +64,7 @@ def run_batch(
         pairs,
         threshold_match_weight=rules.link_threshold_match_weight,
         decisions=decisions,
+        one_record_per_agency=rules.one_record_per_agency,
     )
     timings["cluster"] = time.perf_counter() - started - sum(timings.values())
     return BatchResult(model, trained, prepared, pairs, clustering, timings)

@@ -37,8 +37,15 @@ class PairDecisions:
         )
 
 
+def agency_of(record_key: str) -> str:
+    """Record keys are ``<agency>:<record id>`` in every mode (file: source; database: id)."""
+    return record_key.split(":", 1)[0]
+
+
 class _Forest:
-    def __init__(self, rejected: frozenset[Pair]) -> None:
+    def __init__(
+        self, rejected: frozenset[Pair], *, strong: set[Pair] | None, one_per_agency: bool
+    ) -> None:
         self.parent: dict[str, str] = {}
         self.cannot: dict[str, set[str]] = {}
         for a, b in rejected:
@@ -48,6 +55,10 @@ class _Forest:
         # records the component may never contain.
         self.constrained: dict[str, set[str]] = {r: {r} for r in self.cannot}
         self.forbidden: dict[str, set[str]] = {r: set(s) for r, s in self.cannot.items()}
+        # Per root (only once it holds more than one record): its records by agency.
+        self.one_per_agency = one_per_agency
+        self.strong = strong or set()
+        self.by_agency: dict[str, dict[str, list[str]]] = {}
 
     def find(self, node: str) -> str:
         parent = self.parent
@@ -58,7 +69,25 @@ class _Forest:
             parent[node], node = root, parent[node]
         return root
 
-    def join(self, a: str, b: str) -> bool:
+    def _agencies(self, root: str) -> dict[str, list[str]]:
+        held = self.by_agency.get(root)
+        return held if held is not None else {agency_of(root): [root]}
+
+    def _same_agency_conflict(self, ra: str, rb: str) -> bool:
+        """Would the join put two records of one agency together that do not themselves match?
+        An agency keeps one record per person, so two of its records in one person need their
+        own strong pair (a duplicate the agency holds), not a chain through other agencies."""
+        held_a, held_b = self._agencies(ra), self._agencies(rb)
+        if len(held_b) < len(held_a):
+            held_a, held_b = held_b, held_a
+        for agency, records_a in held_a.items():
+            for x in records_a:
+                for y in held_b.get(agency, ()):
+                    if ordered(x, y) not in self.strong:
+                        return True
+        return False
+
+    def join(self, a: str, b: str, *, confirmed: bool = False) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
@@ -69,10 +98,19 @@ class _Forest:
             ca, cb = self.constrained.get(ra, set()), self.constrained.get(rb, set())
             if (fa and fa & cb) or (fb and fb & ca):
                 return False
-            self.constrained[ra] = ca | cb
+        if self.one_per_agency and not confirmed and self._same_agency_conflict(ra, rb):
+            return False
+        if fa or fb:
+            self.constrained[ra] = self.constrained.get(ra, set()) | self.constrained.get(rb, set())
             self.forbidden[ra] = (fa or set()) | (fb or set())
             self.constrained.pop(rb, None)
             self.forbidden.pop(rb, None)
+        if self.one_per_agency:
+            merged = {k: list(v) for k, v in self._agencies(ra).items()}
+            for agency, records in self._agencies(rb).items():
+                merged.setdefault(agency, []).extend(records)
+            self.by_agency[ra] = merged
+            self.by_agency.pop(rb, None)
         self.parent[rb] = ra
         return True
 
@@ -80,7 +118,8 @@ class _Forest:
 @dataclass
 class Clustering:
     """``assignments``: unique_id, cluster_key, cluster_confidence; ``refused``: pairs whose
-    join was refused because of a rejected pair."""
+    join was refused (a rejected pair, or two unmatched records of one agency, would have
+    ended up in one person)."""
 
     assignments: pl.DataFrame
     refused: list[Pair]
@@ -92,6 +131,7 @@ def cluster_records(
     *,
     threshold_match_weight: float,
     decisions: PairDecisions | None = None,
+    one_record_per_agency: bool = False,
 ) -> Clustering:
     decisions = decisions or PairDecisions()
     known = set(record_ids.to_list())
@@ -99,16 +139,22 @@ def cluster_records(
         frozenset(p for p in decisions.confirmed if p[0] in known and p[1] in known),
         frozenset(p for p in decisions.rejected if p[0] in known and p[1] in known),
     )
-    forest = _Forest(decisions.rejected)
-    refused: list[Pair] = []
-    for a, b in sorted(decisions.confirmed):
-        if not forest.join(a, b):
-            refused.append((a, b))
     strong = (
         pairs.filter(pl.col("match_weight") >= threshold_match_weight)
         .select("unique_id_l", "unique_id_r", "match_weight")
         .sort(["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False])
     )
+    strong_pairs = (
+        {ordered(a, b) for a, b in strong.select("unique_id_l", "unique_id_r").iter_rows()}
+        | set(decisions.confirmed)
+        if one_record_per_agency
+        else None
+    )
+    forest = _Forest(decisions.rejected, strong=strong_pairs, one_per_agency=one_record_per_agency)
+    refused: list[Pair] = []
+    for a, b in sorted(decisions.confirmed):
+        if not forest.join(a, b, confirmed=True):
+            refused.append((a, b))
     rejected = decisions.rejected
     for a, b, _weight in strong.iter_rows():
         if (a, b) in rejected:

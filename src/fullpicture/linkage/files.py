@@ -147,14 +147,14 @@ def link_person_file(
     records = read_person_file(source)
     model = json.loads(model_path.read_text(encoding="utf-8")) if model_path else None
     result = run_batch(records, rules=rules, engine=engine, model=model, report=report)
+    keys = result.clustering.assignments["cluster_key"].unique()
+    person_ids = pl.DataFrame(
+        {"cluster_key": keys, "person_id": [person_key(k) for k in keys.to_list()]}
+    )
     clusters = (
         records.select("unique_id", "source", "record_id")
         .join(result.clustering.assignments, on="unique_id")
-        .with_columns(
-            pl.col("cluster_key")
-            .map_elements(person_key, return_dtype=pl.String)
-            .alias("person_id")
-        )
+        .join(person_ids, on="cluster_key")
         .sort(["source", "record_id"])
         .select(CLUSTER_FILE_COLUMNS)
     )

@@ -56,7 +56,7 @@ def read_item(*, db_session: Session, item: ReviewItem) -> ReviewItemRead:
 def list_items(
     *, db_session: Session, status: ReviewStatus | None = ReviewStatus.OPEN, limit: int = 50
 ) -> list[ReviewItemRead]:
-    """Queue items, the most uncertain (closest to the middle of the band) first."""
+    """Queue items, the likeliest matches first."""
     statement = select(ReviewItem)
     if status is not None:
         statement = statement.where(ReviewItem.status == status)

@@ -45,6 +45,7 @@ class LinkageRules(BaseModel):
     link_threshold_match_weight: float
     review_band: ReviewBand
     minimum_stored_match_weight: float
+    one_record_per_agency: bool
     training: TrainingRules
 
     @model_validator(mode="after")

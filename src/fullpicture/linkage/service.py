@@ -488,6 +488,7 @@ def recluster(
         group_pairs,
         threshold_match_weight=rules.link_threshold_match_weight,
         decisions=decisions,
+        one_record_per_agency=rules.one_record_per_agency,
     )
     counts = apply_clustering(
         db_session=db_session,
