@@ -208,3 +208,14 @@ def test_csv_and_pdf_exports(db_session: Session, family: dict[str, object]) -> 
     assert "Bruise to cheek seen at surgery" in text and "Referred to CSC" in text
     pdf = chronology_pdf(view, title="Chronology: Amélie")
     assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+
+
+def test_a_siblings_entries_are_not_adult_factors_for_the_child(db_session: Session) -> None:
+    police = make.agency(db_session, "police-sib", AgencyKind.POLICE)
+    child = make.person(db_session, (police, "C1"))
+    sibling = make.person(db_session, (police, "C2"))
+    make.household(db_session, (child, "child", None, None), (sibling, "sibling", None, None))
+    make.event(db_session, police, "sib-1", dt.date(2024, 6, 1), "ADT-RSK",
+               [("C2", SUBJECT)], summary="About the sibling")  # fmt: skip
+    view = child_chronology(db_session=db_session, person_id=child.id)
+    assert view.entries == []

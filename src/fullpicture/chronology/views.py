@@ -167,7 +167,7 @@ def _household_adult_sources(
             select(HouseholdMembership).where(
                 HouseholdMembership.household_id == membership.household_id,
                 HouseholdMembership.person_id != person_id,
-                HouseholdMembership.role != "child",
+                HouseholdMembership.role.not_in(model.household_roles_not_adults),
             )
         ).all()
         for other in others:

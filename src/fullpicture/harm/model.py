@@ -192,6 +192,7 @@ class HarmModel(_Strict):
     modifiers: tuple[Modifier, ...]
     plans: Plans
     household_adult_codes: tuple[str, ...]
+    household_roles_not_adults: tuple[str, ...]
     alerts: AlertRules
 
     @field_validator("points_by_severity")

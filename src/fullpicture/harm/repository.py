@@ -124,7 +124,8 @@ def _event_rows(
         .join(
             adult_home,
             and_(
-                adult_home.c.person_id == PersonRecordLink.person_id, adult_home.c.role != "child"
+                adult_home.c.person_id == PersonRecordLink.person_id,
+                adult_home.c.role.not_in(model.household_roles_not_adults),
             ),
         )
         .join(
