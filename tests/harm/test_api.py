@@ -149,3 +149,23 @@ def test_household_chronology_shows_only_members_you_need_to_know_about(
     assert about == {child.id}  # type: ignore[attr-defined]
     missing = app_client.get("/api/v1/households/00000000-0000-0000-0000-000000000000/chronology")
     assert missing.status_code == 404
+
+
+def test_household_chronology_reads_are_audited(
+    app_client: TestClient, db_session: Session
+) -> None:
+    from sqlalchemy import func, select
+
+    from fullpicture.access.models import AuditEntry
+
+    school, child = _child(db_session)
+    home = make.household(db_session, (child, "child", None, None))  # type: ignore[arg-type]
+    authorise_client(app_client, db_session, agency=school)  # type: ignore[arg-type]
+    before = db_session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.person_id == child.id)  # type: ignore[attr-defined]
+    )
+    assert app_client.get(f"/api/v1/households/{home.public_id}/chronology").status_code == 200
+    after = db_session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.person_id == child.id)  # type: ignore[attr-defined]
+    )
+    assert after == (before or 0) + 1

@@ -18,7 +18,7 @@ from fullpicture.chronology import views
 from fullpicture.chronology.export import chronology_csv, chronology_pdf
 from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
-from fullpicture.people.models import Household
+from fullpicture.people.models import Household, Person
 
 router = APIRouter(prefix="/api/v1", tags=["chronology"])
 
@@ -89,6 +89,15 @@ def household_chronology(
     chronology.entries = [e for e in chronology.entries if e.about_person_id in readable]
     if not chronology.entries:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no entries you have a need to know about")
+    # Each member whose entries are shown is a person read, recorded in the audit log.
+    shown = {e.about_person_id for e in chronology.entries}
+    for public_id in session.scalars(select(Person.public_id).where(Person.id.in_(shown))):
+        access_service.open_person(
+            db_session=session,
+            subject=subject,
+            person_public_id=public_id,
+            purpose="household chronology",
+        )
     kept = {e.event_id for e in chronology.entries}
     chronology.incident_groups = [g for g in chronology.incident_groups if set(g.event_ids) <= kept]
     return _render(chronology, export, f"Chronology of household {household.public_id}")
