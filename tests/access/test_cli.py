@@ -159,3 +159,29 @@ def test_backup_and_restore_commands(cli_database: TestDatabase, tmp_path: Path)
     with unit_of_work(session_factory(cli_database.engine)) as session:
         names = set(session.scalars(select(UserAccount.username)))
     assert names == {"keeper"}
+
+
+def test_who_looked_applies_the_same_rule_as_the_web(cli_database: TestDatabase) -> None:
+    from fullpicture.access.models import Role
+    from tests.access.principals import make_agency, make_person, make_user, subject_of
+
+    with unit_of_work(session_factory(cli_database.engine)) as session:
+        school = make_agency(session, "school-cli")
+        person = make_person(session, held_by=[school])
+        reader = make_user(session, agency=school, username="reader1")
+        make_user(session, role=Role.DESIGNATED_LEAD, agency=school, username="dsl.cli")
+        make_user(session, role=Role.DESIGNATED_LEAD, username="dsl.elsewhere")
+        access_service.open_person(
+            db_session=session,
+            subject=subject_of(reader),
+            person_public_id=person.public_id,
+            purpose="chronology",
+        )
+        public_id, reader_name = person.public_id, reader.username
+    code, out = _run("audit", "who-looked", public_id, "--as", "dsl.cli")
+    assert code == 0, out
+    assert reader_name in out and "person.read" in out
+    code, out = _run("audit", "who-looked", public_id, "--as", "dsl.elsewhere")
+    assert code == 3 and "not involved" in " ".join(out.split())
+    code, out = _run("audit", "who-looked", public_id, "--as", "nobody")
+    assert code == 3 and "no active user" in out

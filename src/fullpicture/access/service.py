@@ -418,6 +418,14 @@ def token_subject(token: ApiToken, user: UserAccount) -> AuthSubject:
 # --- need-to-know checks -------------------------------------------------------------------
 
 
+def subject_for_cli(*, db_session: Session, username: str) -> AuthSubject:
+    """The subject for a CLI command run ``--as`` a user: the same rules as on the web."""
+    user = access_repository.user_by_username(db_session, username)
+    if user is None or not user.is_active:
+        raise AccessError(f"no active user called {username!r}")
+    return subject_for(user, method=AuthMethod.CLI)
+
+
 def require_scopes(subject: AuthSubject, *scopes: Scope) -> None:
     missing = set(scopes) - subject.scopes
     if missing:

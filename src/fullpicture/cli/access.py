@@ -23,7 +23,6 @@ from fullpicture.access import service as access_service
 from fullpicture.access.models import ApiToken, Role, UserAccount
 from fullpicture.access.roles import Scope, role_book
 from fullpicture.access.schemas import TokenCreate, UserCreate
-from fullpicture.access.subject import AuthMethod, subject_for
 from fullpicture.cli.console import console, err_console
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_engine, get_session_factory
@@ -262,12 +261,9 @@ def who_looked(
     """
     try:
         with unit_of_work(get_session_factory()) as session:
-            user = access_repository.user_by_username(session, as_user)
-            if user is None or not user.is_active:
-                raise _fail(f"No active user called {as_user!r}.")
             entries = access_service.who_has_looked(
                 db_session=session,
-                subject=subject_for(user, method=AuthMethod.CLI),
+                subject=access_service.subject_for_cli(db_session=session, username=as_user),
                 person_public_id=person_id,
             )
     except access_service.AccessError as exc:
