@@ -2,6 +2,7 @@
 
 Correcting the same chronology entry: a clashing version is refused (the unique version acts as
 an optimistic lock) and the writer's retry lands it, so every change is stored exactly once.
+Importing events for the same children in 20 concurrent batches: every event lands once.
 Acknowledging the same alert (12 writers, all reading it before any writes): exactly one decision is recorded; everyone else is told it was
 already acknowledged, and no decision silently overwrites another."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,3 +156,61 @@ def test_concurrent_acknowledgements_record_one_decision(
     with unit_of_work(factory) as session:
         stored = session.scalars(select(HarmAlert).where(HarmAlert.public_id == alert_id)).one()
     assert stored.decided_by == winners[0]
+
+
+@pytest.mark.postgres_only
+def test_twenty_concurrent_imports_of_events_for_the_same_children_all_land(
+    fresh_database: TestDatabase, tmp_path: Path
+) -> None:
+    from fullpicture.agencies.models import Agency, AgencyKind
+    from fullpicture.imports import flows
+
+    factory = session_factory(fresh_database.engine)
+    with unit_of_work(factory) as session:
+        session.add(Agency(code="school-many", name="Many Writers School", kind=AgencyKind.SCHOOL))
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "records.csv").write_text(
+        "agency,record_id,given_name,family_name,date_of_birth\n"
+        + "".join(f"school-many,C{i},Kit,Child{i},2016-0{i + 1}-0{i + 1}\n" for i in range(3)),
+        encoding="utf-8",
+    )
+    flows.run_import(session_factory=factory, paths=[base], imported_by="setup")
+    per_writer = 5
+    feeds = []
+    for writer in range(WRITERS):
+        feed = tmp_path / f"writer-{writer}"
+        feed.mkdir()
+        (feed / "events.csv").write_text(
+            "agency,event_id,event_date,concern_code,summary,information_type,people\n"
+            + "".join(
+                f"school-many,W{writer}-E{n},2025-0{1 + n % 9}-1{n % 9},STR-ATT,"
+                f"Writer {writer} entry {n},fact,C{n % 3}:subject\n"
+                for n in range(per_writer)
+            ),
+            encoding="utf-8",
+        )
+        feeds.append(feed)
+    barrier = threading.Barrier(WRITERS)
+    failures: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            barrier.wait()
+            flows.run_import(
+                session_factory=factory, paths=[feeds[index]], imported_by=f"writer-{index}"
+            )
+        except BaseException as exc:  # collected; asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert failures == []
+    with unit_of_work(factory) as session:
+        events = session.scalars(select(Event.event_ref)).all()
+        verdict = audit.verify_chain(db_session=session)
+    assert sorted(events) == sorted(f"W{w}-E{n}" for w in range(WRITERS) for n in range(per_writer))
+    assert verdict.intact, verdict.problem
