@@ -178,14 +178,14 @@ def test_twenty_concurrent_imports_of_events_for_the_same_children_all_land(
     flows.run_import(session_factory=factory, paths=[base], imported_by="setup")
     per_writer = 5
     feeds = []
-    for writer in range(WRITERS):
-        feed = tmp_path / f"writer-{writer}"
+    for number in range(WRITERS):
+        feed = tmp_path / f"writer-{number}"
         feed.mkdir()
         (feed / "events.csv").write_text(
             "agency,event_id,event_date,concern_code,summary,information_type,people\n"
             + "".join(
-                f"school-many,W{writer}-E{n},2025-0{1 + n % 9}-1{n % 9},STR-ATT,"
-                f"Writer {writer} entry {n},fact,C{n % 3}:subject\n"
+                f"school-many,W{number}-E{n},2025-0{1 + n % 9}-1{n % 9},STR-ATT,"
+                f"Writer {number} entry {n},fact,C{n % 3}:subject\n"
                 for n in range(per_writer)
             ),
             encoding="utf-8",
