@@ -325,7 +325,7 @@ FROM (SELECT child_id, agency, day,
     # expired today. (Weights grow with time, so what is taken away is small beside what
     # stays, and float cancellation is far below the comparison tolerance.)
     statements["harm_concern_score"] = f"""
-SELECT child_id, day,
+SELECT child_id, day, post_n AS agencies,
   {_score(model, "post_w", "day", "base_day", "post_n")} AS score,
   {_score(model, "(post_w - added_w + expired_w)", "day - 1", "base_day", "(post_n - delta)")} AS pre_score
 FROM (
@@ -373,21 +373,28 @@ WHERE {hit} AND (last_hit IS NULL OR (last_reset IS NOT NULL AND last_hit < last
         )
     statements["harm_raised_alert"] = " UNION ALL ".join(alert_selects)
 
-    # Scores on the days alerts were raised: few rows, so plain joins.
+    # Scores on the days alerts were raised: the day's running score when a concern was
+    # recorded that day (always, with the shipped rules), else plain joins over the rest.
+    statements["harm_alert_off_concern_day"] = """
+SELECT DISTINCT r.child_id, r.day FROM harm_raised_alert r
+WHERE NOT EXISTS (SELECT 1 FROM harm_concern_day c WHERE c.child_id = r.child_id AND c.day = r.day)"""
     statements["harm_alert_score"] = f"""
-SELECT a.child_id, a.day, {_score(model, "w.weighted", "a.day", "w.base_day", "n.agencies")} AS score,
-  COALESCE(n.agencies, 0) AS agencies, COALESCE(w.incidents, 0) AS incidents
+SELECT a.child_id, a.day, s.score, s.agencies
 FROM (SELECT DISTINCT child_id, day FROM harm_raised_alert) a
+JOIN harm_concern_score s ON s.child_id = a.child_id AND s.day = a.day
+UNION ALL
+SELECT a.child_id, a.day, {_score(model, "w.weighted", "a.day", "w.base_day", "n.agencies")},
+  COALESCE(n.agencies, 0)
+FROM harm_alert_off_concern_day a
 LEFT JOIN (
-  SELECT a.child_id, a.day, SUM(c.weighted) AS weighted, MIN(c.base_day) AS base_day,
-         0 AS incidents
-  FROM (SELECT DISTINCT child_id, day FROM harm_raised_alert) a
+  SELECT a.child_id, a.day, SUM(c.weighted) AS weighted, MIN(c.base_day) AS base_day
+  FROM harm_alert_off_concern_day a
   JOIN harm_concern_day c ON c.child_id = a.child_id AND c.day BETWEEN a.day - {horizon} AND a.day
   GROUP BY a.child_id, a.day
 ) w ON w.child_id = a.child_id AND w.day = a.day
 LEFT JOIN (
   SELECT a.child_id, a.day, COUNT(DISTINCT g.agency) AS agencies
-  FROM (SELECT DISTINCT child_id, day FROM harm_raised_alert) a
+  FROM harm_alert_off_concern_day a
   JOIN harm_agency_day g ON g.child_id = a.child_id AND g.day BETWEEN a.day - {window_days} AND a.day
   GROUP BY a.child_id, a.day
 ) n ON n.child_id = a.child_id AND n.day = a.day"""
@@ -619,6 +626,7 @@ def _finish(
 # Tables read more than once are materialised; the rest stay views.
 _MATERIALISED = {
     "harm_child",
+    "harm_concern_score",
     "harm_incident_base",
     "harm_incident",
     "harm_concern_day",
