@@ -202,20 +202,32 @@ def _feed_to_records(raw: pl.DataFrame) -> pl.DataFrame:
     current = pl.coalesce(current, addresses.list.first())
     previous = addresses.list.eval(pl.element().filter(~is_open))
     not_blank = pl.element().filter(pl.element().is_not_null() & (pl.element() != ""))
-    return raw.select(
-        pl.format("{}:{}", "agency", "record_id").alias("unique_id"),
-        pl.col("agency").alias("source"),
-        "record_id",
-        "given_name",
-        "family_name",
-        pl.col("other_names").list.eval(not_blank),
-        pl.col("previous_family_names").list.eval(not_blank),
-        pl.col("date_of_birth").cast(pl.String).str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        "sex",
-        current.struct.field("postcode").alias("postcode"),
-        current.struct.field("line").alias("address"),
-        previous.list.eval(pl.element().struct.field("postcode")).alias("previous_postcodes"),
-        previous.list.eval(pl.element().struct.field("line")).alias("previous_addresses"),
-        "nhs_number",
-        "upn",
-    ).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+    return (
+        raw.select(
+            pl.format("{}:{}", "agency", "record_id").alias("unique_id"),
+            pl.col("agency").alias("source"),
+            "record_id",
+            "given_name",
+            "family_name",
+            pl.col("other_names").list.eval(not_blank),
+            pl.col("previous_family_names").list.eval(not_blank),
+            pl.col("date_of_birth").cast(pl.String).str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+            "sex",
+            current.struct.field("postcode").alias("postcode"),
+            current.struct.field("line").alias("address"),
+            previous.list.eval(pl.element().struct.field("postcode")).alias("previous_postcodes"),
+            previous.list.eval(pl.element().struct.field("line")).alias("previous_addresses"),
+            "nhs_number",
+            "upn",
+        )
+        .cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+        .with_columns(
+            pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+            for c in (
+                "other_names",
+                "previous_family_names",
+                "previous_postcodes",
+                "previous_addresses",
+            )
+        )
+    )
