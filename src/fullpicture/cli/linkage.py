@@ -17,7 +17,7 @@ from fullpicture.linkage import files as linkage_files
 from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import review as linkage_review
 from fullpicture.linkage import service as linkage_service
-from fullpicture.linkage.engine import Engine, LinkageInputError
+from fullpicture.linkage.engine import Engine, LinkageInputError, LinkageModelMismatch
 from fullpicture.linkage.models import ReviewAction, ReviewStatus
 from fullpicture.linkage.rules import default_rules
 from fullpicture.linkage.schemas import MatchExplanation, RecordRef, ReviewDecisionIn
@@ -101,7 +101,7 @@ def run(
                     report=report,
                 )
                 progress.update(task, completed=len(_STAGES), description="done")
-        except LinkageInputError as exc:
+        except (LinkageInputError, LinkageModelMismatch) as exc:
             err_console.print(f"[red]Nothing written.[/red] {exc}")
             raise typer.Exit(code=2) from exc
         console.print(f"Linked {linked.records} records into {linked.people} people; wrote {out}.")
@@ -122,7 +122,7 @@ def run(
             households = linkage_households.rebuild_households(db_session=session)
             progress.update(task, completed=len(_STAGES), description="done")
             counts = {**linkage_run.counts, **{f"household_{k}": v for k, v in households.items()}}
-    except (linkage_service.LinkageStateError, LinkageInputError) as exc:
+    except (linkage_service.LinkageStateError, LinkageInputError, LinkageModelMismatch) as exc:
         err_console.print(f"[red]Nothing linked.[/red] {exc}")
         raise typer.Exit(code=2) from exc
     table = Table("measure", "value", title="Linkage run")

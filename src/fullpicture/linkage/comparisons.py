@@ -15,6 +15,13 @@ from splink import SettingsCreator, block_on
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 
+class _Comparison(cl.CustomComparison):
+    """splink's CustomComparison, keeping its description (splink shows the class name)."""
+
+    def create_description(self) -> str:
+        return str(self._description or super().create_description())
+
+
 def _either_null(column: str) -> ComparisonLevelCreator:
     return cll.CustomLevel(
         f"{column}_l IS NULL OR {column}_r IS NULL", label_for_charts=f"{column} missing"
@@ -34,8 +41,8 @@ def _among_others(value: str, tokens: str, label: str) -> cll.CustomLevel:
     )
 
 
-def given_name_comparison() -> cl.CustomComparison:
-    return cl.CustomComparison(
+def given_name_comparison() -> _Comparison:
+    return _Comparison(
         output_column_name="given_name",
         comparison_description="Given name: exact, known variant or short form, alias, spelling, sound",
         comparison_levels=[
@@ -65,8 +72,8 @@ def given_name_comparison() -> cl.CustomComparison:
     )
 
 
-def family_name_comparison() -> cl.CustomComparison:
-    return cl.CustomComparison(
+def family_name_comparison() -> _Comparison:
+    return _Comparison(
         output_column_name="family_name",
         comparison_description="Family name: exact, hyphenated part or previous surname, spelling, sound",
         comparison_levels=[
@@ -89,8 +96,8 @@ def family_name_comparison() -> cl.CustomComparison:
     )
 
 
-def date_of_birth_comparison() -> cl.CustomComparison:
-    return cl.CustomComparison(
+def date_of_birth_comparison() -> _Comparison:
+    return _Comparison(
         output_column_name="date_of_birth",
         comparison_description="Date of birth: exact, day and month swapped, one-character slip, near",
         comparison_levels=[
@@ -116,19 +123,19 @@ def date_of_birth_comparison() -> cl.CustomComparison:
     )
 
 
-def sex_comparison() -> cl.CustomComparison:
-    return cl.CustomComparison(
+def sex_comparison() -> _Comparison:
+    return _Comparison(
         output_column_name="sex",
         comparison_description="Sex recorded",
         comparison_levels=[_either_null("sex"), _exact("sex", "same sex"), cll.ElseLevel()],
     )
 
 
-def residence_comparison() -> cl.CustomComparison:
+def residence_comparison() -> _Comparison:
     """Postcode and address line as one comparison: they say the same thing twice, and
     counting them as independent evidence would double the weight of a shared home
     (a parent and child of the same name would look like one person)."""
-    return cl.CustomComparison(
+    return _Comparison(
         output_column_name="residence",
         comparison_description="Postcode and address: current, any previous, same area",
         comparison_levels=[
@@ -160,9 +167,9 @@ def residence_comparison() -> cl.CustomComparison:
     )
 
 
-def identifier_comparison(column: str, description: str) -> cl.CustomComparison:
+def identifier_comparison(column: str, description: str) -> _Comparison:
     """A recorded identifier: strong evidence, not proof; a one-character slip still counts."""
-    return cl.CustomComparison(
+    return _Comparison(
         output_column_name=column,
         comparison_description=description,
         comparison_levels=[
