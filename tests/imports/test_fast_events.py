@@ -168,3 +168,36 @@ def test_rows_with_problems_or_structured_values_are_left_to_the_model() -> None
         [SourceRow(number=1, values=values, plain_text=False)], agencies=AGENCIES, context=CONTEXT
     )
     assert structured is None
+
+
+def test_quotes_and_backslashes_hash_as_the_model_hashes_them() -> None:
+    """The fast check spells plain ASCII rows for hashing itself; Python's quoting rules
+    (which quote, what is escaped) must come out the same."""
+    summaries = ["it's", 'say "no"', 'it\'s "both"', "back\\slash", "'\\'", '"', "plain"]
+    people = ["C1:victim", "C1:victim|C2:witness|A1:subject", "C'1:victim"]
+    source = [
+        SourceRow(
+            number=number,
+            values={
+                "agency": "gp-ashdown",
+                "event_id": f"E'{number}",
+                "event_date": "2024-02-03",
+                "date_recorded": "",
+                "concern_code": "WNB",
+                "severity": "" if number % 2 else "3",
+                "summary": summary,
+                "information_type": "fact",
+                "impact_on_child": "",
+                "action_taken": 'said "fine"',
+                "practitioner": "P\\1",
+                "people": people[number % len(people)],
+                "change_reason": "",
+            },
+            plain_text=True,
+        )
+        for number, summary in enumerate(summaries, 1)
+    ]
+    fast = check_events(source, agencies=AGENCIES, context=CONTEXT)
+    for row, accepted in zip(source, fast, strict=True):
+        assert accepted is not None, row.values
+        assert accepted == _by_model(dict(row.values or {})), row.values

@@ -13,8 +13,8 @@ the model accepts with the same values and content hash.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
-from typing import Any
 
 import polars as pl
 
@@ -64,10 +64,13 @@ def check_events(
         ),
     )
     checked = _check(frame, agencies=agencies, context=context)
-    checked_row: tuple[Any, ...]
-    for checked_row in checked.iter_rows():
+    columns = [series.to_list() for series in checked.iter_columns()]
+    positions, spellings = columns[0], columns[-1]
+    # Columns to lists and a zip: far cheaper than a tuple per row from polars.
+    for position, spelling, values in zip(
+        positions, spellings, zip(*columns[1:-1], strict=True), strict=True
+    ):
         (
-            position,
             agency_id,
             event_id,
             event_date,
@@ -83,8 +86,28 @@ def check_events(
             records,
             roles,
             change_reason,
-        ) = checked_row
+        ) = values
         people = tuple(zip(records, roles, strict=True))
+        # The canonical spelling was made in bulk for plain ASCII rows; it is the very text
+        # ``content_hash`` hashes, so the digest is the one ``EventRow`` gives.
+        digest = (
+            hashlib.sha256(spelling.encode()).hexdigest()
+            if spelling is not None
+            else event_digest(
+                event_id,
+                event_date,
+                precision,
+                date_recorded,
+                concern_code,
+                severity,
+                summary,
+                information_type,
+                impact_on_child,
+                action_taken,
+                practitioner,
+                people,
+            )
+        )
         # Positional on purpose: this runs once per row of a large feed.
         result[candidates[position]] = NormalisedEvent(
             agency_id,
@@ -101,22 +124,29 @@ def check_events(
             practitioner,
             people,
             change_reason,
-            event_digest(
-                event_id,
-                event_date,
-                precision,
-                date_recorded,
-                concern_code,
-                severity,
-                summary,
-                information_type,
-                impact_on_child,
-                action_taken,
-                practitioner,
-                people,
-            ),
+            digest,
         )
     return result
+
+
+def _python_repr(text: pl.Expr) -> pl.Expr:
+    """``repr(text)`` for printable ASCII text (None for null): single quotes unless the text
+    holds a single quote and no double quote, backslashes doubled, the chosen quote escaped."""
+    backslashed = text.str.replace_all("\\", "\\\\", literal=True)
+    double_quoted = text.str.contains("'", literal=True) & ~text.str.contains('"', literal=True)
+    return (
+        pl.when(text.is_null())
+        .then(pl.lit("None"))
+        .when(double_quoted)
+        .then(pl.concat_str(pl.lit('"'), backslashed, pl.lit('"')))
+        .otherwise(
+            pl.concat_str(
+                pl.lit("'"),
+                backslashed.str.replace_all("'", "\\'", literal=True),
+                pl.lit("'"),
+            )
+        )
+    )
 
 
 def _check(
@@ -201,7 +231,39 @@ def _check(
         pl.col("people_records").fill_null([]),
         pl.col("people_roles").fill_null([]),
         "change_reason",
+        _spelling(),
     )
+
+
+def _spelling() -> pl.Expr:
+    """``repr`` of the tuple ``event_digest`` hashes, for rows whose free text is printable
+    ASCII (None for the others, which are spelt by Python itself)."""
+    free_text = ["event_id", "summary", "impact_on_child", "action_taken", "practitioner"]
+    plain = pl.all_horizontal(
+        pl.col(name).is_null() | pl.col(name).str.contains(_PRINTABLE_ASCII) for name in free_text
+    )
+    fields = [
+        _python_repr(pl.col("event_id")),
+        _python_repr(pl.col("stored_day").dt.to_string("%Y-%m-%d")),
+        _python_repr(pl.col("precision")),
+        _python_repr(pl.col("recorded_day").dt.to_string("%Y-%m-%d")),
+        _python_repr(pl.col("concern_code").str.to_uppercase()),
+        pl.col("severity").cast(pl.Int64, strict=False).cast(pl.Utf8).fill_null("None"),
+        _python_repr(pl.col("summary")),
+        _python_repr(pl.col("information_type").str.to_lowercase()),
+        _python_repr(pl.col("impact_on_child")),
+        _python_repr(pl.col("action_taken")),
+        _python_repr(pl.col("practitioner")),
+        # A tuple of one is spelt with a trailing comma.
+        pl.concat_str(
+            pl.lit("("),
+            pl.col("people_spelling"),
+            pl.when(pl.col("people_count") == 1).then(pl.lit(",")).otherwise(pl.lit("")),
+            pl.lit(")"),
+        ),
+    ]
+    spelling = pl.concat_str(pl.lit("("), pl.concat_str(fields, separator=", "), pl.lit(")"))
+    return pl.when(plain).then(spelling).alias("spelling")
 
 
 def _people(frame: pl.DataFrame) -> pl.DataFrame:
@@ -238,4 +300,12 @@ def _people(frame: pl.DataFrame) -> pl.DataFrame:
         & (pl.col("record").n_unique() == pl.len()),
         people_records=pl.col("record"),
         people_roles=pl.col("role"),
+        people_spelling=pl.concat_str(
+            pl.lit("("),
+            _python_repr(pl.col("record")),
+            pl.lit(", "),
+            _python_repr(pl.col("role")),
+            pl.lit(")"),
+        ).str.join(", "),
+        people_count=pl.len(),
     )

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -143,11 +145,16 @@ def import_feed(
             chunk_rows=chunk_rows or get_settings().import_chunk_rows,
             progress=progress,
         )
-        for table in TABLES:
-            table_files = [feed_file for feed_file in files if feed_file.table == table]
-            if table_files:
-                run.import_table(table, table_files)
-        run.finish()
+        try:
+            with _cyclic_gc_paused():
+                for table in TABLES:
+                    table_files = [feed_file for feed_file in files if feed_file.table == table]
+                    if table_files:
+                        run.import_table(table, table_files)
+                run.finish()
+        finally:
+            # No insert may still be running when the caller commits or rolls back.
+            run.writer.close()
         result = batch_result(db_session=db_session, public_id=batch.public_id)
     except FeedFileError:
         raise
@@ -155,6 +162,24 @@ def import_feed(
         raise ImportFailed(batch=batch, error=exc) from exc
     assert result is not None
     return result
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a batch runs.
+
+    A chunk makes hundreds of thousands of short-lived tuples and strings, none of them in
+    cycles; each of them would count towards a collection that then walks every live object
+    again (a third of the CPU of a 200,000-event import, measured with cProfile). Reference
+    counting still frees them as usual; the collector is restored, as it was, afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def record_failed_batch(*, db_session: Session, failure: ImportFailed) -> ImportBatch:
@@ -354,6 +379,7 @@ class _BatchRun:
     ) -> list[_Valid]:
         """Events and relationships may only name records their agency holds. Rows already
         rejected are checked too, so that a row is reported with every reason at once."""
+        self.writer.wait()
         valid_refs = [_referenced_records(item.row) for item in valid]
         rejected_refs = [
             _raw_references(table, item.source.values or {}) if item.agency_id is not None else []
@@ -435,6 +461,7 @@ class _BatchRun:
             del pending[key]
             counts.repeated -= pending_repeats.pop(key, 0)
         # Rows met for the first time in the batch: compare with what is stored.
+        self.writer.wait()
         by_agency: dict[int, list[str]] = defaultdict(list)
         for agency_id, ref in pending:
             if self._agency_has_rows(table, agency_id):
@@ -641,6 +668,7 @@ class _BatchRun:
             by_agency[agency_id].append(ref)
             if table == "records":
                 self.known_records[agency_id].discard(ref)
+        self.writer.wait()
         for agency_id, refs in by_agency.items():
             repository.delete_batch_rows(
                 db_session=self.db_session,
@@ -696,6 +724,7 @@ class _BatchRun:
 
     def finish(self) -> None:
         self._flush_quarantine()
+        self.writer.wait()
         valid_keys = {
             (self.agency_codes[agency_id], table, ref)
             for table, seen in self.seen.items()
