@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from fullpicture.core import migrations
 from fullpicture.core import models as _all_models  # noqa: F401
-from fullpicture.core.database import Base
+from fullpicture.core.database import Base, make_engine
 from tests.conftest import TestDatabase
 
 
@@ -30,3 +32,13 @@ def test_downgrade_to_base_and_up_again(fresh_database: TestDatabase) -> None:
     assert not (set(inspect(fresh_database.engine).get_table_names()) & set(Base.metadata.tables))
     migrations.upgrade(fresh_database.engine)
     assert migrations.is_up_to_date(fresh_database.engine)
+
+
+def test_a_url_with_percent_escapes_is_accepted(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'odd%20name.sqlite3'}")
+    migrations.upgrade(engine)
+    assert migrations.is_up_to_date(engine)
+    config = migrations.alembic_config(engine)
+    assert config.get_main_option("sqlalchemy.url") == engine.url.render_as_string(
+        hide_password=False
+    )
