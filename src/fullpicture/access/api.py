@@ -277,6 +277,7 @@ BreakGlassUser = Annotated[AuthSubject, Depends(authenticated(Scope.BREAK_GLASS)
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/healthz"),
+        ("GET", "/"),
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/docs"),
         ("GET", "/sign-in"),

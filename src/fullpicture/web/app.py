@@ -7,7 +7,7 @@ from typing import Any
 
 import swagger_ui
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
@@ -52,6 +52,14 @@ def create_app() -> FastAPI:
     def healthz(session: Session = Depends(request_session)) -> dict[str, Any]:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": session.get_bind().dialect.name}
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> RedirectResponse:
+        # The pages come with the web-app issue; until then home is the account page.
+        signed_in = access_api.SESSION_COOKIE in request.cookies
+        return RedirectResponse(
+            "/account" if signed_in else "/sign-in?next=/account", status_code=303
+        )
 
     @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request) -> HTMLResponse:
