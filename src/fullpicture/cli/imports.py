@@ -19,6 +19,7 @@ from fullpicture.core.runtime import get_engine, get_session_factory
 from fullpicture.imports import repository
 from fullpicture.imports import service as import_service
 from fullpicture.imports.flows import run_import
+from fullpicture.imports.follow_up import follow_up_import
 from fullpicture.imports.models import ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.readers import FeedFile
 from fullpicture.imports.schemas import ImportResult, QuarantinedRowRead
@@ -60,6 +61,11 @@ def import_command(
     show: int = typer.Option(
         100, "--show", min=0, help="Print the reasons of at most this many quarantined rows."
     ),
+    follow_up: bool = typer.Option(
+        True,
+        "--follow-up/--no-follow-up",
+        help="Then link new and changed records and rescore the children the events concern.",
+    ),
 ) -> None:
     """Import agency feeds (CSV, JSON Lines or Parquet) as one batch: every row or none.
 
@@ -92,6 +98,24 @@ def import_command(
         )
         raise typer.Exit(code=1) from failure
     _print_result(result, show=show)
+    if follow_up:
+        _follow_up(result.batch.public_id, importer)
+
+
+def _follow_up(batch_public_id: str, importer: str) -> None:
+    with (
+        console.status("Linking new and changed records; rescoring the children concerned"),
+        unit_of_work(get_session_factory()) as session,
+    ):
+        outcome = follow_up_import(
+            db_session=session, batch_public_id=batch_public_id, started_by=importer
+        )
+    console.print(
+        f"Linked {outcome.records_linked:,} new or changed record(s); rescored "
+        f"{outcome.children_rescored:,} child(ren); {len(outcome.alert_ids):,} new alert(s)."
+    )
+    for advice in outcome.advice:
+        console.print(f"[yellow]{advice}[/yellow]")
 
 
 def _print_result(result: ImportResult, *, show: int) -> None:

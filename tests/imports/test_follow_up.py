@@ -1,0 +1,84 @@
+"""After an import: new records join existing people at once and the children concerned are rescored."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fullpicture.agencies import service as agency_service
+from fullpicture.imports import service as import_service
+from fullpicture.imports.follow_up import follow_up_import
+from fullpicture.linkage import service as linkage_service
+from fullpicture.linkage.rules import default_rules
+from fullpicture.people.models import PersonRecordLink
+from fullpicture.synth import service as synth_service
+
+HELD_BACK_KIND = "police"
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("population")
+    synth_service.generate(children=150, seed=5, out=out)
+    return out
+
+
+def _held_back_agency(population: Path) -> str:
+    with (population / "agencies.csv").open(encoding="utf-8", newline="") as handle:
+        return next(row["code"] for row in csv.DictReader(handle) if row["kind"] == HELD_BACK_KIND)
+
+
+def _import(db_session: Session, feeds: list[Path]) -> str:
+    result = import_service.import_feed(db_session=db_session, paths=feeds, imported_by="test")
+    assert result.quarantined == []
+    return result.batch.public_id
+
+
+def test_a_later_feed_is_linked_and_its_children_rescored(
+    db_session: Session, population: Path
+) -> None:
+    agency_service.register_from_csv(db_session=db_session, path=population / "agencies.csv")
+    held_back = _held_back_agency(population)
+    feeds = sorted(p for p in (population / "feeds").iterdir() if p.is_dir())
+    _import(db_session, [feed for feed in feeds if feed.name != held_back])
+    linkage_service.link_database(db_session=db_session, rules=default_rules(), started_by="test")
+
+    batch = _import(db_session, [population / "feeds" / held_back])
+    outcome = follow_up_import(db_session=db_session, batch_public_id=batch, started_by="test")
+
+    with (population / "feeds" / held_back / "records.csv").open(encoding="utf-8") as handle:
+        held_back_records = {row["record_id"] for row in csv.DictReader(handle)}
+    assert outcome.records_linked == len(held_back_records) > 0
+    linked = set(
+        db_session.scalars(
+            select(PersonRecordLink.record_ref).where(PersonRecordLink.ended_at.is_(None))
+        )
+    )
+    assert held_back_records <= linked
+    assert outcome.children_rescored > 0
+    assert outcome.advice == []
+
+    again = follow_up_import(db_session=db_session, batch_public_id=batch, started_by="test")
+    assert again.alert_ids == []  # an alert is raised once per episode, not once per follow-up
+
+
+def test_a_large_or_unlinked_batch_gets_advice_instead(
+    db_session: Session, population: Path
+) -> None:
+    agency_service.register_from_csv(db_session=db_session, path=population / "agencies.csv")
+    held_back = _held_back_agency(population)
+    batch = _import(db_session, [population / "feeds" / held_back])
+    outcome = follow_up_import(db_session=db_session, batch_public_id=batch, started_by="test")
+    assert outcome.records_linked == 0
+    assert any("run `fullpicture link`" in advice for advice in outcome.advice)
+
+    linkage_service.link_database(db_session=db_session, rules=default_rules(), started_by="test")
+    capped = follow_up_import(
+        db_session=db_session, batch_public_id=batch, started_by="test", record_limit=0
+    )
+    assert capped.records_linked == 0
+    assert any("for one batch run" in advice for advice in capped.advice)
