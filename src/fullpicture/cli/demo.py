@@ -35,7 +35,7 @@ from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.rules import default_rules
 from fullpicture.synth import service as synth_service
 
-DEMO_USER = "demo.lead"
+DEMO_USER = "demo.frontdoor"
 
 
 def demo(
@@ -116,8 +116,8 @@ def demo(
             db_session=session,
             user_in=UserCreate(
                 username=DEMO_USER,
-                display_name="Demo designated safeguarding lead",
-                role=Role.DESIGNATED_LEAD,
+                display_name="Demo front-door (MASH) worker",
+                role=Role.FRONT_DOOR,
                 agency_code=_front_door_agency(population),
                 password=SecretStr(password),
             ),
