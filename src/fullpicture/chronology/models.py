@@ -57,8 +57,9 @@ class Event(Base):
 
     __tablename__ = "event"
     __table_args__ = (
+        # Its index also serves lookups by (agency_id, event_ref): no separate index
+        # (migration 0007, which dropped one for import speed).
         UniqueConstraint("agency_id", "event_ref", "version"),
-        Index("ix_event_agency_ref", "agency_id", "event_ref"),
         Index("ix_event_date", "event_date"),
     )
 

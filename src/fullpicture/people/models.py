@@ -53,8 +53,8 @@ class SourceRecord(Base):
 
     __tablename__ = "source_record"
     __table_args__ = (
+        # Its index also serves lookups by (agency_id, record_ref) (migration 0007).
         UniqueConstraint("agency_id", "record_ref", "version"),
-        Index("ix_source_record_agency_ref", "agency_id", "record_ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
