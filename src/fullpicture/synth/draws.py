@@ -22,6 +22,18 @@ def to_days(day: dt.date) -> int:
     return (day - EPOCH).days
 
 
+def day_column_as_date(column: str, name: str) -> pl.Expr:
+    """A day-number column as a polars Date expression; ``NO_DATE`` becomes null."""
+    return (
+        pl.when(pl.col(column) == NO_DATE)
+        .then(None)
+        .otherwise(pl.col(column))
+        .cast(pl.Int32)
+        .cast(pl.Date)
+        .alias(name)
+    )
+
+
 def days_to_date(values: IntArray, name: str) -> pl.Series:
     """Days since 1970 as a polars Date column; ``NO_DATE`` becomes null."""
     days = pl.Series(name, values.astype(np.int64))

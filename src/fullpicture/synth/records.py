@@ -14,7 +14,7 @@ import numpy.typing as npt
 import polars as pl
 
 from fullpicture.agencies.models import AgencyKind
-from fullpicture.synth.draws import NO_DATE, NONE, YEAR, IntArray
+from fullpicture.synth.draws import NO_DATE, NONE, YEAR, IntArray, day_column_as_date
 from fullpicture.synth.identifiers import new_nhs_numbers
 from fullpicture.synth.names import name_lists
 from fullpicture.synth.population import Population
@@ -427,18 +427,8 @@ def noisy_records(
         .then(pl.col("postcode").str.replace(" ", "", literal=True))
         .otherwise(pl.col("postcode"))
         .alias("postcode"),
-        pl.when(pl.col("from_days") == NO_DATE)
-        .then(None)
-        .otherwise(pl.col("from_days"))
-        .cast(pl.Int32)
-        .cast(pl.Date)
-        .alias("date_from"),
-        pl.when(pl.col("to_days") == NO_DATE)
-        .then(None)
-        .otherwise(pl.col("to_days"))
-        .cast(pl.Int32)
-        .cast(pl.Date)
-        .alias("date_to"),
+        day_column_as_date("from_days", "date_from"),
+        day_column_as_date("to_days", "date_to"),
     ).sort("row", "recency")
     address_lists = addresses.group_by("row", maintain_order=True).agg(
         pl.struct("line", "postcode", "date_from", "date_to").alias("addresses"),

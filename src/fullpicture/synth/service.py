@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from fullpicture import __version__ as package_version
-from fullpicture.synth.draws import NO_DATE, YEAR
+from fullpicture.synth.draws import NO_DATE, YEAR, day_column_as_date
 from fullpicture.synth.events import assemble_events, base_events
 from fullpicture.synth.identifiers import new_upns
 from fullpicture.synth.population import Population, generate_population
@@ -245,12 +245,7 @@ def _write_truth(
         "middle_name",
         "family_name",
         pl.col("previous_family_name").alias("previous_family_names"),
-        pl.when(pl.col("family_name_changed_on") == NO_DATE)
-        .then(None)
-        .otherwise(pl.col("family_name_changed_on"))
-        .cast(pl.Int32)
-        .cast(pl.Date)
-        .alias("family_name_changed_on"),
+        day_column_as_date("family_name_changed_on", "family_name_changed_on"),
         "date_of_birth",
         "expected_date_of_delivery",
         "nhs_number",
@@ -284,18 +279,8 @@ def _write_truth(
         ).alias("household_id"),
         "line",
         "postcode",
-        pl.when(pl.col("from_days") == NO_DATE)
-        .then(None)
-        .otherwise(pl.col("from_days"))
-        .cast(pl.Int32)
-        .cast(pl.Date)
-        .alias("date_from"),
-        pl.when(pl.col("to_days") == NO_DATE)
-        .then(None)
-        .otherwise(pl.col("to_days"))
-        .cast(pl.Int32)
-        .cast(pl.Date)
-        .alias("date_to"),
+        day_column_as_date("from_days", "date_from"),
+        day_column_as_date("to_days", "date_to"),
     )
     tables["relationships"] = (
         population.relationships.join(person_ids, on="person_idx")
@@ -308,18 +293,8 @@ def _write_truth(
             "related_person_id",
             "relationship",
             "lives_with",
-            pl.when(pl.col("from_days") == NO_DATE)
-            .then(None)
-            .otherwise(pl.col("from_days"))
-            .cast(pl.Int32)
-            .cast(pl.Date)
-            .alias("date_from"),
-            pl.when(pl.col("to_days") == NO_DATE)
-            .then(None)
-            .otherwise(pl.col("to_days"))
-            .cast(pl.Int32)
-            .cast(pl.Date)
-            .alias("date_to"),
+            day_column_as_date("from_days", "date_from"),
+            day_column_as_date("to_days", "date_to"),
         )
     )
     tables["trajectories"] = (
