@@ -6,13 +6,15 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from fullpicture.agencies.models import AgencyKind
+from fullpicture.access.models import Role
+from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology.models import ParticipantRole
 from fullpicture.harm import service
-from fullpicture.people.models import SourceRecord
+from fullpicture.people.models import Person, SourceRecord
 from tests.access.principals import authorise_client
 from tests.chronology import factories as make
 
@@ -20,7 +22,7 @@ CASES = Path("/work/shared/eval/cases")
 AS_OF = dt.date(2025, 6, 30)
 
 
-def _child(db_session: Session) -> tuple[object, object]:
+def _child(db_session: Session) -> tuple[Agency, Person]:
     school = make.agency(db_session, "school-api", AgencyKind.SCHOOL)
     police = make.agency(db_session, "police-api", AgencyKind.POLICE)
     make.agency(db_session, "csc-api", AgencyKind.CHILDRENS_SOCIAL_CARE)
@@ -56,32 +58,158 @@ def _child(db_session: Session) -> tuple[object, object]:
     return school, child
 
 
-def test_chronology_and_score_for_a_practitioner_who_needs_to_know(
+def test_a_practitioner_sees_their_own_agencys_entries_and_a_count_of_the_rest(
     app_client: TestClient, db_session: Session
 ) -> None:
     school, child = _child(db_session)
-    authorise_client(app_client, db_session, agency=school)  # type: ignore[arg-type]
-    public_id = child.public_id  # type: ignore[attr-defined]
+    authorise_client(app_client, db_session, agency=school)
+    public_id = child.public_id
 
     response = app_client.get(f"/api/v1/children/{public_id}/chronology")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert len(body["entries"]) == 4 and body["incidents"] == 3
-    assert body["incident_groups"][0]["agencies"] == ["police-api", "school-api"]
+    assert {e["agency_code"] for e in body["entries"]} == {"school-api"}
+    assert len(body["entries"]) == 3 and body["incidents"] == 3
+    assert body["incident_groups"] == []  # the police half of the incident is not shown
+    assert body["held_elsewhere"]["entries"] == 1 and body["held_elsewhere"]["agencies"] == 1
+    assert "1 further entry held by 1 other agency" in body["held_elsewhere"]["message"]
+    assert "Bruise seen by officers" not in response.text
+    assert "police" not in response.text
 
     alone = app_client.get(f"/api/v1/children/{public_id}/chronology?agency=school-api").json()
-    assert len(alone["entries"]) == 3 and alone["entries_held_by_other_agencies"] == 1
+    assert len(alone["entries"]) == 3 and alone["entries_held_by_other_agencies"] == 0
+    police_only = app_client.get(f"/api/v1/children/{public_id}/chronology?agency=police-api")
+    assert police_only.json()["entries"] == []
 
     csv_response = app_client.get(f"/api/v1/children/{public_id}/chronology?format=csv")
     assert csv_response.headers["content-type"].startswith("text/csv")
-    assert "Bruise seen by officers" in csv_response.text
+    assert "Bruise 0" in csv_response.text
+    assert "Bruise seen by officers" not in csv_response.text
     pdf_response = app_client.get(f"/api/v1/children/{public_id}/chronology?format=pdf")
     assert pdf_response.content.startswith(b"%PDF")
 
     harm = app_client.get(f"/api/v1/children/{public_id}/harm?as_of={AS_OF}").json()
+    police_event = _police_event_id(db_session)
     assert harm["score"] > 0
+    assert harm["agencies"] == ["school-api"]
+    shown = {r for c in harm["contributions"] for r in c["refs"]}
+    assert shown and police_event not in shown
+    assert all(c["agencies"] == ["school-api"] for c in harm["contributions"])
     assert {a["kind"] for a in harm["alerts"]} >= {"minor_injury_cluster"}
+    assert all(police_event not in a["evidence"] for a in harm["alerts"])
+    assert harm["held_elsewhere"]["entries"] == 1 and harm["held_elsewhere"]["agencies"] == 1
+    assert "contributed to this score" in harm["held_elsewhere"]["message"]
+
+
+def _police_event_id(db_session: Session) -> int:
+    from sqlalchemy import select
+
+    from fullpicture.chronology.models import Event
+
+    event_id = db_session.scalar(select(Event.id).where(Event.event_ref == "p-1"))
+    assert event_id is not None
+    return event_id
+
+
+def _csc_holds_the_child(db_session: Session, child: Person) -> Agency:
+    from sqlalchemy import select
+
+    from fullpicture.people.models import PersonRecordLink
+
+    csc = db_session.scalar(select(Agency).where(Agency.code == "csc-api"))
+    assert csc is not None
+    db_session.add(
+        PersonRecordLink(
+            person_id=child.id,
+            agency_id=csc.id,
+            record_ref="C1",
+            method="confirmed",
+        )
+    )
+    db_session.flush()
+    return csc
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DOOR, Role.SOCIAL_WORKER, Role.TEAM_MANAGER])
+def test_the_front_door_roles_see_every_agencys_entries(
+    app_client: TestClient, db_session: Session, role: Role
+) -> None:
+    _school, child = _child(db_session)
+    csc = _csc_holds_the_child(db_session, child)
+    authorise_client(app_client, db_session, role=role, agency=csc)
+    public_id = child.public_id
+
+    body = app_client.get(f"/api/v1/children/{public_id}/chronology").json()
+    assert len(body["entries"]) == 4 and body["incidents"] == 3
+    assert body["incident_groups"][0]["agencies"] == ["police-api", "school-api"]
+    assert body["held_elsewhere"] is None
+    alone = app_client.get(f"/api/v1/children/{public_id}/chronology?agency=school-api").json()
+    assert len(alone["entries"]) == 3 and alone["entries_held_by_other_agencies"] == 1
+    csv_text = app_client.get(f"/api/v1/children/{public_id}/chronology?format=csv").text
+    assert "Bruise seen by officers" in csv_text
+
+    harm = app_client.get(f"/api/v1/children/{public_id}/harm?as_of={AS_OF}").json()
+    assert harm["agencies"] == ["police-api", "school-api"]
+    assert _police_event_id(db_session) in {r for c in harm["contributions"] for r in c["refs"]}
     assert any(c["modifiers"] for c in harm["contributions"])
+    assert harm["held_elsewhere"] is None
+
+
+@pytest.mark.parametrize("role", [Role.PRACTITIONER, Role.DESIGNATED_LEAD])
+def test_partner_agency_roles_at_the_front_door_agency_see_only_its_entries(
+    app_client: TestClient, db_session: Session, role: Role
+) -> None:
+    _school, child = _child(db_session)
+    csc = _csc_holds_the_child(db_session, child)
+    authorise_client(app_client, db_session, role=role, agency=csc)
+    public_id = child.public_id
+    body = app_client.get(f"/api/v1/children/{public_id}/chronology").json()
+    assert body["entries"] == []
+    assert body["held_elsewhere"]["entries"] == 4 and body["held_elsewhere"]["agencies"] == 2
+    harm = app_client.get(f"/api/v1/children/{public_id}/harm?as_of={AS_OF}").json()
+    assert harm["contributions"] == [] and harm["agencies"] == []
+    assert harm["score"] > 0  # the score rests on the whole record
+    assert harm["held_elsewhere"]["entries"] == 4
+
+
+def test_the_score_is_the_same_whoever_reads_it(
+    app_client: TestClient, db_session: Session
+) -> None:
+    school, child = _child(db_session)
+    csc = _csc_holds_the_child(db_session, child)
+    public_id = child.public_id
+    authorise_client(app_client, db_session, agency=school)
+    partial = app_client.get(f"/api/v1/children/{public_id}/harm?as_of={AS_OF}").json()
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
+    pooled = app_client.get(f"/api/v1/children/{public_id}/harm?as_of={AS_OF}").json()
+    assert partial["score"] == pooled["score"]
+    assert len(partial["contributions"]) < len(pooled["contributions"]) or (
+        sum(len(c["refs"]) for c in partial["contributions"])
+        < sum(len(c["refs"]) for c in pooled["contributions"])
+    )
+
+
+def test_break_glass_opens_the_pooled_view_for_its_duration(
+    app_client: TestClient, db_session: Session
+) -> None:
+    _school, child = _child(db_session)
+    gp = make.agency(db_session, "gp-glass", AgencyKind.GP)
+    authorise_client(app_client, db_session, agency=gp)
+    public_id = child.public_id
+    assert app_client.get(f"/api/v1/children/{public_id}/chronology").status_code == 404
+    granted = app_client.post(
+        "/api/v1/break-glass",
+        json={
+            "person_id": public_id,
+            "reason": "Child brought to out-of-hours clinic with injuries, school closed",
+            "minutes": 30,
+        },
+    )
+    assert granted.status_code == 201, granted.text
+    body = app_client.get(f"/api/v1/children/{public_id}/chronology").json()
+    assert len(body["entries"]) == 4 and body["held_elsewhere"] is None
+    harm = app_client.get(f"/api/v1/children/{public_id}/harm?as_of={AS_OF}").json()
+    assert harm["agencies"] == ["police-api", "school-api"] and harm["held_elsewhere"] is None
 
 
 def test_alert_workflow_over_http(app_client: TestClient, db_session: Session) -> None:
@@ -89,10 +217,14 @@ def test_alert_workflow_over_http(app_client: TestClient, db_session: Session) -
     service.record_alerts(
         db_session=db_session, result=service.score_population(db_session=db_session, as_of=AS_OF)
     )
-    authorise_client(app_client, db_session, agency=school)  # type: ignore[arg-type]
+    authorise_client(app_client, db_session, agency=school)
     listed = app_client.get("/api/v1/alerts?status=new").json()
-    mine = [a for a in listed if a["person_id"] == child.id]  # type: ignore[attr-defined]
+    mine = [a for a in listed if a["person_id"] == child.id]
     assert mine and all(a["evidence"]["event_ids"] for a in mine)
+    police_event = _police_event_id(db_session)
+    stored = service.list_alerts(db_session=db_session, person_id=child.id)
+    assert any(police_event in a.evidence["event_ids"] for a in stored)
+    assert all(police_event not in a["evidence"]["event_ids"] for a in mine)
     alert_id = mine[0]["public_id"]
     early = app_client.post(f"/api/v1/alerts/{alert_id}/close", json={"outcome": "done", "by": "x"})
     assert early.status_code == 409
@@ -112,7 +244,7 @@ def test_no_need_to_know_means_not_found(app_client: TestClient, db_session: Ses
     _school, child = _child(db_session)
     elsewhere = make.agency(db_session, "gp-elsewhere", AgencyKind.GP)
     authorise_client(app_client, db_session, agency=elsewhere)
-    public_id = child.public_id  # type: ignore[attr-defined]
+    public_id = child.public_id
     assert app_client.get(f"/api/v1/children/{public_id}/chronology").status_code == 404
     assert app_client.get(f"/api/v1/children/{public_id}/harm").status_code == 404
     assert app_client.get("/api/v1/alerts").json() == []
@@ -138,15 +270,15 @@ def test_household_chronology_shows_only_members_you_need_to_know_about(
     home = make.household(
         db_session,
         (child, "child", None, None),
-        (partner, "partner", None, None),  # type: ignore[arg-type]
+        (partner, "partner", None, None),
     )
     make.event(db_session, police, "px-1", dt.date(2025, 2, 1), "DOM-ABU",
                [("PX", ParticipantRole.ALLEGED_PERPETRATOR)], summary="Call-out")  # fmt: skip
-    authorise_client(app_client, db_session, agency=school)  # type: ignore[arg-type]
+    authorise_client(app_client, db_session, agency=school)
     response = app_client.get(f"/api/v1/households/{home.public_id}/chronology")
     assert response.status_code == 200, response.text
     about = {e["about_person_id"] for e in response.json()["entries"]}
-    assert about == {child.id}  # type: ignore[attr-defined]
+    assert about == {child.id}
     missing = app_client.get("/api/v1/households/00000000-0000-0000-0000-000000000000/chronology")
     assert missing.status_code == 404
 
@@ -159,13 +291,27 @@ def test_household_chronology_reads_are_audited(
     from fullpicture.access.models import AuditEntry
 
     school, child = _child(db_session)
-    home = make.household(db_session, (child, "child", None, None))  # type: ignore[arg-type]
-    authorise_client(app_client, db_session, agency=school)  # type: ignore[arg-type]
+    home = make.household(db_session, (child, "child", None, None))
+    authorise_client(app_client, db_session, agency=school)
     before = db_session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.person_id == child.id)  # type: ignore[attr-defined]
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.person_id == child.id)
     )
     assert app_client.get(f"/api/v1/households/{home.public_id}/chronology").status_code == 200
     after = db_session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.person_id == child.id)  # type: ignore[attr-defined]
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.person_id == child.id)
     )
     assert after == (before or 0) + 1
+
+
+def test_the_front_door_sees_every_agencys_alert_evidence(
+    app_client: TestClient, db_session: Session
+) -> None:
+    _school, child = _child(db_session)
+    csc = _csc_holds_the_child(db_session, child)
+    service.record_alerts(
+        db_session=db_session, result=service.score_population(db_session=db_session, as_of=AS_OF)
+    )
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
+    listed = app_client.get("/api/v1/alerts").json()
+    evidence = {i for a in listed if a["person_id"] == child.id for i in a["evidence"]["event_ids"]}
+    assert _police_event_id(db_session) in evidence

@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
+from fullpicture.agencies.models import AgencyKind
 from tests.access.principals import authorise_client
-from tests.referrals.factories import ChildRecord, build_child_record
+from tests.referrals.factories import ChildRecord, add_agency, build_child_record, link
 
 AS_OF = dt.date(2026, 11, 23)
 TEXT = (
@@ -49,7 +50,7 @@ def test_check_returns_exactly_elements_vague_phrases_and_score(client: TestClie
     assert body["elements"]["R7"]["status"] == "present"
 
 
-def test_with_a_child_id_the_cross_checks_are_added(
+def test_with_a_child_id_a_practitioner_is_checked_against_their_agencys_entries(
     client: TestClient, record: ChildRecord
 ) -> None:
     response = client.post(
@@ -59,10 +60,33 @@ def test_with_a_child_id_the_cross_checks_are_added(
     assert response.status_code == 200, response.text
     cross = response.json()["cross_checks"]
     assert cross["child_id"] == record.child.public_id
+    assert cross["findings"] and all(f["events"] for f in cross["findings"])
+    shown = {e["agency_code"] for f in cross["findings"] for e in f["events"]}
+    assert shown == {record.agencies["school"].code}
+    for hidden in ("Ashdown", "Metropolitan", "Housing Needs"):
+        assert hidden not in response.text
+    assert any("further entries held by 3 other agencies" in n for n in cross["notes"])
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DOOR, Role.SOCIAL_WORKER])
+def test_with_a_child_id_the_front_door_is_checked_against_every_agency(
+    app_client: TestClient, db_session: Session, record: ChildRecord, role: Role
+) -> None:
+    csc = add_agency(
+        db_session, "csc", "Croydon Children's Social Care", AgencyKind.CHILDRENS_SOCIAL_CARE
+    )
+    link(db_session, record, record.child, csc)
+    authorise_client(app_client, db_session, role=role, agency=csc)
+    response = app_client.post(
+        "/api/v1/referrals/check",
+        json={"text": TEXT, "child_id": record.child.public_id, "referral_date": "2026-11-23"},
+    )
+    assert response.status_code == 200, response.text
+    cross = response.json()["cross_checks"]
     kinds = {f["kind"] for f in cross["findings"]}
     assert {"history", "agencies", "adult_factors"} <= kinds
     assert all(f["events"] for f in cross["findings"])
-    assert cross["notes"]
+    assert not any("further" in n for n in cross["notes"])
 
 
 def test_a_child_the_caller_may_not_see_is_not_found(

@@ -9,6 +9,14 @@ Later capabilities widen it without editing this module: being on the child's pl
 (``register_shared_record_source``). A time-limited break-glass grant opens every agency's
 records about one person.
 
+The multi-agency picture is pooled at the children's social care front door, as in a MASH
+(research-notes §2.1, §2.2: information put together from several sources is what shows
+significant harm, and it is put together where the referral is decided). Roles holding
+``chronology:all_agencies`` (roles.yaml) see every agency's current records about the people
+they may see; everyone else sees their agency's own records plus what was shared with it.
+``event_visibility`` is the same rule for one person's picture, as a SQL condition over
+``Event``, for the chronology, the harm evidence and the referral cross-checks.
+
 Every page, API route, export and CLI command that shows person-level data must build its
 query on ``readable_record_links`` / ``readable_person_ids`` / ``readable_source_records`` /
 ``readable_events`` so none of them can forget the rule.
@@ -19,8 +27,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Select, and_, exists, false, literal, select, union, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fullpicture.access.models import (
     ApiToken,
@@ -79,34 +99,66 @@ def break_glass_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int
     )
 
 
-def readable_record_links(subject: AuthSubject, now: dt.datetime) -> Select[int, int, str]:
-    """(person_id, agency_id, record_ref) of every agency record the subject may read."""
-    if not _reads_children(subject):
-        return _no_links()
-    current = PersonRecordLink.ended_at.is_(None)
+def sees_all_agencies(subject: AuthSubject) -> bool:
+    """Whether the subject's role works on the pooled multi-agency picture (roles.yaml)."""
+    return _reads_children(subject) and subject.has(Scope.CHRONOLOGY_ALL_AGENCIES)
+
+
+def _current_unarchived_links() -> Select[int, int, str]:
+    return select(
+        PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
+    ).where(
+        PersonRecordLink.ended_at.is_(None),
+        # Retention-archived records leave everyday views (break-glass still reaches them).
+        ~exists(
+            select(literal(1)).where(
+                ArchivedRecord.agency_id == PersonRecordLink.agency_id,
+                ArchivedRecord.record_ref == PersonRecordLink.record_ref,
+            )
+        ),
+    )
+
+
+def _need_to_know_links(subject: AuthSubject, now: dt.datetime) -> list[Select[int, int, str]]:
+    """Own agency's records, break-glass grants and shared records: what any role may read."""
     parts: list[Select[int, int, str]] = []
     if subject.agency_id is not None:
         parts.append(
-            select(
-                PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
-            ).where(
-                current,
-                PersonRecordLink.agency_id == subject.agency_id,
-                # Retention-archived records leave everyday views (break-glass still reaches them).
-                ~exists(
-                    select(literal(1)).where(
-                        ArchivedRecord.agency_id == PersonRecordLink.agency_id,
-                        ArchivedRecord.record_ref == PersonRecordLink.record_ref,
-                    )
-                ),
-            )
+            _current_unarchived_links().where(PersonRecordLink.agency_id == subject.agency_id)
         )
     parts.append(
         select(
             PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
-        ).where(current, PersonRecordLink.person_id.in_(break_glass_person_ids(subject, now)))
+        ).where(
+            PersonRecordLink.ended_at.is_(None),
+            PersonRecordLink.person_id.in_(break_glass_person_ids(subject, now)),
+        )
     )
     parts.extend(source(subject, now) for source in _shared_record_sources)
+    return parts
+
+
+def _involved_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
+    links = union_all(*_need_to_know_links(subject, now)).subquery("need_to_know_link")
+    parts: list[Select[int]] = [select(links.c.person_id)]
+    parts.extend(source(subject, now) for source in _involvement_sources)
+    combined = union(*parts).subquery("involved_person")
+    return select(combined.c.person_id)
+
+
+def readable_record_links(subject: AuthSubject, now: dt.datetime) -> Select[int, int, str]:
+    """(person_id, agency_id, record_ref) of every agency record the subject may read."""
+    if not _reads_children(subject):
+        return _no_links()
+    parts = _need_to_know_links(subject, now)
+    if sees_all_agencies(subject):
+        # The pooled picture: every agency's current records about the people the subject
+        # may see at all (never more people, only more of each person's record).
+        parts.append(
+            _current_unarchived_links().where(
+                PersonRecordLink.person_id.in_(_involved_person_ids(subject, now))
+            )
+        )
     combined = union_all(*parts).subquery("readable_link")
     return select(combined.c.person_id, combined.c.agency_id, combined.c.record_ref)
 
@@ -115,11 +167,7 @@ def readable_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
     """Ids of every person the subject may see at all."""
     if not _reads_children(subject):
         return select(Person.id).where(false())
-    links = readable_record_links(subject, now).subquery("readable_link_people")
-    parts: list[Select[int]] = [select(links.c.person_id)]
-    parts.extend(source(subject, now) for source in _involvement_sources)
-    combined = union(*parts).subquery("readable_person")
-    return select(combined.c.person_id)
+    return _involved_person_ids(subject, now)
 
 
 def readable_source_records(
@@ -151,6 +199,84 @@ def readable_events(
         conditions.append(links.c.person_id == person_id)
     return select(Event).where(
         exists(select(literal(1)).select_from(EventParticipant).where(and_(*conditions)))
+    )
+
+
+def event_visibility(
+    subject: AuthSubject,
+    now: dt.datetime,
+    *,
+    person: int | ColumnElement[int] | InstrumentedAttribute[int],
+) -> ColumnElement[bool]:
+    """The need-to-know rule for one person's picture, as a condition over ``Event``.
+
+    ``person`` is whose picture it is (a child's id, or a column such as the linked person in a
+    household view). True when the subject may see the person at all and either holds the
+    pooled view (``chronology:all_agencies``, or a live break-glass grant for the person), or
+    the event was recorded by the subject's agency, or a record of one of its participants was
+    shared with the subject's agency. Entries about household adults shown in a child's
+    picture follow the child: pass the child's id.
+    """
+    if not _reads_children(subject):
+        return false()
+    readable = readable_person_ids(subject, now).subquery("visible_person")
+    may_see_person = exists(select(literal(1)).where(readable.c.person_id == person))
+    if sees_all_agencies(subject):
+        return may_see_person
+    grants = break_glass_person_ids(subject, now).subquery("visible_grant")
+    parts: list[ColumnElement[bool]] = [
+        exists(select(literal(1)).where(grants.c.person_id == person))
+    ]
+    if subject.agency_id is not None:
+        parts.append(Event.agency_id == subject.agency_id)
+    for source in _shared_record_sources:
+        shared = source(subject, now).subquery("visible_shared")
+        parts.append(
+            exists(
+                select(literal(1))
+                .select_from(EventParticipant)
+                .where(
+                    EventParticipant.event_id == Event.id,
+                    shared.c.agency_id == Event.agency_id,
+                    shared.c.record_ref == EventParticipant.record_ref,
+                )
+            )
+        )
+    return and_(may_see_person, or_(*parts))
+
+
+def visible_event_ids(
+    db_session: Session,
+    *,
+    subject: AuthSubject,
+    now: dt.datetime,
+    person_id: int,
+    event_ids: Sequence[int],
+) -> set[int]:
+    """Which of these events (from one person's picture) the subject may see."""
+    if not event_ids:
+        return set()
+    return set(
+        db_session.scalars(
+            select(Event.id).where(
+                Event.id.in_(sorted(set(event_ids))),
+                event_visibility(subject, now, person=person_id),
+            )
+        )
+    )
+
+
+def agency_count(db_session: Session, *, event_ids: Sequence[int]) -> int:
+    """How many agencies recorded these events (to say how many others hold entries)."""
+    if not event_ids:
+        return 0
+    return (
+        db_session.scalar(
+            select(func.count(func.distinct(Event.agency_id))).where(
+                Event.id.in_(sorted(set(event_ids)))
+            )
+        )
+        or 0
     )
 
 

@@ -20,6 +20,7 @@ class Scope(enum.StrEnum):
 
     CHILDREN_READ = "children:read"
     CHILDREN_WRITE = "children:write"
+    CHRONOLOGY_ALL_AGENCIES = "chronology:all_agencies"
     REFERRALS_WRITE = "referrals:write"
     LINKAGE_REVIEW = "linkage:review"
     LINKAGE_RUN = "linkage:run"
@@ -44,6 +45,7 @@ class RolePolicy(BaseModel):
         if self.child_scope == "none" and self.scopes & {
             Scope.CHILDREN_READ,
             Scope.CHILDREN_WRITE,
+            Scope.CHRONOLOGY_ALL_AGENCIES,
             Scope.BREAK_GLASS,
             Scope.REFERRALS_WRITE,
             Scope.SUBJECT_ACCESS_EXPORT,

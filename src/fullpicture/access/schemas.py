@@ -103,3 +103,30 @@ class ChainVerdictRead(BaseModel):
     first_broken_position: int | None
     first_broken_id: int | None
     problem: str | None
+
+
+class HeldElsewhere(BaseModel):
+    """Entries in a child's picture the caller may not see: counted, never shown.
+
+    Saying that they exist keeps the picture honest (a score is never explained by less than
+    it rests on) while the entries themselves stay with the agencies that hold them.
+    """
+
+    entries: int = Field(ge=1)
+    agencies: int = Field(ge=1)
+    message: str
+
+    @classmethod
+    def of(cls, *, entries: int, agencies: int, what: str) -> HeldElsewhere | None:
+        if entries == 0:
+            return None
+        held = f"{entries} further {'entry' if entries == 1 else 'entries'}"
+        by = f"{agencies} other {'agency' if agencies == 1 else 'agencies'}"
+        return cls(
+            entries=entries,
+            agencies=agencies,
+            message=(
+                f"{held} held by {by} {what}; they are not shown to your role. Ask the "
+                "children's social care front door, which holds the multi-agency picture."
+            ),
+        )

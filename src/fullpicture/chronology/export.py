@@ -100,10 +100,12 @@ def chronology_pdf(chronology: Chronology, *, title: str) -> bytes:
     pdf.set_font(family, size=8)
     scope = (
         f"Single-agency view: {chronology.agency_code}. Other agencies hold "
-        f"{chronology.entries_held_by_other_agencies} more entries."
+        f"{chronology.entries_held_by_other_agencies} more entries you may see."
         if chronology.agency_code
-        else "Combined view of every agency's entries."
+        else "Combined view of the agencies' entries you may see."
     )
+    if chronology.held_elsewhere is not None:
+        scope += f" {chronology.held_elsewhere.message}"
     pdf.multi_cell(
         0,
         4,

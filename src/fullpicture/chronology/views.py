@@ -5,6 +5,11 @@ about the adults in the child's household) side by side in date order (research-
 Entries about the same incident from two agencies are shown as one incident group and counted
 once, by the same rule the cumulative-harm model uses (``harm_model.yaml``, ``same_incident``).
 The single-agency view is what one agency holds alone, so the difference is visible.
+
+Given a ``viewer``, only the entries the need-to-know rule lets them see are shown
+(``access.repository.event_visibility``: every agency's for the pooled front-door roles and
+break-glass, otherwise their agency's own plus what was shared with it); the rest are counted
+in ``held_elsewhere`` and never shown.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session, aliased
 
+from fullpicture.access.repository import event_visibility
+from fullpicture.access.schemas import HeldElsewhere
+from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
@@ -80,8 +88,20 @@ class Chronology(BaseModel):
     incidents: int = Field(description="entries counted once per incident")
     same_incident_rule: str
     entries_held_by_other_agencies: int | None = Field(
-        default=None, description="in a single-agency view: what the other agencies hold"
+        default=None,
+        description="in a single-agency view: what the other agencies hold that you may see",
     )
+    held_elsewhere: HeldElsewhere | None = Field(
+        default=None, description="entries your role may not see: counted, not shown"
+    )
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, and when: the need-to-know rule decides which entries they see."""
+
+    subject: AuthSubject
+    now: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -122,14 +142,20 @@ def child_chronology(
     include_household: bool = True,
     model: HarmModel | None = None,
     taxonomy: Taxonomy | None = None,
+    viewer: Viewer | None = None,
 ) -> Chronology:
-    """The child's combined chronology, or with ``agency_code`` what that agency holds alone."""
+    """The child's combined chronology, or with ``agency_code`` what that agency holds alone.
+
+    Without a ``viewer`` every entry is included (batch work, not something a person reads).
+    """
     model = model or default_harm_model()
     sources = [_Source(person_id, "child", None, None, None)]
     if include_household:
         sources.extend(_household_adult_sources(db_session, person_id, model))
-    entries = _entries(db_session, sources, taxonomy or default_taxonomy())
-    return _assemble("child", person_id, entries, agency_code, model, taxonomy)
+    # Household adults' entries in a child's chronology follow the child's picture.
+    visible = event_visibility(viewer.subject, viewer.now, person=person_id) if viewer else true()
+    entries, hidden = _entries(db_session, sources, taxonomy or default_taxonomy(), visible)
+    return _assemble("child", person_id, entries, hidden, agency_code, model, taxonomy)
 
 
 def household_chronology(
@@ -139,17 +165,35 @@ def household_chronology(
     agency_code: str | None = None,
     model: HarmModel | None = None,
     taxonomy: Taxonomy | None = None,
+    viewer: Viewer | None = None,
 ) -> Chronology:
-    """Every member's entries for the time they belonged to the household."""
+    """Every member's entries for the time they belonged to the household (with a
+    ``viewer``, only members they may see, and within them only the entries they may see)."""
     memberships = db_session.scalars(
         select(HouseholdMembership).where(HouseholdMembership.household_id == household_id)
     ).all()
     if not memberships:
         raise ChronologyNotFound(f"no household with id {household_id} (or it has no members)")
     sources = [_Source(m.person_id, m.role, None, m.date_from, m.date_to) for m in memberships]
-    entries = _entries(db_session, sources, taxonomy or default_taxonomy())
+    visible = (
+        event_visibility(viewer.subject, viewer.now, person=PersonRecordLink.person_id)
+        if viewer
+        else true()
+    )
+    entries, hidden = _entries(db_session, sources, taxonomy or default_taxonomy(), visible)
+    if viewer is not None:
+        # Members the viewer may not see at all are left out without a count: counting them
+        # would say that someone they do not know of lives there.
+        shown = {e.about_person_id for e in entries}
+        hidden = [e for e in hidden if e.about_person_id in shown]
     return _assemble(
-        "household", household_id, entries, agency_code, model or default_harm_model(), taxonomy
+        "household",
+        household_id,
+        entries,
+        hidden,
+        agency_code,
+        model or default_harm_model(),
+        taxonomy,
     )
 
 
@@ -196,8 +240,12 @@ def _earliest(a: dt.date | None, b: dt.date | None) -> dt.date | None:
 
 
 def _entries(
-    db_session: Session, sources: Sequence[_Source], taxonomy: Taxonomy
-) -> list[ChronologyEntry]:
+    db_session: Session,
+    sources: Sequence[_Source],
+    taxonomy: Taxonomy,
+    visible: ColumnElement[bool],
+) -> tuple[list[ChronologyEntry], list[ChronologyEntry]]:
+    """(entries the viewer may see, entries they may not), each in date order."""
     person_ids = {s.person_id for s in sources}
     # Only the latest version of each of these people's entries: a correlated lookup on
     # (agency_id, event_ref), which the index answers, never a pass over the whole table.
@@ -208,7 +256,13 @@ def _entries(
         .scalar_subquery()
     )
     rows = db_session.execute(
-        select(Event, PersonRecordLink.person_id, EventParticipant.role, Agency)
+        select(
+            Event,
+            PersonRecordLink.person_id,
+            EventParticipant.role,
+            Agency,
+            visible.label("visible"),
+        )
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
@@ -225,15 +279,18 @@ def _entries(
     for source in sources:
         by_person.setdefault(source.person_id, []).append(source)
     entries: dict[int, ChronologyEntry] = {}
-    for event, person_id, role, agency in rows:
+    shown: dict[int, bool] = {}
+    for event, person_id, role, agency, is_visible in rows:
         for source in by_person.get(person_id, []):
             if not _source_includes(source, event):
                 continue
             if event.id in entries and entries[event.id].about == "child":
                 break
             entries[event.id] = _entry(event, agency, role.value, source, taxonomy)
+            shown[event.id] = bool(is_visible)
             break
-    return sorted(entries.values(), key=lambda e: (e.event_date, e.agency_code, e.event_ref))
+    ordered = sorted(entries.values(), key=lambda e: (e.event_date, e.agency_code, e.event_ref))
+    return [e for e in ordered if shown[e.event_id]], [e for e in ordered if not shown[e.event_id]]
 
 
 def _source_includes(source: _Source, event: Event) -> bool:
@@ -284,6 +341,7 @@ def _assemble(
     subject: str,
     subject_id: int,
     entries: list[ChronologyEntry],
+    hidden: list[ChronologyEntry],
     agency_code: str | None,
     model: HarmModel,
     taxonomy: Taxonomy | None,
@@ -303,6 +361,11 @@ def _assemble(
         incidents=incidents,
         same_incident_rule=same_incident_rule(model),
         entries_held_by_other_agencies=held_elsewhere,
+        held_elsewhere=HeldElsewhere.of(
+            entries=len(hidden),
+            agencies=len({e.agency_code for e in hidden}),
+            what=f"about this {subject}",
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.api import ChildReader, ChildWriter, PersonPublicId, Principal
+from fullpicture.access.subject import AuthSubject
 from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
 from fullpicture.harm import service
@@ -47,7 +48,9 @@ def child_harm(
     subject: ChildReader,
     as_of: Annotated[dt.date | None, Query(description="default today")] = None,
 ) -> ChildHarmRead:
-    """Needs ``children:read`` and a need to know the child; the read is audited."""
+    """Needs ``children:read`` and a need to know the child; the read is audited. The score
+    is computed on the whole record; the evidence shown is what the caller may see
+    (``access.repository.event_visibility``), and ``held_elsewhere`` counts the rest."""
     person = access_service.open_person(
         db_session=session, subject=subject, person_public_id=person_id, purpose="harm score"
     )
@@ -55,23 +58,67 @@ def child_harm(
     assessment = service.assess_one_child(db_session=session, person_id=person.id, as_of=day)
     explanation = assessment.explanation
     model = default_harm_model()
+    incidents = [*explanation.contributions, *explanation.strengths]
+    evidence = service.visible_evidence(
+        db_session=session,
+        subject=subject,
+        now=utc_now(),
+        person_id=person.id,
+        refs=[r for c in incidents for r in c.refs],
+    )
+
+    def shown(contributions: Any) -> list[ContributionRead]:
+        reads = []
+        for contribution in contributions:
+            refs = evidence.refs(contribution.refs)
+            if not refs:
+                continue
+            read = ContributionRead.model_validate(contribution)
+            reads.append(
+                read.model_copy(update={"refs": refs, "agencies": evidence.agencies(refs)})
+            )
+        return reads
+
     return ChildHarmRead(
         as_of=day,
         score=explanation.score,
         concern_points=explanation.concern_points,
-        agencies=list(explanation.agencies),
+        agencies=evidence.agencies(r for c in incidents for r in c.refs),
         triangulation_multiplier=explanation.triangulation_multiplier,
-        contributions=[ContributionRead.model_validate(c) for c in explanation.contributions],
-        strengths=[ContributionRead.model_validate(c) for c in explanation.strengths],
+        contributions=shown(explanation.contributions),
+        strengths=shown(explanation.strengths),
         strength_weight=explanation.strength_weight,
         strength_note=model.strengths.note,
-        alerts=[RaisedAlertRead.model_validate(a) for a in assessment.alerts],
+        alerts=[
+            RaisedAlertRead.model_validate(a).model_copy(
+                update={"evidence": evidence.refs(a.evidence)}
+            )
+            for a in assessment.alerts
+        ],
         model_version=model.version,
+        held_elsewhere=evidence.held_elsewhere,
     )
 
 
 def _read(alert: HarmAlert) -> AlertRead:
     return AlertRead.model_validate(alert)
+
+
+def _shown(session: Session, subject: AuthSubject, alerts: list[HarmAlert]) -> list[AlertRead]:
+    """Alerts with their evidence cut to the entries the caller may see (per child)."""
+    now = utc_now()
+    visible: dict[int, set[int]] = {}
+    for person_id in {a.person_id for a in alerts}:
+        ids = [i for a in alerts if a.person_id == person_id for i in a.evidence["event_ids"]]
+        visible[person_id] = access_repository.visible_event_ids(
+            session, subject=subject, now=now, person_id=person_id, event_ids=ids
+        )
+    reads = []
+    for alert in alerts:
+        read = _read(alert)
+        ids = [i for i in alert.evidence["event_ids"] if i in visible[alert.person_id]]
+        reads.append(read.model_copy(update={"evidence": {"event_ids": ids}}))
+    return reads
 
 
 @router.get("/alerts", response_model=list[AlertRead], summary="Alerts for children you may see")
@@ -93,10 +140,10 @@ def alerts(
         statement = statement.where(HarmAlert.status == alert_status)
     if routed_to_agency_id is not None:
         statement = statement.where(HarmAlert.routed_to_agency_id == routed_to_agency_id)
-    return [_read(a) for a in session.scalars(statement)]
+    return _shown(session, subject, list(session.scalars(statement)))
 
 
-def _visible_alert(session: Session, subject: Any, alert_id: str) -> HarmAlert:
+def _visible_alert(session: Session, subject: AuthSubject, alert_id: str) -> HarmAlert:
     try:
         alert = service.get_alert(db_session=session, public_id=alert_id)
     except service.AlertNotFound as exc:
@@ -123,7 +170,7 @@ def acknowledge(
         )
     except service.AlertWorkflowError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return _read(alert)
+    return _shown(session, subject, [alert])[0]
 
 
 @router.post(
@@ -139,7 +186,7 @@ def close(alert_id: str, body: AlertClose, session: DbSession, subject: ChildWri
         )
     except service.AlertWorkflowError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return _read(alert)
+    return _shown(session, subject, [alert])[0]
 
 
 @router.post(

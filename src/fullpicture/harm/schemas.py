@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.harm.models import AlertStatus
 
 
@@ -131,12 +132,14 @@ class RaisedAlertRead(BaseModel):
 
 
 class ChildHarmRead(BaseModel):
-    """One child's score as of a day, every incident in it, and every alert raised so far."""
+    """One child's score as of a day, the incidents in it the caller may see, and every alert
+    raised so far. The score rests on the whole record; ``held_elsewhere`` counts the entries
+    behind it that the caller's role may not see."""
 
     as_of: dt.date
     score: float
     concern_points: float
-    agencies: list[str]
+    agencies: list[str] = Field(description="agencies whose entries you may see")
     triangulation_multiplier: float
     contributions: list[ContributionRead]
     strengths: list[ContributionRead]
@@ -144,3 +147,6 @@ class ChildHarmRead(BaseModel):
     strength_note: str
     alerts: list[RaisedAlertRead]
     model_version: str
+    held_elsewhere: HeldElsewhere | None = Field(
+        default=None, description="entries behind the score your role may not see"
+    )

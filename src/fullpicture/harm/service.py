@@ -5,18 +5,22 @@ and record what practitioners decided and what happened.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import repository as access_repository
+from fullpicture.access.schemas import HeldElsewhere
+from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.chronology.models import Event
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.core.database import utc_now
 from fullpicture.harm import repository
 from fullpicture.harm.batch import BatchResult, score_population_duckdb
-from fullpicture.harm.engine import ChildAssessment, assess_child
+from fullpicture.harm.engine import ChildAssessment, Ref, assess_child
 from fullpicture.harm.model import HarmModel, default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import PersonRecordLink
@@ -271,3 +275,61 @@ def close_alert(*, db_session: Session, public_id: str, outcome: str, by: str) -
     alert.closed_at = utc_now()
     db_session.flush()
     return alert
+
+
+@dataclass(frozen=True)
+class VisibleEvidence:
+    """Which of the entries behind a child's score and alerts the viewer may see.
+
+    The score is computed on the whole record (a child's risk does not shrink because one
+    reader may not see all of it); only the evidence shown is limited, and what is withheld
+    is counted in ``held_elsewhere`` (access.repository.event_visibility decides).
+    """
+
+    agency_of: dict[int, str]  # visible event id -> recording agency's code
+    held_elsewhere: HeldElsewhere | None
+
+    def shows(self, ref: Ref) -> bool:
+        return isinstance(ref, int) and ref in self.agency_of
+
+    def refs(self, refs: Iterable[Ref]) -> list[Ref]:
+        return [r for r in refs if self.shows(r)]
+
+    def agencies(self, refs: Iterable[Ref]) -> list[str]:
+        return sorted({self.agency_of[r] for r in refs if isinstance(r, int) and self.shows(r)})
+
+
+def visible_evidence(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    now: dt.datetime,
+    person_id: int,
+    refs: Iterable[Ref],
+) -> VisibleEvidence:
+    """Sort the event ids behind one child's score into those the subject sees and the rest."""
+    event_ids = sorted({r for r in refs if isinstance(r, int)})
+    visible = access_repository.visible_event_ids(
+        db_session, subject=subject, now=now, person_id=person_id, event_ids=event_ids
+    )
+    agency_of = (
+        {
+            event_id: code
+            for event_id, code in db_session.execute(
+                select(Event.id, Agency.code)
+                .join(Agency, Agency.id == Event.agency_id)
+                .where(Event.id.in_(sorted(visible)))
+            )
+        }
+        if visible
+        else {}
+    )
+    hidden = [r for r in event_ids if r not in visible]
+    return VisibleEvidence(
+        agency_of=agency_of,
+        held_elsewhere=HeldElsewhere.of(
+            entries=len(hidden),
+            agencies=access_repository.agency_count(db_session, event_ids=hidden),
+            what="contributed to this score",
+        ),
+    )

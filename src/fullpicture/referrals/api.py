@@ -73,6 +73,7 @@ def check(body: CheckRequest, session: SessionDep, subject: Principal) -> dict[s
             child_public_id=body.child_id,
             referral_date=body.referral_date,
             child_names=body.child_names,
+            viewer=subject,
         )
     except ReferralTextError as exc:
         raise _text_problem(exc) from exc
@@ -174,7 +175,10 @@ def submit(
 ) -> ReferralRead:
     try:
         referral = service.submit(
-            db_session=session, referral_ref=referral_ref, submitted_by=body.submitted_by
+            db_session=session,
+            referral_ref=referral_ref,
+            submitted_by=body.submitted_by,
+            viewer=subject,
         )
     except (service.ReferralNotFoundError, service.ReferralStateError) as exc:
         raise _refusal(exc) from exc
@@ -207,7 +211,7 @@ def check_stored(referral_ref: str, session: SessionDep, subject: ReferralWriter
         referral = service.get_latest(db_session=session, referral_ref=referral_ref)
     except service.ReferralNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    result = service.check_referral(db_session=session, referral=referral)
+    result = service.check_referral(db_session=session, referral=referral, viewer=subject)
     if result is None:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,

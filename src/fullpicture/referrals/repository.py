@@ -6,7 +6,18 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import CompoundSelect, Select, and_, exists, literal, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    exists,
+    literal,
+    or_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from fullpicture.agencies.models import Agency
@@ -89,16 +100,27 @@ class RecordEventRow:
     event_date: dt.date
     concern_code: str
     summary: str
+    visible: bool = True
 
 
 def current_events_for_child_and_household(
-    db_session: Session, *, child_id: int, as_of: dt.date
+    db_session: Session,
+    *,
+    child_id: int,
+    as_of: dt.date,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[RecordEventRow]:
-    """Current events for the child and the child's household adults on ``as_of`` (one query)."""
+    """Current events for the child and the child's household adults on ``as_of`` (one query);
+    ``visible`` (``access.repository.event_visibility``) marks the ones the reader may see."""
     people: CompoundSelect[int] = union(
         select(literal(child_id)), household_adults(child_id, as_of)
     )
-    return _current_events(db_session, person_ids=people, on_or_before=as_of)
+    return _current_events(
+        db_session,
+        person_ids=people,
+        on_or_before=as_of,
+        visible=true() if visible is None else visible,
+    )
 
 
 def _current_events(
@@ -106,6 +128,7 @@ def _current_events(
     *,
     person_ids: Sequence[int] | CompoundSelect[int],
     on_or_before: dt.date,
+    visible: ColumnElement[bool],
 ) -> list[RecordEventRow]:
     """Current versions of events in which any of ``person_ids`` takes part through a currently
     linked agency record, newest first.
@@ -128,6 +151,7 @@ def _current_events(
             Event.event_date,
             Event.concern_code,
             Event.summary,
+            visible.label("visible"),
         )
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
@@ -173,6 +197,7 @@ def _current_events(
                 event_date=row[8],
                 concern_code=row[9],
                 summary=row[10],
+                visible=bool(row[11]),
             )
         )
     return rows

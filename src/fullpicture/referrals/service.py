@@ -12,6 +12,9 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from fullpicture.access import repository as access_repository
+from fullpicture.access.schemas import HeldElsewhere
+from fullpicture.access.subject import AuthSubject
 from fullpicture.core.database import utc_now
 from fullpicture.referrals import repository
 from fullpicture.referrals.checker import analyse_referral_text, check_from_analysis
@@ -73,8 +76,14 @@ def check_text_with_record(
     referral_date: dt.date | None = None,
     child_names: Iterable[str] = (),
     rulebook: Rulebook | None = None,
+    viewer: AuthSubject | None = None,
 ) -> ReferralCheck:
-    """Check a referral text; with a child, add the record cross-checks (R9, R10, R11)."""
+    """Check a referral text; with a child, add the record cross-checks (R9, R10, R11).
+
+    With a ``viewer`` the cross-checks use only the entries the need-to-know rule lets them
+    see (``access.repository.event_visibility``) and a note counts the rest; without one
+    (nobody reading, e.g. a check stored for the front door) they use the whole record.
+    """
     book = rulebook or default_rulebook()
     validate_referral_text(text, limits=book.standard.limits)
     as_of = referral_date or dt.date.today()
@@ -87,9 +96,15 @@ def check_text_with_record(
     child = repository.person_by_public_id(db_session, public_id=child_public_id)
     if child is None:
         raise ChildNotFoundError(f"no child with id {child_public_id}")
-    events = repository.current_events_for_child_and_household(
-        db_session, child_id=child.id, as_of=as_of
+    visible = (
+        None
+        if viewer is None
+        else access_repository.event_visibility(viewer, utc_now(), person=child.id)
     )
+    rows = repository.current_events_for_child_and_household(
+        db_session, child_id=child.id, as_of=as_of, visible=visible
+    )
+    events = [e for e in rows if e.visible]
     check.cross_checks = cross_check(
         analysis=analysis,
         child_public_id=child_public_id,
@@ -98,6 +113,21 @@ def check_text_with_record(
         as_of=as_of,
         rulebook=book,
     )
+    hidden = [e for e in rows if not e.visible]
+    held = HeldElsewhere.of(
+        entries=len(hidden),
+        agencies=len({e.agency_id for e in hidden}),
+        what="were not checked against this referral",
+    )
+    # Counting entries about a child the reader may not see at all would confirm the child
+    # is known; only readers with a need to know the child hear that more exists.
+    if held is not None and (
+        viewer is None
+        or access_repository.can_read_person(
+            db_session, subject=viewer, person_id=child.id, now=utc_now()
+        )
+    ):
+        check.cross_checks.notes.append(held.message)
     return check
 
 
@@ -206,11 +236,13 @@ def submit(
     referral_ref: str,
     submitted_by: str,
     now: dt.datetime | None = None,
+    viewer: AuthSubject | None = None,
 ) -> Referral:
     """Send the latest draft to the children's social care front door, whatever its score.
 
     The check (with record cross-checks for the first linked child) is stored with the version
-    as a record of what the referrer was prompted about; it never holds the referral back.
+    as a record of what the referrer was prompted about — so with the submitting ``viewer``'s
+    need-to-know, never more than they could see; it never holds the referral back.
     """
     referral = get_latest(db_session=db_session, referral_ref=referral_ref)
     if referral.status is ReferralStatus.SUBMITTED:
@@ -219,7 +251,9 @@ def submit(
             "to change it, make a correction"
         )
     now = now or utc_now()
-    check = check_referral(db_session=db_session, referral=referral, as_of=now.date())
+    check = check_referral(
+        db_session=db_session, referral=referral, as_of=now.date(), viewer=viewer
+    )
     referral.check_result = check.public() if check is not None else None
     referral.check_score = check.score.value if check is not None else None
     referral.status = ReferralStatus.SUBMITTED
@@ -363,7 +397,11 @@ def referral_text(referral: Referral, *, agency_name: str | None = None) -> str:
 
 
 def check_referral(
-    *, db_session: Session, referral: Referral, as_of: dt.date | None = None
+    *,
+    db_session: Session,
+    referral: Referral,
+    as_of: dt.date | None = None,
+    viewer: AuthSubject | None = None,
 ) -> ReferralCheck | None:
     """Check a stored referral (cross-checks for its first linked child); None if it has no text yet."""
     agency_name = None
@@ -391,6 +429,7 @@ def check_referral(
         child_public_id=child_public_id,
         referral_date=as_of or (referral.submitted_at or utc_now()).date(),
         child_names=names,
+        viewer=viewer,
     )
 
 
