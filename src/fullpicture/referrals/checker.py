@@ -154,8 +154,8 @@ def _cue_groups(
     analysis: TextAnalysis, element_id: str, rule: ElementRule
 ) -> dict[str, list[_Evidence]]:
     groups: dict[str, list[_Evidence]] = {name: [] for name in rule.groups}
-    for match in analysis.in_namespace("element"):
-        if match.key[0] != element_id or match.polarity not in match.cue.counts_when:
+    for match in analysis.for_element(element_id):
+        if match.polarity not in match.cue.counts_when:
             continue
         if match.cue.outside_quotes and analysis.inside_quotation(match.span.start, match.span.end):
             continue

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy
 import spacy
 from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, LIKE_NUM, LOWER, ORTH, SENT_START
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -70,7 +71,7 @@ _BIRTH_CONTEXT = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextSpan:
     """A stretch of the referral text by character offsets."""
 
@@ -79,7 +80,7 @@ class TextSpan:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CueMatch:
     """One cue found in the text, where, in which sentence, and whether it is asserted."""
 
@@ -92,7 +93,7 @@ class CueMatch:
     in_quote: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Quotation:
     """A quotation and who said it, with the words that attribute it."""
 
@@ -101,7 +102,7 @@ class Quotation:
     attribution: TextSpan | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReportedSpeech:
     """A speech verb ("said", "told", "disclosed", "drew" …) and who its subject is."""
 
@@ -111,7 +112,7 @@ class ReportedSpeech:
     quoted: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DateMention:
     """A date or time expression the entity ruler found, resolved to a calendar day when it can be."""
 
@@ -135,13 +136,22 @@ class TextAnalysis:
     dates: list[DateMention]
     child_names: tuple[str, ...]
     _by_namespace: dict[str, list[CueMatch]] = field(default_factory=dict)
+    _by_element: dict[str, list[CueMatch]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Indexed once here so that the twenty element checks each read only their own
+        # matches rather than rescanning every element match.
         for match in self.matches:
             self._by_namespace.setdefault(match.namespace, []).append(match)
+            if match.namespace == "element":
+                self._by_element.setdefault(match.key[0], []).append(match)
 
     def in_namespace(self, namespace: str) -> list[CueMatch]:
         return self._by_namespace.get(namespace, [])
+
+    def for_element(self, element_id: str) -> list[CueMatch]:
+        """The element-namespace matches of one element (R1–R20), in text-analysis order."""
+        return self._by_element.get(element_id, [])
 
     def inside_quotation(self, start: int, end: int) -> bool:
         return any(q.span.start <= start and end <= q.span.end for q in self.quotations)
@@ -602,16 +612,16 @@ class _Tokens:
     @classmethod
     def of(cls, doc: Doc) -> _Tokens:
         # One array copy instead of a Token object per attribute read (several times faster).
+        # Whole columns are converted in numpy, not row by row in Python.
         columns = doc.to_array([ORTH, LOWER, IS_PUNCT, IS_ALPHA, LIKE_NUM, IDX, SENT_START])
-        strings = doc.vocab.strings
-        rows = columns.tolist()
-        text = [strings[row[0]] for row in rows]
-        lower = [strings[row[1]] for row in rows]
-        punct = [bool(row[2]) for row in rows]
-        alpha = [bool(row[3]) for row in rows]
-        idx = [int(row[5]) for row in rows]
-        words = sum(1 for row in rows if row[3] or row[4])
-        starts = [i for i, row in enumerate(rows) if row[6] == 1] or [0]
+        lookup = doc.vocab.strings.__getitem__
+        text: list[str] = list(map(lookup, columns[:, 0].tolist()))
+        lower: list[str] = list(map(lookup, columns[:, 1].tolist()))
+        punct: list[bool] = columns[:, 2].astype(bool).tolist()
+        alpha: list[bool] = columns[:, 3].astype(bool).tolist()
+        idx: list[int] = columns[:, 5].tolist()
+        words = int(numpy.count_nonzero(numpy.logical_or(columns[:, 3], columns[:, 4])))
+        starts: list[int] = numpy.flatnonzero(columns[:, 6] == 1).tolist() or [0]
         if starts[0] != 0:
             starts.insert(0, 0)
         # The sentencizer leaves an opening quotation mark at the end of the previous sentence
