@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from fullpicture.access.models import AuditEntry, Role
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.models import ParticipantRole
 from fullpicture.cli.main import app
@@ -17,6 +19,7 @@ from fullpicture.core import runtime
 from fullpicture.core.settings import get_settings
 from fullpicture.harm.models import HarmAlert
 from fullpicture.people.models import SourceRecord
+from tests.access.principals import make_user
 from tests.chronology import factories as make
 from tests.conftest import TestDatabase
 
@@ -48,8 +51,10 @@ def test_score_alerts_workflow_and_chronology_export(
     with Session(cli_database.engine) as session:
         gp = make.agency(session, "gp-cli", AgencyKind.GP)
         police = make.agency(session, "police-cli", AgencyKind.POLICE)
-        make.agency(session, "csc-cli", AgencyKind.CHILDRENS_SOCIAL_CARE)
-        child = make.person(session, (gp, "G1"), (police, "P1"))
+        csc = make.agency(session, "csc-cli", AgencyKind.CHILDRENS_SOCIAL_CARE)
+        child = make.person(session, (gp, "G1"), (police, "P1"), (csc, "C1"))
+        make_user(session, role=Role.PRACTITIONER, agency=gp, username="gp.doctor")
+        make_user(session, role=Role.FRONT_DOOR, agency=csc, username="mash.worker")
         session.add(
             SourceRecord(agency_id=gp.id, record_ref="G1", content_hash="h",
                          date_of_birth=dt.date(2025, 1, 1), recorded_by="test")
@@ -77,15 +82,38 @@ def test_score_alerts_workflow_and_chronology_export(
         "harm", "acknowledge", alert_id, "--decision", "Same-day referral to CSC", "--by", "GP"
     )
     assert code == 0 and "acknowledged" in output
-    code, output = _run("harm", "child", str(child_id), "--as-of", "2025-06-30")
+    as_gp, as_mash = ("--as", "gp.doctor"), ("--as", "mash.worker")
+    code, output = _run("harm", "child", str(child_id), "--as-of", "2025-06-30", *as_gp)
     assert code == 0 and "PHY-INJ" in output and "infant" in output
+    assert "police-cli" not in output and "1 further entry held by 1 other agency" in output
+    code, output = _run("harm", "child", str(child_id), "--as-of", "2025-06-30", *as_mash)
+    assert code == 0 and "police-cli" in output and "further" not in output
+    code, output = _run("harm", "child", str(child_id), "--as-of", "2025-06-30")
+    assert code == 2 and "--as" in output
 
     csv_file = tmp_path / "chronology.csv"
-    code, output = _run("chronology", str(child_id), "--format", "csv", "--out", str(csv_file))
+    code, output = _run(
+        "chronology", str(child_id), "--format", "csv", "--out", str(csv_file), *as_mash
+    )
     assert code == 0, output
     assert "Bruise seen on call-out" in csv_file.read_text(encoding="utf-8")
+    code, output = _run(
+        "chronology", str(child_id), "--format", "csv", "--out", str(csv_file), *as_gp
+    )
+    assert code == 0 and "1 further entry held by 1 other agency" in output
+    assert "Bruise seen on call-out" not in csv_file.read_text(encoding="utf-8")
+    assert "Bruise on a baby's arm" in csv_file.read_text(encoding="utf-8")
     pdf_file = tmp_path / "chronology.pdf"
-    code, _ = _run("chronology", str(child_id), "--format", "pdf", "--out", str(pdf_file))
+    code, _ = _run("chronology", str(child_id), "--format", "pdf", "--out", str(pdf_file), *as_gp)
     assert code == 0 and pdf_file.read_bytes().startswith(b"%PDF")
-    code, output = _run("chronology", "no-such-child", "--format", "json")
-    assert code == 2 and "no child" in output
+    code, output = _run("chronology", "no-such-child", "--format", "json", *as_gp)
+    assert code == 2 and "no need to know" in output
+    code, output = _run("chronology", str(child_id), "--format", "json", "--as", "nobody")
+    assert code == 3 and "no active user" in output
+    with Session(cli_database.engine) as session:
+        reads = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.person_id == child_id, AuditEntry.action == "person.read")
+        )
+        assert reads == 5  # two harm explanations and three exports; refusals record none

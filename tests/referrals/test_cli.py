@@ -91,21 +91,43 @@ def test_check_with_a_child_and_the_referrals_life_on_a_real_database(
 ) -> None:
     import datetime as dt
 
+    from fullpicture.access.models import Role
+    from fullpicture.agencies.models import AgencyKind
     from fullpicture.core.database import session_factory, unit_of_work
-    from tests.referrals.factories import build_child_record
+    from tests.access.principals import make_user
+    from tests.referrals.factories import add_agency, build_child_record, link
 
     with unit_of_work(session_factory(runtime_database.engine)) as session:
         record = build_child_record(session, as_of=dt.date(2026, 11, 23))
         child_id = record.child.public_id
+        csc = add_agency(
+            session, "csc", "Croydon Children's Social Care", AgencyKind.CHILDRENS_SOCIAL_CARE
+        )
+        link(session, record, record.child, csc)
+        make_user(session, role=Role.FRONT_DOOR, agency=csc, username="mash.worker")
+        make_user(
+            session, role=Role.PRACTITIONER, agency=record.agencies["school"], username="teacher"
+        )
     path = tmp_path / "referral.txt"
     path.write_text(TEXT, encoding="utf-8")
+    day = ("--referral-date", "2026-11-23")
     code, output = _run(
-        "check", str(path), "--json", "--child", child_id, "--referral-date", "2026-11-23"
+        "check", str(path), "--json", "--child", child_id, *day, "--as", "mash.worker"
     )
     assert code == 0, output
     findings = json.loads(output)["cross_checks"]["findings"]
     assert {"history", "agencies", "adult_factors"} <= {f["kind"] for f in findings}
-    code, output = _run("check", str(path), "--child", "00000000-0000-4000-8000-000000000000")
+    code, output = _run("check", str(path), "--json", "--child", child_id, *day, "--as", "teacher")
+    assert code == 0, output
+    cross = json.loads(output)["cross_checks"]
+    school = record.agencies["school"].code
+    assert {e["agency_code"] for f in cross["findings"] for e in f["events"]} <= {school}
+    assert any("further entries held by 3 other agencies" in n for n in cross["notes"])
+    code, output = _run("check", str(path), "--child", child_id)
+    assert code == 2 and "--as" in output
+    code, output = _run(
+        "check", str(path), "--child", "00000000-0000-4000-8000-000000000000", "--as", "teacher"
+    )
     assert code == 3
     draft = tmp_path / "draft.json"
     draft.write_text(

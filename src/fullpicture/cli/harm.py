@@ -13,20 +13,55 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
+from fullpicture.access.subject import AuthSubject
 from fullpicture.chronology import views as chronology_views
 from fullpicture.chronology.export import chronology_csv, chronology_pdf
 from fullpicture.cli.console import console, err_console
-from fullpicture.core.database import unit_of_work
+from fullpicture.core.database import unit_of_work, utc_now
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.harm.replay import ReplayError, load_case, replay_case
+from fullpicture.people.models import Person
 
 app = typer.Typer(
     help="Cumulative harm: score children, raise alerts with their evidence, work the alerts.",
     no_args_is_help=True,
 )
+
+
+AS_USER_HELP = (
+    "Your username: the same need-to-know rule applies as on the web, and the read is audited."
+)
+NOT_VISIBLE = "no such child, or you have no need to know about them"
+
+
+def _open_child(
+    session: Session, as_user: str, child_ref: str, purpose: str
+) -> tuple[AuthSubject, Person]:
+    """The subject and the child, through the one access gate (which audits the read).
+
+    An unknown child and one the user may not see get the same answer, so the command never
+    confirms that a child is known to the system.
+    """
+    try:
+        subject = access_service.subject_for_cli(db_session=session, username=as_user)
+        person = chronology_views.resolve_person(db_session=session, person_ref=child_ref)
+        access_service.open_person(
+            db_session=session, subject=subject, person_public_id=person.public_id, purpose=purpose
+        )
+    except (chronology_views.ChronologyNotFound, access_service.PersonNotVisible) as exc:
+        err_console.print(f"[red]{NOT_VISIBLE}[/red]")
+        raise typer.Exit(code=2) from exc
+    except access_service.AccessError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=3) from exc
+    return subject, person
 
 
 def _day(text: str | None) -> dt.date:
@@ -107,43 +142,57 @@ def score(
 def child(
     child_ref: str = typer.Argument(..., help="The child's person id or public id."),
     as_of: str = typer.Option(None, "--as-of", help="As of this day (default today)."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
-    """Explain one child's score: every incident, its modifiers, decay and the agencies.
+    """Explain one child's score: the incidents you may see, their modifiers, decay and agencies.
 
-    Example: fullpicture harm child 42 --as-of 2026-11-01
+    The score rests on the whole record; entries your role may not see are counted, not shown.
+
+    Example: fullpicture harm child 42 --as-of 2026-11-01 --as dsl.oakfield
     """
     day = _day(as_of)
     with unit_of_work(get_session_factory()) as session:
-        try:
-            person = chronology_views.resolve_person(db_session=session, person_ref=child_ref)
-        except chronology_views.ChronologyNotFound as exc:
-            err_console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(code=2) from exc
+        subject, person = _open_child(session, as_user, child_ref, "harm score")
         assessment = harm_service.assess_one_child(
             db_session=session, person_id=person.id, as_of=day
         )
-    explanation = assessment.explanation
+        explanation = assessment.explanation
+        evidence = harm_service.visible_evidence(
+            db_session=session,
+            subject=subject,
+            now=utc_now(),
+            person_id=person.id,
+            refs=[r for c in (*explanation.contributions, *explanation.strengths) for r in c.refs],
+        )
+    all_refs = [r for c in explanation.contributions for r in c.refs]
+    agencies = evidence.agencies(all_refs)
     console.print(
         f"Score {explanation.score:.1f} as of {day}: {explanation.concern_points:.1f} points x "
         f"{explanation.triangulation_multiplier:g} for {len(explanation.agencies)} agencies "
-        f"({', '.join(explanation.agencies) or 'none'})."
+        f"(shown: {', '.join(agencies) or 'none'})."
     )
     table = Table("date", "code", "agencies", "severity", "modifiers", "points", "decay", "adds")
     for c in explanation.contributions:
+        refs = evidence.refs(c.refs)
+        if not refs:
+            continue
         table.add_row(
-            c.day.isoformat(), c.code, ", ".join(c.agencies),
+            c.day.isoformat(), c.code, ", ".join(evidence.agencies(refs)),
             f"{c.base_severity}->{c.severity}", ", ".join(c.modifiers) or "-",
             f"{c.points:g}", f"{c.decay:.2f}", f"{c.contribution:.2f}",
         )  # fmt: skip
     console.print(table)
-    if explanation.strengths:
+    strengths = [s for s in explanation.strengths if evidence.refs(s.refs)]
+    if strengths:
         console.print(
             f"Strengths shown beside the score (never lower it): weight "
             f"{explanation.strength_weight:.1f} from "
-            + ", ".join(f"{s.code} {s.day}" for s in explanation.strengths)
+            + ", ".join(f"{s.code} {s.day}" for s in strengths)
         )
     for alert in assessment.alerts:
         console.print(f"[bold]{alert.day} {alert.kind}[/bold] ({alert.score:.1f}): {alert.reason}")
+    if evidence.held_elsewhere is not None:
+        console.print(f"[yellow]{evidence.held_elsewhere.message}[/yellow]")
 
 
 @app.command("alerts")
@@ -224,27 +273,28 @@ def chronology(
     ),
     agency: str | None = typer.Option(None, "--agency", help="Only what this agency holds."),
     household: bool = typer.Option(False, "--household", help="SUBJECT is a household id."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
-    """Export a child's (or household's) combined chronology, or one agency's view of it.
+    """Export a child's (or household's) chronology as you may see it, or one agency's view.
 
-    Example: fullpicture chronology 42 --format pdf --out chronology-42.pdf
+    Front-door roles see every agency's entries; others their agency's own plus what was
+    shared with it, with a count of the rest. The read is audited.
+
+    Example: fullpicture chronology 42 --format pdf --out chronology-42.pdf --as sw.jones
     """
     with unit_of_work(get_session_factory()) as session:
-        try:
-            if household:
-                view = chronology_views.household_chronology(
-                    db_session=session, household_id=int(subject), agency_code=agency
-                )
-                title = f"Household {subject}: multi-agency chronology"
-            else:
-                person = chronology_views.resolve_person(db_session=session, person_ref=subject)
-                view = chronology_views.child_chronology(
-                    db_session=session, person_id=person.id, agency_code=agency
-                )
-                title = f"Child {person.public_id}: multi-agency chronology"
-        except (chronology_views.ChronologyNotFound, ValueError) as exc:
-            err_console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(code=2) from exc
+        if household:
+            view = _household_view(session, as_user, subject, agency)
+            title = f"Household {subject}: multi-agency chronology"
+        else:
+            reader, person = _open_child(session, as_user, subject, "chronology export")
+            view = chronology_views.child_chronology(
+                db_session=session,
+                person_id=person.id,
+                agency_code=agency,
+                viewer=chronology_views.Viewer(reader, utc_now()),
+            )
+            title = f"Child {person.public_id}: multi-agency chronology"
     if agency:
         title += f" (what {agency} holds)"
     if export_format is ExportFormat.PDF:
@@ -263,3 +313,38 @@ def chronology(
             return
         out.write_text(text, encoding="utf-8")
     err_console.print(f"{len(view.entries)} entries ({view.incidents} incidents) written to {out}.")
+    if view.held_elsewhere is not None:
+        err_console.print(view.held_elsewhere.message)
+
+
+def _household_view(
+    session: Session, as_user: str, household_ref: str, agency: str | None
+) -> chronology_views.Chronology:
+    """A household's chronology as the user may see it; each member shown is an audited read."""
+    try:
+        reader = access_service.subject_for_cli(db_session=session, username=as_user)
+        access_service.require_scopes(reader, Scope.CHILDREN_READ)
+        view = chronology_views.household_chronology(
+            db_session=session,
+            household_id=int(household_ref),
+            agency_code=agency,
+            viewer=chronology_views.Viewer(reader, utc_now()),
+        )
+    except access_service.AccessError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=3) from exc
+    except (chronology_views.ChronologyNotFound, ValueError) as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=2) from exc
+    if not view.entries:
+        err_console.print("[red]no entries you have a need to know about[/red]")
+        raise typer.Exit(code=2)
+    shown = {e.about_person_id for e in view.entries}
+    for public_id in session.scalars(select(Person.public_id).where(Person.id.in_(shown))):
+        access_service.open_person(
+            db_session=session,
+            subject=reader,
+            person_public_id=public_id,
+            purpose="household chronology export",
+        )
+    return view

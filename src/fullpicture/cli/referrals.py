@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from fullpicture.access import service as access_service
 from fullpicture.cli.console import console, err_console
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_session_factory
@@ -66,10 +67,19 @@ def check(
     referral_date: str | None = typer.Option(
         None, "--referral-date", help="Date of the referral, YYYY-MM-DD (default today), for R20."
     ),
+    as_user: str | None = typer.Option(
+        None,
+        "--as",
+        help="Your username; needed with --child: the cross-checks use what you may see, "
+        "and the read is audited.",
+    ),
 ) -> None:
     """Check a referral text against R1–R20 and highlight vague language (a prompt, never a gate).
 
-    Example: fullpicture referral check referral.txt --json
+    With --child (and --as) the record cross-checks use the entries you have a need to know
+    about; front-door roles see every agency's.
+
+    Example: fullpicture referral check referral.txt --json --child 3f2b... --as dsl.oakfield
     """
     try:
         day = dt.date.fromisoformat(referral_date) if referral_date else None
@@ -81,11 +91,31 @@ def check(
         text = _read_text(path)
         if child is None:
             result = check_referral_text(text, referral_date=day)
+        elif as_user is None:
+            raise _fail(
+                "--child reads the child's record: say who you are with --as USERNAME",
+                EXIT_BAD_INPUT,
+            )
         else:
             with unit_of_work(get_session_factory()) as session:
-                result = service.check_text_with_record(
-                    db_session=session, text=text, child_public_id=child, referral_date=day
+                reader = access_service.subject_for_cli(db_session=session, username=as_user)
+                access_service.open_person(
+                    db_session=session,
+                    subject=reader,
+                    person_public_id=child,
+                    purpose="referral check against the record",
                 )
+                result = service.check_text_with_record(
+                    db_session=session,
+                    text=text,
+                    child_public_id=child,
+                    referral_date=day,
+                    viewer=reader,
+                )
+    except access_service.PersonNotVisible as exc:
+        raise _fail(str(exc), EXIT_NOT_FOUND) from exc
+    except access_service.AccessError as exc:
+        raise _fail(str(exc), EXIT_REFUSED) from exc
     except ReferralTextError as exc:
         raise _fail(f"Cannot check {path.name}: {exc.message}", EXIT_BAD_INPUT) from exc
     except service.ChildNotFoundError as exc:
