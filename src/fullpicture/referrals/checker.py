@@ -90,10 +90,13 @@ def check_from_analysis(
         default=0,
     )
     elements: dict[str, ElementFinding] = {}
+    # Derived evidence (vague phrases, dates, speech) backs many elements; EvidenceSpan is
+    # frozen, so each piece of evidence is validated once and the same object shared.
+    converted: dict[_Evidence, EvidenceSpan] = {}
     for element_id, rule in standard.elements.items():
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
-        status, spans, question = _decide(rule, groups)
+        status, spans, question = _decide(rule, groups, converted)
         if (
             element_id in URGENT_ELEMENTS
             and status != "present"
@@ -283,14 +286,20 @@ def _holds(term: str, groups: dict[str, list[_Evidence]]) -> bool:
 
 
 def _decide(
-    rule: ElementRule, groups: dict[str, list[_Evidence]]
+    rule: ElementRule,
+    groups: dict[str, list[_Evidence]],
+    converted: dict[_Evidence, EvidenceSpan],
 ) -> tuple[ElementStatus, list[EvidenceSpan], str | None]:
     for condition in rule.present_when:
         if all(_holds(term, groups) for term in condition):
-            return "present", _spans(condition, groups), None
+            return "present", _spans(condition, groups, converted), None
     for condition in rule.partial_when:
         if all(_holds(term, groups) for term in condition):
-            return "partial", _spans(condition, groups), _partial_question(rule, groups)
+            return (
+                "partial",
+                _spans(condition, groups, converted),
+                _partial_question(rule, groups),
+            )
     return "absent", [], rule.question
 
 
@@ -305,7 +314,11 @@ def _partial_question(rule: ElementRule, groups: dict[str, list[_Evidence]]) -> 
     return rule.question
 
 
-def _spans(condition: tuple[str, ...], groups: dict[str, list[_Evidence]]) -> list[EvidenceSpan]:
+def _spans(
+    condition: tuple[str, ...],
+    groups: dict[str, list[_Evidence]],
+    converted: dict[_Evidence, EvidenceSpan],
+) -> list[EvidenceSpan]:
     seen: set[tuple[int, int]] = set()
     spans: list[EvidenceSpan] = []
     for term in condition:
@@ -317,14 +330,15 @@ def _spans(condition: tuple[str, ...], groups: dict[str, list[_Evidence]]) -> li
             if key in seen or evidence.span.end <= evidence.span.start:
                 continue
             seen.add(key)
-            spans.append(
-                EvidenceSpan(
+            span = converted.get(evidence)
+            if span is None:
+                span = converted[evidence] = EvidenceSpan(
                     start=evidence.span.start,
                     end=evidence.span.end,
                     text=evidence.span.text,
                     cue=evidence.cue,
                 )
-            )
+            spans.append(span)
     return sorted(spans, key=lambda s: (s.start, s.end))
 
 

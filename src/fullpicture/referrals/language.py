@@ -302,9 +302,20 @@ class LanguageEngine:
                 by_sentence.setdefault(kind, {}).setdefault(tokens.sent[t_start], []).append(
                     (t_start, t_end)
                 )
+        triggered = {sentence for spans in by_sentence.values() for sentence in spans}
+        quote_starts = [q_start for q_start, _ in quote_spans]
         matches = [
             self._cue_match(
-                key, start, end, char_start, char_end, tokens, by_sentence, quote_spans, text
+                key,
+                start,
+                end,
+                char_start,
+                char_end,
+                tokens,
+                by_sentence if tokens.sent[start] in triggered else None,
+                quote_spans,
+                quote_starts,
+                text,
             )
             for key, start, end, char_start, char_end in raw
         ]
@@ -330,19 +341,26 @@ class LanguageEngine:
         start_char: int,
         end_char: int,
         tokens: _Tokens,
-        triggers: dict[str, dict[int, list[tuple[int, int]]]],
+        triggers: dict[str, dict[int, list[tuple[int, int]]]] | None,
         quote_spans: list[tuple[int, int]],
+        quote_starts: list[int],
         text: str,
     ) -> CueMatch:
+        """``triggers`` is None when the match's sentence has no negation or hypothetical trigger."""
         registered = self._registry[match_id]
+        # Quotations do not overlap (one regex scan), so only the last one starting at or
+        # before the match can contain it.
+        last = bisect.bisect_right(quote_starts, start_char) - 1
         return CueMatch(
             namespace=registered.namespace,
             key=registered.key,
             cue=registered.cue,
             span=TextSpan(start_char, end_char, text[start_char:end_char]),
             sentence=tokens.sent[start],
-            polarity=self._polarity(tokens, start, end, triggers),
-            in_quote=any(qs <= start_char and end_char <= qe for qs, qe in quote_spans),
+            polarity=Polarity.AFFIRMED
+            if triggers is None
+            else self._polarity(tokens, start, end, triggers),
+            in_quote=last >= 0 and end_char <= quote_spans[last][1],
         )
 
     def _polarity(
