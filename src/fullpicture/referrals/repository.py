@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Date,
+    Integer,
+    Result,
     Select,
     and_,
+    bindparam,
     exists,
-    literal,
     or_,
     select,
     true,
@@ -66,7 +71,9 @@ def agency_by_code(db_session: Session, *, code: str) -> Agency | None:
     return db_session.scalar(select(Agency).where(Agency.code == code))
 
 
-def household_adults(person_id: int, as_of: dt.date) -> Select[int]:
+def household_adults(
+    person_id: int | ColumnElement[int], as_of: dt.date | ColumnElement[dt.date]
+) -> Select[int]:
     """People who share a household with the child on ``as_of`` and are not children there."""
     mine = aliased(HouseholdMembership)
     theirs = aliased(HouseholdMembership)
@@ -112,33 +119,37 @@ def current_events_for_child_and_household(
 ) -> list[RecordEventRow]:
     """Current events for the child and the child's household adults on ``as_of`` (one query);
     ``visible`` (``access.repository.event_visibility``) marks the ones the reader may see."""
-    people: CompoundSelect[int] = union(
-        select(literal(child_id)), household_adults(child_id, as_of)
+    statement = _child_and_household_events().add_columns(
+        (true() if visible is None else visible).label("visible")
     )
-    return _current_events(
-        db_session,
-        person_ids=people,
-        on_or_before=as_of,
-        visible=true() if visible is None else visible,
-    )
+    return _record_event_rows(db_session.execute(statement, {"child_id": child_id, "as_of": as_of}))
+
+
+@lru_cache(maxsize=1)
+def _child_and_household_events() -> Select[*tuple[Any, ...]]:
+    """The statement behind ``current_events_for_child_and_household``, built once per process
+    with the child and the day as bound parameters: building it costs more than running it
+    against one child's record (bench/referrals.py latency)."""
+    child_id = bindparam("child_id", type_=Integer)
+    as_of = bindparam("as_of", type_=Date)
+    people: CompoundSelect[int] = union(select(child_id), household_adults(child_id, as_of))
+    return _current_events(person_ids=people, on_or_before=as_of)
 
 
 def _current_events(
-    db_session: Session,
     *,
     person_ids: Sequence[int] | CompoundSelect[int],
-    on_or_before: dt.date,
-    visible: ColumnElement[bool],
-) -> list[RecordEventRow]:
+    on_or_before: dt.date | ColumnElement[dt.date],
+) -> Select[*tuple[Any, ...]]:
     """Current versions of events in which any of ``person_ids`` takes part through a currently
-    linked agency record, newest first.
+    linked agency record, newest first (the reader's ``visible`` column is added by the caller).
 
     An event's current version is its highest version per (agency, event_ref); participants are
     matched by the recording agency's own record reference (chronology/models.py); a link counts
     while its ``ended_at`` is NULL (people/models.py).
     """
     newer = aliased(Event)
-    statement = (
+    return (
         select(
             PersonRecordLink.person_id,
             Person.public_id,
@@ -151,7 +162,6 @@ def _current_events(
             Event.event_date,
             Event.concern_code,
             Event.summary,
-            visible.label("visible"),
         )
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
@@ -177,9 +187,12 @@ def _current_events(
         )
         .order_by(Event.event_date.desc(), Agency.code, Event.event_ref)
     )
+
+
+def _record_event_rows(result: Result[*tuple[Any, ...]]) -> list[RecordEventRow]:
     rows: list[RecordEventRow] = []
     seen: set[tuple[int, int, str]] = set()
-    for row in db_session.execute(statement):
+    for row in result:
         key = (row[0], row[2], row[6])
         if key in seen:  # one person on two records of the same agency in one event
             continue
