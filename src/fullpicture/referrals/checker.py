@@ -248,14 +248,15 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
     """Working days after ``start`` up to and including ``end`` (England: weekends and bank holidays off)."""
     if end <= start:
         return 0
-    bank_holidays = _england_bank_holidays(start.year, end.year)
-    days = 0
-    day = start + dt.timedelta(days=1)
-    while day <= end:
-        if day.weekday() < 5 and day not in bank_holidays:
-            days += 1
+    # Whole weeks hold five weekdays each; only the last part-week is walked day by day.
+    weeks, remainder = divmod((end - start).days, 7)
+    weekdays = 5 * weeks
+    day = start + dt.timedelta(days=7 * weeks + 1)
+    for _ in range(remainder):
+        weekdays += day.weekday() < 5
         day += dt.timedelta(days=1)
-    return days
+    bank_holidays = _england_bank_holidays(start.year, end.year)
+    return weekdays - sum(1 for h in bank_holidays if start < h <= end and h.weekday() < 5)
 
 
 @lru_cache(maxsize=16)
