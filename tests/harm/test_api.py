@@ -315,3 +315,26 @@ def test_the_front_door_sees_every_agencys_alert_evidence(
     listed = app_client.get("/api/v1/alerts").json()
     evidence = {i for a in listed if a["person_id"] == child.id for i in a["evidence"]["event_ids"]}
     assert _police_event_id(db_session) in evidence
+
+
+def test_household_adults_entries_follow_the_childs_picture(
+    app_client: TestClient, db_session: Session
+) -> None:
+    school, child = _child(db_session)
+    csc = _csc_holds_the_child(db_session, child)
+    police = make.agency(db_session, "police-adults", AgencyKind.POLICE)
+    partner = make.person(db_session, (police, "PX"))
+    make.household(db_session, (child, "child", None, None), (partner, "partner", None, None))
+    make.event(db_session, police, "px-1", dt.date(2025, 2, 1), "DOM-ABU",
+               [("PX", ParticipantRole.ALLEGED_PERPETRATOR)], summary="Call-out")  # fmt: skip
+    public_id = child.public_id
+
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
+    pooled = app_client.get(f"/api/v1/children/{public_id}/chronology").json()
+    assert "household member (partner)" in {e["about"] for e in pooled["entries"]}
+
+    authorise_client(app_client, db_session, agency=school)
+    partial = app_client.get(f"/api/v1/children/{public_id}/chronology").json()
+    assert {e["about"] for e in partial["entries"]} == {"child"}
+    assert partial["held_elsewhere"]["entries"] == 2  # the police injury and the call-out
+    assert partial["held_elsewhere"]["agencies"] == 2
