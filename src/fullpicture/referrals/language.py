@@ -184,14 +184,10 @@ class LanguageEngine:
         self._language_keys: dict[str, str] = {}
         self._register_rulebook(rulebook)
         language = rulebook.language
-        # One scan for every date regex: an alternation of named groups, in file order.
-        self._date_labels: dict[str, str] = {
-            f"d{n}": d.label for n, d in enumerate(language.date_regexes)
-        }
-        self._date_regex = re.compile(
-            "|".join(
-                f"(?P<d{n}>{_lower_pattern(d.regex)})" for n, d in enumerate(language.date_regexes)
-            )
+        # The date regexes read as one alternation of named groups, in file order (the earliest
+        # match wins, the first regex in the file at a tie); DateScan gives its matches.
+        self._date_scan = DateScan(
+            [(_lower_pattern(d.regex), d.label) for d in language.date_regexes]
         )
         self._terminators = {t.lower() for t in language.scope_terminators}
         self._speech_verbs = {v.lower() for v in language.speech_verbs}
@@ -327,9 +323,7 @@ class LanguageEngine:
             matches=matches,
             quotations=quotations,
             speech=speech,
-            dates=_date_mentions(
-                doc, text, lowered, self._date_regex, self._date_labels, referral_date
-            ),
+            dates=_date_mentions(doc, text, lowered, self._date_scan, referral_date),
             child_names=names,
         )
 
@@ -717,19 +711,64 @@ def _lower_pattern(expression: str) -> str:
     return "".join(out)
 
 
+class DateScan:
+    """The matches of the alternation ``(?P<d0>r0)|(?P<d1>r1)|…`` over a text, found with one
+    scan per regex instead: an alternation cannot use a regex's own fast search for its
+    leading literal or character set, so it is the slower of the two (bench/referrals.py).
+
+    The alternation's next match starts at the earliest position any regex matches, and there
+    the first regex in file order wins; ``pending`` holds each regex's next match from the scan
+    position, searched again only once the scan has passed its start.
+    """
+
+    def __init__(self, patterns: Sequence[tuple[str, str]]) -> None:
+        self._regexes = [(re.compile(pattern), label) for pattern, label in patterns]
+        self._alternation = re.compile(
+            "|".join(f"(?P<d{n}>{pattern})" for n, (pattern, _) in enumerate(patterns))
+        )
+        self._labels = {f"d{n}": label for n, (_, label) in enumerate(patterns)}
+
+    def matches(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, label) of each match, as the alternation's ``finditer`` gives them."""
+        found: list[tuple[int, int, str]] = []
+        pending = [regex.search(text) for regex, _ in self._regexes]
+        while True:
+            starts = [m.start() for m in pending if m is not None]
+            if not starts:
+                return found
+            first = min(starts)
+            winner = next(n for n, m in enumerate(pending) if m is not None and m.start() == first)
+            match = pending[winner]
+            assert match is not None
+            if match.end() == first:
+                # An empty match: the alternation's rule for what may follow it is subtle;
+                # let the alternation itself answer.
+                return self._by_alternation(text)
+            found.append((first, match.end(), self._regexes[winner][1]))
+            pending = [
+                m if m is None or m.start() >= match.end() else regex.search(text, match.end())
+                for m, (regex, _) in zip(pending, self._regexes, strict=True)
+            ]
+
+    def _by_alternation(self, text: str) -> list[tuple[int, int, str]]:
+        return [
+            (m.start(), m.end(), self._labels[str(m.lastgroup)])
+            for m in self._alternation.finditer(text)
+        ]
+
+
 def _date_mentions(
     doc: Doc,
     text: str,
     lowered: str,
-    date_regex: re.Pattern[str],
-    date_labels: dict[str, str],
+    date_scan: DateScan,
     referral_date: dt.date,
 ) -> list[DateMention]:
     found: list[tuple[int, int, str]] = []
-    for match in date_regex.finditer(lowered):
-        if match.start() > 0 and _is_word_char(lowered[match.start() - 1]):
+    for start, end, label in date_scan.matches(lowered):
+        if start > 0 and _is_word_char(lowered[start - 1]):
             continue
-        found.append((match.start(), match.end(), date_labels[str(match.lastgroup)]))
+        found.append((start, end, label))
     found.sort()
     kept: list[tuple[int, int, str]] = []
     for start, end, label in found:  # earliest first, longest of any overlap

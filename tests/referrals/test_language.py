@@ -1,0 +1,45 @@
+"""The language engine's date scan reads exactly as the alternation of the date regexes."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fullpicture.referrals.language import DateScan, _lower_pattern, default_engine
+from fullpicture.referrals.rulebook import default_rulebook
+
+_PIECES = st.sampled_from(
+    [
+        "3 weeks ago", "12/10/2025", "10.30", "10.30am", "7 pm", "on 4 march", "friday",
+        "since 2019", "in 2024", "march 2021", "21st june", "a1 ", "the ", "and ", ", ", ".",
+        "\n", " ", "5", "/", "-", "am", "mar", "2 months", "days ago",
+    ]
+)  # fmt: skip
+
+
+def _scan() -> DateScan:
+    language = default_rulebook().language
+    return DateScan([(_lower_pattern(d.regex), d.label) for d in language.date_regexes])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_date_scan_matches_the_alternation(text: str) -> None:
+    scan = _scan()
+    assert scan.matches(text) == scan._by_alternation(text)
+
+
+def test_date_scan_finds_dates_in_order_with_the_first_regex_winning_a_tie() -> None:
+    scan = DateScan([(r"\d+ weeks", "A"), (r"\d+", "B"), (r"weeks ago", "C")])
+    assert scan.matches("3 weeks ago and 12") == [(0, 7, "A"), (16, 18, "B")]
+    assert scan.matches("3 weeks ago and 12") == scan._by_alternation("3 weeks ago and 12")
+
+
+def test_date_scan_defers_to_the_alternation_for_an_empty_match() -> None:
+    scan = DateScan([(r"x*", "X"), (r"\d+", "D")])
+    assert scan.matches("ab12x") == scan._by_alternation("ab12x")
+
+
+def test_the_engine_uses_the_rulebook_date_regexes() -> None:
+    text = "seen on 12/10/2025 at 10.30 and again 3 weeks ago"
+    assert default_engine()._date_scan.matches(text) == _scan()._by_alternation(text)
