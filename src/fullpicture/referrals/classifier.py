@@ -104,10 +104,10 @@ def suggestions_from_analysis(
         confidence = 1.0
         for match in best.values():
             confidence *= 1.0 - match.cue.confidence
-        spans = tuple(sorted({m.span for m in matches}, key=lambda s: s.start))
+        spans = tuple(sorted({m.span for m in matches}, key=lambda s: (s.start, s.end)))
         reason = "; ".join(
             f"'{m.span.text}' ({m.cue.label})"
-            for m in sorted(best.values(), key=lambda m: m.span.start)
+            for m in sorted(best.values(), key=lambda m: (m.span.start, m.span.end, m.cue.id))
         )
         suggestions.append(_suggestion(code, round(min(0.99, 1.0 - confidence), 2), spans, reason))
     # The child's own words raise the disclosure code (taxonomy CHD-VOI: the child's own words
@@ -139,7 +139,7 @@ def suggestions_from_analysis(
             reason = f"the child's own words {words}, in quotation marks ({len(quotes)})"
             if existing is not None:
                 suggestions.remove(existing)
-                spans = tuple(sorted({*existing.spans, *spans}, key=lambda s: s.start))
+                spans = tuple(sorted({*existing.spans, *spans}, key=lambda s: (s.start, s.end)))
                 reason = f"{existing.reason}; {reason}"
                 confidence = max(confidence, existing.confidence)
             suggestions.append(_suggestion(code, confidence, spans, reason))
