@@ -36,6 +36,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
 
     session = (
         SparkSession.builder.master("local[1]")
@@ -44,6 +45,9 @@ def spark() -> Iterator[Any]:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.default.parallelism", "1")
+        # The JVM starts once per process: give it splink's similarity functions too, or the
+        # linkage Spark tests that run after this one in the same process cannot load them.
+        .config("spark.jars", similarity_jar_location())
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
