@@ -315,6 +315,10 @@ def test_the_front_door_sees_every_agencys_alert_evidence(
     listed = app_client.get("/api/v1/alerts").json()
     evidence = {i for a in listed if a["person_id"] == child.id for i in a["evidence"]["event_ids"]}
     assert _police_event_id(db_session) in evidence
+    # An alert names its child the way the child routes take it, so a client can follow it.
+    followed = {a["person_public_id"] for a in listed if a["person_id"] == child.id}
+    assert followed == {child.public_id}
+    assert app_client.get(f"/api/v1/children/{child.public_id}/harm").status_code == 200
 
 
 def test_household_adults_entries_follow_the_childs_picture(

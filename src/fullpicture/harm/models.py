@@ -7,10 +7,10 @@ import enum
 from typing import Any
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fullpicture.core.database import Base, UTCDateTime, string_enum, utc_now
-from fullpicture.people.models import new_public_id
+from fullpicture.people.models import Person, new_public_id
 
 
 class AlertStatus(enum.StrEnum):
@@ -55,3 +55,11 @@ class HarmAlert(Base):
     closed_by: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    # Loaded by a second SELECT, so the row lock taken on an alert never spans a join.
+    person: Mapped[Person] = relationship(lazy="selectin")
+
+    @property
+    def person_public_id(self) -> str:
+        """The child's id as the child routes take it (``/children/{id}/…``)."""
+        return self.person.public_id

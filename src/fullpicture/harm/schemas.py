@@ -81,6 +81,7 @@ class AlertRead(BaseModel):
 
     public_id: str
     person_id: int
+    person_public_id: str = Field(description="the child's id in the /children/{id}/… routes")
     kind: str
     raised_on: dt.date
     score: float
