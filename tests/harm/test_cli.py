@@ -76,13 +76,19 @@ def test_score_alerts_workflow_and_chronology_export(
         alert = session.query(HarmAlert).filter_by(person_id=child_id).first()
         assert alert is not None
         alert_id = alert.public_id
-    code, output = _run("harm", "close", alert_id, "--outcome", "done", "--by", "x")
-    assert code == 2 and "acknowledge" in output
-    code, output = _run(
-        "harm", "acknowledge", alert_id, "--decision", "Same-day referral to CSC", "--by", "GP"
-    )
-    assert code == 0 and "acknowledged" in output
     as_gp, as_mash = ("--as", "gp.doctor"), ("--as", "mash.worker")
+    code, output = _run("harm", "alerts", *as_mash)
+    assert code == 0 and alert_id[:8] in output  # the table may wrap a long id
+    code, output = _run("harm", "alerts", *as_gp)
+    assert code == 0 and alert_id[:8] in output  # the GP holds a record of the child
+    code, output = _run("harm", "close", alert_id, "--outcome", "done", "--by", "x", *as_mash)
+    assert code == 2 and "acknowledge" in output
+    code, output = _run("harm", "acknowledge", alert_id, "--decision", "Same-day referral to CSC",
+                        "--by", "GP")  # fmt: skip
+    assert code == 2 and "--as" in output  # nobody decides on an alert anonymously
+    code, output = _run("harm", "acknowledge", alert_id, "--decision", "Same-day referral to CSC",
+                        "--by", "GP", *as_mash)  # fmt: skip
+    assert code == 0 and "acknowledged" in output
     code, output = _run("harm", "child", str(child_id), "--as-of", "2025-06-30", *as_gp)
     assert code == 0 and "PHY-INJ" in output and "infant" in output
     assert "police-cli" not in output and "1 further entry held by 1 other agency" in output
@@ -116,4 +122,5 @@ def test_score_alerts_workflow_and_chronology_export(
             .select_from(AuditEntry)
             .where(AuditEntry.person_id == child_id, AuditEntry.action == "person.read")
         )
-        assert reads == 5  # two harm explanations and three exports; refusals record none
+        # two harm explanations, three exports and the acknowledgement; refusals record none
+        assert reads == 6

@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
@@ -197,22 +198,31 @@ def child(
 
 @app.command("alerts")
 def alerts(
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
     status: AlertStatus | None = typer.Option(None, "--status", help="Only this status."),
     child_ref: str | None = typer.Option(None, "--child", help="Only this child."),
 ) -> None:
-    """List alerts, newest first, with their reason and who they went to.
+    """List alerts about children you may see, newest first, with their reason and routing.
 
-    Example: fullpicture harm alerts --status new
+    Example: fullpicture harm alerts --status new --as mash.worker
     """
     with unit_of_work(get_session_factory()) as session:
+        subject = _subject(session, as_user, Scope.CHILDREN_READ)
         person_id = None
         if child_ref is not None:
-            person_id = chronology_views.resolve_person(db_session=session, person_ref=child_ref).id
-        found = harm_service.list_alerts(db_session=session, status=status, person_id=person_id)
+            person_id = _open_child(session, as_user, child_ref, purpose="alerts")[1].id
+        readable = set(session.scalars(access_repository.readable_person_ids(subject, utc_now())))
+        found = [
+            alert
+            for alert in harm_service.list_alerts(
+                db_session=session, status=status, person_id=person_id
+            )
+            if alert.person_id in readable
+        ]
         table = Table("id", "child", "raised", "kind", "score", "status", "reason")
         for alert in found:
             table.add_row(
-                alert.public_id, str(alert.person_id), alert.raised_on.isoformat(), alert.kind,
+                alert.public_id, alert.person_public_id, alert.raised_on.isoformat(), alert.kind,
                 f"{alert.score:.1f}", alert.status.value, alert.reason,
             )  # fmt: skip
     console.print(table)
@@ -223,12 +233,13 @@ def acknowledge(
     alert_id: str = typer.Argument(..., help="The alert's id."),
     decision: str = typer.Option(..., "--decision", help="What was decided, and why."),
     by: str = typer.Option(..., "--by", help="Who decided."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
     """Record the decision taken on a new alert.
 
-    Example: fullpicture harm acknowledge 3f2a... --decision "Strategy discussion today" --by "J Smith"
+    Example: fullpicture harm acknowledge 3f2a... --decision "Strategy discussion today" --by "J Smith" --as mash.worker
     """
-    _transition(alert_id, lambda s: harm_service.acknowledge_alert(
+    _transition(alert_id, as_user, lambda s: harm_service.acknowledge_alert(
         db_session=s, public_id=alert_id, decision=decision, by=by))  # fmt: skip
 
 
@@ -237,18 +248,33 @@ def close(
     alert_id: str = typer.Argument(..., help="The alert's id."),
     outcome: str = typer.Option(..., "--outcome", help="What happened for the child."),
     by: str = typer.Option(..., "--by", help="Who closed it."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
     """Close an acknowledged alert with its outcome.
 
-    Example: fullpicture harm close 3f2a... --outcome "Child protection plan" --by "J Smith"
+    Example: fullpicture harm close 3f2a... --outcome "Child protection plan" --by "J Smith" --as mash.worker
     """
-    _transition(alert_id, lambda s: harm_service.close_alert(
+    _transition(alert_id, as_user, lambda s: harm_service.close_alert(
         db_session=s, public_id=alert_id, outcome=outcome, by=by))  # fmt: skip
 
 
-def _transition(alert_id: str, change: object) -> None:
+def _subject(session: Session, as_user: str, *scopes: Scope) -> AuthSubject:
+    try:
+        subject = access_service.subject_for_cli(db_session=session, username=as_user)
+        access_service.require_scopes(subject, *scopes)
+    except access_service.AccessError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=3) from exc
+    return subject
+
+
+def _transition(alert_id: str, as_user: str, change: object) -> None:
     try:
         with unit_of_work(get_session_factory()) as session:
+            _subject(session, as_user, Scope.CHILDREN_WRITE)
+            child = harm_service.get_alert(db_session=session, public_id=alert_id).person_public_id
+            # The same gate as reading the child: need to know, and the access is audited.
+            _open_child(session, as_user, child, purpose="alert decision")
             alert = change(session)  # type: ignore[operator]
             status = alert.status.value
     except (harm_service.AlertNotFound, harm_service.AlertWorkflowError) as exc:
