@@ -43,15 +43,19 @@ NOT_VISIBLE = "no such child, or you have no need to know about them"
 
 
 def _open_child(
-    session: Session, as_user: str, child_ref: str, purpose: str
+    session: Session,
+    as_user: str,
+    child_ref: str,
+    purpose: str,
+    subject: AuthSubject | None = None,
 ) -> tuple[AuthSubject, Person]:
     """The subject and the child, through the one access gate (which audits the read).
 
     An unknown child and one the user may not see get the same answer, so the command never
     confirms that a child is known to the system.
     """
+    subject = subject or _subject(session, as_user)
     try:
-        subject = access_service.subject_for_cli(db_session=session, username=as_user)
         person = chronology_views.resolve_person(db_session=session, person_ref=child_ref)
         access_service.open_person(
             db_session=session, subject=subject, person_public_id=person.public_id, purpose=purpose
@@ -210,7 +214,7 @@ def alerts(
         subject = _subject(session, as_user, Scope.CHILDREN_READ)
         person_id = None
         if child_ref is not None:
-            person_id = _open_child(session, as_user, child_ref, purpose="alerts")[1].id
+            person_id = _open_child(session, as_user, child_ref, "alerts", subject)[1].id
         readable = set(session.scalars(access_repository.readable_person_ids(subject, utc_now())))
         found = [
             alert
@@ -271,10 +275,10 @@ def _subject(session: Session, as_user: str, *scopes: Scope) -> AuthSubject:
 def _transition(alert_id: str, as_user: str, change: object) -> None:
     try:
         with unit_of_work(get_session_factory()) as session:
-            _subject(session, as_user, Scope.CHILDREN_WRITE)
+            subject = _subject(session, as_user, Scope.CHILDREN_WRITE)
             child = harm_service.get_alert(db_session=session, public_id=alert_id).person_public_id
             # The same gate as reading the child: need to know, and the access is audited.
-            _open_child(session, as_user, child, purpose="alert decision")
+            _open_child(session, as_user, child, "alert decision", subject)
             alert = change(session)  # type: ignore[operator]
             status = alert.status.value
     except (harm_service.AlertNotFound, harm_service.AlertWorkflowError) as exc:
