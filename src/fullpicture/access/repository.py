@@ -290,6 +290,20 @@ def can_read_person(
     )
 
 
+def readable_among(
+    db_session: Session, *, subject: AuthSubject, person_ids: Sequence[int], now: dt.datetime
+) -> set[int]:
+    """Which of these people the subject may see at all."""
+    if not person_ids:
+        return set()
+    readable = readable_person_ids(subject, now).subquery("readable_among")
+    return set(
+        db_session.scalars(
+            select(readable.c.person_id).where(readable.c.person_id.in_(sorted(set(person_ids))))
+        )
+    )
+
+
 def live_break_glass_grant(
     db_session: Session, *, subject: AuthSubject, person_id: int, now: dt.datetime
 ) -> BreakGlassGrant | None:

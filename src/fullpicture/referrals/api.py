@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import service as access_service
 from fullpicture.access.api import Principal, ReferralWriter
 from fullpicture.core.runtime import request_session
-from fullpicture.referrals import repository, service
+from fullpicture.referrals import service
 from fullpicture.referrals.classifier import classify_concerns
 from fullpicture.referrals.models import ReferralImmutableError
 from fullpicture.referrals.schemas import (
@@ -93,17 +93,18 @@ def classify(body: ClassifyRequest, subject: Principal) -> list[dict[str, object
     return [suggestion.as_dict() for suggestion in classify_concerns(body.text)]
 
 
-def _read(session: Session, referral_ref: str) -> ReferralRead:
-    try:
-        referral = service.get_latest(db_session=session, referral_ref=referral_ref)
-    except service.ReferralNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    return service.to_read(session, referral)
+#: Every route naming a referral answers 404 alike for an unknown referral and one the caller
+#: has no need to know about (``service.open_referral``).
+REFERRAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such referral, or none you have a need to know about"},
+}
 
 
 def _refusal(exc: Exception) -> HTTPException:
     if isinstance(exc, service.ReferralNotFoundError | service.ChildNotFoundError):
         return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+    if isinstance(exc, service.ReferralAgencyError):
+        return HTTPException(status.HTTP_403_FORBIDDEN, str(exc))
     if isinstance(exc, ReferralImmutableError | service.ReferralStateError):
         return HTTPException(status.HTTP_409_CONFLICT, str(exc))
     raise exc
@@ -118,28 +119,50 @@ def _refusal(exc: Exception) -> HTTPException:
 def create(body: ReferralCreate, session: SessionDep, subject: ReferralWriter) -> ReferralRead:
     """Every field may be blank: absence of information must not delay a referral."""
     try:
-        referral = service.create_draft(db_session=session, referral_in=body)
-    except (service.ChildNotFoundError, service.ReferralStateError) as exc:
+        referral = service.create_draft(db_session=session, referral_in=body, author=subject)
+    except (
+        service.ChildNotFoundError,
+        service.ReferralStateError,
+        service.ReferralAgencyError,
+    ) as exc:
         raise _refusal(exc) from exc
     return service.to_read(session, referral)
 
 
-@router.get("/{referral_ref}", response_model=ReferralRead, summary="The latest version")
+@router.get(
+    "/{referral_ref}",
+    response_model=ReferralRead,
+    summary="The latest version",
+    responses=REFERRAL_RESPONSES,
+)
 def read(referral_ref: str, session: SessionDep, subject: ReferralWriter) -> ReferralRead:
-    return _read(session, referral_ref)
+    try:
+        referral = service.get_latest(
+            db_session=session, referral_ref=referral_ref, viewer=subject, purpose="referral"
+        )
+    except service.ReferralNotFoundError as exc:
+        raise _refusal(exc) from exc
+    return service.to_read(session, referral)
 
 
 @router.get(
     "/{referral_ref}/versions",
     response_model=list[ReferralRead],
     summary="Every version, oldest first (what was sent, and each correction)",
+    responses=REFERRAL_RESPONSES,
 )
 def read_versions(
     referral_ref: str, session: SessionDep, subject: ReferralWriter
 ) -> list[ReferralRead]:
-    rows = repository.versions(session, referral_ref=referral_ref)
-    if not rows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no referral {referral_ref}")
+    try:
+        rows = service.open_referral(
+            db_session=session,
+            subject=subject,
+            referral_ref=referral_ref,
+            purpose="referral versions",
+        )
+    except service.ReferralNotFoundError as exc:
+        raise _refusal(exc) from exc
     return [service.to_read(session, row) for row in rows]
 
 
@@ -147,18 +170,20 @@ def read_versions(
     "/{referral_ref}",
     response_model=ReferralRead,
     summary="Replace a draft's content (409 once submitted: make a correction)",
+    responses=REFERRAL_RESPONSES,
 )
 def update(
     referral_ref: str, body: ReferralUpdate, session: SessionDep, subject: ReferralWriter
 ) -> ReferralRead:
     try:
         referral = service.update_draft(
-            db_session=session, referral_ref=referral_ref, referral_in=body
+            db_session=session, referral_ref=referral_ref, referral_in=body, author=subject
         )
     except (
         service.ReferralNotFoundError,
         service.ChildNotFoundError,
         service.ReferralStateError,
+        service.ReferralAgencyError,
         ReferralImmutableError,
     ) as exc:
         raise _refusal(exc) from exc
@@ -169,6 +194,7 @@ def update(
     "/{referral_ref}/submit",
     response_model=ReferralRead,
     summary="Send the draft to the children's social care front door, whatever its score",
+    responses=REFERRAL_RESPONSES,
 )
 def submit(
     referral_ref: str, body: ReferralSubmit, session: SessionDep, subject: ReferralWriter
@@ -190,27 +216,37 @@ def submit(
     status_code=status.HTTP_201_CREATED,
     response_model=ReferralRead,
     summary="Correct a submitted referral: a new draft version saying what and why",
+    responses=REFERRAL_RESPONSES,
 )
 def correct(
     referral_ref: str, body: ReferralCorrection, session: SessionDep, subject: ReferralWriter
 ) -> ReferralRead:
     try:
-        referral = service.correct(db_session=session, referral_ref=referral_ref, correction=body)
+        referral = service.correct(
+            db_session=session, referral_ref=referral_ref, correction=body, author=subject
+        )
     except (
         service.ReferralNotFoundError,
         service.ChildNotFoundError,
         service.ReferralStateError,
+        service.ReferralAgencyError,
     ) as exc:
         raise _refusal(exc) from exc
     return service.to_read(session, referral)
 
 
-@router.get("/{referral_ref}/check", summary="Check the latest version (with record cross-checks)")
+@router.get(
+    "/{referral_ref}/check",
+    summary="Check the latest version (with record cross-checks)",
+    responses=REFERRAL_RESPONSES,
+)
 def check_stored(referral_ref: str, session: SessionDep, subject: ReferralWriter) -> dict[str, Any]:
     try:
-        referral = service.get_latest(db_session=session, referral_ref=referral_ref)
+        referral = service.get_latest(
+            db_session=session, referral_ref=referral_ref, viewer=subject, purpose="referral check"
+        )
     except service.ReferralNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise _refusal(exc) from exc
     result = service.check_referral(db_session=session, referral=referral, viewer=subject)
     if result is None:
         raise HTTPException(

@@ -8,11 +8,14 @@ delay a referral) — the check is stored with the submitted version as a prompt
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
+from fullpicture.access import audit
 from fullpicture.access import repository as access_repository
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import AuthSubject
 from fullpicture.core.database import utc_now
@@ -41,6 +44,7 @@ from fullpicture.referrals.text_input import ReferralTextError, validate_referra
 
 __all__ = [
     "ChildNotFoundError",
+    "ReferralAgencyError",
     "ReferralImmutableError",
     "ReferralNotFoundError",
     "ReferralStateError",
@@ -49,6 +53,7 @@ __all__ = [
     "check_text_with_record",
     "correct",
     "create_draft",
+    "open_referral",
     "referral_text",
     "submit",
     "to_read",
@@ -57,11 +62,71 @@ __all__ = [
 
 
 class ReferralNotFoundError(LookupError):
-    """No referral with that reference."""
+    """No referral with that reference, or none the caller has a need to know about: one
+    error for both, so a refusal never confirms that a referral exists."""
 
 
 class ChildNotFoundError(LookupError):
-    """No person with that public id."""
+    """No person with that public id (or none the caller may see)."""
+
+
+class ReferralAgencyError(PermissionError):
+    """A signed-in referrer named another agency as the referrer's agency."""
+
+
+def _not_found(referral_ref: str) -> ReferralNotFoundError:
+    return ReferralNotFoundError(
+        f"no referral {referral_ref}, or you have no need to know about it"
+    )
+
+
+def open_referral(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    referral_ref: str,
+    purpose: str,
+    now: dt.datetime | None = None,
+) -> Sequence[Referral]:
+    """Every version of a referral the subject may read, oldest first; the read is audited.
+
+    The subject may read a referral their own agency made (the referrer's agency of any
+    version), or one whose linked children — in every version — they all have a need to know
+    about (``access.repository.readable_person_ids``). A referral about a child they may not
+    see is "not found", as the child would be.
+    """
+    now = now or utc_now()
+    access_service.require_scopes(subject, Scope.CHILDREN_READ)
+    rows = repository.versions(db_session, referral_ref=referral_ref)
+    if not rows:
+        raise _not_found(referral_ref)
+    child_ids = sorted({c.person_id for r in rows for c in r.children if c.person_id is not None})
+    own_agency = subject.agency_id is not None and any(
+        r.referrer_agency_id == subject.agency_id for r in rows
+    )
+    if not own_agency and (
+        not child_ids
+        or access_repository.readable_among(
+            db_session, subject=subject, person_ids=child_ids, now=now
+        )
+        != set(child_ids)
+    ):
+        raise _not_found(referral_ref)
+    detail = {"purpose": purpose, "referral_ref": referral_ref, "method": subject.method.value}
+    # A referral is part of each linked child's record, so its reads show in "who has looked".
+    people: list[int | None] = [*child_ids] or [None]
+    for person_id in people:
+        audit.record(
+            db_session=db_session,
+            actor=subject.actor,
+            actor_user_id=subject.user_id,
+            action="person.read" if person_id is not None else "referral.read",
+            person_id=person_id,
+            target=f"referral:{referral_ref}",
+            detail=detail,
+            occurred_at=now,
+        )
+    return rows
 
 
 class ReferralStateError(ValueError):
@@ -131,7 +196,15 @@ def check_text_with_record(
     return check
 
 
-def _apply_fields(db_session: Session, referral: Referral, fields: ReferralFields) -> None:
+def _apply_fields(
+    db_session: Session,
+    referral: Referral,
+    fields: ReferralFields,
+    author: AuthSubject | None = None,
+) -> None:
+    """Copy a referrer's fields onto a draft. With a signed-in ``author``, the referrer's agency
+    is theirs (blank means theirs) and linked children must be ones they may see, so linking
+    cannot be used to learn whether a child is known, nor a referral filed as another agency's."""
     agency_id = None
     if fields.referrer_agency_code:
         agency = repository.agency_by_code(db_session, code=fields.referrer_agency_code)
@@ -141,12 +214,30 @@ def _apply_fields(db_session: Session, referral: Referral, fields: ReferralField
                 "(fullpicture agency add) or leave the code blank"
             )
         agency_id = agency.id
+    if author is not None and author.agency_id is not None:
+        if agency_id is not None and agency_id != author.agency_id:
+            raise ReferralAgencyError(
+                "you can refer only on behalf of your own agency: leave referrer_agency_code "
+                "blank or give your agency's code"
+            )
+        agency_id = author.agency_id
     people = repository.persons_by_public_id(
         db_session, public_ids=[c.person_id for c in fields.children if c.person_id]
     )
+    if author is not None:
+        readable = access_repository.readable_among(
+            db_session,
+            subject=author,
+            person_ids=[p.id for p in people.values()],
+            now=utc_now(),
+        )
+        people = {key: p for key, p in people.items() if p.id in readable}
     unknown = [c.person_id for c in fields.children if c.person_id and c.person_id not in people]
     if unknown:
-        raise ChildNotFoundError(f"no person with id {', '.join(str(u) for u in unknown)}")
+        raise ChildNotFoundError(
+            f"no person with id {', '.join(str(u) for u in unknown)}, "
+            "or you have no need to know about them"
+        )
     referral.referrer_name = fields.referrer_name
     referral.referrer_role = fields.referrer_role
     referral.referrer_agency_id = agency_id
@@ -187,14 +278,26 @@ def _apply_fields(db_session: Session, referral: Referral, fields: ReferralField
     ]
 
 
-def get_latest(*, db_session: Session, referral_ref: str) -> Referral:
+def get_latest(
+    *, db_session: Session, referral_ref: str, viewer: AuthSubject | None = None, purpose: str = ""
+) -> Referral:
+    """The latest version; with a ``viewer``, only if they may read it (``open_referral``)."""
+    if viewer is not None:
+        return open_referral(
+            db_session=db_session,
+            subject=viewer,
+            referral_ref=referral_ref,
+            purpose=purpose or "referral",
+        )[-1]
     referral = repository.latest_version(db_session, referral_ref=referral_ref)
     if referral is None:
-        raise ReferralNotFoundError(f"no referral {referral_ref}")
+        raise _not_found(referral_ref)
     return referral
 
 
-def create_draft(*, db_session: Session, referral_in: ReferralCreate) -> Referral:
+def create_draft(
+    *, db_session: Session, referral_in: ReferralCreate, author: AuthSubject | None = None
+) -> Referral:
     """Save a new draft (version 1). Every field may be blank."""
     now = utc_now()
     referral = Referral(
@@ -208,23 +311,29 @@ def create_draft(*, db_session: Session, referral_in: ReferralCreate) -> Referra
         agencies_involved=[],
         attachments=[],
     )
-    _apply_fields(db_session, referral, referral_in)
+    _apply_fields(db_session, referral, referral_in, author)
     db_session.add(referral)
     db_session.flush()
     return referral
 
 
 def update_draft(
-    *, db_session: Session, referral_ref: str, referral_in: ReferralUpdate
+    *,
+    db_session: Session,
+    referral_ref: str,
+    referral_in: ReferralUpdate,
+    author: AuthSubject | None = None,
 ) -> Referral:
     """Replace a draft's content. A submitted referral is refused: make a correction instead."""
-    referral = get_latest(db_session=db_session, referral_ref=referral_ref)
+    referral = get_latest(
+        db_session=db_session, referral_ref=referral_ref, viewer=author, purpose="referral edit"
+    )
     if referral.status is ReferralStatus.SUBMITTED:
         raise ReferralImmutableError(
             f"referral {referral_ref} v{referral.version} was submitted on "
             f"{referral.submitted_at:%d/%m/%Y %H:%M} and cannot change; make a correction instead"
         )
-    _apply_fields(db_session, referral, referral_in)
+    _apply_fields(db_session, referral, referral_in, author)
     referral.updated_at = utc_now()
     db_session.flush()
     return referral
@@ -244,7 +353,9 @@ def submit(
     as a record of what the referrer was prompted about — so with the submitting ``viewer``'s
     need-to-know, never more than they could see; it never holds the referral back.
     """
-    referral = get_latest(db_session=db_session, referral_ref=referral_ref)
+    referral = get_latest(
+        db_session=db_session, referral_ref=referral_ref, viewer=viewer, purpose="referral submit"
+    )
     if referral.status is ReferralStatus.SUBMITTED:
         raise ReferralStateError(
             f"referral {referral_ref} v{referral.version} is already submitted; "
@@ -265,9 +376,20 @@ def submit(
     return referral
 
 
-def correct(*, db_session: Session, referral_ref: str, correction: ReferralCorrection) -> Referral:
+def correct(
+    *,
+    db_session: Session,
+    referral_ref: str,
+    correction: ReferralCorrection,
+    author: AuthSubject | None = None,
+) -> Referral:
     """Start a correction of a submitted referral: a new draft version that names what it corrects."""
-    latest = get_latest(db_session=db_session, referral_ref=referral_ref)
+    latest = get_latest(
+        db_session=db_session,
+        referral_ref=referral_ref,
+        viewer=author,
+        purpose="referral correction",
+    )
     if latest.status is not ReferralStatus.SUBMITTED:
         raise ReferralStateError(
             f"referral {referral_ref} v{latest.version} is still a draft; edit it instead"
@@ -287,7 +409,7 @@ def correct(*, db_session: Session, referral_ref: str, correction: ReferralCorre
         agencies_involved=[],
         attachments=[],
     )
-    _apply_fields(db_session, referral, correction)
+    _apply_fields(db_session, referral, correction, author)
     db_session.add(referral)
     db_session.flush()
     return referral
