@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -12,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
 from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.chronology.export import CSV_COLUMNS, HELD_ELSEWHERE_MARKER, chronology_csv
 from fullpicture.chronology.models import ParticipantRole
+from fullpicture.chronology.views import child_chronology
 from fullpicture.harm import service
 from fullpicture.people.models import Person, SourceRecord
 from tests.access.principals import authorise_client
@@ -342,3 +346,39 @@ def test_household_adults_entries_follow_the_childs_picture(
     assert {e["about"] for e in partial["entries"]} == {"child"}
     assert partial["held_elsewhere"]["entries"] == 2  # the police injury and the call-out
     assert partial["held_elsewhere"]["agencies"] == 2
+
+
+def test_the_csv_export_counts_what_is_held_elsewhere_on_a_comment_line(
+    app_client: TestClient, db_session: Session
+) -> None:
+    school, child = _child(db_session)
+    csc = _csc_holds_the_child(db_session, child)
+    authorise_client(app_client, db_session, agency=school)
+    url = f"/api/v1/children/{child.public_id}/chronology?format=csv"
+    response = app_client.get(url)
+    assert response.status_code == 200, response.text
+    lines = response.text.split("\r\n")
+    assert lines[-1] == ""  # every line, the comment too, ends with CRLF
+    *entry_lines, comment = lines[:-1]
+    assert comment.startswith(f"{HELD_ELSEWHERE_MARKER} entries=1 agencies=1: ")
+    assert "1 further entry held by 1 other agency" in comment
+    assert "Bruise seen by officers" not in response.text
+    rows = list(csv.reader(io.StringIO("\r\n".join(entry_lines))))
+    assert rows[0] == list(CSV_COLUMNS) and len(rows) == 1 + 3
+    assert not any(line.startswith("#") for line in entry_lines)
+    # The pooled view withholds nothing, so there is no comment line.
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
+    pooled = app_client.get(url).text
+    assert "#" not in pooled and len(pooled.strip().split("\r\n")) == 1 + 4
+
+
+def test_a_cell_holding_a_hash_is_quoted_so_comment_aware_readers_keep_it(
+    db_session: Session,
+) -> None:
+    school, child = _child(db_session)
+    make.event(db_session, school, "s-hash", dt.date(2025, 4, 1), "PHY-INJ",
+               [("S1", ParticipantRole.SUBJECT)], summary="Seen in room #4")  # fmt: skip
+    text = chronology_csv(child_chronology(db_session=db_session, person_id=child.id))
+    assert '"Seen in room #4"' in text
+    rows = list(csv.reader(io.StringIO(text)))
+    assert [r[2] for r in rows if "room" in r[2]] == ["Seen in room #4"]

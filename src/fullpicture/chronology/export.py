@@ -7,7 +7,6 @@ number so that nobody counts them twice.
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -32,6 +31,13 @@ CSV_COLUMNS = (
     "date_recorded",
     "agency_event_ref",
 )
+#: Starts the trailing line that counts entries the reader may not see (``held_elsewhere``).
+#: A comment line, not a row, so every row stays an entry: pandas ``comment="#"``, R
+#: ``comment.char = "#"`` and DuckDB ``comment = '#'`` skip it; no entry row starts with ``#``
+#: (the first column is an ISO date), and cells holding ``#`` are quoted, since those readers
+#: take an unquoted ``#`` anywhere as the start of a comment.
+HELD_ELSEWHERE_MARKER = "# held_elsewhere"
+_QUOTED = frozenset(',"#\r\n')
 
 # A Unicode font when the system has one (names such as "Climbié" and curly quotes);
 # otherwise the PDF core font, with characters it cannot draw replaced.
@@ -52,13 +58,16 @@ def _event_text(entry: ChronologyEntry) -> str:
 
 
 def chronology_csv(chronology: Chronology) -> str:
-    """The chronology as CSV text, one row per entry, in date order."""
+    """The chronology as CSV text, one row per entry, in date order.
+
+    When the reader's role leaves entries out (``held_elsewhere``), a last line says how many,
+    as the JSON and PDF do: ``# held_elsewhere entries=3 agencies=2: <message>``.
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    buffer.write(_csv_line(*CSV_COLUMNS))
     for entry in chronology.entries:
-        writer.writerow(
-            (
+        buffer.write(
+            _csv_line(
                 entry.event_date.isoformat(),
                 entry.date_precision.value,
                 entry.summary,
@@ -75,7 +84,25 @@ def chronology_csv(chronology: Chronology) -> str:
                 entry.event_ref,
             )
         )
+    held = chronology.held_elsewhere
+    if held is not None:
+        message = " ".join(held.message.split())  # one line, whatever the message holds
+        buffer.write(
+            f"{HELD_ELSEWHERE_MARKER} entries={held.entries} agencies={held.agencies}: "
+            f"{message}\r\n"
+        )
     return buffer.getvalue()
+
+
+def _csv_line(*cells: str | int) -> str:
+    """One CSV line as RFC 4180 writes it, but quoting any cell that holds ``#`` too."""
+    quoted = []
+    for cell in cells:
+        text = str(cell)
+        if _QUOTED.intersection(text):
+            text = '"' + text.replace('"', '""') + '"'
+        quoted.append(text)
+    return ",".join(quoted) + "\r\n"
 
 
 def chronology_pdf(chronology: Chronology, *, title: str) -> bytes:
