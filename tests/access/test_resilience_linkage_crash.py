@@ -12,12 +12,14 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
+from fullpicture.access.models import Role
 from fullpicture.core.database import session_factory, unit_of_work
 from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.models import LinkageModelVersion, LinkageRun
 from fullpicture.linkage.rules import default_rules
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 from tests.access.fixtures import database_url
+from tests.access.principals import make_user
 from tests.conftest import TestDatabase
 from tests.linkage.population import build_population, store_population
 
@@ -46,9 +48,10 @@ def test_sigkill_during_a_linkage_run_leaves_nothing_and_the_rerun_completes(
     population = build_population(people=300, seed=5)
     with unit_of_work(factory) as session:
         store_population(session, population.records)
+        make_user(session, role=Role.ADMINISTRATOR, username="crash.admin")
     env = dict(os.environ, FULLPICTURE_DATABASE_URL=database_url(fresh_database))
     linker = subprocess.Popen(
-        [sys.executable, "-m", "fullpicture.cli.main", "link", "run", "--by", "crash-test"],
+        [sys.executable, "-m", "fullpicture.cli.main", "link", "run", "--as", "crash.admin"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

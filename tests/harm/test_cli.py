@@ -71,6 +71,11 @@ def test_score_alerts_workflow_and_chronology_export(
     assert "1 new" in output or "new (stored" in output
     again_code, again = _run("harm", "score", "--as-of", "2025-06-30")
     assert again_code == 0 and ", 0 new" in again
+    with Session(cli_database.engine) as session:
+        runs = session.scalars(select(AuditEntry).where(AuditEntry.action == "harm.score")).all()
+        assert [e.target for e in runs] == ["as_of:2025-06-30", "as_of:2025-06-30"]
+        assert runs[0].detail["new_alerts"] > 0 and runs[1].detail["new_alerts"] == 0
+        assert all(e.actor.startswith("cli:") for e in runs)
 
     with Session(cli_database.engine) as session:
         alert = session.query(HarmAlert).filter_by(person_id=child_id).first()

@@ -56,6 +56,12 @@ def test_import_prints_counts_and_reasons_then_export_fix_reimport(
     assert code == 0, out
     assert "committed" in out and "Ashdown data team" in out
     assert "events row 2" in out and "in the future" in out
+    with session_factory(cli_database.engine)() as session:
+        (follow_up,) = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "import.follow_up")
+        ).all()
+        assert follow_up.actor == "Ashdown data team"
+        assert follow_up.target.startswith("import_batch:")
 
     with session_factory(cli_database.engine)() as session:
         batch = session.scalars(select(ImportBatch)).one()

@@ -91,7 +91,9 @@ def test_check_with_a_child_and_the_referrals_life_on_a_real_database(
 ) -> None:
     import datetime as dt
 
-    from fullpicture.access.models import Role
+    from sqlalchemy import select
+
+    from fullpicture.access.models import AuditEntry, Role
     from fullpicture.agencies.models import AgencyKind
     from fullpicture.core.database import session_factory, unit_of_work
     from tests.access.principals import make_user
@@ -108,6 +110,7 @@ def test_check_with_a_child_and_the_referrals_life_on_a_real_database(
         make_user(
             session, role=Role.PRACTITIONER, agency=record.agencies["school"], username="teacher"
         )
+        make_user(session, role=Role.PRACTITIONER, username="outsider")
     path = tmp_path / "referral.txt"
     path.write_text(TEXT, encoding="utf-8")
     day = ("--referral-date", "2026-11-23")
@@ -137,15 +140,39 @@ def test_check_with_a_child_and_the_referrals_life_on_a_real_database(
         encoding="utf-8",
     )
     code, output = _run("create", str(draft), "--by", "s.okafor")
+    assert code == 2 and "--as" in output
+    code, output = _run("create", str(draft), "--by", "s.okafor", "--as", "outsider")
+    assert code == 2 and "no need to know" in " ".join(output.split())
+    code, output = _run("create", str(draft), "--by", "s.okafor", "--as", "teacher")
     assert code == 0, output
     ref = output.split("referral ", 1)[1].split(" ", 1)[0]
-    code, output = _run("submit", ref, "--by", "s.okafor")
+    code, output = _run("submit", ref, "--by", "s.okafor", "--as", "outsider")
+    assert code == 3 and "no need to know" in " ".join(output.split())
+    code, output = _run("submit", ref, "--by", "s.okafor", "--as", "teacher")
     assert code == 0 and "childrens_social_care_front_door" in output
-    code, output = _run("submit", ref, "--by", "s.okafor")
+    code, output = _run("submit", ref, "--by", "s.okafor", "--as", "teacher")
     assert code == 4 and "already submitted" in output
-    code, output = _run("show", ref)
+    code, output = _run("show", ref, "--as", "mash.worker")
     assert code == 0 and json.loads(output)["status"] == "submitted"
+    assert json.loads(output)["referrer_agency_code"] == record.agencies["school"].code
+    code, output = _run("show", ref, "--as", "outsider")
+    assert code == 3 and "Mia" not in output
+    code, output = _run("show", ref, "--as", "nobody")
+    assert code == 4 and "no active user" in output
+    with unit_of_work(session_factory(runtime_database.engine)) as session:
+        entries = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target == f"referral:{ref}")
+            .order_by(AuditEntry.position)
+        ).all()
+        assert [(e.actor, e.action) for e in entries if e.action.startswith("referral.")] == [
+            ("user:teacher", "referral.create"),
+            ("user:teacher", "referral.submit"),
+        ]
+        assert ("user:mash.worker", "person.read", record.child.id) in {
+            (e.actor, e.action, e.person_id) for e in entries
+        }
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"level_of_need": 7}), encoding="utf-8")
-    code, output = _run("create", str(bad), "--by", "x")
+    code, output = _run("create", str(bad), "--by", "x", "--as", "teacher")
     assert code == 2 and "level_of_need" in output

@@ -7,6 +7,7 @@ alerts, and export a child's or household's chronology.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import audit
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
@@ -132,6 +134,15 @@ def score(
     with unit_of_work(get_session_factory()) as session:
         result = harm_service.score_population(db_session=session, as_of=day)
         stored = harm_service.record_alerts(db_session=session, result=result) if store else []
+        if store:
+            # A batch job with no user behind it: attributed to whoever ran the command.
+            audit.append(
+                db_session=session,
+                actor=f"cli:{getpass.getuser()}",
+                action="harm.score",
+                target=f"as_of:{day.isoformat()}",
+                detail={"children": result.scores.num_rows, "new_alerts": len(stored)},
+            )
         scores = sorted(result.score_of().items(), key=lambda item: -item[1])[:show]
     console.print(
         f"Scored {result.scores.num_rows} children as of {day}: {len(result.alerts)} alerts "

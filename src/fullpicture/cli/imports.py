@@ -110,6 +110,18 @@ def _follow_up(batch_public_id: str, importer: str) -> None:
         outcome = follow_up_import(
             db_session=session, batch_public_id=batch_public_id, started_by=importer
         )
+        # The import itself is audited where it runs; what it set off (links, alerts) too.
+        audit.append(
+            db_session=session,
+            actor=importer,
+            action="import.follow_up",
+            target=f"import_batch:{batch_public_id}",
+            detail={
+                "records_linked": outcome.records_linked,
+                "children_rescored": outcome.children_rescored,
+                "alerts": len(outcome.alert_ids),
+            },
+        )
     console.print(
         f"Linked {outcome.records_linked:,} new or changed record(s); rescored "
         f"{outcome.children_rescored:,} child(ren); {len(outcome.alert_ids):,} new alert(s)."

@@ -1,4 +1,10 @@
-"""``fullpicture link``: link records into people, explain a link, and work the review queue."""
+"""``fullpicture link``: link records into people, explain a link, and work the review queue.
+
+Every command that touches the database runs ``--as`` a user and needs the same scope as the
+API route that does the same thing (``linkage:run`` to link, ``linkage:review`` for the queue
+and explanations, ``children:read`` and a need to know for a child's households); what it
+writes is in the audit log under that user, as the API's writes are.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,13 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
+from fullpicture.access import audit
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
+from fullpicture.access.subject import AuthSubject
 from fullpicture.cli.console import console, err_console, progress_bar
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_session_factory
@@ -52,6 +63,25 @@ app = typer.Typer(
 )
 
 
+AS_USER_HELP = "Your username: the command needs the same scope as on the web, and is audited."
+
+
+def _acting_user(session: Session, as_user: str | None, scope: Scope, command: str) -> AuthSubject:
+    """The user a command runs as, holding ``scope``; exits 3 (2 without --as) otherwise."""
+    if as_user is None:
+        err_console.print(
+            f"[red]{command} works on the database: say who you are with --as USERNAME.[/red]"
+        )
+        raise typer.Exit(code=2)
+    try:
+        subject = access_service.subject_for_cli(db_session=session, username=as_user)
+        access_service.require_scopes(subject, scope)
+    except access_service.AccessError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=3) from exc
+    return subject
+
+
 def _progress_reporter(progress: Any) -> Any:
     task = progress.add_task("linking", total=len(_STAGES))
 
@@ -76,12 +106,14 @@ def run(
     retrain: bool = typer.Option(
         False, "--retrain", help="Database mode: train a new model version."
     ),
-    started_by: str = typer.Option("cli", "--by", help="Who is running the linkage."),
+    as_user: str | None = typer.Option(
+        None, "--as", help="Database mode: " + AS_USER_HELP + " Needs linkage:run."
+    ),
 ) -> None:
     """Link records into people.
 
     Example: fullpicture link persons.csv --out clusters.csv
-    Example: fullpicture link --engine spark
+    Example: fullpicture link --engine spark --as admin
     """
     rules = default_rules()
     if persons_csv is not None:
@@ -108,11 +140,12 @@ def run(
         return
     try:
         with progress_bar() as progress, unit_of_work(get_session_factory()) as session:
+            subject = _acting_user(session, as_user, Scope.LINKAGE_RUN, "Linking the database")
             report, task = _progress_reporter(progress)
             linkage_run = linkage_service.link_database(
                 db_session=session,
                 rules=rules,
-                started_by=started_by,
+                started_by=subject.actor,
                 engine=engine,
                 retrain=retrain,
                 model_dir=get_settings().data_dir / "linkage",
@@ -122,6 +155,14 @@ def run(
             households = linkage_households.rebuild_households(db_session=session)
             progress.update(task, completed=len(_STAGES), description="done")
             counts = {**linkage_run.counts, **{f"household_{k}": v for k, v in households.items()}}
+            # Appended after the run, so the audit chain is not held for the whole of it.
+            access_service.record_write(
+                db_session=session,
+                subject=subject,
+                action="linkage.run",
+                target=f"linkage_run:{linkage_run.id}",
+                detail={"engine": engine.value, "retrain": retrain, "counts": counts},
+            )
     except (linkage_service.LinkageStateError, LinkageInputError, LinkageModelMismatch) as exc:
         err_console.print(f"[red]Nothing linked.[/red] {exc}")
         raise typer.Exit(code=2) from exc
@@ -172,10 +213,13 @@ def explain(
         None, "--model", exists=True, dir_okay=False, help="Model JSON for --file."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+    as_user: str | None = typer.Option(
+        None, "--as", help="Database mode: " + AS_USER_HELP + " Needs linkage:review."
+    ),
 ) -> None:
     """Show the match-weight waterfall for two records: which fields agreed and how much each counted.
 
-    Example: fullpicture link explain school-oakfield:S123 gp-ashdown:G77
+    Example: fullpicture link explain school-oakfield:S123 gp-ashdown:G77 --as mash.worker
     """
     from fullpicture.linkage import explain as linkage_explain
 
@@ -187,8 +231,21 @@ def explain(
             )
         else:
             with unit_of_work(get_session_factory()) as session:
+                subject = _acting_user(
+                    session, as_user, Scope.LINKAGE_REVIEW, "Explaining stored records"
+                )
                 explanation = linkage_explain.explain_records(
                     db_session=session, left=left_ref, right=right_ref, rules=default_rules()
+                )
+                # The waterfall shows both records' names and dates of birth.
+                audit.record(
+                    db_session=session,
+                    actor=subject.actor,
+                    actor_user_id=subject.user_id,
+                    action="linkage.explain",
+                    target=f"{left_ref.agency}:{left_ref.record_id} {right_ref.agency}:{right_ref.record_id}"[
+                        :300
+                    ],
                 )
     except (ValueError, linkage_service.LinkageStateError) as exc:
         err_console.print(f"[red]Cannot explain.[/red] {exc}")
@@ -203,12 +260,14 @@ def explain(
 def review(
     status: ReviewStatus | None = typer.Option(ReviewStatus.OPEN, "--status"),
     limit: int = typer.Option(50, "--limit", min=1, max=1000),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP + " Needs linkage:review."),
 ) -> None:
     """List pairs in the review queue (uncertain matches for a practitioner to decide).
 
-    Example: fullpicture link review --limit 20
+    Example: fullpicture link review --limit 20 --as mash.worker
     """
     with unit_of_work(get_session_factory()) as session:
+        _acting_user(session, as_user, Scope.LINKAGE_REVIEW, "The review queue")
         items = linkage_review.list_items(db_session=session, status=status, limit=limit)
     table = Table("item", "left", "right", "weight", "status", "levels", title="Review queue")
     for item in items:
@@ -224,13 +283,21 @@ def review(
     console.print(table)
 
 
-def _decide(item_ref: str, action: ReviewAction, reason: str, decided_by: str) -> None:
+def _decide(item_ref: str, action: ReviewAction, reason: str, as_user: str) -> None:
     try:
-        decision_in = ReviewDecisionIn(action=action, reason=reason, decided_by=decided_by)
         with unit_of_work(get_session_factory()) as session:
+            subject = _acting_user(session, as_user, Scope.LINKAGE_REVIEW, "A review decision")
+            decision_in = ReviewDecisionIn(action=action, reason=reason, decided_by=subject.actor)
             item = linkage_review.get_item(db_session=session, item_ref=item_ref)
             read = linkage_review.decide(
                 db_session=session, item=item, decision_in=decision_in, rules=default_rules()
+            )
+            access_service.record_write(
+                db_session=session,
+                subject=subject,
+                action=f"linkage.review.{action.value}",
+                target=f"review_item:{read.id}",
+                detail={"left": read.left, "right": read.right, "reason": reason},
             )
     except ValueError as exc:
         err_console.print(f"[red]Not recorded.[/red] {exc}")
@@ -242,55 +309,56 @@ def _decide(item_ref: str, action: ReviewAction, reason: str, decided_by: str) -
 def confirm(
     item: str = typer.Argument(..., help="Review item id"),
     reason: str = typer.Option(..., "--reason"),
-    decided_by: str = typer.Option(..., "--by"),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP + " Needs linkage:review."),
 ) -> None:
     """Confirm a queued pair is one person; every later run keeps them linked.
 
-    Example: fullpicture link confirm 12 --reason "same NHS number, mother confirmed" --by "J Okafor"
+    Example: fullpicture link confirm 12 --reason "same NHS number, mother confirmed" --as j.okafor
     """
-    _decide(item, ReviewAction.CONFIRM, reason, decided_by)
+    _decide(item, ReviewAction.CONFIRM, reason, as_user)
 
 
 @app.command("reject")
 def reject(
     item: str = typer.Argument(..., help="Review item id"),
     reason: str = typer.Option(..., "--reason"),
-    decided_by: str = typer.Option(..., "--by"),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP + " Needs linkage:review."),
 ) -> None:
     """Reject a queued pair: two different people, never linked by a later run.
 
-    Example: fullpicture link reject 12 --reason "twins: different school years" --by "J Okafor"
+    Example: fullpicture link reject 12 --reason "twins: different school years" --as j.okafor
     """
-    _decide(item, ReviewAction.REJECT, reason, decided_by)
+    _decide(item, ReviewAction.REJECT, reason, as_user)
 
 
 @app.command("undo")
 def undo(
     item: str = typer.Argument(..., help="Review item id"),
     reason: str = typer.Option(..., "--reason"),
-    decided_by: str = typer.Option(..., "--by"),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP + " Needs linkage:review."),
 ) -> None:
     """Undo the standing decision on a pair (it goes back on the queue).
 
-    Example: fullpicture link undo 12 --reason "decided on the wrong pair" --by "J Okafor"
+    Example: fullpicture link undo 12 --reason "decided on the wrong pair" --as j.okafor
     """
-    _decide(item, ReviewAction.UNDO, reason, decided_by)
+    _decide(item, ReviewAction.UNDO, reason, as_user)
 
 
 @app.command("record")
 def record(
     ref: str = typer.Argument(..., help="AGENCY:RECORD_ID of a new or changed record"),
-    started_by: str = typer.Option("cli", "--by"),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP + " Needs linkage:run."),
 ) -> None:
     """Link one new or changed record against the existing people (no full run).
 
-    Example: fullpicture link record gp-ashdown:G77
+    Example: fullpicture link record gp-ashdown:G77 --as admin
     """
     from fullpicture.agencies import service as agency_service
 
     try:
         parsed = RecordRef.parse(ref)
         with unit_of_work(get_session_factory()) as session:
+            subject = _acting_user(session, as_user, Scope.LINKAGE_RUN, "Linking a record")
             agency = agency_service.get_by_code(db_session=session, code=parsed.agency)
             if agency is None:
                 raise ValueError(f"no agency registered as {parsed.agency!r}")
@@ -299,7 +367,17 @@ def record(
                 agency_id=agency.id,
                 record_ref=parsed.record_id,
                 rules=default_rules(),
-                started_by=started_by,
+                started_by=subject.actor,
+            )
+            access_service.record_write(
+                db_session=session,
+                subject=subject,
+                action="linkage.record",
+                target=f"{parsed.agency}:{parsed.record_id}"[:300],
+                detail={
+                    "person": outcome.person_public_id,
+                    "joined_existing_person": outcome.joined_existing_person,
+                },
             )
     except (ValueError, linkage_service.LinkageStateError) as exc:
         err_console.print(f"[red]Not linked.[/red] {exc}")
@@ -315,17 +393,28 @@ def record(
 def households(
     child: str = typer.Argument(..., help="The child's person public id"),
     as_json: bool = typer.Option(False, "--json", help="Print the view as JSON."),
+    as_user: str = typer.Option(
+        ...,
+        "--as",
+        help="Your username: the same need-to-know rule applies as on the web, "
+        "and the read is audited.",
+    ),
 ) -> None:
     """Show a child's households over time, every adult known there, and unseen adults.
 
-    Example: fullpicture link households 3f2a9c1e-0b7d-4c1e-9a52-5d7c2a1b9e41
+    Example: fullpicture link households 3f2a9c1e-0b7d-4c1e-9a52-5d7c2a1b9e41 --as sw.jones
     """
     try:
         with unit_of_work(get_session_factory()) as session:
+            subject = _acting_user(session, as_user, Scope.CHILDREN_READ, "A child's households")
+            # The one gate for reading a person: need to know checked, the read audited.
+            access_service.open_person(
+                db_session=session, subject=subject, person_public_id=child, purpose="households"
+            )
             view = linkage_households.child_household_view(
                 db_session=session, person_public_id=child
             )
-    except linkage_households.HouseholdNotFound as exc:
+    except (linkage_households.HouseholdNotFound, access_service.PersonNotVisible) as exc:
         err_console.print(f"[red]Not found.[/red] {exc}")
         raise typer.Exit(code=2) from exc
     if as_json:

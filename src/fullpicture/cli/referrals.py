@@ -10,8 +10,11 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
+from fullpicture.access.subject import AuthSubject
 from fullpicture.cli.console import console, err_console
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_session_factory
@@ -35,6 +38,12 @@ app = typer.Typer(
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 3
 EXIT_REFUSED = 4
+
+
+AS_USER_HELP = (
+    "Your username: the same need-to-know rule applies as on the web (a referral your agency "
+    "made, or about children you may all see), and it is audited."
+)
 
 
 def _read_text(path: Path) -> str:
@@ -186,16 +195,26 @@ def classify(
     console.print(table)
 
 
+def _referrer(session: Session, as_user: str) -> AuthSubject:
+    """The user a referral is written as: the scopes the API's referral routes need."""
+    subject = access_service.subject_for_cli(db_session=session, username=as_user)
+    access_service.require_scopes(subject, Scope.CHILDREN_READ, Scope.REFERRALS_WRITE)
+    return subject
+
+
 @app.command("create")
 def create(
     path: Path = typer.Argument(
         ..., exists=True, dir_okay=False, help="The referral fields as JSON."
     ),
     by: str = typer.Option(..., "--by", help="Who is saving the draft."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
     """Save a draft referral from a JSON file of its fields (every field may be blank).
 
-    Example: fullpicture referral create draft.json --by "s.okafor"
+    The referrer's agency is yours; linked children must be ones you may see.
+
+    Example: fullpicture referral create draft.json --by "s.okafor" --as s.okafor
     """
     try:
         raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -207,10 +226,21 @@ def create(
         raise _fail(f"Nothing saved. {path.name}: {reasons}", EXIT_BAD_INPUT) from exc
     try:
         with unit_of_work(get_session_factory()) as session:
-            referral = service.create_draft(db_session=session, referral_in=referral_in)
+            author = _referrer(session, as_user)
+            referral = service.create_draft(
+                db_session=session, referral_in=referral_in, author=author
+            )
             ref = referral.referral_ref
+            access_service.record_write(
+                db_session=session,
+                subject=author,
+                action="referral.create",
+                target=f"referral:{ref}",
+            )
     except (service.ChildNotFoundError, service.ReferralStateError) as exc:
         raise _fail(f"Nothing saved. {exc}", EXIT_BAD_INPUT) from exc
+    except (access_service.AccessError, service.ReferralAgencyError) as exc:
+        raise _fail(f"Nothing saved. {exc}", EXIT_REFUSED) from exc
     console.print(f"Saved draft referral {ref} (version 1).")
 
 
@@ -218,15 +248,26 @@ def create(
 def submit(
     referral_ref: str = typer.Argument(..., help="The referral's reference."),
     by: str = typer.Option(..., "--by", help="Who is sending it."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
     """Send the draft to the children's social care front door, whatever its score.
 
-    Example: fullpicture referral submit 3f6c…-uuid --by "s.okafor"
+    The check stored with it uses what you may see, as on the web.
+
+    Example: fullpicture referral submit 3f6c…-uuid --by "s.okafor" --as s.okafor
     """
     try:
         with unit_of_work(get_session_factory()) as session:
+            sender = _referrer(session, as_user)
             referral = service.submit(
-                db_session=session, referral_ref=referral_ref, submitted_by=by
+                db_session=session, referral_ref=referral_ref, submitted_by=by, viewer=sender
+            )
+            access_service.record_write(
+                db_session=session,
+                subject=sender,
+                action="referral.submit",
+                target=f"referral:{referral_ref}",
+                detail={"version": referral.version},
             )
             version, destination, score = (
                 referral.version,
@@ -235,7 +276,11 @@ def submit(
             )
     except service.ReferralNotFoundError as exc:
         raise _fail(str(exc), EXIT_NOT_FOUND) from exc
-    except (service.ReferralStateError, ReferralImmutableError) as exc:
+    except (
+        service.ReferralStateError,
+        ReferralImmutableError,
+        access_service.AccessError,
+    ) as exc:
         raise _fail(str(exc), EXIT_REFUSED) from exc
     console.print(
         f"Submitted {referral_ref} v{version} to {destination}"
@@ -246,15 +291,21 @@ def submit(
 @app.command("show")
 def show(
     referral_ref: str = typer.Argument(..., help="The referral's reference."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
     """Show the latest version of a referral as JSON.
 
-    Example: fullpicture referral show 3f6c…-uuid
+    Example: fullpicture referral show 3f6c…-uuid --as dsl.oakfield
     """
     try:
         with unit_of_work(get_session_factory()) as session:
-            referral = service.get_latest(db_session=session, referral_ref=referral_ref)
+            reader = access_service.subject_for_cli(db_session=session, username=as_user)
+            referral = service.get_latest(
+                db_session=session, referral_ref=referral_ref, viewer=reader, purpose="referral"
+            )
             read = service.to_read(session, referral)
     except service.ReferralNotFoundError as exc:
         raise _fail(str(exc), EXIT_NOT_FOUND) from exc
+    except access_service.AccessError as exc:
+        raise _fail(str(exc), EXIT_REFUSED) from exc
     typer.echo(read.model_dump_json(indent=2))
