@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import re
 import secrets
 import weakref
@@ -329,6 +330,7 @@ def _sign_in_form(
     refusal: str | None = None,
     username: str = "",
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     csrf = secrets.token_urlsafe(32)
     response = templates.TemplateResponse(
@@ -342,6 +344,7 @@ def _sign_in_form(
             "oidc_enabled": get_access_settings().oidc_enabled,
         },
         status_code=status_code,
+        headers=headers,
     )
     response.set_cookie(
         SIGN_IN_CSRF_COOKIE,
@@ -396,20 +399,27 @@ def sign_in(
             username=username,
             status_code=status.HTTP_403_FORBIDDEN,
         )
+    audit.hold_write_lock(db_session)
+    client = access_service.client_network(request.client.host if request.client else None)
+    # Checked before the password, so a throttled client costs no password hashing.
+    retry_after = access_service.sign_in_retry_after(db_session=db_session, client=client)
+    if retry_after is not None:
+        return _throttled(request, next_path=next, retry_after=retry_after)
     if not re.fullmatch(USERNAME_PATTERN, username):
-        # Not a username we could have issued; nothing to look up or count.
+        # Not a username we could have issued: nothing to look up, but a guess all the same.
+        access_service.record_sign_in_failure(db_session=db_session, client=client)
         return _sign_in_form(
             request,
             next_path=next,
             refusal=access_service.GENERIC_REFUSAL,
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
-    audit.hold_write_lock(db_session)
-    # A refusal returns normally (no exception) so the failure count and audit entry commit.
+    # A refusal returns normally (no exception) so the failure counts and audit entries commit.
     outcome = access_service.sign_in_with_password(
         db_session=db_session, username=username, password=password
     )
     if outcome.user is None:
+        access_service.record_sign_in_failure(db_session=db_session, client=client)
         return _sign_in_form(
             request,
             next_path=next,
@@ -424,6 +434,21 @@ def sign_in(
     set_session_cookie(response, request, token)
     response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/sign-in")
     return response
+
+
+def _throttled(request: Request, *, next_path: str, retry_after: int) -> HTMLResponse:
+    minutes = math.ceil(retry_after / 60)
+    return _sign_in_form(
+        request,
+        next_path=next_path,
+        refusal=(
+            "Too many failed sign-ins have come from your network. Please wait "
+            f"{minutes} minute{'' if minutes == 1 else 's'} and try again, or ask your "
+            "administrator if you have forgotten your password."
+        ),
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def oidc_http_client() -> Iterator[httpx.Client]:

@@ -78,6 +78,25 @@ class SignInSession(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class SignInFailure(Base):
+    """A refused password sign-in from a client address, for throttling by address.
+
+    Kept in the database so every worker process counts the same failures; rows older than
+    the throttle window are deleted as new ones arrive. The address is the network the
+    request came from (an IPv6 client's /64), never the username, so varying usernames does
+    not reset the count.
+    """
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index("ix_sign_in_failure_client_occurred", "client", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(
+        String(64), comment="IPv4 address or IPv6 /64 the attempt came from"
+    )
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class ApiToken(Base):
     """A scoped API token. Shown once when made; only its SHA-256 is stored."""
 

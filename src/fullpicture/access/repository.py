@@ -31,6 +31,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    delete,
     exists,
     false,
     func,
@@ -48,6 +49,7 @@ from fullpicture.access.models import (
     AuditEntry,
     BreakGlassGrant,
     Role,
+    SignInFailure,
     SignInSession,
     UserAccount,
 )
@@ -354,6 +356,29 @@ def session_by_token_hash(db_session: Session, token_sha256: str) -> SignInSessi
     return db_session.scalars(
         select(SignInSession).where(SignInSession.token_sha256 == token_sha256)
     ).first()
+
+
+def nth_latest_sign_in_failure(
+    db_session: Session, *, client: str, since: dt.datetime, n: int
+) -> dt.datetime | None:
+    """When the ``n``-th most recent refused sign-in from ``client`` after ``since`` happened
+    (None when there were fewer than ``n``)."""
+    return db_session.scalar(
+        select(SignInFailure.occurred_at)
+        .where(SignInFailure.client == client, SignInFailure.occurred_at > since)
+        .order_by(SignInFailure.occurred_at.desc())
+        .offset(n - 1)
+        .limit(1)
+    )
+
+
+def forget_sign_in_failures(db_session: Session, *, before: dt.datetime) -> None:
+    """Drop refused sign-ins too old to count towards any throttle."""
+    db_session.execute(
+        delete(SignInFailure)
+        .where(SignInFailure.occurred_at <= before)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def api_token_by_hash(db_session: Session, token_sha256: str) -> ApiToken | None:

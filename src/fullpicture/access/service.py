@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from fullpicture.access.models import (
     AccessNotification,
     ApiToken,
     BreakGlassGrant,
+    SignInFailure,
     SignInSession,
     UserAccount,
 )
@@ -242,6 +245,83 @@ def sign_in_with_password(
     user.locked_until = None
     user.last_sign_in_at = now
     return SignInOutcome(user)
+
+
+# --- throttling sign-in by client address ---------------------------------------------------
+#
+# Lock-out stops guessing one account's password; it does nothing against one client trying a
+# few passwords on each of many accounts. Counting refusals per client address, whatever the
+# usernames, does. The count is in the database so every worker process shares it.
+
+
+def client_network(host: str | None) -> str:
+    """The throttling key for a client: its IPv4 address, or its IPv6 /64 (one household or
+    customer gets a whole /64, so single addresses within it are free to vary)."""
+    if not host:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]  # not an address (e.g. a test client's name): count it as given
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def sign_in_retry_after(
+    *,
+    db_session: Session,
+    client: str,
+    now: dt.datetime | None = None,
+    settings: AccessSettings | None = None,
+) -> int | None:
+    """Whole seconds until ``client`` may try to sign in again, or None if it may now."""
+    settings = settings or get_access_settings()
+    now = now or utc_now()
+    window = dt.timedelta(minutes=settings.sign_in_throttle_minutes)
+    # The client may try again once its threshold-th latest refusal leaves the window.
+    oldest_counted = access_repository.nth_latest_sign_in_failure(
+        db_session, client=client, since=now - window, n=settings.sign_in_throttle_failures
+    )
+    if oldest_counted is None:
+        return None
+    return max(1, math.ceil((oldest_counted + window - now).total_seconds()))
+
+
+def record_sign_in_failure(
+    *,
+    db_session: Session,
+    client: str,
+    now: dt.datetime | None = None,
+    settings: AccessSettings | None = None,
+) -> int | None:
+    """Count a refused sign-in from ``client``; returns the seconds to wait if this refusal
+    reached the threshold (and records in the audit log that the address is throttled)."""
+    settings = settings or get_access_settings()
+    now = now or utc_now()
+    window = dt.timedelta(minutes=settings.sign_in_throttle_minutes)
+    access_repository.forget_sign_in_failures(db_session, before=now - window)
+    db_session.add(SignInFailure(client=client, occurred_at=now))
+    db_session.flush()
+    retry_after = sign_in_retry_after(
+        db_session=db_session, client=client, now=now, settings=settings
+    )
+    if retry_after is not None:
+        audit.append(
+            db_session=db_session,
+            actor="anonymous",
+            action="sign_in.throttled",
+            target=f"client:{client}",
+            detail={
+                "failures": settings.sign_in_throttle_failures,
+                "minutes": settings.sign_in_throttle_minutes,
+                "retry_after_seconds": retry_after,
+            },
+            occurred_at=now,
+        )
+    return retry_after
 
 
 def _verify_quietly(password_hash: str, password: str) -> bool:

@@ -30,6 +30,16 @@ class AccessSettings(BaseSettings):
         default=5, ge=1, le=100, description="Failed sign-ins in a row before the account locks."
     )
     lockout_minutes: float = Field(default=15, gt=0, description="How long a lock-out lasts.")
+    sign_in_throttle_failures: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Refused sign-ins from one client address (an IPv6 /64), whatever the "
+        "usernames, within the window before further attempts from it are answered 429.",
+    )
+    sign_in_throttle_minutes: float = Field(
+        default=15, gt=0, le=24 * 60, description="The window refused sign-ins are counted in."
+    )
     password_min_length: int = Field(default=12, ge=8)
     api_token_max_days: int = Field(default=90, ge=1, le=366)
     break_glass_max_minutes: int = Field(
