@@ -37,3 +37,20 @@ def test_home_leads_to_sign_in(app_client: TestClient) -> None:
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in?next=/account"
     assert app_client.get("/").status_code == 200  # the sign-in form
+
+
+def test_the_favicon_is_served_and_linked_from_every_page(app_client: TestClient) -> None:
+    icon = app_client.get("/favicon.ico", follow_redirects=False)
+    assert icon.status_code == 301 and icon.headers["location"] == "/static/favicon.svg"
+    svg = app_client.get("/favicon.ico")
+    assert svg.status_code == 200
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert "<svg" in svg.text
+    # Nothing in it that the Content-Security-Policy would refuse: no script, no inline style.
+    for refused in ("<script", "style=", "<style", 'href="http', "javascript:"):
+        assert refused not in svg.text
+    assert "img-src 'self'" in svg.headers["content-security-policy"]
+    for page in ("/sign-in", "/api/docs"):
+        assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in (
+            app_client.get(page).text
+        ), page

@@ -274,10 +274,12 @@ AuditReader = Annotated[AuthSubject, Depends(authenticated(Scope.AUDIT_READ))]
 AccessLogReader = Annotated[AuthSubject, Depends(authenticated(Scope.ACCESS_LOG_READ))]
 BreakGlassUser = Annotated[AuthSubject, Depends(authenticated(Scope.BREAK_GLASS))]
 
-#: Routes anyone may call, each reviewed: liveness, the API description, and signing in.
+#: Routes anyone may call, each reviewed: liveness, the API description, signing in, and the
+#: site icon (a redirect to a static file).
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/healthz"),
+        ("GET", "/favicon.ico"),
         ("GET", "/"),
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/docs"),

@@ -53,6 +53,11 @@ def create_app() -> FastAPI:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": session.get_bind().dialect.name}
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        # Browsers and tools ask for /favicon.ico whatever the page links; the icon is an SVG.
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> RedirectResponse:
         # The pages come with the web-app issue; until then home is the account page.
