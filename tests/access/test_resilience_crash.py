@@ -24,7 +24,8 @@ from fullpicture.imports.models import ImportBatch
 from fullpicture.people.models import SourceRecord
 from tests.conftest import TestDatabase
 
-ROWS = 5_000
+# Large enough that the import is still writing well after the kill (about 0.3 s in).
+ROWS = 50_000
 AGENCY = "school-crash"
 
 

@@ -91,8 +91,8 @@ class BulkWriter:
         """Primary keys for ``count`` new rows, so child rows can point at them before insert."""
         if count == 0:
             return []
-        self.wait()
         if self.dialect_name == "postgresql":
+            self.wait()
             cursor = self._dbapi.cursor()
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
@@ -106,6 +106,7 @@ class BulkWriter:
         # the batch ends: after the first read the next id is known without asking.
         start = self._next_ids.get(table_name)
         if start is None:
+            self.wait()
             table = _table(table_name)
             highest = self.connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
             start = int(highest or 0) + 1

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -36,96 +37,206 @@ _PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
 _EARLIEST = dt.date(1900, 1, 1)
 
 
+#: The columns of a frame of normalised events, in the order of ``NormalisedEvent``'s fields,
+#: after ``row`` (the row's position in its chunk).
+EVENT_FRAME_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "row": pl.Int64,
+    "agency_id": pl.Int64,
+    "event_id": pl.Utf8,
+    "event_date": pl.Utf8,
+    "precision": pl.Utf8,
+    "date_recorded": pl.Utf8,
+    "concern_code": pl.Utf8,
+    "severity": pl.Int64,
+    "summary": pl.Utf8,
+    "information_type": pl.Utf8,
+    "impact_on_child": pl.Utf8,
+    "action_taken": pl.Utf8,
+    "practitioner": pl.Utf8,
+    "people_records": pl.List(pl.Utf8),
+    "people_roles": pl.List(pl.Utf8),
+    "change_reason": pl.Utf8,
+    "digest": pl.Utf8,
+}
+
+
+def accepted_events(
+    chunk: Sequence[SourceRow], *, agencies: dict[str, int], context: ValidationContext
+) -> pl.DataFrame:
+    """The chunk's rows that pass the vectorised check, normalised, as a frame of
+    ``EVENT_FRAME_SCHEMA`` (``row`` is the row's position in the chunk). Any other row is
+    for ``EventRow`` to validate."""
+    frame = _candidates(chunk)
+    if frame is None or frame.height == 0 or not agencies:
+        return pl.DataFrame(schema=EVENT_FRAME_SCHEMA)
+    # Python's str.strip (which the model uses) also strips \x1c-\x1f; polars does not.
+    # Rows holding those characters go to the model; for the rest the two agree.
+    text_columns = list(EventRow.columns)
+    unusual = pl.concat_str(text_columns, ignore_nulls=True).str.contains(r"[\x1c-\x1f]")
+    frame = frame.with_columns(
+        unusual.fill_null(False).alias("_unusual"),
+        *(
+            pl.col(column).str.strip_chars().replace("", None).alias(column)
+            for column in text_columns
+        ),
+    )
+    checked = _check(frame, agencies=agencies, context=context)
+    return checked.with_columns(_digests(checked)).drop("spelling").select(list(EVENT_FRAME_SCHEMA))
+
+
+def _candidates(chunk: Sequence[SourceRow]) -> pl.DataFrame | None:
+    """The rows worth a vectorised check, as text columns, with their positions."""
+    columns = getattr(chunk, "columns", None)
+    if columns is not None:
+        # A clean CSV chunk: every row is plain text, and its columns are read already.
+        height = len(chunk)
+        return pl.DataFrame(
+            {
+                "row": pl.int_range(height, eager=True, dtype=pl.Int64),
+                **{
+                    name: pl.Series(name, columns.get(name, [None] * height), dtype=pl.Utf8)
+                    for name in EventRow.columns
+                },
+            }
+        )
+    positions = [
+        index
+        for index, row in enumerate(chunk)
+        if row.plain_text and row.values is not None and not row.problems
+    ]
+    if not positions:
+        return None
+    frame = pl.from_dicts(
+        [chunk[index].values for index in positions],  # type: ignore[misc]
+        schema={column: pl.Utf8 for column in EventRow.columns},
+    )
+    return frame.select(pl.Series("row", positions, dtype=pl.Int64), pl.all())
+
+
+def _digests(frame: pl.DataFrame) -> pl.Series:
+    """Each event's content hash: SHA-256 of the spelling made in bulk, or, where the free
+    text is not plain ASCII, of the spelling Python makes (``event_digest``)."""
+    spellings = frame.get_column("spelling").to_list()
+    if None not in spellings:
+        return pl.Series(
+            "digest", [hashlib.sha256(spelling.encode()).hexdigest() for spelling in spellings]
+        )
+    digests: list[str] = []
+    for spelling, values in zip(spellings, _normalised_rows(frame.drop("spelling")), strict=True):
+        if spelling is not None:
+            digests.append(hashlib.sha256(spelling.encode()).hexdigest())
+            continue
+        event = _normalised_event(values)
+        digests.append(
+            event_digest(
+                event.event_id,
+                event.event_date,
+                event.precision,
+                event.date_recorded,
+                event.concern_code,
+                event.severity,
+                event.summary,
+                event.information_type,
+                event.impact_on_child,
+                event.action_taken,
+                event.practitioner,
+                event.people,
+            )
+        )
+    return pl.Series("digest", digests)
+
+
+def _normalised_rows(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
+    # Columns to lists and a zip: far cheaper than a tuple per row from polars.
+    return zip(*(series.to_list() for series in frame.iter_columns()), strict=True)
+
+
+def events_frame(events: Sequence[tuple[int, NormalisedEvent]]) -> pl.DataFrame:
+    """Events the model validated, as a frame of ``EVENT_FRAME_SCHEMA`` (position first)."""
+    return pl.DataFrame(
+        [
+            (
+                position,
+                event.agency_id,
+                event.event_id,
+                event.event_date,
+                event.precision,
+                event.date_recorded,
+                event.concern_code,
+                event.severity,
+                event.summary,
+                event.information_type,
+                event.impact_on_child,
+                event.action_taken,
+                event.practitioner,
+                [record for record, _role in event.people],
+                [role for _record, role in event.people],
+                event.change_reason,
+                event.digest,
+            )
+            for position, event in events
+        ],
+        schema=EVENT_FRAME_SCHEMA,
+        orient="row",
+    )
+
+
+def normalised_events(frame: pl.DataFrame) -> Iterator[tuple[int, NormalisedEvent]]:
+    """The events of a frame of ``EVENT_FRAME_SCHEMA`` as objects, with their positions."""
+    for values in _normalised_rows(frame.select(list(EVENT_FRAME_SCHEMA))):
+        yield values[0], _normalised_event(values)
+
+
+def _normalised_event(values: tuple[Any, ...]) -> NormalisedEvent:
+    """A row of ``EVENT_FRAME_SCHEMA``'s columns (its digest, if any, last) as an object."""
+    (
+        _position,
+        agency_id,
+        event_id,
+        event_date,
+        precision,
+        date_recorded,
+        concern_code,
+        severity,
+        summary,
+        information_type,
+        impact_on_child,
+        action_taken,
+        practitioner,
+        records,
+        roles,
+        change_reason,
+        *digest,
+    ) = values
+    return NormalisedEvent(
+        agency_id,
+        event_id,
+        event_date,
+        precision,
+        date_recorded,
+        concern_code,
+        severity,
+        summary,
+        information_type,
+        impact_on_child,
+        action_taken,
+        practitioner,
+        tuple(zip(records, roles, strict=True)),
+        change_reason,
+        digest[0] if digest else "",
+    )
+
+
 def check_events(
     rows: Sequence[SourceRow], *, agencies: dict[str, int], context: ValidationContext
 ) -> list[NormalisedEvent | None]:
     """For each row, its normalised event if it passes the vectorised check, else None
     (meaning: validate it with ``EventRow``)."""
     result: list[NormalisedEvent | None] = [None] * len(rows)
-    candidates = [
-        index
-        for index, row in enumerate(rows)
-        if row.plain_text and row.values is not None and not row.problems
-    ]
-    if not candidates or not agencies:
-        return result
-    frame = pl.from_dicts(
-        [rows[index].values for index in candidates],  # type: ignore[misc]
-        schema={column: pl.Utf8 for column in EventRow.columns},
-    )
-    # Python's str.strip (which the model uses) also strips \x1c-\x1f; polars does not.
-    # Rows holding those characters go to the model; for the rest the two agree.
-    unusual = pl.concat_str(pl.all(), ignore_nulls=True).str.contains(r"[\x1c-\x1f]")
-    frame = frame.with_columns(
-        unusual.fill_null(False).alias("_unusual"),
-        *(
-            pl.col(column).str.strip_chars().replace("", None).alias(column)
-            for column in EventRow.columns
-        ),
-    )
-    checked = _check(frame, agencies=agencies, context=context)
-    columns = [series.to_list() for series in checked.iter_columns()]
-    positions, spellings = columns[0], columns[-1]
-    # Columns to lists and a zip: far cheaper than a tuple per row from polars.
-    for position, spelling, values in zip(
-        positions, spellings, zip(*columns[1:-1], strict=True), strict=True
+    for position, event in normalised_events(
+        accepted_events(rows, agencies=agencies, context=context)
     ):
-        (
-            agency_id,
-            event_id,
-            event_date,
-            precision,
-            date_recorded,
-            concern_code,
-            severity,
-            summary,
-            information_type,
-            impact_on_child,
-            action_taken,
-            practitioner,
-            records,
-            roles,
-            change_reason,
-        ) = values
-        people = tuple(zip(records, roles, strict=True))
-        # The canonical spelling was made in bulk for plain ASCII rows; it is the very text
-        # ``content_hash`` hashes, so the digest is the one ``EventRow`` gives.
-        digest = (
-            hashlib.sha256(spelling.encode()).hexdigest()
-            if spelling is not None
-            else event_digest(
-                event_id,
-                event_date,
-                precision,
-                date_recorded,
-                concern_code,
-                severity,
-                summary,
-                information_type,
-                impact_on_child,
-                action_taken,
-                practitioner,
-                people,
-            )
-        )
-        # Positional on purpose: this runs once per row of a large feed.
-        result[candidates[position]] = NormalisedEvent(
-            agency_id,
-            event_id,
-            event_date,
-            precision,
-            date_recorded,
-            concern_code,
-            severity,
-            summary,
-            information_type,
-            impact_on_child,
-            action_taken,
-            practitioner,
-            people,
-            change_reason,
-            digest,
-        )
+        result[position] = event
     return result
 
 
@@ -170,7 +281,7 @@ def _check(
     information = pl.col("information_type")
     practitioner = pl.col("practitioner")
 
-    frame = frame.with_row_index("row").with_columns(
+    frame = frame.with_columns(
         agency_id=pl.col("agency").replace_strict(agencies, default=None, return_dtype=pl.Int64),
         period_start=pl.coalesce(day, month_start, year_start),
         stored_day=pl.coalesce(
@@ -218,9 +329,9 @@ def _check(
         "row",
         "agency_id",
         "event_id",
-        pl.col("stored_day").dt.to_string("%Y-%m-%d"),
+        pl.col("stored_day").dt.to_string("%Y-%m-%d").alias("event_date"),
         "precision",
-        pl.col("recorded_day").dt.to_string("%Y-%m-%d"),
+        pl.col("recorded_day").dt.to_string("%Y-%m-%d").alias("date_recorded"),
         concern.str.to_uppercase(),
         severity.cast(pl.Int64, strict=False),
         "summary",

@@ -12,12 +12,13 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -181,23 +182,89 @@ def estimate_rows(feed_file: FeedFile) -> int:
 # --- row streams --------------------------------------------------------------------------
 
 
-def read_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[list[SourceRow]]:
+class RowChunk(Sequence[SourceRow]):
+    """Consecutive rows of one file, numbered.
+
+    A CSV chunk whose rows all have the header's width, in a file that is wholly UTF-8, also
+    keeps its text column by column (``columns``): a vectorised check reads that without a
+    dict per row, and each row's ``SourceRow`` is made only if something asks for it (a row
+    the check sends to the model, or one that is quarantined).
+    """
+
+    __slots__ = ("_fields", "_first_number", "_header", "_rows", "columns")
+
+    def __init__(
+        self,
+        rows: list[SourceRow] | None = None,
+        *,
+        header: list[str] | None = None,
+        fields: list[list[str]] | None = None,
+        first_number: int = 1,
+    ) -> None:
+        self._header = header or []
+        self._fields = fields or []
+        self._first_number = first_number
+        self._rows: list[SourceRow | None] = list(rows) if rows is not None else []
+        self.columns: dict[str, Sequence[str]] | None = None
+        if rows is None:
+            self._rows = [None] * len(self._fields)
+            # One transposition in C instead of a dict per row; a repeated header name keeps
+            # its last column, as dict(zip(header, fields)) does for a row.
+            self.columns = dict(zip(self._header, zip(*self._fields, strict=True), strict=True))
+            if not self._fields:
+                self.columns = {name: () for name in self._header}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> SourceRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[SourceRow]: ...
+
+    def __getitem__(self, index: int | slice) -> SourceRow | list[SourceRow]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(len(self)))]
+        row = self._rows[index]
+        if row is None:
+            position = index if index >= 0 else len(self._rows) + index
+            row = SourceRow(
+                number=self._first_number + position,
+                values=dict(zip(self._header, self._fields[position], strict=True)),
+                plain_text=True,
+            )
+            self._rows[position] = row
+        return row
+
+    def __iter__(self) -> Iterator[SourceRow]:
+        for position in range(len(self._rows)):
+            yield self[position]
+
+    def has_column(self, name: str) -> bool:
+        """Whether any row of the chunk has a value for ``name`` (even an empty one)."""
+        if self.columns is not None:
+            return name in self.columns
+        return any(row.values is not None and name in row.values for row in self._rows if row)
+
+
+def read_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[RowChunk]:
     """The file's rows in chunks of at most ``chunk_rows``."""
     if feed_file.file_format == "csv":
-        rows = _csv_rows(feed_file)
-    elif feed_file.file_format == "jsonl":
-        rows = _jsonl_rows(feed_file)
-    else:
-        yield from _parquet_chunks(feed_file, chunk_rows)
+        yield from _csv_chunks(feed_file, chunk_rows)
+        return
+    if feed_file.file_format == "parquet":
+        for rows in _parquet_chunks(feed_file, chunk_rows):
+            yield RowChunk(rows)
         return
     chunk: list[SourceRow] = []
-    for row in rows:
+    for row in _jsonl_rows(feed_file):
         chunk.append(row)
         if len(chunk) >= chunk_rows:
-            yield chunk
+            yield RowChunk(chunk)
             chunk = []
     if chunk:
-        yield chunk
+        yield RowChunk(chunk)
 
 
 def _open_csv(path: Path) -> Any:
@@ -241,7 +308,7 @@ def _is_utf8(path: Path) -> bool:
     return True
 
 
-def _csv_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
+def _csv_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[RowChunk]:
     check_each_row = not _is_utf8(feed_file.path)
     with _open_csv(feed_file.path) as handle:
         reader = csv.reader(handle)
@@ -249,36 +316,52 @@ def _csv_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
         width = len(header)
         number = 0
         try:
-            for fields in reader:
+            while True:
+                # A blank line is not a row.
+                fields = [row for row in itertools.islice(reader, chunk_rows) if row]
                 if not fields:
-                    continue  # a blank line is not a row
-                number += 1
-                # A short or long row is reported below.
-                values = dict(zip(header, fields, strict=False))
-                row = SourceRow(number=number, values=values, plain_text=True)
-                if len(fields) != width:
-                    row.problems.append(
-                        QuarantineReason(
-                            field="row",
-                            message=(
-                                f"has {len(fields)} fields but the header has {width}; "
-                                "check for an unquoted comma or quote"
-                            ),
-                        )
+                    break
+                if not check_each_row and all(len(row) == width for row in fields):
+                    yield RowChunk(header=header, fields=fields, first_number=number + 1)
+                else:
+                    yield RowChunk(
+                        [
+                            _csv_row(number + offset, header, row, check_each_row)
+                            for offset, row in enumerate(fields, start=1)
+                        ]
                     )
-                    if len(fields) > width:
-                        values["_extra_fields"] = "|".join(fields[width:])
-                if check_each_row and _has_undecodable("".join(fields)):
-                    for column, value in list(values.items()):
-                        if _has_undecodable(value):
-                            row.problems.append(_encoding_reason(column))
-                            values[column] = _escape(value)
-                yield row
+                number += len(fields)
         except csv.Error as exc:
             raise FeedFileError(
-                f"{feed_file.path.name}: cannot be read as CSV after data row {number} "
+                f"{feed_file.path.name}: cannot be read as CSV at line {reader.line_num} "
                 f"({exc}); check its quoting"
             ) from exc
+
+
+def _csv_row(number: int, header: list[str], fields: list[str], check_encoding: bool) -> SourceRow:
+    """One CSV row as a ``SourceRow``, with what is wrong with its shape or its bytes."""
+    width = len(header)
+    # A short or long row is reported below.
+    values = dict(zip(header, fields, strict=False))
+    row = SourceRow(number=number, values=values, plain_text=True)
+    if len(fields) != width:
+        row.problems.append(
+            QuarantineReason(
+                field="row",
+                message=(
+                    f"has {len(fields)} fields but the header has {width}; "
+                    "check for an unquoted comma or quote"
+                ),
+            )
+        )
+        if len(fields) > width:
+            values["_extra_fields"] = "|".join(fields[width:])
+    if check_encoding and _has_undecodable("".join(fields)):
+        for column, value in list(values.items()):
+            if _has_undecodable(value):
+                row.problems.append(_encoding_reason(column))
+                values[column] = _escape(value)
+    return row
 
 
 def _jsonl_rows(feed_file: FeedFile) -> Iterator[SourceRow]:

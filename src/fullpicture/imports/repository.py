@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from fullpicture.chronology.models import Event, EventParticipant
@@ -101,6 +101,27 @@ def latest_versions(
             imported_hash=imported[-1] if imported else None,
         )
     return latest
+
+
+def count_records(*, db_session: Session, agency_id: int) -> int:
+    """How many source record rows (all versions) the agency has stored."""
+    return int(
+        db_session.scalar(
+            select(func.count())
+            .select_from(SourceRecord)
+            .where(SourceRecord.agency_id == agency_id)
+        )
+        or 0
+    )
+
+
+def record_refs(*, db_session: Session, agency_id: int) -> set[str]:
+    """Every record id the agency has a stored source record for."""
+    return set(
+        db_session.scalars(
+            select(SourceRecord.record_ref).where(SourceRecord.agency_id == agency_id).distinct()
+        )
+    )
 
 
 def known_record_refs(*, db_session: Session, agency_id: int, refs: Iterable[str]) -> set[str]:

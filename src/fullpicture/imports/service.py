@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import gc
 import hashlib
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import polars as pl
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,11 +33,12 @@ from fullpicture.core.database import utc_now
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import repository
 from fullpicture.imports.bulk import BulkWriter
-from fullpicture.imports.fast_events import check_events
+from fullpicture.imports.fast_events import accepted_events, events_frame, normalised_events
 from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.readers import (
     FeedFile,
     FeedFileError,
+    RowChunk,
     SourceRow,
     check_file,
     discover_feed,
@@ -74,6 +77,10 @@ __all__ = [
     "import_feed",
     "record_failed_batch",
 ]
+
+KNOWN_RECORDS_READ_WHOLE = 2_000_000
+"""An agency holding at most this many records has them all read once per batch, rather
+than looked up chunk by chunk (each lookup waits for the inserts in flight)."""
 
 REPAIRS_COLUMN = "quarantined_row_id"
 """An exported quarantined row carries its id, so the fixed row repairs it even if the fix
@@ -235,13 +242,24 @@ def batch_result(*, db_session: Session, public_id: str) -> ImportResult | None:
 _ID_COLUMN = {"records": "record_id", "relationships": "record_id", "events": "event_id"}
 
 
+_Key = tuple[int, str]  # (agency id, the agency's own id of the row)
+
+
 @dataclass(slots=True)
 class _Seen:
-    """What the batch did with the first valid row of one (agency, ref)."""
+    """What the batch did with the first valid row of each (agency, ref) of one table.
 
-    digest: str
-    outcome: str  # new, changed or unchanged
-    repeats: int = 0
+    Dicts keyed alike rather than an object per key: a large feed meets millions of keys."""
+
+    digest: dict[_Key, str] = field(default_factory=dict)
+    outcome: dict[_Key, str] = field(default_factory=dict)  # new, changed or unchanged
+    repeats: dict[_Key, int] = field(default_factory=dict)  # only keys sent more than once
+
+    def forget(self, key: _Key) -> tuple[str, int] | None:
+        """Drop a key; its outcome and repeats, if it was seen."""
+        if self.digest.pop(key, None) is None:
+            return None
+        return self.outcome.pop(key), self.repeats.pop(key, 0)
 
 
 @dataclass(slots=True)
@@ -268,9 +286,11 @@ class _BatchRun:
     chunk_rows: int
     progress: ImportProgress | None
     counts: dict[str, TableCounts] = field(default_factory=dict)
-    seen: dict[str, dict[tuple[int, str], _Seen]] = field(default_factory=dict)
+    seen: dict[str, _Seen] = field(default_factory=dict)
     # Records each agency is known to hold: stored before or valid in this batch.
     known_records: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Agencies whose stored records are all in known_records (read once, not per chunk).
+    all_records_known: set[int] = field(default_factory=set)
     repairs_by_id: set[int] = field(default_factory=set)
     pending_quarantine: list[QuarantinedRowRead] = field(default_factory=list)
 
@@ -291,7 +311,7 @@ class _BatchRun:
 
     def import_table(self, table: str, files: list[FeedFile]) -> None:
         self.counts[table] = TableCounts()
-        self.seen[table] = {}
+        self.seen[table] = _Seen()
         conflicts: set[tuple[int, str]] = set()
         for feed_file in files:
             if self.progress:
@@ -307,79 +327,251 @@ class _BatchRun:
         self,
         table: str,
         feed_file: FeedFile,
-        chunk: list[SourceRow],
-        conflicts: set[tuple[int, str]],
+        chunk: RowChunk,
+        conflicts: set[_Key],
     ) -> None:
         counts = self.counts[table]
         counts.read += len(chunk)
-        model = ROW_MODELS[table]
+        if table == "events":
+            self._import_event_chunk(chunk, conflicts)
+            return
         valid: list[_Valid] = []
         rejected: list[_Rejected] = []
-        # Plain event rows are checked column-wise first (fast_events); the rest, and any
-        # row that check does not accept, are validated row by row by the pydantic model.
-        checked = (
-            check_events(chunk, agencies=self.agencies, context=self.context)
-            if table == "events"
-            else [None] * len(chunk)
-        )
-        for source, normalised in zip(chunk, checked, strict=True):
-            if normalised is not None:
-                valid.append(
-                    _Valid(
-                        source,
-                        normalised,
-                        normalised.agency_id,
-                        normalised.event_id,
-                        normalised.digest,
-                    )
-                )
-                continue
-            values = source.values
-            reasons = list(source.problems)
-            if values is None:
-                rejected.append(_Rejected(source, reasons, None))
-                continue
-            agency_code = values.get("agency")
-            agency_id = (
-                self.agencies.get(agency_code.strip()) if isinstance(agency_code, str) else None
-            )
-            if agency_id is None and isinstance(agency_code, str) and agency_code.strip():
-                reasons.append(
-                    QuarantineReason(
-                        field="agency",
-                        message=(
-                            f"{agency_code.strip()!r} is not a registered agency; register it "
-                            "(fullpicture agency add) or correct the code"
-                        ),
-                    )
-                )
-            try:
-                row = model.model_validate(values, context=self.context)
-            except ValidationError as exc:
-                reasons.extend(reasons_from_error(exc))
-                rejected.append(_Rejected(source, reasons, agency_id))
-                continue
-            if reasons or agency_id is None:
-                rejected.append(_Rejected(source, reasons, agency_id))
-                continue
-            if isinstance(row, EventRow):
-                event = row.normalised(agency_id=agency_id)
-                valid.append(_Valid(source, event, agency_id, event.event_id, event.digest))
+        for source in chunk:
+            checked = self._validate(table, source)
+            if isinstance(checked, _Rejected):
+                rejected.append(checked)
             else:
+                row, agency_id = checked
+                assert not isinstance(row, EventRow)
                 valid.append(_Valid(source, row, agency_id, row.ref(), row.content_hash()))
         if table != "records":
             valid = self._check_references(table, valid, rejected)
+        self._quarantine_rejected(table, rejected)
+        self._store(table, chunk, valid, conflicts)
+
+    def _validate(self, table: str, source: SourceRow) -> tuple[FeedRow, int] | _Rejected:
+        """One row through its pydantic model, with every reason it is wrong."""
+        values = source.values
+        reasons = list(source.problems)
+        if values is None:
+            return _Rejected(source, reasons, None)
+        agency_code = values.get("agency")
+        agency_id = self.agencies.get(agency_code.strip()) if isinstance(agency_code, str) else None
+        if agency_id is None and isinstance(agency_code, str) and agency_code.strip():
+            reasons.append(
+                QuarantineReason(
+                    field="agency",
+                    message=(
+                        f"{agency_code.strip()!r} is not a registered agency; register it "
+                        "(fullpicture agency add) or correct the code"
+                    ),
+                )
+            )
+        try:
+            row = ROW_MODELS[table].model_validate(values, context=self.context)
+        except ValidationError as exc:
+            reasons.extend(reasons_from_error(exc))
+            return _Rejected(source, reasons, agency_id)
+        if reasons or agency_id is None:
+            return _Rejected(source, reasons, agency_id)
+        return row, agency_id
+
+    def _quarantine_rejected(self, table: str, rejected: list[_Rejected]) -> None:
         for item in rejected:
             self._quarantine(table, item.source, item.reasons)
-        counts.quarantined += len(rejected)
-        self._store(table, valid, conflicts)
+        self.counts[table].quarantined += len(rejected)
+
+    # -- events, column by column ------------------------------------------------------
+
+    def _import_event_chunk(self, chunk: RowChunk, conflicts: set[_Key]) -> None:
+        """Events are handled as one frame per chunk (``EVENT_FRAME_SCHEMA``): plain rows are
+        checked column-wise (fast_events), the rest row by row by ``EventRow``; references,
+        versions and the rows to insert are then worked out on the frame's columns."""
+        accepted = accepted_events(chunk, agencies=self.agencies, context=self.context)
+        rejected: list[_Rejected] = []
+        if accepted.height < len(chunk):
+            taken = set(accepted.get_column("row").to_list())
+            validated: list[tuple[int, NormalisedEvent]] = []
+            for position in range(len(chunk)):
+                if position in taken:
+                    continue
+                checked = self._validate("events", chunk[position])
+                if isinstance(checked, _Rejected):
+                    rejected.append(checked)
+                else:
+                    row, agency_id = checked
+                    assert isinstance(row, EventRow)
+                    validated.append((position, row.normalised(agency_id=agency_id)))
+            if validated:
+                accepted = pl.concat([accepted, events_frame(validated)])
+        accepted = self._check_event_references(chunk, accepted, rejected)
+        self._quarantine_rejected("events", rejected)
+        self._store_events(chunk, accepted, conflicts)
+
+    def _check_event_references(
+        self, chunk: RowChunk, frame: pl.DataFrame, rejected: list[_Rejected]
+    ) -> pl.DataFrame:
+        """Keep the events whose people are all records their agency holds; reject the rest."""
+        named = (
+            frame.select("row", "agency_id", pl.col("people_records").alias("record"))
+            .explode("record")
+            .drop_nulls("record")
+        )
+        pairs = named.select("agency_id", "record").unique()
+        wanted: dict[int, set[str]] = defaultdict(set)
+        for agency_id, record in zip(
+            pairs.get_column("agency_id").to_list(),
+            pairs.get_column("record").to_list(),
+            strict=True,
+        ):
+            wanted[agency_id].add(record)
+        rejected_refs = [
+            _raw_references("events", item.source.values or {})
+            if item.agency_id is not None
+            else []
+            for item in rejected
+        ]
+        for item, refs in zip(rejected, rejected_refs, strict=True):
+            if item.agency_id is not None:
+                wanted[item.agency_id].update(refs)
+        self._learn_records(wanted)
+        for item, refs in zip(rejected, rejected_refs, strict=True):
+            if item.agency_id is not None and refs:
+                item.reasons.extend(self._unknown_records("events", item.agency_id, refs))
+        unknown = [
+            (agency_id, record)
+            for agency_id, records in wanted.items()
+            for record in records - self.known_records[agency_id]
+        ]
+        if not unknown:
+            return frame
+        unknown_frame = pl.DataFrame(
+            unknown, schema={"agency_id": pl.Int64, "record": pl.Utf8}, orient="row"
+        )
+        naming_unknown = set(
+            named.join(unknown_frame, on=["agency_id", "record"], how="semi")
+            .get_column("row")
+            .to_list()
+        )
+        for position, event in normalised_events(frame.filter(pl.col("row").is_in(naming_unknown))):
+            refs = [record for record, _role in event.people]
+            problems = self._unknown_records("events", event.agency_id, refs)
+            rejected.append(_Rejected(chunk[position], problems, event.agency_id))
+        return frame.filter(~pl.col("row").is_in(naming_unknown))
+
+    def _store_events(self, chunk: RowChunk, frame: pl.DataFrame, conflicts: set[_Key]) -> None:
+        keys = list(
+            zip(
+                frame.get_column("agency_id").to_list(),
+                frame.get_column("event_id").to_list(),
+                strict=True,
+            )
+        )
+        digests: list[str] = frame.get_column("digest").to_list()
+        pending = self._first_sightings("events", keys, digests, conflicts)
+        chosen = list(pending.values())
+        stored = self._stored_versions("events", pending)
+        versions, reasons = self._outcomes(
+            "events",
+            list(pending),
+            [digests[index] for index in chosen],
+            frame.get_column("change_reason").gather(chosen).to_list(),
+            stored,
+        )
+        if chunk.has_column(REPAIRS_COLUMN):
+            positions = frame.get_column("row").gather(chosen).to_list()
+            for position in positions:
+                self._note_repair(chunk[position])
+        written = [index for index, version in zip(chosen, versions, strict=True) if version]
+        if written:
+            self._write_events(
+                frame[written],
+                [version for version in versions if version],
+                [reason for reason, version in zip(reasons, versions, strict=True) if version],
+            )
+
+    def _write_events(
+        self, frame: pl.DataFrame, versions: list[int], reasons: list[str | None]
+    ) -> None:
+        ids = self.writer.reserve_ids("event", frame.height)
+        column = {name: frame.get_column(name).to_list() for name in frame.columns}
+        practitioner_ids = [
+            self.practitioners.get((agency_id, staff_ref)) if staff_ref else None
+            for agency_id, staff_ref in zip(
+                column["agency_id"], column["practitioner"], strict=True
+            )
+        ]
+        events = list(
+            zip(
+                ids,
+                column["agency_id"],
+                column["event_id"],
+                versions,
+                column["digest"],
+                column["event_date"],
+                column["precision"],
+                column["date_recorded"],
+                column["concern_code"],
+                column["severity"],
+                column["summary"],
+                column["information_type"],
+                column["impact_on_child"],
+                column["action_taken"],
+                column["practitioner"],
+                practitioner_ids,
+                itertools.repeat(self.batch.id),
+                itertools.repeat(self.recorded_at),
+                itertools.repeat(self.batch.imported_by),
+                reasons,
+                strict=False,  # the repeats are endless; ids set the length
+            )
+        )
+        people = (
+            frame.select(
+                pl.Series("event_id", ids, dtype=pl.Int64), "people_records", "people_roles"
+            )
+            .explode("people_records", "people_roles")
+            .drop_nulls("people_records")
+        )
+        participants = list(
+            zip(*(series.to_list() for series in people.iter_columns()), strict=True)
+        )
+        self.writer.insert("event", _EVENT_COLUMNS, events)
+        self.writer.insert("event_participant", _PARTICIPANT_COLUMNS, participants)
+
+    # -- references -------------------------------------------------------------------
+
+    def _learn_records(self, wanted: dict[int, set[str]]) -> None:
+        """Make sure ``known_records`` says, for each record wanted, whether the agency holds
+        it: an agency's stored records are read once (unless there are very many)."""
+        for agency_id, refs in wanted.items():
+            if agency_id in self.all_records_known:
+                continue
+            unknown_yet = refs - self.known_records[agency_id]
+            if not unknown_yet:
+                continue
+            self.writer.wait()
+            if (
+                repository.count_records(db_session=self.db_session, agency_id=agency_id)
+                <= KNOWN_RECORDS_READ_WHOLE
+            ):
+                self.known_records[agency_id].update(
+                    repository.record_refs(db_session=self.db_session, agency_id=agency_id)
+                )
+                self.all_records_known.add(agency_id)
+            else:
+                self.known_records[agency_id].update(
+                    repository.known_record_refs(
+                        db_session=self.db_session, agency_id=agency_id, refs=unknown_yet
+                    )
+                )
 
     def _check_references(
         self, table: str, valid: list[_Valid], rejected: list[_Rejected]
     ) -> list[_Valid]:
-        """Events and relationships may only name records their agency holds. Rows already
-        rejected are checked too, so that a row is reported with every reason at once."""
-        self.writer.wait()
+        """Relationships may only name records their agency holds. Rows already rejected are
+        checked too, so that a row is reported with every reason at once."""
         valid_refs = [_referenced_records(item.row) for item in valid]
         rejected_refs = [
             _raw_references(table, item.source.values or {}) if item.agency_id is not None else []
@@ -390,18 +582,9 @@ class _BatchRun:
             *zip((item.agency_id for item in valid), valid_refs, strict=True),
             *((item.agency_id, refs) for item, refs in zip(rejected, rejected_refs, strict=True)),
         ]:
-            if agency_id is None:
-                continue
-            known = self.known_records[agency_id]
-            missing = [ref for ref in refs if ref not in known]
-            if missing:
-                wanted[agency_id].update(missing)
-        for agency_id, unknown_yet in wanted.items():
-            self.known_records[agency_id].update(
-                repository.known_record_refs(
-                    db_session=self.db_session, agency_id=agency_id, refs=unknown_yet
-                )
-            )
+            if agency_id is not None:
+                wanted[agency_id].update(ref for ref in refs if ref)
+        self._learn_records(wanted)
         for item, refs in zip(rejected, rejected_refs, strict=True):
             if item.agency_id is not None and refs:
                 item.reasons.extend(self._unknown_records(table, item.agency_id, refs))
@@ -434,73 +617,130 @@ class _BatchRun:
             if ref and ref not in known
         ]
 
-    def _store(self, table: str, valid: list[_Valid], conflicts: set[tuple[int, str]]) -> None:
-        counts = self.counts[table]
+    # -- versions ---------------------------------------------------------------------
+
+    def _store(
+        self, table: str, chunk: RowChunk, valid: list[_Valid], conflicts: set[_Key]
+    ) -> None:
+        pending = self._first_sightings(
+            table,
+            [(item.agency_id, item.ref) for item in valid],
+            [item.digest for item in valid],
+            conflicts,
+        )
+        items = [valid[index] for index in pending.values()]
+        versions, reasons = self._outcomes(
+            table,
+            list(pending),
+            [item.digest for item in items],
+            [item.row.change_reason for item in items],
+            self._stored_versions(table, pending),
+        )
+        if table == "records":
+            for item in items:
+                self.known_records[item.agency_id].add(item.ref)
+        if chunk.has_column(REPAIRS_COLUMN):
+            for item in items:
+                self._note_repair(item.source)
+        self._write(
+            table,
+            [
+                (item, version, reason)
+                for item, version, reason in zip(items, versions, reasons, strict=True)
+                if version
+            ],
+        )
+
+    def _first_sightings(
+        self, table: str, keys: list[_Key], digests: list[str], conflicts: set[_Key]
+    ) -> dict[_Key, int]:
+        """The keys this batch meets for the first time in this chunk, each with the index of
+        its first row. A key sent again with the same content is counted as a repeat; with
+        other content it joins ``conflicts`` (and is not stored at all)."""
         seen = self.seen[table]
-        pending: dict[tuple[int, str], _Valid] = {}
-        pending_repeats: dict[tuple[int, str], int] = defaultdict(int)
-        for item in valid:
-            key = (item.agency_id, item.ref)
+        if not conflicts and len(set(keys)) == len(keys) and seen.digest.keys().isdisjoint(keys):
+            return dict(zip(keys, range(len(keys)), strict=True))  # the usual case
+        counts = self.counts[table]
+        pending: dict[_Key, int] = {}
+        pending_repeats: dict[_Key, int] = defaultdict(int)
+        for index, (key, digest) in enumerate(zip(keys, digests, strict=True)):
             if key in conflicts:
                 continue
-            earlier = seen.get(key)
-            earlier_digest = earlier.digest if earlier else None
-            if earlier is None and key in pending:
-                earlier_digest = pending[key].digest
+            earlier_digest = seen.digest.get(key)
             if earlier_digest is None:
-                pending[key] = item
-            elif earlier_digest == item.digest:
-                counts.repeated += 1
-                if earlier is not None:
-                    earlier.repeats += 1
-                else:
+                first = pending.get(key)
+                if first is None:
+                    pending[key] = index
+                elif digests[first] == digest:
+                    counts.repeated += 1
                     pending_repeats[key] += 1
+                else:
+                    conflicts.add(key)
+            elif earlier_digest == digest:
+                counts.repeated += 1
+                seen.repeats[key] = seen.repeats.get(key, 0) + 1
             else:
                 conflicts.add(key)
         for key in [key for key in pending if key in conflicts]:
             del pending[key]
             counts.repeated -= pending_repeats.pop(key, 0)
-        # Rows met for the first time in the batch: compare with what is stored.
-        self.writer.wait()
+        seen.repeats.update(pending_repeats)
+        return pending
+
+    def _stored_versions(
+        self, table: str, pending: dict[_Key, int]
+    ) -> dict[_Key, repository.StoredVersion]:
+        """The latest stored version of each key that the database may hold already."""
         by_agency: dict[int, list[str]] = defaultdict(list)
         for agency_id, ref in pending:
-            if self._agency_has_rows(table, agency_id):
-                by_agency[agency_id].append(ref)
-        stored: dict[tuple[int, str], repository.StoredVersion] = {}
+            by_agency[agency_id].append(ref)
+        stored: dict[_Key, repository.StoredVersion] = {}
         for agency_id, refs in by_agency.items():
+            # An agency's first feed of a table needs no lookups (nor a wait for the inserts).
+            if not self._agency_has_rows(table, agency_id):
+                continue
+            self.writer.wait()
             for ref, latest in repository.latest_versions(
                 db_session=self.db_session, table=table, agency_id=agency_id, refs=refs
             ).items():
                 stored[(agency_id, ref)] = latest
-        to_write: list[tuple[_Valid, int, str | None]] = []
-        outcomes = {"new": 0, "changed": 0, "unchanged": 0}
-        # Only fixed rows written out by `quarantine export` carry the column; look once.
-        repairs = any(REPAIRS_COLUMN in (item.source.values or {}) for item in pending.values())
-        for key, item in pending.items():
+        return stored
+
+    def _outcomes(
+        self,
+        table: str,
+        keys: list[_Key],
+        digests: list[str],
+        change_reasons: list[str | None],
+        stored: dict[_Key, repository.StoredVersion],
+    ) -> tuple[list[int], list[str | None]]:
+        """For each key met for the first time: the version to write (0: nothing to write, the
+        row is unchanged) and its change reason; the outcomes are counted and remembered."""
+        counts = self.counts[table]
+        seen = self.seen[table]
+        seen.digest.update(zip(keys, digests, strict=True))
+        if not stored:
+            seen.outcome.update(dict.fromkeys(keys, "new"))
+            counts.new += len(keys)
+            return [1] * len(keys), change_reasons
+        versions: list[int] = []
+        reasons: list[str | None] = []
+        for key, digest, reason in zip(keys, digests, change_reasons, strict=True):
             before = stored.get(key)
             if before is None:
                 outcome, version = "new", 1
-            elif item.digest in (before.content_hash, before.imported_hash):
+            elif digest in (before.content_hash, before.imported_hash):
                 # The same as stored, or as the agency last sent it: a correction made here
                 # since then (chronology.service.correct_event) stands until the feed changes.
-                outcome, version = "unchanged", before.version
+                outcome, version = "unchanged", 0
             else:
                 outcome, version = "changed", before.version + 1
-            seen[key] = _Seen(item.digest, outcome, pending_repeats.get(key, 0))
-            outcomes[outcome] += 1
-            if outcome != "unchanged":
-                reason = item.row.change_reason
-                if outcome == "changed" and not reason:
-                    reason = f"changed in feed {self.batch.public_id}"
-                to_write.append((item, version, reason))
-            if table == "records":
-                self.known_records[item.agency_id].add(item.ref)
-            if repairs:
-                self._note_repair(item)
-        counts.new += outcomes["new"]
-        counts.changed += outcomes["changed"]
-        counts.unchanged += outcomes["unchanged"]
-        self._write(table, to_write)
+                reason = reason or f"changed in feed {self.batch.public_id}"
+            seen.outcome[key] = outcome
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+            versions.append(version)
+            reasons.append(reason)
+        return versions, reasons
 
     def _agency_has_rows(self, table: str, agency_id: int) -> bool:
         key = (table, agency_id)
@@ -510,8 +750,8 @@ class _BatchRun:
             )
         return self.agencies_with_rows[key]
 
-    def _note_repair(self, item: _Valid) -> None:
-        values = item.source.values or {}
+    def _note_repair(self, source: SourceRow) -> None:
+        values = source.values or {}
         quarantined_id = values.get(REPAIRS_COLUMN)
         if quarantined_id is not None and str(quarantined_id).strip().isdigit():
             self.repairs_by_id.add(int(str(quarantined_id).strip()))
@@ -555,7 +795,7 @@ class _BatchRun:
                     )
                 )
             self.writer.insert("source_record", _RECORD_COLUMNS, rows)
-        elif table == "relationships":
+        else:
             rows = []
             for item, version, _reason in items:
                 relation = item.row
@@ -577,44 +817,6 @@ class _BatchRun:
                     )
                 )
             self.writer.insert("source_relationship", _RELATIONSHIP_COLUMNS, rows)
-        else:
-            ids = self.writer.reserve_ids("event", len(items))
-            events: list[tuple[Any, ...]] = []
-            participants: list[tuple[Any, ...]] = []
-            for event_id, (item, version, reason) in zip(ids, items, strict=True):
-                event = item.row
-                assert isinstance(event, NormalisedEvent)
-                events.append(
-                    (
-                        event_id,
-                        item.agency_id,
-                        item.ref,
-                        version,
-                        item.digest,
-                        event.event_date,
-                        event.precision,
-                        event.date_recorded,
-                        event.concern_code,
-                        event.severity,
-                        event.summary,
-                        event.information_type,
-                        event.impact_on_child,
-                        event.action_taken,
-                        event.practitioner,
-                        self.practitioners.get((item.agency_id, event.practitioner))
-                        if event.practitioner
-                        else None,
-                        batch_id,
-                        at,
-                        by,
-                        reason,
-                    )
-                )
-                participants.extend(
-                    (event_id, record_ref, role) for record_ref, role in event.people
-                )
-            self.writer.insert("event", _EVENT_COLUMNS, events)
-            self.writer.insert("event_participant", _PARTICIPANT_COLUMNS, participants)
 
     def _quarantine(self, table: str, source: SourceRow, reasons: list[QuarantineReason]) -> None:
         values = source.values or {}
@@ -660,14 +862,16 @@ class _BatchRun:
         by_agency: dict[int, list[str]] = defaultdict(list)
         for key in conflicts:
             agency_id, ref = key
-            first = seen.pop(key, None)
+            first = seen.forget(key)
             if first is not None:
-                if first.outcome in {"new", "changed", "unchanged"}:
-                    setattr(counts, first.outcome, getattr(counts, first.outcome) - 1)
-                counts.repeated -= first.repeats
+                outcome, repeats = first
+                setattr(counts, outcome, getattr(counts, outcome) - 1)
+                counts.repeated -= repeats
             by_agency[agency_id].append(ref)
             if table == "records":
+                # It may still be held from an earlier feed: read it again when asked.
                 self.known_records[agency_id].discard(ref)
+                self.all_records_known.discard(agency_id)
         self.writer.wait()
         for agency_id, refs in by_agency.items():
             repository.delete_batch_rows(
@@ -728,7 +932,7 @@ class _BatchRun:
         valid_keys = {
             (self.agency_codes[agency_id], table, ref)
             for table, seen in self.seen.items()
-            for (agency_id, ref) in seen
+            for (agency_id, ref) in seen.digest
         }
         repaired_ids: set[int] = set()
         for id_, table, agency_code, ref in repository.open_quarantine_keys(
