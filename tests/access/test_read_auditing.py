@@ -23,7 +23,10 @@ from tests.access.principals import (
 
 PERSON_PARAMETER = re.compile(r"\{(person_id|person_public_id)\}")
 #: Reads about access to a person rather than the person's record; audited as access_log.read.
-NOT_RECORD_READS = {"/api/v1/people/{person_id}/access-log"}
+NOT_RECORD_READS = {
+    "/api/v1/people/{person_id}/access-log",
+    "/people/{person_id}/access-log",
+}
 
 
 def person_read_routes() -> list[str]:

@@ -589,7 +589,54 @@ def account_page(request: Request, subject: Principal, db_session: DbSession) ->
         {
             "user": user,
             "csrf_token": access_service.csrf_token_for(session) if session is not None else "",
+            "reads_access_log": subject.has(Scope.ACCESS_LOG_READ),
         },
+    )
+
+
+@web_router.get("/people/access-log", response_class=HTMLResponse)
+def find_access_log_page(
+    request: Request,
+    subject: AccessLogReader,
+    person_id: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """The account page's "who has looked" form: on to the person's page."""
+    wanted = person_id.strip().lower()
+    if not re.fullmatch(UUID_PATTERN, wanted):
+        return templates.TemplateResponse(
+            request,
+            "access_log.html",
+            {
+                "problem": "That is not a person id. Give the child's id as it appears on "
+                "their record, e.g. 3f2a9c1e-0b7d-4c1e-9a52-5d7c2a1b9e41.",
+                "person_id": None,
+                "entries": [],
+            },
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    return RedirectResponse(f"/people/{wanted}/access-log", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@web_router.get("/people/{person_id}/access-log", response_class=HTMLResponse)
+def access_log_page(
+    request: Request, person_id: PersonPublicId, subject: AccessLogReader, db_session: DbSession
+) -> HTMLResponse:
+    """Who has looked at this person: the designated lead's page (auditors: anyone)."""
+    try:
+        entries = access_service.who_has_looked(
+            db_session=db_session, subject=subject, person_public_id=person_id
+        )
+    except access_service.PersonNotVisible as exc:
+        return templates.TemplateResponse(
+            request,
+            "access_log.html",
+            {"problem": f"Not shown: {exc}.", "person_id": person_id, "entries": []},
+            status_code=status.HTTP_404_NOT_FOUND,
+        )
+    return templates.TemplateResponse(
+        request,
+        "access_log.html",
+        {"problem": None, "person_id": person_id, "entries": entries},
     )
 
 

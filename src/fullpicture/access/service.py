@@ -673,12 +673,15 @@ def who_has_looked(
     now = now or utc_now()
     require_scopes(subject, Scope.ACCESS_LOG_READ)
     person = access_repository.person_by_public_id(db_session, person_public_id)
-    if person is None:
-        raise PersonNotVisible("no such person")
-    if not subject.has(Scope.AUDIT_READ) and (
-        subject.agency_id is None
-        or not access_repository.agency_is_involved(
-            db_session, agency_id=subject.agency_id, person_id=person.id
+    # One answer for an unknown person and one the asker's agency is not involved with, so
+    # asking never confirms that a child is known to the system.
+    if person is None or (
+        not subject.has(Scope.AUDIT_READ)
+        and (
+            subject.agency_id is None
+            or not access_repository.agency_is_involved(
+                db_session, agency_id=subject.agency_id, person_id=person.id
+            )
         )
     ):
         raise PersonNotVisible("no such person, or your agency is not involved with them")
