@@ -86,18 +86,20 @@ def accepted_events(
 
 def _candidates(chunk: Sequence[SourceRow]) -> pl.DataFrame | None:
     """The rows worth a vectorised check, as text columns, with their positions."""
-    columns = getattr(chunk, "columns", None)
+    columns: dict[str, pl.Series] | None = getattr(chunk, "columns", None)
     if columns is not None:
         # A clean CSV chunk: every row is plain text, and its columns are read already.
         height = len(chunk)
         return pl.DataFrame(
-            {
-                "row": pl.int_range(height, eager=True, dtype=pl.Int64),
-                **{
-                    name: pl.Series(name, columns.get(name, [None] * height), dtype=pl.Utf8)
+            [
+                pl.int_range(height, eager=True, dtype=pl.Int64).alias("row"),
+                *(
+                    columns[name].cast(pl.Utf8).alias(name)
+                    if name in columns
+                    else pl.repeat(None, height, dtype=pl.Utf8, eager=True).alias(name)
                     for name in EventRow.columns
-                },
-            }
+                ),
+            ]
         )
     positions = [
         index

@@ -14,12 +14,14 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -185,34 +187,42 @@ def estimate_rows(feed_file: FeedFile) -> int:
 class RowChunk(Sequence[SourceRow]):
     """Consecutive rows of one file, numbered.
 
-    A CSV chunk whose rows all have the header's width, in a file that is wholly UTF-8, also
-    keeps its text column by column (``columns``): a vectorised check reads that without a
-    dict per row, and each row's ``SourceRow`` is made only if something asks for it (a row
-    the check sends to the model, or one that is quarantined).
+    A CSV chunk whose rows all have the header's width, in a file that is wholly UTF-8, is
+    kept as a frame of text columns (``columns``): a vectorised check reads that without a
+    dict per row, and a row's ``SourceRow`` is made only if something asks for it (a row the
+    check sends to the model, or one that is quarantined).
     """
 
-    __slots__ = ("_fields", "_first_number", "_header", "_rows", "columns")
+    __slots__ = ("_first_number", "_frame", "_rows", "columns")
 
-    def __init__(
-        self,
-        rows: list[SourceRow] | None = None,
-        *,
-        header: list[str] | None = None,
-        fields: list[list[str]] | None = None,
-        first_number: int = 1,
-    ) -> None:
-        self._header = header or []
-        self._fields = fields or []
-        self._first_number = first_number
-        self._rows: list[SourceRow | None] = list(rows) if rows is not None else []
-        self.columns: dict[str, Sequence[str]] | None = None
-        if rows is None:
-            self._rows = [None] * len(self._fields)
-            # One transposition in C instead of a dict per row; a repeated header name keeps
-            # its last column, as dict(zip(header, fields)) does for a row.
-            self.columns = dict(zip(self._header, zip(*self._fields, strict=True), strict=True))
-            if not self._fields:
-                self.columns = {name: () for name in self._header}
+    def __init__(self, rows: list[SourceRow]) -> None:
+        self._rows: list[SourceRow | None] = list(rows)
+        self._frame: pl.DataFrame | None = None
+        self._first_number = 1
+        self.columns: dict[str, pl.Series] | None = None
+
+    @classmethod
+    def of_frame(cls, frame: pl.DataFrame, *, first_number: int) -> RowChunk:
+        """Rows held as a frame of text columns, the first numbered ``first_number``."""
+        chunk = cls([])
+        chunk._rows = [None] * frame.height
+        chunk._frame = frame
+        chunk._first_number = first_number
+        chunk.columns = {series.name: series for series in frame.iter_columns()}
+        return chunk
+
+    @classmethod
+    def of_fields(
+        cls, header: list[str], fields: list[list[str]], *, first_number: int
+    ) -> RowChunk:
+        """Rows of CSV fields, each as wide as the header."""
+        # One transposition in C instead of a dict per row; a repeated header name keeps its
+        # last column, as dict(zip(header, fields)) does for a row.
+        columns = dict(zip(header, zip(*fields, strict=True), strict=True)) if fields else {}
+        frame = pl.DataFrame(
+            {name: pl.Series(name, columns.get(name, ()), dtype=pl.Utf8) for name in header}
+        )
+        return cls.of_frame(frame, first_number=first_number)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -228,10 +238,11 @@ class RowChunk(Sequence[SourceRow]):
             return [self[position] for position in range(*index.indices(len(self)))]
         row = self._rows[index]
         if row is None:
+            assert self._frame is not None
             position = index if index >= 0 else len(self._rows) + index
             row = SourceRow(
                 number=self._first_number + position,
-                values=dict(zip(self._header, self._fields[position], strict=True)),
+                values=dict(zip(self._frame.columns, self._frame.row(position), strict=True)),
                 plain_text=True,
             )
             self._rows[position] = row
@@ -308,25 +319,100 @@ def _is_utf8(path: Path) -> bool:
     return True
 
 
+# One CSV record on one line, as RFC 4180 writes it: unquoted fields without quotes, commas
+# or line breaks, quoted fields with their quotes doubled and no line break inside.
+_CSV_FIELD = r'(?:[^",\r\n\x00]*|"(?:[^"\r\n\x00]|"")*")'
+_CSV_LINE = rf"^{_CSV_FIELD}(?:,{_CSV_FIELD})*$"
+_CSV_QUOTED = r'"(?:[^"]|"")*"'
+
+
 def _csv_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[RowChunk]:
-    check_each_row = not _is_utf8(feed_file.path)
+    utf8 = _is_utf8(feed_file.path)
+    rows_read = 0
+    if utf8:
+        stopped_at = yield from _regular_csv_chunks(feed_file, chunk_rows)
+        if stopped_at is None:
+            return
+        rows_read = stopped_at
+    yield from _python_csv_chunks(feed_file, chunk_rows, check_encoding=not utf8, skip=rows_read)
+
+
+def _regular_csv_chunks(
+    feed_file: FeedFile, chunk_rows: int
+) -> Generator[RowChunk, None, int | None]:
+    """The file's chunks, parsed by polars, for as long as every record sits on one line of
+    its own in plain RFC 4180 form (where polars and Python's csv module read alike). At the
+    first chunk that does not, stop and return how many rows were yielded, so the csv module
+    can go on from there; return None when the whole file was read."""
+    with feed_file.path.open("rb") as handle:
+        first_line = handle.readline().decode("utf-8-sig").rstrip("\r\n")
+        if not re.fullmatch(_CSV_LINE, first_line):
+            return 0
+        header = [name.strip().lower() for name in next(csv.reader([first_line]))]
+        if len(set(header)) != len(header):
+            return 0
+        rows_read = 0
+        while block := list(itertools.islice(handle, chunk_rows)):
+            text = b"".join(block).decode("utf-8")
+            # A blank line is not a row (as for the csv module).
+            lines = _record_lines(text)
+            regular = (
+                lines.str.contains(_CSV_LINE).all()
+                and (
+                    lines.str.replace_all(_CSV_QUOTED, "").str.count_matches(",", literal=True) + 1
+                    == len(header)
+                ).all()
+            )
+            if not regular:
+                return rows_read
+            frame = (
+                pl.read_csv(
+                    lines.str.join("\n").item().encode(),
+                    has_header=False,
+                    schema={name: pl.Utf8 for name in header},
+                    empty_string_is_null=False,
+                    quote_char='"',
+                )
+                if lines.len()
+                else pl.DataFrame(schema={name: pl.Utf8 for name in header})
+            )
+            if frame.height != lines.len():
+                return rows_read
+            if frame.height:
+                yield RowChunk.of_frame(frame, first_number=rows_read + 1)
+            rows_read += frame.height
+    return None
+
+
+def _record_lines(text: str) -> pl.Series:
+    """The non-blank lines of ``text``, without their line endings."""
+    lines = pl.Series("line", [text]).str.split("\n").explode().str.strip_suffix("\r")
+    return lines.filter(lines != "")
+
+
+def _python_csv_chunks(
+    feed_file: FeedFile, chunk_rows: int, *, check_encoding: bool, skip: int
+) -> Iterator[RowChunk]:
+    """The file's chunks as the csv module reads them, after the first ``skip`` rows."""
     with _open_csv(feed_file.path) as handle:
         reader = csv.reader(handle)
         header = [name.strip().lower() for name in next(reader)]
         width = len(header)
         number = 0
         try:
-            while True:
+            if skip:
                 # A blank line is not a row.
+                number = sum(1 for _row in itertools.islice(filter(None, reader), skip))
+            while True:
                 fields = [row for row in itertools.islice(reader, chunk_rows) if row]
                 if not fields:
                     break
-                if not check_each_row and all(len(row) == width for row in fields):
-                    yield RowChunk(header=header, fields=fields, first_number=number + 1)
+                if not check_encoding and all(len(row) == width for row in fields):
+                    yield RowChunk.of_fields(header, fields, first_number=number + 1)
                 else:
                     yield RowChunk(
                         [
-                            _csv_row(number + offset, header, row, check_each_row)
+                            _csv_row(number + offset, header, row, check_encoding)
                             for offset, row in enumerate(fields, start=1)
                         ]
                     )

@@ -495,7 +495,11 @@ class _BatchRun:
         self, frame: pl.DataFrame, versions: list[int], reasons: list[str | None]
     ) -> None:
         ids = self.writer.reserve_ids("event", frame.height)
-        column = {name: frame.get_column(name).to_list() for name in frame.columns}
+        column = {
+            name: frame.get_column(name).to_list()
+            for name in frame.columns
+            if name not in {"row", "people_records", "people_roles"}
+        }
         practitioner_ids = [
             self.practitioners.get((agency_id, staff_ref)) if staff_ref else None
             for agency_id, staff_ref in zip(
