@@ -24,6 +24,7 @@ from fullpicture.access.models import ApiToken, Role, UserAccount
 from fullpicture.access.roles import Scope, role_book
 from fullpicture.access.schemas import TokenCreate, UserCreate
 from fullpicture.cli.console import console, err_console
+from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_engine, get_session_factory
 
@@ -263,7 +264,7 @@ def who_looked(
         with unit_of_work(get_session_factory()) as session:
             entries = access_service.who_has_looked(
                 db_session=session,
-                subject=access_service.subject_for_cli(db_session=session, username=as_user),
+                subject=acting_user(session, as_user),
                 person_public_id=person_id,
             )
     except access_service.AccessError as exc:

@@ -25,6 +25,7 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.chronology import views as chronology_views
 from fullpicture.chronology.export import chronology_csv, chronology_pdf
 from fullpicture.cli.console import console, err_console
+from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work, utc_now
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.harm import service as harm_service
@@ -56,7 +57,7 @@ def _open_child(
     An unknown child and one the user may not see get the same answer, so the command never
     confirms that a child is known to the system.
     """
-    subject = subject or _subject(session, as_user)
+    subject = subject or acting_user(session, as_user)
     try:
         person = chronology_views.resolve_person(db_session=session, person_ref=child_ref)
         access_service.open_person(
@@ -222,7 +223,7 @@ def alerts(
     Example: fullpicture harm alerts --status new --as mash.worker
     """
     with unit_of_work(get_session_factory()) as session:
-        subject = _subject(session, as_user, Scope.CHILDREN_READ)
+        subject = acting_user(session, as_user, Scope.CHILDREN_READ)
         person_id = None
         if child_ref is not None:
             person_id = _open_child(session, as_user, child_ref, "alerts", subject)[1].id
@@ -273,20 +274,10 @@ def close(
         db_session=s, public_id=alert_id, outcome=outcome, by=by))  # fmt: skip
 
 
-def _subject(session: Session, as_user: str, *scopes: Scope) -> AuthSubject:
-    try:
-        subject = access_service.subject_for_cli(db_session=session, username=as_user)
-        access_service.require_scopes(subject, *scopes)
-    except access_service.AccessError as exc:
-        err_console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(code=3) from exc
-    return subject
-
-
 def _transition(alert_id: str, as_user: str, change: object) -> None:
     try:
         with unit_of_work(get_session_factory()) as session:
-            subject = _subject(session, as_user, Scope.CHILDREN_WRITE)
+            subject = acting_user(session, as_user, Scope.CHILDREN_WRITE)
             child = harm_service.get_alert(db_session=session, public_id=alert_id).person_public_id
             # The same gate as reading the child: need to know, and the access is audited.
             _open_child(session, as_user, child, "alert decision", subject)
@@ -362,9 +353,8 @@ def _household_view(
     session: Session, as_user: str, household_ref: str, agency: str | None
 ) -> chronology_views.Chronology:
     """A household's chronology as the user may see it; each member shown is an audited read."""
+    reader = acting_user(session, as_user, Scope.CHILDREN_READ)
     try:
-        reader = access_service.subject_for_cli(db_session=session, username=as_user)
-        access_service.require_scopes(reader, Scope.CHILDREN_READ)
         view = chronology_views.household_chronology(
             db_session=session,
             household_id=int(household_ref),

@@ -13,14 +13,13 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from fullpicture.access import audit
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
-from fullpicture.access.subject import AuthSubject
 from fullpicture.cli.console import console, err_console, progress_bar
+from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.core.settings import get_settings
@@ -64,22 +63,6 @@ app = typer.Typer(
 
 
 AS_USER_HELP = "Your username: the command needs the same scope as on the web, and is audited."
-
-
-def _acting_user(session: Session, as_user: str | None, scope: Scope, command: str) -> AuthSubject:
-    """The user a command runs as, holding ``scope``; exits 3 (2 without --as) otherwise."""
-    if as_user is None:
-        err_console.print(
-            f"[red]{command} works on the database: say who you are with --as USERNAME.[/red]"
-        )
-        raise typer.Exit(code=2)
-    try:
-        subject = access_service.subject_for_cli(db_session=session, username=as_user)
-        access_service.require_scopes(subject, scope)
-    except access_service.AccessError as exc:
-        err_console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(code=3) from exc
-    return subject
 
 
 def _progress_reporter(progress: Any) -> Any:
@@ -140,7 +123,9 @@ def run(
         return
     try:
         with progress_bar() as progress, unit_of_work(get_session_factory()) as session:
-            subject = _acting_user(session, as_user, Scope.LINKAGE_RUN, "Linking the database")
+            subject = acting_user(
+                session, as_user, Scope.LINKAGE_RUN, command="Linking the database"
+            )
             report, task = _progress_reporter(progress)
             linkage_run = linkage_service.link_database(
                 db_session=session,
@@ -231,8 +216,8 @@ def explain(
             )
         else:
             with unit_of_work(get_session_factory()) as session:
-                subject = _acting_user(
-                    session, as_user, Scope.LINKAGE_REVIEW, "Explaining stored records"
+                subject = acting_user(
+                    session, as_user, Scope.LINKAGE_REVIEW, command="Explaining stored records"
                 )
                 explanation = linkage_explain.explain_records(
                     db_session=session, left=left_ref, right=right_ref, rules=default_rules()
@@ -267,7 +252,7 @@ def review(
     Example: fullpicture link review --limit 20 --as mash.worker
     """
     with unit_of_work(get_session_factory()) as session:
-        _acting_user(session, as_user, Scope.LINKAGE_REVIEW, "The review queue")
+        acting_user(session, as_user, Scope.LINKAGE_REVIEW, command="The review queue")
         items = linkage_review.list_items(db_session=session, status=status, limit=limit)
     table = Table("item", "left", "right", "weight", "status", "levels", title="Review queue")
     for item in items:
@@ -286,7 +271,9 @@ def review(
 def _decide(item_ref: str, action: ReviewAction, reason: str, as_user: str) -> None:
     try:
         with unit_of_work(get_session_factory()) as session:
-            subject = _acting_user(session, as_user, Scope.LINKAGE_REVIEW, "A review decision")
+            subject = acting_user(
+                session, as_user, Scope.LINKAGE_REVIEW, command="A review decision"
+            )
             decision_in = ReviewDecisionIn(action=action, reason=reason, decided_by=subject.actor)
             item = linkage_review.get_item(db_session=session, item_ref=item_ref)
             read = linkage_review.decide(
@@ -358,7 +345,7 @@ def record(
     try:
         parsed = RecordRef.parse(ref)
         with unit_of_work(get_session_factory()) as session:
-            subject = _acting_user(session, as_user, Scope.LINKAGE_RUN, "Linking a record")
+            subject = acting_user(session, as_user, Scope.LINKAGE_RUN, command="Linking a record")
             agency = agency_service.get_by_code(db_session=session, code=parsed.agency)
             if agency is None:
                 raise ValueError(f"no agency registered as {parsed.agency!r}")
@@ -406,7 +393,9 @@ def households(
     """
     try:
         with unit_of_work(get_session_factory()) as session:
-            subject = _acting_user(session, as_user, Scope.CHILDREN_READ, "A child's households")
+            subject = acting_user(
+                session, as_user, Scope.CHILDREN_READ, command="A child's households"
+            )
             # The one gate for reading a person: need to know checked, the read audited.
             access_service.open_person(
                 db_session=session, subject=subject, person_public_id=child, purpose="households"

@@ -16,6 +16,7 @@ from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
 from fullpicture.cli.console import console, err_console
+from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.referrals import service
@@ -107,7 +108,7 @@ def check(
             )
         else:
             with unit_of_work(get_session_factory()) as session:
-                reader = access_service.subject_for_cli(db_session=session, username=as_user)
+                reader = acting_user(session, as_user, refused_exit_code=EXIT_REFUSED)
                 access_service.open_person(
                     db_session=session,
                     subject=reader,
@@ -195,11 +196,16 @@ def classify(
     console.print(table)
 
 
-def _referrer(session: Session, as_user: str) -> AuthSubject:
+def _referrer(session: Session, as_user: str, *, refusal_prefix: str = "") -> AuthSubject:
     """The user a referral is written as: the scopes the API's referral routes need."""
-    subject = access_service.subject_for_cli(db_session=session, username=as_user)
-    access_service.require_scopes(subject, Scope.CHILDREN_READ, Scope.REFERRALS_WRITE)
-    return subject
+    return acting_user(
+        session,
+        as_user,
+        Scope.CHILDREN_READ,
+        Scope.REFERRALS_WRITE,
+        refused_exit_code=EXIT_REFUSED,
+        refusal_prefix=refusal_prefix,
+    )
 
 
 @app.command("create")
@@ -226,7 +232,7 @@ def create(
         raise _fail(f"Nothing saved. {path.name}: {reasons}", EXIT_BAD_INPUT) from exc
     try:
         with unit_of_work(get_session_factory()) as session:
-            author = _referrer(session, as_user)
+            author = _referrer(session, as_user, refusal_prefix="Nothing saved. ")
             referral = service.create_draft(
                 db_session=session, referral_in=referral_in, author=author
             )
@@ -299,7 +305,7 @@ def show(
     """
     try:
         with unit_of_work(get_session_factory()) as session:
-            reader = access_service.subject_for_cli(db_session=session, username=as_user)
+            reader = acting_user(session, as_user, refused_exit_code=EXIT_REFUSED)
             referral = service.get_latest(
                 db_session=session, referral_ref=referral_ref, viewer=reader, purpose="referral"
             )
