@@ -23,10 +23,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
 from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Query, Request, status
 from fastapi.dependencies.models import Dependant
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute, RouteContext
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -71,6 +73,7 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_AFTER_SIGN_IN = "/account"
+NEXT_PATH_MAX_LENGTH = 500
 
 templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent / "templates")
 
@@ -84,8 +87,13 @@ def _signer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(session_signing_key(), salt=salt)
 
 
-def _unauthenticated(detail: str) -> HTTPException:
-    return HTTPException(
+class SignInRequired(HTTPException):
+    """401: no valid session or API token. A browser opening a page is sent to sign in
+    instead (``_sign_in_required``); API clients get the 401."""
+
+
+def _unauthenticated(detail: str) -> SignInRequired:
+    return SignInRequired(
         status_code=status.HTTP_401_UNAUTHORIZED,
         detail=detail,
         headers={"WWW-Authenticate": "Bearer"},
@@ -319,10 +327,48 @@ web_router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(path: str | None) -> str:
-    """Only same-site paths after sign-in, so the form cannot be used as an open redirect."""
-    if not path or not path.startswith("/") or path.startswith(("//", "/\\")) or "\\" in path:
+    """Only same-site paths after sign-in, so the form cannot be used as an open redirect.
+
+    Browsers read a backslash as a slash and drop tabs and newlines from a URL (so
+    ``/<tab>/evil.example`` becomes ``//evil.example``, another site), so a path holding a
+    backslash, whitespace or a control character is
+    refused along with anything naming a scheme or host.
+    """
+    if (
+        not path
+        or len(path) > NEXT_PATH_MAX_LENGTH
+        or not path.startswith("/")
+        or path.startswith("//")
+        or "\\" in path
+        or any(ch.isspace() or not ch.isprintable() for ch in path)
+    ):
+        return DEFAULT_AFTER_SIGN_IN
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc:
         return DEFAULT_AFTER_SIGN_IN
     return path
+
+
+def _opens_a_page(request: Request) -> bool:
+    """A browser navigating to a page (not an API call): it gets sent to sign in."""
+    return (
+        request.method == "GET"
+        and "authorization" not in request.headers
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "").lower()
+    )
+
+
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
+    """Send a signed-out browser to the sign-in page, to come back here after; 401 otherwise."""
+    assert isinstance(exc, HTTPException)
+    if _opens_a_page(request):
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            f"/sign-in?{urlencode({'next': _safe_next(here)})}",
+            status_code=status.HTTP_303_SEE_OTHER,
+        )
+    return await http_exception_handler(request, exc)
 
 
 def _sign_in_form(
@@ -384,7 +430,7 @@ def sign_in(
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str, Form(max_length=200)],
-    next: Annotated[str, Form(max_length=500)] = DEFAULT_AFTER_SIGN_IN,
+    next: Annotated[str, Form(max_length=NEXT_PATH_MAX_LENGTH)] = DEFAULT_AFTER_SIGN_IN,
 ) -> Response:
     expected: Any = None
     cookie = request.cookies.get(SIGN_IN_CSRF_COOKIE)
@@ -770,6 +816,7 @@ def install(app: FastAPI) -> None:
     """Add the security middleware, error mapping and sign-in/access routes to the app."""
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(access_service.PersonNotVisible, _person_not_visible)
     app.add_exception_handler(access_service.AccessError, _access_refused)
     app.add_exception_handler(access_service.AccountSetupError, _account_setup_refused)
