@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fullpicture.imports.readers import (
     FeedFileError,
@@ -121,3 +125,81 @@ def test_empty_csv_is_a_file_error(tmp_path: Path) -> None:
     (feed_file,) = discover_feed([path])
     with pytest.raises(FeedFileError, match="empty"):
         check_file(feed_file)
+
+
+# --- CSV read by polars must read exactly as the csv module does ---------------------------
+
+_CELL = st.one_of(  # the csv module writes a lone "\r" unquoted, and reads it as a line end
+    st.sampled_from(["", " ", "plain", "a,b", 'say "hi"', '"', "x\ny", "x\r\ny", "\r", "é€", "#"]),
+    st.text(alphabet=st.sampled_from(list('ab ,"\n\r|:é')), max_size=6),
+)
+
+
+def _as_csv_module_reads(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip().lower() for name in next(reader)]
+        return [dict(zip(header, fields, strict=False)) for fields in reader if fields]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.lists(_CELL, min_size=3, max_size=3), max_size=12),
+    blank_lines=st.sets(st.integers(0, 12), max_size=3),
+    line_ending=st.sampled_from(["\n", "\r\n"]),
+    chunk_rows=st.integers(1, 5),
+)
+def test_csv_chunks_read_every_row_as_the_csv_module_does(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[list[str]],
+    blank_lines: set[int],
+    line_ending: str,
+    chunk_rows: int,
+) -> None:
+    path = tmp_path_factory.mktemp("feed") / "events.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=line_ending)
+    writer.writerow(["Agency", "event_id", "summary"])
+    for number, fields in enumerate(rows):
+        if number in blank_lines:
+            buffer.write(line_ending)
+        writer.writerow(fields)
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    (feed_file,) = discover_feed([path])
+    read = [row for chunk in read_chunks(feed_file, chunk_rows) for row in chunk]
+    expected = _as_csv_module_reads(path)
+    assert [row.values for row in read] == expected
+    assert [row.number for row in read] == list(range(1, len(expected) + 1))
+
+
+def test_a_plain_csv_chunk_is_held_by_column(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text('agency,event_id,summary\ngp,E1,"Seen, well"\n\ngp,E2,"said ""no"""\n')
+    (feed_file,) = discover_feed([path])
+    (chunk,) = list(read_chunks(feed_file, 100))
+    assert chunk.columns is not None
+    assert chunk.columns["summary"].to_list() == ["Seen, well", 'said "no"']
+    assert [row.number for row in chunk] == [1, 2]
+
+
+def test_a_record_over_two_lines_hands_the_rest_of_the_file_to_the_csv_module(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.csv"
+    lines = [f"gp,E{n},one line" for n in range(1, 5)]
+    lines.insert(2, 'gp,E9,"two\nlines"')
+    path.write_text("agency,event_id,summary\n" + "\n".join(lines) + "\n")
+    (feed_file,) = discover_feed([path])
+    chunks = list(read_chunks(feed_file, 2))
+    read = [row for chunk in chunks for row in chunk]
+    assert [row.number for row in read] == [1, 2, 3, 4, 5]
+    assert [row.values["event_id"] for row in read if row.values] == ["E1", "E2", "E9", "E3", "E4"]
+    assert read[2].values is not None and read[2].values["summary"] == "two\nlines"
+
+
+def test_a_repeated_header_name_keeps_its_last_column_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("agency,summary,summary\ngp,first,second\n")
+    (feed_file,) = discover_feed([path])
+    (row,) = next(read_chunks(feed_file, 10))
+    assert row.values == {"agency": "gp", "summary": "second"}

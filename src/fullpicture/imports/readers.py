@@ -403,10 +403,10 @@ def _python_csv_chunks(
             if skip:
                 # A blank line is not a row.
                 number = sum(1 for _row in itertools.islice(filter(None, reader), skip))
-            while True:
-                fields = [row for row in itertools.islice(reader, chunk_rows) if row]
+            while block := list(itertools.islice(reader, chunk_rows)):
+                fields = [row for row in block if row]
                 if not fields:
-                    break
+                    continue
                 if not check_encoding and all(len(row) == width for row in fields):
                     yield RowChunk.of_fields(header, fields, first_number=number + 1)
                 else:
