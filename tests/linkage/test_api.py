@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fullpicture.access.models import Role
+from fullpicture.access.models import AuditEntry, Role
+from fullpicture.agencies.models import Agency
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.engine import Engine, train_model
@@ -41,10 +42,6 @@ def test_run_explain_review_and_households(app_client: TestClient, db_session: S
     run = response.json()
     assert run["kind"] == "batch" and run["counts"]["records"] == population.records.height
 
-    # A run needs linkage:run; a reviewer cannot start one.
-    reviewer = authorise_client(app_client, db_session, role=Role.FRONT_DOOR)
-    assert app_client.post("/api/v1/linkage/runs").status_code == 403
-
     link = db_session.scalars(
         select(PersonRecordLink).where(
             PersonRecordLink.method == "probabilistic", PersonRecordLink.ended_at.is_(None)
@@ -54,17 +51,34 @@ def test_run_explain_review_and_households(app_client: TestClient, db_session: S
     other = link.evidence["linked_via"]
     codes = repo.agency_codes(db_session=db_session)
     other_agency, other_ref = repo.split_record_key(other)
-    response = app_client.get(
-        "/api/v1/linkage/explain",
-        params={
-            "left": f"{codes[link.agency_id]}:{link.record_ref}",
-            "right": f"{codes[other_agency]}:{other_ref}",
-        },
+    pair = {
+        "left": f"{codes[link.agency_id]}:{link.record_ref}",
+        "right": f"{codes[other_agency]}:{other_ref}",
+    }
+
+    # The waterfall shows both records' names: a reviewer whose agency is not involved with
+    # the child gets the 404 an unknown record gets.
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR)
+    assert app_client.get("/api/v1/linkage/explain", params=pair).status_code == 404
+
+    # A run needs linkage:run; a reviewer cannot start one.
+    reviewer = authorise_client(
+        app_client, db_session, role=Role.FRONT_DOOR, agency=db_session.get(Agency, link.agency_id)
     )
+    assert app_client.post("/api/v1/linkage/runs").status_code == 403
+
+    response = app_client.get("/api/v1/linkage/explain", params=pair)
     assert response.status_code == 200, response.text
     explanation = response.json()
     assert explanation["decision"] == "link"
     assert {s["comparison"] for s in explanation["steps"]} >= {"given_name", "date_of_birth"}
+    # ... and is audited as a read of the child both records are about.
+    explained = db_session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.action == "person.read", AuditEntry.actor == f"user:{reviewer.username}"
+        )
+    ).all()
+    assert [(e.person_id, e.target) for e in explained] == [(link.person_id, "linkage explanation")]
 
     left, right = sorted((repo.record_key(link.agency_id, link.record_ref), other))
     item = ReviewItem(
@@ -102,8 +116,6 @@ def test_run_explain_review_and_households(app_client: TestClient, db_session: S
     assert response.status_code == 404
 
     # A practitioner whose agency holds the child's record sees the households.
-    from fullpicture.agencies.models import Agency
-
     holder = db_session.get(Agency, active[left].agency_id)
     authorise_client(app_client, db_session, role=Role.PRACTITIONER, agency=holder)
     response = app_client.get(f"/api/v1/linkage/children/{child.public_id}/households")

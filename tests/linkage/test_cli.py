@@ -61,7 +61,6 @@ def test_linkage_commands_run_as_a_user_with_the_scope_and_are_audited(
     with unit_of_work(factory) as session:
         _population_with_a_model(session)
         make_user(session, role=Role.ADMINISTRATOR, username="admin")
-        make_user(session, role=Role.FRONT_DOOR, username="mash.worker")
         make_user(session, role=Role.PRACTITIONER, username="teacher")
 
     # A database run: who is running it, with linkage:run.
@@ -104,12 +103,42 @@ def test_linkage_commands_run_as_a_user_with_the_scope_and_are_audited(
         assert child is not None
         child_id = child.public_id
         make_user(session, role=Role.PRACTITIONER, agency=agency, username="holder")
+        # The front door reviews pairs with a record of a child its agency is involved with.
+        make_user(session, role=Role.FRONT_DOOR, agency=agency, username="mash.worker")
+        make_user(session, role=Role.FRONT_DOOR, username="mash.elsewhere")
+        other_agency, other_ref = repo.split_record_key(other)
+        other_label = f"{repo.agency_codes(db_session=session)[other_agency]}:{other_ref}"
 
     # Review decisions need linkage:review; the decider is the --as user.
     code, out = _run("review", "--as", "teacher")
     assert code == 3 and "linkage:review" in out
     code, out = _run("review", "--as", "mash.worker")
     assert code == 0 and item_id in out
+    # A front door with no need to know about either record sees no pair, and cannot decide
+    # on it or have it explained: the same answer as for an unknown item or record.
+    code, out = _run("review", "--as", "mash.elsewhere")
+    assert code == 0 and record_ref not in out
+    for item in (item_id, "999999"):
+        code, out = _run("reject", item, "--reason", "different people", "--as", "mash.elsewhere")
+        assert code == 2 and "no need to know" in out
+    refused = _run("explain", record_ref, other_label, "--as", "mash.elsewhere")
+    unknown = _run("explain", record_ref, "nowhere:R1", "--as", "mash.elsewhere")
+    assert refused[0] == unknown[0] == 2 and "no need to know" in refused[1]
+    assert refused[1] == unknown[1]
+    code, out = _run("explain", record_ref, other_label, "--json", "--as", "mash.worker")
+    assert code == 0 and '"decision"' in out
+    with unit_of_work(factory) as session:
+        assert [
+            e for e in _entries(session, "person.read") if e.actor == "user:mash.elsewhere"
+        ] == []
+        shown = [e for e in _entries(session, "person.read") if e.actor == "user:mash.worker"]
+        assert link.person_id in {
+            e.person_id
+            for e in shown
+            if e.target == "linkage review queue" and int(item_id) in e.detail["review_items"]
+        }
+        explained = [e.person_id for e in shown if e.target == "linkage explanation"]
+        assert explained == [link.person_id]
     code, out = _run("reject", item_id, "--reason", "different people", "--as", "teacher")
     assert code == 3
     code, out = _run("reject", item_id, "--reason", "different people", "--as", "mash.worker")

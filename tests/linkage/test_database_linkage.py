@@ -11,6 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fullpicture.access.models import Role
+from fullpicture.access.subject import AuthSubject
+from fullpicture.agencies.models import Agency
 from fullpicture.linkage import explain as linkage_explain
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage import review as linkage_review
@@ -21,6 +24,7 @@ from fullpicture.linkage.preparation import prepare
 from fullpicture.linkage.rules import default_rules
 from fullpicture.linkage.schemas import RecordRef, ReviewDecisionIn
 from fullpicture.people.models import PersonRecordLink
+from tests.access.principals import make_user, subject_of
 from tests.linkage.population import build_population, db_truth, pairwise_scores, store_population
 
 RULES = default_rules()
@@ -108,6 +112,14 @@ def test_rerun_changes_nothing(linked: tuple[Session, dict[str, str]]) -> None:
     assert run.counts["moved"] == 0 and run.counts["linked"] == 0
     assert run.counts["model_version"] == 1  # the saved model was reused, not retrained
     assert run.counts["pairs_scored"] > 0
+
+
+def _front_door_holding(db_session: Session, record_key: str) -> AuthSubject:
+    """A front-door reviewer at the agency holding this record (a need to know its pairs)."""
+    agency_id, _ref = repo.split_record_key(record_key)
+    return subject_of(
+        make_user(db_session, role=Role.FRONT_DOOR, agency=db_session.get(Agency, agency_id))
+    )
 
 
 def _linked_pair(db_session: Session) -> tuple[str, str]:
@@ -208,7 +220,11 @@ def test_uncertain_pairs_are_queued(linked: tuple[Session, dict[str, str]]) -> N
         if band.lower_match_weight <= p.match_weight < band.upper_match_weight
     ]
     assert queued == len({(p.record_key_l, p.record_key_r) for p in in_band})
-    listed = linkage_review.list_items(db_session=db_session, limit=5)
+    first = db_session.scalars(select(ReviewItem).order_by(ReviewItem.id).limit(1)).first()
+    assert first is not None
+    reviewer = _front_door_holding(db_session, first.record_key_l)
+    listed = linkage_review.list_items(db_session=db_session, subject=reviewer, limit=5)
+    assert listed
     assert all(item.status is ReviewStatus.OPEN for item in listed)
 
 
@@ -249,7 +265,11 @@ def test_explain_two_database_records(linked: tuple[Session, dict[str, str]]) ->
         agency_id, record_ref = repo.split_record_key(key)
         refs.append(RecordRef(agency=codes[agency_id], record_id=record_ref))
     explanation = linkage_explain.explain_records(
-        db_session=db_session, left=refs[0], right=refs[1], rules=RULES
+        db_session=db_session,
+        subject=_front_door_holding(db_session, left),
+        left=refs[0],
+        right=refs[1],
+        rules=RULES,
     )
     total = explanation.prior_match_weight + sum(s.match_weight for s in explanation.steps)
     assert total == pytest.approx(explanation.match_weight, abs=1e-3)

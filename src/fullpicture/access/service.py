@@ -560,6 +560,33 @@ def open_person(
     return person
 
 
+def record_reads(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    person_ids: Sequence[int],
+    purpose: str,
+    detail: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Record that the subject was shown data about these people without opening them through
+    ``open_person`` (a candidate pair in linkage review, a quarantined import row): one
+    ``person.read`` each, so they appear in "who has looked". The caller has already checked
+    the subject's need to know for what it shows."""
+    now = now or utc_now()
+    for person_id in sorted(set(person_ids)):
+        audit.record(
+            db_session=db_session,
+            actor=subject.actor,
+            actor_user_id=subject.user_id,
+            action="person.read",
+            person_id=person_id,
+            target=purpose,
+            detail={"purpose": purpose, "method": subject.method.value, **(detail or {})},
+            occurred_at=now,
+        )
+
+
 def record_write(
     *,
     db_session: Session,

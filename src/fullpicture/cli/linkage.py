@@ -3,7 +3,9 @@
 Every command that touches the database runs ``--as`` a user and needs the same scope as the
 API route that does the same thing (``linkage:run`` to link, ``linkage:review`` for the queue
 and explanations, ``children:read`` and a need to know for a child's households); what it
-writes is in the audit log under that user, as the API's writes are.
+writes is in the audit log under that user, as the API's writes are. The queue and
+explanations show children's records: a reviewer sees only pairs with a record they may read,
+and each pair shown is audited as a read of the people it is about (``linkage.review``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from fullpicture.access import audit
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.cli.console import console, err_console, progress_bar
@@ -217,21 +218,24 @@ def explain(
         else:
             with unit_of_work(get_session_factory()) as session:
                 subject = acting_user(
-                    session, as_user, Scope.LINKAGE_REVIEW, command="Explaining stored records"
+                    session,
+                    as_user,
+                    Scope.LINKAGE_REVIEW,
+                    Scope.CHILDREN_READ,
+                    command="Explaining stored records",
                 )
+                # Shows both records' names and dates of birth: the need to know is checked
+                # and the read audited against the people they are about.
                 explanation = linkage_explain.explain_records(
-                    db_session=session, left=left_ref, right=right_ref, rules=default_rules()
-                )
-                # The waterfall shows both records' names and dates of birth.
-                audit.record(
                     db_session=session,
-                    actor=subject.actor,
-                    actor_user_id=subject.user_id,
-                    action="linkage.explain",
-                    target=f"{left_ref.agency}:{left_ref.record_id} {right_ref.agency}:{right_ref.record_id}"[
-                        :300
-                    ],
+                    subject=subject,
+                    left=left_ref,
+                    right=right_ref,
+                    rules=default_rules(),
                 )
+    except linkage_review.PairNotVisible as exc:
+        err_console.print(f"[red]Not found.[/red] {exc}")
+        raise typer.Exit(code=2) from exc
     except (ValueError, linkage_service.LinkageStateError) as exc:
         err_console.print(f"[red]Cannot explain.[/red] {exc}")
         raise typer.Exit(code=2) from exc
@@ -252,8 +256,16 @@ def review(
     Example: fullpicture link review --limit 20 --as mash.worker
     """
     with unit_of_work(get_session_factory()) as session:
-        acting_user(session, as_user, Scope.LINKAGE_REVIEW, command="The review queue")
-        items = linkage_review.list_items(db_session=session, status=status, limit=limit)
+        subject = acting_user(
+            session,
+            as_user,
+            Scope.LINKAGE_REVIEW,
+            Scope.CHILDREN_READ,
+            command="The review queue",
+        )
+        items = linkage_review.list_items(
+            db_session=session, subject=subject, status=status, limit=limit
+        )
     table = Table("item", "left", "right", "weight", "status", "levels", title="Review queue")
     for item in items:
         levels = ", ".join(f"{k}: {v}" for k, v in item.comparison_levels.items())
@@ -272,10 +284,19 @@ def _decide(item_ref: str, action: ReviewAction, reason: str, as_user: str) -> N
     try:
         with unit_of_work(get_session_factory()) as session:
             subject = acting_user(
-                session, as_user, Scope.LINKAGE_REVIEW, command="A review decision"
+                session,
+                as_user,
+                Scope.LINKAGE_REVIEW,
+                Scope.CHILDREN_READ,
+                command="A review decision",
             )
             decision_in = ReviewDecisionIn(action=action, reason=reason, decided_by=subject.actor)
-            item = linkage_review.get_item(db_session=session, item_ref=item_ref)
+            item = linkage_review.open_item(
+                db_session=session,
+                subject=subject,
+                item_ref=item_ref,
+                purpose="linkage review decision",
+            )
             read = linkage_review.decide(
                 db_session=session, item=item, decision_in=decision_in, rules=default_rules()
             )
@@ -286,7 +307,7 @@ def _decide(item_ref: str, action: ReviewAction, reason: str, as_user: str) -> N
                 target=f"review_item:{read.id}",
                 detail={"left": read.left, "right": read.right, "reason": reason},
             )
-    except ValueError as exc:
+    except (ValueError, linkage_review.PairNotVisible) as exc:
         err_console.print(f"[red]Not recorded.[/red] {exc}")
         raise typer.Exit(code=2) from exc
     console.print(f"Review item {read.id} ({read.left} / {read.right}) is now {read.status.value}.")

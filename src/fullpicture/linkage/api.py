@@ -110,10 +110,13 @@ def link_one_record(
 def explain_pair(
     left: RecordText, right: RecordText, session: DbSession, subject: LinkageReviewer
 ) -> MatchExplanation:
-    """Which fields agreed and how much each counted. Needs ``linkage:review``."""
+    """Which fields agreed and how much each counted. Needs ``linkage:review``,
+    ``children:read`` and a need to know about at least one of the two records (404 otherwise,
+    as for an unknown record); audited as a read of the people the records are about."""
     try:
         return linkage_explain.explain_records(
             db_session=session,
+            subject=subject,
             left=RecordRef.parse(left),
             right=RecordRef.parse(right),
             rules=default_rules(),
@@ -129,8 +132,12 @@ def review_queue(
     status_filter: Annotated[ReviewStatus | None, Query(alias="status")] = ReviewStatus.OPEN,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ReviewItemRead]:
-    """Uncertain pairs for a practitioner to confirm or reject. Needs ``linkage:review``."""
-    return linkage_review.list_items(db_session=session, status=status_filter, limit=limit)
+    """Uncertain pairs for a practitioner to confirm or reject: those with a record the caller
+    may read. Needs ``linkage:review`` and ``children:read``; each pair listed is audited as a
+    read of the people its records are about."""
+    return linkage_review.list_items(
+        db_session=session, subject=subject, status=status_filter, limit=limit
+    )
 
 
 @router.post(
@@ -146,11 +153,14 @@ def decide_review_item(
     session: DbSession,
     subject: LinkageReviewer,
 ) -> ReviewItemRead:
-    """Recorded with who, why and when; honoured by every later run. Needs ``linkage:review``."""
-    try:
-        item = linkage_review.get_item(db_session=session, item_ref=str(item_id))
-    except linkage_review.ReviewError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    """Recorded with who, why and when; honoured by every later run. Needs ``linkage:review``
+    and a need to know about the pair (404 otherwise, as for an unknown item)."""
+    item = linkage_review.open_item(
+        db_session=session,
+        subject=subject,
+        item_ref=str(item_id),
+        purpose="linkage review decision",
+    )
     try:
         return linkage_review.decide(
             db_session=session,

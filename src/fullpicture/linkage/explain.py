@@ -10,9 +10,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
+from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies import service as agency_service
 from fullpicture.linkage import engine as linkage_engine
 from fullpicture.linkage import repository as repo
+from fullpicture.linkage import review as linkage_review
 from fullpicture.linkage.files import read_person_file
 from fullpicture.linkage.preparation import prepare
 from fullpicture.linkage.rules import LinkageRules
@@ -97,9 +99,26 @@ def explain_prepared(
 
 
 def explain_records(
-    *, db_session: Session, left: RecordRef, right: RecordRef, rules: LinkageRules
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    left: RecordRef,
+    right: RecordRef,
+    rules: LinkageRules,
 ) -> MatchExplanation:
-    """Explain two agency records in the database with the current model version."""
+    """Explain two agency records in the database with the current model version.
+
+    The waterfall shows both records' names, dates of birth and addresses, so it is given only
+    to a reviewer who may read at least one of the two records, and audited as a read of the
+    people they are about (``review.open_pair``; ``PairNotVisible`` otherwise).
+    """
+    linkage_review.open_pair(
+        db_session=db_session,
+        subject=subject,
+        left=left,
+        right=right,
+        purpose="linkage explanation",
+    )
     saved = repo.latest_model(db_session=db_session)
     if saved is None:
         raise LinkageStateError("no linkage model yet: run `fullpicture link` once first")

@@ -7,9 +7,24 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, delete, func, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from fullpicture.access import repository as access_repository
+from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.linkage.models import (
     LinkageModelVersion,
@@ -305,6 +320,46 @@ def review_items_for(
             if key in wanted:
                 found[key] = item
     return found
+
+
+# --- need to know, for pairs -----------------------------------------------------------
+#
+# A pair of records is about whoever each record is about. A reviewer may see a pair when at
+# least one of its two records is one they may read under the need-to-know rule
+# (``access.repository.readable_record_links``): their agency's own, one shared with it, one
+# under a break-glass grant, or, for roles with the pooled view, any agency's record about a
+# person their agency is involved with. The other record is shown because deciding whether it
+# is the same child is the point of the review.
+
+
+def _readable_key_condition(
+    subject: AuthSubject, now: dt.datetime, key: ColumnElement[str] | InstrumentedAttribute[str]
+) -> ColumnElement[bool]:
+    links = access_repository.readable_record_links(subject, now).subquery("reviewable_link")
+    link_key = cast(links.c.agency_id, String).concat(":").concat(links.c.record_ref)
+    return exists(select(literal(1)).where(link_key == key))
+
+
+def readable_review_items(subject: AuthSubject, now: dt.datetime) -> Select[ReviewItem]:
+    """Review items the subject has a need to know about (either record readable)."""
+    return select(ReviewItem).where(
+        or_(
+            _readable_key_condition(subject, now, ReviewItem.record_key_l),
+            _readable_key_condition(subject, now, ReviewItem.record_key_r),
+        )
+    )
+
+
+def readable_record_keys(
+    *, db_session: Session, subject: AuthSubject, now: dt.datetime, keys: Iterable[str]
+) -> set[str]:
+    """Which of these record keys name a record the subject may read."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    links = access_repository.readable_record_links(subject, now).subquery("readable_key")
+    link_key = cast(links.c.agency_id, String).concat(":").concat(links.c.record_ref)
+    return set(db_session.scalars(select(link_key).where(link_key.in_(wanted)).distinct()))
 
 
 def agency_codes(*, db_session: Session) -> dict[int, str]:

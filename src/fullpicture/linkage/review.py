@@ -2,23 +2,52 @@
 
 Decisions are append-only rows; an undo is a decision too. The item's status is the standing
 decision every later linkage run honours (a rejected pair never links; a confirmed one always).
+
+A pair shows two children's records, so reading one is reading about each of them: a reviewer
+sees only pairs they have a need to know about (``repository.readable_review_items``: either
+record is one they may read), and every pair shown is audited as a ``person.read`` of the
+people its records belong to, so it appears in "who has looked". ``open_pair`` and
+``open_item`` are the gates; an unknown pair and one the reviewer may not see get the same
+``PairNotVisible`` (a 404).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import audit
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
+from fullpicture.access.subject import AuthSubject
+from fullpicture.agencies import service as agency_service
 from fullpicture.core.database import utc_now
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.models import ReviewAction, ReviewDecision, ReviewItem, ReviewStatus
 from fullpicture.linkage.rules import LinkageRules
-from fullpicture.linkage.schemas import ReviewDecisionIn, ReviewDecisionRead, ReviewItemRead
+from fullpicture.linkage.schemas import (
+    RecordRef,
+    ReviewDecisionIn,
+    ReviewDecisionRead,
+    ReviewItemRead,
+)
 
 
 class ReviewError(ValueError):
     """A decision that cannot be made as asked; the message says why."""
+
+
+class PairNotVisible(access_service.PersonNotVisible):
+    """No such pair of records, or the reviewer has no need to know about either of them. One
+    error for both, so a refusal never confirms that a record is held."""
+
+
+PAIR_NOT_VISIBLE = "no such pair of records, or you have no need to know about either of them"
 
 
 def _label(key: str, codes: dict[int, str]) -> str:
@@ -53,20 +82,78 @@ def read_item(*, db_session: Session, item: ReviewItem) -> ReviewItemRead:
     )
 
 
+def _record_pair_reads(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    keys: Iterable[str],
+    purpose: str,
+    detail: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Audit a pair (or pairs) shown to the subject as reads of the people its records are
+    about; a record linkage has not yet put with anyone is recorded by its key."""
+    wanted = set(keys)
+    links = repo.active_links(db_session=db_session, keys=wanted)
+    access_service.record_reads(
+        db_session=db_session,
+        subject=subject,
+        person_ids=[link.person_id for link in links.values()],
+        purpose=purpose,
+        detail=detail,
+        now=now,
+    )
+    for key in sorted(wanted - set(links)):
+        audit.record(
+            db_session=db_session,
+            actor=subject.actor,
+            actor_user_id=subject.user_id,
+            action="record.read",
+            target=f"record:{key}"[:300],
+            detail={"purpose": purpose, **detail},
+            occurred_at=now,
+        )
+
+
+def _require_reviewer(subject: AuthSubject) -> None:
+    # A pair is child data: the review scope alone (e.g. on a narrowed token) is not enough.
+    access_service.require_scopes(subject, Scope.LINKAGE_REVIEW, Scope.CHILDREN_READ)
+
+
 def list_items(
-    *, db_session: Session, status: ReviewStatus | None = ReviewStatus.OPEN, limit: int = 50
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    status: ReviewStatus | None = ReviewStatus.OPEN,
+    limit: int = 50,
+    now: dt.datetime | None = None,
 ) -> list[ReviewItemRead]:
-    """Queue items, the likeliest matches first."""
-    statement = select(ReviewItem)
+    """Queue items the subject has a need to know about, the likeliest matches first; each
+    pair listed is audited as a read of the people its records are about."""
+    now = now or utc_now()
+    _require_reviewer(subject)
+    statement = repo.readable_review_items(subject, now)
     if status is not None:
         statement = statement.where(ReviewItem.status == status)
-    items = db_session.scalars(
-        statement.order_by(ReviewItem.match_weight.desc(), ReviewItem.id).limit(limit)
+    items = list(
+        db_session.scalars(
+            statement.order_by(ReviewItem.match_weight.desc(), ReviewItem.id).limit(limit)
+        )
     )
+    if items:
+        _record_pair_reads(
+            db_session=db_session,
+            subject=subject,
+            keys=[key for item in items for key in (item.record_key_l, item.record_key_r)],
+            purpose="linkage review queue",
+            detail={"review_items": [item.id for item in items]},
+            now=now,
+        )
     return [read_item(db_session=db_session, item=item) for item in items]
 
 
 def get_item(*, db_session: Session, item_ref: str) -> ReviewItem:
+    """A review item by id or public id, unchecked: for linkage's own jobs, not for people."""
     item = db_session.scalar(
         select(ReviewItem).where(
             ReviewItem.public_id == item_ref
@@ -77,6 +164,74 @@ def get_item(*, db_session: Session, item_ref: str) -> ReviewItem:
     if item is None:
         raise ReviewError(f"no review item {item_ref!r}")
     return item
+
+
+def open_item(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    item_ref: str,
+    purpose: str,
+    now: dt.datetime | None = None,
+) -> ReviewItem:
+    """The review item, if the subject has a need to know about it; the read is audited.
+
+    The gate for showing or deciding on one queued pair (``PairNotVisible`` otherwise).
+    """
+    now = now or utc_now()
+    _require_reviewer(subject)
+    statement = repo.readable_review_items(subject, now)
+    if item_ref.isdigit() and len(item_ref) < 10:
+        statement = statement.where(ReviewItem.id == int(item_ref))
+    else:
+        statement = statement.where(ReviewItem.public_id == item_ref)
+    item = db_session.scalar(statement)
+    if item is None:
+        raise PairNotVisible(PAIR_NOT_VISIBLE)
+    _record_pair_reads(
+        db_session=db_session,
+        subject=subject,
+        keys=[item.record_key_l, item.record_key_r],
+        purpose=purpose,
+        detail={"review_items": [item.id]},
+        now=now,
+    )
+    return item
+
+
+def open_pair(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    left: RecordRef,
+    right: RecordRef,
+    purpose: str,
+    now: dt.datetime | None = None,
+) -> tuple[str, str]:
+    """The record keys of two agency records, if the subject may read at least one of them;
+    the read is audited. The gate for explaining a pair (``PairNotVisible`` otherwise, for an
+    unknown agency or record too)."""
+    now = now or utc_now()
+    _require_reviewer(subject)
+    keys: list[str] = []
+    for ref in (left, right):
+        agency = agency_service.get_by_code(db_session=db_session, code=ref.agency)
+        if agency is None or not repo.current_source_records(
+            db_session=db_session, keys=[(agency.id, ref.record_id)]
+        ):
+            raise PairNotVisible(PAIR_NOT_VISIBLE)
+        keys.append(repo.record_key(agency.id, ref.record_id))
+    if not repo.readable_record_keys(db_session=db_session, subject=subject, now=now, keys=keys):
+        raise PairNotVisible(PAIR_NOT_VISIBLE)
+    _record_pair_reads(
+        db_session=db_session,
+        subject=subject,
+        keys=keys,
+        purpose=purpose,
+        detail={"records": [str(left), str(right)]},
+        now=now,
+    )
+    return keys[0], keys[1]
 
 
 def decide(
