@@ -505,3 +505,15 @@ def test_awkward_text_is_stored_exactly(
     stored = db_session.scalars(select(Event)).one()
     assert stored.summary == summary
     assert stored.action_taken == "\\N"
+
+
+def test_the_import_page_cache_is_given_back_after_the_batch(
+    db_session: Session, agencies: None, tmp_path: Path
+) -> None:
+    if db_session.connection().dialect.name != "sqlite":
+        pytest.skip("the page cache setting is SQLite's")
+    connection = db_session.connection()
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    write_csv(tmp_path / "records.csv", [record("C1")])
+    run(db_session, tmp_path)
+    assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == before

@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where embedded data lives.")
     import_chunk_rows: int = Field(default=50_000, ge=1_000, description="Rows per import chunk.")
+    import_sqlite_cache_mib: int = Field(
+        default=512,
+        ge=2,
+        description=(
+            "SQLite page cache for an import's connection while it runs (restored afterwards)."
+        ),
+    )
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1024, description="Largest feed file the API accepts."
     )
