@@ -39,7 +39,7 @@ def test_only_the_principal_module_looks_up_the_as_user() -> None:
     }
     assert elsewhere == {}, "look the --as user up with cli.principal.acting_user"
     users = {m.name for m in CLI_DIR.glob("*.py") if _calls(m, "acting_user")}
-    assert {"access.py", "harm.py", "linkage.py", "referrals.py"} <= users
+    assert {"access.py", "harm.py", "linkage.py", "referrals.py", "imports.py"} <= users
 
 
 def test_the_user_holding_the_scopes_is_returned(db_session: Session) -> None:

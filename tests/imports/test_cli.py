@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from fullpicture.access.models import AuditEntry
+from fullpicture.access.models import AuditEntry, Role
+from fullpicture.agencies.models import Agency
 from fullpicture.cli.main import app
 from fullpicture.core import runtime
 from fullpicture.core.database import session_factory, unit_of_work
 from fullpicture.core.settings import get_settings
 from fullpicture.imports.models import ImportBatch, QuarantinedRow, QuarantineStatus
+from tests.access.principals import make_user
 from tests.conftest import TestDatabase
 from tests.imports.feeds import event, record, register_agencies, write_csv
 
@@ -67,13 +69,20 @@ def test_import_prints_counts_and_reasons_then_export_fix_reimport(
         batch = session.scalars(select(ImportBatch)).one()
         (row,) = session.scalars(select(QuarantinedRow)).all()
 
+    # Rows as they arrived are child data: shown only --as a user with imports:write.
+    with unit_of_work(session_factory(cli_database.engine)) as session:
+        make_user(session, role=Role.ADMINISTRATOR, username="data.team")
     code, out = _run("quarantine", "list", "--batch", batch.public_id)
+    assert code == 2 and "--as" in out
+    code, out = _run("quarantine", "list", "--batch", batch.public_id, "--as", "data.team")
     assert code == 0 and "E2" in out
-    code, out = _run("quarantine", "show", str(row.id))
+    code, out = _run("quarantine", "show", str(row.id), "--as", "data.team")
     assert code == 0 and "2099-01-01" in out
 
     fixes = tmp_path / "fixes"
-    code, out = _run("quarantine", "export", batch.public_id, "--out", str(fixes))
+    code, out = _run(
+        "quarantine", "export", batch.public_id, "--out", str(fixes), "--as", "data.team"
+    )
     assert code == 0, out
     exported = fixes / "events.csv"
     exported.write_text(
@@ -116,3 +125,64 @@ def test_file_level_error_exits_non_zero_with_a_message(
     assert code == 2 and "no such file" in out
     with session_factory(cli_database.engine)() as session:
         assert session.scalars(select(ImportBatch)).all() == []
+
+
+def test_quarantine_reads_need_imports_write_and_stay_within_the_users_agency(
+    cli_database: TestDatabase, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "records.csv",
+        [record("C1", date_of_birth="2019-02-31"), record("S1", agency="school-oakfield", sex="?")],
+    )
+    assert _run("import", str(path), "--no-follow-up")[0] == 0
+    with unit_of_work(session_factory(cli_database.engine)) as session:
+        batch = session.scalars(select(ImportBatch)).one().public_id
+        rows = {row.row_ref: row.id for row in session.scalars(select(QuarantinedRow))}
+        gp = session.scalars(select(Agency).where(Agency.code == "gp-ashdown")).one()
+        make_user(session, role=Role.ADMINISTRATOR, username="data.team")
+        make_user(session, role=Role.ADMINISTRATOR, agency=gp, username="gp.data")
+        make_user(session, role=Role.DESIGNATED_LEAD, agency=gp, username="gp.lead")
+
+    # imports:write is needed; a designated lead does not hold it.
+    for command in (["list"], ["show", str(rows["C1"])], ["export", batch, "--out", "x"]):
+        code, out = _run("quarantine", *command, "--as", "gp.lead")
+        assert code == 3 and "imports:write" in out
+
+    # A user of the GP sees the GP's rows only; the school's row is answered as unknown.
+    code, out = _run("quarantine", "list", "--as", "gp.data")
+    assert code == 0 and "C1" in out and "S1" not in out
+    code, out = _run("quarantine", "show", str(rows["C1"]), "--as", "gp.data")
+    assert code == 0 and "2019-02-31" in out
+    refused = _run("quarantine", "show", str(rows["S1"]), "--as", "gp.data")
+    unknown = _run("quarantine", "show", "999999", "--as", "gp.data")
+    assert refused[0] == unknown[0] == 2
+    assert refused[1].replace(str(rows["S1"]), "N") == unknown[1].replace("999999", "N")
+    # The batch holds the school's row too, so the GP's user cannot export it whole.
+    code, out = _run(
+        "quarantine", "export", batch, "--out", str(tmp_path / "gp"), "--as", "gp.data"
+    )
+    assert code == 3 and "Nothing written" in out
+    assert not (tmp_path / "gp").exists()
+
+    # The data team, tied to no agency, handles every feed.
+    code, out = _run("quarantine", "list", "--as", "data.team")
+    assert code == 0 and "C1" in out and "S1" in out
+    code, out = _run(
+        "quarantine", "export", batch, "--out", str(tmp_path / "all"), "--as", "data.team"
+    )
+    assert code == 0 and (tmp_path / "all" / "records.csv").exists()
+
+    with unit_of_work(session_factory(cli_database.engine)) as session:
+        reads = session.execute(
+            select(AuditEntry.actor, AuditEntry.target, AuditEntry.detail)
+            .where(AuditEntry.action == "quarantine.read")
+            .order_by(AuditEntry.position)
+        ).all()
+    assert [(actor, target) for actor, target, _ in reads] == [
+        ("user:gp.data", "quarantine"),
+        ("user:gp.data", f"quarantined_row:{rows['C1']}"),
+        ("user:data.team", "quarantine"),
+        ("user:data.team", f"import_batch:{batch}"),
+    ]
+    assert reads[0][2]["quarantined_rows"] == [rows["C1"]]
+    assert reads[3][2]["purpose"] == "quarantined import rows exported"

@@ -34,6 +34,7 @@ from fullpicture.access.settings import AccessSettings, get_access_settings
 from fullpicture.access.subject import AuthMethod, AuthSubject, subject_for
 from fullpicture.agencies.models import Agency, Practitioner
 from fullpicture.core.database import utc_now
+from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
 from fullpicture.people.models import Person
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -734,3 +735,148 @@ def who_has_looked(
         occurred_at=now,
     )
     return result
+
+
+# --- quarantined import rows ---------------------------------------------------------------
+
+
+class QuarantinedRowNotVisible(AccessError):
+    """No such quarantined row, or it is another agency's. One error for both."""
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """Whose feeds a user handling imports sees: one agency's, or every feed's."""
+
+    agency_code: str | None
+    every_feed: bool
+
+    def covers(self, row: QuarantinedRow) -> bool:
+        return self.every_feed or (
+            self.agency_code is not None and row.agency_code == self.agency_code
+        )
+
+    def describe(self) -> str:
+        return "every feed" if self.every_feed else f"{self.agency_code}'s feeds"
+
+
+def feed_scope(*, db_session: Session, subject: AuthSubject) -> FeedScope:
+    """Which quarantined rows the subject may read: ``imports:write`` is needed; a user of an
+    agency sees that agency's feeds only, a user tied to no agency (the partnership's data
+    team, an administrator) every feed."""
+    require_scopes(subject, Scope.IMPORTS_WRITE)
+    if subject.agency_id is None:
+        return FeedScope(agency_code=None, every_feed=True)
+    return FeedScope(
+        agency_code=access_repository.agency_code_of(db_session, subject.agency_id),
+        every_feed=False,
+    )
+
+
+def quarantined_rows(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    purpose: str,
+    target: str = "quarantine",
+    batch_id: int | None = None,
+    status: QuarantineStatus | None = None,
+    limit: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[QuarantinedRow]:
+    """The quarantined rows the subject may read (as they arrived, names and all); the read
+    is audited (``target`` names what was asked for, e.g. ``import_batch:<id>``)."""
+    scope = feed_scope(db_session=db_session, subject=subject)
+    statement = access_repository.readable_quarantined_rows(
+        agency_code=scope.agency_code,
+        every_feed=scope.every_feed,
+        batch_id=batch_id,
+        status=status,
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    rows = list(db_session.scalars(statement))
+    if rows:
+        record_quarantine_read(
+            db_session=db_session,
+            subject=subject,
+            rows=rows,
+            target=target,
+            purpose=purpose,
+            now=now,
+        )
+    return rows
+
+
+def open_quarantined_row(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    row_id: int,
+    purpose: str,
+    now: dt.datetime | None = None,
+) -> QuarantinedRow:
+    """One quarantined row, if the subject may read it; the read is audited."""
+    scope = feed_scope(db_session=db_session, subject=subject)
+    row = db_session.scalar(
+        access_repository.readable_quarantined_rows(
+            agency_code=scope.agency_code, every_feed=scope.every_feed, row_id=row_id
+        )
+    )
+    if row is None:
+        raise QuarantinedRowNotVisible(f"no quarantined row {row_id} among {scope.describe()}")
+    record_quarantine_read(
+        db_session=db_session,
+        subject=subject,
+        rows=[row],
+        target=f"quarantined_row:{row.id}",
+        purpose=purpose,
+        now=now,
+    )
+    return row
+
+
+def record_quarantine_read(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    rows: Sequence[QuarantinedRow],
+    target: str,
+    purpose: str,
+    now: dt.datetime | None = None,
+) -> None:
+    """Audit quarantined rows shown to the subject: one ``quarantine.read`` naming the rows,
+    and a ``person.read`` (target ``purpose``) of each person a records or relationships row
+    names a record of, so it shows in "who has looked"."""
+    now = now or utc_now()
+    audit.record(
+        db_session=db_session,
+        actor=subject.actor,
+        actor_user_id=subject.user_id,
+        action="quarantine.read",
+        target=target[:300],
+        detail={
+            "purpose": purpose,
+            "method": subject.method.value,
+            "quarantined_rows": [row.id for row in rows],
+        },
+        occurred_at=now,
+    )
+    named: list[tuple[str, str]] = []
+    for row in rows:
+        if row.agency_code is None or row.row_ref is None:
+            continue
+        if row.table_name == "records":
+            named.append((row.agency_code, row.row_ref))
+        elif row.table_name == "relationships":
+            # row_ref is "record>related:relationship": both records are about people.
+            record_ref, _, rest = row.row_ref.partition(">")
+            related_ref = rest.rpartition(":")[0]
+            named.extend((row.agency_code, ref) for ref in (record_ref, related_ref) if ref)
+    record_reads(
+        db_session=db_session,
+        subject=subject,
+        person_ids=sorted(access_repository.persons_of_agency_records(db_session, records=named)),
+        purpose=purpose,
+        now=now,
+    )

@@ -12,7 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
 from fullpicture.cli.console import console, err_console, progress_bar
+from fullpicture.cli.principal import acting_user
 from fullpicture.core import migrations
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_engine, get_session_factory
@@ -20,12 +23,15 @@ from fullpicture.imports import repository
 from fullpicture.imports import service as import_service
 from fullpicture.imports.flows import run_import
 from fullpicture.imports.follow_up import follow_up_import
-from fullpicture.imports.models import ImportBatch, QuarantinedRow, QuarantineStatus
+from fullpicture.imports.models import ImportBatch, QuarantineStatus
 from fullpicture.imports.readers import FeedFile
 from fullpicture.imports.schemas import ImportResult, QuarantinedRowRead
 
 quarantine_app = typer.Typer(
-    help="Rows imports quarantined: list, show, export for fixing, dismiss.",
+    help=(
+        "Rows imports quarantined: list, show, export for fixing (--as a user with "
+        "imports:write; audited), dismiss."
+    ),
     no_args_is_help=True,
 )
 
@@ -178,21 +184,35 @@ def _batch_or_exit(session: Session, public_id: str) -> ImportBatch:
     return batch
 
 
+AS_USER_HELP = (
+    "Your username: needs imports:write; you see your agency's feeds (every feed if your "
+    "account belongs to no agency), and the read is audited."
+)
+
+
 @quarantine_app.command("list")
 def list_rows(
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
     batch: str = typer.Option(None, "--batch", help="Only this batch (its public id)."),
     status: str = typer.Option("open", "--status", help="open, repaired, dismissed, or all."),
     limit: int = typer.Option(500, "--limit", min=1, help="At most this many rows."),
 ) -> None:
     """List quarantined rows with their first reason.
 
-    Example: fullpicture quarantine list --batch 6f1c9a4e-0b7d-4e53-9a53-2f0c8f7d1e21
+    Example: fullpicture quarantine list --batch 6f1c9a4e-0b7d-4e53-9a53-2f0c8f7d1e21 --as data.team
     """
     wanted = None if status == "all" else _status_or_exit(status)
     with unit_of_work(get_session_factory()) as session:
-        batch_id = _batch_or_exit(session, batch).id if batch else None
-        rows = repository.quarantined_rows(
-            db_session=session, batch_id=batch_id, status=wanted, limit=limit
+        subject = acting_user(session, as_user, Scope.IMPORTS_WRITE)
+        found = _batch_or_exit(session, batch) if batch else None
+        rows = access_service.quarantined_rows(
+            db_session=session,
+            subject=subject,
+            purpose="quarantined import rows",
+            target=f"import_batch:{found.public_id}" if found else "quarantine",
+            batch_id=found.id if found else None,
+            status=wanted,
+            limit=limit,
         )
         batch_ids = {row.import_batch_id for row in rows}
         public_ids = {
@@ -226,16 +246,24 @@ def _status_or_exit(status: str) -> QuarantineStatus:
 
 
 @quarantine_app.command("show")
-def show_row(row_id: int = typer.Argument(..., help="The quarantined row's id.")) -> None:
+def show_row(
+    row_id: int = typer.Argument(..., help="The quarantined row's id."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
+) -> None:
     """Show one quarantined row as it arrived, with every reason.
 
-    Example: fullpicture quarantine show 42
+    Example: fullpicture quarantine show 42 --as data.team
     """
     with unit_of_work(get_session_factory()) as session:
-        row = session.get(QuarantinedRow, row_id)
-        if row is None:
-            err_console.print(f"[red]No quarantined row {row_id}.[/red]")
-            raise typer.Exit(code=2)
+        subject = acting_user(session, as_user, Scope.IMPORTS_WRITE)
+        try:
+            # Another agency's row and an unknown one get the same answer.
+            row = access_service.open_quarantined_row(
+                db_session=session, subject=subject, row_id=row_id, purpose="quarantined import row"
+            )
+        except access_service.QuarantinedRowNotVisible as exc:
+            err_console.print(f"[red]{exc}.[/red]")
+            raise typer.Exit(code=2) from exc
         batch = session.get(ImportBatch, row.import_batch_id)
         console.print(
             f"Row {row.row_number} of {row.table_name} in batch "
@@ -253,21 +281,46 @@ def show_row(row_id: int = typer.Argument(..., help="The quarantined row's id.")
 def export_rows(
     batch: str = typer.Argument(..., help="The batch's public id."),
     out: Path = typer.Option(..., "--out", help="Directory to write records/events CSVs into."),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
     """Write a batch's open quarantined rows back out as feed CSV files, to fix and re-import.
 
     Each row keeps a quarantined_row_id column: importing the fixed file marks it repaired.
+    A user of an agency exports a batch only when all its open rows are their agency's.
 
-    Example: fullpicture quarantine export 6f1c9a4e-0b7d-4e53-9a53-2f0c8f7d1e21 --out fixes/
+    Example: fullpicture quarantine export 6f1c9a4e-0b7d-4e53-9a53-2f0c8f7d1e21 --out fixes/ --as data.team
     """
     with unit_of_work(get_session_factory()) as session:
+        subject = acting_user(session, as_user, Scope.IMPORTS_WRITE)
+        found = _batch_or_exit(session, batch)
+        scope = access_service.feed_scope(db_session=session, subject=subject)
+        open_rows = repository.quarantined_rows(
+            db_session=session, batch_id=found.id, status=QuarantineStatus.OPEN
+        )
+        if not all(scope.covers(row) for row in open_rows):
+            # The export writes every open row of the batch: not for one agency's user when
+            # some are another agency's (or could not be read as any agency's).
+            err_console.print(
+                f"[red]Nothing written.[/red] Batch {found.public_id} holds quarantined rows "
+                f"beyond {scope.describe()}; ask a data-team user who handles every feed "
+                "(an account with no agency) to export it."
+            )
+            raise typer.Exit(code=3)
         try:
             exported = import_service.export_quarantine(
-                db_session=session, batch_public_id=batch, out_dir=out
+                db_session=session, batch_public_id=found.public_id, out_dir=out
             )
         except import_service.QuarantineError as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(code=2) from exc
+        if open_rows:
+            access_service.record_quarantine_read(
+                db_session=session,
+                subject=subject,
+                rows=open_rows,
+                target=f"import_batch:{found.public_id}",
+                purpose="quarantined import rows exported",
+            )
         for table, path in exported.files.items():
             console.print(f"Wrote {exported.rows_written[table]:,} {table} row(s) to {path}")
         if not exported.files:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile, 
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.access.api import ImportWriter
 from fullpicture.core.runtime import request_session
 from fullpicture.core.settings import get_settings
@@ -127,8 +128,18 @@ def read_quarantine(
         QuarantineStatus | None, Query(alias="status", description="open, repaired or dismissed")
     ] = None,
 ) -> list[QuarantinedRowRead]:
+    """The rows as they arrived (names and all): a user of an agency gets that agency's rows
+    only, a user tied to no agency every feed's. Needs ``imports:write``; the read is audited
+    (``quarantine.read``, and ``person.read`` of each person a row names a record of)."""
     batch = repository.get_batch(db_session=session, public_id=public_id)
     if batch is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import batch {public_id}")
-    rows = repository.quarantined_rows(db_session=session, batch_id=batch.id, status=status_filter)
+    rows = access_service.quarantined_rows(
+        db_session=session,
+        subject=subject,
+        purpose="quarantined import rows",
+        target=f"import_batch:{batch.public_id}",
+        batch_id=batch.id,
+        status=status_filter,
+    )
     return [QuarantinedRowRead.model_validate(row) for row in rows]
