@@ -157,14 +157,14 @@ def _print_result(result: ImportResult, *, show: int) -> None:
         return
     console.print(
         f"[yellow]{len(result.quarantined):,} row(s) quarantined[/yellow] — fix them and "
-        f"import again (fullpicture quarantine export {batch.public_id} --out DIR):"
+        f"import again (fullpicture quarantine export {batch.public_id} --out DIR --as USER):"
     )
     for row in result.quarantined[:show]:
         _print_reasons(row)
     if len(result.quarantined) > show:
         console.print(
             f"… and {len(result.quarantined) - show:,} more: "
-            f"fullpicture quarantine list --batch {batch.public_id}"
+            f"fullpicture quarantine list --batch {batch.public_id} --as USER"
         )
 
 
