@@ -152,20 +152,6 @@ def list_items(
     return [read_item(db_session=db_session, item=item) for item in items]
 
 
-def get_item(*, db_session: Session, item_ref: str) -> ReviewItem:
-    """A review item by id or public id, unchecked: for linkage's own jobs, not for people."""
-    item = db_session.scalar(
-        select(ReviewItem).where(
-            ReviewItem.public_id == item_ref
-            if not item_ref.isdigit()
-            else ReviewItem.id == int(item_ref)
-        )
-    )
-    if item is None:
-        raise ReviewError(f"no review item {item_ref!r}")
-    return item
-
-
 def open_item(
     *,
     db_session: Session,
