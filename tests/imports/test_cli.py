@@ -132,7 +132,11 @@ def test_quarantine_reads_need_imports_write_and_stay_within_the_users_agency(
 ) -> None:
     path = write_csv(
         tmp_path / "records.csv",
-        [record("C1", date_of_birth="2019-02-31"), record("S1", agency="school-oakfield", sex="?")],
+        [
+            record("C1", date_of_birth="2019-02-31"),
+            record("S1", agency="school-oakfield", sex="?"),
+            record("X1", agency="", sex="?"),
+        ],
     )
     assert _run("import", str(path), "--no-follow-up")[0] == 0
     with unit_of_work(session_factory(cli_database.engine)) as session:
@@ -157,20 +161,22 @@ def test_quarantine_reads_need_imports_write_and_stay_within_the_users_agency(
     unknown = _run("quarantine", "show", "999999", "--as", "gp.data")
     assert refused[0] == unknown[0] == 2
     assert refused[1].replace(str(rows["S1"]), "N") == unknown[1].replace("999999", "N")
-    # The batch holds the school's row too, so the GP's user cannot export it whole.
+    # The batch holds the school's row and an unreadable one too: the GP's user exports the
+    # GP's rows of it, and nobody else's.
     code, out = _run(
         "quarantine", "export", batch, "--out", str(tmp_path / "gp"), "--as", "gp.data"
     )
-    assert code == 3 and "Nothing written" in out
-    assert not (tmp_path / "gp").exists()
+    assert code == 0 and "Wrote 1 records row(s)" in out, out
+    gp_export = (tmp_path / "gp" / "records.csv").read_text(encoding="utf-8")
+    assert "C1" in gp_export and "S1" not in gp_export and "X1" not in gp_export
 
     # The data team, tied to no agency, handles every feed.
     code, out = _run("quarantine", "list", "--as", "data.team")
-    assert code == 0 and "C1" in out and "S1" in out
+    assert code == 0 and "C1" in out and "S1" in out and "X1" in out
     code, out = _run(
         "quarantine", "export", batch, "--out", str(tmp_path / "all"), "--as", "data.team"
     )
-    assert code == 0 and (tmp_path / "all" / "records.csv").exists()
+    assert code == 0 and "Wrote 3 records row(s)" in out, out
 
     with unit_of_work(session_factory(cli_database.engine)) as session:
         reads = session.execute(
@@ -181,8 +187,11 @@ def test_quarantine_reads_need_imports_write_and_stay_within_the_users_agency(
     assert [(actor, target) for actor, target, _ in reads] == [
         ("user:gp.data", "quarantine"),
         ("user:gp.data", f"quarantined_row:{rows['C1']}"),
+        ("user:gp.data", f"import_batch:{batch}"),
         ("user:data.team", "quarantine"),
         ("user:data.team", f"import_batch:{batch}"),
     ]
     assert reads[0][2]["quarantined_rows"] == [rows["C1"]]
-    assert reads[3][2]["purpose"] == "quarantined import rows exported"
+    assert reads[2][2]["quarantined_rows"] == [rows["C1"]]
+    assert reads[2][2]["purpose"] == "quarantined import rows exported"
+    assert sorted(reads[4][2]["quarantined_rows"]) == sorted(rows.values())

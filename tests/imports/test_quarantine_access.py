@@ -4,6 +4,7 @@ read is audited, as a read of each person a row names a record of too."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,71 @@ def test_another_agencys_row_is_answered_as_an_unknown_one(
     assert str(refused.value).replace(str(gp_row.id), "N") == str(unknown.value).replace(
         str(unknown_id), "N"
     )
+
+
+def _exported_refs(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [row["record_id"] for row in csv.DictReader(handle)]
+
+
+def test_an_agencys_user_exports_only_that_agencys_rows_of_a_mixed_batch(
+    db_session: Session, quarantined: tuple[str, Person], tmp_path: Path
+) -> None:
+    batch, child = quarantined
+    gp_admin = make_user(db_session, role=Role.ADMINISTRATOR, agency=_agency(db_session, GP))
+
+    exported = access_service.export_quarantined_rows(
+        db_session=db_session,
+        subject=subject_of(gp_admin),
+        batch_public_id=batch,
+        out_dir=tmp_path / "gp",
+    )
+
+    assert _exported_refs(tmp_path / "gp" / "records.csv") == ["C1"]
+    assert [(row.agency_code, row.row_ref) for row in exported.rows] == [(GP, "C1")]
+    (read,) = _entries(db_session, gp_admin, "quarantine.read")
+    assert read.target == f"import_batch:{batch}"
+    assert read.detail["quarantined_rows"] == [exported.rows[0].id]
+    assert read.detail["purpose"] == "quarantined import rows exported"
+    assert [e.person_id for e in _entries(db_session, gp_admin, "person.read")] == [child.id]
+
+
+def test_rows_of_no_readable_agency_are_exported_only_for_every_feed(
+    db_session: Session, quarantined: tuple[str, Person], tmp_path: Path
+) -> None:
+    batch, _child = quarantined
+    school_admin = make_user(
+        db_session, role=Role.ADMINISTRATOR, agency=_agency(db_session, SCHOOL)
+    )
+    access_service.export_quarantined_rows(
+        db_session=db_session,
+        subject=subject_of(school_admin),
+        batch_public_id=batch,
+        out_dir=tmp_path / "school",
+    )
+    assert _exported_refs(tmp_path / "school" / "records.csv") == ["S1"]
+
+    data_team = make_user(db_session, role=Role.ADMINISTRATOR)
+    access_service.export_quarantined_rows(
+        db_session=db_session,
+        subject=subject_of(data_team),
+        batch_public_id=batch,
+        out_dir=tmp_path / "all",
+    )
+    assert _exported_refs(tmp_path / "all" / "records.csv") == ["C1", "S1", "X1"]
+
+
+def test_exporting_needs_imports_write(
+    db_session: Session, quarantined: tuple[str, Person], tmp_path: Path
+) -> None:
+    batch, _child = quarantined
+    lead = make_user(db_session, role=Role.DESIGNATED_LEAD, agency=_agency(db_session, GP))
+    with pytest.raises(access_service.AccessError):
+        access_service.export_quarantined_rows(
+            db_session=db_session,
+            subject=subject_of(lead),
+            batch_public_id=batch,
+            out_dir=tmp_path / "lead",
+        )
+    assert not (tmp_path / "lead").exists()
+    assert _entries(db_session, lead, "quarantine.read") == []

@@ -11,6 +11,7 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -34,6 +35,7 @@ from fullpicture.access.settings import AccessSettings, get_access_settings
 from fullpicture.access.subject import AuthMethod, AuthSubject, subject_for
 from fullpicture.agencies.models import Agency, Practitioner
 from fullpicture.core.database import utc_now
+from fullpicture.imports import service as import_service
 from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
 from fullpicture.people.models import Person
 
@@ -756,6 +758,13 @@ class FeedScope:
             self.agency_code is not None and row.agency_code == self.agency_code
         )
 
+    @property
+    def agency_codes(self) -> set[str] | None:
+        """The agencies whose rows are covered; None for every feed (unreadable ones too)."""
+        if self.every_feed:
+            return None
+        return {self.agency_code} if self.agency_code is not None else set()
+
     def describe(self) -> str:
         return "every feed" if self.every_feed else f"{self.agency_code}'s feeds"
 
@@ -834,6 +843,37 @@ def open_quarantined_row(
         now=now,
     )
     return row
+
+
+def export_quarantined_rows(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    batch_public_id: str,
+    out_dir: Path,
+    purpose: str = "quarantined import rows exported",
+    now: dt.datetime | None = None,
+) -> import_service.QuarantineExport:
+    """Write the batch's open quarantined rows the subject may read as feed CSV files to fix
+    (an agency's user: that agency's rows only; a user tied to no agency: every row); what
+    was written is audited as read. Raises ``import_service.QuarantineError`` for no batch."""
+    scope = feed_scope(db_session=db_session, subject=subject)
+    exported = import_service.export_quarantine(
+        db_session=db_session,
+        batch_public_id=batch_public_id,
+        out_dir=out_dir,
+        agency_codes=scope.agency_codes,
+    )
+    if exported.rows:
+        record_quarantine_read(
+            db_session=db_session,
+            subject=subject,
+            rows=exported.rows,
+            target=f"import_batch:{batch_public_id}",
+            purpose=purpose,
+            now=now,
+        )
+    return exported
 
 
 def record_quarantine_read(

@@ -286,45 +286,29 @@ def export_rows(
     """Write a batch's open quarantined rows back out as feed CSV files, to fix and re-import.
 
     Each row keeps a quarantined_row_id column: importing the fixed file marks it repaired.
-    A user of an agency exports a batch only when all its open rows are their agency's.
+    A user of an agency gets that agency's rows of the batch; a user tied to no agency every
+    row, including those whose agency could not be read. The export is audited.
 
     Example: fullpicture quarantine export 6f1c9a4e-0b7d-4e53-9a53-2f0c8f7d1e21 --out fixes/ --as data.team
     """
     with unit_of_work(get_session_factory()) as session:
         subject = acting_user(session, as_user, Scope.IMPORTS_WRITE)
         found = _batch_or_exit(session, batch)
-        scope = access_service.feed_scope(db_session=session, subject=subject)
-        open_rows = repository.quarantined_rows(
-            db_session=session, batch_id=found.id, status=QuarantineStatus.OPEN
-        )
-        if not all(scope.covers(row) for row in open_rows):
-            # The export writes every open row of the batch: not for one agency's user when
-            # some are another agency's (or could not be read as any agency's).
-            err_console.print(
-                f"[red]Nothing written.[/red] Batch {found.public_id} holds quarantined rows "
-                f"beyond {scope.describe()}; ask a data-team user who handles every feed "
-                "(an account with no agency) to export it."
-            )
-            raise typer.Exit(code=3)
         try:
-            exported = import_service.export_quarantine(
-                db_session=session, batch_public_id=found.public_id, out_dir=out
+            exported = access_service.export_quarantined_rows(
+                db_session=session, subject=subject, batch_public_id=found.public_id, out_dir=out
             )
         except import_service.QuarantineError as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(code=2) from exc
-        if open_rows:
-            access_service.record_quarantine_read(
-                db_session=session,
-                subject=subject,
-                rows=open_rows,
-                target=f"import_batch:{found.public_id}",
-                purpose="quarantined import rows exported",
-            )
         for table, path in exported.files.items():
             console.print(f"Wrote {exported.rows_written[table]:,} {table} row(s) to {path}")
         if not exported.files:
-            console.print("The batch has no open quarantined rows that can be written as CSV.")
+            console.print(
+                "The batch has no open quarantined rows of "
+                f"{access_service.feed_scope(db_session=session, subject=subject).describe()} "
+                "that can be written as CSV."
+            )
         for row in exported.not_exportable:
             console.print(
                 f"[yellow]Row {row.row_number} of {row.table_name} (#{row.id}) could not be "

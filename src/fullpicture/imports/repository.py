@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -234,11 +234,16 @@ def quarantined_rows(
     db_session: Session,
     batch_id: int | None = None,
     status: QuarantineStatus | None = None,
+    agency_codes: Collection[str] | None = None,
     limit: int | None = None,
 ) -> list[QuarantinedRow]:
+    """Quarantined rows, oldest first; with ``agency_codes``, only those agencies' rows (never
+    a row whose agency could not be read)."""
     statement = select(QuarantinedRow).order_by(QuarantinedRow.id)
     if batch_id is not None:
         statement = statement.where(QuarantinedRow.import_batch_id == batch_id)
+    if agency_codes is not None:
+        statement = statement.where(QuarantinedRow.agency_code.in_(sorted(agency_codes)))
     if status is not None:
         statement = statement.where(QuarantinedRow.status == status)
     if limit is not None:

@@ -1089,19 +1089,31 @@ class QuarantineExport:
     files: dict[str, Path]
     rows_written: dict[str, int]
     not_exportable: list[QuarantinedRow]
+    #: Every open row the export covered: written, or shown as not exportable.
+    rows: list[QuarantinedRow] = field(default_factory=list)
 
 
 def export_quarantine(
-    *, db_session: Session, batch_public_id: str, out_dir: Path
+    *,
+    db_session: Session,
+    batch_public_id: str,
+    out_dir: Path,
+    agency_codes: set[str] | None = None,
 ) -> QuarantineExport:
     """Write a batch's open quarantined rows as feed CSV files (``<table>.csv``), as they
     arrived, so they can be fixed and imported again. Each row carries its
-    ``quarantined_row_id``, so the fixed row repairs it even if the fix changes its id."""
+    ``quarantined_row_id``, so the fixed row repairs it even if the fix changes its id.
+
+    With ``agency_codes``, only those agencies' rows are written (one agency's user fixes
+    their own feed); rows whose agency could not be read only go out with ``None``."""
     batch = repository.get_batch(db_session=db_session, public_id=batch_public_id)
     if batch is None:
         raise QuarantineError(f"no import batch {batch_public_id}")
     rows = repository.quarantined_rows(
-        db_session=db_session, batch_id=batch.id, status=QuarantineStatus.OPEN
+        db_session=db_session,
+        batch_id=batch.id,
+        status=QuarantineStatus.OPEN,
+        agency_codes=agency_codes,
     )
     by_table: dict[str, list[dict[str, str]]] = defaultdict(list)
     not_exportable: list[QuarantinedRow] = []
@@ -1128,7 +1140,9 @@ def export_quarantine(
             writer.writerows(table_rows)
         files[table] = path
         counts[table] = len(table_rows)
-    return QuarantineExport(files=files, rows_written=counts, not_exportable=not_exportable)
+    return QuarantineExport(
+        files=files, rows_written=counts, not_exportable=not_exportable, rows=rows
+    )
 
 
 def _csv_cell(column: str, value: Any) -> str:
