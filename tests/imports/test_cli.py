@@ -95,22 +95,57 @@ def test_import_prints_counts_and_reasons_then_export_fix_reimport(
         assert session.get(QuarantinedRow, row.id).status is QuarantineStatus.REPAIRED  # type: ignore[union-attr]
 
 
-def test_dismiss(cli_database: TestDatabase, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "records.csv", [record("C1", agency="gp-elsewhere")])
-    assert _run("import", str(path))[0] == 0
-    with session_factory(cli_database.engine)() as session:
-        (row,) = session.scalars(select(QuarantinedRow)).all()
+def test_dismiss_runs_as_a_user_within_their_agencys_feeds(
+    cli_database: TestDatabase, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "records.csv",
+        [record("C1", agency="gp-elsewhere"), record("S1", agency="school-oakfield", sex="?")],
+    )
+    assert _run("import", str(path), "--no-follow-up")[0] == 0
+    with unit_of_work(session_factory(cli_database.engine)) as session:
+        rows = {row.row_ref: row.id for row in session.scalars(select(QuarantinedRow))}
+        gp = session.scalars(select(Agency).where(Agency.code == "gp-ashdown")).one()
+        make_user(session, role=Role.ADMINISTRATOR, username="data.team")
+        make_user(session, role=Role.ADMINISTRATOR, agency=gp, username="gp.data")
+        make_user(session, role=Role.DESIGNATED_LEAD, agency=gp, username="gp.lead")
+    elsewhere, school = str(rows["C1"]), str(rows["S1"])
+
+    code, out = _run("quarantine", "dismiss", elsewhere, "--reason", "not ours")
+    assert code == 2 and "--as" in out
+    code, out = _run("quarantine", "dismiss", elsewhere, "--reason", "x", "--as", "gp.lead")
+    assert code == 3 and "imports:write" in out
+    # Another agency's row is answered as an unknown one, and nothing is dismissed.
+    refused = _run("quarantine", "dismiss", school, "--reason", "x", "--as", "gp.data")
+    unknown = _run("quarantine", "dismiss", "999999", "--reason", "x", "--as", "gp.data")
+    assert refused[0] == unknown[0] == 2 and "Nothing dismissed" in refused[1]
+    assert refused[1].replace(school, "N") == unknown[1].replace("999999", "N")
+    # All or none: the unknown row stops the whole command.
     code, out = _run(
-        "quarantine", "dismiss", str(row.id), "--reason", "not our agency", "--by", "analyst"
+        "quarantine", "dismiss", elsewhere, "999999", "--reason", "x", "--as", "data.team"
+    )
+    assert code == 2 and "Nothing dismissed" in out
+
+    code, out = _run(
+        "quarantine", "dismiss", elsewhere, school, "--reason", "sent in error", "--as", "data.team"
     )
     assert code == 0, out
-    code, out = _run("quarantine", "dismiss", str(row.id), "--reason", "again")
+    code, out = _run("quarantine", "dismiss", elsewhere, "--reason", "again", "--as", "data.team")
     assert code == 2 and "already dismissed" in out
     with session_factory(cli_database.engine)() as session:
-        entries = session.execute(select(AuditEntry.actor, AuditEntry.action)).all()
-    # The import and the dismissal are attributable in the tamper-evident audit log.
-    assert ("analyst", "quarantine.dismiss") in entries
-    assert any(action == "import.batch" for _, action in entries)
+        dismissed = session.scalars(select(QuarantinedRow).order_by(QuarantinedRow.id)).all()
+        entries = session.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.target, AuditEntry.reason)
+        ).all()
+    assert [(row.status, row.dismissed_by) for row in dismissed] == [
+        (QuarantineStatus.DISMISSED, "user:data.team")
+    ] * 2
+    # The import and each dismissal are attributable in the tamper-evident audit log.
+    assert [entry for entry in entries if entry[1] == "quarantine.dismiss"] == [
+        ("user:data.team", "quarantine.dismiss", f"quarantined_row:{row_id}", "sent in error")
+        for row_id in (elsewhere, school)
+    ]
+    assert any(action == "import.batch" for _, action, _, _ in entries)
 
 
 def test_file_level_error_exits_non_zero_with_a_message(

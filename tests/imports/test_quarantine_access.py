@@ -16,7 +16,7 @@ from fullpicture.access import service as access_service
 from fullpicture.access.models import AuditEntry, Role, UserAccount
 from fullpicture.agencies.models import Agency
 from fullpicture.imports import service as import_service
-from fullpicture.imports.models import QuarantinedRow
+from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
 from fullpicture.people.models import Person
 from tests.access.principals import (
     authorise_client,
@@ -222,3 +222,47 @@ def test_exporting_needs_imports_write(
         )
     assert not (tmp_path / "lead").exists()
     assert _entries(db_session, lead, "quarantine.read") == []
+
+
+def test_dismissing_is_recorded_as_the_user_and_stays_within_their_agencys_feeds(
+    db_session: Session, quarantined: tuple[str, Person]
+) -> None:
+    gp_admin = make_user(db_session, role=Role.ADMINISTRATOR, agency=_agency(db_session, GP))
+    rows = {row.row_ref: row for row in db_session.scalars(select(QuarantinedRow))}
+
+    with pytest.raises(access_service.QuarantinedRowNotVisible):
+        access_service.dismiss_quarantined_row(
+            db_session=db_session,
+            subject=subject_of(gp_admin),
+            row_id=rows["S1"].id,
+            reason="not ours",
+        )
+    assert rows["S1"].status is QuarantineStatus.OPEN
+
+    dismissed = access_service.dismiss_quarantined_row(
+        db_session=db_session,
+        subject=subject_of(gp_admin),
+        row_id=rows["C1"].id,
+        reason=" test row sent in error ",
+    )
+
+    assert dismissed.status is QuarantineStatus.DISMISSED
+    assert dismissed.dismissed_by == f"user:{gp_admin.username}"
+    (entry,) = _entries(db_session, gp_admin, "quarantine.dismiss")
+    assert entry.actor_user_id == gp_admin.id
+    assert (entry.target, entry.reason) == (
+        f"quarantined_row:{rows['C1'].id}",
+        "test row sent in error",
+    )
+
+
+def test_dismissing_needs_imports_write(
+    db_session: Session, quarantined: tuple[str, Person]
+) -> None:
+    lead = make_user(db_session, role=Role.DESIGNATED_LEAD, agency=_agency(db_session, GP))
+    (row,) = db_session.scalars(select(QuarantinedRow).where(QuarantinedRow.row_ref == "C1"))
+    with pytest.raises(access_service.AccessError):
+        access_service.dismiss_quarantined_row(
+            db_session=db_session, subject=subject_of(lead), row_id=row.id, reason="no"
+        )
+    assert row.status is QuarantineStatus.OPEN

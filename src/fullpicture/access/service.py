@@ -845,6 +845,46 @@ def open_quarantined_row(
     return row
 
 
+def dismiss_quarantined_row(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    row_id: int,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> QuarantinedRow:
+    """Close an open quarantined row of the subject's feeds without repairing it, recorded as
+    dismissed by the subject; the write is audited. Another agency's row is answered as an
+    unknown one (``QuarantinedRowNotVisible``); ``import_service.QuarantineError`` says why a
+    visible row cannot be dismissed."""
+    scope = feed_scope(db_session=db_session, subject=subject)
+    visible = db_session.scalar(
+        access_repository.readable_quarantined_rows(
+            agency_code=scope.agency_code, every_feed=scope.every_feed, row_id=row_id
+        )
+    )
+    if visible is None:
+        raise QuarantinedRowNotVisible(f"no quarantined row {row_id} among {scope.describe()}")
+    row = import_service.dismiss_quarantined_row(
+        db_session=db_session, row_id=visible.id, dismissed_by=subject.actor, reason=reason
+    )
+    audit.record(
+        db_session=db_session,
+        actor=subject.actor,
+        actor_user_id=subject.user_id,
+        action="quarantine.dismiss",
+        target=f"quarantined_row:{row.id}",
+        reason=row.dismissal_reason,
+        detail={
+            "method": subject.method.value,
+            "table": row.table_name,
+            "agency_code": row.agency_code,
+        },
+        occurred_at=now,
+    )
+    return row
+
+
 def export_quarantined_rows(
     *,
     db_session: Session,

@@ -29,8 +29,8 @@ from fullpicture.imports.schemas import ImportResult, QuarantinedRowRead
 
 quarantine_app = typer.Typer(
     help=(
-        "Rows imports quarantined: list, show, export for fixing (--as a user with "
-        "imports:write; audited), dismiss."
+        "Rows imports quarantined: list, show, export for fixing, dismiss (each --as a user "
+        "with imports:write; audited)."
     ),
     no_args_is_help=True,
 )
@@ -321,27 +321,31 @@ def export_rows(
 def dismiss_rows(
     row_ids: list[int] = typer.Argument(..., help="Quarantined row ids."),
     reason: str = typer.Option(..., "--reason", help="Why it will not be fixed (kept on record)."),
-    by: str = typer.Option(None, "--by", help="Who dismisses it. Default: cli:<your user name>."),
+    as_user: str = typer.Option(
+        ...,
+        "--as",
+        help=(
+            "Your username: needs imports:write; you dismiss your agency's rows (any feed's if "
+            "your account belongs to no agency), recorded as yours and audited."
+        ),
+    ),
 ) -> None:
     """Close quarantined rows that will not be fixed, saying why (they stay on record).
 
-    Example: fullpicture quarantine dismiss 42 43 --reason "test rows sent by mistake"
+    All or none: if one row cannot be dismissed, none is.
+
+    Example: fullpicture quarantine dismiss 42 43 --reason "test rows sent by mistake" --as data.team
     """
-    who = by or _default_importer()
-    try:
-        with unit_of_work(get_session_factory()) as session:
+    with unit_of_work(get_session_factory()) as session:
+        subject = acting_user(session, as_user, Scope.IMPORTS_WRITE)
+        try:
             for row_id in row_ids:
-                import_service.dismiss_quarantined_row(
-                    db_session=session, row_id=row_id, dismissed_by=who, reason=reason
+                # Another agency's row and an unknown one get the same answer.
+                access_service.dismiss_quarantined_row(
+                    db_session=session, subject=subject, row_id=row_id, reason=reason
                 )
-                audit.append(
-                    db_session=session,
-                    actor=who,
-                    action="quarantine.dismiss",
-                    target=f"quarantined_row:{row_id}",
-                    reason=reason,
-                )
-    except import_service.QuarantineError as exc:
-        err_console.print(f"[red]Nothing dismissed.[/red] {exc}")
-        raise typer.Exit(code=2) from exc
-    console.print(f"Dismissed {len(row_ids)} row(s).")
+        except (access_service.QuarantinedRowNotVisible, import_service.QuarantineError) as exc:
+            # Leaving the unit of work by the exit rolls back the rows dismissed before it.
+            err_console.print(f"[red]Nothing dismissed.[/red] {exc}.")
+            raise typer.Exit(code=2) from exc
+    console.print(f"Dismissed {len(row_ids)} row(s) as {subject.actor}.")
