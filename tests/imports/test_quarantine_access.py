@@ -5,7 +5,9 @@ read is audited, as a read of each person a row names a record of too."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,7 +27,15 @@ from tests.access.principals import (
     make_user,
     subject_of,
 )
-from tests.imports.feeds import GP, SCHOOL, record, register_agencies, write_csv
+from tests.imports.feeds import (
+    GP,
+    SCHOOL,
+    event,
+    record,
+    register_agencies,
+    write_csv,
+    write_jsonl,
+)
 
 
 @pytest.fixture
@@ -266,3 +276,59 @@ def test_dismissing_needs_imports_write(
             db_session=db_session, subject=subject_of(lead), row_id=row.id, reason="no"
         )
     assert row.status is QuarantineStatus.OPEN
+
+
+@pytest.mark.parametrize("write_feed", [write_csv, write_jsonl], ids=["csv", "jsonl"])
+def test_reading_an_events_row_is_a_read_of_each_known_person_it_names(
+    db_session: Session, tmp_path: Path, write_feed: Callable[[Path, list[dict[str, Any]]], Path]
+) -> None:
+    register_agencies(db_session)
+    gp = _agency(db_session, GP)
+    child, mother = make_person(db_session), make_person(db_session)
+    link_record(db_session, person=child, agency=gp, record_ref="C1")
+    link_record(db_session, person=mother, agency=gp, record_ref="M1")
+    # The school's C1 is another record: only the GP's C1 is this child.
+    school_child = make_person(db_session)
+    link_record(
+        db_session, person=school_child, agency=_agency(db_session, SCHOOL), record_ref="C1"
+    )
+    suffix = "csv" if write_feed is write_csv else "jsonl"
+    path = write_feed(
+        tmp_path / f"events.{suffix}",
+        [event("E1", people="C1:subject|M1:parent|NEW9:sibling", event_date="2099-01-01")],
+    )
+    result = import_service.import_feed(db_session=db_session, paths=[path], imported_by="test")
+    (quarantined_event,) = result.quarantined
+    gp_admin = make_user(db_session, role=Role.ADMINISTRATOR, agency=gp)
+
+    access_service.open_quarantined_row(
+        db_session=db_session,
+        subject=subject_of(gp_admin),
+        row_id=quarantined_event.id,
+        purpose="quarantined import row",
+    )
+
+    reads = _entries(db_session, gp_admin, "person.read")
+    assert sorted(e.person_id for e in reads) == sorted([child.id, mother.id])
+    assert {e.target for e in reads} == {"quarantined import row"}
+    lead = make_user(db_session, role=Role.DESIGNATED_LEAD, agency=gp)
+    looked = access_service.who_has_looked(
+        db_session=db_session, subject=subject_of(lead), person_public_id=child.public_id
+    )
+    assert (f"user:{gp_admin.username}", "person.read") in {(e.actor, e.action) for e in looked}
+
+
+def test_an_events_row_whose_people_cannot_be_read_is_still_audited_by_row(
+    db_session: Session, tmp_path: Path
+) -> None:
+    register_agencies(db_session)
+    path = write_csv(tmp_path / "events.csv", [event("E1", people="C1 without a role")])
+    result = import_service.import_feed(db_session=db_session, paths=[path], imported_by="test")
+    (row,) = result.quarantined
+    data_team = make_user(db_session, role=Role.ADMINISTRATOR)
+    access_service.open_quarantined_row(
+        db_session=db_session, subject=subject_of(data_team), row_id=row.id, purpose="test"
+    )
+    (read,) = _entries(db_session, data_team, "quarantine.read")
+    assert read.detail["quarantined_rows"] == [row.id]
+    assert _entries(db_session, data_team, "person.read") == []

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import json
 import math
 import secrets
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from fullpicture.agencies.models import Agency, Practitioner
 from fullpicture.core.database import utc_now
 from fullpicture.imports import service as import_service
 from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
+from fullpicture.imports.schemas import parse_people
 from fullpicture.people.models import Person
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -926,8 +928,9 @@ def record_quarantine_read(
     now: dt.datetime | None = None,
 ) -> None:
     """Audit quarantined rows shown to the subject: one ``quarantine.read`` naming the rows,
-    and a ``person.read`` (target ``purpose``) of each person a records or relationships row
-    names a record of, so it shows in "who has looked"."""
+    and a ``person.read`` (target ``purpose``) of each person a row names a record of (a
+    records row's own record, a relationships row's two, an events row's ``people``), so it
+    shows in "who has looked"."""
     now = now or utc_now()
     audit.record(
         db_session=db_session,
@@ -953,6 +956,8 @@ def record_quarantine_read(
             record_ref, _, rest = row.row_ref.partition(">")
             related_ref = rest.rpartition(":")[0]
             named.extend((row.agency_code, ref) for ref in (record_ref, related_ref) if ref)
+        elif row.table_name == "events":
+            named.extend((row.agency_code, ref) for ref in _records_an_event_row_names(row.raw))
     record_reads(
         db_session=db_session,
         subject=subject,
@@ -960,3 +965,22 @@ def record_quarantine_read(
         purpose=purpose,
         now=now,
     )
+
+
+def _records_an_event_row_names(raw: str) -> list[str]:
+    """The record ids in an events row's ``people``, as far as the row as it arrived can be
+    read: the row was quarantined, so any part of it may be malformed."""
+    try:
+        values = json.loads(raw)
+        people = parse_people(values.get("people")) if isinstance(values, dict) else None
+    except ValueError:
+        return []
+    if not isinstance(people, list):
+        return []
+    return [
+        person["record_id"].strip()
+        for person in people
+        if isinstance(person, dict)
+        and isinstance(person.get("record_id"), str)
+        and person["record_id"].strip()
+    ]
