@@ -1,5 +1,6 @@
 """End to end in Chromium: the API documentation renders from local assets with no script errors;
-a designated lead signs in and sees who has looked at a child."""
+a designated lead signs in and sees who has looked at a child; a user refused a page sees a
+page saying why."""
 
 from __future__ import annotations
 
@@ -123,3 +124,34 @@ def test_a_designated_lead_sees_who_has_looked_at_a_child(
         page.screenshot(path="/tmp/who-looked.png", full_page=True)
         assert page.js_errors == []  # CSP violations are console errors too
     assert failed == []
+
+
+def test_a_signed_in_user_refused_a_page_sees_a_page_saying_why(
+    served_with_database: tuple[str, sessionmaker[Session]],
+) -> None:
+    url, factory = served_with_database
+    password = strong_password()
+    with unit_of_work(factory) as session:
+        school = make_agency(session, "school-refused")
+        child = make_person(session, held_by=[school])
+        make_user(session, agency=school, username="teacher.refused", password=password)
+        child_id = child.public_id
+    with browser_page() as page:
+        page.goto(f"{url}/sign-in?next=/account")
+        page.fill("#username", "teacher.refused")
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/account")
+        # A practitioner does not hold access_log:read: a page says so, not raw JSON.
+        response = page.goto(f"{url}/people/{child_id}/access-log")
+        assert response is not None and response.status == 403
+        assert page.title() == "You do not have access to this page – fullpicture"
+        assert "access_log:read" in page.inner_text("#refusal")
+        assert "designated safeguarding lead" in page.inner_text("#what-to-do")
+        page.screenshot(path="/tmp/forbidden-page.png", full_page=True)
+        page.click("text=Back to your account")
+        page.wait_for_url(f"{url}/account")
+        # Chromium logs the page's own 403 to the console; anything else (a CSP violation, a
+        # script error) would be a fault of the page.
+        assert [e for e in page.js_errors if "status of 403 (Forbidden)" not in e] == []
+        assert len(page.js_errors) == 1

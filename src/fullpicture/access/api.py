@@ -37,6 +37,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fullpicture.access import audit, oidc
 from fullpicture.access import repository as access_repository
@@ -90,6 +91,20 @@ def _signer(salt: str) -> URLSafeTimedSerializer:
 class SignInRequired(HTTPException):
     """401: no valid session or API token. A browser opening a page is sent to sign in
     instead (``_sign_in_required``); API clients get the 401."""
+
+
+class PermissionRequired(HTTPException):
+    """403: signed in, but without a scope the route needs. A browser opening a page gets the
+    refusal as a page (``_refused_page``); API clients get the JSON."""
+
+    def __init__(self, *, missing: frozenset[Scope], subject: AuthSubject) -> None:
+        self.missing = missing
+        self.subject = subject
+        super().__init__(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=f"This needs {', '.join(sorted(missing))}; your "
+            f"{'token' if subject.method is AuthMethod.TOKEN else 'role'} does not hold it.",
+        )
 
 
 def _unauthenticated(detail: str) -> SignInRequired:
@@ -191,11 +206,7 @@ class Authenticator:
         subject = _subject_from_request(request=request, db_session=db_session, csrf=csrf)
         missing = self.scopes - subject.scopes
         if missing:
-            raise HTTPException(
-                status_code=status.HTTP_403_FORBIDDEN,
-                detail=f"This needs {', '.join(sorted(missing))}; your "
-                f"{'token' if subject.method is AuthMethod.TOKEN else 'role'} does not hold it.",
-            )
+            raise PermissionRequired(missing=frozenset(missing), subject=subject)
         if request.method in UNSAFE_METHODS:
             route = request.scope.get("route")
             audit.append_at_commit(
@@ -367,6 +378,75 @@ async def _sign_in_required(request: Request, exc: Exception) -> Response:
         return RedirectResponse(
             f"/sign-in?{urlencode({'next': _safe_next(here)})}",
             status_code=status.HTTP_303_SEE_OTHER,
+        )
+    return await http_exception_handler(request, exc)
+
+
+#: What a refused user can do about it: the people who can change their access.
+ASK_FOR_ACCESS = (
+    "If you need this for your work with a child, ask your agency's designated safeguarding "
+    "lead, or your fullpicture administrator, to check the access your account has."
+)
+#: What to do about a page that is not there (or not there for this user).
+CHECK_THE_ADDRESS = (
+    "Check the address, or start again from your account page. If you were sent here for "
+    "your work with a child, ask your agency's designated safeguarding lead, or your "
+    "fullpicture administrator, whether your account should see it."
+)
+
+
+def _refused_page(
+    request: Request, *, status_code: int, what_happened: str, subject: AuthSubject | None
+) -> HTMLResponse:
+    """The refusal as a small server-rendered page, for a browser opening a page."""
+    not_found = status_code == status.HTTP_404_NOT_FOUND
+    return templates.TemplateResponse(
+        request,
+        "refused.html",
+        {
+            "heading": "Not shown" if not_found else "You do not have access to this page",
+            "what_happened": what_happened,
+            "what_to_do": CHECK_THE_ADDRESS if not_found else ASK_FOR_ACCESS,
+            "signed_in_as": (
+                f"{subject.username} ({subject.role.value.replace('_', ' ')})"
+                if subject is not None
+                else None
+            ),
+        },
+        status_code=status_code,
+    )
+
+
+async def _permission_required(request: Request, exc: Exception) -> Response:
+    """A page the signed-in user's role does not open: a page saying so; 403 JSON for APIs."""
+    assert isinstance(exc, PermissionRequired)
+    if _opens_a_page(request):
+        return _refused_page(
+            request,
+            status_code=exc.status_code,
+            what_happened=(
+                f"This page needs the {', '.join(sorted(exc.missing))} permission, and your "
+                f"role does not include it. Nothing about the page has been shown."
+            ),
+            subject=exc.subject,
+        )
+    return await http_exception_handler(request, exc)
+
+
+async def _page_refused(request: Request, exc: Exception) -> Response:
+    """Any other 403 or 404 a browser meets opening a page (an address that is not a page,
+    say) as a page too; everything else, and every API answer, as FastAPI gives it."""
+    assert isinstance(exc, StarletteHTTPException)
+    if _opens_a_page(request) and exc.status_code in {
+        status.HTTP_403_FORBIDDEN,
+        status.HTTP_404_NOT_FOUND,
+    }:
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != "Not Found" else None
+        return _refused_page(
+            request,
+            status_code=exc.status_code,
+            what_happened=detail or f"There is no page at {request.url.path}.",
+            subject=getattr(request.state, "auth_subject", None),
         )
     return await http_exception_handler(request, exc)
 
@@ -800,12 +880,24 @@ def my_notifications(subject: Principal, db_session: DbSession) -> list[dict[str
 # --- wiring --------------------------------------------------------------------------------
 
 
-def _access_refused(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
+def _refusal(request: Request, exc: Exception, status_code: int) -> Response:
+    if _opens_a_page(request):
+        return _refused_page(
+            request,
+            status_code=status_code,
+            what_happened=f"{str(exc).rstrip('.')}.",
+            subject=getattr(request.state, "auth_subject", None),
+        )
+    return JSONResponse({"detail": str(exc)}, status_code=status_code)
 
 
-def _person_not_visible(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+def _access_refused(request: Request, exc: Exception) -> Response:
+    return _refusal(request, exc, status.HTTP_403_FORBIDDEN)
+
+
+def _person_not_visible(request: Request, exc: Exception) -> Response:
+    # The same words for a child who is not known and one the user may not see.
+    return _refusal(request, exc, status.HTTP_404_NOT_FOUND)
 
 
 def _account_setup_refused(_request: Request, exc: Exception) -> JSONResponse:
@@ -817,6 +909,8 @@ def install(app: FastAPI) -> None:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(PermissionRequired, _permission_required)
+    app.add_exception_handler(StarletteHTTPException, _page_refused)
     app.add_exception_handler(access_service.PersonNotVisible, _person_not_visible)
     app.add_exception_handler(access_service.AccessError, _access_refused)
     app.add_exception_handler(access_service.AccountSetupError, _account_setup_refused)
