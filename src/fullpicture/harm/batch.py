@@ -19,9 +19,8 @@ Inputs (Arrow tables or Spark views):
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -62,8 +61,12 @@ def from_epoch_day(day: int) -> dt.date:
     return EPOCH + dt.timedelta(days=int(day))
 
 
-@dataclass(frozen=True)
-class BatchAlert:
+class BatchAlert(NamedTuple):
+    """One alert a batch raised, with the entries behind it.
+
+    A named tuple, not a dataclass: a dense population raises close to a million of them,
+    and a frozen dataclass costs several times as much to build."""
+
     child_id: int
     kind: str
     day: dt.date
@@ -574,52 +577,64 @@ def codes_table(taxonomy: Taxonomy) -> pa.Table:
     )
 
 
-_RAISED_SQL = """
-SELECT a.child_id, a.day, a.kind, s.score, a.n, s.agencies, COALESCE(c.incidents, 0)
+def _alerts_sql(model: HarmModel) -> str:
+    """Every raised alert with what its reason needs and its evidence (the entries' refs,
+    sorted), ordered by child, day and kind. Aggregated in the engine: a dense population
+    has millions of evidence rows, far too many to gather one by one in Python."""
+    return f"""
+WITH evidence AS ({_evidence_sql(model)}),
+refs AS (
+  SELECT child_id, kind, day, array_sort(array_agg(ref)) AS refs
+  FROM evidence GROUP BY child_id, kind, day
+)
+SELECT a.child_id, a.day, a.kind, s.score, a.n, s.agencies, COALESCE(c.incidents, 0), r.refs
 FROM harm_raised_alert a
 JOIN harm_alert_score s ON s.child_id = a.child_id AND s.day = a.day
-LEFT JOIN harm_alert_incident_count c ON c.child_id = a.child_id AND c.day = a.day"""
+LEFT JOIN harm_alert_incident_count c ON c.child_id = a.child_id AND c.day = a.day
+LEFT JOIN refs r ON r.child_id = a.child_id AND r.kind = a.kind AND r.day = a.day
+ORDER BY a.child_id, a.day, a.kind"""
 
 
 def _finish(
-    model: HarmModel,
-    as_of: dt.date,
-    scores: pa.Table,
-    raised: list[tuple[Any, ...]],
-    evidence: list[tuple[Any, ...]],
+    model: HarmModel, as_of: dt.date, scores: pa.Table, raised: list[tuple[Any, ...]]
 ) -> BatchResult:
-    refs: dict[tuple[int, str, int], set[int]] = defaultdict(set)
-    for child_id, kind, day, ref in evidence:
-        refs[(int(child_id), str(kind), int(day))].add(int(ref))
+    """The batch's result from its scores and the rows of ``_alerts_sql``."""
     patterns = {p.kind: p for p in model.alerts.patterns}
     serious = {s.kind: s.reason for s in model.alerts.serious_alone}
+    # Many alerts share a day and a reason: each is worked out once.
+    days: dict[int, dt.date] = {}
+    reasons: dict[tuple[str, float, int, int], str] = {}
     alerts = []
-    for child_id, day, kind, score, count, agencies, incidents in raised:
-        key = (int(child_id), str(kind), int(day))
+    for child_id, day, kind, score, count, agencies, incidents, refs in raised:
         rounded = round(float(score), SCORE_DECIMALS)
+        # Keyed on exactly what each reason is made from.
         if kind == THRESHOLD_KIND:
-            reason = threshold_reason(
-                score=rounded,
-                threshold=model.alerts.threshold.score,
-                incident_count=int(incidents),
-                agency_count=int(agencies),
-                model=model,
-            )
-        elif kind in patterns:
-            reason = pattern_reason(patterns[kind], int(count))
+            key = (kind, rounded, int(agencies), int(incidents))
         else:
-            reason = serious[kind]
+            key = (kind, 0.0, int(count), 0)
+        reason = reasons.get(key)
+        if reason is None:
+            if kind == THRESHOLD_KIND:
+                reason = threshold_reason(
+                    score=rounded,
+                    threshold=model.alerts.threshold.score,
+                    incident_count=int(incidents),
+                    agency_count=int(agencies),
+                    model=model,
+                )
+            elif kind in patterns:
+                reason = pattern_reason(patterns[kind], int(count))
+            else:
+                reason = serious[kind]
+            reasons[key] = reason
+        alert_day = days.get(day)
+        if alert_day is None:
+            alert_day = days[day] = from_epoch_day(day)
         alerts.append(
             BatchAlert(
-                child_id=key[0],
-                kind=key[1],
-                day=from_epoch_day(key[2]),
-                score=rounded,
-                reason=reason,
-                evidence=tuple(sorted(refs[key])),
+                int(child_id), str(kind), alert_day, rounded, reason, tuple(refs) if refs else ()
             )
         )
-    alerts.sort(key=lambda a: (a.child_id, a.day, a.kind))
     return BatchResult(as_of=as_of, scores=scores, alerts=alerts)
 
 
@@ -668,11 +683,10 @@ def score_population_duckdb(
             kind = "TEMP TABLE" if _materialise(name, model) else "TEMP VIEW"
             connection.execute(f"CREATE {kind} {name} AS {sql}")
         scores = connection.sql("SELECT * FROM harm_score_as_of ORDER BY child_id").to_arrow_table()
-        raised = connection.execute(_RAISED_SQL).fetchall()
-        evidence = connection.execute(_evidence_sql(model)).fetchall()
+        raised = connection.execute(_alerts_sql(model)).fetchall()
     finally:
         connection.close()
-    return _finish(model, as_of, scores, raised, evidence)
+    return _finish(model, as_of, scores, raised)
 
 
 def score_population_spark(
@@ -699,6 +713,5 @@ def score_population_spark(
             frame = frame.cache()
         frame.createOrReplaceTempView(name)
     scores_frame = spark.sql("SELECT * FROM harm_score_as_of ORDER BY child_id").toPandas()
-    raised = [tuple(r) for r in spark.sql(_RAISED_SQL).collect()]
-    evidence = [tuple(r) for r in spark.sql(_evidence_sql(model)).collect()]
-    return _finish(model, as_of, pa.Table.from_pandas(scores_frame), raised, evidence)
+    raised = [tuple(r) for r in spark.sql(_alerts_sql(model)).collect()]
+    return _finish(model, as_of, pa.Table.from_pandas(scores_frame), raised)
