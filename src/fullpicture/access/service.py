@@ -38,7 +38,7 @@ from fullpicture.agencies.models import Agency, Practitioner
 from fullpicture.core.database import utc_now
 from fullpicture.imports import service as import_service
 from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
-from fullpicture.imports.schemas import parse_people
+from fullpicture.imports.schemas import named_record_ids
 from fullpicture.people.models import Person
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -968,19 +968,9 @@ def record_quarantine_read(
 
 
 def _records_an_event_row_names(raw: str) -> list[str]:
-    """The record ids in an events row's ``people``, as far as the row as it arrived can be
-    read: the row was quarantined, so any part of it may be malformed."""
+    """The record ids in a quarantined events row's ``people``, as it arrived."""
     try:
         values = json.loads(raw)
-        people = parse_people(values.get("people")) if isinstance(values, dict) else None
     except ValueError:
         return []
-    if not isinstance(people, list):
-        return []
-    return [
-        person["record_id"].strip()
-        for person in people
-        if isinstance(person, dict)
-        and isinstance(person.get("record_id"), str)
-        and person["record_id"].strip()
-    ]
+    return named_record_ids(values.get("people")) if isinstance(values, dict) else []

@@ -543,6 +543,24 @@ def parse_people(value: Any) -> Any:
     return value
 
 
+def named_record_ids(value: Any) -> list[str]:
+    """The record ids a ``people`` value names, as far as it can be read: it may come from a
+    quarantined row, malformed anywhere."""
+    try:
+        people = parse_people(value)
+    except ValueError:
+        return []
+    if not isinstance(people, list):
+        return []
+    return [
+        person["record_id"].strip()
+        for person in people
+        if isinstance(person, dict)
+        and isinstance(person.get("record_id"), str)
+        and person["record_id"].strip()
+    ]
+
+
 def _role_spelling(role: str) -> str:
     return role.strip().lower().replace("-", "_").replace(" ", "_")
 

@@ -60,7 +60,7 @@ from fullpicture.imports.schemas import (
     TableCounts,
     ValidationContext,
     flatten_counts,
-    parse_people,
+    named_record_ids,
     reasons_from_error,
     relationship_ref,
     unflatten_counts,
@@ -975,19 +975,7 @@ def _raw_references(table: str, values: dict[str, Any]) -> list[str]:
     if table == "relationships":
         refs = [values.get("record_id"), values.get("related_record_id")]
         return [ref.strip() if isinstance(ref, str) else "" for ref in refs]
-    try:
-        people = parse_people(values.get("people"))
-    except ValueError:
-        return []
-    if not isinstance(people, list):
-        return []
-    return [
-        person["record_id"].strip()
-        for person in people
-        if isinstance(person, dict)
-        and isinstance(person.get("record_id"), str)
-        and person["record_id"].strip()
-    ]
+    return named_record_ids(values.get("people"))
 
 
 def _raw_ref(table: str, values: dict[str, Any]) -> str | None:
