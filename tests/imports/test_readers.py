@@ -6,6 +6,8 @@ import csv
 import io
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -203,3 +205,32 @@ def test_a_repeated_header_name_keeps_its_last_column_as_before(tmp_path: Path) 
     (feed_file,) = discover_feed([path])
     (row,) = next(read_chunks(feed_file, 10))
     assert row.values == {"agency": "gp", "summary": "second"}
+
+
+def test_a_parquet_file_of_text_columns_is_held_by_column(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    table = pa.table(
+        {
+            "Agency": pa.array(["gp", "gp", None], type=pa.large_string()),
+            "event_id": ["E1", "E2", "E3"],
+            "severity": pa.array([None, None, None], type=pa.null()),
+        }
+    )
+    pq.write_table(table, path)
+    (feed_file,) = discover_feed([path])
+    chunks = list(read_chunks(feed_file, 2))
+    assert all(chunk.columns is not None for chunk in chunks)
+    read = [row for chunk in chunks for row in chunk]
+    assert [row.number for row in read] == [1, 2, 3]
+    assert [row.values for row in read] == [
+        {key.lower(): value for key, value in values.items()} for values in table.to_pylist()
+    ]
+
+
+def test_a_parquet_file_with_typed_columns_is_read_row_by_row(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.table({"agency": ["gp"], "severity": pa.array([3], type=pa.int8())}), path)
+    (feed_file,) = discover_feed([path])
+    (chunk,) = list(read_chunks(feed_file, 10))
+    assert chunk.columns is None
+    assert chunk[0].values == {"agency": "gp", "severity": 3}

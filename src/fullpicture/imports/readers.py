@@ -265,8 +265,7 @@ def read_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[RowChunk]:
         yield from _csv_chunks(feed_file, chunk_rows)
         return
     if feed_file.file_format == "parquet":
-        for rows in _parquet_chunks(feed_file, chunk_rows):
-            yield RowChunk(rows)
+        yield from _parquet_chunks(feed_file, chunk_rows)
         return
     chunk: list[SourceRow] = []
     for row in _jsonl_rows(feed_file):
@@ -486,12 +485,47 @@ def _jsonl_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
                     key: _escape(value) if isinstance(value, str) else value
                     for key, value in values.items()
                 }
-            plain = all(type(value) is str for value in values.values())
+            # null is blank, as for every row model (FeedRow._strip_blanks).
+            plain = all(value is None or type(value) is str for value in values.values())
             yield SourceRow(number, values, problems, plain_text=plain)
 
 
-def _parquet_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[list[SourceRow]]:
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_string_view(kind)
+        or pa.types.is_null(kind)
+    )
+
+
+def _parquet_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[RowChunk]:
     parquet = _parquet(feed_file)
+    names = [name.strip().lower() for name in parquet.schema_arrow.names]
+    if len(set(names)) == len(names) and all(map(_is_text, parquet.schema_arrow.types)):
+        # Every column is text: the chunks go to the vectorised check as frames, as a plain
+        # CSV file's do, and a row's SourceRow is made only if something asks for it.
+        number = 0
+        try:
+            for batch in parquet.iter_batches(batch_size=chunk_rows):
+                frame = pl.DataFrame(pl.from_arrow(batch)).rename(
+                    dict(zip(batch.schema.names, names, strict=True))
+                )
+                frame = frame.with_columns(pl.all().cast(pl.Utf8))
+                yield RowChunk.of_frame(frame, first_number=number + 1)
+                number += frame.height
+        except (pa.ArrowException, OSError) as exc:
+            raise FeedFileError(
+                f"{feed_file.path.name}: cannot be read after row {number} ({exc}); re-export it"
+            ) from exc
+        return
+    for rows in _typed_parquet_chunks(feed_file, parquet, chunk_rows):
+        yield RowChunk(rows)
+
+
+def _typed_parquet_chunks(
+    feed_file: FeedFile, parquet: pq.ParquetFile, chunk_rows: int
+) -> Iterator[list[SourceRow]]:
     binary_columns = [
         name
         for name, kind in zip(parquet.schema_arrow.names, parquet.schema_arrow.types, strict=True)
