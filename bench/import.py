@@ -7,6 +7,7 @@ reported per second so the figures compare). Prints a table, the ratios, and as 
 one JSON object with every figure.
 
     .venv/bin/python bench/import.py [--events 200000] [--records 50000] [--baseline 5000]
+                                     [--format csv|jsonl|parquet]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
@@ -174,7 +176,7 @@ def _drop(engine: Engine, schema: str | None) -> None:
         admin.dispose()
 
 
-def bench_import(backend: str, feed: Path, workdir: Path) -> dict[str, float]:
+def bench_import(backend: str, feed: Path, workdir: Path, events_file: Path) -> dict[str, float]:
     """Records first (untimed for events/s), then the events file on its own, as agencies send."""
     engine, schema = _fresh(backend, workdir)
     try:
@@ -187,15 +189,11 @@ def bench_import(backend: str, feed: Path, workdir: Path) -> dict[str, float]:
         records_seconds = time.perf_counter() - started
         started = time.perf_counter()
         cpu_started = time.process_time()
-        events = run_import(
-            session_factory=factory, paths=[feed / "events.csv"], imported_by="bench"
-        )
+        events = run_import(session_factory=factory, paths=[events_file], imported_by="bench")
         events_seconds = time.perf_counter() - started
         events_cpu_seconds = time.process_time() - cpu_started
         started = time.perf_counter()
-        again = run_import(
-            session_factory=factory, paths=[feed / "events.csv"], imported_by="bench"
-        )
+        again = run_import(session_factory=factory, paths=[events_file], imported_by="bench")
         again_seconds = time.perf_counter() - started
         stored = events.batch.tables["events"].new
         assert again.batch.tables["events"].unchanged == stored, "re-import was not idempotent"
@@ -299,12 +297,33 @@ def machine() -> dict[str, Any]:
     }
 
 
+def events_in_format(feed: Path, workdir: Path, file_format: str) -> Path:
+    """The feed's events file in ``file_format``: the same rows, every column text, blank
+    cells null (as an agency's JSON or Parquet export would hold them)."""
+    if file_format == "csv":
+        return feed / "events.csv"
+    frame = pl.read_csv(feed / "events.csv", infer_schema=False)
+    target = workdir / f"events-{file_format}" / f"events.{file_format}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if file_format == "jsonl":
+        frame.write_ndjson(target)
+    else:
+        frame.write_parquet(target)
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--baseline", type=int, default=5_000, help="events for the ORM baseline")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--format",
+        choices=["csv", "jsonl", "parquet"],
+        default="csv",
+        help="file format of the events feed (the same rows; blank cells become null)",
+    )
     args = parser.parse_args()
     console = Console()
     workdir = Path(tempfile.mkdtemp(prefix="fp-bench-import-"))
@@ -316,7 +335,12 @@ def main() -> None:
             f"Generated {args.records:,} records and {args.events:,} events "
             f"in {time.perf_counter() - started:.1f}s"
         )
-        results: dict[str, Any] = {"machine": machine(), "events_in_feed": args.events}
+        events_file = events_in_format(feed, workdir, args.format)
+        results: dict[str, Any] = {
+            "machine": machine(),
+            "events_in_feed": args.events,
+            "format": args.format,
+        }
         table = Table(
             "backend",
             "bulk events/s",
@@ -328,7 +352,7 @@ def main() -> None:
             title="fullpicture import",
         )
         for backend in args.backends.split(","):
-            bulk = bench_import(backend, feed, workdir)
+            bulk = bench_import(backend, feed, workdir, events_file)
             baseline = bench_orm_baseline(backend, feed, workdir, args.baseline)
             ratio = bulk["events_per_second"] / baseline["events_per_second"]
             results[backend] = {"bulk": bulk, "orm_baseline": baseline, "ratio": ratio}
