@@ -216,6 +216,35 @@ class TestBadRowsAreQuarantined:
         )
         assert "S1 is not a record of gp-ashdown" in quarantined_by_ref(result)["E1"]["people"]
 
+    @pytest.mark.parametrize("read_whole", [True, False], ids=["read-whole", "looked-up"])
+    def test_records_of_an_earlier_feed_count_however_they_are_looked_up(
+        self,
+        db_session: Session,
+        agencies: None,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        read_whole: bool,
+    ) -> None:
+        # An agency with very many records has them looked up chunk by chunk rather than
+        # read whole; both must accept the records it holds and refuse the rest.
+        monkeypatch.setattr(service, "KNOWN_RECORDS_READ_WHOLE", 10_000 if read_whole else 0)
+        run(db_session, feed(tmp_path, "records", records=BASE_RECORDS))
+        result = run(
+            db_session,
+            feed(
+                tmp_path,
+                "events",
+                events=[
+                    event("E1", people="C1:subject"),
+                    event("E2", people="C1:subject|C99:witness"),
+                    event("E3", people="C2:subject"),
+                ],
+            ),
+            chunk_rows=2,
+        )
+        assert result.batch.tables["events"].new == 2
+        assert "C99 is not a record of gp-ashdown" in quarantined_by_ref(result)["E2"]["people"]
+
 
 class TestReimportAndVersions:
     def test_reimporting_the_same_feed_changes_nothing(
