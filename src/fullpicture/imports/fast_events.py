@@ -229,19 +229,6 @@ def _normalised_event(values: tuple[Any, ...]) -> NormalisedEvent:
     )
 
 
-def check_events(
-    rows: Sequence[SourceRow], *, agencies: dict[str, int], context: ValidationContext
-) -> list[NormalisedEvent | None]:
-    """For each row, its normalised event if it passes the vectorised check, else None
-    (meaning: validate it with ``EventRow``)."""
-    result: list[NormalisedEvent | None] = [None] * len(rows)
-    for position, event in normalised_events(
-        accepted_events(rows, agencies=agencies, context=context)
-    ):
-        result[position] = event
-    return result
-
-
 def _python_repr(text: pl.Expr) -> pl.Expr:
     """``repr(text)`` for printable ASCII text (None for null): single quotes unless the text
     holds a single quote and no double quote, backslashes doubled, the chosen quote escaped."""
