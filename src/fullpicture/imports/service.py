@@ -426,19 +426,7 @@ class _BatchRun:
             strict=True,
         ):
             wanted[agency_id].add(record)
-        rejected_refs = [
-            _raw_references("events", item.source.values or {})
-            if item.agency_id is not None
-            else []
-            for item in rejected
-        ]
-        for item, refs in zip(rejected, rejected_refs, strict=True):
-            if item.agency_id is not None:
-                wanted[item.agency_id].update(refs)
-        self._learn_records(wanted)
-        for item, refs in zip(rejected, rejected_refs, strict=True):
-            if item.agency_id is not None and refs:
-                item.reasons.extend(self._unknown_records("events", item.agency_id, refs))
+        self._check_named_records("events", wanted, rejected)
         unknown = [
             (agency_id, record)
             for agency_id, records in wanted.items()
@@ -546,6 +534,24 @@ class _BatchRun:
 
     # -- references -------------------------------------------------------------------
 
+    def _check_named_records(
+        self, table: str, wanted: dict[int, set[str]], rejected: list[_Rejected]
+    ) -> None:
+        """Learn whether each agency holds the records its valid rows name (``wanted``) and
+        those its rejected rows name; a rejected row gains a reason for each record its
+        agency does not hold, so that it is reported with every reason at once."""
+        rejected_refs = [
+            _raw_references(table, item.source.values or {}) if item.agency_id is not None else []
+            for item in rejected
+        ]
+        for item, refs in zip(rejected, rejected_refs, strict=True):
+            if item.agency_id is not None:
+                wanted[item.agency_id].update(ref for ref in refs if ref)
+        self._learn_records(wanted)
+        for item, refs in zip(rejected, rejected_refs, strict=True):
+            if item.agency_id is not None and refs:
+                item.reasons.extend(self._unknown_records(table, item.agency_id, refs))
+
     def _learn_records(self, wanted: dict[int, set[str]]) -> None:
         """Make sure ``known_records`` says, for each record wanted, whether the agency holds
         it: an agency's stored records are read once (unless there are very many)."""
@@ -577,21 +583,10 @@ class _BatchRun:
         """Relationships may only name records their agency holds. Rows already rejected are
         checked too, so that a row is reported with every reason at once."""
         valid_refs = [_referenced_records(item.row) for item in valid]
-        rejected_refs = [
-            _raw_references(table, item.source.values or {}) if item.agency_id is not None else []
-            for item in rejected
-        ]
         wanted: dict[int, set[str]] = defaultdict(set)
-        for agency_id, refs in [
-            *zip((item.agency_id for item in valid), valid_refs, strict=True),
-            *((item.agency_id, refs) for item, refs in zip(rejected, rejected_refs, strict=True)),
-        ]:
-            if agency_id is not None:
-                wanted[agency_id].update(ref for ref in refs if ref)
-        self._learn_records(wanted)
-        for item, refs in zip(rejected, rejected_refs, strict=True):
-            if item.agency_id is not None and refs:
-                item.reasons.extend(self._unknown_records(table, item.agency_id, refs))
+        for item, refs in zip(valid, valid_refs, strict=True):
+            wanted[item.agency_id].update(ref for ref in refs if ref)
+        self._check_named_records(table, wanted, rejected)
         if all(refs <= self.known_records[agency_id] for agency_id, refs in wanted.items()):
             return valid  # every record named is known
         kept: list[_Valid] = []
