@@ -271,8 +271,10 @@ class _Rejected:
 
 @dataclass(slots=True)
 class _Valid:
+    """A valid record or relationship row (events go as frames: _import_event_chunk)."""
+
     source: SourceRow
-    row: FeedRow | NormalisedEvent
+    row: FeedRow
     agency_id: int
     ref: str
     digest: str
@@ -957,9 +959,7 @@ def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def _referenced_records(row: FeedRow | NormalisedEvent) -> list[str]:
-    if isinstance(row, NormalisedEvent):
-        return [record_ref for record_ref, _role in row.people]
+def _referenced_records(row: FeedRow) -> list[str]:
     if isinstance(row, RelationshipRow):
         return [row.record_id, row.related_record_id]
     return []
