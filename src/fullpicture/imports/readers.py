@@ -355,6 +355,8 @@ def _regular_csv_chunks(
             text = b"".join(block).decode("utf-8")
             # A blank line is not a row (as for the csv module).
             lines = _record_lines(text)
+            if not lines.len():
+                continue
             regular = (
                 lines.str.contains(_CSV_LINE).all()
                 and (
@@ -364,21 +366,16 @@ def _regular_csv_chunks(
             )
             if not regular:
                 return rows_read
-            frame = (
-                pl.read_csv(
-                    lines.str.join("\n").item().encode(),
-                    has_header=False,
-                    schema={name: pl.Utf8 for name in header},
-                    empty_string_is_null=False,
-                    quote_char='"',
-                )
-                if lines.len()
-                else pl.DataFrame(schema={name: pl.Utf8 for name in header})
+            frame = pl.read_csv(
+                lines.str.join("\n").item().encode(),
+                has_header=False,
+                schema={name: pl.Utf8 for name in header},
+                empty_string_is_null=False,
+                quote_char='"',
             )
             if frame.height != lines.len():
                 return rows_read
-            if frame.height:
-                yield RowChunk.of_frame(frame, first_number=rows_read + 1)
+            yield RowChunk.of_frame(frame, first_number=rows_read + 1)
             rows_read += frame.height
     return None
 
