@@ -27,33 +27,6 @@ from tests.web.browser import browser_page, chromium_path, live_server
 
 
 @pytest.fixture
-def served_app(tmp_path: Path) -> Iterator[str]:
-    chromium_path()
-    engine = make_engine(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
-    migrations.upgrade(engine)
-    factory = session_factory(engine)
-    app = create_app()
-
-    def _session() -> Iterator[Session]:
-        with factory.begin() as session:
-            yield session
-
-    app.dependency_overrides[request_session] = _session
-    with live_server(app) as url:
-        yield url
-    engine.dispose()
-
-
-def test_api_docs_render_in_chromium(served_app: str, tmp_path: Path) -> None:
-    with browser_page() as page:
-        page.goto(f"{served_app}/api/docs")
-        page.wait_for_selector("text=/healthz", timeout=15_000)
-        assert "fullpicture" in page.inner_text("body")
-        page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=True)
-        assert page.js_errors == []
-
-
-@pytest.fixture
 def served_with_database(tmp_path: Path) -> Iterator[tuple[str, sessionmaker[Session]]]:
     """The app on a live server, and a session factory for the database behind it."""
     chromium_path()
@@ -70,6 +43,22 @@ def served_with_database(tmp_path: Path) -> Iterator[tuple[str, sessionmaker[Ses
     with live_server(app) as url:
         yield url, factory
     engine.dispose()
+
+
+@pytest.fixture
+def served_app(served_with_database: tuple[str, sessionmaker[Session]]) -> str:
+    """The app on a live server (for tests that need no database of their own)."""
+    url, _factory = served_with_database
+    return url
+
+
+def test_api_docs_render_in_chromium(served_app: str, tmp_path: Path) -> None:
+    with browser_page() as page:
+        page.goto(f"{served_app}/api/docs")
+        page.wait_for_selector("text=/healthz", timeout=15_000)
+        assert "fullpicture" in page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=True)
+        assert page.js_errors == []
 
 
 def test_a_designated_lead_sees_who_has_looked_at_a_child(
