@@ -88,13 +88,13 @@ def _candidates(chunk: Sequence[SourceRow]) -> pl.DataFrame | None:
     """The rows worth a vectorised check, as text columns, with their positions."""
     columns: dict[str, pl.Series] | None = getattr(chunk, "columns", None)
     if columns is not None:
-        # A clean CSV chunk: every row is plain text, and its columns are read already.
+        # A chunk held as text columns (plain CSV, or Parquet of text): read already.
         height = len(chunk)
         return pl.DataFrame(
             [
                 pl.int_range(height, eager=True, dtype=pl.Int64).alias("row"),
                 *(
-                    columns[name].cast(pl.Utf8).alias(name)
+                    columns[name]
                     if name in columns
                     else pl.repeat(None, height, dtype=pl.Utf8, eager=True).alias(name)
                     for name in EventRow.columns
