@@ -16,7 +16,7 @@ from fullpicture.access.models import Role
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology.export import CSV_COLUMNS, HELD_ELSEWHERE_MARKER, chronology_csv
 from fullpicture.chronology.models import ParticipantRole
-from fullpicture.chronology.views import child_chronology
+from fullpicture.chronology.repository import child_chronology
 from fullpicture.harm import service
 from fullpicture.people.models import Person, SourceRecord
 from tests.access.principals import authorise_client

@@ -13,7 +13,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from fullpicture.chronology.views import Chronology, ChronologyEntry
+from fullpicture.chronology.repository import Chronology, ChronologyEntry
 
 CSV_COLUMNS = (
     "date",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import service as access_service
 from fullpicture.access.api import ChildReader, PersonPublicId
 from fullpicture.access.schemas import UUID_PATTERN
-from fullpicture.chronology import views
+from fullpicture.chronology import repository
 from fullpicture.chronology.export import chronology_csv, chronology_pdf
 from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
@@ -34,7 +34,7 @@ class ChronologyFormat(StrEnum):
     PDF = "pdf"
 
 
-def _render(chronology: views.Chronology, export: ChronologyFormat, title: str) -> Response:
+def _render(chronology: repository.Chronology, export: ChronologyFormat, title: str) -> Response:
     if export is ChronologyFormat.CSV:
         return Response(chronology_csv(chronology), media_type="text/csv; charset=utf-8")
     if export is ChronologyFormat.PDF:
@@ -44,7 +44,7 @@ def _render(chronology: views.Chronology, export: ChronologyFormat, title: str) 
 
 @router.get(
     "/children/{person_id}/chronology",
-    response_model=views.Chronology,
+    response_model=repository.Chronology,
     summary="A child's combined chronology, or one agency's view of it (CSV/PDF export)",
 )
 def child_chronology(
@@ -60,18 +60,18 @@ def child_chronology(
     person = access_service.open_person(
         db_session=session, subject=subject, person_public_id=person_id, purpose="chronology"
     )
-    chronology = views.child_chronology(
+    chronology = repository.child_chronology(
         db_session=session,
         person_id=person.id,
         agency_code=agency,
-        viewer=views.Viewer(subject, utc_now()),
+        viewer=repository.Viewer(subject, utc_now()),
     )
     return _render(chronology, export, f"Chronology of child {person.public_id}")
 
 
 @router.get(
     "/households/{household_id}/chronology",
-    response_model=views.Chronology,
+    response_model=repository.Chronology,
     summary="A household's chronology: its members' entries while they lived there",
 )
 def household_chronology(
@@ -86,13 +86,13 @@ def household_chronology(
     if household is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such household")
     try:
-        chronology = views.household_chronology(
+        chronology = repository.household_chronology(
             db_session=session,
             household_id=household.id,
             agency_code=agency,
-            viewer=views.Viewer(subject, utc_now()),
+            viewer=repository.Viewer(subject, utc_now()),
         )
-    except views.ChronologyNotFound as exc:
+    except repository.ChronologyNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     if not chronology.entries:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no entries you have a need to know about")

@@ -22,7 +22,7 @@ from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
-from fullpicture.chronology import views as chronology_views
+from fullpicture.chronology import repository as chronology_repository
 from fullpicture.chronology.export import chronology_csv, chronology_pdf
 from fullpicture.cli.console import console, err_console
 from fullpicture.cli.principal import acting_user
@@ -59,11 +59,11 @@ def _open_child(
     """
     subject = subject or acting_user(session, as_user)
     try:
-        person = chronology_views.resolve_person(db_session=session, person_ref=child_ref)
+        person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
         access_service.open_person(
             db_session=session, subject=subject, person_public_id=person.public_id, purpose=purpose
         )
-    except (chronology_views.ChronologyNotFound, access_service.PersonNotVisible) as exc:
+    except (chronology_repository.ChronologyNotFound, access_service.PersonNotVisible) as exc:
         err_console.print(f"[red]{NOT_VISIBLE}[/red]")
         raise typer.Exit(code=2) from exc
     except access_service.AccessError as exc:
@@ -320,11 +320,11 @@ def chronology(
             title = f"Household {subject}: multi-agency chronology"
         else:
             reader, person = _open_child(session, as_user, subject, "chronology export")
-            view = chronology_views.child_chronology(
+            view = chronology_repository.child_chronology(
                 db_session=session,
                 person_id=person.id,
                 agency_code=agency,
-                viewer=chronology_views.Viewer(reader, utc_now()),
+                viewer=chronology_repository.Viewer(reader, utc_now()),
             )
             title = f"Child {person.public_id}: multi-agency chronology"
     if agency:
@@ -351,20 +351,20 @@ def chronology(
 
 def _household_view(
     session: Session, as_user: str, household_ref: str, agency: str | None
-) -> chronology_views.Chronology:
+) -> chronology_repository.Chronology:
     """A household's chronology as the user may see it; each member shown is an audited read."""
     reader = acting_user(session, as_user, Scope.CHILDREN_READ)
     try:
-        view = chronology_views.household_chronology(
+        view = chronology_repository.household_chronology(
             db_session=session,
             household_id=int(household_ref),
             agency_code=agency,
-            viewer=chronology_views.Viewer(reader, utc_now()),
+            viewer=chronology_repository.Viewer(reader, utc_now()),
         )
     except access_service.AccessError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=3) from exc
-    except (chronology_views.ChronologyNotFound, ValueError) as exc:
+    except (chronology_repository.ChronologyNotFound, ValueError) as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=2) from exc
     if not view.entries:

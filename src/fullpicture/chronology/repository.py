@@ -1,4 +1,4 @@
-"""Chronology views: the combined chronology of a child or a household, and one agency's view.
+"""Chronology queries: the combined chronology of a child or a household, and one agency's view.
 
 The combined view puts every agency's entries about the child (and the adult factors recorded
 about the adults in the child's household) side by side in date order (research-notes §7).

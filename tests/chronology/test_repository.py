@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.export import CSV_COLUMNS, chronology_csv, chronology_pdf
 from fullpicture.chronology.models import DatePrecision, ParticipantRole
-from fullpicture.chronology.views import (
+from fullpicture.chronology.repository import (
     ChronologyNotFound,
     child_chronology,
     household_chronology,
