@@ -1,0 +1,1 @@
+"""Cumulative harm: scoring each child's chronology over time and raising alerts that carry their evidence."""
