@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import service as access_service
 from fullpicture.access.models import AuditEntry, Role, UserAccount
 from fullpicture.agencies.models import Agency
+from fullpicture.imports import quarantine
 from fullpicture.imports import service as import_service
 from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
 from fullpicture.people.models import Person
@@ -132,7 +133,7 @@ def test_reading_a_row_about_a_child_shows_in_who_has_looked(
     gp = _agency(db_session, GP)
     gp_admin = make_user(db_session, role=Role.ADMINISTRATOR, agency=gp)
     (row,) = db_session.scalars(select(QuarantinedRow).where(QuarantinedRow.row_ref == "C1"))
-    access_service.open_quarantined_row(
+    quarantine.open_quarantined_row(
         db_session=db_session, subject=subject_of(gp_admin), row_id=row.id, purpose="test read"
     )
 
@@ -152,13 +153,13 @@ def test_another_agencys_row_is_answered_as_an_unknown_one(
         make_user(db_session, role=Role.ADMINISTRATOR, agency=_agency(db_session, SCHOOL))
     )
     (gp_row,) = db_session.scalars(select(QuarantinedRow).where(QuarantinedRow.row_ref == "C1"))
-    with pytest.raises(access_service.QuarantinedRowNotVisible) as refused:
-        access_service.open_quarantined_row(
+    with pytest.raises(quarantine.QuarantinedRowNotVisible) as refused:
+        quarantine.open_quarantined_row(
             db_session=db_session, subject=school_admin, row_id=gp_row.id, purpose="test"
         )
     unknown_id = gp_row.id + 1000
-    with pytest.raises(access_service.QuarantinedRowNotVisible) as unknown:
-        access_service.open_quarantined_row(
+    with pytest.raises(quarantine.QuarantinedRowNotVisible) as unknown:
+        quarantine.open_quarantined_row(
             db_session=db_session, subject=school_admin, row_id=unknown_id, purpose="test"
         )
     assert str(refused.value).replace(str(gp_row.id), "N") == str(unknown.value).replace(
@@ -177,7 +178,7 @@ def test_an_agencys_user_exports_only_that_agencys_rows_of_a_mixed_batch(
     batch, child = quarantined
     gp_admin = make_user(db_session, role=Role.ADMINISTRATOR, agency=_agency(db_session, GP))
 
-    exported = access_service.export_quarantined_rows(
+    exported = quarantine.export_quarantined_rows(
         db_session=db_session,
         subject=subject_of(gp_admin),
         batch_public_id=batch,
@@ -200,7 +201,7 @@ def test_rows_of_no_readable_agency_are_exported_only_for_every_feed(
     school_admin = make_user(
         db_session, role=Role.ADMINISTRATOR, agency=_agency(db_session, SCHOOL)
     )
-    access_service.export_quarantined_rows(
+    quarantine.export_quarantined_rows(
         db_session=db_session,
         subject=subject_of(school_admin),
         batch_public_id=batch,
@@ -209,7 +210,7 @@ def test_rows_of_no_readable_agency_are_exported_only_for_every_feed(
     assert _exported_refs(tmp_path / "school" / "records.csv") == ["S1"]
 
     data_team = make_user(db_session, role=Role.ADMINISTRATOR)
-    access_service.export_quarantined_rows(
+    quarantine.export_quarantined_rows(
         db_session=db_session,
         subject=subject_of(data_team),
         batch_public_id=batch,
@@ -224,7 +225,7 @@ def test_exporting_needs_imports_write(
     batch, _child = quarantined
     lead = make_user(db_session, role=Role.DESIGNATED_LEAD, agency=_agency(db_session, GP))
     with pytest.raises(access_service.AccessError):
-        access_service.export_quarantined_rows(
+        quarantine.export_quarantined_rows(
             db_session=db_session,
             subject=subject_of(lead),
             batch_public_id=batch,
@@ -240,8 +241,8 @@ def test_dismissing_is_recorded_as_the_user_and_stays_within_their_agencys_feeds
     gp_admin = make_user(db_session, role=Role.ADMINISTRATOR, agency=_agency(db_session, GP))
     rows = {row.row_ref: row for row in db_session.scalars(select(QuarantinedRow))}
 
-    with pytest.raises(access_service.QuarantinedRowNotVisible):
-        access_service.dismiss_quarantined_row(
+    with pytest.raises(quarantine.QuarantinedRowNotVisible):
+        quarantine.dismiss_quarantined_row(
             db_session=db_session,
             subject=subject_of(gp_admin),
             row_id=rows["S1"].id,
@@ -249,7 +250,7 @@ def test_dismissing_is_recorded_as_the_user_and_stays_within_their_agencys_feeds
         )
     assert rows["S1"].status is QuarantineStatus.OPEN
 
-    dismissed = access_service.dismiss_quarantined_row(
+    dismissed = quarantine.dismiss_quarantined_row(
         db_session=db_session,
         subject=subject_of(gp_admin),
         row_id=rows["C1"].id,
@@ -272,7 +273,7 @@ def test_dismissing_needs_imports_write(
     lead = make_user(db_session, role=Role.DESIGNATED_LEAD, agency=_agency(db_session, GP))
     (row,) = db_session.scalars(select(QuarantinedRow).where(QuarantinedRow.row_ref == "C1"))
     with pytest.raises(access_service.AccessError):
-        access_service.dismiss_quarantined_row(
+        quarantine.dismiss_quarantined_row(
             db_session=db_session, subject=subject_of(lead), row_id=row.id, reason="no"
         )
     assert row.status is QuarantineStatus.OPEN
@@ -301,7 +302,7 @@ def test_reading_an_events_row_is_a_read_of_each_known_person_it_names(
     (quarantined_event,) = result.quarantined
     gp_admin = make_user(db_session, role=Role.ADMINISTRATOR, agency=gp)
 
-    access_service.open_quarantined_row(
+    quarantine.open_quarantined_row(
         db_session=db_session,
         subject=subject_of(gp_admin),
         row_id=quarantined_event.id,
@@ -326,7 +327,7 @@ def test_an_events_row_whose_people_cannot_be_read_is_still_audited_by_row(
     result = import_service.import_feed(db_session=db_session, paths=[path], imported_by="test")
     (row,) = result.quarantined
     data_team = make_user(db_session, role=Role.ADMINISTRATOR)
-    access_service.open_quarantined_row(
+    quarantine.open_quarantined_row(
         db_session=db_session, subject=subject_of(data_team), row_id=row.id, purpose="test"
     )
     (read,) = _entries(db_session, data_team, "quarantine.read")

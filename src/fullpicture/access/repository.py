@@ -57,7 +57,6 @@ from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
-from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 
 #: Person ids the subject's agency is involved with beyond holding a record (e.g. on the plan).
@@ -338,38 +337,6 @@ def agency_is_involved(db_session: Session, *, agency_id: int, person_id: int) -
         )
         is not None
     )
-
-
-# --- quarantined import rows --------------------------------------------------------------
-#
-# A quarantined row is a feed's row as it arrived (names, dates of birth, what happened), kept
-# for repair. It is read by whoever handles that agency's feed: a user of an agency sees their
-# agency's rows; a user not tied to an agency (the partnership's data team) every feed's,
-# including rows whose agency could not be read.
-
-
-def readable_quarantined_rows(
-    *,
-    agency_code: str | None,
-    every_feed: bool,
-    batch_id: int | None = None,
-    status: QuarantineStatus | None = None,
-    row_id: int | None = None,
-) -> Select[QuarantinedRow]:
-    """Quarantined rows of ``agency_code``'s feeds (every feed's with ``every_feed``)."""
-    statement = select(QuarantinedRow).order_by(QuarantinedRow.id)
-    if not every_feed:
-        # A row whose agency could not be read (NULL) belongs to no agency's feed.
-        statement = statement.where(
-            QuarantinedRow.agency_code == agency_code if agency_code is not None else false()
-        )
-    if batch_id is not None:
-        statement = statement.where(QuarantinedRow.import_batch_id == batch_id)
-    if status is not None:
-        statement = statement.where(QuarantinedRow.status == status)
-    if row_id is not None:
-        statement = statement.where(QuarantinedRow.id == row_id)
-    return statement
 
 
 def agency_code_of(db_session: Session, agency_id: int) -> str | None:

@@ -12,14 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
-from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.cli.console import console, err_console, progress_bar
 from fullpicture.cli.principal import acting_user
 from fullpicture.core import migrations
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_engine, get_session_factory
-from fullpicture.imports import repository
+from fullpicture.imports import quarantine, repository
 from fullpicture.imports import service as import_service
 from fullpicture.imports.flows import run_import
 from fullpicture.imports.follow_up import follow_up_import
@@ -205,7 +204,7 @@ def list_rows(
     with unit_of_work(get_session_factory()) as session:
         subject = acting_user(session, as_user, Scope.IMPORTS_WRITE)
         found = _batch_or_exit(session, batch) if batch else None
-        rows = access_service.quarantined_rows(
+        rows = quarantine.quarantined_rows(
             db_session=session,
             subject=subject,
             purpose="quarantined import rows",
@@ -258,10 +257,10 @@ def show_row(
         subject = acting_user(session, as_user, Scope.IMPORTS_WRITE)
         try:
             # Another agency's row and an unknown one get the same answer.
-            row = access_service.open_quarantined_row(
+            row = quarantine.open_quarantined_row(
                 db_session=session, subject=subject, row_id=row_id, purpose="quarantined import row"
             )
-        except access_service.QuarantinedRowNotVisible as exc:
+        except quarantine.QuarantinedRowNotVisible as exc:
             err_console.print(f"[red]{exc}.[/red]")
             raise typer.Exit(code=2) from exc
         batch = session.get(ImportBatch, row.import_batch_id)
@@ -295,7 +294,7 @@ def export_rows(
         subject = acting_user(session, as_user, Scope.IMPORTS_WRITE)
         found = _batch_or_exit(session, batch)
         try:
-            exported = access_service.export_quarantined_rows(
+            exported = quarantine.export_quarantined_rows(
                 db_session=session, subject=subject, batch_public_id=found.public_id, out_dir=out
             )
         except import_service.QuarantineError as exc:
@@ -306,7 +305,7 @@ def export_rows(
         if not exported.files:
             console.print(
                 "The batch has no open quarantined rows of "
-                f"{access_service.feed_scope(db_session=session, subject=subject).describe()} "
+                f"{quarantine.feed_scope(db_session=session, subject=subject).describe()} "
                 "that can be written as CSV."
             )
         for row in exported.not_exportable:
@@ -341,10 +340,10 @@ def dismiss_rows(
         try:
             for row_id in row_ids:
                 # Another agency's row and an unknown one get the same answer.
-                access_service.dismiss_quarantined_row(
+                quarantine.dismiss_quarantined_row(
                     db_session=session, subject=subject, row_id=row_id, reason=reason
                 )
-        except (access_service.QuarantinedRowNotVisible, import_service.QuarantineError) as exc:
+        except (quarantine.QuarantinedRowNotVisible, import_service.QuarantineError) as exc:
             # Leaving the unit of work by the exit rolls back the rows dismissed before it.
             err_console.print(f"[red]Nothing dismissed.[/red] {exc}.")
             raise typer.Exit(code=2) from exc

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile, 
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from fullpicture.access import service as access_service
 from fullpicture.access.api import ImportWriter
 from fullpicture.core.runtime import request_session
 from fullpicture.core.settings import get_settings
-from fullpicture.imports import repository, service
+from fullpicture.imports import quarantine, repository, service
 from fullpicture.imports.models import QuarantineStatus
 from fullpicture.imports.readers import FORMATS
 from fullpicture.imports.schemas import ImportBatchRead, ImportResult, QuarantinedRowRead
@@ -134,7 +133,7 @@ def read_quarantine(
     batch = repository.get_batch(db_session=session, public_id=public_id)
     if batch is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import batch {public_id}")
-    rows = access_service.quarantined_rows(
+    rows = quarantine.quarantined_rows(
         db_session=session,
         subject=subject,
         purpose="quarantined import rows",

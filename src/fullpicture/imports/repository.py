@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import Select, delete, exists, false, func, select, update
 from sqlalchemy.orm import Session
 
 from fullpicture.chronology.models import Event, EventParticipant
@@ -249,3 +249,33 @@ def quarantined_rows(
     if limit is not None:
         statement = statement.limit(limit)
     return list(db_session.scalars(statement))
+
+
+# A quarantined row is a feed's row as it arrived (names, dates of birth, what happened), kept
+# for repair. It is read by whoever handles that agency's feed: a user of an agency sees their
+# agency's rows; a user not tied to an agency (the partnership's data team) every feed's,
+# including rows whose agency could not be read.
+
+
+def readable_quarantined_rows(
+    *,
+    agency_code: str | None,
+    every_feed: bool,
+    batch_id: int | None = None,
+    status: QuarantineStatus | None = None,
+    row_id: int | None = None,
+) -> Select[QuarantinedRow]:
+    """Quarantined rows of ``agency_code``'s feeds (every feed's with ``every_feed``)."""
+    statement = select(QuarantinedRow).order_by(QuarantinedRow.id)
+    if not every_feed:
+        # A row whose agency could not be read (NULL) belongs to no agency's feed.
+        statement = statement.where(
+            QuarantinedRow.agency_code == agency_code if agency_code is not None else false()
+        )
+    if batch_id is not None:
+        statement = statement.where(QuarantinedRow.import_batch_id == batch_id)
+    if status is not None:
+        statement = statement.where(QuarantinedRow.status == status)
+    if row_id is not None:
+        statement = statement.where(QuarantinedRow.id == row_id)
+    return statement
