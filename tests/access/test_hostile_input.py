@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 from sqlalchemy import func, select
 
-from fullpicture.access.api import route_access
+from fullpicture.access.auth import route_access
 from fullpicture.access.models import AuditEntry, Role
 from fullpicture.access.roles import role_book
 from fullpicture.core.database import session_factory, unit_of_work

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
-from fullpicture.access.api import Principal
+from fullpicture.access.auth import Principal
 from fullpicture.access.models import Role, UserAccount
 from fullpicture.people.models import Person
 from tests.access.principals import (

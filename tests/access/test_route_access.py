@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
-from fullpicture.access.api import PUBLIC_MOUNTS, PUBLIC_ROUTES, route_access
+from fullpicture.access.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES, route_access
 from fullpicture.access.roles import Scope
 from fullpicture.web.app import create_app
 
@@ -29,7 +29,7 @@ def test_every_route_declares_access_or_is_reviewed_public() -> None:
                 undeclared.append(f"{method} {route.path}")
     assert undeclared == [], (
         "routes without an access dependency (take Principal/ChildReader/… from "
-        f"fullpicture.access.api, or add to PUBLIC_ROUTES after review): {undeclared}"
+        f"fullpicture.access.auth, or add to PUBLIC_ROUTES after review): {undeclared}"
     )
     assert {
         ("GET", "/healthz"),

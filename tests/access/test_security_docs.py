@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fullpicture.access.api import PUBLIC_ROUTES
+from fullpicture.access.auth import PUBLIC_ROUTES
 from fullpicture.access.models import Role
 from fullpicture.access.roles import Scope, role_book
 from fullpicture.access.settings import AccessSettings

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
-from fullpicture.access.api import ChildReader, PersonPublicId
+from fullpicture.access.auth import ChildReader, PersonPublicId
 from fullpicture.access.schemas import UUID_PATTERN
 from fullpicture.chronology import repository
 from fullpicture.chronology.export import chronology_csv, chronology_pdf

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
-from fullpicture.access.api import ChildReader, ChildWriter, PersonPublicId, Principal
+from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId, Principal
 from fullpicture.access.subject import AuthSubject
 from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session

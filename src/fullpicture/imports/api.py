@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile, 
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from fullpicture.access.api import ImportWriter
+from fullpicture.access.auth import ImportWriter
 from fullpicture.core.runtime import request_session
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import quarantine, repository, service

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from fullpicture.access import service as access_service
-from fullpicture.access.api import (
+from fullpicture.access.auth import (
     ChildReader,
     DbSession,
     LinkageReviewer,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
-from fullpicture.access.api import Principal, ReferralWriter
+from fullpicture.access.auth import Principal, ReferralWriter
 from fullpicture.core.runtime import request_session
 from fullpicture.referrals import service
 from fullpicture.referrals.classifier import classify_concerns

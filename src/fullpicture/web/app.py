@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture import __version__
 from fullpicture.access import api as access_api
+from fullpicture.access import auth as access_auth
 from fullpicture.chronology import routes as chronology_routes
 from fullpicture.core.runtime import request_session
 from fullpicture.harm import api as harm_api
@@ -61,7 +62,7 @@ def create_app() -> FastAPI:
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> RedirectResponse:
         # The pages come with the web-app issue; until then home is the account page.
-        signed_in = access_api.SESSION_COOKIE in request.cookies
+        signed_in = access_auth.SESSION_COOKIE in request.cookies
         return RedirectResponse(
             "/account" if signed_in else "/sign-in?next=/account", status_code=303
         )
@@ -79,6 +80,6 @@ def create_app() -> FastAPI:
     app.include_router(harm_api.router)
     app.include_router(chronology_routes.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
-    # access with a dependency from fullpicture.access.api (tests/access/test_route_access.py).
+    # access with a dependency from fullpicture.access.auth (tests/access/test_route_access.py).
     access_api.install(app)
     return app
