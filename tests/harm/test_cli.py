@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +131,26 @@ def test_score_alerts_workflow_and_chronology_export(
         )
         # two harm explanations, three exports and the acknowledgement; refusals record none
         assert reads == 6
+
+
+def test_the_chronology_csv_command_neutralises_formulas(
+    cli_database: TestDatabase, tmp_path: Path
+) -> None:
+    # Issue 12 finding 7, on the command line.
+    with Session(cli_database.engine) as session:
+        gp = make.agency(session, "gp-csv", AgencyKind.GP)
+        child = make.person(session, (gp, "G1"))
+        make_user(session, role=Role.PRACTITIONER, agency=gp, username="gp.csv")
+        make.event(session, gp, "g-1", dt.date(2025, 3, 1), "PHY-INJ",
+                   [("G1", ParticipantRole.SUBJECT)], summary="=cmd|' /C calc'!A0")  # fmt: skip
+        make.event(session, gp, "g-2", dt.date(2025, 3, 2), "PHY-INJ",
+                   [("G1", ParticipantRole.SUBJECT)], summary="@SUM(1+1)")  # fmt: skip
+        session.commit()
+        child_id = child.id
+    csv_file = tmp_path / "chronology.csv"
+    code, output = _run(
+        "chronology", str(child_id), "--format", "csv", "--out", str(csv_file), "--as", "gp.csv"
+    )
+    assert code == 0, output
+    rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8"))))
+    assert {row[2] for row in rows[1:]} == {"'=cmd|' /C calc'!A0", "'@SUM(1+1)"}

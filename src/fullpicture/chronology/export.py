@@ -14,6 +14,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from fullpicture.chronology.repository import Chronology, ChronologyEntry
+from fullpicture.core.csv_export import csv_line
 
 CSV_COLUMNS = (
     "date",
@@ -37,7 +38,6 @@ CSV_COLUMNS = (
 #: (the first column is an ISO date), and cells holding ``#`` are quoted, since those readers
 #: take an unquoted ``#`` anywhere as the start of a comment.
 HELD_ELSEWHERE_MARKER = "# held_elsewhere"
-_QUOTED = frozenset(',"#\r\n')
 
 # A Unicode font when the system has one (names such as "Climbié" and curly quotes);
 # otherwise the PDF core font, with characters it cannot draw replaced.
@@ -64,24 +64,28 @@ def chronology_csv(chronology: Chronology) -> str:
     as the JSON and PDF do: ``# held_elsewhere entries=3 agencies=2: <message>``.
     """
     buffer = io.StringIO()
-    buffer.write(_csv_line(*CSV_COLUMNS))
+    buffer.write(csv_line(CSV_COLUMNS))
     for entry in chronology.entries:
+        # csv_line neutralises formulas: a summary such as "=HYPERLINK(...)" or one that
+        # arrived as "\t=1+1" (the importer strips the tab) is never run by a spreadsheet.
         buffer.write(
-            _csv_line(
-                entry.event_date.isoformat(),
-                entry.date_precision.value,
-                entry.summary,
-                _source(entry),
-                entry.impact_on_child or "",
-                entry.action_taken or "",
-                entry.concern_code,
-                entry.category,
-                entry.severity if entry.severity is not None else "",
-                entry.information_type,
-                entry.about,
-                entry.incident_group or "",
-                entry.date_recorded.isoformat() if entry.date_recorded else "",
-                entry.event_ref,
+            csv_line(
+                (
+                    entry.event_date.isoformat(),
+                    entry.date_precision.value,
+                    entry.summary,
+                    _source(entry),
+                    entry.impact_on_child or "",
+                    entry.action_taken or "",
+                    entry.concern_code,
+                    entry.category,
+                    entry.severity if entry.severity is not None else "",
+                    entry.information_type,
+                    entry.about,
+                    entry.incident_group or "",
+                    entry.date_recorded.isoformat() if entry.date_recorded else "",
+                    entry.event_ref,
+                )
             )
         )
     held = chronology.held_elsewhere
@@ -92,17 +96,6 @@ def chronology_csv(chronology: Chronology) -> str:
             f"{message}\r\n"
         )
     return buffer.getvalue()
-
-
-def _csv_line(*cells: str | int) -> str:
-    """One CSV line as RFC 4180 writes it, but quoting any cell that holds ``#`` too."""
-    quoted = []
-    for cell in cells:
-        text = str(cell)
-        if _QUOTED.intersection(text):
-            text = '"' + text.replace('"', '""') + '"'
-        quoted.append(text)
-    return ",".join(quoted) + "\r\n"
 
 
 def chronology_pdf(chronology: Chronology, *, title: str) -> bytes:

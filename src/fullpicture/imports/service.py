@@ -9,7 +9,6 @@ rolls it back whole (services never commit). On an unexpected failure ``import_f
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gc
 import hashlib
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.agencies import service as agency_service
 from fullpicture.agencies.models import Practitioner
+from fullpicture.core.csv_export import csv_line
 from fullpicture.core.database import utc_now
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import repository
@@ -1117,10 +1117,13 @@ def export_quarantine(
     counts: dict[str, int] = {}
     for table, table_rows in by_table.items():
         path = out_dir / f"{table}.csv"
+        columns = [*ROW_MODELS[table].columns, REPAIRS_COLUMN]
+        # The file is opened in a spreadsheet to be fixed, so its cells are neutralised
+        # against formula injection (a spreadsheet drops the leading ' when it saves).
         with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=[*ROW_MODELS[table].columns, REPAIRS_COLUMN])
-            writer.writeheader()
-            writer.writerows(table_rows)
+            handle.write(csv_line(columns))
+            for cells in table_rows:
+                handle.write(csv_line(cells[column] for column in columns))
         files[table] = path
         counts[table] = len(table_rows)
     return QuarantineExport(
