@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/bootstrap scripts/install-system-packages
+$(STAMP): pyproject.toml package.json package-lock.json scripts/bootstrap scripts/install-system-packages
 	@PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap
 	@touch $(STAMP)
 
@@ -35,4 +35,4 @@ bench: install
 	$(BIN)/python bench/import.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

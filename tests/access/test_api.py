@@ -57,7 +57,7 @@ class TestSignIn:
             follow_redirects=False,
         )
         assert response.status_code == 303
-        assert response.headers["location"] == "/account"  # no open redirect
+        assert response.headers["location"] == "/home"  # no open redirect
         cookie = next(
             c for c in response.headers.get_list("set-cookie") if c.startswith("fp_session=")
         )

@@ -123,7 +123,7 @@ def test_next_cannot_send_the_browser_to_another_site(
     password = strong_password()
     user = make_user(db_session, role=Role.AUDITOR, password=password)
     form = app_client.get("/sign-in", params={"next": next_path}, headers=BROWSER)
-    assert _next_field(form.text) == "/account"
+    assert _next_field(form.text) == "/home"
 
     response = app_client.post(
         "/sign-in",
@@ -137,4 +137,4 @@ def test_next_cannot_send_the_browser_to_another_site(
     )
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/account"
+    assert response.headers["location"] == "/home"

@@ -35,7 +35,7 @@ def test_api_docs_page_uses_local_assets_and_no_inline_script(app_client: TestCl
 def test_home_leads_to_sign_in(app_client: TestClient) -> None:
     response = app_client.get("/", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/sign-in?next=/account"
+    assert response.headers["location"] == "/sign-in?next=/home"
     assert app_client.get("/").status_code == 200  # the sign-in form
 
 

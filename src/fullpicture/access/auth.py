@@ -275,7 +275,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     }
 )
 #: Mounted static files: code and styles only, never data.
-PUBLIC_MOUNTS: frozenset[str] = frozenset({"/static", "/api/docs/assets"})
+PUBLIC_MOUNTS: frozenset[str] = frozenset(
+    {"/static", "/static/govuk-frontend", "/assets", "/api/docs/assets"}
+)
 
 
 def route_access(route: APIRoute | RouteContext) -> frozenset[Scope] | None:

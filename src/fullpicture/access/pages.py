@@ -16,7 +16,6 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -46,12 +45,13 @@ from fullpicture.access.web_security import (
     served_over_tls,
 )
 from fullpicture.core.database import utc_now
+from fullpicture.web.templating import page_templates, render_page
 
 SIGN_IN_CSRF_COOKIE = "fp_sign_in_csrf"
-DEFAULT_AFTER_SIGN_IN = "/account"
+DEFAULT_AFTER_SIGN_IN = "/home"
 NEXT_PATH_MAX_LENGTH = 500
 
-templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent / "templates")
+templates = page_templates(FilePath(__file__).resolve().parent / "templates")
 
 
 # --- signing in -------------------------------------------------------------------------
@@ -122,7 +122,8 @@ def _refused_page(
 ) -> HTMLResponse:
     """The refusal as a small server-rendered page, for a browser opening a page."""
     not_found = status_code == status.HTTP_404_NOT_FOUND
-    return templates.TemplateResponse(
+    return render_page(
+        templates,
         request,
         "refused.html",
         {
@@ -135,6 +136,7 @@ def _refused_page(
                 else None
             ),
         },
+        subject=subject,
         status_code=status_code,
     )
 
@@ -183,16 +185,18 @@ def _sign_in_form(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     csrf = secrets.token_urlsafe(32)
-    response = templates.TemplateResponse(
+    response = render_page(
+        templates,
         request,
         "sign_in.html",
         {
-            "csrf_token": csrf,
+            "sign_in_csrf_token": csrf,
             "next_path": _safe_next(next_path),
             "refusal": refusal,
             "username": username,
             "oidc_enabled": get_access_settings().oidc_enabled,
         },
+        subject=None,
         status_code=status_code,
         headers=headers,
     )
@@ -431,14 +435,17 @@ def account_page(request: Request, subject: Principal, db_session: DbSession) ->
         if subject.session_id is not None
         else None
     )
-    return templates.TemplateResponse(
+    return render_page(
+        templates,
         request,
         "account.html",
         {
             "user": user,
-            "csrf_token": access_service.csrf_token_for(session) if session is not None else "",
+            "session": session,
             "reads_access_log": subject.has(Scope.ACCESS_LOG_READ),
         },
+        subject=subject,
+        db_session=db_session,
     )
 
 
@@ -446,12 +453,14 @@ def account_page(request: Request, subject: Principal, db_session: DbSession) ->
 def find_access_log_page(
     request: Request,
     subject: AccessLogReader,
+    db_session: DbSession,
     person_id: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     """The account page's "who has looked" form: on to the person's page."""
     wanted = person_id.strip().lower()
     if not re.fullmatch(UUID_PATTERN, wanted):
-        return templates.TemplateResponse(
+        return render_page(
+            templates,
             request,
             "access_log.html",
             {
@@ -460,6 +469,8 @@ def find_access_log_page(
                 "person_id": None,
                 "entries": [],
             },
+            subject=subject,
+            db_session=db_session,
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     return RedirectResponse(f"/people/{wanted}/access-log", status_code=status.HTTP_303_SEE_OTHER)
@@ -475,16 +486,22 @@ def access_log_page(
             db_session=db_session, subject=subject, person_public_id=person_id
         )
     except access_service.PersonNotVisible as exc:
-        return templates.TemplateResponse(
+        return render_page(
+            templates,
             request,
             "access_log.html",
             {"problem": f"Not shown: {exc}.", "person_id": person_id, "entries": []},
+            subject=subject,
+            db_session=db_session,
             status_code=status.HTTP_404_NOT_FOUND,
         )
-    return templates.TemplateResponse(
+    return render_page(
+        templates,
         request,
         "access_log.html",
         {"problem": None, "person_id": person_id, "entries": entries},
+        subject=subject,
+        db_session=db_session,
     )
 
 

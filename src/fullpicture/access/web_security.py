@@ -56,7 +56,7 @@ class SecurityHeadersMiddleware:
             (b"cross-origin-opener-policy", b"same-origin"),
             (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
         ]
-        if not path.startswith(("/static/", "/api/docs/assets/")):
+        if not path.startswith(("/static/", "/assets/", "/api/docs/assets/")):
             # Pages and API answers hold children's data: never keep them in a shared cache.
             headers_to_add.append((b"cache-control", b"no-store"))
         if served_over_tls(scope):

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
         default=512 * 1024 * 1024, ge=1024, description="Largest feed file the API accepts."
     )
 
+    frontend_packages_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Where npm installed the web app's front-end packages (node_modules). "
+            "Blank means the checkout's own, which scripts/bootstrap fills with npm ci."
+        ),
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -242,6 +242,34 @@ def list_alerts(
     return list(db_session.scalars(statement.limit(limit)))
 
 
+def readable_alerts(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    now: dt.datetime,
+    statuses: Sequence[AlertStatus] = (),
+    routed_to_agency_id: int | None = None,
+    person_id: int | None = None,
+    limit: int = 500,
+) -> list[HarmAlert]:
+    """Alerts about children the subject has a need to know about, newest first (the access
+    rule is part of the query: ``access.repository.readable_person_ids``)."""
+    readable = access_repository.readable_person_ids(subject, now).subquery("alert_reader")
+    statement = (
+        select(HarmAlert)
+        .where(HarmAlert.person_id.in_(select(readable.c.person_id)))
+        .order_by(HarmAlert.raised_on.desc(), HarmAlert.id.desc())
+        .limit(limit)
+    )
+    if statuses:
+        statement = statement.where(HarmAlert.status.in_(list(statuses)))
+    if routed_to_agency_id is not None:
+        statement = statement.where(HarmAlert.routed_to_agency_id == routed_to_agency_id)
+    if person_id is not None:
+        statement = statement.where(HarmAlert.person_id == person_id)
+    return list(db_session.scalars(statement))
+
+
 def acknowledge_alert(*, db_session: Session, public_id: str, decision: str, by: str) -> HarmAlert:
     """Record the decision taken on a new alert (who decided what, and when)."""
     alert = get_alert(db_session=db_session, public_id=public_id, for_update=True)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
-from fullpicture.referrals.models import Referral
+from fullpicture.referrals.models import Referral, ReferralStatus
 
 
 def latest_version(db_session: Session, *, referral_ref: str) -> Referral | None:
@@ -39,6 +39,16 @@ def latest_version(db_session: Session, *, referral_ref: str) -> Referral | None
         .order_by(Referral.version.desc())
         .limit(1)
     ).first()
+
+
+def drafts_created_by(db_session: Session, *, created_by: str, limit: int) -> Sequence[Referral]:
+    """The latest version of each referral still in draft that ``created_by`` started."""
+    return db_session.scalars(
+        select(Referral)
+        .where(Referral.created_by == created_by, Referral.status == ReferralStatus.DRAFT)
+        .order_by(Referral.updated_at.desc())
+        .limit(limit)
+    ).all()
 
 
 def versions(db_session: Session, *, referral_ref: str) -> Sequence[Referral]:

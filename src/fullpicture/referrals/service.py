@@ -295,6 +295,12 @@ def get_latest(
     return referral
 
 
+def my_drafts(*, db_session: Session, author: AuthSubject, limit: int = 20) -> Sequence[Referral]:
+    """Referrals the signed-in author started and has not yet submitted, latest change first
+    (their own work, so no child's record is read to list them)."""
+    return repository.drafts_created_by(db_session, created_by=author.actor, limit=limit)
+
+
 def create_draft(
     *, db_session: Session, referral_in: ReferralCreate, author: AuthSubject | None = None
 ) -> Referral:

@@ -1,4 +1,5 @@
-"""FastAPI application factory. Capabilities contribute routers; pages come with their own issues."""
+"""FastAPI application factory. Capabilities contribute API routers and pages; the pages share
+one layout (``web.templating``) in the look of the GOV.UK Design System."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from fullpicture.harm import api as harm_api
 from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
 from fullpicture.referrals import api as referrals_api
+from fullpicture.web import pages as web_pages
+from fullpicture.web.templating import GOVUK_ASSETS_URL, GOVUK_FRONTEND_URL, govuk_frontend_dir
 
 WEB_DIR = Path(__file__).resolve().parent
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -45,8 +48,12 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    # Front-end assets come from an installed package, never copied into the repo or a CDN.
+    # Front-end assets come from installed packages, never copied into the repo or a CDN:
+    # Swagger UI from a Python package, GOV.UK Frontend from npm (scripts/bootstrap).
+    govuk_frontend = govuk_frontend_dir()
     app.mount(SWAGGER_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger")
+    app.mount(GOVUK_FRONTEND_URL, StaticFiles(directory=govuk_frontend), name="govuk-frontend")
+    app.mount(GOVUK_ASSETS_URL, StaticFiles(directory=govuk_frontend / "assets"), name="assets")
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
@@ -61,11 +68,9 @@ def create_app() -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> RedirectResponse:
-        # The pages come with the web-app issue; until then home is the account page.
+        # The home page needs a session; a browser without one goes straight to sign in.
         signed_in = access_auth.SESSION_COOKIE in request.cookies
-        return RedirectResponse(
-            "/account" if signed_in else "/sign-in?next=/account", status_code=303
-        )
+        return RedirectResponse("/home" if signed_in else "/sign-in?next=/home", status_code=303)
 
     @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request) -> HTMLResponse:
@@ -79,6 +84,7 @@ def create_app() -> FastAPI:
     app.include_router(linkage_api.router)
     app.include_router(harm_api.router)
     app.include_router(chronology_routes.router)
+    app.include_router(web_pages.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.auth (tests/access/test_route_access.py).
     access_api.install(app)

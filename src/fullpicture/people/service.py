@@ -1,0 +1,223 @@
+"""Who a child is, as the viewer may see them: names, dates of birth and the agencies holding
+records, read only from the source records the need-to-know rule lets the viewer read
+(``access.repository.readable_record_links``). Pages name children through here, so a page
+can never name a child from a record its reader may not see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from fullpicture.access import repository as access_repository
+from fullpicture.access.subject import AuthSubject
+from fullpicture.agencies.models import Agency
+from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
+
+#: Under 18: a child in Working Together 2023 (../shared/domain/README.md).
+CHILD_AGE_YEARS = 18
+NAME_NOT_RECORDED = "Name not recorded"
+
+
+@dataclass(frozen=True)
+class ReadableRecord:
+    """One agency's current record of a person, as the viewer may read it."""
+
+    agency_code: str
+    agency_name: str
+    record_ref: str
+    given_name: str | None
+    family_name: str | None
+    other_names: tuple[str, ...]
+    date_of_birth: dt.date | None
+    nhs_number: str | None
+    upn: str | None
+    postcodes: tuple[str, ...]
+    link_method: str
+    link_confidence: float | None
+
+
+@dataclass(frozen=True)
+class ChildSummary:
+    """How a page names a child: from the records the viewer may read, never others."""
+
+    person_id: int
+    public_id: str
+    name: str
+    date_of_birth: dt.date | None
+    records: tuple[ReadableRecord, ...] = field(default=())
+
+    @property
+    def agencies(self) -> list[str]:
+        return sorted({r.agency_name for r in self.records})
+
+
+def _postcodes(addresses: object) -> tuple[str, ...]:
+    if not isinstance(addresses, list):
+        return ()
+    found = []
+    for address in addresses:
+        if isinstance(address, dict) and isinstance(address.get("postcode"), str):
+            found.append(address["postcode"])
+    return tuple(found)
+
+
+def readable_records(
+    db_session: Session, *, subject: AuthSubject, now: dt.datetime, person_ids: Sequence[int]
+) -> dict[int, list[ReadableRecord]]:
+    """Each person's current (latest-version) source records the subject may read."""
+    if not person_ids:
+        return {}
+    links = access_repository.readable_record_links(subject, now).subquery("readable")
+    latest = (
+        select(
+            SourceRecord.agency_id,
+            SourceRecord.record_ref,
+            func.max(SourceRecord.version).label("version"),
+        )
+        .group_by(SourceRecord.agency_id, SourceRecord.record_ref)
+        .subquery("latest_record")
+    )
+    rows = db_session.execute(
+        select(
+            links.c.person_id,
+            Agency.code,
+            Agency.name,
+            SourceRecord,
+            PersonRecordLink.method,
+            PersonRecordLink.cluster_confidence,
+        )
+        .select_from(links)
+        .join(
+            SourceRecord,
+            and_(
+                SourceRecord.agency_id == links.c.agency_id,
+                SourceRecord.record_ref == links.c.record_ref,
+            ),
+        )
+        .join(
+            latest,
+            and_(
+                latest.c.agency_id == SourceRecord.agency_id,
+                latest.c.record_ref == SourceRecord.record_ref,
+                latest.c.version == SourceRecord.version,
+            ),
+        )
+        .join(Agency, Agency.id == SourceRecord.agency_id)
+        .join(
+            PersonRecordLink,
+            and_(
+                PersonRecordLink.person_id == links.c.person_id,
+                PersonRecordLink.agency_id == links.c.agency_id,
+                PersonRecordLink.record_ref == links.c.record_ref,
+                PersonRecordLink.ended_at.is_(None),
+            ),
+        )
+        .where(links.c.person_id.in_(sorted(set(person_ids))))
+        .order_by(links.c.person_id, Agency.code, SourceRecord.record_ref)
+    ).all()
+    found: dict[int, list[ReadableRecord]] = {}
+    seen: set[tuple[int, str, str]] = set()
+    for person_id, code, name, record, method, confidence in rows:
+        key = (person_id, code, record.record_ref)
+        if key in seen:  # a record readable by two routes (own agency and shared) once
+            continue
+        seen.add(key)
+        found.setdefault(person_id, []).append(
+            ReadableRecord(
+                agency_code=code,
+                agency_name=name,
+                record_ref=record.record_ref,
+                given_name=record.given_name,
+                family_name=record.family_name,
+                other_names=tuple(record.other_names or ()),
+                date_of_birth=record.date_of_birth,
+                nhs_number=record.nhs_number,
+                upn=record.upn,
+                postcodes=_postcodes(record.addresses),
+                link_method=method,
+                link_confidence=confidence,
+            )
+        )
+    return found
+
+
+def _most_common(values: list[str]) -> str | None:
+    return Counter(values).most_common(1)[0][0] if values else None
+
+
+def summarise(person_id: int, public_id: str, records: list[ReadableRecord]) -> ChildSummary:
+    """The name and date of birth most of the readable records give."""
+    names = [
+        " ".join(p for p in (r.given_name, r.family_name) if p)
+        for r in records
+        if r.given_name or r.family_name
+    ]
+    births = [r.date_of_birth.isoformat() for r in records if r.date_of_birth is not None]
+    birth = _most_common(births)
+    return ChildSummary(
+        person_id=person_id,
+        public_id=public_id,
+        name=_most_common(names) or NAME_NOT_RECORDED,
+        date_of_birth=dt.date.fromisoformat(birth) if birth else None,
+        records=tuple(records),
+    )
+
+
+def child_summaries(
+    db_session: Session, *, subject: AuthSubject, now: dt.datetime, person_ids: Sequence[int]
+) -> dict[int, ChildSummary]:
+    """Summaries of these people, from what the subject may read (people they may not see at
+    all are left out)."""
+    records = readable_records(db_session, subject=subject, now=now, person_ids=person_ids)
+    public_ids: dict[int, str] = {
+        person_id: public_id
+        for person_id, public_id in db_session.execute(
+            select(Person.id, Person.public_id).where(Person.id.in_(records))
+        )
+    }
+    return {pid: summarise(pid, public_ids[pid], recs) for pid, recs in records.items()}
+
+
+def _child_born_after(today: dt.date) -> dt.date:
+    try:
+        return today.replace(year=today.year - CHILD_AGE_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - CHILD_AGE_YEARS, day=28)
+
+
+def agency_children(
+    db_session: Session, *, subject: AuthSubject, now: dt.datetime, limit: int = 25
+) -> tuple[list[ChildSummary], int]:
+    """Children the subject's own agency holds a current record of (the subject may see all of
+    them): the first ``limit`` by name, and how many there are in all."""
+    if subject.agency_id is None:
+        return [], 0
+    readable = access_repository.readable_person_ids(subject, now).subquery("readable_person")
+    born_after = _child_born_after(now.date())
+    own = (
+        select(PersonRecordLink.person_id)
+        .join(
+            SourceRecord,
+            and_(
+                SourceRecord.agency_id == PersonRecordLink.agency_id,
+                SourceRecord.record_ref == PersonRecordLink.record_ref,
+            ),
+        )
+        .where(
+            PersonRecordLink.agency_id == subject.agency_id,
+            PersonRecordLink.ended_at.is_(None),
+            PersonRecordLink.person_id.in_(select(readable.c.person_id)),
+            SourceRecord.date_of_birth > born_after,
+        )
+        .distinct()
+    )
+    person_ids = list(db_session.scalars(own))
+    total = len(person_ids)
+    summaries = child_summaries(db_session, subject=subject, now=now, person_ids=person_ids)
+    ordered = sorted(summaries.values(), key=lambda s: (s.name.lower(), s.public_id))
+    return ordered[:limit], total

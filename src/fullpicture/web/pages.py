@@ -1,0 +1,70 @@
+"""The practitioner's home page: my children, alerts routed to me or my agency, my draft
+referrals. Each section is what a service returns for the signed-in user; the page filters
+nothing itself."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from fullpicture.access.auth import Principal
+from fullpicture.access.roles import Scope
+from fullpicture.core.database import utc_now
+from fullpicture.core.runtime import request_session
+from fullpicture.harm import service as harm_service
+from fullpicture.harm.models import AlertStatus
+from fullpicture.people import service as people_service
+from fullpicture.referrals import service as referral_service
+from fullpicture.web.templating import WEB_DIR, page_templates, render_page
+
+DbSession = Annotated[Session, Depends(request_session)]
+templates = page_templates(WEB_DIR / "templates")
+router = APIRouter(include_in_schema=False)
+
+OPEN_ALERT_STATUSES = (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
+
+
+@router.get("/home", response_class=HTMLResponse)
+def home_page(request: Request, subject: Principal, db_session: DbSession) -> HTMLResponse:
+    now = utc_now()
+    children: list[people_service.ChildSummary] = []
+    children_total = 0
+    alerts = []
+    alert_children: dict[int, people_service.ChildSummary] = {}
+    drafts = []
+    if subject.has(Scope.CHILDREN_READ):
+        children, children_total = people_service.agency_children(
+            db_session, subject=subject, now=now
+        )
+        alerts = harm_service.readable_alerts(
+            db_session=db_session,
+            subject=subject,
+            now=now,
+            statuses=OPEN_ALERT_STATUSES,
+            routed_to_agency_id=subject.agency_id,
+            limit=50,
+        )
+        alert_children = people_service.child_summaries(
+            db_session, subject=subject, now=now, person_ids=[a.person_id for a in alerts]
+        )
+    if subject.has(Scope.REFERRALS_WRITE):
+        drafts = list(referral_service.my_drafts(db_session=db_session, author=subject))
+    return render_page(
+        templates,
+        request,
+        "home.html",
+        {
+            "children": children,
+            "children_total": children_total,
+            "alerts": alerts,
+            "alert_children": alert_children,
+            "drafts": drafts,
+            "reads_children": subject.has(Scope.CHILDREN_READ),
+            "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
+        },
+        subject=subject,
+        db_session=db_session,
+    )

@@ -1,0 +1,150 @@
+"""The shared layout (GOV.UK Frontend from npm, fullpicture's own header) and the home page:
+each section shows only what the signed-in user's services return for them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from fullpicture.access.models import Role
+from fullpicture.agencies.models import AgencyKind
+from fullpicture.core.settings import get_settings
+from fullpicture.harm.models import AlertStatus, HarmAlert
+from fullpicture.referrals.models import Referral, ReferralStatus
+from fullpicture.web import templating
+from tests.access.principals import make_agency
+from tests.web.pages import BROWSER, named_child, sign_in
+
+
+def test_govuk_frontend_is_served_from_the_installed_package(app_client: TestClient) -> None:
+    page = app_client.get("/sign-in", headers=BROWSER)
+    css = re.search(r'href="(/static/govuk-frontend/govuk-frontend\.min\.css)"', page.text)
+    assert css, "the layout links GOV.UK Frontend's stylesheet"
+    sheet = app_client.get(css.group(1))
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css")
+    # The stylesheet asks for its fonts under /assets: they are served too.
+    font = re.search(r"url\((/assets/fonts/[^)]+\.woff2)\)", sheet.text)
+    assert font and app_client.get(font.group(1)).status_code == 200
+    assert app_client.get("/static/govuk-frontend/govuk-frontend.min.js").status_code == 200
+
+
+def test_the_header_is_fullpictures_own_never_govuks(app_client: TestClient) -> None:
+    page = app_client.get("/sign-in", headers=BROWSER).text
+    assert "govuk-generic-header" in page and ">\n        fullpicture\n" in page
+    for govuk_branding in ("govuk-logo", "crown", "GOV.UK", "Crown copyright"):
+        assert govuk_branding not in page
+    assert 'class="govuk-skip-link"' in page and 'href="#main-content"' in page
+    assert 'id="main-content"' in page and 'class="govuk-footer"' in page
+
+
+def test_the_app_refuses_to_start_without_govuk_frontend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FULLPICTURE_FRONTEND_PACKAGES_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(templating.FrontendPackagesMissing, match="npm ci"):
+            templating.govuk_frontend_dir()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_sign_in_refusal_is_a_govuk_error_summary(app_client: TestClient) -> None:
+    form = app_client.get("/sign-in", headers=BROWSER)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf
+    refused = app_client.post(
+        "/sign-in",
+        data={"username": "nobody.here", "password": "wrong", "csrf_token": csrf.group(1)},
+    )
+    assert refused.status_code == 401
+    assert 'class="govuk-error-summary"' in refused.text
+    assert '<a href="#username" id="sign-in-refusal">' in refused.text
+    assert "<title>Error: Sign in" in refused.text
+    assert 'value="nobody.here"' in refused.text  # what was typed is kept
+
+
+def test_home_needs_sign_in(app_client: TestClient) -> None:
+    response = app_client.get("/home", headers=BROWSER, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=%2Fhome"
+
+
+def test_home_shows_my_agencys_children_alerts_and_my_drafts_and_nothing_else(
+    app_client: TestClient, db_session: Session
+) -> None:
+    school = make_agency(db_session, "school-home")
+    other_school = make_agency(db_session, "school-home-other")
+    csc = make_agency(db_session, "csc-home", kind=AgencyKind.CHILDRENS_SOCIAL_CARE)
+    ours, _ = named_child(
+        db_session, held_by=[school, csc], given_name="Amelia", family_name="Okafor"
+    )
+    theirs, _ = named_child(
+        db_session, held_by=[other_school], given_name="Bartholomew", family_name="Quist"
+    )
+    named_child(
+        db_session,
+        held_by=[school],
+        given_name="Grown",
+        family_name="Up",
+        date_of_birth=dt.date(1980, 1, 1),
+    )
+    today = dt.date.today()
+    for person, agency, reason in (
+        (ours, school, "Neglect indicators from two agencies"),
+        (theirs, other_school, "Alert about a child the school does not know"),
+    ):
+        db_session.add(
+            HarmAlert(
+                person_id=person.id,
+                kind="threshold",
+                raised_on=today,
+                score=12.5,
+                reason=reason,
+                evidence={"event_ids": []},
+                model_version="test",
+                status=AlertStatus.NEW,
+                routed_to_agency_id=agency.id,
+                routing_reason="test",
+            )
+        )
+    db_session.flush()
+    user = sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=school)
+    db_session.add(
+        Referral(
+            referral_ref="REF-HOME-1",
+            version=1,
+            status=ReferralStatus.DRAFT,
+            destination="front door",
+            created_by=f"user:{user.username}",
+            household=[],
+            agencies_involved=[],
+            attachments=[],
+        )
+    )
+    db_session.flush()
+    page = app_client.get("/home")
+    assert page.status_code == 200, page.text
+    assert "Amelia Okafor" in page.text
+    assert f"/children/{ours.public_id}" in page.text
+    assert "Neglect indicators from two agencies" in page.text
+    assert "REF-HOME-1" in page.text
+    for unseen in ("Bartholomew", "Quist", theirs.public_id, "does not know", "Grown Up"):
+        assert unseen not in page.text
+    # The navigation offers what the role may do, and marks where the user is.
+    assert 'href="/children"' in page.text and 'href="/linkage/review"' not in page.text
+    assert "OFFICIAL-SENSITIVE" in page.text
+
+
+def test_a_role_without_children_read_gets_a_home_without_children(
+    app_client: TestClient, db_session: Session
+) -> None:
+    sign_in(app_client, db_session, role=Role.AUDITOR, agency=None)
+    page = app_client.get("/home")
+    assert page.status_code == 200
+    assert 'id="no-children"' in page.text and 'href="/children"' not in page.text
