@@ -3,6 +3,7 @@ one layout (``web.templating``) in the look of the GOV.UK Design System."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,15 @@ from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
 from fullpicture.referrals import api as referrals_api
 from fullpicture.web import pages as web_pages
-from fullpicture.web.templating import GOVUK_ASSETS_URL, GOVUK_FRONTEND_URL, govuk_frontend_dir
+from fullpicture.web.templating import (
+    GOVUK_ASSETS_URL,
+    GOVUK_FRONTEND_URL,
+    FrontendPackagesMissing,
+    govuk_frontend_dir,
+)
 
 WEB_DIR = Path(__file__).resolve().parent
+logger = logging.getLogger(__name__)
 OPENAPI_URL = "/api/v1/openapi.json"
 SWAGGER_ASSETS = "/api/docs/assets"
 
@@ -50,10 +57,15 @@ def create_app() -> FastAPI:
     )
     # Front-end assets come from installed packages, never copied into the repo or a CDN:
     # Swagger UI from a Python package, GOV.UK Frontend from npm (scripts/bootstrap).
-    govuk_frontend = govuk_frontend_dir()
     app.mount(SWAGGER_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger")
-    app.mount(GOVUK_FRONTEND_URL, StaticFiles(directory=govuk_frontend), name="govuk-frontend")
-    app.mount(GOVUK_ASSETS_URL, StaticFiles(directory=govuk_frontend / "assets"), name="assets")
+    try:
+        govuk_frontend = govuk_frontend_dir()
+    except FrontendPackagesMissing as missing:
+        # Pages still work (unstyled) and the API is untouched; say loudly what to run.
+        logger.warning("%s The pages will have no styles.", missing)
+    else:
+        app.mount(GOVUK_FRONTEND_URL, StaticFiles(directory=govuk_frontend), name="govuk-frontend")
+        app.mount(GOVUK_ASSETS_URL, StaticFiles(directory=govuk_frontend / "assets"), name="assets")
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
