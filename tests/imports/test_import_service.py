@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fullpicture.chronology.models import Event, EventParticipant
-from fullpicture.imports import service
+from fullpicture.imports import references, service
 from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.schemas import ImportResult
 from fullpicture.people.models import SourceRecord, SourceRelationship
@@ -227,7 +227,7 @@ class TestBadRowsAreQuarantined:
     ) -> None:
         # An agency with very many records has them looked up chunk by chunk rather than
         # read whole; both must accept the records it holds and refuse the rest.
-        monkeypatch.setattr(service, "KNOWN_RECORDS_READ_WHOLE", 10_000 if read_whole else 0)
+        monkeypatch.setattr(references, "KNOWN_RECORDS_READ_WHOLE", 10_000 if read_whole else 0)
         run(db_session, feed(tmp_path, "records", records=BASE_RECORDS))
         result = run(
             db_session,
