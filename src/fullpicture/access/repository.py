@@ -6,7 +6,8 @@ what was shared with their agency. "Involved" today means the agency holds a rec
 linkage currently points at the person (``person_record_link`` with ``ended_at`` NULL).
 Later capabilities widen it without editing this module: being on the child's plan
 (``register_involvement_source``) and receiving a sharing decision
-(``register_shared_record_source``). A time-limited break-glass grant opens every agency's
+(``register_shared_record_source`` for whole records, ``register_shared_event_source`` for
+exactly the chronology entries a decision covered). A time-limited break-glass grant opens every agency's
 records about one person.
 
 The multi-agency picture is pooled at the children's social care front door, as in a MASH
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -64,8 +66,15 @@ InvolvementSource = Callable[[AuthSubject, dt.datetime], Select[int]]
 #: (person_id, agency_id, record_ref) of other agencies' records shared with the subject's agency.
 SharedRecordSource = Callable[[AuthSubject, dt.datetime], Select[int, int, str]]
 
+#: (person_id, event_id) of chronology entries (exact versions) shared with the subject's agency.
+SharedEventSource = Callable[[AuthSubject, dt.datetime], Select[int, int]]
+#: Extra audit detail for a read of one person: what the read rested on (e.g. sharing decisions).
+ReadGroundsSource = Callable[[Session, AuthSubject, int, dt.datetime], dict[str, Any]]
+
 _involvement_sources: list[InvolvementSource] = []
 _shared_record_sources: list[SharedRecordSource] = []
+_shared_event_sources: list[SharedEventSource] = []
+_read_grounds_sources: list[ReadGroundsSource] = []
 
 
 def register_involvement_source(source: InvolvementSource) -> InvolvementSource:
@@ -80,6 +89,48 @@ def register_shared_record_source(source: SharedRecordSource) -> SharedRecordSou
     if source not in _shared_record_sources:
         _shared_record_sources.append(source)
     return source
+
+
+def register_shared_event_source(source: SharedEventSource) -> SharedEventSource:
+    """Let another capability add single chronology entries shared with an agency: the
+    receiving agency sees exactly those entries, not the rest of the sharer's record."""
+    if source not in _shared_event_sources:
+        _shared_event_sources.append(source)
+    return source
+
+
+def register_read_grounds_source(source: ReadGroundsSource) -> ReadGroundsSource:
+    """Let another capability name, in the audit entry of a person read, what gave access."""
+    if source not in _read_grounds_sources:
+        _read_grounds_sources.append(source)
+    return source
+
+
+def read_grounds(
+    db_session: Session, *, subject: AuthSubject, person_id: int, now: dt.datetime
+) -> dict[str, Any]:
+    """Audit detail from every registered source for one read of one person."""
+    grounds: dict[str, Any] = {}
+    for source in _read_grounds_sources:
+        grounds.update(source(db_session, subject, person_id, now))
+    return grounds
+
+
+def _shared_event_condition(
+    subject: AuthSubject,
+    now: dt.datetime,
+    person: int | ColumnElement[int] | InstrumentedAttribute[int] | None,
+) -> list[ColumnElement[bool]]:
+    """One condition per shared-entry source: this ``Event`` version was shared with the
+    subject's agency (about ``person``, when given)."""
+    parts: list[ColumnElement[bool]] = []
+    for source in _shared_event_sources:
+        shared = source(subject, now).subquery("shared_event")
+        conditions = [shared.c.event_id == Event.id]
+        if person is not None:
+            conditions.append(shared.c.person_id == person)
+        parts.append(exists(select(literal(1)).where(and_(*conditions))))
+    return parts
 
 
 def _reads_children(subject: AuthSubject) -> bool:
@@ -145,6 +196,9 @@ def _involved_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
     links = union_all(*_need_to_know_links(subject, now)).subquery("need_to_know_link")
     parts: list[Select[int]] = [select(links.c.person_id)]
     parts.extend(source(subject, now) for source in _involvement_sources)
+    for event_source in _shared_event_sources:
+        shared = event_source(subject, now).subquery("shared_event_person")
+        parts.append(select(shared.c.person_id))
     combined = union(*parts).subquery("involved_person")
     return select(combined.c.person_id)
 
@@ -200,9 +254,12 @@ def readable_events(
     ]
     if person_id is not None:
         conditions.append(links.c.person_id == person_id)
-    return select(Event).where(
+    visible: list[ColumnElement[bool]] = [
         exists(select(literal(1)).select_from(EventParticipant).where(and_(*conditions)))
-    )
+    ]
+    if _reads_children(subject):
+        visible.extend(_shared_event_condition(subject, now, person_id))
+    return select(Event).where(or_(*visible))
 
 
 def event_visibility(
@@ -245,6 +302,7 @@ def event_visibility(
                 )
             )
         )
+    parts.extend(_shared_event_condition(subject, now, person))
     return and_(may_see_person, or_(*parts))
 
 

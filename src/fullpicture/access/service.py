@@ -546,6 +546,10 @@ def open_person(
     detail: dict[str, Any] = {"purpose": purpose, "method": subject.method.value}
     if grant is not None:
         detail["break_glass_grant_id"] = grant.id
+    # What else the read rests on (e.g. the sharing decisions that gave this agency entries).
+    detail.update(
+        access_repository.read_grounds(db_session, subject=subject, person_id=person.id, now=now)
+    )
     audit.record(
         db_session=db_session,
         actor=subject.actor,

@@ -13,6 +13,7 @@ from fullpicture.cli import imports as imports_cli
 from fullpicture.cli import linkage as linkage_cli
 from fullpicture.cli import referrals as referrals_cli
 from fullpicture.cli import serve as serve_cli
+from fullpicture.cli import sharing as sharing_cli
 from fullpicture.cli import synth as synth_cli
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.command("demo")(demo_cli.demo)
 app.command("synth")(synth_cli.synth)
 app.command("replay")(harm_cli.replay)
 app.add_typer(harm_cli.app, name="harm")
+app.add_typer(sharing_cli.app, name="sharing")
 app.command("chronology")(harm_cli.chronology)
 app.add_typer(access_cli.user_app, name="user")
 app.add_typer(access_cli.token_app, name="token")

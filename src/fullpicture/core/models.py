@@ -8,6 +8,7 @@ from fullpicture.imports import models as imports_models
 from fullpicture.linkage import models as linkage_models
 from fullpicture.people import models as people_models
 from fullpicture.referrals import models as referrals_models
+from fullpicture.sharing import models as sharing_models
 
 __all__ = [
     "access_models",
@@ -18,4 +19,5 @@ __all__ = [
     "linkage_models",
     "people_models",
     "referrals_models",
+    "sharing_models",
 ]

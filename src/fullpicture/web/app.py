@@ -24,6 +24,7 @@ from fullpicture.harm import api as harm_api
 from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
 from fullpicture.referrals import api as referrals_api
+from fullpicture.sharing import api as sharing_api
 from fullpicture.web import pages as web_pages
 from fullpicture.web.templating import (
     GOVUK_ASSETS_URL,
@@ -95,6 +96,7 @@ def create_app() -> FastAPI:
     app.include_router(referrals_api.router)
     app.include_router(linkage_api.router)
     app.include_router(harm_api.router)
+    app.include_router(sharing_api.router)
     app.include_router(chronology_routes.router)
     app.include_router(web_pages.router)
     # Access first: security headers, body limits, sign-in; every other route declares its

@@ -1,0 +1,369 @@
+"""Recording sharing decisions, and the lawful-basis rules they must meet.
+
+Rules (research-notes §2.1; existing-systems.md §5):
+* a share names a regime and its lawful basis (``lawful_bases.yaml``); special category data
+  needs the regime's safeguarding condition as well (Sch 1 Part 2 para 18, or Sch 8 para 4);
+* a decision not to share needs its reason (golden rule 7: record the reasons whether or not
+  you share);
+* whether the family was told, and if not why (golden rule 2; local procedures require the
+  reason to be recorded);
+* the duty to share (Children Act 2004 s.16LA) can be cited only once it is in force, and a
+  decision under it records the "more detrimental to the child" test.
+
+A decision that breaks a rule is refused with every problem named, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fullpicture.access import audit
+from fullpicture.access import repository as access_repository
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
+from fullpicture.access.subject import AuthSubject
+from fullpicture.agencies.models import Agency
+from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.core.database import utc_now
+from fullpicture.people.models import Person, PersonRecordLink
+from fullpicture.sharing import repository
+from fullpicture.sharing.lawful_bases import LawfulBases, lawful_bases
+from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
+from fullpicture.sharing.schemas import SharedEntryRead, SharingDecisionCreate, SharingDecisionRead
+
+DUTY_TO_SHARE = "ca2004_s16LA"
+
+
+class SharingDecisionRefused(ValueError):
+    """The decision breaks a rule; ``problems`` says what to fix. Nothing was saved."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("The sharing decision was not recorded: " + " ".join(self.problems))
+
+
+def lawful_basis_problems(
+    decision: SharingDecisionCreate, *, on: dt.date, rules: LawfulBases | None = None
+) -> list[str]:
+    """Every way the decision falls short of the lawful-basis rules (empty when it meets them)."""
+    rules = rules or lawful_bases()
+    problems: list[str] = []
+    shared = decision.outcome is SharingOutcome.SHARED
+    regime = rules.regime(decision.regime) if decision.regime else None
+    if decision.regime and regime is None:
+        problems.append(
+            f"Regime {decision.regime!r} is not one of: "
+            + ", ".join(r.code for r in rules.regimes)
+            + "."
+        )
+    if shared:
+        if not decision.basis:
+            problems.append(
+                "A decision to share needs its lawful basis: choose one of "
+                + ", ".join(f"{b.code} ({b.label})" for b in rules.bases)
+                + "."
+            )
+        if not decision.regime:
+            problems.append(
+                "Say which regime the share is under: uk_gdpr (schools, health, social care) "
+                "or law_enforcement (police, DPA 2018 Part 3)."
+            )
+        if not decision.entries and not decision.documents:
+            problems.append("Say what was shared: at least one chronology entry or document.")
+    elif decision.entries or decision.documents:
+        problems.append(
+            "A decision not to share lists no entries or documents; record what was shared "
+            "as a separate decision to share."
+        )
+    if not shared and not (decision.reason_not_shared or "").strip():
+        problems.append(
+            "A decision not to share needs its reason (golden rule 7: record the reasons for "
+            "the decision whether or not you share)."
+        )
+    if decision.basis:
+        basis = rules.basis(decision.basis)
+        if basis is None:
+            problems.append(
+                f"Lawful basis {decision.basis!r} is not one of: "
+                + ", ".join(b.code for b in rules.bases)
+                + "."
+            )
+        elif regime is not None and basis.regime != regime.code:
+            problems.append(f"{basis.label} is not a basis under {regime.label}.")
+    if decision.special_category:
+        condition = (
+            rules.condition(decision.special_category_condition)
+            if decision.special_category_condition
+            else None
+        )
+        if condition is None:
+            wanted = [
+                c
+                for c in rules.special_category_conditions
+                if regime is None or c.regime == regime.code
+            ]
+            problems.append(
+                "Special category data (health, ethnicity, sex life, religion …) needs a "
+                "condition as well as the basis: "
+                + "; ".join(f"{c.code} ({c.label})" for c in wanted)
+                + "."
+            )
+        elif regime is not None and condition.regime != regime.code:
+            problems.append(f"{condition.label} is not a condition under {regime.label}.")
+    elif decision.special_category_condition:
+        problems.append(
+            "A special category condition was given but the information is not marked as "
+            "special category data; mark it, or leave the condition out."
+        )
+    for code in decision.gateways:
+        gateway = rules.gateway(code)
+        if gateway is None:
+            problems.append(
+                f"Statutory gateway {code!r} is not one of: "
+                + ", ".join(g.code for g in rules.gateways)
+                + "."
+            )
+        elif not gateway.in_force_on(on):
+            problems.append(f"{gateway.label} cannot be cited: {gateway.commencement}")
+        elif gateway.detriment_test and not (decision.detriment_test or "").strip():
+            problems.append(f"Under {gateway.label} record the test: {gateway.detriment_test}")
+    if not decision.family_informed and not (decision.family_not_informed_reason or "").strip():
+        problems.append(
+            "Say why the family was not told (golden rule 2: engage the child and carers "
+            "wherever practicable and safe; when you do not, record why)."
+        )
+    return problems
+
+
+def warnings_for(decision: SharingDecision) -> list[str]:
+    basis = lawful_bases().basis(decision.basis) if decision.basis else None
+    return [basis.warning] if basis is not None and basis.warning else []
+
+
+def _entries_to_share(
+    db_session: Session,
+    *,
+    subject: AuthSubject,
+    person: Person,
+    sharer: Agency,
+    decision: SharingDecisionCreate,
+    now: dt.datetime,
+) -> tuple[list[Event], list[str]]:
+    """The latest version of each named entry, when it is about the child and the sharer may
+    see it; otherwise a problem naming it (an entry the sharer may not see answers as unknown)."""
+    events: list[Event] = []
+    problems: list[str] = []
+    for entry in decision.entries:
+        code = entry.agency_code or sharer.code
+        agency = repository.agency_by_code(db_session, code)
+        event = (
+            repository.latest_event_version(
+                db_session, agency_id=agency.id, event_ref=entry.event_ref
+            )
+            if agency is not None
+            else None
+        )
+        if event is None or not _about_and_visible(db_session, subject, person, event, now):
+            problems.append(
+                f"Entry {code}:{entry.event_ref} is not an entry about this child that you may see."
+            )
+            continue
+        if event not in events:
+            events.append(event)
+    return events, problems
+
+
+def _about_and_visible(
+    db_session: Session, subject: AuthSubject, person: Person, event: Event, now: dt.datetime
+) -> bool:
+    about_child = db_session.scalar(
+        select(EventParticipant.id)
+        .join(
+            PersonRecordLink,
+            (PersonRecordLink.record_ref == EventParticipant.record_ref)
+            & (PersonRecordLink.agency_id == event.agency_id),
+        )
+        .where(
+            EventParticipant.event_id == event.id,
+            PersonRecordLink.person_id == person.id,
+            PersonRecordLink.ended_at.is_(None),
+        )
+        .limit(1)
+    )
+    if about_child is None:
+        return False
+    return bool(
+        access_repository.visible_event_ids(
+            db_session, subject=subject, now=now, person_id=person.id, event_ids=[event.id]
+        )
+    )
+
+
+def record_decision(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    person_public_id: str,
+    decision_in: SharingDecisionCreate,
+    now: dt.datetime | None = None,
+) -> SharingDecision:
+    """Record a decision by the subject (for their agency) about a child they may see."""
+    now = now or utc_now()
+    access_service.require_scopes(subject, Scope.CHILDREN_READ, Scope.CHILDREN_WRITE)
+    person = access_service.open_person(
+        db_session=db_session,
+        subject=subject,
+        person_public_id=person_public_id,
+        purpose="sharing decision",
+        now=now,
+    )
+    if subject.agency_id is None:
+        raise access_service.AccessError(
+            "a sharing decision is made for an agency; your account belongs to none"
+        )
+    sharer = db_session.get(Agency, subject.agency_id)
+    assert sharer is not None  # the account's agency is a foreign key
+    decided_at = decision_in.decided_at or now
+    problems = lawful_basis_problems(decision_in, on=decided_at.date())
+    recipient = repository.agency_by_code(db_session, decision_in.to_agency_code)
+    if recipient is None:
+        problems.append(f"No agency with code {decision_in.to_agency_code!r}.")
+    elif recipient.id == sharer.id:
+        problems.append("A sharing decision is about another agency, not your own.")
+    events, entry_problems = _entries_to_share(
+        db_session, subject=subject, person=person, sharer=sharer, decision=decision_in, now=now
+    )
+    problems.extend(entry_problems)
+    shared = decision_in.outcome is SharingOutcome.SHARED
+    shared_at = (decision_in.shared_at or decided_at) if shared else None
+    if decided_at > now or (shared_at is not None and shared_at > now):
+        problems.append("A decision is recorded after it is made: its times cannot be in future.")
+    if problems:
+        raise SharingDecisionRefused(problems)
+    assert recipient is not None
+    decision = SharingDecision(
+        person_id=person.id,
+        outcome=decision_in.outcome,
+        from_agency_id=sharer.id,
+        to_agency_id=recipient.id,
+        recipient_role=decision_in.recipient_role,
+        recipient_name=decision_in.recipient_name,
+        purpose=decision_in.purpose,
+        regime=decision_in.regime,
+        basis=decision_in.basis,
+        special_category=decision_in.special_category,
+        special_category_condition=decision_in.special_category_condition,
+        gateways=list(decision_in.gateways),
+        detriment_test=decision_in.detriment_test,
+        reason_not_shared=decision_in.reason_not_shared,
+        family_informed=decision_in.family_informed,
+        family_not_informed_reason=decision_in.family_not_informed_reason,
+        documents=list(decision_in.documents),
+        decided_at=decided_at,
+        shared_at=shared_at,
+        rules_version=lawful_bases().version,
+        recorded_at=now,
+        recorded_by=subject.actor,
+        recorded_by_user_id=subject.user_id,
+        entries=[SharedEntry(event_id=event.id) for event in events],
+    )
+    db_session.add(decision)
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        actor=subject.actor,
+        actor_user_id=subject.user_id,
+        action="sharing.decision",
+        person_id=person.id,
+        target=f"sharing_decision:{decision.public_id}",
+        reason=decision_in.purpose if shared else decision_in.reason_not_shared,
+        detail={
+            "outcome": decision.outcome.value,
+            "to_agency": recipient.code,
+            "basis": decision.basis,
+            "event_ids": [event.id for event in events],
+        },
+        occurred_at=now,
+    )
+    return decision
+
+
+def decisions_for_child(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    person_public_id: str,
+    now: dt.datetime | None = None,
+) -> Sequence[SharingDecision]:
+    """Decisions about the child the subject's agency made or received (all, for the pooled
+    view); the read is audited."""
+    person = access_service.open_person(
+        db_session=db_session,
+        subject=subject,
+        person_public_id=person_public_id,
+        purpose="sharing decisions",
+        now=now,
+    )
+    return repository.decisions_about(db_session, subject=subject, person_id=person.id)
+
+
+def to_read(db_session: Session, decision: SharingDecision) -> SharingDecisionRead:
+    codes: dict[int, str] = {
+        agency_id: code
+        for agency_id, code in db_session.execute(
+            select(Agency.id, Agency.code).where(
+                Agency.id.in_([decision.from_agency_id, decision.to_agency_id])
+            )
+        )
+    }
+    child_id = db_session.scalar(select(Person.public_id).where(Person.id == decision.person_id))
+    events = [
+        (event, code)
+        for event, code in db_session.execute(
+            select(Event, Agency.code)
+            .join(Agency, Agency.id == Event.agency_id)
+            .where(Event.id.in_([entry.event_id for entry in decision.entries]))
+            .order_by(Event.event_date, Event.id)
+        )
+    ]
+    basis = lawful_bases().basis(decision.basis) if decision.basis else None
+    return SharingDecisionRead(
+        id=decision.public_id,
+        child_id=str(child_id),
+        outcome=decision.outcome,
+        from_agency_code=codes[decision.from_agency_id],
+        to_agency_code=codes[decision.to_agency_id],
+        recipient_role=decision.recipient_role,
+        recipient_name=decision.recipient_name,
+        purpose=decision.purpose,
+        regime=decision.regime,
+        basis=decision.basis,
+        basis_label=basis.label if basis is not None else None,
+        special_category=decision.special_category,
+        special_category_condition=decision.special_category_condition,
+        gateways=list(decision.gateways),
+        detriment_test=decision.detriment_test,
+        reason_not_shared=decision.reason_not_shared,
+        family_informed=decision.family_informed,
+        family_not_informed_reason=decision.family_not_informed_reason,
+        documents=list(decision.documents),
+        entries=[
+            SharedEntryRead(
+                event_ref=event.event_ref,
+                agency_code=code,
+                version=event.version,
+                event_date=event.event_date,
+                concern_code=event.concern_code,
+            )
+            for event, code in events
+        ],
+        decided_at=decision.decided_at,
+        shared_at=decision.shared_at,
+        recorded_by=decision.recorded_by,
+        rules_version=decision.rules_version,
+        warnings=warnings_for(decision),
+    )
