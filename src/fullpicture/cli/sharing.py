@@ -13,7 +13,7 @@ from rich.table import Table
 
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
-from fullpicture.chronology import views as chronology_views
+from fullpicture.chronology import repository as chronology_repository
 from fullpicture.cli.console import console, err_console
 from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work
@@ -144,14 +144,14 @@ def record(
             session, as_user, Scope.CHILDREN_READ, Scope.CHILDREN_WRITE, command="sharing record"
         )
         try:
-            person = chronology_views.resolve_person(db_session=session, person_ref=child_ref)
+            person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
             decision = service.record_decision(
                 db_session=session,
                 subject=subject,
                 person_public_id=person.public_id,
                 decision_in=decision_in,
             )
-        except (chronology_views.ChronologyNotFound, access_service.PersonNotVisible) as exc:
+        except (chronology_repository.ChronologyNotFound, access_service.PersonNotVisible) as exc:
             err_console.print(f"[red]{NOT_VISIBLE}[/red]")
             raise typer.Exit(code=2) from exc
         except service.SharingDecisionRefused as exc:
@@ -184,11 +184,11 @@ def list_command(
     with unit_of_work(get_session_factory()) as session:
         subject = acting_user(session, as_user, Scope.CHILDREN_READ, command="sharing list")
         try:
-            person = chronology_views.resolve_person(db_session=session, person_ref=child_ref)
+            person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
             decisions = service.decisions_for_child(
                 db_session=session, subject=subject, person_public_id=person.public_id
             )
-        except (chronology_views.ChronologyNotFound, access_service.PersonNotVisible) as exc:
+        except (chronology_repository.ChronologyNotFound, access_service.PersonNotVisible) as exc:
             err_console.print(f"[red]{NOT_VISIBLE}[/red]")
             raise typer.Exit(code=2) from exc
         except access_service.AccessError as exc:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from fullpicture.access.api import ChildReader, ChildWriter, PersonPublicId, Principal
+from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId, Principal
 from fullpicture.core.runtime import request_session
 from fullpicture.sharing import service
 from fullpicture.sharing.lawful_bases import GoldenRules, LawfulBases, golden_rules, lawful_bases
