@@ -37,6 +37,7 @@ from fullpicture.access.subject_access import (
 )
 from fullpicture.access.web_security import (
     BodyLimitMiddleware,
+    HeaderLimitMiddleware,
     SecurityHeadersMiddleware,
 )
 
@@ -154,6 +155,9 @@ def my_notifications(subject: Principal, db_session: DbSession) -> list[dict[str
 def install(app: FastAPI) -> None:
     """Add the security middleware, error mapping and sign-in/access routes to the app."""
     app.add_middleware(BodyLimitMiddleware)
+    # Outside everything that reads the request (sign-in, bodies); inside the security headers,
+    # so the 431 carries them too.
+    app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     install_pages(app)
     app.include_router(router)

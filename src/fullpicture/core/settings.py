@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1024, description="Largest feed file the API accepts."
     )
+    max_request_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=8 * 1024,
+        le=1024 * 1024,
+        description=(
+            "Largest request head (request line and headers) the server reads; a larger one "
+            "is refused (400 by the server, 431 by the app) before sign-in is checked."
+        ),
+    )
 
     frontend_packages_dir: Path | None = Field(
         default=None,
