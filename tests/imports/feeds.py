@@ -19,7 +19,7 @@ from fullpicture.agencies.models import AgencyKind
 from fullpicture.agencies.schemas import AgencyCreate
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.imports.models import ImportBatch, QuarantinedRow
-from fullpicture.imports.schemas import ROW_MODELS
+from fullpicture.imports.rows import ROW_MODELS
 from fullpicture.people.models import SourceRecord, SourceRelationship
 
 TODAY = dt.date.today()

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.imports.fast_events import accepted_events, normalised_events
+from fullpicture.imports.parsing import ValidationContext
 from fullpicture.imports.readers import SourceRow
-from fullpicture.imports.schemas import EventRow, NormalisedEvent, ValidationContext
+from fullpicture.imports.rows import EventRow, NormalisedEvent
 
 CONTEXT = ValidationContext(today=dt.date(2026, 11, 25), taxonomy=default_taxonomy())
 AGENCIES = {"gp-ashdown": 1, "school-oakfield": 2}

@@ -12,17 +12,15 @@ from pydantic import ValidationError
 
 from fullpicture.chronology.models import DatePrecision, ParticipantRole
 from fullpicture.chronology.taxonomy import default_taxonomy
-from fullpicture.imports.schemas import (
+from fullpicture.imports.identifiers import (
     UPN_ALPHABET,
-    EventRow,
-    RecordRow,
-    RelationshipRow,
-    ValidationContext,
     nhs_number_is_valid,
-    reasons_from_error,
     upn_check_letter,
     upn_is_valid,
 )
+from fullpicture.imports.parsing import ValidationContext
+from fullpicture.imports.rows import EventRow, RecordRow, RelationshipRow
+from fullpicture.imports.schemas import reasons_from_error
 from tests.imports.feeds import event, record, relationship
 
 CONTEXT = ValidationContext(today=dt.date(2026, 11, 25), taxonomy=default_taxonomy())

@@ -17,12 +17,9 @@ from fullpicture.agencies import service as agency_service
 from fullpicture.agencies.models import Practitioner
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.imports import repository as imports_repository
-from fullpicture.imports.schemas import (
-    EventRow,
-    QuarantineReason,
-    ValidationContext,
-    reasons_from_error,
-)
+from fullpicture.imports.parsing import ValidationContext
+from fullpicture.imports.rows import EventRow
+from fullpicture.imports.schemas import QuarantineReason, reasons_from_error
 
 CORRECTABLE_FIELDS = frozenset(EventRow.columns) - {"agency", "event_id", "change_reason"}
 """What a correction may change: everything but which agency's entry it is and its id."""

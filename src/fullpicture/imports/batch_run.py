@@ -21,16 +21,13 @@ from fullpicture.imports.bulk import BulkWriter
 from fullpicture.imports.checked import ID_COLUMN, Key, Rejected, Valid
 from fullpicture.imports.fast_events import accepted_events, events_frame
 from fullpicture.imports.models import ImportBatch
+from fullpicture.imports.parsing import ValidationContext
 from fullpicture.imports.readers import FeedFile, RowChunk, SourceRow, estimate_rows, read_chunks
 from fullpicture.imports.references import RecordReferences
+from fullpicture.imports.rows import ROW_MODELS, EventRow, FeedRow, NormalisedEvent
 from fullpicture.imports.schemas import (
-    ROW_MODELS,
-    EventRow,
-    FeedRow,
-    NormalisedEvent,
     QuarantineReason,
     TableCounts,
-    ValidationContext,
     flatten_counts,
     reasons_from_error,
 )

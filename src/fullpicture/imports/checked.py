@@ -6,14 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fullpicture.imports.parsing import named_record_ids
 from fullpicture.imports.readers import SourceRow
-from fullpicture.imports.schemas import (
-    FeedRow,
-    QuarantineReason,
-    RelationshipRow,
-    named_record_ids,
-    relationship_ref,
-)
+from fullpicture.imports.rows import FeedRow, RelationshipRow, relationship_ref
+from fullpicture.imports.schemas import QuarantineReason
 
 ID_COLUMN = {"records": "record_id", "relationships": "record_id", "events": "event_id"}
 

@@ -20,13 +20,9 @@ from typing import Any
 import polars as pl
 
 from fullpicture.chronology.models import InformationType, ParticipantRole
+from fullpicture.imports.parsing import ValidationContext
 from fullpicture.imports.readers import SourceRow
-from fullpicture.imports.schemas import (
-    EventRow,
-    NormalisedEvent,
-    ValidationContext,
-    event_digest,
-)
+from fullpicture.imports.rows import EventRow, NormalisedEvent, event_digest
 
 _DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _MONTH = r"^[0-9]{4}-[0-9]{2}$"

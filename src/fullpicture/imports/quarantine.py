@@ -25,7 +25,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.imports import repository
 from fullpicture.imports import service as import_service
 from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
-from fullpicture.imports.schemas import named_record_ids
+from fullpicture.imports.parsing import named_record_ids
 
 
 class QuarantinedRowNotVisible(AccessError):

@@ -25,7 +25,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fullpicture.imports.schemas import ROW_MODELS, TABLES, QuarantineReason
+from fullpicture.imports.rows import ROW_MODELS, TABLES
+from fullpicture.imports.schemas import QuarantineReason
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
 IGNORED_DIRECTORIES = {"truth"}  # the synthetic generator's answer key lives beside its feeds

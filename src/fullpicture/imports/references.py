@@ -14,9 +14,7 @@ from fullpicture.imports.bulk import BulkWriter
 from fullpicture.imports.checked import Rejected, Valid, raw_references, referenced_records
 from fullpicture.imports.fast_events import normalised_events
 from fullpicture.imports.readers import RowChunk
-from fullpicture.imports.schemas import (
-    QuarantineReason,
-)
+from fullpicture.imports.schemas import QuarantineReason
 
 KNOWN_RECORDS_READ_WHOLE = 2_000_000
 """An agency holding at most this many records has them all read once per batch, rather

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.imports.models import ImportBatch, QuarantinedRow, QuarantineStatus
-from fullpicture.imports.schemas import relationship_ref
+from fullpicture.imports.rows import relationship_ref
 from fullpicture.people.models import SourceRecord, SourceRelationship
 
 # Bound parameters per statement: well under SQLite's limit of 32,766.

@@ -28,18 +28,17 @@ from fullpicture.core.settings import get_settings
 from fullpicture.imports import repository
 from fullpicture.imports.batch_run import REPAIRS_COLUMN, BatchRun, ImportProgress
 from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
+from fullpicture.imports.parsing import ValidationContext
 from fullpicture.imports.readers import (
     FeedFileError,
     check_file,
     discover_feed,
 )
+from fullpicture.imports.rows import ROW_MODELS, TABLES
 from fullpicture.imports.schemas import (
-    ROW_MODELS,
-    TABLES,
     ImportBatchRead,
     ImportResult,
     QuarantinedRowRead,
-    ValidationContext,
     unflatten_counts,
 )
 

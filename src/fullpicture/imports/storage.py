@@ -15,12 +15,8 @@ from fullpicture.imports.bulk import BulkWriter
 from fullpicture.imports.checked import Valid, raw_ref
 from fullpicture.imports.models import ImportBatch
 from fullpicture.imports.readers import SourceRow
-from fullpicture.imports.schemas import (
-    QuarantinedRowRead,
-    QuarantineReason,
-    RecordRow,
-    RelationshipRow,
-)
+from fullpicture.imports.rows import RecordRow, RelationshipRow
+from fullpicture.imports.schemas import QuarantinedRowRead, QuarantineReason
 
 
 @dataclass

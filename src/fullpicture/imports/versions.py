@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 from fullpicture.imports import repository
 from fullpicture.imports.bulk import BulkWriter
 from fullpicture.imports.checked import Key
-from fullpicture.imports.schemas import (
-    TableCounts,
-)
+from fullpicture.imports.schemas import TableCounts
 
 
 @dataclass(slots=True)
