@@ -130,3 +130,12 @@ def test_rules_lists_the_bases_and_says_the_duty_is_not_in_force() -> None:
     code, output = _run("sharing", "rules")
     assert code == 0
     assert "public_task" in output and "ca2004_s16LA" in output and "not in force" in output
+
+
+def test_latency_command(runtime_database: TestDatabase, world_ids: dict[str, str]) -> None:
+    code, output = _run("sharing", "latency", world_ids["child"], "--as", "dsl")
+    assert code == 0, output
+    assert "NOT SHARED" in output
+    assert _run("sharing", "latency", world_ids["child"], "--as", "stranger")[0] == 2
+    assert _run("sharing", "latency", world_ids["child"], "--as", "auditor")[0] == 3
+    assert _run("sharing", "latency", world_ids["child"])[0] == 2

@@ -209,3 +209,42 @@ def list_command(
             ", ".join(f"{e.agency_code}:{e.event_ref}" for e in read.entries),
         )
     console.print(table)
+
+
+@app.command("latency")
+def latency_command(
+    child_ref: str = typer.Argument(..., help="The child's person id or public id."),
+    as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """When each agency working with a child received its significant entries, and which were
+    never shared (audited read; the same view as the API).
+
+    Example: fullpicture sharing latency 12 --as j.smith
+    """
+    with unit_of_work(get_session_factory()) as session:
+        subject = acting_user(session, as_user, Scope.CHILDREN_READ, command="sharing latency")
+        try:
+            person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+            view = service.child_sharing_latency(
+                db_session=session, subject=subject, person_public_id=person.public_id
+            )
+        except (chronology_repository.ChronologyNotFound, access_service.PersonNotVisible) as exc:
+            err_console.print(f"[red]{NOT_VISIBLE}[/red]")
+            raise typer.Exit(code=2) from exc
+    if as_json:
+        console.print_json(view.model_dump_json())
+        return
+    table = Table("entry", "from", "recorded", "to", "received", "days")
+    for row in [*view.received, *view.unshared]:
+        table.add_row(
+            row.event_ref,
+            row.from_agency_code,
+            row.recorded_on.isoformat(),
+            row.to_agency_code or "(an agency working with the child)",
+            row.received_on.isoformat() if row.received_on else "NOT SHARED",
+            "" if row.days is None else str(row.days),
+        )
+    console.print(table)
+    if view.note:
+        console.print(view.note)

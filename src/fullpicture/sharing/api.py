@@ -13,7 +13,12 @@ from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId, Pr
 from fullpicture.core.runtime import request_session
 from fullpicture.sharing import service
 from fullpicture.sharing.lawful_bases import GoldenRules, LawfulBases, golden_rules, lawful_bases
-from fullpicture.sharing.schemas import SharingDecisionCreate, SharingDecisionRead, SharingRefusal
+from fullpicture.sharing.schemas import (
+    ChildSharingLatency,
+    SharingDecisionCreate,
+    SharingDecisionRead,
+    SharingRefusal,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["sharing decisions"])
 
@@ -79,3 +84,19 @@ def list_sharing_decisions(
         db_session=session, subject=subject, person_public_id=person_id
     )
     return [service.to_read(session, decision) for decision in decisions]
+
+
+@router.get(
+    "/children/{person_id}/sharing-latency",
+    response_model=ChildSharingLatency,
+    summary="When each agency working with a child received its significant entries; the unshared",
+)
+def sharing_latency(
+    person_id: PersonPublicId, session: DbSession, subject: ChildReader
+) -> ChildSharingLatency:
+    """Needs ``children:read`` and a need to know the child; the read is audited. A partner
+    agency sees its own entries (receiving agencies named once they have received them) and
+    what was shared with it; the front door sees every row."""
+    return service.child_sharing_latency(
+        db_session=session, subject=subject, person_public_id=person_id
+    )

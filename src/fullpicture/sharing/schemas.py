@@ -90,3 +90,28 @@ class SharingRefusal(BaseModel):
 
     detail: str
     problems: list[str]
+
+
+class EntrySharingRead(BaseModel):
+    """One significant entry and one other agency working with the child."""
+
+    event_ref: str
+    from_agency_code: str
+    concern_code: str
+    severity: int
+    event_date: dt.date
+    recorded_on: dt.date
+    to_agency_code: str | None = Field(
+        description="None when the reader's agency may not be told which agency it is"
+    )
+    received_on: dt.date | None
+    days: int | None = Field(description="calendar days from recording to receipt")
+    decision_id: str | None
+
+
+class ChildSharingLatency(BaseModel):
+    child_id: str
+    significant_severity: int
+    received: list[EntrySharingRead]
+    unshared: list[EntrySharingRead]
+    note: str | None = None

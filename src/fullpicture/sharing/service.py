@@ -30,10 +30,16 @@ from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import Person, PersonRecordLink
-from fullpicture.sharing import repository
+from fullpicture.sharing import latency, repository
 from fullpicture.sharing.lawful_bases import LawfulBases, lawful_bases
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
-from fullpicture.sharing.schemas import SharedEntryRead, SharingDecisionCreate, SharingDecisionRead
+from fullpicture.sharing.schemas import (
+    ChildSharingLatency,
+    EntrySharingRead,
+    SharedEntryRead,
+    SharingDecisionCreate,
+    SharingDecisionRead,
+)
 
 DUTY_TO_SHARE = "ca2004_s16LA"
 
@@ -366,4 +372,65 @@ def to_read(db_session: Session, decision: SharingDecision) -> SharingDecisionRe
         recorded_by=decision.recorded_by,
         rules_version=decision.rules_version,
         warnings=warnings_for(decision),
+    )
+
+
+HIDDEN_AGENCIES_NOTE = (
+    "Agencies your agency has not shared with are not named: ask the children's social care "
+    "front door, which sees every agency working with the child."
+)
+
+
+def child_sharing_latency(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    person_public_id: str,
+    now: dt.datetime | None = None,
+) -> ChildSharingLatency:
+    """A child's significant entries, when each other agency working with the child received
+    them, and those never shared, as the subject may see them (audited read).
+
+    The front door's pooled view sees every row. A partner agency sees its own entries (naming
+    a receiving agency only once it has received the entry from them, since which agencies hold
+    records about a child is not told to partners) and the entries shared with it.
+    """
+    person = access_service.open_person(
+        db_session=db_session,
+        subject=subject,
+        person_public_id=person_public_id,
+        purpose="sharing latency",
+        now=now,
+    )
+    rows = latency.entry_sharing(db_session, person_ids=[person.id])
+    pooled = access_repository.sees_all_agencies(subject)
+    shown: list[EntrySharingRead] = []
+    hidden = False
+    for row in rows:
+        own = row.from_agency_id == subject.agency_id
+        received_here = row.to_agency_id == subject.agency_id and row.received_on is not None
+        if not (pooled or own or received_here):
+            continue
+        name_recipient = pooled or row.received_on is not None
+        hidden = hidden or not name_recipient
+        shown.append(
+            EntrySharingRead(
+                event_ref=row.event_ref,
+                from_agency_code=row.from_agency_code,
+                concern_code=row.concern_code,
+                severity=row.severity,
+                event_date=row.event_date,
+                recorded_on=row.recorded_on,
+                to_agency_code=row.to_agency_code if name_recipient else None,
+                received_on=row.received_on,
+                days=row.days,
+                decision_id=row.decision_id,
+            )
+        )
+    return ChildSharingLatency(
+        child_id=person.public_id,
+        significant_severity=latency.latency_rules().significant_severity,
+        received=[r for r in shown if r.received_on is not None],
+        unshared=[r for r in shown if r.received_on is None],
+        note=HIDDEN_AGENCIES_NOTE if hidden else None,
     )

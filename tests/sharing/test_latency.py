@@ -1,0 +1,148 @@
+"""Sharing latency and unshared significant entries, on both backends, as each reader may see
+them; the route and command are refused for other agencies and roles without the scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from fullpicture.access.models import Role
+from fullpicture.agencies.models import AgencyKind
+from fullpicture.sharing import latency, service
+from tests.access.principals import (
+    authorise_client,
+    link_record,
+    make_agency,
+    make_user,
+    subject_of,
+)
+from tests.sharing.scenario import Scenario, a_share, build
+
+UTC = dt.UTC
+
+
+def _world(db_session: Session) -> Scenario:
+    world = build(db_session, "-lat")
+    first, minor, third = world.school_events
+    first.date_recorded = dt.date(2026, 3, 2)
+    minor.severity = 2  # below the threshold: never listed
+    third.date_recorded = dt.date(2026, 3, 10)
+    world.police_event.date_recorded = dt.date(2026, 3, 5)
+    db_session.flush()
+    service.record_decision(
+        db_session=db_session,
+        subject=subject_of(world.teacher),
+        person_public_id=world.child.public_id,
+        decision_in=a_share(
+            world.gp, first.event_ref, shared_at=dt.datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+        ),
+    )
+    return world
+
+
+def test_latency_per_entry_and_agency_and_the_unshared(db_session: Session) -> None:
+    world = _world(db_session)
+    first, _, third = world.school_events
+    rows = latency.entry_sharing(db_session, person_ids=[world.child.id])
+    table = {(r.event_ref, r.to_agency_code): (r.received_on, r.days) for r in rows}
+    assert table == {
+        (first.event_ref, world.gp.code): (dt.date(2026, 3, 4), 2),
+        (first.event_ref, world.police.code): (None, None),
+        (third.event_ref, world.gp.code): (None, None),
+        (third.event_ref, world.police.code): (None, None),
+        (world.police_event.event_ref, world.school.code): (None, None),
+        (world.police_event.event_ref, world.gp.code): (None, None),
+    }
+    assert len(latency.unshared(rows)) == 5
+
+
+def test_the_school_sees_its_own_entries_and_does_not_learn_who_else_holds_records(
+    db_session: Session,
+) -> None:
+    world = _world(db_session)
+    view = service.child_sharing_latency(
+        db_session=db_session,
+        subject=subject_of(world.teacher),
+        person_public_id=world.child.public_id,
+    )
+    assert [(r.event_ref, r.to_agency_code, r.days) for r in view.received] == [
+        (world.school_events[0].event_ref, world.gp.code, 2)
+    ]
+    assert {r.from_agency_code for r in view.unshared} == {world.school.code}
+    assert {r.to_agency_code for r in view.unshared} == {None}
+    assert len(view.unshared) == 3 and view.note is not None
+
+
+def test_the_gp_sees_what_it_received_and_the_front_door_sees_every_row(
+    db_session: Session,
+) -> None:
+    world = _world(db_session)
+    gp_view = service.child_sharing_latency(
+        db_session=db_session,
+        subject=subject_of(world.gp_doctor),
+        person_public_id=world.child.public_id,
+    )
+    assert [r.event_ref for r in gp_view.received] == [world.school_events[0].event_ref]
+    assert gp_view.unshared == []
+
+    csc = make_agency(db_session, "csc-lat", AgencyKind.CHILDRENS_SOCIAL_CARE)
+    link_record(db_session, person=world.child, agency=csc, record_ref="C1")
+    mash = make_user(db_session, role=Role.FRONT_DOOR, agency=csc)
+    pooled = service.child_sharing_latency(
+        db_session=db_session, subject=subject_of(mash), person_public_id=world.child.public_id
+    )
+    assert len(pooled.received) == 1 and len(pooled.unshared) == 8  # csc now works with her too
+    assert pooled.note is None
+
+
+def test_a_later_correction_still_counts_as_received(db_session: Session) -> None:
+    from fullpicture.chronology.models import Event, EventParticipant, ParticipantRole
+
+    world = _world(db_session)
+    first = world.school_events[0]
+    db_session.add(
+        Event(
+            agency_id=first.agency_id,
+            event_ref=first.event_ref,
+            version=2,
+            content_hash="v2",
+            event_date=first.event_date,
+            date_precision=first.date_precision,
+            concern_code=first.concern_code,
+            summary="corrected",
+            information_type=first.information_type,
+            recorded_by="test",
+            participants=[EventParticipant(record_ref="S1", role=ParticipantRole.SUBJECT)],
+        )
+    )
+    db_session.flush()
+    rows = latency.entry_sharing(db_session, person_ids=[world.child.id])
+    received = [r for r in rows if r.received_on is not None]
+    assert [(r.event_ref, r.recorded_on, r.days) for r in received] == [
+        (first.event_ref, dt.date(2026, 3, 2), 2)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("role", "involved", "expected"),
+    [
+        (Role.DESIGNATED_LEAD, False, 404),
+        (Role.AUDITOR, False, 403),
+        (Role.PARTNERSHIP_ANALYST, False, 403),
+        (Role.DESIGNATED_LEAD, True, 200),
+    ],
+)
+def test_the_route_is_refused_to_other_agencies_and_roles_without_the_scope(
+    app_client: TestClient, db_session: Session, role: Role, involved: bool, expected: int
+) -> None:
+    world = _world(db_session)
+    agency = world.school if involved else make_agency(db_session, "housing-lat")
+    sees_children = role not in (Role.AUDITOR, Role.PARTNERSHIP_ANALYST)
+    authorise_client(app_client, db_session, role=role, agency=agency if sees_children else None)
+    response = app_client.get(f"/api/v1/children/{world.child.public_id}/sharing-latency")
+    assert response.status_code == expected, response.text
+    if expected != 200:
+        assert world.school_events[0].event_ref not in response.text
