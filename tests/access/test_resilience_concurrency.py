@@ -21,7 +21,14 @@ from fullpicture.access import audit
 from fullpicture.chronology import service as chronology_service
 from fullpicture.chronology.models import Event
 from fullpicture.core.database import session_factory, unit_of_work
-from tests.access.principals import link_record, make_agency, make_event, make_person
+from tests.access.principals import (
+    link_record,
+    make_agency,
+    make_event,
+    make_person,
+    make_user,
+    subject_of,
+)
 from tests.conftest import TestDatabase
 
 WRITERS = 20
@@ -97,7 +104,13 @@ def test_concurrent_acknowledgements_record_one_decision(
 
     factory = session_factory(fresh_database.engine)
     with unit_of_work(factory) as session:
-        person = make_person(session, held_by=[make_agency(session, "school-alerts")])
+        school = make_agency(session, "school-alerts")
+        person = make_person(session, held_by=[school])
+        # Each writer is a user of the agency the alert is routed to; decisions are theirs.
+        deciders = [
+            subject_of(make_user(session, agency=school, username=f"writer-{index}"))
+            for index in range(12)
+        ]
         alert = HarmAlert(
             person_id=person.id,
             kind="threshold",
@@ -107,6 +120,7 @@ def test_concurrent_acknowledgements_record_one_decision(
             evidence={},
             model_version="test",
             status=AlertStatus.NEW,
+            routed_to_agency_id=school.id,
             routing_reason="test",
         )
         session.add(alert)
@@ -117,15 +131,15 @@ def test_concurrent_acknowledgements_record_one_decision(
     # takes a lock, in which case the others wait at the read and the barrier gives up).
     writers = 12  # below the connection pool (5 + 10 overflow), so nobody waits for one
     start, after_read = threading.Barrier(writers), threading.Barrier(writers, timeout=2)
-    original_get_alert = harm_service.get_alert
+    original_alert_row = harm_service._alert_row
 
-    def slow_get_alert(**kwargs: Any) -> HarmAlert:
-        alert = original_get_alert(**kwargs)
+    def slow_alert_row(**kwargs: Any) -> HarmAlert:
+        alert = original_alert_row(**kwargs)
         with contextlib.suppress(threading.BrokenBarrierError):
             after_read.wait()
         return alert
 
-    monkeypatch.setattr(harm_service, "get_alert", slow_get_alert)
+    monkeypatch.setattr(harm_service, "_alert_row", slow_alert_row)
     outcomes: list[str] = []
     failures: list[BaseException] = []
 
@@ -135,11 +149,11 @@ def test_concurrent_acknowledgements_record_one_decision(
             with unit_of_work(factory) as session:
                 harm_service.acknowledge_alert(
                     db_session=session,
+                    decider=deciders[index],
                     public_id=alert_id,
                     decision=f"writer {index} decided to refer",
-                    by=f"writer-{index}",
                 )
-            outcomes.append(f"writer-{index}")
+            outcomes.append(deciders[index].actor)
         except harm_service.AlertWorkflowError:
             outcomes.append("refused")
         except BaseException as exc:  # collected; asserted below

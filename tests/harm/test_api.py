@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
@@ -18,6 +19,7 @@ from fullpicture.chronology.export import CSV_COLUMNS, HELD_ELSEWHERE_MARKER, ch
 from fullpicture.chronology.models import ParticipantRole
 from fullpicture.chronology.repository import child_chronology
 from fullpicture.harm import service
+from fullpicture.harm.models import HarmAlert
 from fullpicture.people.models import Person, SourceRecord
 from tests.access.principals import authorise_client
 from tests.chronology import factories as make
@@ -218,6 +220,8 @@ def test_break_glass_opens_the_pooled_view_for_its_duration(
 
 def test_alert_workflow_over_http(app_client: TestClient, db_session: Session) -> None:
     school, child = _child(db_session)
+    # The front door that holds the child's record gets the alert and decides on it.
+    csc = _csc_holds_the_child(db_session, child)
     service.record_alerts(
         db_session=db_session, result=service.score_population(db_session=db_session, as_of=AS_OF)
     )
@@ -226,20 +230,21 @@ def test_alert_workflow_over_http(app_client: TestClient, db_session: Session) -
     mine = [a for a in listed if a["person_id"] == child.id]
     assert mine and all(a["evidence"]["event_ids"] for a in mine)
     police_event = _police_event_id(db_session)
-    stored = service.list_alerts(db_session=db_session, person_id=child.id)
+    stored = db_session.scalars(select(HarmAlert).where(HarmAlert.person_id == child.id)).all()
     assert any(police_event in a.evidence["event_ids"] for a in stored)
     assert all(police_event not in a["evidence"]["event_ids"] for a in mine)
     alert_id = mine[0]["public_id"]
-    early = app_client.post(f"/api/v1/alerts/{alert_id}/close", json={"outcome": "done", "by": "x"})
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
+    early = app_client.post(f"/api/v1/alerts/{alert_id}/close", json={"outcome": "done"})
     assert early.status_code == 409
     ack = app_client.post(
         f"/api/v1/alerts/{alert_id}/acknowledge",
-        json={"decision": "Shared with the school nurse; strategy discussion", "by": "DSL"},
+        json={"decision": "Shared with the school nurse; strategy discussion"},
     )
     assert ack.status_code == 200, ack.text
     assert ack.json()["status"] == "acknowledged"
     closed = app_client.post(
-        f"/api/v1/alerts/{alert_id}/close", json={"outcome": "Early help plan", "by": "DSL"}
+        f"/api/v1/alerts/{alert_id}/close", json={"outcome": "Early help plan"}
     )
     assert closed.json()["status"] == "closed"
 

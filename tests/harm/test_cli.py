@@ -88,13 +88,12 @@ def test_score_alerts_workflow_and_chronology_export(
     assert code == 0 and alert_id[:8] in output  # the table may wrap a long id
     code, output = _run("harm", "alerts", *as_gp)
     assert code == 0 and alert_id[:8] in output  # the GP holds a record of the child
-    code, output = _run("harm", "close", alert_id, "--outcome", "done", "--by", "x", *as_mash)
+    code, output = _run("harm", "close", alert_id, "--outcome", "done", *as_mash)
     assert code == 2 and "acknowledge" in output
-    code, output = _run("harm", "acknowledge", alert_id, "--decision", "Same-day referral to CSC",
-                        "--by", "GP")  # fmt: skip
+    code, output = _run("harm", "acknowledge", alert_id, "--decision", "Same-day referral to CSC")
     assert code == 2 and "--as" in output  # nobody decides on an alert anonymously
     code, output = _run("harm", "acknowledge", alert_id, "--decision", "Same-day referral to CSC",
-                        "--by", "GP", *as_mash)  # fmt: skip
+                        *as_mash)  # fmt: skip
     assert code == 0 and "acknowledged" in output
     code, output = _run("harm", "child", str(child_id), "--as-of", "2025-06-30", *as_gp)
     assert code == 0 and "PHY-INJ" in output and "infant" in output

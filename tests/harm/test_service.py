@@ -7,11 +7,13 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from fullpicture.access.models import Role
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.models import ParticipantRole
 from fullpicture.harm import service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.people.models import Person, SourceRecord
+from tests.access.principals import make_user, subject_of
 from tests.chronology import factories as make
 
 AS_OF = dt.date(2025, 6, 30)
@@ -118,30 +120,34 @@ def test_alerts_are_stored_once_and_routed_to_the_csc_holding_the_child(
 def test_workflow_new_acknowledged_closed(db_session: Session, baby: dict[str, object]) -> None:
     result = service.score_population(db_session=db_session, as_of=AS_OF)
     alert = service.record_alerts(db_session=db_session, result=result)[0]
+    # Decisions are the signed-in user's, of the agency the alert is routed to.
+    manager = subject_of(
+        make_user(db_session, role=Role.TEAM_MANAGER, agency=baby["csc"])  # type: ignore[arg-type]
+    )
     with pytest.raises(service.AlertWorkflowError, match="acknowledge"):
         service.close_alert(
-            db_session=db_session, public_id=alert.public_id, outcome="x y z", by="a"
+            db_session=db_session, decider=manager, public_id=alert.public_id, outcome="x y z"
         )
     service.acknowledge_alert(
         db_session=db_session,
+        decider=manager,
         public_id=alert.public_id,
         decision="Strategy discussion held the same day",
-        by="Team manager",
     )
-    assert alert.status is AlertStatus.ACKNOWLEDGED and alert.decided_by == "Team manager"
+    assert alert.status is AlertStatus.ACKNOWLEDGED and alert.decided_by == manager.actor
     with pytest.raises(service.AlertWorkflowError, match="only a new alert"):
         service.acknowledge_alert(
-            db_session=db_session, public_id=alert.public_id, decision="again", by="x"
+            db_session=db_session, decider=manager, public_id=alert.public_id, decision="again"
         )
     service.close_alert(
         db_session=db_session,
+        decider=manager,
         public_id=alert.public_id,
         outcome="Child protection plan; baby seen by paediatrician",
-        by="Social worker",
     )
     assert alert.status is AlertStatus.CLOSED and alert.closed_at is not None
     with pytest.raises(service.AlertNotFound):
-        service.get_alert(db_session=db_session, public_id="nope")
+        service.open_alert(db_session=db_session, reader=manager, public_id="nope", purpose="t")
 
 
 def test_without_a_csc_agency_the_alert_waits_unrouted(db_session: Session) -> None:

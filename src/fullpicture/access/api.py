@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, status
+from fastapi import APIRouter, FastAPI, status
 from sqlalchemy import select
 
 from fullpicture.access import audit
@@ -17,7 +17,7 @@ from fullpicture.access.auth import (
     DbSession,
     PersonPublicId,
     Principal,
-    authenticated,
+    requires,
 )
 from fullpicture.access.models import AccessNotification, UserAccount
 from fullpicture.access.pages import install_pages
@@ -94,7 +94,7 @@ def who_has_looked(
 
 SubjectAccessOfficer = Annotated[
     AuthSubject,
-    Depends(authenticated(Scope.CHILDREN_READ, Scope.SUBJECT_ACCESS_EXPORT)),
+    requires(Scope.CHILDREN_READ, Scope.SUBJECT_ACCESS_EXPORT),
 ]
 
 

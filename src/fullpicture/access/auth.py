@@ -6,7 +6,7 @@ Routes declare who may call them by taking a typed dependency as a parameter, Po
     @router.get("/people/{person_id}/chronology")
     def chronology(person_id: str, subject: ChildReader, db_session: DbSession) -> ...
 
-or, for a whole router, ``APIRouter(dependencies=[Depends(authenticated(Scope.IMPORTS_WRITE))])``.
+or, for a whole router, ``APIRouter(dependencies=[requires(Scope.IMPORTS_WRITE)])``.
 ``tests/access/test_route_access.py`` fails for any route of the app without one (bar the
 reviewed ``PUBLIC_ROUTES``). What a subject may see inside a child's record is decided in
 ``access.service`` / ``access.repository``, never here.
@@ -18,7 +18,7 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.dependencies.models import Dependant
@@ -44,7 +44,7 @@ CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-DbSession = Annotated[Session, Depends(request_session)]
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 PersonPublicId = Annotated[
     str, Path(pattern=UUID_PATTERN, description="the person's public id (a UUID)")
 ]
@@ -118,7 +118,7 @@ async def gated_session(db_session: DbSession) -> AsyncIterator[Session]:
         yield db_session
 
 
-GatedSession = Annotated[Session, Depends(gated_session)]
+GatedSession = Annotated[Session, Depends(gated_session, scope="function")]
 
 
 #: Declares ``Authorization: Bearer`` in the OpenAPI document (Swagger UI's Authorize button);
@@ -194,6 +194,18 @@ def authenticated(*scopes: Scope) -> Authenticator:
     return Authenticator(frozenset(scopes))
 
 
+def requires(*scopes: Scope) -> Any:
+    """``Depends(authenticated(*scopes))``, closed when the route function returns.
+
+    FastAPI runs the exit of a ``yield`` dependency after the response is sent unless it is
+    function-scoped; the request's session commits in its exit, so a write would be
+    acknowledged before it (and its audit entry) is stored. Every dependency that holds the
+    session is function-scoped: the answer goes out only after the commit (issue 12,
+    finding 13; ``tests/access/test_write_commit.py``).
+    """
+    return Depends(authenticated(*scopes), scope="function")
+
+
 async def _presented_csrf(request: Request) -> str | None:
     if request.method not in UNSAFE_METHODS or "authorization" in request.headers:
         return None
@@ -243,21 +255,17 @@ def _subject_from_request(
 
 
 # Typed dependencies for routes (take one as a parameter).
-Principal = Annotated[AuthSubject, Depends(authenticated())]
-ChildReader = Annotated[AuthSubject, Depends(authenticated(Scope.CHILDREN_READ))]
-ChildWriter = Annotated[
-    AuthSubject, Depends(authenticated(Scope.CHILDREN_READ, Scope.CHILDREN_WRITE))
-]
-ReferralWriter = Annotated[
-    AuthSubject, Depends(authenticated(Scope.CHILDREN_READ, Scope.REFERRALS_WRITE))
-]
-ImportWriter = Annotated[AuthSubject, Depends(authenticated(Scope.IMPORTS_WRITE))]
-LinkageRunner = Annotated[AuthSubject, Depends(authenticated(Scope.LINKAGE_RUN))]
-LinkageReviewer = Annotated[AuthSubject, Depends(authenticated(Scope.LINKAGE_REVIEW))]
-AggregateReader = Annotated[AuthSubject, Depends(authenticated(Scope.AGGREGATES_READ))]
-AuditReader = Annotated[AuthSubject, Depends(authenticated(Scope.AUDIT_READ))]
-AccessLogReader = Annotated[AuthSubject, Depends(authenticated(Scope.ACCESS_LOG_READ))]
-BreakGlassUser = Annotated[AuthSubject, Depends(authenticated(Scope.BREAK_GLASS))]
+Principal = Annotated[AuthSubject, requires()]
+ChildReader = Annotated[AuthSubject, requires(Scope.CHILDREN_READ)]
+ChildWriter = Annotated[AuthSubject, requires(Scope.CHILDREN_READ, Scope.CHILDREN_WRITE)]
+ReferralWriter = Annotated[AuthSubject, requires(Scope.CHILDREN_READ, Scope.REFERRALS_WRITE)]
+ImportWriter = Annotated[AuthSubject, requires(Scope.IMPORTS_WRITE)]
+LinkageRunner = Annotated[AuthSubject, requires(Scope.LINKAGE_RUN)]
+LinkageReviewer = Annotated[AuthSubject, requires(Scope.LINKAGE_REVIEW)]
+AggregateReader = Annotated[AuthSubject, requires(Scope.AGGREGATES_READ)]
+AuditReader = Annotated[AuthSubject, requires(Scope.AUDIT_READ)]
+AccessLogReader = Annotated[AuthSubject, requires(Scope.ACCESS_LOG_READ)]
+BreakGlassUser = Annotated[AuthSubject, requires(Scope.BREAK_GLASS)]
 
 #: Routes anyone may call, each reviewed: liveness, the API description, signing in, and the
 #: site icon (a redirect to a static file).

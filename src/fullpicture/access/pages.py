@@ -311,7 +311,7 @@ def oidc_http_client() -> Iterator[httpx.Client]:
         yield client
 
 
-OidcClient = Annotated[httpx.Client, Depends(oidc_http_client)]
+OidcClient = Annotated[httpx.Client, Depends(oidc_http_client, scope="function")]
 Settings = Annotated[AccessSettings, Depends(get_access_settings)]
 OIDC_COOKIE = "fp_oidc"
 

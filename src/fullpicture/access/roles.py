@@ -31,6 +31,10 @@ class Scope(enum.StrEnum):
     BREAK_GLASS = "break_glass"
     USERS_MANAGE = "users:manage"
     SUBJECT_ACCESS_EXPORT = "subject_access:export"
+    #: Record decisions on alerts routed to any agency (and on unrouted ones), not only one's
+    #: own agency's. No role holds it by default; a partnership may give it to a role that
+    #: oversees alerts across agencies.
+    ALERTS_DECIDE_ANY_AGENCY = "alerts:decide_any_agency"
 
 
 class RolePolicy(BaseModel):
@@ -49,6 +53,7 @@ class RolePolicy(BaseModel):
             Scope.BREAK_GLASS,
             Scope.REFERRALS_WRITE,
             Scope.SUBJECT_ACCESS_EXPORT,
+            Scope.ALERTS_DECIDE_ANY_AGENCY,
         }:
             raise ValueError("a role that sees no children cannot hold child-data scopes")
         return self

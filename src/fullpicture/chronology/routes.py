@@ -21,7 +21,7 @@ from fullpicture.people.models import Household, Person
 
 router = APIRouter(prefix="/api/v1", tags=["chronology"])
 
-DbSession = Annotated[Session, Depends(request_session)]
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 HouseholdPublicId = Annotated[
     str,
     Path(pattern=UUID_PATTERN, description="the household's public id (a UUID)"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
-from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
@@ -29,7 +29,7 @@ from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work, utc_now
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.harm import service as harm_service
-from fullpicture.harm.models import AlertStatus
+from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.replay import ReplayError, load_case, replay_case
 from fullpicture.people.models import Person
 
@@ -207,7 +207,8 @@ def child(
             + ", ".join(f"{s.code} {s.day}" for s in strengths)
         )
     for alert in assessment.alerts:
-        console.print(f"[bold]{alert.day} {alert.kind}[/bold] ({alert.score:.1f}): {alert.reason}")
+        kind, reason = evidence.alert_text(alert.kind, alert.reason, alert.evidence)
+        console.print(f"[bold]{alert.day} {kind}[/bold] ({alert.score:.1f}): {reason}")
     if evidence.held_elsewhere is not None:
         console.print(f"[yellow]{evidence.held_elsewhere.message}[/yellow]")
 
@@ -220,6 +221,9 @@ def alerts(
 ) -> None:
     """List alerts about children you may see, newest first, with their reason and routing.
 
+    An alert resting on entries your role may not see shows them counted and its kind and
+    reason withheld, as on the web and API.
+
     Example: fullpicture harm alerts --status new --as mash.worker
     """
     with unit_of_work(get_session_factory()) as session:
@@ -227,14 +231,17 @@ def alerts(
         person_id = None
         if child_ref is not None:
             person_id = _open_child(session, as_user, child_ref, "alerts", subject)[1].id
-        readable = set(session.scalars(access_repository.readable_person_ids(subject, utc_now())))
-        found = [
-            alert
-            for alert in harm_service.list_alerts(
-                db_session=session, status=status, person_id=person_id
-            )
-            if alert.person_id in readable
-        ]
+        found = harm_service.disclose_alerts(
+            db_session=session,
+            reader=subject,
+            alerts=harm_service.readable_alerts(
+                db_session=session,
+                subject=subject,
+                now=utc_now(),
+                statuses=[status] if status is not None else [],
+                person_id=person_id,
+            ),
+        )
         table = Table("id", "child", "raised", "kind", "score", "status", "reason")
         for alert in found:
             table.add_row(
@@ -248,42 +255,45 @@ def alerts(
 def acknowledge(
     alert_id: str = typer.Argument(..., help="The alert's id."),
     decision: str = typer.Option(..., "--decision", help="What was decided, and why."),
-    by: str = typer.Option(..., "--by", help="Who decided."),
-    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP + " The decision is yours."),
 ) -> None:
-    """Record the decision taken on a new alert.
+    """Record the decision taken on a new alert routed to your agency, as yourself.
 
-    Example: fullpicture harm acknowledge 3f2a... --decision "Strategy discussion today" --by "J Smith" --as mash.worker
+    Example: fullpicture harm acknowledge 3f2a... --decision "Strategy discussion today" --as mash.worker
     """
-    _transition(alert_id, as_user, lambda s: harm_service.acknowledge_alert(
-        db_session=s, public_id=alert_id, decision=decision, by=by))  # fmt: skip
+    _transition(alert_id, as_user, lambda s, who: harm_service.acknowledge_alert(
+        db_session=s, decider=who, public_id=alert_id, decision=decision))  # fmt: skip
 
 
 @app.command("close")
 def close(
     alert_id: str = typer.Argument(..., help="The alert's id."),
     outcome: str = typer.Option(..., "--outcome", help="What happened for the child."),
-    by: str = typer.Option(..., "--by", help="Who closed it."),
-    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
+    as_user: str = typer.Option(..., "--as", help=AS_USER_HELP + " The closure is yours."),
 ) -> None:
-    """Close an acknowledged alert with its outcome.
+    """Close an acknowledged alert routed to your agency with its outcome, as yourself.
 
-    Example: fullpicture harm close 3f2a... --outcome "Child protection plan" --by "J Smith" --as mash.worker
+    Example: fullpicture harm close 3f2a... --outcome "Child protection plan" --as mash.worker
     """
-    _transition(alert_id, as_user, lambda s: harm_service.close_alert(
-        db_session=s, public_id=alert_id, outcome=outcome, by=by))  # fmt: skip
+    _transition(alert_id, as_user, lambda s, who: harm_service.close_alert(
+        db_session=s, decider=who, public_id=alert_id, outcome=outcome))  # fmt: skip
 
 
-def _transition(alert_id: str, as_user: str, change: object) -> None:
+def _transition(
+    alert_id: str, as_user: str, change: Callable[[Session, AuthSubject], HarmAlert]
+) -> None:
     try:
         with unit_of_work(get_session_factory()) as session:
             subject = acting_user(session, as_user, Scope.CHILDREN_WRITE)
-            child = harm_service.get_alert(db_session=session, public_id=alert_id).person_public_id
-            # The same gate as reading the child: need to know, and the access is audited.
-            _open_child(session, as_user, child, "alert decision", subject)
-            alert = change(session)  # type: ignore[operator]
-            status = alert.status.value
-    except (harm_service.AlertNotFound, harm_service.AlertWorkflowError) as exc:
+            # The need to know, the audit of the read and the routing check are the service's.
+            status = change(session, subject).status.value
+    except harm_service.AlertNotFound as exc:
+        err_console.print(f"[red]{NOT_VISIBLE}[/red]")
+        raise typer.Exit(code=2) from exc
+    except harm_service.AlertNotYours as exc:
+        err_console.print(f"[red]Not changed.[/red] {exc}")
+        raise typer.Exit(code=3) from exc
+    except harm_service.AlertWorkflowError as exc:
         err_console.print(f"[red]Not changed.[/red] {exc}")
         raise typer.Exit(code=2) from exc
     console.print(f"Alert {alert_id} is now {status}.")

@@ -7,16 +7,14 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId, Principal
-from fullpicture.access.subject import AuthSubject
 from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
 from fullpicture.harm import service
+from fullpicture.harm.engine import RaisedAlert
 from fullpicture.harm.model import default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.replay import ReplayError, replay_case
@@ -30,11 +28,10 @@ from fullpicture.harm.schemas import (
     RaisedAlertRead,
     ReplayResult,
 )
-from fullpicture.people.models import Person
 
 router = APIRouter(prefix="/api/v1", tags=["cumulative harm"])
 
-DbSession = Annotated[Session, Depends(request_session)]
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
 
 @router.get(
@@ -89,36 +86,17 @@ def child_harm(
         strengths=shown(explanation.strengths),
         strength_weight=explanation.strength_weight,
         strength_note=model.strengths.note,
-        alerts=[
-            RaisedAlertRead.model_validate(a).model_copy(
-                update={"evidence": evidence.refs(a.evidence)}
-            )
-            for a in assessment.alerts
-        ],
+        alerts=[_raised(a, evidence) for a in assessment.alerts],
         model_version=model.version,
         held_elsewhere=evidence.held_elsewhere,
     )
 
 
-def _read(alert: HarmAlert) -> AlertRead:
-    return AlertRead.model_validate(alert)
-
-
-def _shown(session: Session, subject: AuthSubject, alerts: list[HarmAlert]) -> list[AlertRead]:
-    """Alerts with their evidence cut to the entries the caller may see (per child)."""
-    now = utc_now()
-    visible: dict[int, set[int]] = {}
-    for person_id in {a.person_id for a in alerts}:
-        ids = [i for a in alerts if a.person_id == person_id for i in a.evidence["event_ids"]]
-        visible[person_id] = access_repository.visible_event_ids(
-            session, subject=subject, now=now, person_id=person_id, event_ids=ids
-        )
-    reads = []
-    for alert in alerts:
-        read = _read(alert)
-        ids = [i for i in alert.evidence["event_ids"] if i in visible[alert.person_id]]
-        reads.append(read.model_copy(update={"evidence": {"event_ids": ids}}))
-    return reads
+def _raised(alert: RaisedAlert, evidence: service.VisibleEvidence) -> RaisedAlertRead:
+    kind, reason = evidence.alert_text(alert.kind, alert.reason, alert.evidence)
+    return RaisedAlertRead.model_validate(alert).model_copy(
+        update={"kind": kind, "reason": reason, "evidence": evidence.refs(alert.evidence)}
+    )
 
 
 @router.get("/alerts", response_model=list[AlertRead], summary="Alerts for children you may see")
@@ -128,65 +106,72 @@ def alerts(
     alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
     routed_to_agency_id: int | None = None,
 ) -> list[AlertRead]:
-    """Newest first; only children the caller has a need to know about."""
-    readable = access_repository.readable_person_ids(subject, utc_now()).subquery()
-    statement = (
-        select(HarmAlert)
-        .where(HarmAlert.person_id.in_(select(readable)))
-        .order_by(HarmAlert.raised_on.desc(), HarmAlert.id.desc())
-        .limit(500)
+    """Newest first; only children the caller has a need to know about. An alert resting on
+    entries the caller may not see has its kind, reason, decision and outcome withheld and
+    those entries counted (``withheld``); routing to another agency is shown only to readers
+    with the pooled view of the child (``harm.service.disclose_alerts``)."""
+    found = service.readable_alerts(
+        db_session=session,
+        subject=subject,
+        now=utc_now(),
+        statuses=[alert_status] if alert_status is not None else [],
+        routed_to_agency_id=routed_to_agency_id,
     )
-    if alert_status is not None:
-        statement = statement.where(HarmAlert.status == alert_status)
-    if routed_to_agency_id is not None:
-        statement = statement.where(HarmAlert.routed_to_agency_id == routed_to_agency_id)
-    return _shown(session, subject, list(session.scalars(statement)))
+    return service.disclose_alerts(db_session=session, reader=subject, alerts=found)
 
 
-def _visible_alert(session: Session, subject: AuthSubject, alert_id: str) -> HarmAlert:
+ALERT_DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The alert is routed to another agency"},
+    404: {"description": "No such alert, or none about a child you may see"},
+    409: {"description": "The alert's status does not allow this step"},
+    422: {"description": "A body naming who decided (the decision is the signed-in user's)"},
+}
+
+
+def _decided(change: Any) -> HarmAlert:
     try:
-        alert = service.get_alert(db_session=session, public_id=alert_id)
+        alert: HarmAlert = change()
     except service.AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    public_id = session.scalar(select(Person.public_id).where(Person.id == alert.person_id))
-    access_service.open_person(
-        db_session=session, subject=subject, person_public_id=str(public_id), purpose="alert"
-    )
+    except service.AlertNotYours as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except service.AlertWorkflowError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return alert
 
 
 @router.post(
     "/alerts/{alert_id}/acknowledge",
     response_model=AlertRead,
-    summary="Record the decision taken on a new alert",
+    summary="Record the decision taken on a new alert (as the signed-in user)",
+    responses=ALERT_DECISION_RESPONSES,
 )
 def acknowledge(
     alert_id: str, body: AlertAcknowledge, session: DbSession, subject: ChildWriter
 ) -> AlertRead:
-    _visible_alert(session, subject, alert_id)
-    try:
-        alert = service.acknowledge_alert(
-            db_session=session, public_id=alert_id, decision=body.decision, by=body.by
+    """Only the agency the alert is routed to decides on it; the decision is attributed to
+    the signed-in user, never to a name in the body."""
+    alert = _decided(
+        lambda: service.acknowledge_alert(
+            db_session=session, decider=subject, public_id=alert_id, decision=body.decision
         )
-    except service.AlertWorkflowError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return _shown(session, subject, [alert])[0]
+    )
+    return service.disclose_alerts(db_session=session, reader=subject, alerts=[alert])[0]
 
 
 @router.post(
     "/alerts/{alert_id}/close",
     response_model=AlertRead,
-    summary="Close an acknowledged alert with its outcome",
+    summary="Close an acknowledged alert with its outcome (as the signed-in user)",
+    responses=ALERT_DECISION_RESPONSES,
 )
 def close(alert_id: str, body: AlertClose, session: DbSession, subject: ChildWriter) -> AlertRead:
-    _visible_alert(session, subject, alert_id)
-    try:
-        alert = service.close_alert(
-            db_session=session, public_id=alert_id, outcome=body.outcome, by=body.by
+    alert = _decided(
+        lambda: service.close_alert(
+            db_session=session, decider=subject, public_id=alert_id, outcome=body.outcome
         )
-    except service.AlertWorkflowError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return _shown(session, subject, [alert])[0]
+    )
+    return service.disclose_alerts(db_session=session, reader=subject, alerts=[alert])[0]
 
 
 @router.post(

@@ -12,14 +12,17 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
+from fullpicture.access import repository as access_repository
+from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.harm.batch import epoch_day
 from fullpicture.harm.engine import ScoringEvent
 from fullpicture.harm.model import HarmModel
+from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
 
 CHILDHOOD_DAYS = 18 * 365 + 4
@@ -213,3 +216,28 @@ def child_scoring_events(
         for _child, ref, agency, day, code, severity in rows
     ]
     return events, births.get(person_id)
+
+
+def readable_alerts(
+    reader: AuthSubject,
+    now: dt.datetime,
+    *,
+    statuses: Sequence[AlertStatus] = (),
+    person_id: int | None = None,
+    routed_to_agency_id: int | None = None,
+) -> Select[HarmAlert]:
+    """Alerts about children the reader may see (``access.repository.readable_person_ids``),
+    newest first: one statement for the API and the CLI, so neither filters rows itself."""
+    readable = access_repository.readable_person_ids(reader, now).subquery("alert_reader")
+    statement = (
+        select(HarmAlert)
+        .where(HarmAlert.person_id.in_(select(readable.c.person_id)))
+        .order_by(HarmAlert.raised_on.desc(), HarmAlert.id.desc())
+    )
+    if statuses:
+        statement = statement.where(HarmAlert.status.in_(list(statuses)))
+    if person_id is not None:
+        statement = statement.where(HarmAlert.person_id == person_id)
+    if routed_to_agency_id is not None:
+        statement = statement.where(HarmAlert.routed_to_agency_id == routed_to_agency_id)
+    return statement

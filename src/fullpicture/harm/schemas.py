@@ -95,16 +95,28 @@ class AlertRead(BaseModel):
     decided_by: str | None
     outcome: str | None
     closed_by: str | None
+    withheld: HeldElsewhere | None = Field(
+        default=None,
+        description="entries behind the alert your role may not see: counted, not shown; the "
+        "alert's kind, reason, decision and outcome are then withheld too",
+    )
 
 
 class AlertAcknowledge(BaseModel):
+    """A decision on a new alert. It is recorded as the signed-in user's: a body that names
+    someone (``by``, ``decided_by``…) is refused with a 422, never stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
     decision: str = Field(min_length=3, description="what was decided, and why")
-    by: str = Field(min_length=1)
 
 
 class AlertClose(BaseModel):
+    """An alert's outcome, recorded as the signed-in user's (a ``by`` field is a 422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     outcome: str = Field(min_length=3, description="what happened for the child")
-    by: str = Field(min_length=1)
 
 
 class ContributionRead(BaseModel):

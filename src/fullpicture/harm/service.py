@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import repository as access_repository
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency, AgencyKind
@@ -23,6 +25,7 @@ from fullpicture.harm.batch import BatchResult, score_population_duckdb
 from fullpicture.harm.engine import ChildAssessment, Ref, assess_child
 from fullpicture.harm.model import HarmModel, default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
+from fullpicture.harm.schemas import AlertRead
 from fullpicture.people.models import PersonRecordLink
 
 
@@ -212,7 +215,11 @@ def on_event_recorded(
     )
 
 
-def get_alert(*, db_session: Session, public_id: str, for_update: bool = False) -> HarmAlert:
+class AlertNotYours(PermissionError):
+    """The alert is routed to another agency: only that agency records decisions on it."""
+
+
+def _alert_row(*, db_session: Session, public_id: str, for_update: bool = False) -> HarmAlert:
     statement = select(HarmAlert).where(HarmAlert.public_id == public_id)
     if for_update:
         # A status change locks the row first, so two people acting on one alert at once
@@ -220,26 +227,36 @@ def get_alert(*, db_session: Session, public_id: str, for_update: bool = False) 
         statement = statement.with_for_update()
     alert = db_session.scalar(statement)
     if alert is None:
-        raise AlertNotFound(f"no alert {public_id!r}")
+        raise AlertNotFound(f"no alert {public_id!r}, or you have no need to know about it")
     return alert
 
 
-def list_alerts(
+def open_alert(
     *,
     db_session: Session,
-    status: AlertStatus | None = None,
-    person_id: int | None = None,
-    routed_to_agency_id: int | None = None,
-    limit: int = 200,
-) -> list[HarmAlert]:
-    statement = select(HarmAlert).order_by(HarmAlert.raised_on.desc(), HarmAlert.id.desc())
-    if status is not None:
-        statement = statement.where(HarmAlert.status == status)
-    if person_id is not None:
-        statement = statement.where(HarmAlert.person_id == person_id)
-    if routed_to_agency_id is not None:
-        statement = statement.where(HarmAlert.routed_to_agency_id == routed_to_agency_id)
-    return list(db_session.scalars(statement.limit(limit)))
+    reader: AuthSubject,
+    public_id: str,
+    purpose: str,
+    for_update: bool = False,
+) -> HarmAlert:
+    """The alert, if the reader has a need to know its child; the read is audited.
+
+    An unknown alert and one about a child the reader may not see get the same
+    ``AlertNotFound``, so a refusal never confirms that an alert exists.
+    """
+    alert = _alert_row(db_session=db_session, public_id=public_id, for_update=for_update)
+    try:
+        access_service.open_person(
+            db_session=db_session,
+            subject=reader,
+            person_public_id=alert.person.public_id,
+            purpose=purpose,
+        )
+    except access_service.PersonNotVisible as exc:
+        raise AlertNotFound(
+            f"no alert {public_id!r}, or you have no need to know about it"
+        ) from exc
+    return alert
 
 
 def readable_alerts(
@@ -252,27 +269,48 @@ def readable_alerts(
     person_id: int | None = None,
     limit: int = 500,
 ) -> list[HarmAlert]:
-    """Alerts about children the subject has a need to know about, newest first (the access
-    rule is part of the query: ``access.repository.readable_person_ids``)."""
-    readable = access_repository.readable_person_ids(subject, now).subquery("alert_reader")
-    statement = (
-        select(HarmAlert)
-        .where(HarmAlert.person_id.in_(select(readable.c.person_id)))
-        .order_by(HarmAlert.raised_on.desc(), HarmAlert.id.desc())
-        .limit(limit)
+    """Alerts about children the subject has a need to know about, newest first: the one rule
+    the API, the CLI and the pages list by, applied in the query
+    (``harm.repository.readable_alerts`` on ``access.repository.readable_person_ids``)."""
+    access_service.require_scopes(subject, Scope.CHILDREN_READ)
+    return list(
+        db_session.scalars(
+            repository.readable_alerts(
+                subject,
+                now,
+                statuses=statuses,
+                person_id=person_id,
+                routed_to_agency_id=routed_to_agency_id,
+            ).limit(limit)
+        )
     )
-    if statuses:
-        statement = statement.where(HarmAlert.status.in_(list(statuses)))
-    if routed_to_agency_id is not None:
-        statement = statement.where(HarmAlert.routed_to_agency_id == routed_to_agency_id)
-    if person_id is not None:
-        statement = statement.where(HarmAlert.person_id == person_id)
-    return list(db_session.scalars(statement))
 
 
-def acknowledge_alert(*, db_session: Session, public_id: str, decision: str, by: str) -> HarmAlert:
-    """Record the decision taken on a new alert (who decided what, and when)."""
-    alert = get_alert(db_session=db_session, public_id=public_id, for_update=True)
+def _decidable(
+    db_session: Session, decider: AuthSubject, public_id: str, purpose: str
+) -> HarmAlert:
+    """The alert locked for a decision: ``children:write``, a need to know the child (audited),
+    and the decider's agency is the one the alert is routed to, unless their role holds
+    ``alerts:decide_any_agency`` (issue 12, finding 12)."""
+    access_service.require_scopes(decider, Scope.CHILDREN_WRITE)
+    alert = open_alert(
+        db_session=db_session, reader=decider, public_id=public_id, purpose=purpose, for_update=True
+    )
+    if decider.has(Scope.ALERTS_DECIDE_ANY_AGENCY):
+        return alert
+    if alert.routed_to_agency_id is None or alert.routed_to_agency_id != decider.agency_id:
+        raise AlertNotYours(
+            f"alert {public_id} is routed to another agency; only that agency records decisions "
+            "on it. Tell them what you know, or ask the children's social care front door."
+        )
+    return alert
+
+
+def acknowledge_alert(
+    *, db_session: Session, decider: AuthSubject, public_id: str, decision: str
+) -> HarmAlert:
+    """Record the decision taken on a new alert, attributed to the signed-in ``decider``."""
+    alert = _decidable(db_session, decider, public_id, "alert decision")
     if alert.status is not AlertStatus.NEW:
         raise AlertWorkflowError(
             f"alert {public_id} is {alert.status.value}; only a new alert can be acknowledged"
@@ -281,15 +319,17 @@ def acknowledge_alert(*, db_session: Session, public_id: str, decision: str, by:
         raise AlertWorkflowError("say what was decided about the alert, and why")
     alert.status = AlertStatus.ACKNOWLEDGED
     alert.decision = decision.strip()
-    alert.decided_by = by
+    alert.decided_by = decider.actor
     alert.decided_at = utc_now()
     db_session.flush()
     return alert
 
 
-def close_alert(*, db_session: Session, public_id: str, outcome: str, by: str) -> HarmAlert:
-    """Close an acknowledged alert with its outcome for the child."""
-    alert = get_alert(db_session=db_session, public_id=public_id, for_update=True)
+def close_alert(
+    *, db_session: Session, decider: AuthSubject, public_id: str, outcome: str
+) -> HarmAlert:
+    """Close an acknowledged alert with its outcome, attributed to the signed-in ``decider``."""
+    alert = _decidable(db_session, decider, public_id, "alert closure")
     if alert.status is not AlertStatus.ACKNOWLEDGED:
         raise AlertWorkflowError(
             f"alert {public_id} is {alert.status.value}; record a decision (acknowledge) "
@@ -299,10 +339,22 @@ def close_alert(*, db_session: Session, public_id: str, outcome: str, by: str) -
         raise AlertWorkflowError("say what happened for the child before closing the alert")
     alert.status = AlertStatus.CLOSED
     alert.outcome = outcome.strip()
-    alert.closed_by = by
+    alert.closed_by = decider.actor
     alert.closed_at = utc_now()
     db_session.flush()
     return alert
+
+
+#: What an alert's kind, reason, decision and outcome read as when entries behind it are
+#: withheld from the reader: they are worded from every agency's entries, so they would tell
+#: what the other agencies recorded (issue 12, finding 2).
+WITHHELD = "withheld"
+#: Where an alert routed to another agency says it went, for a reader without the pooled view
+#: of the child: the routing reason names the agency and says it holds the child's record.
+ROUTED_ELSEWHERE = (
+    "routed to another agency; who and why are not shown to your role. Ask the children's "
+    "social care front door, which holds the multi-agency picture."
+)
 
 
 @dataclass(frozen=True)
@@ -316,6 +368,9 @@ class VisibleEvidence:
 
     agency_of: dict[int, str]  # visible event id -> recording agency's code
     held_elsewhere: HeldElsewhere | None
+    hidden_agency_of: dict[int, int] = field(default_factory=dict)  # withheld id -> agency id
+    incident_of: dict[int, tuple[str, dt.date]] = field(default_factory=dict)  # id -> code, day
+    same_incident_days: int = 0
 
     def shows(self, ref: Ref) -> bool:
         return isinstance(ref, int) and ref in self.agency_of
@@ -325,6 +380,39 @@ class VisibleEvidence:
 
     def agencies(self, refs: Iterable[Ref]) -> list[str]:
         return sorted({self.agency_of[r] for r in refs if isinstance(r, int) and self.shows(r)})
+
+    def withheld(self, refs: Iterable[Ref], what: str) -> HeldElsewhere | None:
+        """The entries among ``refs`` the viewer may not see, counted (None when none are)."""
+        hidden = {r for r in refs if not self.shows(r)}
+        known = {self.hidden_agency_of[r] for r in hidden if r in self.hidden_agency_of}
+        # An entry sorted before it was known here is still someone else's: at least one.
+        return HeldElsewhere.of(entries=len(hidden), agencies=max(1, len(known)), what=what)
+
+    def tells_nothing_new(self, refs: Sequence[Ref]) -> bool:
+        """Whether every withheld entry among ``refs`` is another agency's record of an
+        incident the viewer's own entries among them show (same concern code, dated within
+        the harm model's same-incident window): then an alert worded from all of them says
+        nothing the viewer does not hold, bar that someone else recorded it too (counted)."""
+        seen = [self.incident_of[r] for r in refs if self.shows(r) and r in self.incident_of]
+        for ref in refs:
+            if self.shows(ref):
+                continue
+            fact = self.incident_of.get(ref) if isinstance(ref, int) else None
+            if fact is None or not any(
+                code == fact[0] and abs((day - fact[1]).days) <= self.same_incident_days
+                for code, day in seen
+            ):
+                return False
+        return True
+
+    def alert_text(self, kind: str, reason: str, refs: Sequence[Ref]) -> tuple[str, str]:
+        """An alert's kind and reason as the viewer may read them: whole unless an entry
+        behind it that the viewer may not see adds an incident they do not hold; then
+        withheld, and the entries counted."""
+        held = self.withheld(refs, "are behind this alert")
+        if held is None or self.tells_nothing_new(refs):
+            return kind, reason
+        return WITHHELD, held.message
 
 
 def visible_evidence(
@@ -340,24 +428,88 @@ def visible_evidence(
     visible = access_repository.visible_event_ids(
         db_session, subject=subject, now=now, person_id=person_id, event_ids=event_ids
     )
-    agency_of = (
+    recorded_by = (
         {
-            event_id: code
-            for event_id, code in db_session.execute(
-                select(Event.id, Agency.code)
+            event_id: (agency_id, code, concern_code, day)
+            for event_id, agency_id, code, concern_code, day in db_session.execute(
+                select(Event.id, Agency.id, Agency.code, Event.concern_code, Event.event_date)
                 .join(Agency, Agency.id == Event.agency_id)
-                .where(Event.id.in_(sorted(visible)))
+                .where(Event.id.in_(event_ids))
             )
         }
-        if visible
+        if event_ids
         else {}
     )
     hidden = [r for r in event_ids if r not in visible]
     return VisibleEvidence(
-        agency_of=agency_of,
+        agency_of={i: recorded_by[i][1] for i in visible if i in recorded_by},
         held_elsewhere=HeldElsewhere.of(
             entries=len(hidden),
             agencies=access_repository.agency_count(db_session, event_ids=hidden),
             what="contributed to this score",
         ),
+        hidden_agency_of={i: recorded_by[i][0] for i in hidden if i in recorded_by},
+        incident_of={i: (row[2], row[3]) for i, row in recorded_by.items()},
+        same_incident_days=default_harm_model().same_incident.within_days,
     )
+
+
+def disclose_alerts(
+    *, db_session: Session, reader: AuthSubject, alerts: Sequence[HarmAlert]
+) -> list[AlertRead]:
+    """Each alert as the reader may be told of it (issue 12, finding 2).
+
+    * Evidence: only the entries the reader may see (``access.repository.event_visibility``).
+    * ``withheld`` counts the entries behind the alert the reader may not see, and how many
+      agencies hold them (never which), as ``held_elsewhere`` does for a score.
+    * Kind, reason, decision and outcome are worded from every agency's entries: they are
+      shown when each withheld entry is another agency's record of an incident the reader's
+      own entries behind the alert show (``VisibleEvidence.tells_nothing_new``), and read
+      ``withheld`` otherwise.
+    * Routing: shown when the alert is routed to the reader's own agency or the reader holds
+      the pooled view of the child (``chronology:all_agencies``, or break-glass for the
+      child); otherwise it says only that the alert went to another agency.
+
+    Readers with the pooled view of a child therefore see its alerts whole.
+    """
+    now = utc_now()
+    pooled = (
+        {a.person_id for a in alerts}
+        if access_repository.sees_all_agencies(reader)
+        else set(db_session.scalars(access_repository.break_glass_person_ids(reader, now)))
+    )
+    evidence: dict[int, VisibleEvidence] = {}
+    for person_id in sorted({a.person_id for a in alerts}):
+        evidence[person_id] = visible_evidence(
+            db_session=db_session,
+            subject=reader,
+            now=now,
+            person_id=person_id,
+            refs=[i for a in alerts if a.person_id == person_id for i in _event_ids(a)],
+        )
+    reads: list[AlertRead] = []
+    for alert in alerts:
+        seen = evidence[alert.person_id]
+        ids = _event_ids(alert)
+        update: dict[str, object] = {"evidence": {"event_ids": [int(r) for r in seen.refs(ids)]}}
+        held = seen.withheld(ids, "are behind this alert")
+        if held is not None:
+            update["withheld"] = held
+        if held is not None and not seen.tells_nothing_new(ids):
+            update |= {
+                "kind": WITHHELD,
+                "reason": held.message,
+                "decision": WITHHELD if alert.decision is not None else None,
+                "outcome": WITHHELD if alert.outcome is not None else None,
+            }
+        routed_elsewhere = (
+            alert.routed_to_agency_id is not None and alert.routed_to_agency_id != reader.agency_id
+        )
+        if routed_elsewhere and alert.person_id not in pooled:
+            update |= {"routed_to_agency_id": None, "routing_reason": ROUTED_ELSEWHERE}
+        reads.append(AlertRead.model_validate(alert).model_copy(update=update))
+    return reads
+
+
+def _event_ids(alert: HarmAlert) -> list[int]:
+    return [int(i) for i in (alert.evidence or {}).get("event_ids", [])]

@@ -20,7 +20,7 @@ from fullpicture.imports.schemas import ImportBatchRead, ImportResult, Quarantin
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
 
-SessionDep = Annotated[Session, Depends(request_session)]
+SessionDep = Annotated[Session, Depends(request_session, scope="function")]
 FeedUpload = Annotated[
     UploadFile | None,
     File(description="The table as .csv, .jsonl or .parquet (docs/import-format.md)"),

@@ -28,7 +28,7 @@ from fullpicture.referrals.text_input import ReferralTextError, TextProblem
 
 router = APIRouter(prefix="/api/v1/referrals", tags=["referrals"])
 
-SessionDep = Annotated[Session, Depends(request_session)]
+SessionDep = Annotated[Session, Depends(request_session, scope="function")]
 CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No child with that id that you may see"},
     413: {"description": "The text is longer than the checker reads"},

@@ -70,7 +70,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
-    def healthz(session: Session = Depends(request_session)) -> dict[str, Any]:
+    def healthz(session: Session = Depends(request_session, scope="function")) -> dict[str, Any]:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": session.get_bind().dialect.name}
 

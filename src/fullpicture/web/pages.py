@@ -20,7 +20,7 @@ from fullpicture.people import service as people_service
 from fullpicture.referrals import service as referral_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 
-DbSession = Annotated[Session, Depends(request_session)]
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 templates = page_templates(WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
