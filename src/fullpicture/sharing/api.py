@@ -22,7 +22,7 @@ from fullpicture.sharing.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["sharing decisions"])
 
-DbSession = Annotated[Session, Depends(request_session)]
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
 
 class SharingRules(BaseModel):
