@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy.orm import Session
 from tests.referrals.factories import add_event, build_child_record
 
-from fullpicture.core import models as _all_models  # noqa: F401  (register every table)
 from fullpicture.core.database import Base, make_engine
+from fullpicture.migrations import tables as _all_tables  # noqa: F401  (register every table)
 
 
 def build_record_session() -> tuple[Session, str]:

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fullpicture.access import audit
-from fullpicture.chronology import service as chronology_service
 from fullpicture.chronology.models import Event
 from fullpicture.core.database import session_factory, unit_of_work
+from fullpicture.imports import corrections
 from tests.access.principals import (
     link_record,
     make_agency,
@@ -53,7 +53,7 @@ def test_twenty_concurrent_corrections_lose_nothing(fresh_database: TestDatabase
             for _attempt in range(50):
                 try:
                     with unit_of_work(factory) as session:
-                        chronology_service.correct_event(
+                        corrections.correct_event(
                             db_session=session,
                             agency_code="school-busy",
                             event_ref=event_ref,

@@ -9,8 +9,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from fullpicture.core import migrations
-from fullpicture.core import models as _all_models  # noqa: F401
 from fullpicture.core.database import Base, make_engine
+from fullpicture.migrations import tables as _all_tables  # noqa: F401
 from tests.conftest import TestDatabase
 
 
@@ -42,3 +42,13 @@ def test_a_url_with_percent_escapes_is_accepted(tmp_path: Path) -> None:
     assert config.get_main_option("sqlalchemy.url") == engine.url.render_as_string(
         hide_password=False
     )
+
+
+def test_every_capability_with_models_has_its_tables_registered() -> None:
+    # core imports no capability: the migrations package finds every models module instead.
+    from fullpicture.migrations.tables import MODEL_MODULES
+
+    package_root = Path(migrations.__file__).resolve().parent.parent
+    with_models = {path.parent.name for path in package_root.glob("*/models.py")}
+    assert {module.__name__.split(".")[1] for module in MODEL_MODULES} == with_models
+    assert "core" not in with_models

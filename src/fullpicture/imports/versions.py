@@ -122,7 +122,7 @@ class VersionLedger:
                 outcome, version = "new", 1
             elif digest in (before.content_hash, before.imported_hash):
                 # The same as stored, or as the agency last sent it: a correction made here
-                # since then (chronology.service.correct_event) stands until the feed changes.
+                # since then (imports.corrections.correct_event) stands until the feed changes.
                 outcome, version = "unchanged", 0
             else:
                 outcome, version = "changed", before.version + 1

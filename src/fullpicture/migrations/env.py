@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, pool
 
-from fullpicture.core import models as _all_models  # noqa: F401  (registers every table)
 from fullpicture.core.database import Base, make_engine
 from fullpicture.core.settings import get_settings
+from fullpicture.migrations import tables as _all_tables  # noqa: F401  (registers every table)
 
 config = context.config
 target_metadata = Base.metadata

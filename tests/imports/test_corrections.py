@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from fullpicture.chronology import service
 from fullpicture.chronology.models import DatePrecision, ParticipantRole
+from fullpicture.imports import corrections as service
 from fullpicture.imports import service as import_service
 from tests.imports.feeds import GP, event, record, register_agencies, write_csv
 

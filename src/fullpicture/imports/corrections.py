@@ -1,6 +1,7 @@
-"""Chronology rules: a recorded event is corrected by a new version, never edited in place.
+"""Correcting a chronology entry: a new version checked like a feed row, never an edit in place.
 
-Every version stays visible with who recorded it, when and why (research-notes §7: the
+It lives with imports because a correction is one more version of an agency's row: the same
+row model checks it and the same versioning keeps the agency's own later changes. Every version stays visible with who recorded it, when and why (research-notes §7: the
 chronology must stand up in court), so ``event_history`` returns them all.
 """
 
