@@ -19,6 +19,7 @@ from fullpicture.chronology.export import CSV_COLUMNS, HELD_ELSEWHERE_MARKER, ch
 from fullpicture.chronology.models import ParticipantRole
 from fullpicture.chronology.repository import child_chronology
 from fullpicture.harm import service
+from fullpicture.harm.model import default_harm_model
 from fullpicture.harm.models import HarmAlert
 from fullpicture.people.models import Person, SourceRecord
 from tests.access.principals import authorise_client
@@ -383,7 +384,9 @@ def test_a_cell_holding_a_hash_is_quoted_so_comment_aware_readers_keep_it(
     school, child = _child(db_session)
     make.event(db_session, school, "s-hash", dt.date(2025, 4, 1), "PHY-INJ",
                [("S1", ParticipantRole.SUBJECT)], summary="Seen in room #4")  # fmt: skip
-    text = chronology_csv(child_chronology(db_session=db_session, person_id=child.id))
+    text = chronology_csv(
+        child_chronology(db_session=db_session, person_id=child.id, model=default_harm_model())
+    )
     assert '"Seen in room #4"' in text
     rows = list(csv.reader(io.StringIO(text)))
     assert [r[2] for r in rows if "room" in r[2]] == ["Seen in room #4"]

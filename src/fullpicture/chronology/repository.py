@@ -3,7 +3,9 @@
 The combined view puts every agency's entries about the child (and the adult factors recorded
 about the adults in the child's household) side by side in date order (research-notes §7).
 Entries about the same incident from two agencies are shown as one incident group and counted
-once, by the same rule the cumulative-harm model uses (``harm_model.yaml``, ``same_incident``).
+once, by the same rule the cumulative-harm model uses (``harm_model.yaml``, ``same_incident``):
+the caller hands those rules in (``ChronologyRules``; the harm model is one), so the
+chronology does not depend on harm.
 The single-agency view is what one agency holds alone, so the difference is visible.
 
 Given a ``viewer``, only the entries the need-to-know rule lets them see are shown
@@ -18,6 +20,7 @@ import calendar
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, func, select, true
@@ -27,11 +30,32 @@ from fullpicture.access.repository import event_visibility
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
+from fullpicture.chronology.incidents import ScoringEvent, group_incidents
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
-from fullpicture.harm.engine import ScoringEvent, group_incidents
-from fullpicture.harm.model import HarmModel, default_harm_model
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
+
+
+class SameIncidentWindow(Protocol):
+    @property
+    def within_days(self) -> int: ...
+
+
+class ChronologyRules(Protocol):
+    """What the combined chronology takes from the cumulative-harm model (``harm_model.yaml``):
+    when entries are one incident, and which household adults' entries join a child's."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def same_incident(self) -> SameIncidentWindow: ...
+
+    @property
+    def household_adult_codes(self) -> Sequence[str]: ...
+
+    @property
+    def household_roles_not_adults(self) -> Sequence[str]: ...
 
 
 class ChronologyNotFound(LookupError):
@@ -140,7 +164,7 @@ def child_chronology(
     person_id: int,
     agency_code: str | None = None,
     include_household: bool = True,
-    model: HarmModel | None = None,
+    model: ChronologyRules,
     taxonomy: Taxonomy | None = None,
     viewer: Viewer | None = None,
 ) -> Chronology:
@@ -148,7 +172,6 @@ def child_chronology(
 
     Without a ``viewer`` every entry is included (batch work, not something a person reads).
     """
-    model = model or default_harm_model()
     sources = [_Source(person_id, "child", None, None, None)]
     if include_household:
         sources.extend(_household_adult_sources(db_session, person_id, model))
@@ -163,7 +186,7 @@ def household_chronology(
     db_session: Session,
     household_id: int,
     agency_code: str | None = None,
-    model: HarmModel | None = None,
+    model: ChronologyRules,
     taxonomy: Taxonomy | None = None,
     viewer: Viewer | None = None,
 ) -> Chronology:
@@ -192,13 +215,13 @@ def household_chronology(
         entries,
         hidden,
         agency_code,
-        model or default_harm_model(),
+        model,
         taxonomy,
     )
 
 
 def _household_adult_sources(
-    db_session: Session, person_id: int, model: HarmModel
+    db_session: Session, person_id: int, model: ChronologyRules
 ) -> list[_Source]:
     """Adults who shared a household with the child, with the dates they did so; only their
     adult-factor entries affect the child (research-notes §6.2, §6.6)."""
@@ -343,7 +366,7 @@ def _assemble(
     entries: list[ChronologyEntry],
     hidden: list[ChronologyEntry],
     agency_code: str | None,
-    model: HarmModel,
+    model: ChronologyRules,
     taxonomy: Taxonomy | None,
 ) -> Chronology:
     held_elsewhere = None
@@ -369,7 +392,7 @@ def _assemble(
     )
 
 
-def same_incident_rule(model: HarmModel) -> str:
+def same_incident_rule(model: ChronologyRules) -> str:
     days = model.same_incident.within_days
     when = "on the same date" if days == 0 else f"within {days} day(s) of each other"
     return (
@@ -381,7 +404,7 @@ def same_incident_rule(model: HarmModel) -> str:
 
 
 def _incident_groups(
-    entries: Iterable[ChronologyEntry], model: HarmModel, taxonomy: Taxonomy
+    entries: Iterable[ChronologyEntry], model: ChronologyRules, taxonomy: Taxonomy
 ) -> list[IncidentGroup]:
     by_person: dict[int, list[ChronologyEntry]] = {}
     for entry in entries:
@@ -400,7 +423,7 @@ def _incident_groups(
                 )
                 for e in person_entries
             ),
-            model=model,
+            within_days=model.same_incident.within_days,
             taxonomy=taxonomy,
         )
         for incident in incidents:

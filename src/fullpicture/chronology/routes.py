@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +26,18 @@ HouseholdPublicId = Annotated[
     str,
     Path(pattern=UUID_PATTERN, description="the household's public id (a UUID)"),
 ]
+
+
+def chronology_rules(request: Request) -> repository.ChronologyRules:
+    """The incident and household rules the app was given (``web/app.py`` hands in the
+    cumulative-harm model), so the chronology groups incidents as the score counts them."""
+    rules: repository.ChronologyRules | None = getattr(request.app.state, "chronology_rules", None)
+    if rules is None:
+        raise RuntimeError("the app has no chronology rules: set app.state.chronology_rules")
+    return rules
+
+
+Rules = Annotated[repository.ChronologyRules, Depends(chronology_rules)]
 
 
 class ChronologyFormat(StrEnum):
@@ -51,6 +63,7 @@ def child_chronology(
     person_id: PersonPublicId,
     session: DbSession,
     subject: ChildReader,
+    rules: Rules,
     agency: Annotated[str | None, Query(description="only what this agency holds")] = None,
     export: Annotated[ChronologyFormat, Query(alias="format")] = ChronologyFormat.JSON,
 ) -> Response:
@@ -64,6 +77,7 @@ def child_chronology(
         db_session=session,
         person_id=person.id,
         agency_code=agency,
+        model=rules,
         viewer=repository.Viewer(subject, utc_now()),
     )
     return _render(chronology, export, f"Chronology of child {person.public_id}")
@@ -78,6 +92,7 @@ def household_chronology(
     household_id: HouseholdPublicId,
     session: DbSession,
     subject: ChildReader,
+    rules: Rules,
     agency: Annotated[str | None, Query(description="only what this agency holds")] = None,
     export: Annotated[ChronologyFormat, Query(alias="format")] = ChronologyFormat.JSON,
 ) -> Response:
@@ -90,6 +105,7 @@ def household_chronology(
             db_session=session,
             household_id=household.id,
             agency_code=agency,
+            model=rules,
             viewer=repository.Viewer(subject, utc_now()),
         )
     except repository.ChronologyNotFound as exc:

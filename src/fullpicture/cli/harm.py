@@ -29,6 +29,7 @@ from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work, utc_now
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.harm import service as harm_service
+from fullpicture.harm.model import default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.replay import ReplayError, load_case, replay_case
 from fullpicture.people.models import Person
@@ -334,6 +335,7 @@ def chronology(
                 db_session=session,
                 person_id=person.id,
                 agency_code=agency,
+                model=default_harm_model(),
                 viewer=chronology_repository.Viewer(reader, utc_now()),
             )
             title = f"Child {person.public_id}: multi-agency chronology"
@@ -369,6 +371,7 @@ def _household_view(
             db_session=session,
             household_id=int(household_ref),
             agency_code=agency,
+            model=default_harm_model(),
             viewer=chronology_repository.Viewer(reader, utc_now()),
         )
     except access_service.AccessError as exc:

@@ -14,8 +14,12 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from fullpicture.chronology.incidents import Incident as Incident
+from fullpicture.chronology.incidents import Ref as Ref
+from fullpicture.chronology.incidents import ScoringEvent as ScoringEvent
+from fullpicture.chronology.incidents import group_incidents, ref_sort_key
 from fullpicture.chronology.taxonomy import CodeKind, Taxonomy, default_taxonomy
 from fullpicture.harm.model import (
     AllCodesWithin,
@@ -38,35 +42,6 @@ SCORE_DECIMALS = 6
 # Scores are compared with thresholds allowing for float rounding, so that the batch job
 # (which adds in another order) and this module agree when a score lands exactly on one.
 TOLERANCE = 1e-6
-
-Ref = int | str
-
-
-@dataclass(frozen=True, slots=True)
-class ScoringEvent:
-    """One chronology entry as the engine sees it; ``ref`` points back at the entry."""
-
-    ref: Ref
-    agency: str
-    day: dt.date
-    code: str
-    severity: int | None = None
-
-
-@dataclass(slots=True)
-class Incident:
-    """One incident: entries with the same code within ``same_incident.within_days``, counted once."""
-
-    code: str
-    kind: CodeKind
-    day: dt.date
-    refs: list[Ref]
-    agencies: list[str]
-    base_severity: int
-    severity: int = 0
-    points: float = 0.0
-    modifiers: list[str] = field(default_factory=list)
-    ordinal: int = 0  # day as an integer, for window arithmetic
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,53 +91,6 @@ class ChildAssessment:
     alerts: tuple[RaisedAlert, ...]
     explanation: ScoreExplanation
     score_by_day: tuple[tuple[dt.date, float], ...]
-
-
-def group_incidents(
-    events: Iterable[ScoringEvent], *, model: HarmModel, taxonomy: Taxonomy
-) -> list[Incident]:
-    """Group entries about the same incident; events with codes the taxonomy lacks are skipped."""
-    by_code: dict[str, list[ScoringEvent]] = defaultdict(list)
-    for event in events:
-        if event.code in taxonomy:
-            by_code[event.code].append(event)
-    within = model.same_incident.within_days
-    incidents: list[Incident] = []
-    for code, entries in by_code.items():
-        entry = taxonomy.get(code)
-        assert entry is not None
-        entries.sort(key=lambda e: (e.day, str(e.ref)))
-        current: list[ScoringEvent] = []
-        for event in entries:
-            if current and (event.day - current[-1].day).days > within:
-                incidents.append(_incident(code, entry.kind, entry.default_severity, current))
-                current = []
-            current.append(event)
-        incidents.append(_incident(code, entry.kind, entry.default_severity, current))
-    incidents.sort(key=lambda i: (i.day, i.code))
-    return incidents
-
-
-def _incident(
-    code: str, kind: CodeKind, default_severity: int, entries: list[ScoringEvent]
-) -> Incident:
-    if kind is CodeKind.CONCERN:
-        base = max(e.severity if e.severity is not None else default_severity for e in entries)
-    else:
-        base = 0
-    return Incident(
-        code=code,
-        kind=kind,
-        day=entries[0].day,
-        refs=sorted((e.ref for e in entries), key=_ref_key),
-        agencies=sorted({e.agency for e in entries}),
-        base_severity=base,
-        ordinal=entries[0].day.toordinal(),
-    )
-
-
-def _ref_key(ref: Ref) -> tuple[int, int, str]:
-    return (0, ref, "") if isinstance(ref, int) else (1, 0, ref)
 
 
 class _Windows:
@@ -363,7 +291,9 @@ def assess_child(
     incidents = [
         i
         for i in group_incidents(
-            (e for e in events if e.day <= as_of), model=model, taxonomy=taxonomy
+            (e for e in events if e.day <= as_of),
+            within_days=model.same_incident.within_days,
+            taxonomy=taxonomy,
         )
     ]
     windows = _Windows(incidents)
@@ -462,7 +392,7 @@ def _raise_alerts(
 
 
 def _refs(incidents: Iterable[Incident]) -> tuple[Ref, ...]:
-    return tuple(sorted({r for i in incidents for r in i.refs}, key=_ref_key))
+    return tuple(sorted({r for i in incidents for r in i.refs}, key=ref_sort_key))
 
 
 def _relapse_days(incidents: Sequence[Incident], model: HarmModel) -> dict[str, dict[int, int]]:

@@ -21,6 +21,7 @@ from fullpicture.access import auth as access_auth
 from fullpicture.chronology import routes as chronology_routes
 from fullpicture.core.runtime import request_session
 from fullpicture.harm import api as harm_api
+from fullpicture.harm.model import default_harm_model
 from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
 from fullpicture.referrals import api as referrals_api
@@ -56,6 +57,9 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # The combined chronology groups incidents and household adults' entries as the
+    # cumulative-harm model counts them; handed in here so chronology does not import harm.
+    app.state.chronology_rules = default_harm_model()
     # Front-end assets come from installed packages, never copied into the repo or a CDN:
     # Swagger UI from a Python package, GOV.UK Frontend from npm (scripts/bootstrap).
     app.mount(SWAGGER_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger")
