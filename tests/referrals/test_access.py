@@ -171,3 +171,56 @@ def test_a_referral_cannot_be_filed_as_another_agencys(
     )
     assert response.status_code == 403
     assert "your own agency" in response.json()["detail"]
+
+
+WRITE_CALLS = [(what, call) for what, call in REFERRAL_CALLS if what in {"edit", "submit"}]
+
+
+@pytest.mark.parametrize(("what", "call"), WRITE_CALLS, ids=[w for w, _ in WRITE_CALLS])
+def test_an_agency_that_may_read_a_referral_cannot_change_or_submit_it(
+    app_client: TestClient,
+    db_session: Session,
+    record: ChildRecord,
+    what: str,
+    call: Callable[[TestClient, str], Response],
+) -> None:
+    """Issue 12, finding 3: a GP who may read the school's draft (a need to know the child)
+    could PUT over its narrative (the referrer agency then flipped to the GP) and submit it."""
+    school = record.agencies["school"]
+    authorise_client(app_client, db_session, agency=school)
+    ref = _draft(app_client, record)
+    authorise_client(app_client, db_session, agency=record.agencies["gp"])
+    assert app_client.get(f"/api/v1/referrals/{ref}").status_code == 200
+    refused = call(app_client, ref)
+    assert refused.status_code == 403, (what, refused.text)
+    assert "made by another agency" in refused.json()["detail"]
+    authorise_client(app_client, db_session, agency=school)
+    kept = app_client.get(f"/api/v1/referrals/{ref}").json()
+    assert kept["status"] == "draft" and kept["concern_narrative"] == NARRATIVE
+    assert kept["referrer_agency_code"] == school.code
+
+
+def test_another_agency_cannot_correct_a_submitted_referral(
+    app_client: TestClient, db_session: Session, record: ChildRecord
+) -> None:
+    school = record.agencies["school"]
+    authorise_client(app_client, db_session, agency=school)
+    ref = _draft(app_client, record)
+    sent = app_client.post(f"/api/v1/referrals/{ref}/submit", json={"submitted_by": "s.okafor"})
+    assert sent.status_code == 200, sent.text
+    authorise_client(app_client, db_session, agency=record.agencies["gp"])
+    refused = app_client.post(
+        f"/api/v1/referrals/{ref}/corrections",
+        json={"created_by": "x", "correction_reason": "wrong time", "concern_narrative": "No."},
+    )
+    assert refused.status_code == 403, refused.text
+    authorise_client(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=school)
+    versions = app_client.get(f"/api/v1/referrals/{ref}/versions").json()
+    assert [v["version"] for v in versions] == [1]
+    # The school's own colleagues may correct it.
+    corrected = app_client.post(
+        f"/api/v1/referrals/{ref}/corrections",
+        json={"created_by": "dsl", "correction_reason": "time was 09:40"},
+    )
+    assert corrected.status_code == 201, corrected.text
+    assert corrected.json()["referrer_agency_code"] == school.code

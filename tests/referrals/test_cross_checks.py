@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.people.models import HouseholdMembership, Person
 from fullpicture.referrals import service
 from fullpicture.referrals.cross_checks import OPEN_ESCALATION_NOTE, months_before
@@ -22,8 +23,16 @@ BARE = (
 
 
 def _check(db_session: Session, text: str, child_public_id: str) -> ReferralCheck:
+    # The whole record, as a stored check for the front door reads it: an audited system job.
+    whole_record = access_service.system_principal(
+        db_session=db_session, job="referral cross-check test", operator="test"
+    )
     return service.check_text_with_record(
-        db_session=db_session, text=text, child_public_id=child_public_id, referral_date=AS_OF
+        db_session=db_session,
+        text=text,
+        child_public_id=child_public_id,
+        referral_date=AS_OF,
+        viewer=whole_record,
     )
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.referrals import repository, service
 from fullpicture.referrals.models import (
@@ -24,16 +25,30 @@ from fullpicture.referrals.schemas import (
     ReferralCreate,
     ReferralUpdate,
 )
-from tests.referrals.factories import add_agency, build_child_record
+from tests.access.principals import make_user, subject_of
+from tests.referrals.factories import add_agency, build_child_record, link
+
+
+@pytest.fixture
+def author(db_session: Session) -> AuthSubject:
+    """A signed-in referrer of an agency: referrals are written as a user, never anonymously."""
+    return subject_of(make_user(db_session))
+
 
 AS_OF = dt.date(2026, 11, 23)
 
 
 def test_an_empty_draft_is_saved_and_can_be_submitted_without_delay(db_session: Session) -> None:
-    draft = service.create_draft(db_session=db_session, referral_in=ReferralCreate(created_by="t"))
+    # An agency with no name on file, so the draft carries no text at all (a named agency
+    # would put "Referrer: <agency>." in it).
+    unnamed = add_agency(db_session, "unnamed", "", AgencyKind.SCHOOL)
+    author = subject_of(make_user(db_session, agency=unnamed))
+    draft = service.create_draft(
+        db_session=db_session, author=author, referral_in=ReferralCreate(created_by="t")
+    )
     assert draft.status is ReferralStatus.DRAFT and draft.version == 1
     submitted = service.submit(
-        db_session=db_session, referral_ref=draft.referral_ref, submitted_by="t"
+        db_session=db_session, author=author, referral_ref=draft.referral_ref, submitted_by="t"
     )
     # absence of information must not delay a referral (research-notes §3.1)
     assert submitted.status is ReferralStatus.SUBMITTED
@@ -41,15 +56,18 @@ def test_an_empty_draft_is_saved_and_can_be_submitted_without_delay(db_session: 
     assert submitted.check_result is None and submitted.check_score is None
 
 
-def test_a_poor_referral_is_sent_with_its_check_stored_not_held_back(db_session: Session) -> None:
+def test_a_poor_referral_is_sent_with_its_check_stored_not_held_back(
+    db_session: Session, author: AuthSubject
+) -> None:
     draft = service.create_draft(
         db_session=db_session,
+        author=author,
         referral_in=ReferralCreate(
             created_by="t", concern_narrative="There are some concerns about Kai. He appears tired."
         ),
     )
     sent = service.submit(
-        db_session=db_session, referral_ref=draft.referral_ref, submitted_by="dsl"
+        db_session=db_session, author=author, referral_ref=draft.referral_ref, submitted_by="dsl"
     )
     assert sent.status is ReferralStatus.SUBMITTED
     assert sent.check_score is not None and sent.check_score < 30
@@ -61,8 +79,12 @@ def test_a_poor_referral_is_sent_with_its_check_stored_not_held_back(db_session:
 def test_a_full_referral_reads_as_one_text_and_checks_well(db_session: Session) -> None:
     school = add_agency(db_session, "school", "Oakfield Primary School", AgencyKind.SCHOOL)
     record = build_child_record(db_session, as_of=AS_OF)
+    # The referrer is the school's, which holds a record of the child (so may link them).
+    link(db_session, record, record.child, school)
+    author = subject_of(make_user(db_session, agency=school))
     draft = service.create_draft(
         db_session=db_session,
+        author=author,
         referral_in=ReferralCreate(
             created_by="s.okafor",
             referrer_name="Sarah Okafor",
@@ -100,7 +122,9 @@ def test_a_full_referral_reads_as_one_text_and_checks_well(db_session: Session) 
     text = service.referral_text(draft, agency_name="Oakfield Primary School")
     assert "Child: Mia Thompson, DOB 14/06/2018" in text
     assert "I request a strategy discussion (s47)." in text
-    result = service.check_referral(db_session=db_session, referral=draft, as_of=AS_OF)
+    result = service.check_referral(
+        db_session=db_session, referral=draft, as_of=AS_OF, viewer=author
+    )
     assert result is not None
     for element in ("R1", "R2", "R4", "R7", "R13", "R15", "R16", "R18"):
         assert result.elements[element].status == "present", element
@@ -111,27 +135,34 @@ def test_a_full_referral_reads_as_one_text_and_checks_well(db_session: Session) 
 
 def test_a_submitted_referral_cannot_change_and_a_correction_is_a_new_version(
     db_session: Session,
+    author: AuthSubject,
 ) -> None:
     draft = service.create_draft(
         db_session=db_session,
+        author=author,
         referral_in=ReferralCreate(created_by="t", concern_narrative="First."),
     )
     ref = draft.referral_ref
     service.update_draft(
         db_session=db_session,
+        author=author,
         referral_ref=ref,
         referral_in=ReferralUpdate(updated_by="t", concern_narrative="First, edited."),
     )
-    sent = service.submit(db_session=db_session, referral_ref=ref, submitted_by="t")
+    sent = service.submit(db_session=db_session, author=author, referral_ref=ref, submitted_by="t")
     assert sent.concern_narrative == "First, edited."
     with pytest.raises(ReferralImmutableError):
         service.update_draft(
-            db_session=db_session, referral_ref=ref, referral_in=ReferralUpdate(updated_by="t")
+            db_session=db_session,
+            author=author,
+            referral_ref=ref,
+            referral_in=ReferralUpdate(updated_by="t"),
         )
     with pytest.raises(service.ReferralStateError):
-        service.submit(db_session=db_session, referral_ref=ref, submitted_by="t")
+        service.submit(db_session=db_session, author=author, referral_ref=ref, submitted_by="t")
     correction = service.correct(
         db_session=db_session,
+        author=author,
         referral_ref=ref,
         correction=ReferralCorrection(
             created_by="t",
@@ -144,10 +175,11 @@ def test_a_submitted_referral_cannot_change_and_a_correction_is_a_new_version(
     with pytest.raises(service.ReferralStateError):
         service.correct(
             db_session=db_session,
+            author=author,
             referral_ref=ref,
             correction=ReferralCorrection(created_by="t", correction_reason="again"),
         )
-    service.submit(db_session=db_session, referral_ref=ref, submitted_by="t")
+    service.submit(db_session=db_session, author=author, referral_ref=ref, submitted_by="t")
     history = repository.versions(db_session, referral_ref=ref)
     assert [(v.version, v.status, v.concern_narrative) for v in history] == [
         (1, ReferralStatus.SUBMITTED, "First, edited."),
@@ -156,26 +188,36 @@ def test_a_submitted_referral_cannot_change_and_a_correction_is_a_new_version(
     assert service.to_read(db_session, history[1]).supersedes_version == 1
 
 
-def test_the_database_layer_refuses_edits_to_a_submitted_version(db_session: Session) -> None:
+def test_the_database_layer_refuses_edits_to_a_submitted_version(
+    db_session: Session, author: AuthSubject
+) -> None:
     draft = service.create_draft(
-        db_session=db_session, referral_in=ReferralCreate(created_by="t", concern_narrative="Sent.")
+        db_session=db_session,
+        author=author,
+        referral_in=ReferralCreate(created_by="t", concern_narrative="Sent."),
     )
-    sent = service.submit(db_session=db_session, referral_ref=draft.referral_ref, submitted_by="t")
+    sent = service.submit(
+        db_session=db_session, author=author, referral_ref=draft.referral_ref, submitted_by="t"
+    )
     sent.concern_narrative = "Quietly changed."
     with pytest.raises(ReferralImmutableError):
         db_session.flush()
     db_session.rollback()
 
 
-def test_unknown_agency_or_person_is_a_clear_refusal(db_session: Session) -> None:
+def test_unknown_agency_or_person_is_a_clear_refusal(
+    db_session: Session, author: AuthSubject
+) -> None:
     with pytest.raises(service.ReferralStateError, match="no agency with code"):
         service.create_draft(
             db_session=db_session,
+            author=author,
             referral_in=ReferralCreate(created_by="t", referrer_agency_code="no-such-agency"),
         )
     with pytest.raises(service.ChildNotFoundError):
         service.create_draft(
             db_session=db_session,
+            author=author,
             referral_in=ReferralCreate(
                 created_by="t",
                 children=[
@@ -186,4 +228,4 @@ def test_unknown_agency_or_person_is_a_clear_refusal(db_session: Session) -> Non
             ),
         )
     with pytest.raises(service.ReferralNotFoundError):
-        service.submit(db_session=db_session, referral_ref="nope", submitted_by="t")
+        service.submit(db_session=db_session, author=author, referral_ref="nope", submitted_by="t")

@@ -31,7 +31,7 @@ from fullpicture.access.models import (
 from fullpicture.access.roles import Scope, role_book
 from fullpicture.access.schemas import AccessLogEntry, BreakGlassRequest, TokenCreate, UserCreate
 from fullpicture.access.settings import AccessSettings, get_access_settings
-from fullpicture.access.subject import AuthMethod, AuthSubject, subject_for
+from fullpicture.access.subject import AuthMethod, AuthSubject, SystemPrincipal, subject_for
 from fullpicture.agencies.models import Agency, Practitioner
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import Person
@@ -610,6 +610,23 @@ def record_write(
         target=target,
         detail=detail,
     )
+
+
+def system_principal(
+    *, db_session: Session, job: str, operator: str, detail: dict[str, Any] | None = None
+) -> SystemPrincipal:
+    """The principal a job with no user behind it reads the whole record as; recorded in the
+    audit log (``system.read``, actor ``system:<job>``, the operator in the detail) so a batch
+    read is as visible as a person's."""
+    principal = SystemPrincipal(job=job, operator=operator)
+    audit.record(
+        db_session=db_session,
+        actor=principal.actor,
+        action="system.read",
+        target=job,
+        detail={"operator": operator, **(detail or {})},
+    )
+    return principal
 
 
 # --- break-glass ---------------------------------------------------------------------------

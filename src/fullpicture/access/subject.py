@@ -64,3 +64,22 @@ def subject_for(
         session_id=session_id,
         token_id=token_id,
     )
+
+
+@dataclass(frozen=True)
+class SystemPrincipal:
+    """A job with no user behind it that reads a child's whole record: batch scoring, the
+    check stored with a submitted referral, a benchmark. Made only by
+    ``access.service.system_principal``, which records it in the audit log, so every read of
+    child data names who asked — a person or a job (issue 13, item 1)."""
+
+    job: str
+    operator: str
+
+    @property
+    def actor(self) -> str:
+        return f"system:{self.job}"
+
+
+#: Whoever a read of child data is made for: a signed-in user, or an audited system job.
+Reader = AuthSubject | SystemPrincipal

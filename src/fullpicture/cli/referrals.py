@@ -266,7 +266,7 @@ def submit(
         with unit_of_work(get_session_factory()) as session:
             sender = _referrer(session, as_user)
             referral = service.submit(
-                db_session=session, referral_ref=referral_ref, submitted_by=by, viewer=sender
+                db_session=session, referral_ref=referral_ref, submitted_by=by, author=sender
             )
             access_service.record_write(
                 db_session=session,
@@ -284,6 +284,7 @@ def submit(
         raise _fail(str(exc), EXIT_NOT_FOUND) from exc
     except (
         service.ReferralStateError,
+        service.ReferralAgencyError,
         ReferralImmutableError,
         access_service.AccessError,
     ) as exc:

@@ -204,9 +204,13 @@ def submit(
             db_session=session,
             referral_ref=referral_ref,
             submitted_by=body.submitted_by,
-            viewer=subject,
+            author=subject,
         )
-    except (service.ReferralNotFoundError, service.ReferralStateError) as exc:
+    except (
+        service.ReferralNotFoundError,
+        service.ReferralStateError,
+        service.ReferralAgencyError,
+    ) as exc:
         raise _refusal(exc) from exc
     return service.to_read(session, referral)
 

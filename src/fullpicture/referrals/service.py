@@ -17,7 +17,7 @@ from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
-from fullpicture.access.subject import AuthSubject
+from fullpicture.access.subject import AuthSubject, Reader
 from fullpicture.core.database import utc_now
 from fullpicture.referrals import repository
 from fullpicture.referrals.checker import analyse_referral_text, check_from_analysis
@@ -71,7 +71,8 @@ class ChildNotFoundError(LookupError):
 
 
 class ReferralAgencyError(PermissionError):
-    """A signed-in referrer named another agency as the referrer's agency."""
+    """A signed-in referrer named another agency as the referrer's agency, or tried to change,
+    submit or correct a referral another agency made (issue 12, finding 3)."""
 
 
 def _not_found(referral_ref: str) -> ReferralNotFoundError:
@@ -141,13 +142,13 @@ def check_text_with_record(
     referral_date: dt.date | None = None,
     child_names: Iterable[str] = (),
     rulebook: Rulebook | None = None,
-    viewer: AuthSubject | None = None,
+    viewer: Reader,
 ) -> ReferralCheck:
     """Check a referral text; with a child, add the record cross-checks (R9, R10, R11).
 
-    With a ``viewer`` the cross-checks use only the entries the need-to-know rule lets them
-    see (``access.repository.event_visibility``) and a note counts the rest; without one
-    (nobody reading, e.g. a check stored for the front door) they use the whole record.
+    The cross-checks use only the entries the ``viewer`` may see
+    (``access.repository.event_visibility``) and a note counts the rest; a job reading the
+    whole record passes an audited ``access.service.system_principal``.
     """
     book = rulebook or default_rulebook()
     validate_referral_text(text, limits=book.standard.limits)
@@ -161,11 +162,7 @@ def check_text_with_record(
     child = repository.person_by_public_id(db_session, public_id=child_public_id)
     if child is None:
         raise ChildNotFoundError(f"no child with id {child_public_id}")
-    visible = (
-        None
-        if viewer is None
-        else access_repository.event_visibility(viewer, utc_now(), person=child.id)
-    )
+    visible = access_repository.event_visibility(viewer, utc_now(), person=child.id)
     rows = repository.current_events_for_child_and_household(
         db_session, child_id=child.id, as_of=as_of, visible=visible
     )
@@ -186,11 +183,8 @@ def check_text_with_record(
     )
     # Counting entries about a child the reader may not see at all would confirm the child
     # is known; only readers with a need to know the child hear that more exists.
-    if held is not None and (
-        viewer is None
-        or access_repository.can_read_person(
-            db_session, subject=viewer, person_id=child.id, now=utc_now()
-        )
+    if held is not None and access_repository.can_read_person(
+        db_session, subject=viewer, person_id=child.id, now=utc_now()
     ):
         check.cross_checks.notes.append(held.message)
     return check
@@ -200,10 +194,10 @@ def _apply_fields(
     db_session: Session,
     referral: Referral,
     fields: ReferralFields,
-    author: AuthSubject | None = None,
+    author: AuthSubject,
 ) -> None:
-    """Copy a referrer's fields onto a draft. With a signed-in ``author``, the referrer's agency
-    is theirs (blank means theirs) and linked children must be ones they may see, so linking
+    """Copy a referrer's fields onto a draft. The referrer's agency is the signed-in
+    ``author``'s (blank means theirs) and linked children must be ones they may see, so linking
     cannot be used to learn whether a child is known, nor a referral filed as another agency's."""
     agency_id = None
     if fields.referrer_agency_code:
@@ -214,7 +208,7 @@ def _apply_fields(
                 "(fullpicture agency add) or leave the code blank"
             )
         agency_id = agency.id
-    if author is not None and author.agency_id is not None:
+    if author.agency_id is not None:
         if agency_id is not None and agency_id != author.agency_id:
             raise ReferralAgencyError(
                 "you can refer only on behalf of your own agency: leave referrer_agency_code "
@@ -224,14 +218,13 @@ def _apply_fields(
     people = repository.persons_by_public_id(
         db_session, public_ids=[c.person_id for c in fields.children if c.person_id]
     )
-    if author is not None:
-        readable = access_repository.readable_among(
-            db_session,
-            subject=author,
-            person_ids=[p.id for p in people.values()],
-            now=utc_now(),
-        )
-        people = {key: p for key, p in people.items() if p.id in readable}
+    readable = access_repository.readable_among(
+        db_session,
+        subject=author,
+        person_ids=[p.id for p in people.values()],
+        now=utc_now(),
+    )
+    people = {key: p for key, p in people.items() if p.id in readable}
     unknown = [c.person_id for c in fields.children if c.person_id and c.person_id not in people]
     if unknown:
         raise ChildNotFoundError(
@@ -279,20 +272,38 @@ def _apply_fields(
 
 
 def get_latest(
-    *, db_session: Session, referral_ref: str, viewer: AuthSubject | None = None, purpose: str = ""
+    *, db_session: Session, referral_ref: str, viewer: AuthSubject, purpose: str = ""
 ) -> Referral:
-    """The latest version; with a ``viewer``, only if they may read it (``open_referral``)."""
-    if viewer is not None:
-        return open_referral(
-            db_session=db_session,
-            subject=viewer,
-            referral_ref=referral_ref,
-            purpose=purpose or "referral",
-        )[-1]
-    referral = repository.latest_version(db_session, referral_ref=referral_ref)
-    if referral is None:
-        raise _not_found(referral_ref)
-    return referral
+    """The latest version, if the ``viewer`` may read it (``open_referral``; audited)."""
+    return open_referral(
+        db_session=db_session,
+        subject=viewer,
+        referral_ref=referral_ref,
+        purpose=purpose or "referral",
+    )[-1]
+
+
+def _open_for_change(
+    *, db_session: Session, author: AuthSubject, referral_ref: str, purpose: str
+) -> Referral:
+    """The latest version, for a change by its own agency only (issue 12, finding 3).
+
+    Reading a referral is wider (``open_referral``: a need to know every linked child); only
+    users of the agency that made it — the first version's referrer agency — may edit,
+    submit or correct it, so another agency can neither rewrite it nor take it over.
+    """
+    access_service.require_scopes(author, Scope.REFERRALS_WRITE)
+    rows = open_referral(
+        db_session=db_session, subject=author, referral_ref=referral_ref, purpose=purpose
+    )
+    made_by = rows[0].referrer_agency_id
+    if made_by is None or made_by != author.agency_id:
+        raise ReferralAgencyError(
+            f"referral {referral_ref} was made by another agency; only that agency may change, "
+            "submit or correct it. You may read it; to add what you know, make a referral of "
+            "your own."
+        )
+    return rows[-1]
 
 
 def my_drafts(*, db_session: Session, author: AuthSubject, limit: int = 20) -> Sequence[Referral]:
@@ -302,7 +313,7 @@ def my_drafts(*, db_session: Session, author: AuthSubject, limit: int = 20) -> S
 
 
 def create_draft(
-    *, db_session: Session, referral_in: ReferralCreate, author: AuthSubject | None = None
+    *, db_session: Session, referral_in: ReferralCreate, author: AuthSubject
 ) -> Referral:
     """Save a new draft (version 1). Every field may be blank."""
     now = utc_now()
@@ -328,11 +339,12 @@ def update_draft(
     db_session: Session,
     referral_ref: str,
     referral_in: ReferralUpdate,
-    author: AuthSubject | None = None,
+    author: AuthSubject,
 ) -> Referral:
-    """Replace a draft's content. A submitted referral is refused: make a correction instead."""
-    referral = get_latest(
-        db_session=db_session, referral_ref=referral_ref, viewer=author, purpose="referral edit"
+    """Replace a draft's content (its own agency only). A submitted referral is refused: make
+    a correction instead."""
+    referral = _open_for_change(
+        db_session=db_session, author=author, referral_ref=referral_ref, purpose="referral edit"
     )
     if referral.status is ReferralStatus.SUBMITTED:
         raise ReferralImmutableError(
@@ -350,17 +362,18 @@ def submit(
     db_session: Session,
     referral_ref: str,
     submitted_by: str,
+    author: AuthSubject,
     now: dt.datetime | None = None,
-    viewer: AuthSubject | None = None,
 ) -> Referral:
     """Send the latest draft to the children's social care front door, whatever its score.
 
     The check (with record cross-checks for the first linked child) is stored with the version
-    as a record of what the referrer was prompted about — so with the submitting ``viewer``'s
-    need-to-know, never more than they could see; it never holds the referral back.
+    as a record of what the referrer was prompted about — so with the submitting ``author``'s
+    need-to-know, never more than they could see; it never holds the referral back. Only the
+    agency that made the referral submits it.
     """
-    referral = get_latest(
-        db_session=db_session, referral_ref=referral_ref, viewer=viewer, purpose="referral submit"
+    referral = _open_for_change(
+        db_session=db_session, author=author, referral_ref=referral_ref, purpose="referral submit"
     )
     if referral.status is ReferralStatus.SUBMITTED:
         raise ReferralStateError(
@@ -369,7 +382,7 @@ def submit(
         )
     now = now or utc_now()
     check = check_referral(
-        db_session=db_session, referral=referral, as_of=now.date(), viewer=viewer
+        db_session=db_session, referral=referral, as_of=now.date(), viewer=author
     )
     referral.check_result = check.public() if check is not None else None
     referral.check_score = check.score.value if check is not None else None
@@ -387,13 +400,14 @@ def correct(
     db_session: Session,
     referral_ref: str,
     correction: ReferralCorrection,
-    author: AuthSubject | None = None,
+    author: AuthSubject,
 ) -> Referral:
-    """Start a correction of a submitted referral: a new draft version that names what it corrects."""
-    latest = get_latest(
+    """Start a correction of a submitted referral (its own agency only): a new draft version
+    that names what it corrects."""
+    latest = _open_for_change(
         db_session=db_session,
+        author=author,
         referral_ref=referral_ref,
-        viewer=author,
         purpose="referral correction",
     )
     if latest.status is not ReferralStatus.SUBMITTED:
@@ -529,7 +543,7 @@ def check_referral(
     db_session: Session,
     referral: Referral,
     as_of: dt.date | None = None,
-    viewer: AuthSubject | None = None,
+    viewer: Reader,
 ) -> ReferralCheck | None:
     """Check a stored referral (cross-checks for its first linked child); None if it has no text yet."""
     agency_name = None
