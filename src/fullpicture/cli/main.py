@@ -15,6 +15,7 @@ from fullpicture.cli import referrals as referrals_cli
 from fullpicture.cli import serve as serve_cli
 from fullpicture.cli import sharing as sharing_cli
 from fullpicture.cli import synth as synth_cli
+from fullpicture.cli import workflow as workflow_cli
 
 app = typer.Typer(
     name="fullpicture",
@@ -34,6 +35,7 @@ app.command("synth")(synth_cli.synth)
 app.command("replay")(harm_cli.replay)
 app.add_typer(harm_cli.app, name="harm")
 app.add_typer(sharing_cli.app, name="sharing")
+app.add_typer(workflow_cli.app, name="case")
 app.command("chronology")(harm_cli.chronology)
 app.add_typer(access_cli.user_app, name="user")
 app.add_typer(access_cli.token_app, name="token")

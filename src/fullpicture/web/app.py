@@ -33,6 +33,7 @@ from fullpicture.web.templating import (
     FrontendPackagesMissing,
     govuk_frontend_dir,
 )
+from fullpicture.workflow import api as workflow_api
 
 WEB_DIR = Path(__file__).resolve().parent
 logger = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def create_app() -> FastAPI:
     app.include_router(linkage_api.router)
     app.include_router(harm_api.router)
     app.include_router(sharing_api.router)
+    app.include_router(workflow_api.router)
     app.include_router(chronology_routes.router)
     app.include_router(web_pages.router)
     # Access first: security headers, body limits, sign-in; every other route declares its

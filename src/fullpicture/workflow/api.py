@@ -1,0 +1,157 @@
+"""``/api/v1``: a child's cases, their lead practitioner and level of need with history, dated
+steps with due and overdue computed when read, and what nobody owns. The CLI renders the same
+objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, status
+from sqlalchemy.orm import Session
+
+from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId
+from fullpicture.core.runtime import request_session
+from fullpicture.workflow import service
+from fullpicture.workflow.models import Case
+from fullpicture.workflow.rules import LevelsOfNeed, Timescales, levels_of_need, timescales
+from fullpicture.workflow.schemas import (
+    CaseClose,
+    CaseOpen,
+    CaseRead,
+    LeadChange,
+    LevelChange,
+    OwnershipFlag,
+    StepIn,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["cases and timescales"])
+
+DbSession = Annotated[Session, Depends(request_session)]
+CasePublicId = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="the case's public id (a UUID)",
+    ),
+]
+
+
+def _refusals(action: Callable[[], Case]) -> Case:
+    try:
+        return action()
+    except service.CaseRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+@router.post(
+    "/children/{person_id}/cases",
+    response_model=CaseRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a case for a child with its level of need and lead practitioner",
+)
+def open_case(
+    person_id: PersonPublicId, body: CaseOpen, session: DbSession, subject: ChildWriter
+) -> CaseRead:
+    case = _refusals(
+        lambda: service.open_case(
+            db_session=session, subject=subject, person_public_id=person_id, case_in=body
+        )
+    )
+    return service.to_read(session, case)
+
+
+@router.get(
+    "/children/{person_id}/cases",
+    response_model=list[CaseRead],
+    summary="A child's cases, with history, steps and timescales (due and overdue as of today)",
+)
+def child_cases(
+    person_id: PersonPublicId, session: DbSession, subject: ChildReader
+) -> list[CaseRead]:
+    cases = service.cases_for_child(db_session=session, subject=subject, person_public_id=person_id)
+    return [service.to_read(session, case) for case in cases]
+
+
+@router.get("/cases/{case_id}", response_model=CaseRead, summary="One case")
+def get_case(case_id: CasePublicId, session: DbSession, subject: ChildReader) -> CaseRead:
+    case = service.open_case_for(
+        db_session=session, subject=subject, case_public_id=case_id, purpose="case"
+    )
+    return service.to_read(session, case)
+
+
+@router.post(
+    "/cases/{case_id}/lead",
+    response_model=CaseRead,
+    summary="Change the lead practitioner, with the reason",
+)
+def change_lead(
+    case_id: CasePublicId, body: LeadChange, session: DbSession, subject: ChildWriter
+) -> CaseRead:
+    case = _refusals(
+        lambda: service.change_lead(
+            db_session=session, subject=subject, case_public_id=case_id, change=body
+        )
+    )
+    return service.to_read(session, case)
+
+
+@router.post(
+    "/cases/{case_id}/level",
+    response_model=CaseRead,
+    summary="Change the level of need, with the reason",
+)
+def change_level(
+    case_id: CasePublicId, body: LevelChange, session: DbSession, subject: ChildWriter
+) -> CaseRead:
+    case = _refusals(
+        lambda: service.change_level(
+            db_session=session, subject=subject, case_public_id=case_id, change=body
+        )
+    )
+    return service.to_read(session, case)
+
+
+@router.post("/cases/{case_id}/steps", response_model=CaseRead, summary="Record a dated step")
+def record_step(
+    case_id: CasePublicId, body: StepIn, session: DbSession, subject: ChildWriter
+) -> CaseRead:
+    case = _refusals(
+        lambda: service.record_step(
+            db_session=session, subject=subject, case_public_id=case_id, step_in=body
+        )
+    )
+    return service.to_read(session, case)
+
+
+@router.post(
+    "/cases/{case_id}/close", response_model=CaseRead, summary="Close the case, with the reason"
+)
+def close_case(
+    case_id: CasePublicId, body: CaseClose, session: DbSession, subject: ChildWriter
+) -> CaseRead:
+    case = _refusals(
+        lambda: service.close_case(
+            db_session=session, subject=subject, case_public_id=case_id, close=body
+        )
+    )
+    return service.to_read(session, case)
+
+
+@router.get(
+    "/workflow/ownership-flags",
+    response_model=list[OwnershipFlag],
+    summary="Open cases with no lead practitioner; children with concerns from several agencies and no case",
+)
+def ownership_flags(session: DbSession, subject: ChildReader) -> list[OwnershipFlag]:
+    """Among the children the caller may see (need-to-know); each flag carries its evidence."""
+    return service.ownership_flags(db_session=session, subject=subject)
+
+
+@router.get(
+    "/workflow/rules",
+    summary="The timescales and levels of need in force",
+)
+def workflow_rules(subject: ChildReader) -> dict[str, Timescales | LevelsOfNeed]:
+    return {"timescales": timescales(), "levels_of_need": levels_of_need()}

@@ -1,0 +1,115 @@
+"""Cases: the open piece of work around a child, its lead practitioner and level of need
+(each with the history of changes and the reason for each) and its dated steps.
+
+Due and overdue are never stored: they are computed from the dated steps and the timescales
+file each time they are read (``workflow.timescales``), so they cannot go stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fullpicture.core.database import Base, UTCDateTime, string_enum, utc_now
+
+
+class CaseKind(enum.StrEnum):
+    """The plan or piece of work (research-notes §2.2, §4)."""
+
+    EARLY_HELP = "early_help"
+    CHILD_IN_NEED = "child_in_need"
+    CHILD_PROTECTION = "child_protection"
+    REFERRAL = "referral"  # at the front door, before a plan
+
+
+def _public_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Case(Base):
+    __tablename__ = "workflow_case"
+    __table_args__ = (Index("ix_workflow_case_person", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=_public_id)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    kind: Mapped[CaseKind] = mapped_column(string_enum(CaseKind))
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agency.id"), comment="the agency that opened the case"
+    )
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    review_by: Mapped[dt.date | None] = mapped_column(Date, comment="the plan's next review")
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+    leads: Mapped[list[LeadPractitionerAssignment]] = relationship(
+        back_populates="case", order_by="LeadPractitionerAssignment.id"
+    )
+    levels: Mapped[list[LevelOfNeedChange]] = relationship(
+        back_populates="case", order_by="LevelOfNeedChange.id"
+    )
+    steps: Mapped[list[CaseStep]] = relationship(
+        back_populates="case", order_by="(CaseStep.occurred_on, CaseStep.id)"
+    )
+
+
+class LeadPractitionerAssignment(Base):
+    """Who leads the case from when (research-notes §2.2 "Early help and the lead practitioner")."""
+
+    __tablename__ = "lead_practitioner_assignment"
+    __table_args__ = (Index("ix_lead_practitioner_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), comment="the lead's account, for their inbox"
+    )
+    name: Mapped[str | None] = mapped_column(String(200), comment="None: no lead from this day")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+    case: Mapped[Case] = relationship(back_populates="leads")
+
+
+class LevelOfNeedChange(Base):
+    """The case's level of need from a day, and why (research-notes §4)."""
+
+    __tablename__ = "level_of_need_change"
+    __table_args__ = (Index("ix_level_of_need_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+    case: Mapped[Case] = relationship(back_populates="levels")
+
+
+class CaseStep(Base):
+    """A dated step (a referral, a strategy discussion, a conference, a visit …)."""
+
+    __tablename__ = "case_step"
+    __table_args__ = (Index("ix_case_step_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    kind: Mapped[str] = mapped_column(String(32), comment="a step of timescales.yaml")
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    case: Mapped[Case] = relationship(back_populates="steps")

@@ -1,0 +1,87 @@
+"""``fullpicture case``, run as an operator would, on a real database of each backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from fullpicture.access.models import Role
+from fullpicture.cli.main import app
+from fullpicture.workflow.models import CaseStep
+from tests.access.principals import make_agency, make_user
+from tests.conftest import TestDatabase
+from tests.workflow.world import build
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), terminal_width=200)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def child(runtime_database: TestDatabase) -> Iterator[str]:
+    with Session(runtime_database.engine) as session:
+        world = build(session, "-cli")
+        world.social_worker.username = "sw"
+        make_user(
+            session, role=Role.SOCIAL_WORKER, agency=make_agency(session), username="stranger"
+        )
+        make_user(session, role=Role.AUDITOR, username="auditor")
+        public_id = world.child.public_id
+        session.commit()
+    yield public_id
+
+
+def test_open_step_show_and_refusals(runtime_database: TestDatabase, child: str) -> None:
+    code, output = _run(
+        "case",
+        "open",
+        child,
+        "--kind",
+        "child_protection",
+        "--level",
+        "4",
+        "--level-reason",
+        "s47",
+        "--lead-user",
+        "sw",
+        "--lead-reason",
+        "allocated",
+        "--on",
+        "2026-01-02",
+        "--as",
+        "sw",
+        "--json",
+    )
+    assert code == 0, output
+    case_id = json.loads(output)["id"]
+    code, output = _run(
+        "case", "step", case_id, "--kind", "strategy_discussion", "--on", "2026-01-05", "--as", "sw"
+    )
+    assert code == 0, output
+    assert "overdue" in output
+    code, output = _run("case", "show", child, "--as", "sw")
+    assert code == 0 and "Lead practitioner: Test User" in output
+    assert (
+        _run("case", "step", case_id, "--kind", "nap", "--on", "2026-01-05", "--as", "sw")[0] == 4
+    )
+    assert (
+        _run("case", "step", case_id, "--kind", "icpc", "--on", "2026-01-06", "--as", "stranger")[0]
+        == 2
+    )
+    assert (
+        _run("case", "step", case_id, "--kind", "icpc", "--on", "2026-01-06", "--as", "auditor")[0]
+        == 3
+    )
+    assert _run("case", "show", child, "--as", "stranger")[0] == 2
+    assert _run("case", "show", child)[0] == 2
+    assert _run("case", "flags", "--as", "auditor")[0] == 3
+    code, output = _run("case", "flags", "--as", "sw")
+    assert code == 0
+    with Session(runtime_database.engine) as session:
+        assert session.scalar(select(func.count()).select_from(CaseStep)) == 1
