@@ -10,7 +10,12 @@ The cumulative-harm engine uses it to infer blank concern codes in case replay, 
 chronology to suggest codes for uncoded events; a practitioner confirms every suggestion.
 It uses the same rule engine as the referral checker (cues in ``concern_cues.yaml``): a code is
 suggested only when a cue is asserted; "no concerns about drinking" and "if mum drinks" are
-returned by ``classify_concern_mentions`` with their polarity, never as suggestions.
+returned by ``classify_concern_mentions`` with their polarity, never as suggestions. Nor is a
+cue in a sentence that says the matter is well or explained ("attendance 96 %", "healing well",
+"account consistent with the injury", "no concerns"): such a mention is returned with
+``positive`` naming the words that made it so (``positive_cues`` / ``positive_statements`` in
+``concern_cues.yaml``), unless the sentence also says it is not explained ("non-accidental",
+"inconsistent") or the code is one the guidance says to act on whatever the explanation.
 """
 
 from __future__ import annotations
@@ -59,6 +64,9 @@ class ConcernMention:
     polarity: Polarity
     span: TextSpan
     cue_label: str
+    # The words that make an asserted mention positive or explained ("attendance 96%",
+    # "account consistent with"), or None when it stands as a concern.
+    positive: TextSpan | None = None
 
 
 def classify_concerns(text: str, *, rulebook: Rulebook | None = None) -> list[ConcernSuggestion]:
@@ -82,20 +90,83 @@ def classify_concern_mentions(
 
 
 def mentions_from_analysis(analysis: TextAnalysis) -> list[ConcernMention]:
+    positive = PositiveSentences(analysis)
     return [
-        ConcernMention(match.key[0], match.polarity, match.span, match.cue.label)
+        ConcernMention(
+            match.key[0],
+            match.polarity,
+            match.span,
+            match.cue.label,
+            positive.qualifier(match) if match.polarity is Polarity.AFFIRMED else None,
+        )
         for match in analysis.in_namespace("concern")
     ]
+
+
+class PositiveSentences:
+    """Which words say a matter is well or explained, and for which codes.
+
+    A positive statement qualifies a concern cue in its own sentence and clause (the language
+    cues' scope terminators — ";", "but", "however" … — end it: "no food in the house; no
+    concerns about school" leaves the food a concern), and one that names its subject ("no
+    concerns about school") qualifies only what follows it.
+    """
+
+    def __init__(self, analysis: TextAnalysis, rulebook: Rulebook | None = None) -> None:
+        book = rulebook or default_rulebook()
+        self.text = analysis.text
+        self.never_for = frozenset(book.concerns.positive_never_for)
+        self.terminators = tuple(t.lower() for t in book.language.scope_terminators)
+        blocked = {m.sentence for m in analysis.in_namespace("concern_positive_blocker")}
+        # sentence -> the code it qualifies ("*" for any code) and its words
+        self.statements: dict[int, list[tuple[str, TextSpan]]] = defaultdict(list)
+        for match in analysis.in_namespace("concern_positive"):
+            # "if attendance is 96 %" says nothing; "no concerns" is itself a negated phrase,
+            # so asserted and denied statements both count.
+            if match.polarity is Polarity.HYPOTHETICAL or match.sentence in blocked:
+                continue
+            self.statements[match.sentence].append((match.key[0], match.span))
+
+    def _forward_only(self, span: TextSpan) -> bool:
+        following = self.text[span.end : span.end + 12].lower()
+        return following.lstrip().startswith(_SUBJECT_WORDS)
+
+    def _same_clause(self, first: TextSpan, second: TextSpan) -> bool:
+        low, high = sorted((first, second), key=lambda s: s.start)
+        between = self.text[low.end : high.start].lower()
+        if ";" in between:
+            return False
+        words = between.replace(",", " ").split()
+        return not any(word in self.terminators for word in words)
+
+    def qualifier(self, match: CueMatch) -> TextSpan | None:
+        """The words that make ``match`` positive, or None when it stands as a concern."""
+        code = match.key[0]
+        if code in self.never_for:
+            return None
+        for qualifies, span in self.statements.get(match.sentence, ()):
+            if qualifies not in (code, "*"):
+                continue
+            if self._forward_only(span) and match.span.start < span.end:
+                continue
+            if self._same_clause(span, match.span):
+                return span
+        return None
+
+
+# "no concerns about school": the statement is about what follows it.
+_SUBJECT_WORDS = ("about ", "regarding ", "re ", "with ", "around ", "over ", "for ")
 
 
 def suggestions_from_analysis(
     analysis: TextAnalysis, *, rulebook: Rulebook
 ) -> list[ConcernSuggestion]:
     evidence: dict[str, list[CueMatch]] = defaultdict(list)
+    positive = PositiveSentences(analysis, rulebook)
     for match in analysis.in_namespace("concern"):
-        if match.polarity is Polarity.AFFIRMED:
+        if match.polarity is Polarity.AFFIRMED and positive.qualifier(match) is None:
             evidence[match.key[0]].append(match)
-    evidence.update(_co_occurring(analysis, rulebook))
+    evidence.update(_co_occurring(analysis, rulebook, positive))
     suggestions: list[ConcernSuggestion] = []
     for code, matches in evidence.items():
         best: dict[str, CueMatch] = {}
@@ -163,11 +234,13 @@ def _suggestion(
     )
 
 
-def _co_occurring(analysis: TextAnalysis, rulebook: Rulebook) -> dict[str, list[CueMatch]]:
+def _co_occurring(
+    analysis: TextAnalysis, rulebook: Rulebook, positive: PositiveSentences
+) -> dict[str, list[CueMatch]]:
     """Codes whose ``requires`` groups are all asserted in the text (e.g. injury + non-mobile)."""
     by_code: dict[str, dict[str, list[CueMatch]]] = defaultdict(lambda: defaultdict(list))
     for match in analysis.in_namespace("concern_requires"):
-        if match.polarity is Polarity.AFFIRMED:
+        if match.polarity is Polarity.AFFIRMED and positive.qualifier(match) is None:
             code, group = match.key
             by_code[code][group].append(match)
     found: dict[str, list[CueMatch]] = defaultdict(list)

@@ -245,6 +245,12 @@ class LanguageEngine:
                     self._register("concern_requires", (code, group), cue)
             for cue in concern.child_speech_cues:
                 self._register("concern_child_speech", (code,), cue)
+            for cue in concern.positive_cues:
+                self._register("concern_positive", (code,), cue)
+        for cue in rulebook.concerns.positive_statements:
+            self._register("concern_positive", ("*",), cue)
+        for cue in rulebook.concerns.positive_blockers:
+            self._register("concern_positive_blocker", ("*",), cue)
         language = rulebook.language
         self._register_language("negation_before", language.negation_before)
         self._register_language("negation_after", language.negation_after)

@@ -208,6 +208,13 @@ class ConcernRule(BaseModel):
     child_speech_cues: tuple[Cue, ...] = Field(
         default=(), description="cues that count only inside the child's own quotation"
     )
+    positive_cues: tuple[Cue, ...] = Field(
+        default=(),
+        description=(
+            "statements that the matter is well (attendance 96 %, healing well): in the same "
+            "sentence as one of this code's cues they make it a positive mention, not a concern"
+        ),
+    )
 
     @model_validator(mode="after")
     def _has_cues(self) -> ConcernRule:
@@ -223,6 +230,13 @@ class ConcernCues(BaseModel):
     taxonomy_version: str
     source: str
     codes: dict[str, ConcernRule]
+    # Statements that read any concern cue in their sentence as positive or explained ("no
+    # concerns", "account consistent with"), unless a blocker is in the same sentence
+    # ("non-accidental", "inconsistent") or the code is one the guidance says to act on
+    # whatever the explanation (research-notes §6.8).
+    positive_statements: tuple[Cue, ...] = ()
+    positive_blockers: tuple[Cue, ...] = ()
+    positive_never_for: tuple[str, ...] = ()
 
 
 class DateRegex(BaseModel):
@@ -308,7 +322,9 @@ def load_rulebook(
 
     concerns = _validated(ConcernCues, concern_file)
     taxonomy = default_taxonomy()
-    unknown = [code for code in concerns.codes if code not in taxonomy]
+    unknown = [
+        code for code in (*concerns.codes, *concerns.positive_never_for) if code not in taxonomy
+    ]
     if unknown:
         raise RulebookError(f"{concern_file.name}: codes not in the taxonomy: {unknown}")
     return Rulebook(
