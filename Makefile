@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo test lint typecheck pytest bench screenshots clean
 
 install: $(STAMP)
 
@@ -30,6 +30,9 @@ typecheck: install
 pytest: install
 	@bash scripts/ensure-postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 bench: install
 	$(BIN)/python bench/import.py

@@ -98,10 +98,38 @@ def chronology_csv(chronology: Chronology) -> str:
     return buffer.getvalue()
 
 
-def chronology_pdf(chronology: Chronology, *, title: str) -> bytes:
-    """A printable landscape PDF: date, event, source, impact on the child, action taken."""
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=12)
+#: The protective marking every page of an export carries (Government Security
+#: Classifications: personal data about children whose loss would cause harm).
+PROTECTIVE_MARKING = "OFFICIAL-SENSITIVE"
+
+
+class _MarkedPDF(FPDF):
+    """A PDF whose every page carries the marking line at its top and foot, with page numbers,
+    so a page printed or copied alone still says what it is, whose and from whom."""
+
+    marking = PROTECTIVE_MARKING
+    marking_font = "Helvetica"
+
+    def header(self) -> None:
+        self.set_font(self.marking_font, size=8)
+        self.cell(0, 5, self.marking, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.ln(1)
+
+    def footer(self) -> None:
+        self.set_y(-10)
+        self.set_font(self.marking_font, size=8)
+        self.cell(0, 5, f"{self.marking}  |  page {self.page_no()} of {{nb}}", align="C")
+
+
+def chronology_pdf(chronology: Chronology, *, title: str, page_marking: str | None = None) -> bytes:
+    """A printable landscape PDF: date, event, source, impact on the child, action taken.
+
+    Every page is marked OFFICIAL-SENSITIVE at its top and foot; ``page_marking`` replaces
+    that line (it should begin with the marking) to name the child, who produced the export,
+    for whom and when.
+    """
+    pdf = _MarkedPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=14)
     font = next((p for p in UNICODE_FONTS if p.exists()), None)
     if font is not None:
         pdf.add_font("Body", "", str(font))
@@ -114,6 +142,8 @@ def chronology_pdf(chronology: Chronology, *, title: str) -> bytes:
             return value
         return value.encode("latin-1", "replace").decode("latin-1")
 
+    pdf.marking = text(page_marking or PROTECTIVE_MARKING)
+    pdf.marking_font = family
     pdf.add_page()
     pdf.set_font(family, size=14)
     pdf.multi_cell(0, 8, text(title), new_x="LMARGIN", new_y="NEXT")

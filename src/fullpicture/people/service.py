@@ -9,6 +9,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -39,6 +40,20 @@ class ReadableRecord:
     postcodes: tuple[str, ...]
     link_method: str
     link_confidence: float | None
+    #: Why linkage put this record with the person: the strongest pair's comparison levels
+    #: (``linkage.service._link_evidence``), empty for a record linked alone or by hand.
+    link_evidence: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def waterfall(self) -> list[tuple[str, str, float]]:
+        """(comparison, level reached, match weight it added), strongest first."""
+        levels = self.link_evidence.get("comparison_levels") or {}
+        steps = [
+            (name, str(step.get("level", "")), float(step.get("match_weight") or 0.0))
+            for name, step in levels.items()
+            if isinstance(step, dict)
+        ]
+        return sorted(steps, key=lambda s: -abs(s[2]))
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,7 @@ def readable_records(
             SourceRecord,
             PersonRecordLink.method,
             PersonRecordLink.cluster_confidence,
+            PersonRecordLink.evidence,
         )
         .select_from(links)
         .join(
@@ -122,7 +138,7 @@ def readable_records(
     ).all()
     found: dict[int, list[ReadableRecord]] = {}
     seen: set[tuple[int, str, str]] = set()
-    for person_id, code, name, record, method, confidence in rows:
+    for person_id, code, name, record, method, confidence, evidence in rows:
         key = (person_id, code, record.record_ref)
         if key in seen:  # a record readable by two routes (own agency and shared) once
             continue
@@ -141,6 +157,7 @@ def readable_records(
                 postcodes=_postcodes(record.addresses),
                 link_method=method,
                 link_confidence=confidence,
+                link_evidence=evidence if isinstance(evidence, dict) else {},
             )
         )
     return found
@@ -183,7 +200,7 @@ def child_summaries(
     return {pid: summarise(pid, public_ids[pid], recs) for pid, recs in records.items()}
 
 
-def _child_born_after(today: dt.date) -> dt.date:
+def child_born_after(today: dt.date) -> dt.date:
     try:
         return today.replace(year=today.year - CHILD_AGE_YEARS)
     except ValueError:  # 29 February
@@ -198,7 +215,7 @@ def agency_children(
     if subject.agency_id is None:
         return [], 0
     readable = access_repository.readable_person_ids(subject, now).subquery("readable_person")
-    born_after = _child_born_after(now.date())
+    born_after = child_born_after(now.date())
     own = (
         select(PersonRecordLink.person_id)
         .join(

@@ -26,6 +26,8 @@ from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
 from fullpicture.referrals import api as referrals_api
 from fullpicture.sharing import api as sharing_api
+from fullpicture.web import alerts as alert_pages
+from fullpicture.web import children as children_pages
 from fullpicture.web import pages as web_pages
 from fullpicture.web.templating import (
     GOVUK_ASSETS_URL,
@@ -105,6 +107,8 @@ def create_app() -> FastAPI:
     app.include_router(workflow_api.router)
     app.include_router(chronology_routes.router)
     app.include_router(web_pages.router)
+    app.include_router(children_pages.router)
+    app.include_router(alert_pages.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.auth (tests/access/test_route_access.py).
     access_api.install(app)

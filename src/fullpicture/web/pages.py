@@ -16,6 +16,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
 from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
+from fullpicture.harm.schemas import AlertRead
 from fullpicture.people import service as people_service
 from fullpicture.referrals import service as referral_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
@@ -32,7 +33,7 @@ def home_page(request: Request, subject: Principal, db_session: DbSession) -> HT
     now = utc_now()
     children: list[people_service.ChildSummary] = []
     children_total = 0
-    alerts = []
+    shown_alerts: list[AlertRead] = []
     alert_children: dict[int, people_service.ChildSummary] = {}
     drafts = []
     if subject.has(Scope.CHILDREN_READ):
@@ -50,6 +51,9 @@ def home_page(request: Request, subject: Principal, db_session: DbSession) -> HT
         alert_children = people_service.child_summaries(
             db_session, subject=subject, now=now, person_ids=[a.person_id for a in alerts]
         )
+        shown_alerts = harm_service.disclose_alerts(
+            db_session=db_session, reader=subject, alerts=alerts
+        )
     if subject.has(Scope.REFERRALS_WRITE):
         drafts = list(referral_service.my_drafts(db_session=db_session, author=subject))
     return render_page(
@@ -59,7 +63,7 @@ def home_page(request: Request, subject: Principal, db_session: DbSession) -> HT
         {
             "children": children,
             "children_total": children_total,
-            "alerts": alerts,
+            "alerts": shown_alerts,
             "alert_children": alert_children,
             "drafts": drafts,
             "reads_children": subject.has(Scope.CHILDREN_READ),

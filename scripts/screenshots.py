@@ -1,0 +1,201 @@
+"""Screenshots of every page of the web app at 1280 and 390 px wide, into docs/screenshots/.
+
+Builds a small demo (the synthetic population imported, linked and scored, as `fullpicture
+demo` does) in a temporary folder, adds a user of each role that uses the pages, serves the
+app on 127.0.0.1 and drives Debian's chromium through every page with Playwright.
+
+    make screenshots            # or: .venv/bin/python scripts/screenshots.py [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+WIDTHS = (1280, 390)
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(*args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", "from fullpicture.cli.main import app; app()", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"fullpicture {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def _build_demo(workdir: Path, password: str) -> dict[str, str]:
+    """The demo population, and a user per role (username -> role)."""
+    os.environ["FULLPICTURE_DATA_DIR"] = str(workdir)
+    os.environ["FULLPICTURE_DATABASE_URL"] = f"sqlite:///{workdir / 'screens.sqlite3'}"
+    _cli("demo", "--children", "120", "--seed", "7", "--no-serve")
+    agencies = _cli("agency", "list")
+
+    def agency(kind_hint: str) -> str:
+        found = re.search(rf"\b([a-z0-9-]*{kind_hint}[a-z0-9-]*)\b", agencies)
+        if not found:
+            raise SystemExit(f"the demo has no agency like {kind_hint!r}:\n{agencies}")
+        return found.group(1)
+
+    users = {
+        "screens.dsl": ("designated_lead", agency("primary-school")),
+        "screens.gp": ("practitioner", agency("gp-")),
+        "screens.frontdoor": ("front_door", agency("csc-")),
+        "screens.auditor": ("auditor", ""),
+    }
+    for username, (role, agency_code) in users.items():
+        args = ["user", "create", username, "--name", f"Screens {role}", "--role", role]
+        if agency_code:
+            args += ["--agency", agency_code]
+        _cli(*args, "--password-stdin", stdin=password + "\n")
+    return {u: r for u, (r, _a) in users.items()}
+
+
+def _serve(port: int) -> Callable[[], None]:
+    import uvicorn
+
+    from fullpicture.web.app import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise SystemExit("the app did not start")
+        time.sleep(0.05)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return stop
+
+
+def _shoot(page: Any, out: Path, name: str) -> None:
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
+        print(f"  {name}-{width}.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=CHECKOUT / "docs" / "screenshots")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("screenshots need Debian's chromium (scripts/install-system-packages)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    password = "Screens-" + secrets.token_urlsafe(12)
+    with tempfile.TemporaryDirectory(prefix="fp-screens-") as tmp:
+        _build_demo(Path(tmp), password)
+        os.environ.setdefault("FULLPICTURE_SESSION_SECRET", secrets.token_urlsafe(32))
+        port = _free_port()
+        stop = _serve(port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _walk(base, password, args.out, chromium)
+        finally:
+            stop()
+
+
+def _sign_in(page: Any, base: str, username: str, password: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/sign-in")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/home")
+
+
+def _first_href(page: Any, selector: str, attribute: str = "href") -> str | None:
+    found = page.locator(selector)
+    return found.first.get_attribute(attribute) if found.count() else None
+
+
+def _walk(base: str, password: str, out: Path, chromium: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{base}/sign-in")
+        _shoot(page, out, "sign-in")
+        page.fill("#username", "nobody")
+        page.fill("#password", "wrong")
+        page.click("button[type=submit]")
+        _shoot(page, out, "sign-in-error")
+
+        _sign_in(page, base, "screens.gp", password)
+        _shoot(page, out, "home")
+        page.goto(f"{base}/children")
+        _shoot(page, out, "find-a-child")
+        page.goto(f"{base}/alerts?show=all")
+        _shoot(page, out, "alerts")
+        # A child with alerts has entries from several agencies: the fullest page to show.
+        child = _first_href(page, "#alerts-list tbody a[href^='/children/']") or _first_href(
+            page, "#home-children a"
+        )
+        alert = _first_href(page, "#alerts-list tbody a[href^='/alerts/']")
+        if alert:
+            page.goto(f"{base}{alert}")
+            _shoot(page, out, "alert")
+        if child:
+            page.goto(f"{base}{child}")
+            _shoot(page, out, "child")
+            name = page.inner_text("#child-name")
+            # The name as a hurried practitioner might type it: one letter dropped.
+            given, _, family = name.partition(" ")
+            page.goto(f"{base}/children?name={given[:-1]} {family}")
+            _shoot(page, out, "find-a-child-results")
+            page.goto(f"{base}{child}")
+            agency = _first_href(page, "#view option:nth-child(2)", attribute="value")
+            if agency:
+                page.goto(f"{base}{child}?view={agency}#chronology")
+                _shoot(page, out, "child-agency-view")
+        page.goto(f"{base}/account")
+        _shoot(page, out, "account")
+
+        _sign_in(page, base, "screens.dsl", password)
+        _shoot(page, out, "home-school-lead")
+        child = _first_href(page, "#home-children a")
+        if child:
+            page.goto(f"{base}{child}")
+            person = child.rsplit("/", 1)[-1]
+            page.goto(f"{base}/people/{person}/access-log")
+            _shoot(page, out, "who-has-looked")
+
+        _sign_in(page, base, "screens.auditor", password)
+        page.goto(f"{base}/children")
+        _shoot(page, out, "refused")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Curiosity prompts for a child's page: each a question to ask, with the evidence that raised
+it (``curiosity_prompts.yaml``). Prompts, never verdicts.
+
+Built only from what the viewer was already shown: the chronology the need-to-know rule cut
+for them and the household view they opened, so a prompt never reveals a hidden entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from fullpicture.chronology.repository import Chronology, ChronologyEntry
+from fullpicture.linkage.schemas import ChildHouseholdView
+
+PROMPTS_FILE = Path(__file__).with_name("curiosity_prompts.yaml")
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    question: str
+
+
+class UnseenAdultRule(_Rule):
+    max_agencies_knowing: int = Field(ge=0)
+
+
+class NotSeenAloneRule(_Rule):
+    min_contacts: int = Field(ge=1)
+    phrases: tuple[str, ...] = Field(min_length=1)
+
+
+class WasNotBroughtRule(_Rule):
+    codes: tuple[str, ...] = Field(min_length=1)
+    min_count: int = Field(ge=1)
+    within_days: int = Field(ge=1)
+
+
+class ConcernNotSharedRule(_Rule):
+    min_severity: int = Field(ge=1, le=5)
+    within_days: int = Field(ge=1)
+
+
+class HouseholdChangeRule(_Rule):
+    within_days: int = Field(ge=1)
+
+
+class CuriosityRules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: str
+    unseen_adult: UnseenAdultRule
+    not_seen_alone: NotSeenAloneRule
+    was_not_brought: WasNotBroughtRule
+    concern_not_shared: ConcernNotSharedRule
+    household_change: HouseholdChangeRule
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> CuriosityRules:
+    with PROMPTS_FILE.open(encoding="utf-8") as handle:
+        return CuriosityRules.model_validate(yaml.safe_load(handle))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of what raised a prompt, in words (and the entry it is, when it is one)."""
+
+    text: str
+    event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CuriosityPrompt:
+    kind: str
+    question: str
+    evidence: tuple[Evidence, ...]
+
+
+def _entry_evidence(entry: ChronologyEntry) -> Evidence:
+    return Evidence(
+        text=f"{entry.date_label}, {entry.agency_name}: {entry.summary}", event_id=entry.event_id
+    )
+
+
+def _unseen_adults(
+    households: ChildHouseholdView | None, rule: UnseenAdultRule
+) -> list[CuriosityPrompt]:
+    if households is None:
+        return []
+    prompts = []
+    seen: set[str] = set()
+    for period in households.households:
+        for adult in period.adults:
+            if adult.person_public_id in seen:
+                continue
+            if len(adult.known_to_agencies) > rule.max_agencies_knowing:
+                continue
+            seen.add(adult.person_public_id)
+            name = adult.name or "an adult whose name is not recorded"
+            known = (
+                f"known only to {', '.join(adult.known_to_agencies)}"
+                if adult.known_to_agencies
+                else "known to no agency"
+            )
+            since = f" since {adult.date_from:%d %b %Y}" if adult.date_from else ""
+            evidence = [
+                Evidence(
+                    f"{name} ({', '.join(adult.roles) or 'adult'}) has lived at "
+                    f"{period.address or 'the child’s address'}{since}; {known}."
+                )
+            ]
+            evidence.extend(
+                Evidence(
+                    "Recorded by "
+                    + ", ".join(f"{k}: {v}" for k, v in item.items() if v is not None)
+                )
+                for item in adult.evidence[:3]
+            )
+            prompts.append(
+                CuriosityPrompt(
+                    kind="unseen adult",
+                    question=rule.question.format(name=name),
+                    evidence=tuple(evidence),
+                )
+            )
+    return prompts
+
+
+def _not_seen_alone(
+    entries: Sequence[ChronologyEntry], rule: NotSeenAloneRule
+) -> list[CuriosityPrompt]:
+    phrases = [p.lower() for p in rule.phrases]
+    found = [
+        e for e in entries if e.about == "child" and any(p in e.summary.lower() for p in phrases)
+    ]
+    if len(found) < rule.min_contacts:
+        return []
+    return [
+        CuriosityPrompt(
+            kind="child not seen alone",
+            question=rule.question.format(count=len(found)),
+            evidence=tuple(_entry_evidence(e) for e in found),
+        )
+    ]
+
+
+def _was_not_brought(
+    entries: Sequence[ChronologyEntry], rule: WasNotBroughtRule, today: dt.date
+) -> list[CuriosityPrompt]:
+    since = today - dt.timedelta(days=rule.within_days)
+    found = [
+        e
+        for e in entries
+        if e.about == "child" and e.concern_code in rule.codes and e.event_date >= since
+    ]
+    if len(found) < rule.min_count:
+        return []
+    return [
+        CuriosityPrompt(
+            kind="repeated was-not-brought",
+            question=rule.question.format(count=len(found), days=rule.within_days),
+            evidence=tuple(_entry_evidence(e) for e in found),
+        )
+    ]
+
+
+def _concerns_not_shared(
+    entries: Sequence[ChronologyEntry],
+    agencies_involved: Sequence[str],
+    rule: ConcernNotSharedRule,
+    today: dt.date,
+) -> list[CuriosityPrompt]:
+    since = today - dt.timedelta(days=rule.within_days)
+    by_agency: dict[str, list[ChronologyEntry]] = {}
+    for entry in entries:
+        if (
+            entry.code_kind == "concern"
+            and (entry.severity or 0) >= rule.min_severity
+            and entry.event_date >= since
+            # Recorded by more than one agency: the others have it already.
+            and entry.incident_group is None
+        ):
+            by_agency.setdefault(entry.agency_name, []).append(entry)
+    prompts = []
+    for agency, found in sorted(by_agency.items()):
+        others = [a for a in agencies_involved if a != agency]
+        if not others:
+            continue
+        prompts.append(
+            CuriosityPrompt(
+                kind="concern one agency holds",
+                question=rule.question.format(
+                    agency=agency, count=len(found), others=", ".join(others)
+                ),
+                evidence=tuple(_entry_evidence(e) for e in found),
+            )
+        )
+    return prompts
+
+
+def _household_changes(
+    households: ChildHouseholdView | None, rule: HouseholdChangeRule, today: dt.date
+) -> list[CuriosityPrompt]:
+    if households is None:
+        return []
+    since = today - dt.timedelta(days=rule.within_days)
+    changes: list[tuple[dt.date, str]] = []
+    for period in households.households:
+        if period.date_from and period.date_from >= since:
+            changes.append((period.date_from, f"moved to {period.address or 'a new address'}"))
+        for adult in period.adults:
+            name = adult.name or "an adult whose name is not recorded"
+            if adult.date_from and adult.date_from >= since:
+                changes.append((adult.date_from, f"{name} moved in"))
+            if adult.date_to and since <= adult.date_to <= today:
+                changes.append((adult.date_to, f"{name} moved out"))
+    return [
+        CuriosityPrompt(
+            kind="change in the household",
+            question=rule.question.format(day=f"{day:%d %b %Y}", what=what),
+            evidence=(Evidence(f"{day:%d %b %Y}: {what}."),),
+        )
+        for day, what in sorted(set(changes), reverse=True)
+    ]
+
+
+def curiosity_prompts(
+    *,
+    chronology: Chronology,
+    households: ChildHouseholdView | None,
+    agencies_involved: Sequence[str],
+    today: dt.date,
+    rules: CuriosityRules | None = None,
+) -> list[CuriosityPrompt]:
+    """Every prompt the viewer's picture of the child raises, each with its evidence."""
+    rules = rules or default_rules()
+    entries = chronology.entries
+    return [
+        *_unseen_adults(households, rules.unseen_adult),
+        *_not_seen_alone(entries, rules.not_seen_alone),
+        *_was_not_brought(entries, rules.was_not_brought, today),
+        *_concerns_not_shared(entries, agencies_involved, rules.concern_not_shared, today),
+        *_household_changes(households, rules.household_change, today),
+    ]

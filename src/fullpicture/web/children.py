@@ -1,0 +1,357 @@
+"""Find a child, and the child's page: who they are (the records behind them and why they were
+linked), their households over time, the agencies involved, open alerts, curiosity prompts,
+the combined chronology with filters beside one agency's own view, a timeline, and exports.
+
+Every row shown comes from a service that applies the need-to-know rule in SQL
+(``access.repository``); this module reads query parameters, calls services and renders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from fullpicture.access import service as access_service
+from fullpicture.access.auth import ChildReader, PersonPublicId
+from fullpicture.access.roles import Scope
+from fullpicture.access.subject import AuthSubject
+from fullpicture.chronology import curiosity
+from fullpicture.chronology import filters as chronology_filters
+from fullpicture.chronology import repository as chronology_repository
+from fullpicture.chronology.export import chronology_csv, chronology_pdf
+from fullpicture.chronology.models import InformationType
+from fullpicture.chronology.routes import Rules
+from fullpicture.chronology.taxonomy import default_taxonomy
+from fullpicture.core.database import utc_now
+from fullpicture.core.runtime import request_session
+from fullpicture.harm import service as harm_service
+from fullpicture.harm.models import AlertStatus
+from fullpicture.linkage import households as linkage_households
+from fullpicture.linkage import search as child_search
+from fullpicture.people import service as people_service
+from fullpicture.web.templating import WEB_DIR, page_templates, render_page
+from fullpicture.web.timeline import build_timeline
+
+DbSession = Annotated[Session, Depends(request_session)]
+templates = page_templates(WEB_DIR / "templates")
+router = APIRouter(include_in_schema=False)
+
+OPEN_ALERTS = (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
+Text = Annotated[str, Query(max_length=100)]
+
+
+def _date_from_parts(day: str, month: str, year: str) -> tuple[dt.date | None, str | None]:
+    """A date from the GOV.UK date input's three boxes, or the message saying what to fix."""
+    if not (day.strip() or month.strip() or year.strip()):
+        return None, None
+    if not (day.strip() and month.strip() and year.strip()):
+        return None, "Date of birth must include a day, month and year"
+    try:
+        return dt.date(int(year), int(month), int(day)), None
+    except ValueError:
+        return None, "Date of birth must be a real date, for example 27 3 2016"
+
+
+@router.get("/children", response_class=HTMLResponse)
+def find_a_child_page(
+    request: Request,
+    subject: ChildReader,
+    db_session: DbSession,
+    name: Text = "",
+    dob_day: Annotated[str, Query(max_length=2)] = "",
+    dob_month: Annotated[str, Query(max_length=2)] = "",
+    dob_year: Annotated[str, Query(max_length=4)] = "",
+    nhs_number: Text = "",
+    upn: Text = "",
+    postcode: Text = "",
+    q: Text = "",
+) -> HTMLResponse:
+    """Find a child by name (nicknames and misspellings too), date of birth, NHS number, UPN
+    or postcode; only children the practitioner may see are shown, the rest counted."""
+    name = name or q
+    born, date_problem = _date_from_parts(dob_day, dob_month, dob_year)
+    query = child_search.ChildQuery(
+        name=name,
+        date_of_birth=born,
+        nhs_number=nhs_number.replace(" ", ""),
+        upn=upn,
+        postcode=postcode,
+    )
+    errors: list[dict[str, str]] = []
+    result: child_search.ChildSearch | None = None
+    searched = bool(request.query_params)
+    if date_problem:
+        errors.append({"text": date_problem, "href": "#dob-day"})
+    elif searched:
+        try:
+            result = child_search.find_children(
+                db_session=db_session, subject=subject, now=utc_now(), query=query
+            )
+        except child_search.SearchTooVague as exc:
+            errors.append({"text": str(exc), "href": "#name"})
+    return render_page(
+        templates,
+        request,
+        "find_a_child.html",
+        {
+            "form": {
+                "name": name,
+                "dob_day": dob_day,
+                "dob_month": dob_month,
+                "dob_year": dob_year,
+                "nhs_number": nhs_number,
+                "upn": upn,
+                "postcode": postcode,
+            },
+            "errors": errors,
+            "result": result,
+            "searched": searched,
+        },
+        subject=subject,
+        db_session=db_session,
+        status_code=422 if errors else 200,
+    )
+
+
+def _criteria(
+    *,
+    agency: list[str],
+    concern: str,
+    severity: str,
+    date_from: str,
+    date_to: str,
+    info: list[str],
+) -> tuple[chronology_filters.ChronologyFilter, list[dict[str, str]]]:
+    errors: list[dict[str, str]] = []
+
+    def day(value: str, field: str, label: str) -> dt.date | None:
+        if not value.strip():
+            return None
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            errors.append({"text": f"{label} must be a date like 2025-01-31", "href": f"#{field}"})
+            return None
+
+    min_severity = None
+    if severity.strip():
+        if severity.strip() in {"1", "2", "3", "4", "5"}:
+            min_severity = int(severity)
+        else:
+            errors.append({"text": "Severity must be 1 to 5", "href": "#severity"})
+    types = frozenset(InformationType(i) for i in info if i in InformationType.__members__.values())
+    criteria = chronology_filters.ChronologyFilter(
+        agency_codes=frozenset(a for a in agency if a),
+        concern_codes=frozenset(c.strip().upper() for c in concern.split(",") if c.strip()),
+        min_severity=min_severity,
+        date_from=day(date_from, "from", "From"),
+        date_to=day(date_to, "to", "To"),
+        information_types=types,
+    )
+    return criteria, errors
+
+
+class ChildFilters:
+    """The chronology filters as query parameters (shared by the page and its exports)."""
+
+    def __init__(
+        self,
+        agency: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 (FastAPI copies)
+        concern: Text = "",
+        severity: Annotated[str, Query(max_length=2)] = "",
+        date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
+        date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
+        info: Annotated[list[str], Query(max_length=3)] = [],  # noqa: B006
+        view: Annotated[str, Query(max_length=64)] = "",
+    ) -> None:
+        self.raw = {
+            "agency": agency,
+            "concern": concern,
+            "severity": severity,
+            "from": date_from,
+            "to": date_to,
+            "info": info,
+            "view": view,
+        }
+        self.criteria, self.errors = _criteria(
+            agency=agency,
+            concern=concern,
+            severity=severity,
+            date_from=date_from,
+            date_to=date_to,
+            info=info,
+        )
+        self.view = view
+
+
+Filters = Annotated[ChildFilters, Depends()]
+
+
+def _chronologies(
+    db_session: Session,
+    subject: AuthSubject,
+    person_id: int,
+    filters: ChildFilters,
+    rules: chronology_repository.ChronologyRules,
+) -> tuple[
+    chronology_repository.Chronology,
+    chronology_repository.Chronology,
+    chronology_repository.Chronology | None,
+]:
+    """(the whole combined chronology, it filtered, one agency's view filtered or None)."""
+    viewer = chronology_repository.Viewer(subject, utc_now())
+    combined = chronology_repository.child_chronology(
+        db_session=db_session, person_id=person_id, viewer=viewer, model=rules
+    )
+    agency_view = None
+    if filters.view:
+        agency_view = chronology_filters.filter_chronology(
+            chronology_repository.child_chronology(
+                db_session=db_session,
+                person_id=person_id,
+                agency_code=filters.view,
+                viewer=viewer,
+                model=rules,
+            ),
+            filters.criteria,
+        )
+    return combined, chronology_filters.filter_chronology(combined, filters.criteria), agency_view
+
+
+@router.get("/children/{person_id}", response_class=HTMLResponse)
+def child_page(
+    request: Request,
+    person_id: PersonPublicId,
+    subject: ChildReader,
+    db_session: DbSession,
+    filters: Filters,
+    rules: Rules,
+) -> HTMLResponse:
+    now = utc_now()
+    person = access_service.open_person(
+        db_session=db_session, subject=subject, person_public_id=person_id, purpose="child page"
+    )
+    summary = people_service.child_summaries(
+        db_session, subject=subject, now=now, person_ids=[person.id]
+    ).get(person.id) or people_service.summarise(person.id, person.public_id, [])
+    households = linkage_households.child_household_view(
+        db_session=db_session, person_public_id=person.public_id
+    )
+    combined, shown, agency_view = _chronologies(db_session, subject, person.id, filters, rules)
+    alerts = harm_service.readable_alerts(
+        db_session=db_session, subject=subject, now=now, person_id=person.id, limit=100
+    )
+    assessment = harm_service.assess_one_child(
+        db_session=db_session, person_id=person.id, as_of=now.date()
+    )
+    agencies_involved = sorted(
+        {r.agency_name for r in summary.records} | {e.agency_name for e in combined.entries}
+    )
+    agency_choices = sorted({(e.agency_code, e.agency_name) for e in combined.entries})
+    prompts = curiosity.curiosity_prompts(
+        chronology=combined,
+        households=households,
+        agencies_involved=agencies_involved,
+        today=now.date(),
+    )
+    timeline = build_timeline(
+        entries=shown.entries,
+        score_by_day=assessment.score_by_day,
+        alerts=[(a.raised_on, a.reason) for a in alerts],
+    )
+    query = request.url.query
+    return render_page(
+        templates,
+        request,
+        "child.html",
+        {
+            "person": person,
+            "child": summary,
+            "households": households,
+            "combined": combined,
+            "chronology": shown,
+            "agency_view": agency_view,
+            "agency_choices": agency_choices,
+            "agency_view_name": dict(agency_choices).get(filters.view, filters.view),
+            "agencies_involved": agencies_involved,
+            "open_alerts": harm_service.disclose_alerts(
+                db_session=db_session,
+                reader=subject,
+                alerts=[a for a in alerts if a.status in OPEN_ALERTS],
+            ),
+            "score": assessment.explanation.score,
+            "prompts": prompts,
+            "timeline": timeline,
+            "filters": filters.raw,
+            "errors": filters.errors,
+            "filtered": not filters.criteria.is_empty,
+            "taxonomy": default_taxonomy(),
+            "export_query": query,
+            "reads_access_log": subject.has(Scope.ACCESS_LOG_READ),
+            "writes_children": subject.has(Scope.CHILDREN_WRITE),
+            "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
+        },
+        subject=subject,
+        db_session=db_session,
+        status_code=422 if filters.errors else 200,
+    )
+
+
+@router.get("/children/{person_id}/chronology.csv")
+def child_chronology_csv(
+    person_id: PersonPublicId,
+    subject: ChildReader,
+    db_session: DbSession,
+    filters: Filters,
+    rules: Rules,
+) -> Response:
+    """The chronology as shown (filters and view applied), as CSV; the export is audited."""
+    person = access_service.open_person(
+        db_session=db_session, subject=subject, person_public_id=person_id, purpose="export csv"
+    )
+    _combined, shown, agency_view = _chronologies(db_session, subject, person.id, filters, rules)
+    return Response(
+        chronology_csv(agency_view or shown),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="chronology-{person_id}.csv"'},
+    )
+
+
+@router.get("/children/{person_id}/chronology.pdf")
+def child_chronology_pdf(
+    person_id: PersonPublicId,
+    subject: ChildReader,
+    db_session: DbSession,
+    filters: Filters,
+    rules: Rules,
+    for_whom: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """A printable chronology naming the child, marked OFFICIAL-SENSITIVE, saying who produced
+    it, for whom and when, on every page; the export is audited."""
+    now = utc_now()
+    person = access_service.open_person(
+        db_session=db_session, subject=subject, person_public_id=person_id, purpose="export pdf"
+    )
+    summary = people_service.child_summaries(
+        db_session, subject=subject, now=now, person_ids=[person.id]
+    ).get(person.id) or people_service.summarise(person.id, person.public_id, [])
+    _combined, shown, agency_view = _chronologies(db_session, subject, person.id, filters, rules)
+    born = f"{summary.date_of_birth:%d %B %Y}" if summary.date_of_birth else "not recorded"
+    pdf = chronology_pdf(
+        agency_view or shown,
+        title=f"Chronology of {summary.name}, born {born}",
+        page_marking=(
+            f"OFFICIAL-SENSITIVE  |  {summary.name}, born {born}  |  produced by "
+            f"{subject.username} for {for_whom.strip() or 'their own agency’s use'}  |  "
+            f"{now:%d %b %Y %H:%M} UTC"
+        ),
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="chronology-{person_id}.pdf"'},
+    )

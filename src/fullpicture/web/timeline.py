@@ -1,0 +1,154 @@
+"""The child's timeline as server-rendered SVG: one lane per agency, the cumulative-harm score
+over it, alert markers. No script, no colour-only meaning: agencies are named lanes, severity
+is the marker's size and a number in its tooltip, alerts are labelled triangles, and the score
+is a line with its scale; the page gives the same facts as a table beside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fullpicture.chronology.repository import ChronologyEntry
+
+LANE_HEIGHT = 34
+LABEL_WIDTH = 150
+PLOT_WIDTH = 760
+SCORE_HEIGHT = 110
+TOP = 28
+AXIS = 34
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    y: float
+    radius: float
+    title: str
+    kind: str  # concern, strength, process
+
+
+@dataclass(frozen=True)
+class AlertMark:
+    x: float
+    label: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Lane:
+    label: str
+    y: float
+    markers: list[Marker]
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Everything the SVG template draws, already in pixel space."""
+
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    lanes: list[Lane]
+    ticks: list[Tick]
+    score_path: str
+    score_top: float
+    score_bottom: float
+    score_max: float
+    score_label_y: float
+    alerts: list[AlertMark]
+    first: dt.date
+    last: dt.date
+    description: str
+
+
+def _date_ticks(first: dt.date, last: dt.date) -> list[dt.date]:
+    years = list(range(first.year, last.year + 2))
+    if len(years) <= 8:
+        return [dt.date(y, 1, 1) for y in years if first <= dt.date(y, 1, 1) <= last] or [first]
+    step = max(1, len(years) // 8)
+    return [dt.date(y, 1, 1) for y in years[::step] if first <= dt.date(y, 1, 1) <= last]
+
+
+def build_timeline(
+    *,
+    entries: Sequence[ChronologyEntry],
+    score_by_day: Sequence[tuple[dt.date, float]],
+    alerts: Sequence[tuple[dt.date, str]],
+) -> Timeline | None:
+    """Lay out the timeline, or None when there is nothing to draw."""
+    days = [e.event_date for e in entries] + [d for d, _ in score_by_day] + [d for d, _ in alerts]
+    if not days:
+        return None
+    first, last = min(days), max(days)
+    if first == last:
+        first -= dt.timedelta(days=30)
+        last += dt.timedelta(days=30)
+    span = (last - first).days
+    plot_left, plot_right = LABEL_WIDTH, LABEL_WIDTH + PLOT_WIDTH
+
+    def x_of(day: dt.date) -> float:
+        return round(plot_left + (day - first).days / span * PLOT_WIDTH, 1)
+
+    agencies = sorted({e.agency_name for e in entries})
+    lanes = []
+    for index, agency in enumerate(agencies):
+        y = TOP + index * LANE_HEIGHT + LANE_HEIGHT / 2
+        markers = [
+            Marker(
+                x=x_of(e.event_date),
+                y=y,
+                radius=3 + (e.severity or 0) * 1.2,
+                title=(
+                    f"{e.date_label}: {e.concern_code} ({e.category}), severity "
+                    f"{e.severity if e.severity is not None else 'not set'}, {e.information_type}"
+                ),
+                kind=e.code_kind,
+            )
+            for e in entries
+            if e.agency_name == agency
+        ]
+        lanes.append(Lane(label=agency, y=y, markers=markers))
+    score_top = TOP + len(agencies) * LANE_HEIGHT + 20
+    score_bottom = score_top + SCORE_HEIGHT
+    score_max = max((s for _d, s in score_by_day), default=0.0) or 1.0
+    points = [
+        (x_of(day), round(score_bottom - score / score_max * SCORE_HEIGHT, 1))
+        for day, score in score_by_day
+    ]
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y) in enumerate(points))
+    height = int(score_bottom + AXIS)
+    alert_marks = [
+        AlertMark(x=x_of(day), label=str(n), title=f"Alert {n}, raised {day:%d %b %Y}: {reason}")
+        for n, (day, reason) in enumerate(sorted(alerts), start=1)
+    ]
+    description = (
+        f"{len(entries)} entries from {len(agencies)} "
+        f"{'agency' if len(agencies) == 1 else 'agencies'} between {first:%d %b %Y} and "
+        f"{last:%d %b %Y}; cumulative-harm score peaks at {score_max:.1f}; "
+        f"{len(alert_marks)} {'alert' if len(alert_marks) == 1 else 'alerts'} raised."
+    )
+    return Timeline(
+        width=plot_right + 20,
+        height=height,
+        plot_left=plot_left,
+        plot_right=plot_right,
+        lanes=lanes,
+        ticks=[Tick(x=x_of(d), label=str(d.year)) for d in _date_ticks(first, last)],
+        score_path=path,
+        score_top=score_top,
+        score_bottom=score_bottom,
+        score_max=round(score_max, 1),
+        score_label_y=score_top - 6,
+        alerts=alert_marks,
+        first=first,
+        last=last,
+        description=description,
+    )

@@ -1,0 +1,180 @@
+"""Find a child and the child's page: only children (and entries) the signed-in user may see,
+the rest counted; another agency's user and a role without the scope are refused."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from fullpicture.access.models import Role
+from fullpicture.chronology import export
+from tests.web.pages import sign_in
+from tests.web.picture import Picture, build_picture
+
+
+@pytest.fixture
+def picture(db_session: Session) -> Picture:
+    return build_picture(db_session, "pages")
+
+
+def test_a_misspelt_name_finds_the_child_through_the_linkage_comparisons(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.school)
+    page = app_client.get("/children", params={"name": "Amelya Okafur"})
+    assert page.status_code == 200, page.text
+    assert f'href="/children/{picture.child.public_id}"' in page.text
+    assert "given name sounds alike" in page.text and "family name sounds alike" in page.text
+    # The namesake at another GP is counted, never shown.
+    assert picture.namesake.public_id not in page.text
+    held = re.search(r'id="held-elsewhere">(\d+) other child', page.text)
+    assert held and held.group(1) == "1"
+
+
+def test_a_nickname_and_a_date_of_birth_find_the_child(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.school)
+    page = app_client.get(
+        "/children",
+        params={"name": "Millie Okafor", "dob_day": "14", "dob_month": "3", "dob_year": "2016"},
+    )
+    assert f'href="/children/{picture.child.public_id}"' in page.text
+    assert "known variant (nickname / short form)" in page.text
+    assert "same date of birth" in page.text
+    assert 'id="held-elsewhere"' not in page.text  # the namesake was born in 2019
+    by_nhs = app_client.get("/children", params={"nhs_number": "943 476 5919"})
+    assert f'href="/children/{picture.child.public_id}"' in by_nhs.text
+    by_postcode = app_client.get("/children", params={"postcode": "cr01aa"})
+    assert f'href="/children/{picture.child.public_id}"' in by_postcode.text
+
+
+def test_find_a_child_explains_what_to_fix(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.school)
+    bad_date = app_client.get(
+        "/children",
+        params={"name": "Okafor", "dob_day": "31", "dob_month": "2", "dob_year": "2016"},
+    )
+    assert bad_date.status_code == 422
+    assert "govuk-error-summary" in bad_date.text and "must be a real date" in bad_date.text
+    assert 'value="Okafor"' in bad_date.text  # what was typed is kept
+    vague = app_client.get("/children", params={"name": "A"})
+    assert vague.status_code == 422 and "at least two letters" in vague.text
+
+
+def test_another_agencys_user_finds_nothing_and_is_refused_the_page(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.stranger)
+    found = app_client.get("/children", params={"name": "Amelia Okafor"})
+    assert (
+        picture.child.public_id not in found.text
+        and "Amelia" not in found.text.split("</form>")[-1].split('id="held-elsewhere"')[0]
+    )
+    assert re.search(r'id="held-elsewhere">2 other children', found.text)
+    page = app_client.get(f"/children/{picture.child.public_id}")
+    assert page.status_code == 404 and "Okafor" not in page.text
+    for export_path in ("chronology.csv", "chronology.pdf"):
+        refused = app_client.get(f"/children/{picture.child.public_id}/{export_path}")
+        assert refused.status_code == 404 and b"Okafor" not in refused.content
+    alert = app_client.get(f"/alerts/{picture.alert.public_id}")
+    assert alert.status_code == 404 and "Okafor" not in alert.text
+
+
+def test_a_role_without_children_read_is_refused_every_child_page(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.AUDITOR, agency=None)
+    for path in (
+        "/children?name=Okafor",
+        f"/children/{picture.child.public_id}",
+        f"/children/{picture.child.public_id}/chronology.csv",
+        "/alerts",
+        f"/alerts/{picture.alert.public_id}",
+    ):
+        response = app_client.get(path)
+        assert response.status_code == 403, path
+        assert "Okafor" not in response.text
+
+
+def test_the_child_page_shows_what_the_school_holds_and_counts_the_rest(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.school)
+    page = app_client.get(f"/children/{picture.child.public_id}")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert 'id="child-name">Amelia Okafor<' in text
+    assert "Not brought to the school nurse" in text
+    # The GP's entry is not the school's to see: counted, not shown.
+    assert "Untreated tooth decay" not in text
+    assert "1 further entry held by 1 other agency" in text
+    # The school's record is shown with how it was linked; the GP's record is not.
+    assert picture.school_record.record_ref in text
+    assert picture.gp_record.record_ref not in text
+    assert "<svg" in text and 'role="img"' in text and "Timeline of entries by agency" in text
+    assert "Neglect of health and repeated was-not-brought" in text  # the open alert
+    # A curiosity prompt with its evidence: was not brought twice.
+    assert "repeated was-not-brought" in text and "not brought 2 times" in text
+
+
+def test_front_door_sees_the_combined_chronology_filters_it_and_compares_one_agency(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    # The GP's user sees its own entries; filters narrow what is shown.
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.gp)
+    page = app_client.get(f"/children/{picture.child.public_id}", params={"concern": "NEG"})
+    assert "Untreated tooth decay" in page.text
+    only_opinion = app_client.get(
+        f"/children/{picture.child.public_id}", params={"info": "opinion"}
+    )
+    assert "Untreated tooth decay" not in only_opinion.text
+    assert "No entries match these filters" in only_opinion.text
+    side = app_client.get(f"/children/{picture.child.public_id}", params={"view": picture.gp.code})
+    assert 'id="side-by-side"' in side.text and 'id="agency-chronology"' in side.text
+    bad = app_client.get(f"/children/{picture.child.public_id}", params={"from": "yesterday"})
+    assert bad.status_code == 422 and "govuk-error-summary" in bad.text
+
+
+def test_the_csv_export_is_what_the_page_shows(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.school)
+    csv = app_client.get(f"/children/{picture.child.public_id}/chronology.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "Not brought to the school nurse" in csv.text
+    assert "Untreated tooth decay" not in csv.text
+
+
+def _pdf_text(pdf: bytes) -> str:
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, flags=re.S)
+    return "".join(zlib.decompress(s).decode("latin-1", "replace") for s in streams)
+
+
+def test_every_page_of_the_pdf_names_the_child_and_carries_the_marking(
+    app_client: TestClient,
+    db_session: Session,
+    picture: Picture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The core font writes text as plain strings, so the test can read it back.
+    monkeypatch.setattr(export, "UNICODE_FONTS", [])
+    user = sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.school)
+    pdf = app_client.get(
+        f"/children/{picture.child.public_id}/chronology.pdf",
+        params={"for_whom": "Strategy meeting"},
+    )
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    pages = len(re.findall(rb"/Type /Page\b", pdf.content))
+    text = _pdf_text(pdf.content)
+    assert pages >= 1
+    # Top and foot of every page.
+    assert text.count("OFFICIAL-SENSITIVE") == 2 * pages
+    assert text.count("Amelia Okafor, born 14 March 2016") >= 2 * pages
+    assert text.count(f"produced by {user.username} for Strategy meeting") == 2 * pages
