@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.linkage.households import child_household_view, rebuild_households
 from fullpicture.people.models import (
@@ -90,7 +91,9 @@ def _relationship(
     )
 
 
-def test_child_view_lists_every_adult_and_flags_the_unseen(db_session: Session) -> None:
+def _ava_at_oak_road(db_session: Session) -> dict[str, Any]:
+    """Ava (school, GP) lives with Jane (GP, CSC, housing), Dean (police) and a lodger, Mark
+    (housing)."""
     school, gp, csc, police, housing = (
         _agency(db_session, c) for c in ("school-a", "gp-a", "csc-a", "police-a", "housing-a")
     )
@@ -160,12 +163,28 @@ def test_child_view_lists_every_adult_and_flags_the_unseen(db_session: Session) 
     _relationship(db_session, housing, "H2", "H1", RelationshipKind.LODGER, dt.date(2024, 2, 1))
     db_session.flush()
 
+    return {
+        "agencies": {"school": school, "gp": gp, "csc": csc, "police": police, "housing": housing},
+        "people": {"ava": ava, "jane": jane, "dean": dean, "mark": mark},
+    }
+
+
+def test_child_view_lists_every_adult_and_flags_the_unseen(db_session: Session) -> None:
+    built = _ava_at_oak_road(db_session)
+    ava, jane, dean, mark = (built["people"][k] for k in ("ava", "jane", "dean", "mark"))
     counts = rebuild_households(db_session=db_session, as_of=dt.date(2026, 11, 25))
     assert counts["relationships"] == 2
     assert rebuild_households(db_session=db_session, as_of=dt.date(2026, 11, 25)) == counts
 
+    # The whole record, as a job with no user behind it reads it (audited as system.read).
+    whole_record = access_service.system_principal(
+        db_session=db_session, job="households test", operator="test"
+    )
     view = child_household_view(
-        db_session=db_session, person_public_id=ava.public_id, as_of=dt.date(2026, 11, 25)
+        db_session=db_session,
+        reader=whole_record,
+        person_public_id=ava.public_id,
+        as_of=dt.date(2026, 11, 25),
     )
     assert len(view.households) == 1
     household = view.households[0]
@@ -202,3 +221,62 @@ def test_child_view_lists_every_adult_and_flags_the_unseen(db_session: Session) 
     assert db_session.scalars(
         select(HouseholdMembership).where(HouseholdMembership.basis == "practitioner")
     ).one()
+
+
+def test_a_partner_agency_sees_only_the_household_members_it_holds_records_of(
+    db_session: Session,
+) -> None:
+    """Issue 12, finding 1: a school practitioner saw adults the school holds no record of —
+    name, date of birth, and which agencies know them (their record ids as evidence)."""
+    from fullpicture.access.models import Role
+    from tests.access.principals import make_user, subject_of
+
+    built = _ava_at_oak_road(db_session)
+    agencies, people = built["agencies"], built["people"]
+    rebuild_households(db_session=db_session, as_of=dt.date(2026, 11, 25))
+    ava = people["ava"]
+
+    teacher = subject_of(make_user(db_session, agency=agencies["school"]))
+    view = child_household_view(
+        db_session=db_session,
+        reader=teacher,
+        person_public_id=ava.public_id,
+        as_of=dt.date(2026, 11, 25),
+    )
+    shown = view.model_dump_json()
+    assert [a.name for p in view.households for a in p.adults] == []
+    for leaked in ("Jane", "Dean", "Mark", "1990-06-01", "1985-01-09", "P1", "S1", "H1", "H2"):
+        assert leaked not in shown, leaked
+    for agency in ("gp-a", "csc-a", "police-a", "housing-a"):
+        assert agency not in shown
+    for person in ("jane", "dean", "mark"):
+        assert people[person].public_id not in shown
+    assert view.held_elsewhere is not None
+    assert view.held_elsewhere.entries == 3 and view.held_elsewhere.agencies == 4
+
+    # The GP holds Jane's record: Jane is shown from the GP's record alone.
+    doctor = subject_of(make_user(db_session, agency=agencies["gp"]))
+    view = child_household_view(
+        db_session=db_session, reader=doctor, person_public_id=ava.public_id
+    )
+    [jane] = [a for p in view.households for a in p.adults]
+    assert jane.name == "Jane Smith" and jane.known_to_agencies == ["gp-a"]
+    assert {e["agency"] for e in jane.evidence} <= {"gp-a"}
+    assert view.held_elsewhere is not None and view.held_elsewhere.entries == 2
+
+    # The front door's pooled view of Ava (its agency holds her record) follows the child.
+    db_session.add(
+        PersonRecordLink(person_id=ava.id, agency_id=agencies["csc"].id, record_ref="S9",
+                         method="confirmed", evidence={})
+    )  # fmt: skip
+    db_session.flush()
+    front_door = subject_of(make_user(db_session, role=Role.FRONT_DOOR, agency=agencies["csc"]))
+    view = child_household_view(
+        db_session=db_session, reader=front_door, person_public_id=ava.public_id
+    )
+    assert {a.name for p in view.households for a in p.adults} == {
+        "Jane Smith",
+        "Dean Cole",
+        "Mark Fry",
+    }
+    assert view.held_elsewhere is None

@@ -417,14 +417,11 @@ def households(
             subject = acting_user(
                 session, as_user, Scope.CHILDREN_READ, command="A child's households"
             )
-            # The one gate for reading a person: need to know checked, the read audited.
-            access_service.open_person(
-                db_session=session, subject=subject, person_public_id=child, purpose="households"
-            )
+            # Need to know checked and the read audited inside, as on the web.
             view = linkage_households.child_household_view(
-                db_session=session, person_public_id=child
+                db_session=session, reader=subject, person_public_id=child
             )
-    except (linkage_households.HouseholdNotFound, access_service.PersonNotVisible) as exc:
+    except linkage_households.HouseholdNotFound as exc:
         err_console.print(f"[red]Not found.[/red] {exc}")
         raise typer.Exit(code=2) from exc
     if as_json:
@@ -452,3 +449,5 @@ def households(
             )
         console.print(table)
     console.print(f"Adults known to one agency only: {len(view.unseen_adults)}")
+    if view.held_elsewhere is not None:
+        console.print(f"[yellow]{view.held_elsewhere.message}[/yellow]")

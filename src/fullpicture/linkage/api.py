@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from fullpicture.access import service as access_service
 from fullpicture.access.auth import (
     ChildReader,
     DbSession,
@@ -182,14 +181,12 @@ def decide_review_item(
 def child_households(
     person_public_id: PersonPublicId, session: DbSession, subject: ChildReader
 ) -> ChildHouseholdView:
-    """Needs ``children:read`` and a need to know the child; the read is audited."""
-    # The one gate for reading a person: need-to-know checked, the read audited (404 if not).
-    access_service.open_person(
-        db_session=session,
-        subject=subject,
-        person_public_id=person_public_id,
-        purpose="households",
-    )
-    return linkage_households.child_household_view(
-        db_session=session, person_public_id=person_public_id
-    )
+    """Needs ``children:read`` and a need to know the child; the read is audited. Without the
+    pooled view, household members the caller's agency holds no record of are counted in
+    ``held_elsewhere``, never shown."""
+    try:
+        return linkage_households.child_household_view(
+            db_session=session, reader=subject, person_public_id=person_public_id
+        )
+    except linkage_households.HouseholdNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc

@@ -16,9 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import repository as access_repository
+from fullpicture.access import service as access_service
+from fullpicture.access.schemas import HeldElsewhere
+from fullpicture.access.subject import AuthSubject, Reader
 from fullpicture.core.database import utc_now
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage.models import HouseholdAddress
@@ -314,21 +318,37 @@ def _rebuild_person_relationships(
 # --- the child's view -------------------------------------------------------------------
 
 
-def _known_to(
-    db_session: Session, person_ids: Iterable[int], codes: dict[int, str]
-) -> dict[int, list[str]]:
-    known: dict[int, set[str]] = {}
-    rows = db_session.execute(
-        select(PersonRecordLink.person_id, PersonRecordLink.agency_id).where(
-            PersonRecordLink.person_id.in_(list(person_ids)), PersonRecordLink.ended_at.is_(None)
+def _agencies_holding(
+    db_session: Session, person_ids: Iterable[int], links: Select[int, int, str] | None
+) -> dict[int, set[int]]:
+    """Agency ids holding a current record of each person: every agency's (``links`` None), or
+    only those among ``links`` (the reader's readable record links)."""
+    wanted = sorted(set(person_ids))
+    if not wanted:
+        return {}
+    if links is None:
+        rows = db_session.execute(
+            select(PersonRecordLink.person_id, PersonRecordLink.agency_id).where(
+                PersonRecordLink.person_id.in_(wanted), PersonRecordLink.ended_at.is_(None)
+            )
         )
-    )
+    else:
+        readable = links.subquery("household_reader_link")
+        rows = db_session.execute(
+            select(readable.c.person_id, readable.c.agency_id).where(
+                readable.c.person_id.in_(wanted)
+            )
+        )
+    held: dict[int, set[int]] = {}
     for person_id, agency_id in rows:
-        known.setdefault(person_id, set()).add(codes.get(agency_id, str(agency_id)))
-    return {p: sorted(a) for p, a in known.items()}
+        held.setdefault(person_id, set()).add(agency_id)
+    return held
 
 
-def _person_summary(db_session: Session, person_id: int) -> tuple[str | None, dt.date | None]:
+def _person_summary(
+    db_session: Session, person_id: int, agency_ids: Iterable[int]
+) -> tuple[str | None, dt.date | None]:
+    """A name and date of birth from the latest of the person's records held by these agencies."""
     row = db_session.execute(
         select(SourceRecord.given_name, SourceRecord.family_name, SourceRecord.date_of_birth)
         .join(
@@ -336,7 +356,11 @@ def _person_summary(db_session: Session, person_id: int) -> tuple[str | None, dt
             (PersonRecordLink.agency_id == SourceRecord.agency_id)
             & (PersonRecordLink.record_ref == SourceRecord.record_ref),
         )
-        .where(PersonRecordLink.person_id == person_id, PersonRecordLink.ended_at.is_(None))
+        .where(
+            PersonRecordLink.person_id == person_id,
+            PersonRecordLink.ended_at.is_(None),
+            PersonRecordLink.agency_id.in_(sorted(set(agency_ids))),
+        )
         .order_by(SourceRecord.version.desc(), SourceRecord.id)
         .limit(1)
     ).first()
@@ -347,13 +371,47 @@ def _person_summary(db_session: Session, person_id: int) -> tuple[str | None, dt
 
 
 def child_household_view(
-    *, db_session: Session, person_public_id: str, as_of: dt.date | None = None
+    *,
+    db_session: Session,
+    reader: Reader,
+    person_public_id: str,
+    as_of: dt.date | None = None,
 ) -> ChildHouseholdView:
-    """Every household the child has belonged to, with every adult any agency knows there."""
+    """Every household the child has belonged to, with the adults there the reader may know of.
+
+    A signed-in reader must have a need to know the child (``access.service.open_person``:
+    checked and audited here). With the pooled view of the child (``chronology:all_agencies``
+    or break-glass for the child) — or as an audited system job — household members follow the
+    child: every adult any agency knows there is shown. Otherwise only members the reader's
+    agency holds a record of (or that was shared with it) are shown, with the names, dates of
+    birth, agencies and evidence from those records alone; the rest are counted in
+    ``held_elsewhere``, never named (issue 12, finding 1).
+    """
     as_of = as_of or utc_now().date()
-    child = db_session.scalar(select(Person).where(Person.public_id == person_public_id))
-    if child is None:
-        raise HouseholdNotFound(f"no person {person_public_id}")
+    now = utc_now()
+    if isinstance(reader, AuthSubject):
+        try:
+            child = access_service.open_person(
+                db_session=db_session,
+                subject=reader,
+                person_public_id=person_public_id,
+                purpose="households",
+                now=now,
+            )
+        except access_service.PersonNotVisible as exc:
+            raise HouseholdNotFound(str(exc)) from exc
+        pooled = access_repository.sees_all_agencies(reader) or (
+            access_repository.live_break_glass_grant(
+                db_session, subject=reader, person_id=child.id, now=now
+            )
+            is not None
+        )
+        links = None if pooled else access_repository.readable_record_links(reader, now)
+    else:
+        found = db_session.scalar(select(Person).where(Person.public_id == person_public_id))
+        if found is None:
+            raise HouseholdNotFound(f"no person {person_public_id}")
+        child, links = found, None
     codes = repo.agency_codes(db_session=db_session)
     own = db_session.scalars(
         select(HouseholdMembership)
@@ -362,6 +420,8 @@ def child_household_view(
     ).all()
     periods: list[HouseholdPeriodRead] = []
     unseen: set[str] = set()
+    withheld_members: set[int] = set()
+    withheld_agencies: set[int] = set()
     for membership in own:
         household = db_session.get(Household, membership.household_id)
         assert household is not None
@@ -378,28 +438,37 @@ def child_household_view(
             )
             if _overlaps(membership.date_from, membership.date_to, m.date_from, m.date_to)
         ]
-        known = _known_to(db_session, {m.person_id for m in others}, codes)
+        members = {m.person_id for m in others}
+        held_by_any = _agencies_holding(db_session, members, None)
+        visible_to = held_by_any if links is None else _agencies_holding(db_session, members, links)
         by_person: dict[int, list[HouseholdMembership]] = {}
         for m in others:
             by_person.setdefault(m.person_id, []).append(m)
         adults: list[HouseholdAdultRead] = []
         children: list[str] = []
         for person_id, rows in sorted(by_person.items()):
+            if not visible_to.get(person_id):
+                # Someone the reader's agency holds no record of: counted, never shown.
+                withheld_members.add(person_id)
+                withheld_agencies |= held_by_any.get(person_id, set())
+                continue
             person = db_session.get(Person, person_id)
             assert person is not None
-            name, born = _person_summary(db_session, person_id)
+            seen_by = visible_to[person_id]
+            name, born = _person_summary(db_session, person_id, seen_by)
             is_child = born is not None and _age(born, as_of) < ADULT_AGE
             if is_child:
                 children.append(person.public_id)
                 continue
-            agencies = known.get(person_id, [])
+            shown_codes = {codes.get(a, str(a)) for a in seen_by}
             adult = HouseholdAdultRead(
                 person_public_id=person.public_id,
                 name=name,
                 date_of_birth=born,
                 roles=sorted({m.role for m in rows}),
-                known_to_agencies=agencies,
-                unseen_adult=len(agencies) <= 1,
+                known_to_agencies=sorted(shown_codes),
+                # Known to one agency only, counted over every agency (a count, never which).
+                unseen_adult=len(held_by_any.get(person_id, set())) <= 1,
                 date_from=min((m.date_from for m in rows if m.date_from), default=None),
                 date_to=None
                 if any(m.date_to is None for m in rows)
@@ -408,6 +477,7 @@ def child_household_view(
                     {k: (None if v is None else str(v)) for k, v in e.items()}
                     for m in rows
                     for e in m.evidence
+                    if e.get("agency") is None or e.get("agency") in shown_codes
                 ],
             )
             if adult.unseen_adult:
@@ -428,5 +498,12 @@ def child_household_view(
             )
         )
     return ChildHouseholdView(
-        child_public_id=child.public_id, households=periods, unseen_adults=sorted(unseen)
+        child_public_id=child.public_id,
+        households=periods,
+        unseen_adults=sorted(unseen),
+        held_elsewhere=HeldElsewhere.of(
+            entries=len(withheld_members),
+            agencies=max(1, len(withheld_agencies)),
+            what="about people in the child's households your agency holds no record of",
+        ),
     )

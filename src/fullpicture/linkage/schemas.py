@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.linkage.models import ReviewAction, ReviewStatus
 
 
@@ -132,3 +133,7 @@ class ChildHouseholdView(BaseModel):
     child_public_id: str
     households: list[HouseholdPeriodRead]
     unseen_adults: list[str]
+    held_elsewhere: HeldElsewhere | None = Field(
+        default=None,
+        description="household members your agency holds no record of: counted, never shown",
+    )
