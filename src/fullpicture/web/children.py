@@ -238,8 +238,9 @@ def child_page(
     summary = people_service.child_summaries(
         db_session, subject=subject, now=now, person_ids=[person.id]
     ).get(person.id) or people_service.summarise(person.id, person.public_id, [])
+    # Household members the user's agency holds no record of are counted, not shown.
     households = linkage_households.child_household_view(
-        db_session=db_session, person_public_id=person.public_id
+        db_session=db_session, reader=subject, person_public_id=person.public_id
     )
     combined, shown, agency_view = _chronologies(db_session, subject, person.id, filters, rules)
     alerts = harm_service.readable_alerts(
@@ -258,10 +259,12 @@ def child_page(
         agencies_involved=agencies_involved,
         today=now.date(),
     )
+    disclosed = harm_service.disclose_alerts(db_session=db_session, reader=subject, alerts=alerts)
     timeline = build_timeline(
         entries=shown.entries,
         score_by_day=assessment.score_by_day,
-        alerts=[(a.raised_on, a.reason) for a in alerts],
+        # Reasons as the user may read them: withheld when they rest on others' entries.
+        alerts=[(a.raised_on, a.reason) for a in disclosed],
     )
     query = request.url.query
     return render_page(
@@ -278,11 +281,7 @@ def child_page(
             "agency_choices": agency_choices,
             "agency_view_name": dict(agency_choices).get(filters.view, filters.view),
             "agencies_involved": agencies_involved,
-            "open_alerts": harm_service.disclose_alerts(
-                db_session=db_session,
-                reader=subject,
-                alerts=[a for a in alerts if a.status in OPEN_ALERTS],
-            ),
+            "open_alerts": [a for a in disclosed if a.status in OPEN_ALERTS],
             "score": assessment.explanation.score,
             "prompts": prompts,
             "timeline": timeline,
