@@ -11,7 +11,6 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fullpicture.access import audit
 from fullpicture.access.roles import Scope
 from fullpicture.cli.console import console, err_console, progress_bar
 from fullpicture.cli.principal import acting_user
@@ -20,8 +19,8 @@ from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_engine, get_session_factory
 from fullpicture.imports import quarantine, repository
 from fullpicture.imports import service as import_service
-from fullpicture.imports.flows import run_import
-from fullpicture.imports.follow_up import follow_up_import
+from fullpicture.imports.flows import ingest_feed
+from fullpicture.imports.follow_up import FollowUp
 from fullpicture.imports.models import ImportBatch, QuarantineStatus
 from fullpicture.imports.readers import FeedFile
 from fullpicture.imports.schemas import ImportResult, QuarantinedRowRead
@@ -86,49 +85,41 @@ def import_command(
         raise typer.Exit(code=2)
     importer = by or _default_importer()
     try:
-        with progress_bar() as progress:
-            result = run_import(
-                session_factory=get_session_factory(),
+        with (
+            progress_bar() as progress,
+            unit_of_work(get_session_factory()) as session,
+        ):
+            ingested = ingest_feed(
+                db_session=session,
                 paths=feeds,
-                imported_by=importer,
+                actor=importer,
                 progress=_ProgressDisplay(progress),
+                follow_up=follow_up,
             )
     except import_service.FeedFileError as exc:
         err_console.print(f"[red]Nothing imported.[/red] {exc}")
         raise typer.Exit(code=2) from exc
-    except import_service.ImportFailed as failure:
+    if ingested.failure is not None:
+        failure = ingested.failure
         err_console.print(
             f"[red]The import failed and was rolled back; nothing of it is stored.[/red] "
             f"Batch {failure.public_id} is recorded as failed: {failure.error}"
         )
         raise typer.Exit(code=1) from failure
-    _print_result(result, show=show)
-    if follow_up:
-        _follow_up(result.batch.public_id, importer)
+    assert ingested.result is not None
+    _print_result(ingested.result, show=show)
+    if ingested.follow_up is not None:
+        _print_follow_up(ingested.follow_up)
 
 
-def _follow_up(batch_public_id: str, importer: str) -> None:
-    with (
-        console.status("Linking new and changed records; rescoring the children concerned"),
-        unit_of_work(get_session_factory()) as session,
-    ):
-        outcome = follow_up_import(
-            db_session=session, batch_public_id=batch_public_id, started_by=importer
-        )
-        # The import itself is audited where it runs; what it set off (links, alerts) too.
-        audit.append(
-            db_session=session,
-            actor=importer,
-            action="import.follow_up",
-            target=f"import_batch:{batch_public_id}",
-            detail={
-                "records_linked": outcome.records_linked,
-                "children_rescored": outcome.children_rescored,
-                "alerts": len(outcome.alert_ids),
-            },
-        )
+def _print_follow_up(outcome: FollowUp) -> None:
+    households = (
+        f"; {outcome.households:,} household(s) after the rebuild"
+        if outcome.households is not None
+        else ""
+    )
     console.print(
-        f"Linked {outcome.records_linked:,} new or changed record(s); rescored "
+        f"Linked {outcome.records_linked:,} new or changed record(s){households}; rescored "
         f"{outcome.children_rescored:,} child(ren); {len(outcome.alert_ids):,} new alert(s)."
     )
     for advice in outcome.advice:

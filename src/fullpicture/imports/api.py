@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access.auth import ImportWriter
 from fullpicture.core.runtime import request_session
 from fullpicture.core.settings import get_settings
-from fullpicture.imports import quarantine, repository, service
+from fullpicture.imports import flows, quarantine, repository, service
 from fullpicture.imports.models import QuarantineStatus
 from fullpicture.imports.readers import FORMATS
 from fullpicture.imports.schemas import ImportBatchRead, ImportResult, QuarantinedRowRead
@@ -46,8 +46,10 @@ def upload_feed(
     events: FeedUpload = None,
 ) -> ImportResult | JSONResponse:
     """Validate every row; store new and changed rows as new versions; quarantine bad rows
-    with their reasons. The batch commits whole or not at all. Needs ``imports:write``; the
-    batch is recorded as imported by the signed-in user."""
+    with their reasons. The batch commits whole or not at all. Then, as ``fullpicture import``
+    does, link its new and changed records, rebuild the households and rescore the children it
+    touches, raising their alerts. Needs ``imports:write``; the batch is recorded as imported
+    by the signed-in user."""
     uploads = {"records": records, "relationships": relationships, "events": events}
     given = {table: upload for table, upload in uploads.items() if upload is not None}
     if not given:
@@ -69,24 +71,27 @@ def upload_feed(
             _save_within_limit(upload, path, limit=limit, table=table)
             paths.append(path)
         try:
-            # A savepoint holds the batch: it is undone whole on failure, while the request's
-            # own audit entry and the FAILED batch row still commit with the request.
-            with session.begin_nested():
-                return service.import_feed(
-                    db_session=session, paths=paths, imported_by=subject.actor
-                )
+            # The one ingest flow, as the CLI and the demo run it: the batch, then linking,
+            # households, rescoring and alerts, all committed with the request.
+            ingested = flows.ingest_feed(
+                db_session=session,
+                paths=paths,
+                actor=subject.actor,
+                actor_user_id=subject.user_id,
+            )
         except service.FeedFileError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-        except service.ImportFailed as failure:
-            service.record_failed_batch(db_session=session, failure=failure)
-            return JSONResponse(
-                status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
-                content={
-                    "detail": "the import failed and nothing of it was stored",
-                    "batch": failure.public_id,
-                    "error": failure.error,
-                },
-            )
+    if ingested.failure is not None:
+        return JSONResponse(
+            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+            content={
+                "detail": "the import failed and nothing of it was stored",
+                "batch": ingested.failure.public_id,
+                "error": ingested.failure.error,
+            },
+        )
+    assert ingested.result is not None
+    return ingested.result
 
 
 def _save_within_limit(upload: UploadFile, path: Path, *, limit: int, table: str) -> None:

@@ -1,17 +1,20 @@
-"""After an import commits: link its new and changed records, and rescore the children it touches.
+"""After an import: link its new and changed records, rebuild the households they make, and
+rescore the children it touches (steps 2-4 of ``flows.ingest_feed``).
 
 A feed that brings a few records and events should change the picture at once: each new or
-changed record is matched against the existing people (incremental linkage), and each child
-an imported event concerns — directly, or through an adult in their household — is rescored
-for cumulative harm, so a new alert is raised the day its evidence arrives. A large batch is
-better served by one batch linkage run and one population rescoring; the follow-up then says
-so rather than working record by record.
+changed record is matched against the existing people (incremental linkage), the households
+are derived again from the linked records, and each child an imported event concerns —
+directly, or through an adult in their household — is rescored for cumulative harm, so a new
+alert is raised the day its evidence arrives. A large batch is better served by one batch
+linkage run and one population rescoring: the follow-up either says so (``LargeBatch.ADVISE``)
+or runs them (``LargeBatch.RUN``, as the demo does for a whole population).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
@@ -20,13 +23,26 @@ from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.harm import repository as harm_repository
 from fullpicture.harm import service as harm_service
 from fullpicture.imports.models import ImportBatch
+from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import repository as linkage_repository
 from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.rules import default_rules
-from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
+from fullpicture.people.models import (
+    HouseholdMembership,
+    PersonRecordLink,
+    SourceRecord,
+    SourceRelationship,
+)
 
 #: More changed records than this and a batch run (`fullpicture link`) is the quicker route.
 INCREMENTAL_RECORD_LIMIT = 500
+
+
+class LargeBatch(StrEnum):
+    """What the follow-up does with a batch too large (or too early) to work record by record."""
+
+    ADVISE = "advise"  # say which batch command to run
+    RUN = "run"  # run batch linkage and rescore the whole population
 
 
 @dataclass
@@ -34,6 +50,7 @@ class FollowUp:
     """What happened after an import, for the CLI and API to show."""
 
     records_linked: int = 0
+    households: int | None = None  # households after the rebuild; None when not rebuilt
     children_rescored: int = 0
     alert_ids: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
@@ -46,8 +63,10 @@ def follow_up_import(
     started_by: str,
     as_of: dt.date | None = None,
     record_limit: int = INCREMENTAL_RECORD_LIMIT,
+    large_batch: LargeBatch = LargeBatch.ADVISE,
 ) -> FollowUp:
-    """Link the batch's new and changed records and rescore the children its events concern."""
+    """Link the batch's new and changed records, rebuild the households, and rescore the
+    children its events concern."""
     outcome = FollowUp()
     batch = db_session.scalar(select(ImportBatch).where(ImportBatch.public_id == batch_public_id))
     if batch is None:
@@ -57,8 +76,17 @@ def follow_up_import(
         .where(SourceRecord.import_batch_id == batch.id)
         .distinct()
     ).all()
+    day = as_of or dt.date.today()
+    ran_batch = False
     if changed:
-        if linkage_repository.latest_model(db_session=db_session) is None:
+        no_model = linkage_repository.latest_model(db_session=db_session) is None
+        if (no_model or len(changed) > record_limit) and large_batch is LargeBatch.RUN:
+            linkage_service.link_database(
+                db_session=db_session, rules=default_rules(), started_by=started_by
+            )
+            outcome.records_linked = len(changed)
+            ran_batch = True
+        elif no_model:
             outcome.advice.append(
                 "No linkage model yet: run `fullpicture link` once to link these records into people."
             )
@@ -78,8 +106,22 @@ def follow_up_import(
                 )
             outcome.records_linked = len(changed)
 
-    day = as_of or dt.date.today()
+    new_relationships = db_session.scalar(
+        select(SourceRelationship.id).where(SourceRelationship.import_batch_id == batch.id).limit(1)
+    )
+    if outcome.records_linked or new_relationships is not None:
+        # Derived whole from the linked records (idempotent), so the adults a child lives
+        # with are known before the child is rescored.
+        rebuilt = linkage_households.rebuild_households(db_session=db_session, as_of=day)
+        outcome.households = rebuilt["households"]
+
     children = sorted(_children_touched(db_session=db_session, batch_id=batch.id, as_of=day))
+    if ran_batch or (len(children) > record_limit and large_batch is LargeBatch.RUN):
+        scored = harm_service.score_population(db_session=db_session, as_of=day)
+        alerts = harm_service.record_alerts(db_session=db_session, result=scored)
+        outcome.alert_ids.extend(alert.public_id for alert in alerts)
+        outcome.children_rescored = scored.scores.num_rows
+        return outcome
     if len(children) > record_limit:
         outcome.advice.append(
             f"{len(children)} children are touched: run `fullpicture harm score` to rescore them all."

@@ -4,7 +4,7 @@ the rest with its reasons, and repair earlier quarantined rows a valid row now r
 One call is one batch, written in the caller's transaction: the caller commits it whole or
 rolls it back whole (services never commit). On an unexpected failure ``import_feed`` raises
 ``ImportFailed``; the boundary rolls back and writes the FAILED batch with
-``record_failed_batch`` in a transaction of its own (see ``flows.run_import``).
+``record_failed_batch`` (see ``flows.ingest_feed``, which keeps the batch in a savepoint).
 """
 
 from __future__ import annotations
