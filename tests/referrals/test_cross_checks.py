@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import service as access_service
 from fullpicture.people.models import HouseholdMembership, Person
 from fullpicture.referrals import service
-from fullpicture.referrals.cross_checks import OPEN_ESCALATION_NOTE, months_before
+from fullpicture.referrals.cross_checks import months_before
 from fullpicture.referrals.schemas import CrossCheckFinding, ReferralCheck
 from tests.referrals.factories import add_event, build_child_record, link
 
@@ -183,14 +183,14 @@ def test_ended_record_links_and_past_household_members_are_not_the_childs_record
     assert "PAR-SUB" not in codes
 
 
-def test_no_record_no_findings_and_the_escalation_note_is_always_there(db_session: Session) -> None:
+def test_no_record_no_findings_and_no_notes(db_session: Session) -> None:
     child = Person()
     db_session.add(child)
     db_session.flush()
     result = _check(db_session, BARE, child.public_id)
     assert result.cross_checks is not None
     assert result.cross_checks.findings == []
-    assert result.cross_checks.notes == [OPEN_ESCALATION_NOTE]
+    assert result.cross_checks.notes == []
     assert set(result.public()) == {"elements", "vague_phrases", "score", "cross_checks"}
 
 

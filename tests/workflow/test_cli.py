@@ -85,3 +85,40 @@ def test_open_step_show_and_refusals(runtime_database: TestDatabase, child: str)
     assert code == 0
     with Session(runtime_database.engine) as session:
         assert session.scalar(select(func.count()).select_from(CaseStep)) == 1
+
+
+def test_escalation_commands(runtime_database: TestDatabase, child: str) -> None:
+    with Session(runtime_database.engine) as session:
+        make_user(
+            session,
+            role=Role.DESIGNATED_LEAD,
+            agency=make_agency(session, "school-wf-cli"),
+            username="dsl",
+        )
+        session.commit()
+    code, output = _run(
+        "escalation",
+        "raise",
+        child,
+        "--with",
+        "csc-wf-cli",
+        "--raised-with",
+        "duty SW",
+        "--disagreement",
+        "below threshold",
+        "--as",
+        "dsl",
+        "--json",
+    )
+    assert code == 0, output
+    esc = json.loads(output)["id"]
+    assert _run("escalation", "respond", esc, "--response", "no", "--as", "dsl")[0] == 3
+    assert _run("escalation", "respond", esc, "--response", "no", "--as", "stranger")[0] == 2
+    assert _run("escalation", "respond", esc, "--response", "no", "--as", "auditor")[0] == 3
+    code, output = _run("escalation", "respond", esc, "--response", "reviewing", "--as", "sw")
+    assert code == 0, output
+    code, output = _run("escalation", "tick")
+    assert code == 0 and "0 escalation(s)" in output
+    code, output = _run("escalation", "list", child, "--open", "--as", "dsl", "--json")
+    assert code == 0 and "reviewing" in output
+    assert _run("escalation", "list", child, "--as", "stranger")[0] == 2

@@ -8,6 +8,7 @@ from fullpicture.cli import access as access_cli
 from fullpicture.cli import agencies as agencies_cli
 from fullpicture.cli import db as db_cli
 from fullpicture.cli import demo as demo_cli
+from fullpicture.cli import escalation as escalation_cli
 from fullpicture.cli import harm as harm_cli
 from fullpicture.cli import imports as imports_cli
 from fullpicture.cli import linkage as linkage_cli
@@ -36,6 +37,7 @@ app.command("replay")(harm_cli.replay)
 app.add_typer(harm_cli.app, name="harm")
 app.add_typer(sharing_cli.app, name="sharing")
 app.add_typer(workflow_cli.app, name="case")
+app.add_typer(escalation_cli.app, name="escalation")
 app.command("chronology")(harm_cli.chronology)
 app.add_typer(access_cli.user_app, name="user")
 app.add_typer(access_cli.token_app, name="token")

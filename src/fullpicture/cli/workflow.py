@@ -48,7 +48,7 @@ EXIT_REFUSED_CHANGE = 4
 
 
 @contextmanager
-def _acting(
+def acting(
     as_user: str | None, command: str, *scopes: Scope
 ) -> Iterator[tuple[Session, AuthSubject]]:
     """A unit of work and the ``--as`` user; turns refusals into messages and exit codes."""
@@ -67,7 +67,7 @@ def _acting(
             raise typer.Exit(code=3) from exc
 
 
-def _built(make: Callable[[], _Built]) -> _Built:
+def built(make: Callable[[], _Built]) -> _Built:
     try:
         return make()
     except ValidationError as exc:
@@ -88,7 +88,7 @@ def _day(text: str | None) -> dt.date | None:
 def _lead(user: str | None, name: str | None, agency: str | None) -> LeadIn | None:
     if user is None and name is None and agency is None:
         return None
-    return _built(lambda: LeadIn(username=user, name=name, agency_code=agency))
+    return built(lambda: LeadIn(username=user, name=name, agency_code=agency))
 
 
 def _show(read: CaseRead, as_json: bool) -> None:
@@ -123,7 +123,7 @@ def _show(read: CaseRead, as_json: bool) -> None:
 def _write(
     as_user: str | None, command: str, as_json: bool, change: Callable[[Session, AuthSubject], Case]
 ) -> None:
-    with _acting(as_user, command, Scope.CHILDREN_READ, Scope.CHILDREN_WRITE) as (session, subject):
+    with acting(as_user, command, Scope.CHILDREN_READ, Scope.CHILDREN_WRITE) as (session, subject):
         read = service.to_read(session, change(session, subject))
     _show(read, as_json)
 
@@ -147,7 +147,7 @@ def open_command(
     Example: fullpicture case open 12 --kind early_help --level 3 --level-reason "..."
     --lead-user j.smith --lead-reason "knows the family" --as j.smith
     """
-    case_in = _built(
+    case_in = built(
         lambda: CaseOpen(
             kind=kind,
             opened_on=_day(opened_on),
@@ -180,7 +180,7 @@ def show_command(
 
     Example: fullpicture case show 12 --as j.smith
     """
-    with _acting(as_user, "case show", Scope.CHILDREN_READ) as (session, subject):
+    with acting(as_user, "case show", Scope.CHILDREN_READ) as (session, subject):
         person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
         reads = [
             service.to_read(session, case)
@@ -210,7 +210,7 @@ def lead_command(
 
     Example: fullpicture case lead CASE --lead-user a.jones --reason "handover" --as j.smith
     """
-    change_in = _built(
+    change_in = built(
         lambda: LeadChange(
             lead=_lead(lead_user, lead_name, lead_agency), starts_on=_day(on), reason=reason
         )
@@ -238,7 +238,7 @@ def level_command(
 
     Example: fullpicture case level CASE --level 4 --reason "s47 threshold met" --as j.smith
     """
-    change_in = _built(lambda: LevelChange(level=level, starts_on=_day(on), reason=reason))
+    change_in = built(lambda: LevelChange(level=level, starts_on=_day(on), reason=reason))
     _write(
         as_user,
         "case level",
@@ -262,7 +262,7 @@ def step_command(
 
     Example: fullpicture case step CASE --kind strategy_discussion --on 2026-12-01 --as j.smith
     """
-    step_in = _built(lambda: StepIn(kind=kind, occurred_on=_day(on), note=note))
+    step_in = built(lambda: StepIn(kind=kind, occurred_on=_day(on), note=note))
     _write(
         as_user,
         "case step",
@@ -285,7 +285,7 @@ def close_command(
 
     Example: fullpicture case close CASE --reason "plan outcomes met" --as j.smith
     """
-    close_in = _built(lambda: CaseClose(closed_on=_day(on), reason=reason))
+    close_in = built(lambda: CaseClose(closed_on=_day(on), reason=reason))
     _write(
         as_user,
         "case close",
@@ -306,7 +306,7 @@ def flags_command(
 
     Example: fullpicture case flags --as j.smith
     """
-    with _acting(as_user, "case flags", Scope.CHILDREN_READ) as (session, subject):
+    with acting(as_user, "case flags", Scope.CHILDREN_READ) as (session, subject):
         flags = service.ownership_flags(db_session=session, subject=subject)
     if as_json:
         console.print(json.dumps([f.model_dump(mode="json") for f in flags], indent=2))

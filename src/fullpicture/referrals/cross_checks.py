@@ -2,7 +2,7 @@
 
 referral-standard.md R9 (history: "the record shows N earlier concerns; include or explain"),
 R10 (adult factors known for the household), R11 (agencies with recent involvement) and R17
-(open escalations — not yet possible, see ``OPEN_ESCALATION_NOTE``). Findings come from the
+(open escalations of professional disagreement, from the workflow capability). Findings come from the
 record, not the writer, so they are listed apart from the element statuses (the standard's
 scoring suggestion) and never change the score.
 """
@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from fullpicture.chronology.taxonomy import CodeKind, default_taxonomy
 from fullpicture.referrals.classifier import mentions_from_analysis
@@ -21,11 +22,21 @@ from fullpicture.referrals.repository import RecordEventRow
 from fullpicture.referrals.rulebook import Polarity, Rulebook
 from fullpicture.referrals.schemas import CrossCheckFinding, CrossCheckReport, RecordEvent
 
-OPEN_ESCALATION_NOTE = (
-    "Open escalations are not checked yet: professional disagreements and their escalation "
-    "stages are recorded by the workflow capability, which does not exist yet "
-    "(referral-standard R17 cross-check)."
-)
+
+@dataclass(frozen=True)
+class OpenEscalation:
+    """An open escalation of professional disagreement about the child, as the reader may see it
+    (``workflow.escalation.visible_escalations``; research-notes §5)."""
+
+    stage: int
+    stage_name: str
+    formal: bool
+    raised_by_agency: str
+    with_agency: str
+    opened_on: dt.date
+    disagreement: str
+
+
 # How the R10 element names each adult-factor code (referral_standard.yaml, R10 groups).
 ADULT_FACTOR_GROUPS = {"DOM-ABU": "da", "PAR-MH": "mh", "PAR-SUB": "sub", "PAR-LD": "ld"}
 LISTED_IN_MESSAGE = 8
@@ -51,8 +62,11 @@ def cross_check(
     household_events: Sequence[RecordEventRow],
     as_of: dt.date,
     rulebook: Rulebook,
+    open_escalations: Sequence[OpenEscalation] = (),
+    disagreement_mentioned: bool = False,
 ) -> CrossCheckReport:
-    """Compare the referral text with the child's (and household adults') current chronology."""
+    """Compare the referral text with the child's (and household adults') current chronology
+    and the open escalations about the child."""
     mentions: dict[str, set[Polarity]] = defaultdict(set)
     for mention in mentions_from_analysis(analysis):
         mentions[mention.code].add(mention.polarity)
@@ -68,9 +82,37 @@ def cross_check(
             analysis, child_events, household_events, mentions, as_of=as_of, rulebook=rulebook
         )
     )
-    return CrossCheckReport(
-        child_id=child_public_id, as_of=as_of, findings=findings, notes=[OPEN_ESCALATION_NOTE]
+    escalations = _escalations(open_escalations, mentioned=disagreement_mentioned)
+    if escalations is not None:
+        findings.append(escalations)
+    return CrossCheckReport(child_id=child_public_id, as_of=as_of, findings=findings, notes=[])
+
+
+def _escalations(
+    open_escalations: Sequence[OpenEscalation], *, mentioned: bool
+) -> CrossCheckFinding | None:
+    """R17: open escalations the referral should say where they stand."""
+    if not open_escalations:
+        return None
+    listed = "; ".join(
+        f"stage {e.stage} ({'formal' if e.formal else 'informal'}: {e.stage_name}) "
+        f"between {e.raised_by_agency} and {e.with_agency} since {e.opened_on:%d/%m/%Y}: "
+        f"{e.disagreement}"
+        for e in open_escalations
     )
+    count = _plural(len(open_escalations), "open escalation", "open escalations")
+    if mentioned:
+        message = (
+            f"The record holds {count} of professional disagreement about this child: {listed}. "
+            "Check the referral says where each stands."
+        )
+    else:
+        message = (
+            f"The record holds {count} of professional disagreement about this child that the "
+            f"referral does not mention: {listed}. Say what the disagreement is and where it "
+            "stands."
+        )
+    return CrossCheckFinding(kind="escalations", element="R17", message=message, events=[])
 
 
 def _record_event(row: RecordEventRow, whose: str) -> RecordEvent:

@@ -80,7 +80,7 @@ class RecordEvent(BaseModel):
 
 
 class CrossCheckFinding(BaseModel):
-    kind: Literal["history", "agencies", "adult_factors"]
+    kind: Literal["history", "agencies", "adult_factors", "escalations"]
     element: str
     message: str
     contradicts_referral: bool = False

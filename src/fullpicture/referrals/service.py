@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
@@ -18,10 +19,11 @@ from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import AuthSubject, Reader
+from fullpicture.agencies.models import Agency
 from fullpicture.core.database import utc_now
 from fullpicture.referrals import repository
 from fullpicture.referrals.checker import analyse_referral_text, check_from_analysis
-from fullpicture.referrals.cross_checks import cross_check
+from fullpicture.referrals.cross_checks import OpenEscalation, cross_check
 from fullpicture.referrals.models import (
     FRONT_DOOR,
     ParentsAwareness,
@@ -41,6 +43,8 @@ from fullpicture.referrals.schemas import (
     ReferralUpdate,
 )
 from fullpicture.referrals.text_input import ReferralTextError, validate_referral_text
+from fullpicture.workflow.escalation import visible_escalations
+from fullpicture.workflow.rules import escalation_route
 
 __all__ = [
     "ChildNotFoundError",
@@ -174,6 +178,8 @@ def check_text_with_record(
         household_events=[e for e in events if e.person_id != child.id],
         as_of=as_of,
         rulebook=book,
+        open_escalations=open_escalations_about(db_session, viewer=viewer, person_id=child.id),
+        disagreement_mentioned=check.elements["R17"].status != "absent",
     )
     hidden = [e for e in rows if not e.visible]
     held = HeldElsewhere.of(
@@ -188,6 +194,31 @@ def check_text_with_record(
     ):
         check.cross_checks.notes.append(held.message)
     return check
+
+
+def open_escalations_about(
+    db_session: Session, *, viewer: Reader, person_id: int
+) -> list[OpenEscalation]:
+    """The open escalations about the child the viewer may see (a system job: all of them)."""
+    rows = visible_escalations(db_session, subject=viewer, person_id=person_id, open_only=True)
+    codes = {i: name for i, name in db_session.execute(select(Agency.id, Agency.name))}
+    route = escalation_route()
+    found = []
+    for escalation in rows:
+        stage = escalation.stages[-1]
+        rule = route.stage(min(stage.stage, route.last))
+        found.append(
+            OpenEscalation(
+                stage=stage.stage,
+                stage_name=rule.name,
+                formal=rule.formal,
+                raised_by_agency=codes[escalation.raised_by_agency_id],
+                with_agency=codes[escalation.with_agency_id],
+                opened_on=escalation.opened_at.date(),
+                disagreement=escalation.disagreement,
+            )
+        )
+    return found
 
 
 def _apply_fields(

@@ -12,13 +12,19 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId
 from fullpicture.core.runtime import request_session
+from fullpicture.workflow import escalation as escalation_service
 from fullpicture.workflow import service
-from fullpicture.workflow.models import Case
+from fullpicture.workflow.models import Case, Escalation
 from fullpicture.workflow.rules import LevelsOfNeed, Timescales, levels_of_need, timescales
 from fullpicture.workflow.schemas import (
     CaseClose,
     CaseOpen,
     CaseRead,
+    EscalationEscalate,
+    EscalationRaise,
+    EscalationRead,
+    EscalationResolve,
+    EscalationRespond,
     LeadChange,
     LevelChange,
     OwnershipFlag,
@@ -27,7 +33,7 @@ from fullpicture.workflow.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["cases and timescales"])
 
-DbSession = Annotated[Session, Depends(request_session)]
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 CasePublicId = Annotated[
     str,
     Path(
@@ -155,3 +161,125 @@ def ownership_flags(session: DbSession, subject: ChildReader) -> list[OwnershipF
 )
 def workflow_rules(subject: ChildReader) -> dict[str, Timescales | LevelsOfNeed]:
     return {"timescales": timescales(), "levels_of_need": levels_of_need()}
+
+
+# --- escalation of professional disagreement -----------------------------------------------
+
+EscalationPublicId = CasePublicId
+
+
+def _escalation_refusals(action: Callable[[], Escalation]) -> Escalation:
+    try:
+        return action()
+    except service.CaseRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+@router.post(
+    "/children/{person_id}/escalations",
+    response_model=EscalationRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Raise a professional disagreement about a child with another agency (stage 1)",
+)
+def raise_escalation(
+    person_id: PersonPublicId, body: EscalationRaise, session: DbSession, subject: ChildWriter
+) -> EscalationRead:
+    escalation = _escalation_refusals(
+        lambda: escalation_service.raise_escalation(
+            db_session=session, subject=subject, person_public_id=person_id, raise_in=body
+        )
+    )
+    return escalation_service.to_read(session, escalation)
+
+
+@router.get(
+    "/children/{person_id}/escalations",
+    response_model=list[EscalationRead],
+    summary="Escalations about a child your agency is party to (all, for the front door)",
+)
+def child_escalations(
+    person_id: PersonPublicId, session: DbSession, subject: ChildReader, open_only: bool = False
+) -> list[EscalationRead]:
+    escalations = escalation_service.escalations_for_child(
+        db_session=session, subject=subject, person_public_id=person_id, open_only=open_only
+    )
+    return [escalation_service.to_read(session, e) for e in escalations]
+
+
+@router.get("/escalations/{escalation_id}", response_model=EscalationRead, summary="One escalation")
+def get_escalation(
+    escalation_id: EscalationPublicId, session: DbSession, subject: ChildReader
+) -> EscalationRead:
+    escalation = escalation_service.open_escalation(
+        db_session=session,
+        subject=subject,
+        escalation_public_id=escalation_id,
+        purpose="escalation",
+    )
+    return escalation_service.to_read(session, escalation)
+
+
+@router.post(
+    "/escalations/{escalation_id}/respond",
+    response_model=EscalationRead,
+    summary="Answer the current stage (the agency it was raised with)",
+)
+def respond_to_escalation(
+    escalation_id: EscalationPublicId,
+    body: EscalationRespond,
+    session: DbSession,
+    subject: ChildWriter,
+) -> EscalationRead:
+    escalation = _escalation_refusals(
+        lambda: escalation_service.respond(
+            db_session=session,
+            subject=subject,
+            escalation_public_id=escalation_id,
+            respond_in=body,
+        )
+    )
+    return escalation_service.to_read(session, escalation)
+
+
+@router.post(
+    "/escalations/{escalation_id}/escalate",
+    response_model=EscalationRead,
+    summary="Take the disagreement to the next stage (the agency that raised it)",
+)
+def escalate_further(
+    escalation_id: EscalationPublicId,
+    body: EscalationEscalate,
+    session: DbSession,
+    subject: ChildWriter,
+) -> EscalationRead:
+    escalation = _escalation_refusals(
+        lambda: escalation_service.escalate(
+            db_session=session,
+            subject=subject,
+            escalation_public_id=escalation_id,
+            escalate_in=body,
+        )
+    )
+    return escalation_service.to_read(session, escalation)
+
+
+@router.post(
+    "/escalations/{escalation_id}/resolve",
+    response_model=EscalationRead,
+    summary="Record the outcome and close the escalation (either party)",
+)
+def resolve_escalation(
+    escalation_id: EscalationPublicId,
+    body: EscalationResolve,
+    session: DbSession,
+    subject: ChildWriter,
+) -> EscalationRead:
+    escalation = _escalation_refusals(
+        lambda: escalation_service.resolve(
+            db_session=session,
+            subject=subject,
+            escalation_public_id=escalation_id,
+            resolve_in=body,
+        )
+    )
+    return escalation_service.to_read(session, escalation)

@@ -113,3 +113,60 @@ class CaseStep(Base):
     recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     case: Mapped[Case] = relationship(back_populates="steps")
+
+
+class EscalationStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Escalation(Base):
+    """A professional disagreement about a child, raised by one agency with another
+    (research-notes §5: record each stage, who was contacted, the outcome and date)."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (
+        Index("ix_escalation_person", "person_id"),
+        Index("ix_escalation_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=_public_id)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_case.id"))
+    raised_by_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    with_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    disagreement: Mapped[str] = mapped_column(Text)
+    status: Mapped[EscalationStatus] = mapped_column(string_enum(EscalationStatus, 16))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    rules_version: Mapped[int] = mapped_column(comment="escalation.yaml version")
+
+    stages: Mapped[list[EscalationStage]] = relationship(
+        back_populates="escalation", order_by="EscalationStage.id"
+    )
+
+
+class EscalationStage(Base):
+    """One stage of an escalation: who raised it with whom, the response and the outcome."""
+
+    __tablename__ = "escalation_stage"
+    __table_args__ = (Index("ix_escalation_stage_escalation", "escalation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalation.id"))
+    stage: Mapped[int] = mapped_column(SmallInteger)
+    raised_by: Mapped[str] = mapped_column(
+        String(200), comment="user:<name>, or system:escalation when it escalated itself"
+    )
+    raised_with: Mapped[str] = mapped_column(Text, comment="who it was raised with (name, role)")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    escalated_itself: Mapped[bool] = mapped_column(default=False)
+    response: Mapped[str | None] = mapped_column(Text)
+    responded_by: Mapped[str | None] = mapped_column(String(200))
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    escalation: Mapped[Escalation] = relationship(back_populates="stages")

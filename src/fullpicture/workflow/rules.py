@@ -109,3 +109,45 @@ def timescales() -> Timescales:
 @lru_cache(maxsize=1)
 def levels_of_need() -> LevelsOfNeed:
     return load_levels_of_need()
+
+
+class EscalationStageRule(BaseModel):
+    model_config = _FROZEN
+
+    stage: int = Field(ge=1)
+    name: str
+    formal: bool
+    raised_with: str
+    respond_within_working_days: int = Field(ge=1)
+
+
+class EscalationRoute(BaseModel):
+    model_config = _FROZEN
+
+    version: int = Field(ge=1)
+    name: str
+    source: str
+    stages: tuple[EscalationStageRule, ...]
+
+    @model_validator(mode="after")
+    def _numbered(self) -> Self:
+        if [s.stage for s in self.stages] != list(range(1, len(self.stages) + 1)):
+            raise ValueError("escalation stages must be numbered 1, 2, 3 … in order")
+        return self
+
+    def stage(self, number: int) -> EscalationStageRule:
+        return self.stages[number - 1]
+
+    @property
+    def last(self) -> int:
+        return len(self.stages)
+
+
+def load_escalation_route(path: Path | None = None) -> EscalationRoute:
+    path = path or _file("FULLPICTURE_ESCALATION_FILE", "escalation.yaml")
+    return EscalationRoute.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def escalation_route() -> EscalationRoute:
+    return load_escalation_route()

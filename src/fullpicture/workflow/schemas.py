@@ -137,3 +137,64 @@ class OwnershipFlag(BaseModel):
     case_id: str | None
     message: str
     evidence: dict[str, object]
+
+
+class EscalationRaise(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    with_agency_code: str = Field(min_length=1, max_length=64)
+    raised_with: str = Field(min_length=2, max_length=400, description="name and role")
+    disagreement: str = Field(min_length=3, max_length=4000)
+    case_id: str | None = Field(default=None, max_length=36)
+
+
+class EscalationRespond(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    response: str = Field(min_length=2, max_length=4000)
+
+
+class EscalationEscalate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=4000, description="why the last stage failed")
+    raised_with: str = Field(min_length=2, max_length=400)
+
+
+class EscalationResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(min_length=3, max_length=4000)
+
+
+class EscalationStageRead(BaseModel):
+    stage: int
+    name: str
+    formal: bool
+    raised_by: str
+    raised_with: str
+    started_at: dt.datetime
+    due_on: dt.date = Field(description="computed from escalation.yaml when read")
+    escalated_itself: bool
+    response: str | None
+    responded_by: str | None
+    responded_at: dt.datetime | None
+    outcome: str | None
+    ended_at: dt.datetime | None
+    overdue: bool
+
+
+class EscalationRead(BaseModel):
+    id: str
+    child_id: str
+    case_id: str | None
+    raised_by_agency_code: str
+    with_agency_code: str
+    disagreement: str
+    status: str
+    outcome: str | None
+    opened_at: dt.datetime
+    resolved_at: dt.datetime | None
+    current_stage: int
+    formal: bool
+    stages: list[EscalationStageRead]
