@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from fullpicture.access import service as access_service
 from fullpicture.access.models import UserAccount
 from fullpicture.chronology.models import Event
 from fullpicture.cli.main import app
@@ -16,7 +18,8 @@ from fullpicture.core import migrations, runtime
 from fullpicture.core.settings import get_settings
 from fullpicture.harm.models import HarmAlert
 from fullpicture.imports.models import QuarantinedRow
-from fullpicture.people.models import Person, PersonRecordLink
+from fullpicture.people.models import Household, HouseholdMembership, Person, PersonRecordLink
+from tests.conftest import TestDatabase
 
 
 @pytest.fixture
@@ -52,3 +55,63 @@ def test_demo_without_serving_builds_a_linked_population(clean_configuration: Pa
         assert session.scalar(select(func.count()).select_from(PersonRecordLink)) > 0
         assert session.scalar(select(func.count()).select_from(UserAccount)) == 1
         assert session.scalar(select(func.count()).select_from(HarmAlert)) > 0
+
+
+@pytest.fixture
+def demo_on_own_database(
+    fresh_database: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Path]:
+    """FULLPICTURE_DATABASE_URL set (as for a server's database) and a data directory apart
+    from the working directory; yields the working directory."""
+    url = fresh_database.url
+    if fresh_database.schema:
+        url = f"{url}?options=-csearch_path%3D{fresh_database.schema}"
+    monkeypatch.setenv("FULLPICTURE_DATABASE_URL", url)
+    monkeypatch.setenv("FULLPICTURE_DATA_DIR", str(tmp_path / "data"))
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    _forget()
+    yield workdir
+    runtime.get_engine().dispose()
+    _forget()
+
+
+def _password(output: str) -> str:
+    found = re.search(r"Demo sign-in: user demo\.frontdoor password (\S+)", output)
+    assert found, output
+    return found.group(1)
+
+
+def test_demo_runs_again_on_the_same_database_with_a_working_sign_in(
+    demo_on_own_database: Path, tmp_path: Path
+) -> None:
+    arguments = ["demo", "--no-serve", "--children", "60", "--seed", "3"]
+    first = CliRunner().invoke(app, arguments, terminal_width=200)
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(app, arguments, terminal_width=200)
+    assert second.exit_code == 0, second.output
+    password = _password(second.output)
+    assert password != _password(first.output)
+    with runtime.get_session_factory()() as session:
+        signed_in = access_service.sign_in_with_password(
+            db_session=session, username="demo.frontdoor", password=password
+        )
+        assert signed_in.succeeded
+        assert session.scalar(select(func.count()).select_from(UserAccount)) == 1
+    # Every file it wrote is under FULLPICTURE_DATA_DIR, none beside where it was run.
+    assert list(demo_on_own_database.iterdir()) == []
+    assert (tmp_path / "data" / "demo" / "population" / "agencies.csv").exists()
+
+
+def test_demo_builds_households(clean_configuration: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--children", "60", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    with runtime.get_session_factory()() as session:
+        assert session.scalar(select(func.count()).select_from(Household)) > 0
+        adults = session.scalar(
+            select(func.count())
+            .select_from(HouseholdMembership)
+            .where(HouseholdMembership.role.not_in(["child", "sibling"]))
+        )
+        assert adults is not None and adults > 0

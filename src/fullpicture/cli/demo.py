@@ -1,15 +1,15 @@
 """``fullpicture demo``: a working fullpicture on this machine in one command.
 
-It builds a fresh embedded database (or uses ``FULLPICTURE_DATABASE_URL`` when set), writes a
-small synthetic population, imports every agency's feed, links the records into people, scores
-cumulative harm and raises its alerts, creates
-a demo sign-in with a random password, and serves the web app on 127.0.0.1.
+It builds a fresh embedded database (or reuses ``FULLPICTURE_DATABASE_URL`` when set), writes a
+small synthetic population under ``FULLPICTURE_DATA_DIR/demo``, and runs every agency's feed
+through the one ingest flow (import, linkage into people and households, cumulative harm and
+its alerts); then it creates the demo sign-in (or gives it a new password on a re-run) and
+serves the web app on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
 import secrets
 import shutil
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import typer
 from pydantic import SecretStr
+from sqlalchemy import func, select
 
+from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
 from fullpicture.access.schemas import UserCreate
@@ -29,10 +31,10 @@ from fullpicture.cli.serve import run_server
 from fullpicture.core import migrations, runtime
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.settings import get_settings
-from fullpicture.harm import service as harm_service
+from fullpicture.harm.models import HarmAlert
 from fullpicture.imports import flows as import_flows
-from fullpicture.linkage import service as linkage_service
-from fullpicture.linkage.rules import default_rules
+from fullpicture.imports.follow_up import LargeBatch
+from fullpicture.people.models import Household, Person
 from fullpicture.synth import service as synth_service
 
 DEMO_USER = "demo.frontdoor"
@@ -44,9 +46,13 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Seed for the synthetic population."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web app at the end."),
 ) -> None:
-    """Set up a demo: fresh database, synthetic population imported and linked, web app served.
+    """Set up a demo: synthetic population imported, linked into people and households,
+    scored, a sign-in made, and the web app served. Safe to run again.
 
-    Uses a fresh SQLite file under var/demo/ unless FULLPICTURE_DATABASE_URL is set.
+    Every file it writes is under FULLPICTURE_DATA_DIR/demo (default var/demo). Without
+    FULLPICTURE_DATABASE_URL it uses a fresh SQLite file there, reset on each run; with it, the
+    database is reused (the import changes nothing the second time) and the demo user gets a
+    new password.
 
     Example: fullpicture demo --port 8000
     """
@@ -65,6 +71,8 @@ def demo(
     migrations.upgrade(engine)
 
     population = demo_dir / "population"
+    if population.exists():
+        shutil.rmtree(population)  # the same seed writes the same population again
     with console.status(f"Synthesising {children} children and their households"):
         manifest = synth_service.generate(children=children, seed=seed, out=population)
     console.print(
@@ -79,50 +87,56 @@ def demo(
     console.print(f"[bold]Agencies[/bold] {len(agencies)} registered")
 
     feeds = sorted(p for p in (population / "feeds").iterdir() if p.is_dir())
-    quarantined = 0
-    with console.status("Importing each agency's feed"):
-        for feed in feeds:
-            result = import_flows.run_import(
-                session_factory=factory, paths=[feed], imported_by="demo"
-            )
-            quarantined += len(result.quarantined)
-    console.print(f"[bold]Imports[/bold] {len(feeds)} feeds, {quarantined} rows quarantined")
-
-    with console.status("Linking records into people"), unit_of_work(factory) as session:
-        run = linkage_service.link_database(
-            db_session=session, rules=default_rules(), started_by="demo"
-        )
-        link_counts = dict(run.counts)
-    console.print(
-        f"[bold]Linkage[/bold] {link_counts.get('records', 0)} records into "
-        f"{link_counts.get('persons', link_counts.get('people', '?'))} people, "
-        f"{link_counts.get('review_queued', 0)} pairs queued for review"
-    )
-
     with (
-        console.status("Scoring cumulative harm for every child"),
+        console.status("Importing every agency's feed, linking, building households, scoring"),
         unit_of_work(factory) as session,
     ):
-        scored = harm_service.score_population(db_session=session, as_of=dt.date.today())
-        alerts = harm_service.record_alerts(db_session=session, result=scored)
+        # The one ingest flow the CLI and the API use; a whole population is linked and
+        # scored in batch rather than record by record.
+        ingested = import_flows.ingest_feed(
+            db_session=session, paths=feeds, actor="demo", large_batch=LargeBatch.RUN
+        )
+    if ingested.failure is not None or ingested.result is None or ingested.follow_up is None:
+        err_console.print(f"[red]The demo import failed:[/red] {ingested.failure}")
+        raise typer.Exit(code=1)
+    outcome = ingested.follow_up
     console.print(
-        f"[bold]Cumulative harm[/bold] {scored.scores.num_rows} children scored, "
-        f"{len(alerts)} alerts raised with their evidence"
+        f"[bold]Imports[/bold] {len(feeds)} feeds, {len(ingested.result.quarantined)} rows "
+        "quarantined"
+    )
+    with runtime.get_session_factory()() as session:
+        people = session.scalar(select(func.count()).select_from(Person)) or 0
+        households = session.scalar(select(func.count()).select_from(Household)) or 0
+        alerts = session.scalar(select(func.count()).select_from(HarmAlert)) or 0
+    console.print(
+        f"[bold]Linkage[/bold] {outcome.records_linked} new or changed records; "
+        f"{people} people in {households} households"
+    )
+    console.print(
+        f"[bold]Cumulative harm[/bold] {outcome.children_rescored} children scored, "
+        f"{len(outcome.alert_ids)} new alerts ({alerts} in all) with their evidence"
     )
 
     password = secrets.token_urlsafe(12)
     with unit_of_work(factory) as session:
-        access_service.create_user(
-            db_session=session,
-            user_in=UserCreate(
-                username=DEMO_USER,
-                display_name="Demo front-door (MASH) worker",
-                role=Role.FRONT_DOOR,
-                agency_code=_front_door_agency(population),
-                password=SecretStr(password),
-            ),
-            actor="demo",
-        )
+        existing = access_repository.user_by_username(session, DEMO_USER)
+        if existing is None:
+            access_service.create_user(
+                db_session=session,
+                user_in=UserCreate(
+                    username=DEMO_USER,
+                    display_name="Demo front-door (MASH) worker",
+                    role=Role.FRONT_DOOR,
+                    agency_code=_front_door_agency(population),
+                    password=SecretStr(password),
+                ),
+                actor="demo",
+            )
+        else:
+            # Run again on the same database: the account stays, with a password shown now.
+            access_service.set_password(
+                db_session=session, user=existing, password=password, actor="demo"
+            )
     console.print(f"Ready in {time.perf_counter() - started:.0f} s.")
     console.print(
         f"[bold]Demo sign-in[/bold]: user [cyan]{DEMO_USER}[/cyan] password [cyan]{password}[/cyan]"
