@@ -65,6 +65,8 @@ def run_batch(
         threshold_match_weight=rules.link_threshold_match_weight,
         decisions=decisions,
         one_record_per_agency=rules.one_record_per_agency,
+        same_agency_chain_min_match_weight=rules.same_agency_chain_min_match_weight,
+        identifiers=prepared.select("unique_id", "nhs_number", "upn"),
     )
     timings["cluster"] = time.perf_counter() - started - sum(timings.values())
     return BatchResult(model, trained, prepared, pairs, clustering, timings)

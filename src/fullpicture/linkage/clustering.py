@@ -44,7 +44,14 @@ def agency_of(record_key: str) -> str:
 
 class _Forest:
     def __init__(
-        self, rejected: frozenset[Pair], *, strong: set[Pair] | None, one_per_agency: bool
+        self,
+        rejected: frozenset[Pair],
+        *,
+        strong: set[Pair] | None,
+        one_per_agency: bool,
+        same_agency_weights: dict[Pair, float] | None = None,
+        chain_min_match_weight: float | None = None,
+        identifiers: dict[str, tuple[str | None, ...]] | None = None,
     ) -> None:
         self.parent: dict[str, str] = {}
         self.cannot: dict[str, set[str]] = {}
@@ -58,6 +65,9 @@ class _Forest:
         # Per root (only once it holds more than one record): its records by agency.
         self.one_per_agency = one_per_agency
         self.strong = strong or set()
+        self.same_agency_weights = same_agency_weights or {}
+        self.chain_min_match_weight = chain_min_match_weight
+        self.identifiers = identifiers or {}
         self.by_agency: dict[str, dict[str, list[str]]] = {}
 
     def find(self, node: str) -> str:
@@ -73,17 +83,40 @@ class _Forest:
         held = self.by_agency.get(root)
         return held if held is not None else {agency_of(root): [root]}
 
+    def _may_share_person(self, x: str, y: str) -> bool:
+        """Two records of one agency may be one person: their own pair is strong, or (when a
+        chain weight is set) nothing in them says they are two people: no identifier (NHS
+        number, UPN) on both that differs, and their own pair, if scored, weighs at least the
+        chain weight (a different given name or birth date weighs them below it)."""
+        pair = ordered(x, y)
+        if pair in self.strong:
+            return True
+        if self.chain_min_match_weight is None:
+            return False
+        held_x, held_y = self.identifiers.get(x), self.identifiers.get(y)
+        if (
+            held_x
+            and held_y
+            and any(
+                a is not None and b is not None and a != b
+                for a, b in zip(held_x, held_y, strict=True)
+            )
+        ):
+            return False
+        weight = self.same_agency_weights.get(pair)
+        return weight is None or weight >= self.chain_min_match_weight
+
     def _same_agency_conflict(self, ra: str, rb: str) -> bool:
         """Would the join put two records of one agency together that do not themselves match?
-        An agency keeps one record per person, so two of its records in one person need their
-        own strong pair (a duplicate the agency holds), not a chain through other agencies."""
+        Two of an agency's records in one person need their own evidence (a duplicate the
+        agency holds), not only a chain through other records."""
         held_a, held_b = self._agencies(ra), self._agencies(rb)
         if len(held_b) < len(held_a):
             held_a, held_b = held_b, held_a
         for agency, records_a in held_a.items():
             for x in records_a:
                 for y in held_b.get(agency, ()):
-                    if ordered(x, y) not in self.strong:
+                    if not self._may_share_person(x, y):
                         return True
         return False
 
@@ -132,7 +165,16 @@ def cluster_records(
     threshold_match_weight: float,
     decisions: PairDecisions | None = None,
     one_record_per_agency: bool = False,
+    same_agency_chain_min_match_weight: float | None = None,
+    identifiers: pl.DataFrame | None = None,
 ) -> Clustering:
+    """Join pairs at or above the threshold into people, strongest first.
+
+    With ``one_record_per_agency``, two records of one agency end up in one person only when
+    their own pair is strong or, given ``same_agency_chain_min_match_weight``, nothing says they
+    are two people: ``identifiers`` (unique_id, nhs_number, upn) do not conflict and their own
+    pair, if scored, weighs at least that (a true duplicate in one agency's list joins through
+    a chain; twins, with their own NHS numbers or given names, do not)."""
     decisions = decisions or PairDecisions()
     known = set(record_ids.to_list())
     decisions = PairDecisions(
@@ -150,7 +192,27 @@ def cluster_records(
         if one_record_per_agency
         else None
     )
-    forest = _Forest(decisions.rejected, strong=strong_pairs, one_per_agency=one_record_per_agency)
+    same_agency_weights: dict[Pair, float] = {}
+    if one_record_per_agency and same_agency_chain_min_match_weight is not None:
+        agency = pl.col("unique_id_l").str.split(":").list.first()
+        within = pairs.filter(agency == pl.col("unique_id_r").str.split(":").list.first()).select(
+            "unique_id_l", "unique_id_r", "match_weight"
+        )
+        same_agency_weights = {ordered(a, b): w for a, b, w in within.iter_rows()}
+    held: dict[str, tuple[str | None, ...]] = {}
+    if identifiers is not None:
+        with_any = identifiers.filter(
+            pl.any_horizontal(pl.exclude("unique_id").is_not_null())
+        ).select("unique_id", pl.exclude("unique_id"))
+        held = {row[0]: tuple(row[1:]) for row in with_any.iter_rows()}
+    forest = _Forest(
+        decisions.rejected,
+        strong=strong_pairs,
+        one_per_agency=one_record_per_agency,
+        same_agency_weights=same_agency_weights,
+        chain_min_match_weight=same_agency_chain_min_match_weight,
+        identifiers=held,
+    )
     refused: list[Pair] = []
     for a, b in sorted(decisions.confirmed):
         if not forest.join(a, b, confirmed=True):

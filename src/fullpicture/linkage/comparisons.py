@@ -13,6 +13,27 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.dialects import SplinkDialect
+
+from fullpicture.linkage.rules import ComparisonCutoffs, default_rules
+
+# Which columns of PERSONS.csv (and of the database record) feed each comparison: used to say
+# which field a file lacks and what the model can do without it.
+COMPARISON_FIELDS: dict[str, tuple[str, ...]] = {
+    "given_name": ("given_name",),
+    "family_name": ("family_name",),
+    "date_of_birth": ("date_of_birth",),
+    "sex": ("sex",),
+    "residence": ("postcode", "address"),
+    "nhs_number": ("nhs_number",),
+    "upn": ("upn",),
+}
+
+# Exact name agreement is weighed by how common the name is (splink's term-frequency
+# adjustment): two records both "Smith" say less than two both "Okonkwo-Baptiste". The
+# frequencies are computed once when the model is trained and saved with it, so a batch run,
+# an incremental one and either engine weigh a name the same way.
+TERM_FREQUENCY_COLUMNS = ("given_name", "family_name")
 
 
 class _Comparison(cl.CustomComparison):
@@ -32,6 +53,60 @@ def _exact(column: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(f"{column}_l = {column}_r", label_for_charts=label)
 
 
+def _exact_weighed_by_frequency(column: str, label: str) -> ComparisonLevelCreator:
+    return _exact(column, label).configure(tf_adjustment_column=column, tf_adjustment_weight=1.0)
+
+
+def _names_swapped() -> cll.CustomLevel:
+    """Given and family name entered the wrong way round (a common form-filling slip)."""
+    return cll.CustomLevel(
+        "given_name_l = family_name_r AND family_name_l = given_name_r "
+        "AND given_name_l <> family_name_l",
+        label_for_charts="given and family names swapped",
+    )
+
+
+def _names_swapped_one_side() -> cll.CustomLevel:
+    """Swapped, and the other name mistyped or changed too: one record's given name is the
+    other's family name."""
+    return cll.CustomLevel(
+        "(given_name_l = family_name_r OR family_name_l = given_name_r) "
+        "AND given_name_l <> family_name_l AND given_name_r <> family_name_r",
+        label_for_charts="swapped, the other name spelled differently",
+    )
+
+
+class _SharedWordsLevel(ComparisonLevelCreator):
+    """Two addresses share at least ``min_shared`` distinct words and at least ``share`` of the
+    shorter one's words: "44 forbes street wintersloe" ~ "44 forbes st wintersloe vic", with
+    the house number, street and locality counted, whatever their order or what is missing.
+
+    The words are split in SQL (no stored column), in each engine's own array functions."""
+
+    def __init__(self, column: str, *, share: float, min_shared: int, label: str) -> None:
+        self.column = column
+        self.share = share
+        self.min_shared = min_shared
+        self.label = label
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        left, right = f"{self.column}_l", f"{self.column}_r"
+        if sql_dialect.sql_dialect_str == "spark":
+            words_l = f"array_distinct(split({left}, ' '))"
+            words_r = f"array_distinct(split({right}, ' '))"
+            shared = f"size(array_intersect({words_l}, {words_r}))"
+            shorter = f"least(size({words_l}), size({words_r}))"
+        else:
+            words_l = f"list_distinct(string_split({left}, ' '))"
+            words_r = f"list_distinct(string_split({right}, ' '))"
+            shared = f"len(list_intersect({words_l}, {words_r}))"
+            shorter = f"least(len({words_l}), len({words_r}))"
+        return f"({shared} >= {self.min_shared} AND {shared} >= {self.share} * {shorter})"
+
+    def create_label_for_charts(self) -> str:
+        return self.label
+
+
 def _among_others(value: str, tokens: str, label: str) -> cll.CustomLevel:
     """One record's value appears in the other's ``|``-delimited list, either way round."""
     return cll.CustomLevel(
@@ -41,13 +116,16 @@ def _among_others(value: str, tokens: str, label: str) -> cll.CustomLevel:
     )
 
 
-def given_name_comparison() -> _Comparison:
+def given_name_comparison(cutoffs: ComparisonCutoffs) -> _Comparison:
+    close, near = cutoffs.name_jaro_winkler_close, cutoffs.name_jaro_winkler_near
     return _Comparison(
         output_column_name="given_name",
         comparison_description="Given name: exact, known variant or short form, alias, spelling, sound",
         comparison_levels=[
             _either_null("given_name"),
-            _exact("given_name", "same given name"),
+            _exact_weighed_by_frequency("given_name", "same given name (rarer names weigh more)"),
+            _names_swapped(),
+            _names_swapped_one_side(),
             _among_others(
                 "given_name_canonical",
                 "given_name_canonicals",
@@ -60,36 +138,39 @@ def given_name_comparison() -> _Comparison:
                 label_for_charts="one is a short form of the other",
             ),
             _among_others("given_name", "given_names_all", "given name among the other's names"),
-            cll.JaroWinklerLevel("given_name", 0.92).configure(
-                label_for_charts="spelling very close (Jaro-Winkler >= 0.92)"
+            cll.JaroWinklerLevel("given_name", close).configure(
+                label_for_charts=f"spelling very close (Jaro-Winkler >= {close})"
             ),
             _exact("given_name_phonetic", "sounds alike"),
-            cll.JaroWinklerLevel("given_name", 0.8).configure(
-                label_for_charts="spelling close (Jaro-Winkler >= 0.8)"
+            cll.JaroWinklerLevel("given_name", near).configure(
+                label_for_charts=f"spelling close (Jaro-Winkler >= {near})"
             ),
             cll.ElseLevel(),
         ],
     )
 
 
-def family_name_comparison() -> _Comparison:
+def family_name_comparison(cutoffs: ComparisonCutoffs) -> _Comparison:
+    close, near = cutoffs.name_jaro_winkler_close, cutoffs.name_jaro_winkler_near
     return _Comparison(
         output_column_name="family_name",
         comparison_description="Family name: exact, hyphenated part or previous surname, spelling, sound",
         comparison_levels=[
             _either_null("family_name"),
-            _exact("family_name", "same family name"),
+            _exact_weighed_by_frequency("family_name", "same family name (rarer names weigh more)"),
+            _names_swapped(),
+            _names_swapped_one_side(),
             _among_others(
                 "family_name",
                 "family_names_all",
                 "part of a hyphenated name, or a previous family name",
             ),
-            cll.JaroWinklerLevel("family_name", 0.92).configure(
-                label_for_charts="spelling very close (Jaro-Winkler >= 0.92)"
+            cll.JaroWinklerLevel("family_name", close).configure(
+                label_for_charts=f"spelling very close (Jaro-Winkler >= {close})"
             ),
             _exact("family_name_phonetic", "sounds alike"),
-            cll.JaroWinklerLevel("family_name", 0.8).configure(
-                label_for_charts="spelling close (Jaro-Winkler >= 0.8)"
+            cll.JaroWinklerLevel("family_name", near).configure(
+                label_for_charts=f"spelling close (Jaro-Winkler >= {near})"
             ),
             cll.ElseLevel(),
         ],
@@ -109,6 +190,10 @@ def date_of_birth_comparison() -> _Comparison:
             ),
             cll.DamerauLevenshteinLevel("date_of_birth", 1).configure(
                 label_for_charts="one digit mistyped or two swapped"
+            ),
+            cll.CustomLevel(
+                "substr(date_of_birth_l, 6, 5) = substr(date_of_birth_r, 6, 5)",
+                label_for_charts="same day and month, year mistyped",
             ),
             cll.CustomLevel(
                 "substr(date_of_birth_l, 1, 7) = substr(date_of_birth_r, 1, 7)",
@@ -131,13 +216,19 @@ def sex_comparison() -> _Comparison:
     )
 
 
-def residence_comparison() -> _Comparison:
+def residence_comparison(cutoffs: ComparisonCutoffs) -> _Comparison:
     """Postcode and address line as one comparison: they say the same thing twice, and
     counting them as independent evidence would double the weight of a shared home
     (a parent and child of the same name would look like one person)."""
+    most = _SharedWordsLevel(
+        "address",
+        share=cutoffs.address_most_words_share,
+        min_shared=cutoffs.address_min_shared_words,
+        label="most address words shared",
+    )
     return _Comparison(
         output_column_name="residence",
-        comparison_description="Postcode and address: current, any previous, same area",
+        comparison_description="Postcode and address: current, any previous, words, same area",
         comparison_levels=[
             cll.CustomLevel(
                 "(postcode_l IS NULL AND address_l IS NULL) OR "
@@ -148,6 +239,10 @@ def residence_comparison() -> _Comparison:
                 "postcode_l = postcode_r AND address_l = address_r",
                 label_for_charts="same current address and postcode",
             ),
+            cll.And(
+                _exact("postcode", "same postcode"),
+                most,
+            ).configure(label_for_charts="same postcode and most address words"),
             _exact("postcode", "same current postcode"),
             _exact("address", "same current address line"),
             cll.CustomLevel(
@@ -157,8 +252,17 @@ def residence_comparison() -> _Comparison:
                 "OR instr(addresses_all_l, concat('|', address_r, '|')) > 0",
                 label_for_charts="current address in the other's address history",
             ),
-            cll.JaroWinklerLevel("address", 0.9).configure(
-                label_for_charts="address spelled very similarly (Jaro-Winkler >= 0.9)"
+            cll.JaroWinklerLevel("address", cutoffs.address_jaro_winkler).configure(
+                label_for_charts=(
+                    "address spelled very similarly "
+                    f"(Jaro-Winkler >= {cutoffs.address_jaro_winkler})"
+                )
+            ),
+            _SharedWordsLevel(
+                "address",
+                share=cutoffs.address_most_words_share,
+                min_shared=cutoffs.address_min_shared_words,
+                label="most address words shared, postcode differs",
             ),
             _exact("postcode_sector", "same postcode sector"),
             _exact("postcode_district", "same postcode district"),
@@ -196,20 +300,28 @@ def prediction_blocking_rules() -> list[Any]:
         block_on("given_name_phonetic", "family_name_phonetic", "postcode_district"),
         block_on("given_name_canonical", "family_name", "substr(date_of_birth, 1, 4)"),
         block_on("given_name_canonical", "family_name_phonetic", "substr(date_of_birth, 6, 5)"),
-        block_on("family_name", "postcode", "sex"),
+        block_on("family_name", "postcode"),
+        block_on("given_name_phonetic", "postcode"),
+        # Names entered the wrong way round (and one of them mistyped too).
+        "l.given_name = r.family_name AND l.family_name = r.given_name",
+        "l.given_name = r.family_name AND l.date_of_birth = r.date_of_birth",
+        "l.family_name = r.given_name AND l.date_of_birth = r.date_of_birth",
+        "l.given_name = r.family_name AND l.postcode = r.postcode",
+        "l.family_name = r.given_name AND l.postcode = r.postcode",
     ]
 
 
-def linkage_settings() -> SettingsCreator:
+def linkage_settings(cutoffs: ComparisonCutoffs | None = None) -> SettingsCreator:
+    cutoffs = cutoffs or default_rules().comparison_cutoffs
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
-            given_name_comparison(),
-            family_name_comparison(),
+            given_name_comparison(cutoffs),
+            family_name_comparison(cutoffs),
             date_of_birth_comparison(),
             sex_comparison(),
-            residence_comparison(),
+            residence_comparison(cutoffs),
             identifier_comparison("nhs_number", "NHS number (strong, not infallible)"),
             identifier_comparison("upn", "School unique pupil number (strong, not infallible)"),
         ],
@@ -217,4 +329,5 @@ def linkage_settings() -> SettingsCreator:
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=["source"],
+        max_iterations=default_rules().training.max_em_iterations,
     )

@@ -17,7 +17,11 @@ from typing import Any
 import polars as pl
 from splink import DuckDBAPI, Linker, block_on
 
-from fullpicture.linkage.comparisons import linkage_settings
+from fullpicture.linkage.comparisons import (
+    COMPARISON_FIELDS,
+    TERM_FREQUENCY_COLUMNS,
+    linkage_settings,
+)
 from fullpicture.linkage.rules import LinkageRules
 
 logger = logging.getLogger(__name__)
@@ -65,10 +69,53 @@ def _database_api(engine: Engine) -> Any:
     return DuckDBAPI()
 
 
-def _linker(prepared: pl.DataFrame, settings: Any, engine: Engine) -> Linker:
+class LinkageModelNotTrained(LinkageInputError):
+    """Training could not estimate a comparison whose fields hold values: the model would score
+    with made-up starting values, so it is refused and the message says which and why."""
+
+
+def _linker(
+    prepared: pl.DataFrame,
+    settings: Any,
+    engine: Engine,
+    *,
+    term_frequencies: dict[str, dict[str, float]] | None = None,
+) -> Linker:
     db_api = _database_api(engine)
     table: Any = prepared.to_pandas() if engine is Engine.SPARK else prepared.to_arrow()
-    return Linker(db_api.register(table), settings, log_level=logging.ERROR)
+    linker = Linker(db_api.register(table), settings, log_level=logging.ERROR)
+    _register_term_frequencies(linker, db_api, engine, term_frequencies)
+    return linker
+
+
+def _register_term_frequencies(
+    linker: Linker,
+    db_api: Any,
+    engine: Engine,
+    term_frequencies: dict[str, dict[str, float]] | None,
+) -> None:
+    """Hand splink the model's saved name frequencies, so it never recomputes them from
+    whatever records happen to be scored (a handful, in an incremental run)."""
+    for column in TERM_FREQUENCY_COLUMNS:
+        frequencies = (term_frequencies or {}).get(column) or {"": 1.0}
+        lookup = pl.DataFrame(
+            {column: list(frequencies), f"tf_{column}": list(frequencies.values())},
+            schema={column: pl.String, f"tf_{column}": pl.Float64},
+        )
+        table: Any = lookup.to_pandas() if engine is Engine.SPARK else lookup.to_arrow()
+        linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
+
+
+def term_frequencies(prepared: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """Each name's share of the records that hold a name (rounded: it is saved in the model)."""
+    frequencies: dict[str, dict[str, float]] = {}
+    for column in TERM_FREQUENCY_COLUMNS:
+        counts = prepared[column].drop_nulls().value_counts()
+        total = int(counts["count"].sum()) or 1
+        frequencies[column] = {
+            value: round(count / total, 8) for value, count in counts.iter_rows()
+        }
+    return frequencies
 
 
 def _quiet_splink() -> None:
@@ -76,41 +123,187 @@ def _quiet_splink() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def field_shares(prepared: pl.DataFrame) -> dict[str, float]:
+    """The share of records holding a value, for every prepared column."""
+    if prepared.is_empty():
+        return {column: 0.0 for column in prepared.columns}
+    counts = prepared.select(pl.all().is_not_null().sum()).row(0, named=True)
+    return {column: counts[column] / prepared.height for column in prepared.columns}
+
+
+def comparisons_with_data(prepared: pl.DataFrame) -> list[str]:
+    """The comparisons whose input fields hold at least one value in these records."""
+    shares = field_shares(prepared)
+    return [
+        name
+        for name, fields in COMPARISON_FIELDS.items()
+        if any(shares.get(field, 0.0) > 0 for field in fields)
+    ]
+
+
+def _blocked_columns(columns: list[str]) -> list[str]:
+    """The prepared columns a blocking pass names (``substr(x, …)`` blocks on ``x``)."""
+    names = []
+    for column in columns:
+        inner = column.split("(", 1)[1].split(",", 1)[0] if "(" in column else column
+        names.append(inner.strip())
+    return names
+
+
+def _trained_state(linker: Linker) -> dict[str, dict[str, Any]]:
+    """Per comparison: which levels EM estimated m for, and which kept their starting value."""
+    state: dict[str, dict[str, Any]] = {}
+    for comparison in linker._settings_obj.comparisons:
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        trained = [lv.label_for_charts for lv in levels if lv._has_estimated_m_values]
+        untrained = [lv.label_for_charts for lv in levels if not lv._has_estimated_m_values]
+        no_u = [lv.label_for_charts for lv in levels if not lv._has_estimated_u_values]
+        state[comparison.output_column_name] = {
+            "m_trained_levels": trained,
+            "m_untrained_levels": untrained,
+            "u_untrained_levels": no_u,
+        }
+    return state
+
+
 def train_model(
     prepared: pl.DataFrame, *, rules: LinkageRules, engine: Engine = Engine.DUCKDB
 ) -> dict[str, Any]:
-    """Estimate the model on the records themselves: u from random pairs, m by EM on several
-    blocking passes, and the prior from deterministic rules. Returns splink's model JSON."""
+    """Estimate the model on the records themselves: u from (seeded) random pairs, m by EM on
+    blocking passes chosen from the columns that hold values, the prior from deterministic
+    rules. Returns splink's model JSON, with ``fullpicture_training`` saying what was trained,
+    how, and what was not.
+
+    Raises ``LinkageModelNotTrained`` when a comparison whose fields hold values got no EM
+    estimate at all: such a model would score with splink's starting values, silently.
+    """
     _quiet_splink()
     if prepared.height < 2:
         raise LinkageInputError("at least two records are needed to train a linkage model")
     training = rules.training
-    linker = _linker(prepared, linkage_settings(), engine)
-    try:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on(*columns) for columns in training.prior_rules],
-            recall=training.prior_recall,
-        )
-    except Exception as exc:  # splink refuses when no pair meets the rules: keep its default
-        logger.info("prior not estimated (%s); using the default", exc)
+    shares = field_shares(prepared)
+    with_data = comparisons_with_data(prepared)
+    frequencies = term_frequencies(prepared)
+    linker = _linker(
+        prepared,
+        linkage_settings(rules.comparison_cutoffs),
+        engine,
+        term_frequencies=frequencies,
+    )
+    prior_rules: list[Any] = [
+        block_on(*columns)
+        for columns in training.prior_rules
+        if all(shares.get(c, 0.0) >= training.min_field_share for c in _blocked_columns(columns))
+    ]
+    prior_estimated = False
+    if prior_rules:
+        try:
+            linker.training.estimate_probability_two_random_records_match(
+                prior_rules, recall=training.prior_recall
+            )
+            prior_estimated = True
+        except Exception as exc:  # splink refuses when no pair meets the rules
+            logger.info("prior not estimated (%s); using the default", exc)
     linker.training.estimate_u_using_random_sampling(
         max_pairs=training.u_max_pairs, seed=training.u_seed
     )
-    for columns in training.em_blocking_passes:
+    passes: list[dict[str, Any]] = []
+
+    def untrained_with_data() -> list[str]:
+        state = _trained_state(linker)
+        return [name for name in with_data if not state[name]["m_trained_levels"]]
+
+    candidates = [(columns, False) for columns in training.em_blocking_passes] + [
+        (columns, True) for columns in training.em_fallback_passes
+    ]
+    for columns, fallback in candidates:
+        record: dict[str, Any] = {"blocked_on": columns, "fallback": fallback}
+        passes.append(record)
+        if fallback and not untrained_with_data():
+            record["skipped"] = "every comparison with data was already trained"
+            continue
+        empty = [
+            c for c in _blocked_columns(columns) if shares.get(c, 0.0) < training.min_field_share
+        ]
+        if empty:
+            record["skipped"] = (
+                f"{', '.join(empty)} holds a value in under {training.min_field_share:.0%} "
+                "of records"
+            )
+            continue
         # A failed pass can leave splink's settings half-updated (comparisons dropped), so
         # each pass starts from a copy and a failure puts the copy back.
         before = copy.deepcopy(linker._settings_obj)
         try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
+            session = linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*columns), estimate_without_term_frequencies=True
             )
-        except Exception as exc:  # too few pairs on a small file: that pass teaches nothing
-            logger.info("EM pass on %s skipped: %s", columns, exc)
+        except Exception as exc:  # no pairs in the block: this pass teaches nothing
             linker._settings_obj = before
+            record["skipped"] = f"EM could not run: {str(exc).splitlines()[0]}"
+            continue
+        history = session._core_model_settings_history
+        iterations = len(history) - 1
+        record["iterations"] = iterations
+        record["converged"] = iterations < training.max_em_iterations
+        record["trained"] = [
+            c.output_column_name
+            for c in session.core_model_settings.comparisons
+            if c.output_column_name in with_data
+        ]
+        record["estimated_match_share"] = round(
+            float(history[-1].probability_two_random_records_match), 6
+        )
+    state = _trained_state(linker)
+    missing = untrained_with_data()
+    if missing:
+        ran = [p["blocked_on"] for p in passes if "iterations" in p]
+        raise LinkageModelNotTrained(
+            "the model could not be trained for "
+            + ", ".join(f"{name} ({', '.join(COMPARISON_FIELDS[name])})" for name in missing)
+            + f": no EM pass could estimate it (passes that ran: {ran or 'none'}). "
+            "These fields hold values, so scoring them with untrained starting values would "
+            "be guesswork; nothing was linked. Give more records, or a saved model (--model)."
+        )
     model: dict[str, Any] = linker.misc.save_model_to_json()
-    return bound_levels(
-        model, m_floor=training.m_probability_floor, u_floor=1.0 / training.u_max_pairs
+    bounded = bound_levels(
+        _neutral_where_unobserved(model, state),
+        m_floor=training.m_probability_floor,
+        u_floor=1.0 / training.u_max_pairs,
     )
+    bounded["fullpicture_term_frequencies"] = frequencies
+    bounded["fullpicture_training"] = {
+        "records": prepared.height,
+        "field_shares": {
+            field: round(shares.get(field, 0.0), 4)
+            for fields in COMPARISON_FIELDS.values()
+            for field in fields
+            if field in shares
+        },
+        "comparisons_with_data": with_data,
+        "prior_estimated": prior_estimated,
+        "u_max_pairs": training.u_max_pairs,
+        "u_seed": training.u_seed,
+        "em_passes": passes,
+        "levels": state,
+    }
+    return bounded
+
+
+def _neutral_where_unobserved(
+    model: dict[str, Any], state: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """A level EM never saw among its pairs has no m estimate, only splink's starting value;
+    against a tiny u that would read as strong evidence it never earned. Such a level is made
+    neutral (m = u, weight 0) and the report lists it."""
+    neutral = copy.deepcopy(model)
+    for comparison in neutral["comparisons"]:
+        untrained = set(state[comparison["output_column_name"]]["m_untrained_levels"])
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level") or level.get("label_for_charts") not in untrained:
+                continue
+            level["fullpicture_untrained"] = True
+    return neutral
 
 
 def bound_levels(model: dict[str, Any], *, m_floor: float, u_floor: float) -> dict[str, Any]:
@@ -130,6 +323,8 @@ def bound_levels(model: dict[str, Any], *, m_floor: float, u_floor: float) -> di
         for level in levels:
             level["m_probability"] = max(level.get("m_probability") or 0.0, m_floor)
             level["u_probability"] = max(level.get("u_probability") or 0.0, u_floor)
+            if level.get("fullpicture_untrained"):
+                level["m_probability"] = level["u_probability"]
         for key in ("m_probability", "u_probability"):
             total = sum(level[key] for level in levels)
             for level in levels:
@@ -192,7 +387,12 @@ def predict_pairs(
     _quiet_splink()
     if prepared.height < 2:
         return empty_pairs(model)
-    linker = _linker(prepared, _settings_for(model, engine), engine)
+    linker = _linker(
+        prepared,
+        _settings_for(model, engine),
+        engine,
+        term_frequencies=model.get("fullpicture_term_frequencies"),
+    )
     predictions = linker.inference.predict(
         threshold_match_weight=minimum_match_weight, warning_mode="never"
     )
@@ -217,6 +417,9 @@ def predict_between(
         db_api.register(new.to_arrow(), table_name="fp_new_records"),
         _settings_for(model, Engine.DUCKDB),
         log_level=logging.ERROR,
+    )
+    _register_term_frequencies(
+        linker, db_api, Engine.DUCKDB, model.get("fullpicture_term_frequencies")
     )
     frames = []
     if not existing.is_empty():
@@ -249,6 +452,9 @@ def score_pair(left: pl.DataFrame, right: pl.DataFrame, *, model: dict[str, Any]
         db_api.register(left.to_arrow(), table_name="fp_explain_left"),
         _settings_for(model, Engine.DUCKDB),
         log_level=logging.ERROR,
+    )
+    _register_term_frequencies(
+        linker, db_api, Engine.DUCKDB, model.get("fullpicture_term_frequencies")
     )
     scored = linker.inference.score_pairs(
         db_api.register(left.to_arrow(), table_name="fp_explain_l"),
@@ -326,8 +532,20 @@ def _normalise_pairs(raw: Any, model: dict[str, Any]) -> pl.DataFrame:
     swap = pl.col("unique_id_l") > pl.col("unique_id_r")
     columns: list[pl.Expr] = []
     for name, levels in weights.items():
-        columns.append(_gamma_from_weight(f"mw_{name}", levels).alias(f"gamma_{name}"))
-        columns.append(pl.col(f"mw_{name}").cast(pl.Float64))
+        # splink's own comparison vector value when it kept it (two levels can weigh the
+        # same, e.g. two that training never saw); else read back from the weight.
+        gamma = (
+            pl.col(f"gamma_{name}").cast(pl.Int8)
+            if f"gamma_{name}" in frame.columns
+            else _gamma_from_weight(f"mw_{name}", levels)
+        )
+        columns.append(gamma.alias(f"gamma_{name}"))
+        weight = pl.col(f"mw_{name}").cast(pl.Float64)
+        if f"mw_tf_adj_{name}" in frame.columns:
+            # A comparison's weight includes how common the agreeing name is, so the
+            # comparison weights still add up to the pair's match weight.
+            weight = weight + pl.col(f"mw_tf_adj_{name}").cast(pl.Float64).fill_null(0.0)
+        columns.append(weight.alias(f"mw_{name}"))
     return (
         frame.select(
             pl.when(swap).then("unique_id_r").otherwise("unique_id_l").alias("unique_id_l"),

@@ -182,9 +182,17 @@ def standard_address(value: str | None) -> str | None:
     return cleaned
 
 
+# Shorter postcodes than a UK one are real elsewhere (four-digit Australian ones, in the public
+# FEBRL files); a sector and district are only derived from a UK-length postcode.
+_MIN_POSTCODE_CHARACTERS = 3
+_MIN_UK_POSTCODE_CHARACTERS = 5
+
+
 def _clean_postcode(expr: pl.Expr) -> pl.Expr:
     cleaned = expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
-    return pl.when(cleaned.str.len_chars() >= 5).then(cleaned).otherwise(None)
+    return (
+        pl.when(cleaned.str.len_chars() >= _MIN_POSTCODE_CHARACTERS).then(cleaned).otherwise(None)
+    )
 
 
 def _clean_identifier(expr: pl.Expr) -> pl.Expr:
@@ -258,7 +266,8 @@ def prepare(records: pl.DataFrame) -> pl.DataFrame:
     dob = pl.col("date_of_birth")
     day, month = dob.dt.day(), dob.dt.month()
     postcode = pl.col("postcode_clean")
-    outward = postcode.str.slice(0, postcode.str.len_chars() - 3)
+    uk_shaped = postcode.str.len_chars() >= _MIN_UK_POSTCODE_CHARACTERS
+    outward = pl.when(uk_shaped).then(postcode.str.slice(0, postcode.str.len_chars() - 3))
     prepared = frame.select(
         pl.col("unique_id"),
         pl.col("source"),

@@ -30,10 +30,32 @@ class TrainingRules(BaseModel):
     u_max_pairs: int = Field(ge=10_000)
     u_seed: int
     em_blocking_passes: list[list[str]] = Field(min_length=1)
+    em_fallback_passes: list[list[str]] = Field(default_factory=list)
+    min_field_share: float = Field(gt=0, le=1)
+    em_min_pairs: int = Field(ge=1)
     prior_rules: list[list[str]] = Field(min_length=1)
     prior_recall: float = Field(gt=0, le=1)
     max_em_iterations: int = Field(ge=1, le=200)
     m_probability_floor: float = Field(gt=0, lt=0.1)
+
+
+class ComparisonCutoffs(BaseModel):
+    """String-similarity cut-offs of the comparison levels (changing one means retraining:
+    a saved model names its levels by them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name_jaro_winkler_close: float = Field(gt=0, lt=1)
+    name_jaro_winkler_near: float = Field(gt=0, lt=1)
+    address_jaro_winkler: float = Field(gt=0, lt=1)
+    address_most_words_share: float = Field(gt=0, le=1)
+    address_min_shared_words: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ComparisonCutoffs:
+        if self.name_jaro_winkler_near >= self.name_jaro_winkler_close:
+            raise ValueError("name_jaro_winkler_near must be below name_jaro_winkler_close")
+        return self
 
 
 class LinkageRules(BaseModel):
@@ -46,6 +68,8 @@ class LinkageRules(BaseModel):
     review_band: ReviewBand
     minimum_stored_match_weight: float
     one_record_per_agency: bool
+    same_agency_chain_min_match_weight: float
+    comparison_cutoffs: ComparisonCutoffs
     training: TrainingRules
 
     @model_validator(mode="after")

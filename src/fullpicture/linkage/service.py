@@ -26,6 +26,7 @@ from fullpicture.linkage.clustering import PairDecisions, cluster_records
 from fullpicture.linkage.engine import Engine
 from fullpicture.linkage.models import (
     LinkageModelVersion,
+    LinkageRecord,
     LinkageRun,
     ReviewItem,
     ReviewStatus,
@@ -489,6 +490,10 @@ def recluster(
         threshold_match_weight=rules.link_threshold_match_weight,
         decisions=decisions,
         one_record_per_agency=rules.one_record_per_agency,
+        same_agency_chain_min_match_weight=rules.same_agency_chain_min_match_weight,
+        identifiers=repo.index_frame(
+            db_session=db_session, where=LinkageRecord.record_key.in_(sorted(group))
+        ).select("unique_id", "nhs_number", "upn"),
     )
     counts = apply_clustering(
         db_session=db_session,
