@@ -43,10 +43,12 @@ RECORDS_PER_CHILD = 4.45  # measured on the generator's default settings (manife
 console = Console(stderr=True)
 
 
-def population(records: int, seed: int) -> Path:
-    """A generated population of about ``records`` source records (cached)."""
+def population(records: int, seed: int, profile: str | None = None) -> Path:
+    """A generated population of about ``records`` source records (cached), optionally one of
+    synthesis.yaml's profiles (no_identifiers, other_names)."""
     children = max(100, math.ceil(records / RECORDS_PER_CHILD))
-    out = Path("var/bench") / f"linkage-{children}-{seed}"
+    suffix = f"-{profile}" if profile else ""
+    out = Path("var/bench") / f"linkage-{children}-{seed}{suffix}"
     manifest = out / "manifest.json"
     if not manifest.exists():
         console.print(f"generating {children} children (seed {seed}) into {out}")
@@ -64,6 +66,7 @@ def population(records: int, seed: int) -> Path:
                 str(out),
                 "--format",
                 "parquet",
+                *(["--profile", profile] if profile else []),
             ],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -473,6 +476,12 @@ def main() -> None:
         help="also link these public FEBRL files (1 and 2 tuned on; 3 and 4 held out)",
     )
     parser.add_argument("--no-synthetic", action="store_true", help="only the FEBRL files")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        choices=["no_identifiers", "other_names"],
+        help="generate the synthetic population with this synthesis.yaml profile",
+    )
     args = parser.parse_args()
 
     figures: dict[str, Any] = {"machine": machine(), "sizes": {}}
@@ -482,7 +491,7 @@ def main() -> None:
     if args.febrl:
         figures["febrl"] = febrl_figures(args.febrl, table)
     for target in [] if args.no_synthetic else args.records:
-        root = population(target, args.seed)
+        root = population(target, args.seed, args.profile)
         records = read_feed_records(root / "feeds")
         truth = (
             pl.read_parquet(root / "truth/identity.parquet")
@@ -528,6 +537,8 @@ def main() -> None:
                     "time_vs_plain_splink": round(ours["seconds"] / plain["seconds"], 3),
                 }
             )
+        size["profile"] = args.profile or "default"
+        size["seed"] = args.seed
         figures["sizes"][str(records.height)] = size
     out = Console()
     out.print(table)

@@ -29,6 +29,7 @@ from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import review as linkage_review
 from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.engine import Engine, LinkageInputError, LinkageModelMismatch
+from fullpicture.linkage.model_report import ModelReport
 from fullpicture.linkage.models import ReviewAction, ReviewStatus
 from fullpicture.linkage.rules import default_rules
 from fullpicture.linkage.schemas import MatchExplanation, RecordRef, ReviewDecisionIn
@@ -90,6 +91,13 @@ def run(
     retrain: bool = typer.Option(
         False, "--retrain", help="Database mode: train a new model version."
     ),
+    charts: Path | None = typer.Option(
+        None,
+        "--charts",
+        file_okay=False,
+        help="File mode: write splink's charts (match weights, m/u, a waterfall) as HTML here.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="File mode: no model report."),
     as_user: str | None = typer.Option(
         None, "--as", help="Database mode: " + AS_USER_HELP + " Needs linkage:run."
     ),
@@ -115,11 +123,18 @@ def run(
                     model_path=model,
                     save_model_path=save_model,
                     report=report,
+                    charts_dir=charts,
                 )
                 progress.update(task, completed=len(_STAGES), description="done")
         except (LinkageInputError, LinkageModelMismatch) as exc:
             err_console.print(f"[red]Nothing written.[/red] {exc}")
             raise typer.Exit(code=2) from exc
+        for note in linked.notes:
+            err_console.print(f"[yellow]Missing field.[/yellow] {note}")
+        if not quiet:
+            print_model_report(linked.report)
+        for path in linked.charts:
+            console.print(f"Chart: {path}")
         console.print(f"Linked {linked.records} records into {linked.people} people; wrote {out}.")
         return
     try:
@@ -156,6 +171,76 @@ def run(
     for key, value in counts.items():
         table.add_row(key, str(value))
     console.print(table)
+
+
+def print_model_report(report: ModelReport) -> None:
+    """The model report: fields trained, m and u per level, the weight distribution."""
+    fields = Table(
+        "comparison",
+        "fields",
+        "filled",
+        "trained",
+        title="Model report: fields",
+        title_justify="left",
+    )
+    for row in report.comparisons:
+        filled = "" if row.field_share is None else f"{row.field_share:.0%}"
+        fields.add_row(
+            row.name,
+            ", ".join(row.fields),
+            filled,
+            "[green]yes[/green]" if row.trained else "[red]no[/red]",
+        )
+    console.print(fields)
+    levels = Table(
+        "comparison", "level", "m", "u", "weight", title="m and u per level", title_justify="left"
+    )
+    for row in report.comparisons:
+        if not row.trained:
+            continue
+        for level in row.levels:
+            levels.add_row(
+                row.name,
+                level.label if level.trained else f"[dim]{level.label} (not seen: neutral)[/dim]",
+                f"{level.m_probability:.4f}",
+                f"{level.u_probability:.6f}",
+                f"{level.match_weight:+.1f}",
+            )
+    console.print(levels)
+    passes = ", ".join(
+        f"[{' + '.join(p['blocked_on'])}] "
+        + (
+            f"{p['iterations']} it." + ("" if p.get("converged") else " NOT CONVERGED")
+            if "iterations" in p
+            else "skipped"
+        )
+        for p in report.em_passes
+    )
+    if passes:
+        console.print(f"EM passes: {passes}")
+    console.print(
+        f"Prior (two random records match): weight {report.prior_match_weight:+.1f}. "
+        f"Link at {report.threshold:+g}; review from {report.review_lower:+g}."
+    )
+    if report.histogram:
+        widest = max(b.pairs for b in report.histogram) or 1
+        for weight_bin in report.histogram:
+            bar = "█" * max(1 if weight_bin.pairs else 0, round(40 * weight_bin.pairs / widest))
+            marker = ""
+            if weight_bin.lower <= report.threshold < weight_bin.upper:
+                marker = " ◀ link threshold"
+            elif weight_bin.lower <= report.review_lower < weight_bin.upper:
+                marker = " ◀ review from"
+            console.print(
+                f"{weight_bin.lower:+6.0f} … {weight_bin.upper:+4.0f} "
+                f"{weight_bin.pairs:>8,} {bar}{marker}"
+            )
+        console.print(
+            f"{report.pairs_linked:,} pairs at or above the threshold, "
+            f"{report.pairs_for_review:,} in the review band."
+        )
+    for warning in report.warnings:
+        err_console.print(f"[yellow]Model warning.[/yellow] {warning}")
 
 
 def render_explanation(explanation: MatchExplanation) -> Table:

@@ -11,6 +11,7 @@ import typer
 
 from fullpicture.cli.console import console, err_console, progress_bar
 from fullpicture.synth import service as synth_service
+from fullpicture.synth.schemas import apply_profile, default_settings
 
 
 def synth(
@@ -30,6 +31,11 @@ def synth(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Date the data is drawn up to, YYYY-MM-DD (default 2026-10-31)."
     ),
+    profile: str | None = typer.Option(
+        None,
+        "--profile",
+        help="A variant population from synthesis.yaml profiles (no_identifiers, other_names).",
+    ),
 ) -> None:
     """Generate a synthetic population: one feed per agency, plus truth/ and manifest.json.
 
@@ -44,6 +50,13 @@ def synth(
     except ValueError as exc:
         err_console.print(f"[red]--as-of must be a date YYYY-MM-DD, not {as_of!r}.[/red]")
         raise typer.Exit(code=2) from exc
+    settings = default_settings()
+    if profile is not None:
+        try:
+            settings = apply_profile(settings, profile)
+        except ValueError as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(code=2) from exc
     started = time.perf_counter()
     with progress_bar() as progress:
         tasks: dict[str, object] = {}
@@ -60,6 +73,7 @@ def synth(
                 out=out,
                 fmt=feed_format,
                 as_of=as_of_date,
+                settings=settings,
                 progress=report,
             )
         except synth_service.SynthesisError as exc:

@@ -561,3 +561,21 @@ def _normalise_pairs(raw: Any, model: dict[str, Any]) -> pl.DataFrame:
 
 def probability_from_weight(match_weight: float) -> float:
     return 1.0 / (1.0 + math.pow(2.0, -match_weight))
+
+
+def probability_to_weight(probability: float) -> float:
+    """A probability as a match weight (log2 of the odds)."""
+    return math.log2(probability / (1.0 - probability))
+
+
+def charting_linker(prepared: pl.DataFrame, model: dict[str, Any]) -> Linker:
+    """A DuckDB linker holding the trained model, for splink's charts."""
+    _quiet_splink()
+    settings = _settings_for(model, Engine.DUCKDB)
+    settings["retain_matching_columns"] = True  # the waterfall shows each record's values
+    return _linker(
+        prepared,
+        settings,
+        Engine.DUCKDB,
+        term_frequencies=model.get("fullpicture_term_frequencies"),
+    )

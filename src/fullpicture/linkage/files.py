@@ -19,7 +19,13 @@ import polars as pl
 from fullpicture.linkage.batch import BatchResult, StageReporter, run_batch
 from fullpicture.linkage.clustering import person_key
 from fullpicture.linkage.engine import Engine, LinkageInputError
-from fullpicture.linkage.preparation import RECORD_SCHEMA
+from fullpicture.linkage.model_report import (
+    ModelReport,
+    build_report,
+    fields_missing,
+    write_charts,
+)
+from fullpicture.linkage.preparation import RECORD_SCHEMA, prepare
 from fullpicture.linkage.rules import LinkageRules
 
 PERSON_FILE_COLUMNS = [
@@ -131,6 +137,10 @@ class FileLinkage:
     records: int
     people: int
     result: BatchResult
+    report: ModelReport
+    # What the model cannot do with this file (fields it weighs that the file never holds).
+    notes: list[str]
+    charts: list[Path]
 
 
 def link_person_file(
@@ -142,10 +152,19 @@ def link_person_file(
     model_path: Path | None = None,
     save_model_path: Path | None = None,
     report: StageReporter | None = None,
+    charts_dir: Path | None = None,
 ) -> FileLinkage:
-    """Link a persons CSV, training on the file itself unless a saved model is given."""
+    """Link a persons CSV, training on the file itself unless a saved model is given.
+
+    With a saved model, a field the model weighs but the file never fills is named (and the
+    file refused when without it no pair could reach the link threshold)."""
     records = read_person_file(source)
     model = json.loads(model_path.read_text(encoding="utf-8")) if model_path else None
+    notes = (
+        fields_missing(prepare(records), model, rules=rules, file_name=source.name)
+        if model is not None
+        else []
+    )
     result = run_batch(records, rules=rules, engine=engine, model=model, report=report)
     keys = result.clustering.assignments["cluster_key"].unique()
     person_ids = pl.DataFrame(
@@ -164,7 +183,25 @@ def link_person_file(
             save_model_path,
             lambda tmp: tmp.write_text(json.dumps(result.model, indent=2), encoding="utf-8"),
         )
-    return FileLinkage(records.height, clusters["person_id"].n_unique(), result)
+    charts = (
+        write_charts(
+            model=result.model,
+            prepared=result.prepared,
+            pairs=result.pairs,
+            rules=rules,
+            out_dir=charts_dir,
+        )
+        if charts_dir is not None
+        else []
+    )
+    return FileLinkage(
+        records.height,
+        clusters["person_id"].n_unique(),
+        result,
+        build_report(result.model, rules=rules, pairs=result.pairs),
+        notes,
+        charts,
+    )
 
 
 _ADDRESS = pl.Struct(

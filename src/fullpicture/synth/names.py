@@ -72,12 +72,23 @@ def pick_given(
 
 
 def pick_family(
-    rng: np.random.Generator, names: NameLists, groups: npt.NDArray[np.str_] | None, size: int
+    rng: np.random.Generator,
+    names: NameLists,
+    groups: npt.NDArray[np.str_] | None,
+    size: int,
+    group_weights: dict[str, float] | None = None,
 ) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.str_]]:
-    """Family names (and their groups): from ``groups`` when given, else from everyone."""
+    """Family names (and their groups): from ``groups`` when given, else from everyone, each
+    group's weights multiplied by ``group_weights`` (1 where not given)."""
     table = names.family
     if groups is None:
-        picked = rng.choice(table.height, size=size, p=norm(table["weight"].to_numpy()))
+        weights = table["weight"].to_numpy()
+        if group_weights:
+            factor = table["group"].replace_strict(
+                group_weights, default=1.0, return_dtype=pl.Float64
+            )
+            weights = weights * factor.to_numpy()
+        picked = rng.choice(table.height, size=size, p=norm(weights))
         return (
             table["name"].to_numpy()[picked].astype(np.str_),
             table["group"].to_numpy()[picked].astype(np.str_),

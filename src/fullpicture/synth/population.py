@@ -263,7 +263,9 @@ def generate_population(
     twin_of_previous[first_child : first_child + child_hh.size] = child_twin
 
     # 4. Names. The household's name group comes from its main surname and steers ethnicity.
-    main_surname, group = pick_family(rng, names, None, n_hh)
+    main_surname, group = pick_family(
+        rng, names, None, n_hh, group_weights=hs.family_name_group_weights
+    )
     maiden, _ = pick_family(rng, names, group, n_hh)
     took_name = has_father & ~lone & (rng.random(n_hh) < hs.mother_took_partner_surname)
     mother_surname = np.where(took_name | lone_father, main_surname, maiden)

@@ -87,6 +87,8 @@ class Area(_Strict):
 
 class Households(_Strict):
     children_per_household: dict[int, float]
+    # Multiplies family_names.csv weights by name group (a profile's different name mix).
+    family_name_group_weights: dict[str, float] = Field(default_factory=dict)
     lone_parent_share: Probability = Field(ge=0, le=1)
     lone_father_share: Probability = Field(ge=0, le=1)
     mother_age_at_first_birth: Range
@@ -371,6 +373,7 @@ class SynthesisSettings(_Strict):
     record_noise: RecordNoise
     base_events: list[BaseEvent]
     trajectories: list[TrajectoryTemplate]
+    profiles: dict[str, Profile] = Field(default_factory=dict)
 
     @field_validator("ethnicity_by_name_group", "first_language_by_name_group")
     @classmethod
@@ -395,6 +398,57 @@ class SynthesisSettings(_Strict):
         if sum(t.share_of_children for t in self.trajectories) > 0.5:
             raise ValueError("trajectory shares add up to more than half of the children")
         return self
+
+
+class Profile(_Strict):
+    """A variant population for testing linkage on data unlike the default: record-noise
+    settings forced on every agency, and family-name groups weighted differently."""
+
+    description: str
+    record_noise_every_agency: dict[str, float] = Field(default_factory=dict)
+    family_name_group_weights: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("record_noise_every_agency")
+    @classmethod
+    def _known_noise(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - set(NoiseRates.model_fields)
+        if unknown:
+            raise ValueError(f"unknown noise setting(s) {sorted(unknown)}")
+        return value
+
+
+def apply_profile(settings: SynthesisSettings, name: str) -> SynthesisSettings:
+    """``settings`` with profile ``name`` applied; its version names the profile, so a
+    manifest says which population it is."""
+    if name not in settings.profiles:
+        known = ", ".join(sorted(settings.profiles)) or "none"
+        raise ValueError(f"unknown profile {name!r} (known: {known})")
+    profile = settings.profiles[name]
+    by_kind = {
+        kind: {
+            **settings.record_noise.by_agency_kind.get(kind, {}),
+            **profile.record_noise_every_agency,
+        }
+        for kind in AgencyKind
+    }
+    noise = settings.record_noise.model_copy(
+        update={
+            "default": settings.record_noise.default.model_copy(
+                update=profile.record_noise_every_agency
+            ),
+            "by_agency_kind": by_kind,
+        }
+    )
+    households = settings.households.model_copy(
+        update={"family_name_group_weights": profile.family_name_group_weights}
+    )
+    return settings.model_copy(
+        update={
+            "version": f"{settings.version}+{name}",
+            "record_noise": noise,
+            "households": households,
+        }
+    )
 
 
 def load_settings(path: Path = SETTINGS_FILE) -> SynthesisSettings:

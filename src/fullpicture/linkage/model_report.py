@@ -1,0 +1,229 @@
+"""What a linkage model learned, what it could not, and how its scores fall around the threshold.
+
+Built from the model JSON (with the ``fullpicture_training`` record ``engine.train_model``
+writes) and the scored pairs of a run; the command line prints it, ``docs/linkage.md`` says how
+to read it. ``write_charts`` saves splink's own charts beside a run's output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from fullpicture.linkage import engine as linkage_engine
+from fullpicture.linkage.comparisons import COMPARISON_FIELDS
+from fullpicture.linkage.rules import LinkageRules
+
+
+@dataclass(frozen=True)
+class LevelRow:
+    label: str
+    m_probability: float
+    u_probability: float
+    match_weight: float
+    trained: bool
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    name: str
+    fields: tuple[str, ...]
+    field_share: float | None  # share of records holding a value (None: not recorded)
+    trained: bool
+    levels: list[LevelRow]
+
+
+@dataclass(frozen=True)
+class WeightBin:
+    lower: float
+    upper: float
+    pairs: int
+
+
+@dataclass
+class ModelReport:
+    prior_match_weight: float
+    comparisons: list[ComparisonRow]
+    em_passes: list[dict[str, Any]]
+    threshold: float
+    review_lower: float
+    histogram: list[WeightBin] = field(default_factory=list)
+    pairs_linked: int = 0
+    pairs_for_review: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _weight(m: float | None, u: float | None) -> float:
+    return math.log2(m / u) if m and u else 0.0
+
+
+def weight_histogram(weights: pl.Series, *, width: float = 2.0) -> list[WeightBin]:
+    """Scored pairs counted in bins of ``width`` match weight."""
+    values = weights.drop_nulls()
+    if values.is_empty():
+        return []
+    low = math.floor(float(values.min()) / width) * width  # type: ignore[arg-type]
+    high = math.floor(float(values.max()) / width) * width + width  # type: ignore[arg-type]
+    counts = (
+        pl.DataFrame({"w": values})
+        .with_columns(bin=((pl.col("w") - low) / width).floor().cast(pl.Int64))
+        .group_by("bin")
+        .len()
+    )
+    by_bin = dict(counts.iter_rows())
+    bins = round((high - low) / width)
+    return [
+        WeightBin(low + i * width, low + (i + 1) * width, int(by_bin.get(i, 0)))
+        for i in range(bins)
+    ]
+
+
+def build_report(
+    model: dict[str, Any], *, rules: LinkageRules, pairs: pl.DataFrame | None = None
+) -> ModelReport:
+    training = model.get("fullpicture_training") or {}
+    shares: dict[str, float] = training.get("field_shares", {})
+    states: dict[str, dict[str, Any]] = training.get("levels", {})
+    with_data = set(training.get("comparisons_with_data", COMPARISON_FIELDS))
+    warnings: list[str] = []
+    if not training:
+        warnings.append(
+            "This model was saved without a training record (an older version): which "
+            "levels were trained cannot be shown. Retrain to see it."
+        )
+    rows = []
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        fields = COMPARISON_FIELDS.get(name, (name,))
+        state = states.get(name, {})
+        untrained = set(state.get("m_untrained_levels", []))
+        levels = [
+            LevelRow(
+                label=level.get("label_for_charts") or level["sql_condition"],
+                m_probability=float(level.get("m_probability") or 0.0),
+                u_probability=float(level.get("u_probability") or 0.0),
+                match_weight=_weight(level.get("m_probability"), level.get("u_probability")),
+                trained=(level.get("label_for_charts") not in untrained)
+                and not level.get("fullpicture_untrained"),
+            )
+            for level in comparison["comparison_levels"]
+            if not level.get("is_null_level")
+        ]
+        share = max((shares[f] for f in fields if f in shares), default=None)
+        trained = bool(state.get("m_trained_levels")) if state else True
+        rows.append(ComparisonRow(name, fields, share, trained and name in with_data, levels))
+        if name in with_data and state and untrained:
+            warnings.append(
+                f"{name}: {len(untrained)} level(s) never seen in training, scored as neutral "
+                f"(weight 0): {', '.join(sorted(untrained))}"
+            )
+        if name not in with_data:
+            warnings.append(
+                f"{name}: no values in {' or '.join(fields)}; this comparison adds nothing"
+            )
+    for record in training.get("em_passes", []):
+        if record.get("iterations") is not None and not record.get("converged"):
+            warnings.append(
+                f"EM blocked on {', '.join(record['blocked_on'])} stopped at "
+                f"{record['iterations']} iterations without converging: its estimates may be off"
+            )
+    report = ModelReport(
+        prior_match_weight=linkage_engine.probability_to_weight(
+            model["probability_two_random_records_match"]
+        ),
+        comparisons=rows,
+        em_passes=list(training.get("em_passes", [])),
+        threshold=rules.link_threshold_match_weight,
+        review_lower=rules.review_band.lower_match_weight,
+        warnings=warnings,
+    )
+    if pairs is not None and not pairs.is_empty():
+        weights = pairs["match_weight"]
+        report.histogram = weight_histogram(weights)
+        report.pairs_linked = int((weights >= rules.link_threshold_match_weight).sum())
+        report.pairs_for_review = int(
+            (
+                (weights >= rules.review_band.lower_match_weight)
+                & (weights < rules.link_threshold_match_weight)
+            ).sum()
+        )
+    return report
+
+
+def fields_missing(
+    prepared: pl.DataFrame, model: dict[str, Any], *, rules: LinkageRules, file_name: str
+) -> list[str]:
+    """Say which fields the model weighs that these records never hold, and what it can and
+    cannot do without them. Raises ``LinkageInputError`` when without them no pair could
+    reach the link threshold (nothing could be linked)."""
+    shares = linkage_engine.field_shares(prepared)
+    levels = linkage_engine.level_weights(model)
+    absent, present_best = [], {}
+    for name, options in levels.items():
+        fields = COMPARISON_FIELDS.get(name, (name,))
+        strongest = max((w for value, _l, w in options if value >= 0), default=0.0)
+        if any(shares.get(f, 0.0) > 0 for f in fields):
+            present_best[name] = strongest
+        elif strongest > 1.0:  # the model relies on this comparison
+            absent.append((name, fields, strongest))
+    if not absent:
+        return []
+    prior = linkage_engine.probability_to_weight(model["probability_two_random_records_match"])
+    best = prior + sum(w for w in present_best.values() if w > 0)
+    missing = ", ".join(" / ".join(fields) for _n, fields, _w in absent)
+    if best < rules.link_threshold_match_weight:
+        raise linkage_engine.LinkageInputError(
+            f"{file_name}: {missing} is blank in every record, and the model needs it: with "
+            f"only {', '.join(present_best) or 'no other field'} the strongest possible pair "
+            f"weighs {best:.1f}, below the link threshold {rules.link_threshold_match_weight:g}, "
+            "so no one could be linked. Nothing was written. Supply the field, or train on "
+            "this file (without --model)."
+        )
+    messages = []
+    for name, fields, strongest in absent:
+        messages.append(
+            f"{file_name}: {' / '.join(fields)} is blank in every record. The model can still "
+            f"link on {', '.join(present_best)} (a pair agreeing on all of them reaches "
+            f"{best:.1f}, threshold {rules.link_threshold_match_weight:g}), but cannot use "
+            f"{name} (worth up to {strongest:+.1f}): records that agree on the rest but differ "
+            f"in {name} cannot be told apart, and a pair with a slip elsewhere is more likely "
+            "to be missed."
+        )
+    return messages
+
+
+def write_charts(
+    *,
+    model: dict[str, Any],
+    prepared: pl.DataFrame,
+    pairs: pl.DataFrame,
+    rules: LinkageRules,
+    out_dir: Path,
+) -> list[Path]:
+    """splink's match-weights and m/u charts for the model, and the waterfall of the weakest
+    linked pair (the one nearest the threshold), as HTML files in ``out_dir``."""
+    linker = linkage_engine.charting_linker(prepared, model)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    charts: list[tuple[str, Any]] = [
+        ("match-weights.html", linker.visualisations.match_weights_chart()),
+        ("m-u-parameters.html", linker.visualisations.m_u_parameters_chart()),
+    ]
+    linked = pairs.filter(pl.col("match_weight") >= rules.link_threshold_match_weight)
+    if not linked.is_empty():
+        left, right = linked.sort("match_weight").select("unique_id_l", "unique_id_r").row(0)
+        rows = prepared.filter(pl.col("unique_id").is_in([left, right]))
+        by_id = {row["unique_id"]: row for row in rows.iter_rows(named=True)}
+        compared = linker.inference.score_pair(by_id[left], by_id[right])
+        records = compared.as_record_list()
+        charts.append(("waterfall.html", linker.visualisations.waterfall_chart(records)))
+    for file_name, chart in charts:
+        path = out_dir / file_name
+        # Offline: splink embeds the chart libraries it ships, no CDN needed to view it.
+        chart.save_offline_chart(str(path), overwrite=True, print_msg=False)
+        written.append(path)
+    return written
