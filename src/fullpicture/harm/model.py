@@ -180,6 +180,71 @@ class AlertRules(_Strict):
         return value
 
 
+class _Rule(_Strict):
+    source: str = Field(min_length=1)
+
+
+class UncodedReading(_Rule):
+    routine_conclusions: tuple[str, ...]
+
+
+class FollowUpReading(_Rule):
+    within_days: int = Field(ge=0, le=365)
+    words: tuple[str, ...] = Field(min_length=1)
+    unless: tuple[str, ...] = ()
+
+
+class ShortIllnessAbsence(_Strict):
+    max_days: int = Field(ge=1)
+    words: tuple[str, ...] = Field(min_length=1)
+
+
+class PersistentAbsenceReading(_Rule):
+    codes: tuple[str, ...]
+    min_missed_percent: float = Field(gt=0, lt=100)
+    concern_words: tuple[str, ...]
+    short_illness: ShortIllnessAbsence
+
+
+class StrengthsReading(_Rule):
+    lower_severity_by: int = Field(ge=1, le=4)
+    words: tuple[str, ...]
+
+
+class InjuryMechanism(_Strict):
+    label: str
+    min_age_days: int = Field(ge=0)
+    words: tuple[str, ...] = Field(min_length=1)
+
+
+class AccidentalInjuryReading(_Rule):
+    codes: tuple[str, ...]
+    severity: int = Field(ge=1, le=5)
+    explained_words: tuple[str, ...]
+    unexplained_words: tuple[str, ...]
+    mechanisms: tuple[InjuryMechanism, ...]
+    non_mobile_code: str
+    non_mobile_words: tuple[str, ...]
+
+
+class LateBookingReading(_Rule):
+    codes: tuple[str, ...]
+    late_words: tuple[str, ...]
+    explanation_words: tuple[str, ...]
+    unless: tuple[str, ...] = ()
+
+
+class EntryReadingRules(_Strict):
+    """How an entry's words decide the code and severity it is scored at (issue 18)."""
+
+    uncoded: UncodedReading
+    follow_up: FollowUpReading
+    persistent_absence: PersistentAbsenceReading
+    strengths: StrengthsReading
+    accidental_injury: AccidentalInjuryReading
+    late_booking: LateBookingReading
+
+
 class HarmModel(_Strict):
     """The whole cumulative-harm model, as read from its YAML file."""
 
@@ -194,6 +259,7 @@ class HarmModel(_Strict):
     household_adult_codes: tuple[str, ...]
     household_roles_not_adults: tuple[str, ...]
     alerts: AlertRules
+    entry_reading: EntryReadingRules
 
     @field_validator("points_by_severity")
     @classmethod
@@ -222,6 +288,9 @@ class HarmModel(_Strict):
                 named |= set(rule.first) | set(rule.second)
             else:
                 named |= set(rule.improvement_codes)
+        reading = self.entry_reading
+        named |= set(reading.persistent_absence.codes) | set(reading.late_booking.codes)
+        named |= set(reading.accidental_injury.codes) | {reading.accidental_injury.non_mobile_code}
         for serious in self.alerts.serious_alone:
             named |= set(serious.codes)
             if serious.young_child is not None:

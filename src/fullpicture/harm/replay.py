@@ -15,10 +15,17 @@ from typing import Any
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.harm.engine import RaisedAlert, ScoringEvent, assess_child
+from fullpicture.harm.entry_reading import (
+    CaseEntry,
+    ConcernClassifier,
+    EntryReading,
+    read_entries,
+)
 from fullpicture.harm.model import HarmModel, default_harm_model
 from fullpicture.harm.schemas import (
     CaseFile,
     CodeInference,
+    EntryRead,
     ReplayAlert,
     ReplayResult,
     ReplayView,
@@ -42,8 +49,6 @@ CASE_AGENCY_KINDS: dict[str, AgencyKind] = {
 
 # Codes that may be dated before birth: a pregnancy is known before the child is born.
 PREGNANCY_CODES = frozenset({"PRE-UNB"})
-
-ConcernClassifier = Callable[[str], list[tuple[str, list[str]]]]
 
 
 class ReplayError(ValueError):
@@ -121,7 +126,7 @@ def replay_case(
 
     warnings: list[ReplayWarning] = []
     inferences: list[CodeInference] = []
-    scoring: list[ScoringEvent] = []
+    entries: list[CaseEntry] = []
     birth = case.child.date_of_birth
     for index, event in enumerate(case.events):
         code = event.concern_code.strip().upper()
@@ -156,7 +161,38 @@ def replay_case(
                 )
             )
             continue
-        scoring.append(ScoringEvent(ref=index, agency=event.agency, day=event.date, code=code))
+        given = event.concern_code.strip().upper()
+        entries.append(
+            CaseEntry(
+                ref=index,
+                day=event.date,
+                agency=event.agency,
+                code=given,
+                summary=event.summary,
+                inferred_code="" if given else code,
+                inferred_words=() if given else tuple(inferences[-1].spans),
+            )
+        )
+    readings = read_entries(
+        entries,
+        date_of_birth=birth,
+        model=model,
+        taxonomy=taxonomy,
+        classify=found_classifier[0] if found_classifier else None,
+    )
+    read_by_ref = {r.ref: _entry_read(r) for r in readings}
+    entry_by_ref = {e.ref: e for e in entries}
+    scoring = [
+        ScoringEvent(
+            ref=r.ref,
+            agency=entry_by_ref[r.ref].agency,
+            day=entry_by_ref[r.ref].day,
+            code=r.code,
+            severity=r.severity,
+        )
+        for r in readings
+        if r.code is not None
+    ]
 
     agency_kinds: dict[str, str] = {}
     for name in sorted({e.agency for e in case.events}):
@@ -174,9 +210,11 @@ def replay_case(
             kind = AgencyKind.VOLUNTARY_SECTOR
         agency_kinds[name] = kind.value
 
-    combined = _replay_view(scoring, birth, model, taxonomy)
+    combined = _replay_view(scoring, birth, model, taxonomy, read_by_ref)
     by_agency = {
-        name: _replay_view([e for e in scoring if e.agency == name], birth, model, taxonomy)
+        name: _replay_view(
+            [e for e in scoring if e.agency == name], birth, model, taxonomy, read_by_ref
+        )
         for name in agency_kinds
     }
     return ReplayResult(
@@ -187,6 +225,18 @@ def replay_case(
         warnings=warnings,
         blank_codes=inferences,
         agency_kinds=agency_kinds,
+        readings=[read_by_ref[r.ref] for r in readings if r.rule is not None],
+    )
+
+
+def _entry_read(reading: EntryReading) -> EntryRead:
+    return EntryRead(
+        event=reading.ref,
+        scored_as=reading.code,
+        severity=reading.severity,
+        rule=reading.rule,
+        words=list(reading.words),
+        note=reading.note,
     )
 
 
@@ -222,7 +272,11 @@ def _infer(
 
 
 def _replay_view(
-    events: Sequence[ScoringEvent], birth: dt.date, model: HarmModel, taxonomy: Taxonomy
+    events: Sequence[ScoringEvent],
+    birth: dt.date,
+    model: HarmModel,
+    taxonomy: Taxonomy,
+    read_by_ref: dict[int, EntryRead],
 ) -> ReplayView:
     """Alerts raised on each day with only the events known by the end of that day."""
     raised: list[RaisedAlert] = []
@@ -239,6 +293,7 @@ def _replay_view(
             score=a.score,
             reason=a.reason,
             evidence=[int(r) for r in a.evidence],
+            evidence_read=[read_by_ref[int(r)] for r in a.evidence if int(r) in read_by_ref],
         )
         for a in raised
     ]

@@ -38,12 +38,27 @@ class CaseFile(BaseModel):
     events: list[CaseEvent]
 
 
+class EntryRead(BaseModel):
+    """How an entry's words were read before scoring (harm_model.yaml ``entry_reading``)."""
+
+    event: int = Field(description="index of the case file's event")
+    scored_as: str | None = Field(description="the code scored, or None when it is not scored")
+    severity: int | None = Field(description="the severity its words support; None: the default")
+    rule: str | None = Field(description="the entry-reading rule that decided, if any")
+    words: list[str] = Field(description="the entry's words the decision rests on")
+    note: str
+
+
 class ReplayAlert(BaseModel):
     date: dt.date
     kind: str
     score: float
     reason: str
     evidence: list[int] = Field(description="indexes of the case file's events")
+    evidence_read: list[EntryRead] = Field(
+        default_factory=list,
+        description="for each evidence event, the code and severity scored and the words behind them",
+    )
 
 
 class ReplayView(BaseModel):
@@ -74,6 +89,10 @@ class ReplayResult(BaseModel):
     warnings: list[ReplayWarning]
     blank_codes: list[CodeInference]
     agency_kinds: dict[str, str] = Field(description="each case agency name's AgencyKind")
+    readings: list[EntryRead] = Field(
+        default_factory=list,
+        description="entries whose words changed how they were scored, and the rule that did",
+    )
 
 
 class AlertRead(BaseModel):
