@@ -148,3 +148,22 @@ def test_a_role_without_children_read_gets_a_home_without_children(
     page = app_client.get("/home")
     assert page.status_code == 200
     assert 'id="no-children"' in page.text and 'href="/children"' not in page.text
+
+
+def test_the_api_docs_get_the_sessions_csrf_token_for_their_writes(
+    app_client: TestClient, db_session: Session
+) -> None:
+    assert app_client.get("/api/docs/csrf-token").status_code == 401
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=make_agency(db_session))
+    token = app_client.get("/api/docs/csrf-token", headers={"accept": "application/json"})
+    assert token.status_code == 200
+    csrf = token.json()["csrf_token"]
+    assert csrf and f'value="{csrf}"' in app_client.get("/account").text
+    # What the docs page then sends: a write with the header is accepted, without it refused.
+    body = {"text": "Amelia has bruises.", "child_id": None}
+    refused = app_client.post("/api/v1/referrals/check", json=body)
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    accepted = app_client.post("/api/v1/referrals/check", json=body, headers={"x-csrf-token": csrf})
+    assert accepted.status_code == 200, accepted.text
+    docs = app_client.get("/api/docs").text
+    assert "writes carry your session's CSRF token" in docs

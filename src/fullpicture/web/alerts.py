@@ -7,24 +7,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from fullpicture.access.auth import ChildReader, ChildWriter
+from fullpicture.access.auth import ChildReader, ChildWriter, DbSession
 from fullpicture.access.roles import Scope
 from fullpicture.access.service import PersonNotVisible
 from fullpicture.access.subject import AuthSubject
 from fullpicture.chronology import repository as chronology_repository
 from fullpicture.chronology import routes as chronology_routes
 from fullpicture.core.database import utc_now
-from fullpicture.core.runtime import request_session
 from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people import service as people_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 
-DbSession = Annotated[Session, Depends(request_session)]
 templates = page_templates(WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 

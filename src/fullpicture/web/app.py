@@ -29,6 +29,7 @@ from fullpicture.sharing import api as sharing_api
 from fullpicture.web import alerts as alert_pages
 from fullpicture.web import children as children_pages
 from fullpicture.web import pages as web_pages
+from fullpicture.web import referrals as referral_pages
 from fullpicture.web.templating import (
     GOVUK_ASSETS_URL,
     GOVUK_FRONTEND_URL,
@@ -109,6 +110,7 @@ def create_app() -> FastAPI:
     app.include_router(web_pages.router)
     app.include_router(children_pages.router)
     app.include_router(alert_pages.router)
+    app.include_router(referral_pages.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.auth (tests/access/test_route_access.py).
     access_api.install(app)

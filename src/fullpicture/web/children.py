@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
-from fullpicture.access.auth import ChildReader, PersonPublicId
+from fullpicture.access.auth import ChildReader, DbSession, PersonPublicId
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
 from fullpicture.chronology import curiosity
@@ -27,7 +27,6 @@ from fullpicture.chronology.models import InformationType
 from fullpicture.chronology.routes import Rules
 from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.core.database import utc_now
-from fullpicture.core.runtime import request_session
 from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.linkage import households as linkage_households
@@ -36,7 +35,6 @@ from fullpicture.people import service as people_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 from fullpicture.web.timeline import build_timeline
 
-DbSession = Annotated[Session, Depends(request_session)]
 templates = page_templates(WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 

@@ -4,24 +4,19 @@ nothing itself."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from fullpicture.access.auth import Principal
+from fullpicture.access.auth import DbSession, Principal
 from fullpicture.access.roles import Scope
 from fullpicture.core.database import utc_now
-from fullpicture.core.runtime import request_session
 from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.harm.schemas import AlertRead
 from fullpicture.people import service as people_service
 from fullpicture.referrals import service as referral_service
-from fullpicture.web.templating import WEB_DIR, page_templates, render_page
+from fullpicture.web.templating import WEB_DIR, csrf_token_of, page_templates, render_page
 
-DbSession = Annotated[Session, Depends(request_session, scope="function")]
 templates = page_templates(WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
@@ -72,3 +67,11 @@ def home_page(request: Request, subject: Principal, db_session: DbSession) -> HT
         subject=subject,
         db_session=db_session,
     )
+
+
+@router.get("/api/docs/csrf-token")
+def api_docs_csrf_token(subject: Principal, db_session: DbSession) -> dict[str, str]:
+    """The signed-in browser session's CSRF token, for the interactive API docs to send with
+    the requests it makes (the same token every form of the session carries). Readable only by
+    pages of this site: no cross-origin reads are allowed, so another site cannot learn it."""
+    return {"csrf_token": csrf_token_of(db_session, subject)}
