@@ -83,6 +83,10 @@ def test_open_step_show_and_refusals(runtime_database: TestDatabase, child: str)
     assert _run("case", "flags", "--as", "auditor")[0] == 3
     code, output = _run("case", "flags", "--as", "sw")
     assert code == 0
+    code, output = _run("case", "drift", "--as", "sw")
+    assert code == 0 and "overdue_step" in output
+    assert _run("case", "drift", "--as", "auditor")[0] == 3
+    assert _run("case", "drift")[0] == 2
     with Session(runtime_database.engine) as session:
         assert session.scalar(select(func.count()).select_from(CaseStep)) == 1
 

@@ -23,6 +23,7 @@ from fullpicture.cli.console import console, err_console
 from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_session_factory
+from fullpicture.workflow import drift as drift_service
 from fullpicture.workflow import service
 from fullpicture.workflow.models import Case, CaseKind
 from fullpicture.workflow.schemas import (
@@ -313,3 +314,22 @@ def flags_command(
         return
     for flag in flags:
         console.print(f"{flag.kind}: child {flag.child_id}: {flag.message}")
+
+
+@app.command("drift")
+def drift_command(
+    as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Drift among the children you may see: overdue steps, no contact with the child, plans
+    past review, unacknowledged alerts, repeated no-further-action closures.
+
+    Example: fullpicture case drift --as j.smith
+    """
+    with acting(as_user, "case drift", Scope.CHILDREN_READ) as (session, subject):
+        findings = drift_service.drift_findings(db_session=session, subject=subject)
+    if as_json:
+        console.print(json.dumps([f.model_dump(mode="json") for f in findings], indent=2))
+        return
+    for finding in findings:
+        console.print(f"{finding.kind}: child {finding.child_id}: {finding.message}")

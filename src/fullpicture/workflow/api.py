@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId
 from fullpicture.core.runtime import request_session
+from fullpicture.workflow import drift as drift_service
 from fullpicture.workflow import escalation as escalation_service
 from fullpicture.workflow import service
 from fullpicture.workflow.models import Case, Escalation
@@ -153,6 +154,18 @@ def close_case(
 def ownership_flags(session: DbSession, subject: ChildReader) -> list[OwnershipFlag]:
     """Among the children the caller may see (need-to-know); each flag carries its evidence."""
     return service.ownership_flags(db_session=session, subject=subject)
+
+
+@router.get(
+    "/workflow/drift",
+    response_model=list[drift_service.DriftFinding],
+    summary="Drift among the children you may see: overdue steps, no contact, reviews, alerts",
+)
+def drift(session: DbSession, subject: ChildReader) -> list[drift_service.DriftFinding]:
+    """Overdue steps, no recorded contact with the child on an open plan, plans past review,
+    alerts not acknowledged within a working day, repeated no-further-action closures
+    (``workflow/drift.yaml``); each finding carries its evidence."""
+    return drift_service.drift_findings(db_session=session, subject=subject)
 
 
 @router.get(

@@ -1,0 +1,210 @@
+"""Drift: overdue statutory steps, no recorded contact with the child on an open plan, a plan
+past its review date, an alert not acknowledged within a working day, and referrals closed
+with no further action again and again (``drift.yaml``; issue 15 item 5).
+
+Findings are computed when asked for, among the children the reader may see, each with its
+evidence; nothing is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fullpicture.access import repository as access_repository
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
+from fullpicture.access.subject import AuthSubject
+from fullpicture.chronology.models import EventParticipant
+from fullpicture.core.database import utc_now
+from fullpicture.harm.models import AlertStatus, HarmAlert
+from fullpicture.harm.repository import readable_alerts
+from fullpicture.people.models import Person, PersonRecordLink
+from fullpicture.workflow import repository
+from fullpicture.workflow.models import CaseKind
+from fullpicture.workflow.service import clocks_of
+from fullpicture.workflow.timescales import StepStatus
+from fullpicture.workflow.working_days import add_months, add_working_days
+
+PLANS = (CaseKind.EARLY_HELP, CaseKind.CHILD_IN_NEED, CaseKind.CHILD_PROTECTION)
+
+
+class RepeatedNfa(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(ge=2)
+    within_months: int = Field(ge=1)
+    concern_code: str
+
+
+class DriftRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=1)
+    no_contact_days: int = Field(ge=1)
+    alert_acknowledge_working_days: int = Field(ge=0)
+    repeated_nfa: RepeatedNfa
+
+
+@lru_cache(maxsize=1)
+def drift_rules() -> DriftRules:
+    path = Path(__file__).with_name("drift.yaml")
+    return DriftRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+class DriftFinding(BaseModel):
+    kind: str = Field(
+        description="overdue_step, no_contact, plan_past_review, alert_unacknowledged, repeated_nfa"
+    )
+    child_id: str
+    case_id: str | None = None
+    message: str
+    evidence: dict[str, object]
+
+
+def drift_findings(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    now: dt.datetime | None = None,
+    rules: DriftRules | None = None,
+) -> list[DriftFinding]:
+    """Every drift finding among the children the subject may see."""
+    access_service.require_scopes(subject, Scope.CHILDREN_READ)
+    now = now or utc_now()
+    today = now.date()
+    rules = rules or drift_rules()
+    readable = access_repository.readable_person_ids(subject, now)
+    public_ids: dict[int, str] = {}
+
+    def child(person_id: int) -> str:
+        if person_id not in public_ids:
+            public_ids[person_id] = str(
+                db_session.scalar(select(Person.public_id).where(Person.id == person_id))
+            )
+        return public_ids[person_id]
+
+    findings: list[DriftFinding] = []
+    for case in repository.open_cases_among(db_session, readable):
+        for clock in clocks_of(case, today):
+            if clock.status is StepStatus.OVERDUE:
+                findings.append(
+                    DriftFinding(
+                        kind="overdue_step",
+                        child_id=child(case.person_id),
+                        case_id=case.public_id,
+                        message=f"{clock.label}: due {clock.due_on}, not recorded.",
+                        evidence={
+                            "timescale": clock.timescale,
+                            "due_on": str(clock.due_on),
+                            "started_on": str(clock.started_on),
+                            "source": clock.source,
+                        },
+                    )
+                )
+        if case.kind in PLANS:
+            contacts = [s.occurred_on for s in case.steps if s.kind == "contact_with_child"]
+            last = max(contacts) if contacts else None
+            since = last or case.opened_on
+            if (today - since).days > rules.no_contact_days:
+                findings.append(
+                    DriftFinding(
+                        kind="no_contact",
+                        child_id=child(case.person_id),
+                        case_id=case.public_id,
+                        message=(
+                            f"No recorded contact with the child for {(today - since).days} "
+                            f"days (standard: {rules.no_contact_days})."
+                        ),
+                        evidence={
+                            "last_contact": str(last) if last else None,
+                            "opened_on": str(case.opened_on),
+                        },
+                    )
+                )
+        if case.review_by is not None and case.review_by < today:
+            findings.append(
+                DriftFinding(
+                    kind="plan_past_review",
+                    child_id=child(case.person_id),
+                    case_id=case.public_id,
+                    message=f"The plan was due for review on {case.review_by}.",
+                    evidence={"review_by": str(case.review_by)},
+                )
+            )
+    for alert in db_session.scalars(readable_alerts(subject, now, statuses=[AlertStatus.NEW])):
+        due = add_working_days(alert.raised_on, rules.alert_acknowledge_working_days)
+        if today > due:
+            findings.append(_unacknowledged(alert, child(alert.person_id), due))
+    findings.extend(_repeated_nfa(db_session, subject, now, rules, child))
+    return findings
+
+
+def _unacknowledged(alert: HarmAlert, child_id: str, due: dt.date) -> DriftFinding:
+    return DriftFinding(
+        kind="alert_unacknowledged",
+        child_id=child_id,
+        message=f"An alert raised on {alert.raised_on} was not acknowledged by {due}.",
+        evidence={
+            "alert_id": alert.public_id,
+            "raised_on": str(alert.raised_on),
+            "due_on": str(due),
+        },
+    )
+
+
+def _repeated_nfa(
+    db_session: Session,
+    subject: AuthSubject,
+    now: dt.datetime,
+    rules: DriftRules,
+    child: Callable[[int], str],
+) -> list[DriftFinding]:
+    """Children with ``count`` or more no-further-action closures in the window, counted over
+    the entries the subject may see (so a count never reveals an unseen entry)."""
+    nfa = rules.repeated_nfa
+    since = add_months(now.date(), -nfa.within_months)
+    visible = access_repository.readable_events(subject, now).subquery("visible_nfa")
+    rows = db_session.execute(
+        select(
+            PersonRecordLink.person_id,
+            visible.c.agency_id,
+            visible.c.event_ref,
+            visible.c.event_date,
+        )
+        .join(EventParticipant, EventParticipant.event_id == visible.c.id)
+        .join(
+            PersonRecordLink,
+            (PersonRecordLink.agency_id == visible.c.agency_id)
+            & (PersonRecordLink.record_ref == EventParticipant.record_ref)
+            & PersonRecordLink.ended_at.is_(None),
+        )
+        .where(visible.c.concern_code == nfa.concern_code, visible.c.event_date >= since)
+    ).all()
+    per_child: dict[int, set[tuple[int, str, dt.date]]] = defaultdict(set)
+    for person_id, agency_id, event_ref, day in rows:
+        per_child[person_id].add((agency_id, event_ref, day))
+    findings = []
+    for person_id, closures in sorted(per_child.items()):
+        if len(closures) >= nfa.count:
+            days = sorted(day for _, _, day in closures)
+            findings.append(
+                DriftFinding(
+                    kind="repeated_nfa",
+                    child_id=child(person_id),
+                    message=(
+                        f"{len(closures)} referrals closed with no further action since {since}: "
+                        "a pattern (consider escalation)."
+                    ),
+                    evidence={"closed_on": [str(d) for d in days]},
+                )
+            )
+    return findings

@@ -1,0 +1,145 @@
+"""Each drift rule, on both backends, as of a fixed day (no clock is read)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fullpicture.access.models import Role
+from fullpicture.harm.models import AlertStatus, HarmAlert
+from fullpicture.people.models import SourceRecord
+from fullpicture.workflow import drift, service
+from fullpicture.workflow.models import Case, CaseKind
+from fullpicture.workflow.schemas import CaseOpen, LeadIn, StepIn
+from tests.access.principals import authorise_client, make_agency, make_event, subject_of
+from tests.workflow.world import World, build
+
+UTC = dt.UTC
+NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # a Friday
+
+
+def _case(db_session: Session, world: World, *, opened: dt.date, review_by: dt.date) -> Case:
+    return service.open_case(
+        db_session=db_session,
+        subject=subject_of(world.social_worker),
+        person_public_id=world.child.public_id,
+        case_in=CaseOpen(
+            kind=CaseKind.CHILD_PROTECTION,
+            opened_on=opened,
+            level_of_need=4,
+            level_reason="s47",
+            lead=LeadIn(username=world.social_worker.username),
+            lead_reason="allocated",
+            review_by=review_by,
+        ),
+        now=NOW,
+    )
+
+
+def _kinds(
+    db_session: Session, world: World, now: dt.datetime = NOW
+) -> dict[str, list[dict[str, object]]]:
+    found: dict[str, list[dict[str, object]]] = {}
+    for finding in drift.drift_findings(
+        db_session=db_session, subject=subject_of(world.social_worker), now=now
+    ):
+        assert finding.child_id == world.child.public_id
+        found.setdefault(finding.kind, []).append(finding.evidence)
+    return found
+
+
+def test_overdue_steps_no_contact_and_a_plan_past_review(db_session: Session) -> None:
+    world = build(db_session)
+    case = _case(db_session, world, opened=dt.date(2026, 10, 1), review_by=dt.date(2026, 12, 1))
+    service.record_step(
+        db_session=db_session,
+        subject=subject_of(world.social_worker),
+        case_public_id=case.public_id,
+        step_in=StepIn(kind="strategy_discussion", occurred_on=dt.date(2026, 10, 1)),
+        now=NOW,
+    )
+    found = _kinds(db_session, world)
+    assert [e["timescale"] for e in found["overdue_step"]] == ["icpc"]
+    assert found["no_contact"] == [{"last_contact": None, "opened_on": "2026-10-01"}]
+    assert found["plan_past_review"] == [{"review_by": "2026-12-01"}]
+    service.record_step(
+        db_session=db_session,
+        subject=subject_of(world.social_worker),
+        case_public_id=case.public_id,
+        step_in=StepIn(kind="contact_with_child", occurred_on=dt.date(2026, 11, 30)),
+        now=NOW,
+    )
+    assert "no_contact" not in _kinds(db_session, world)
+    # 29 days after that visit the standard (28 days) is broken again.
+    assert "no_contact" in _kinds(db_session, world, NOW + dt.timedelta(days=25))
+
+
+def _alert(db_session: Session, world: World, raised_on: dt.date) -> HarmAlert:
+    alert = HarmAlert(
+        person_id=world.child.id,
+        kind="minor_injury_cluster",
+        raised_on=raised_on,
+        score=9.0,
+        reason="three injuries",
+        evidence={"event_ids": []},
+        model_version="t",
+        status=AlertStatus.NEW,
+        routed_to_agency_id=world.csc.id,
+        routing_reason="csc holds",
+    )
+    db_session.add(alert)
+    db_session.flush()
+    return alert
+
+
+def test_an_alert_not_acknowledged_within_a_working_day(db_session: Session) -> None:
+    world = build(db_session)
+    _alert(db_session, world, dt.date(2026, 12, 3))  # Thursday: due Friday 4th
+    assert "alert_unacknowledged" not in _kinds(db_session, world)
+    alert = _alert(db_session, world, dt.date(2026, 12, 2))  # due Thursday 3rd
+    found = _kinds(db_session, world)
+    assert [e["alert_id"] for e in found["alert_unacknowledged"]] == [alert.public_id]
+    alert.status = AlertStatus.ACKNOWLEDGED
+    db_session.flush()
+    assert "alert_unacknowledged" not in _kinds(db_session, world)
+
+
+def test_three_no_further_action_closures_in_twelve_months_are_a_pattern(
+    db_session: Session,
+) -> None:
+    world = build(db_session)
+    record = db_session.scalars(
+        select(SourceRecord).where(SourceRecord.agency_id == world.csc.id)
+    ).one()
+    for day in (dt.date(2026, 1, 10), dt.date(2026, 5, 2)):
+        make_event(db_session, record=record, concern_code="PRC-NFA", event_date=day)
+    make_event(db_session, record=record, concern_code="PRC-NFA", event_date=dt.date(2025, 11, 1))
+    assert "repeated_nfa" not in _kinds(db_session, world)  # the 2025 one is outside the window
+    make_event(db_session, record=record, concern_code="PRC-NFA", event_date=dt.date(2026, 11, 20))
+    found = _kinds(db_session, world)
+    assert found["repeated_nfa"] == [{"closed_on": ["2026-01-10", "2026-05-02", "2026-11-20"]}]
+    # The school cannot see children's social care's entries: no pattern is shown to it.
+    school_view = drift.drift_findings(
+        db_session=db_session, subject=subject_of(world.teacher), now=NOW
+    )
+    assert [f.kind for f in school_view] == []
+
+
+def test_the_route_shows_only_children_the_reader_may_see(
+    app_client: TestClient, db_session: Session
+) -> None:
+    world = build(db_session, "-drift")
+    _alert(db_session, world, dt.date(2026, 1, 5))
+    authorise_client(app_client, db_session, role=Role.SOCIAL_WORKER, agency=world.csc)
+    assert [f["kind"] for f in app_client.get("/api/v1/workflow/drift").json()] == [
+        "alert_unacknowledged"
+    ]
+    authorise_client(
+        app_client, db_session, role=Role.SOCIAL_WORKER, agency=make_agency(db_session)
+    )
+    assert app_client.get("/api/v1/workflow/drift").json() == []
+    authorise_client(app_client, db_session, role=Role.AUDITOR)
+    assert app_client.get("/api/v1/workflow/drift").status_code == 403
