@@ -1,0 +1,515 @@
+"""The independent referral corpus: import, seeded split, annotator agreement and checker scores.
+
+Usage (from the worktree root, PYTHONPATH=$PWD/src):
+  python bench/referral_corpus.py import [--from /work/helpers/corpus]   # copy texts + labels, draw split
+  python bench/referral_corpus.py agreement                             # Cohen's kappa A1 vs A2
+  python bench/referral_corpus.py score --split train|dev|test|all [--errors] [--by-quality]
+
+The corpus (160 referrals by writers who never saw the checker, labelled by two annotators blind
+to each other and to the checker; see bench/data/referrals/corpus/README.md) lives in
+``bench/data/referrals/corpus/``: ``texts/REF-NNN.yaml``, ``labels/A1``, ``labels/A2`` and, once
+the third reading is done, ``labels/final``. ``split.yaml`` is a seeded draw made once, at import,
+before any checker result on the corpus was looked at; ``test`` is never used for tuning.
+
+Gold labels: ``labels/final/REF-NNN.yaml`` where it exists. Otherwise the documented fallback
+"agreed only": an element's gold status is the annotators' status where A1 and A2 agree and the
+element is left out of scoring where they disagree; a vague phrase is gold where both annotators
+marked overlapping text with the same family, and a checker phrase overlapping text only one
+annotator marked (or both, with different families) is neither credited nor counted against the
+checker. R19 is derived from each annotator's vague phrases and the word count (the standard's
+density bands) and is gold where the two derived bands agree. Every score says which source it used.
+
+Scores per split: per element, precision/recall/F1 of "present" (macro F1 = mean of the twenty)
+as bench/referrals.py does; 3-way agreement (present/partial/absent); mean ordinal error, the
+mean absolute distance on present=2, partial=1, absent=0 (a present read as absent costs 2);
+vague phrases: precision and recall per family by overlap (a checker phrase counts for the family
+its kind maps to, see FAMILY_OF_KIND).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import statistics
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+CORPUS = ROOT / "bench" / "data" / "referrals" / "corpus"
+DEFAULT_SOURCE = Path("/work/helpers/corpus")
+ANNOTATORS = ("A1", "A2")
+SPLIT_SEED = 20261206
+SPLIT_SHARES = {"train": 0.5, "dev": 0.2, "test": 0.3}
+ORDINAL = {"present": 2, "partial": 1, "absent": 0}
+FAMILIES = ("hedge", "unquantified", "unattributed", "reassurance", "label", "minimiser")
+# The checker's vague kinds (vague_lexicon.yaml) named by the annotation guide's families.
+FAMILY_OF_KIND = {
+    "hedged": "hedge",
+    "hedge": "hedge",
+    "unquantified": "unquantified",
+    "unattributed": "unattributed",
+    "global_reassurance": "reassurance",
+    "reassurance": "reassurance",
+    "judgement": "label",
+    "blaming": "label",
+    "label": "label",
+    "minimising": "minimiser",
+    "minimiser": "minimiser",
+}
+LABELLED_ELEMENTS = tuple(f"R{n}" for n in range(1, 21) if n != 19)
+ALL_ELEMENTS = tuple(f"R{n}" for n in range(1, 21))
+
+Span = tuple[int, int, str]  # start, end, family
+
+
+# ---------------------------------------------------------------- import and split
+
+
+def import_corpus(source: Path, *, corpus: Path = CORPUS) -> dict[str, Any]:
+    """Copy texts, both annotators' labels, final labels (if any) and the writer's manifest."""
+    texts = sorted((source / "referrals").glob("REF-*.yaml"))
+    if not texts:
+        raise SystemExit(f"no referrals in {source / 'referrals'}")
+    (corpus / "texts").mkdir(parents=True, exist_ok=True)
+    for path in texts:
+        shutil.copy2(path, corpus / "texts" / path.name)
+    counts: dict[str, int] = {"texts": len(texts)}
+    for folder in (*ANNOTATORS, "final"):
+        found = sorted((source / "labels" / folder).glob("REF-*.yaml"))
+        if not found:
+            continue
+        (corpus / "labels" / folder).mkdir(parents=True, exist_ok=True)
+        for path in found:
+            shutil.copy2(path, corpus / "labels" / folder / path.name)
+        counts[folder] = len(found)
+    manifest = source / "referrals-manifest-writer.yaml"
+    if manifest.exists():
+        # For reporting scores by the writer's intended quality only; never used as labels.
+        shutil.copy2(manifest, corpus / "writer-manifest.yaml")
+    split_file = corpus / "split.yaml"
+    if not split_file.exists():
+        ids = [p.stem for p in texts]
+        split = draw_split(ids, tiers=_writer_tiers(corpus))
+        split_file.write_text(
+            "# Seeded draw (bench/referral_corpus.py draw_split, seed "
+            f"{SPLIT_SEED}), stratified by the writer's intended quality, made at import before\n"
+            "# any checker result on the corpus was looked at. `test` is never used for tuning.\n"
+            + yaml.safe_dump({"seed": SPLIT_SEED, "shares": SPLIT_SHARES, "split": split}),
+            encoding="utf-8",
+        )
+    counts["split"] = dict(Counter(load_split(corpus).values()))  # type: ignore[assignment]
+    return counts
+
+
+def draw_split(ids: list[str], *, tiers: dict[str, str], seed: int = SPLIT_SEED) -> dict[str, str]:
+    """Seeded split, stratified by tier so each part holds good, middling and poor alike."""
+    rng = random.Random(seed)
+    by_tier: dict[str, list[str]] = defaultdict(list)
+    for ident in sorted(ids):
+        by_tier[tiers.get(ident, "unknown")].append(ident)
+    split: dict[str, str] = {}
+    for tier in sorted(by_tier):
+        members = by_tier[tier]
+        rng.shuffle(members)
+        n_test = round(len(members) * SPLIT_SHARES["test"] + 0.49)  # round up: test >= 30 %
+        n_dev = round(len(members) * SPLIT_SHARES["dev"])
+        for index, ident in enumerate(members):
+            split[ident] = (
+                "test" if index < n_test else "dev" if index < n_test + n_dev else "train"
+            )
+    return dict(sorted(split.items()))
+
+
+def load_split(corpus: Path = CORPUS) -> dict[str, str]:
+    return dict(yaml.safe_load((corpus / "split.yaml").read_text(encoding="utf-8"))["split"])
+
+
+def _writer_tiers(corpus: Path = CORPUS) -> dict[str, str]:
+    path = corpus / "writer-manifest.yaml"
+    if not path.exists():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {r["id"]: r["intended_quality"] for r in raw.get("referrals", [])}
+
+
+# ---------------------------------------------------------------- labels
+
+
+@dataclass
+class Labels:
+    elements: dict[str, str]
+    vague: list[tuple[str, str]]
+    codes: set[str]
+
+
+@dataclass
+class CorpusItem:
+    id: str
+    text: str
+    referral_date: Any
+    meta: dict[str, Any]
+    annotations: dict[str, Labels] = field(default_factory=dict)
+
+
+def _read_labels(path: Path) -> Labels:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    elements = {key: value["status"] for key, value in (raw.get("elements") or {}).items()}
+    vague = [
+        (v["phrase"], FAMILY_OF_KIND.get(v["family"], v["family"])) for v in raw.get("vague") or []
+    ]
+    return Labels(elements=elements, vague=vague, codes=set(raw.get("codes") or []))
+
+
+def load_corpus(corpus: Path = CORPUS) -> list[CorpusItem]:
+    import datetime as dt
+
+    items = []
+    for path in sorted((corpus / "texts").glob("REF-*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        day = raw["referral_date"]
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        item = CorpusItem(
+            id=raw["id"],
+            text=raw["text"],
+            referral_date=day,
+            meta={k: raw.get(k) for k in ("referrer_kind", "agency", "form")},
+        )
+        for folder in (*ANNOTATORS, "final"):
+            label_file = corpus / "labels" / folder / path.name
+            if label_file.exists():
+                item.annotations[folder] = _read_labels(label_file)
+        items.append(item)
+    return items
+
+
+def phrase_spans(text: str, vague: list[tuple[str, str]]) -> list[Span]:
+    """Every occurrence of each annotated phrase (the guide: every occurrence counts)."""
+    spans: set[Span] = set()
+    for phrase, family in vague:
+        for found in re.finditer(rf"(?<!\w){re.escape(phrase.strip())}(?!\w)", text):
+            spans.add((found.start(), found.end(), family))
+    return sorted(spans)
+
+
+def _word_count(text: str) -> int:
+    from fullpicture.referrals.language import default_engine
+
+    doc = default_engine().nlp.make_doc(text)
+    return sum(1 for t in doc if t.is_alpha or t.like_num)
+
+
+def r19_band(n_vague: int, words: int) -> str:
+    from fullpicture.referrals.rulebook import default_rulebook
+
+    bands = default_rulebook().standard.r19_density
+    density = 100.0 * n_vague / words if words else 0.0
+    if density <= bands.present_at_most:
+        return "present"
+    return "partial" if density <= bands.partial_at_most else "absent"
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+@dataclass
+class Gold:
+    """One item's gold labels; ``None`` status = left out (annotators disagree, no final)."""
+
+    source: str  # "final" or "agreed"
+    elements: dict[str, str | None]
+    vague: list[Span]
+    contested: list[tuple[int, int]]  # marked by one annotator only, or families differ
+
+
+def gold_for(item: CorpusItem) -> Gold:
+    words = _word_count(item.text)
+    if "final" in item.annotations:
+        final = item.annotations["final"]
+        spans = phrase_spans(item.text, final.vague)
+        elements: dict[str, str | None] = {e: final.elements.get(e) for e in LABELLED_ELEMENTS}
+        elements["R19"] = r19_band(len(spans), words)
+        return Gold("final", elements, spans, [])
+    a, b = (item.annotations[name] for name in ANNOTATORS)
+    elements = {
+        e: a.elements[e] if a.elements.get(e) == b.elements.get(e) else None
+        for e in LABELLED_ELEMENTS
+    }
+    spans_a, spans_b = phrase_spans(item.text, a.vague), phrase_spans(item.text, b.vague)
+    band_a, band_b = r19_band(len(spans_a), words), r19_band(len(spans_b), words)
+    elements["R19"] = band_a if band_a == band_b else None
+    agreed: list[Span] = []
+    contested: list[tuple[int, int]] = []
+    for span in spans_a:
+        partners = [s for s in spans_b if _overlaps(span[:2], s[:2])]
+        if any(p[2] == span[2] for p in partners):
+            agreed.append(span)
+        else:
+            contested.append(span[:2])
+    for span in spans_b:
+        if not any(_overlaps(span[:2], s[:2]) and s[2] == span[2] for s in spans_a):
+            contested.append(span[:2])
+    return Gold("agreed", elements, agreed, contested)
+
+
+# ---------------------------------------------------------------- agreement
+
+
+def cohen_kappa(first: list[str], second: list[str]) -> float | None:
+    """Cohen's kappa for two raters over the same items; None when chance agreement is total."""
+    n = len(first)
+    if n == 0:
+        return None
+    observed = sum(x == y for x, y in zip(first, second, strict=True)) / n
+    count_a, count_b = Counter(first), Counter(second)
+    expected = sum(count_a[k] * count_b[k] for k in set(count_a) | set(count_b)) / (n * n)
+    if expected == 1.0:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+def agreement(items: list[CorpusItem]) -> dict[str, Any]:
+    """Kappa per element (3-way) and per vague family (token level, in-family or not)."""
+    both = [i for i in items if all(name in i.annotations for name in ANNOTATORS)]
+    per_element: dict[str, Any] = {}
+    for element in ALL_ELEMENTS:
+        first, second = [], []
+        for item in both:
+            a, b = (item.annotations[name] for name in ANNOTATORS)
+            if element == "R19":
+                words = _word_count(item.text)
+                first.append(r19_band(len(phrase_spans(item.text, a.vague)), words))
+                second.append(r19_band(len(phrase_spans(item.text, b.vague)), words))
+            else:
+                first.append(a.elements.get(element, "absent"))
+                second.append(b.elements.get(element, "absent"))
+        kappa = cohen_kappa(first, second)
+        per_element[element] = {
+            "kappa": None if kappa is None else round(kappa, 3),
+            "observed": round(
+                sum(x == y for x, y in zip(first, second, strict=True)) / len(first), 3
+            ),
+            "n": len(first),
+        }
+    per_family: dict[str, Any] = {}
+    for family in (*FAMILIES, "any"):
+        first, second = [], []
+        matched = marked_a = marked_b = 0
+        for item in both:
+            a, b = (item.annotations[name] for name in ANNOTATORS)
+            spans_a = [s for s in phrase_spans(item.text, a.vague) if family in ("any", s[2])]
+            spans_b = [s for s in phrase_spans(item.text, b.vague) if family in ("any", s[2])]
+            marked_a += len(spans_a)
+            marked_b += len(spans_b)
+            matched += sum(1 for s in spans_a if any(_overlaps(s[:2], t[:2]) for t in spans_b))
+            for token in re.finditer(r"\w+", item.text):
+                where = (token.start(), token.end())
+                first.append(str(any(_overlaps(where, s[:2]) for s in spans_a)))
+                second.append(str(any(_overlaps(where, s[:2]) for s in spans_b)))
+        kappa = cohen_kappa(first, second)
+        per_family[family] = {
+            "token_kappa": None if kappa is None else round(kappa, 3),
+            "phrases_A1": marked_a,
+            "phrases_A2": marked_b,
+            "A1_matched_by_A2": matched,
+        }
+    kappas = [v["kappa"] for v in per_element.values() if v["kappa"] is not None]
+    return {
+        "n_referrals": len(both),
+        "per_element": per_element,
+        "mean_element_kappa": round(statistics.mean(kappas), 3) if kappas else None,
+        "per_family": per_family,
+    }
+
+
+# ---------------------------------------------------------------- checker scores
+
+
+def score(items: list[CorpusItem], *, keep_errors: bool = False) -> dict[str, Any]:
+    from fullpicture.referrals.checker import (
+        analyse_referral_text,
+        check_from_analysis,
+        vague_phrases,
+    )
+    from fullpicture.referrals.rulebook import default_rulebook
+
+    book = default_rulebook()
+    tp, fp, fn, agree, judged, ordinal = (Counter[str]() for _ in range(6))
+    fam_tp_pred, fam_pred, fam_tp_gold, fam_gold = (Counter[str]() for _ in range(4))
+    sources: Counter[str] = Counter()
+    errors: list[str] = []
+    for item in items:
+        gold = gold_for(item)
+        sources[gold.source] += 1
+        analysis = analyse_referral_text(item.text, referral_date=item.referral_date, rulebook=book)
+        check = check_from_analysis(analysis, referral_date=item.referral_date, rulebook=book)
+        for element in ALL_ELEMENTS:
+            expected = gold.elements[element]
+            if expected is None:
+                continue
+            got = check.elements[element].status
+            judged[element] += 1
+            agree[element] += expected == got
+            ordinal[element] += abs(ORDINAL[expected] - ORDINAL[got])
+            if got == "present" and expected == "present":
+                tp[element] += 1
+            elif got == "present":
+                fp[element] += 1
+            elif expected == "present":
+                fn[element] += 1
+            if keep_errors and expected != got:
+                errors.append(f"{item.id} {element} gold={expected} got={got}")
+        predicted = [
+            (v.start, v.end, FAMILY_OF_KIND.get(v.kind, v.kind))
+            for v in vague_phrases(analysis, rulebook=book)
+        ]
+        for start, end, family in predicted:
+            hits_gold = [g for g in gold.vague if _overlaps((start, end), g[:2])]
+            if not hits_gold and any(_overlaps((start, end), c) for c in gold.contested):
+                continue  # text the annotators did not agree on: neither credit nor blame
+            for key in (family, "any"):
+                fam_pred[key] += 1
+                fam_tp_pred[key] += any(key in ("any", g[2]) for g in hits_gold)
+            if keep_errors and not hits_gold:
+                errors.append(f"{item.id} vague FP {family}: {item.text[start:end]!r}")
+        for start, end, family in gold.vague:
+            hit = [p for p in predicted if _overlaps((start, end), p[:2])]
+            for key in (family, "any"):
+                fam_gold[key] += 1
+                fam_tp_gold[key] += any(key in ("any", p[2]) for p in hit)
+            if keep_errors and not hit:
+                errors.append(f"{item.id} vague FN {family}: {item.text[start:end]!r}")
+    per_element = {}
+    for element in ALL_ELEMENTS:
+        precision = tp[element] / (tp[element] + fp[element]) if tp[element] + fp[element] else 1.0
+        recall = tp[element] / (tp[element] + fn[element]) if tp[element] + fn[element] else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        n = judged[element]
+        per_element[element] = {
+            "f1": round(f1, 3),
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "agreement": round(agree[element] / n, 3) if n else None,
+            "ordinal_error": round(ordinal[element] / n, 3) if n else None,
+            "judged": n,
+        }
+    per_family = {}
+    for family in (*FAMILIES, "any"):
+        per_family[family] = {
+            "precision": round(fam_tp_pred[family] / fam_pred[family], 3)
+            if fam_pred[family]
+            else None,
+            "recall": round(fam_tp_gold[family] / fam_gold[family], 3)
+            if fam_gold[family]
+            else None,
+            "predicted": fam_pred[family],
+            "gold": fam_gold[family],
+        }
+    total_judged = sum(judged.values())
+    return {
+        "n": len(items),
+        "gold_source": dict(sources),
+        "macro_f1": round(statistics.mean(e["f1"] for e in per_element.values()), 3),
+        "mean_ordinal_error": round(sum(ordinal.values()) / total_judged, 3)
+        if total_judged
+        else None,
+        "mean_agreement": round(sum(agree.values()) / total_judged, 3) if total_judged else None,
+        "min_element_agreement": min(
+            (e["agreement"] for e in per_element.values() if e["agreement"] is not None),
+            default=None,
+        ),
+        "elements_judged": total_judged,
+        "per_element": per_element,
+        "vague": per_family,
+        "errors": errors,
+    }
+
+
+def _print_score(name: str, result: dict[str, Any]) -> None:
+    print(f"\n== {name}: {result['n']} referrals, gold from {result['gold_source']} ==")
+    print(f"{'element':8} {'F1':>6} {'P':>6} {'R':>6} {'3-way':>6} {'ord.err':>7} {'judged':>6}")
+    for element, row in result["per_element"].items():
+        agreement_text = "  -   " if row["agreement"] is None else f"{row['agreement']:6.3f}"
+        ordinal_text = "   -   " if row["ordinal_error"] is None else f"{row['ordinal_error']:7.3f}"
+        print(
+            f"{element:8} {row['f1']:6.3f} {row['precision']:6.3f} {row['recall']:6.3f} "
+            f"{agreement_text} {ordinal_text} {row['judged']:6d}"
+        )
+    print(
+        f"macro F1 {result['macro_f1']}  mean ordinal error {result['mean_ordinal_error']}  "
+        f"mean 3-way agreement {result['mean_agreement']}  "
+        f"lowest element agreement {result['min_element_agreement']}"
+    )
+    print(f"{'vague':13} {'P':>6} {'R':>6} {'pred':>5} {'gold':>5}")
+    for family, row in result["vague"].items():
+        p = "  -   " if row["precision"] is None else f"{row['precision']:6.3f}"
+        r = "  -   " if row["recall"] is None else f"{row['recall']:6.3f}"
+        print(f"{family:13} {p} {r} {row['predicted']:5d} {row['gold']:5d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    importing = sub.add_parser("import")
+    importing.add_argument("--from", dest="source", type=Path, default=DEFAULT_SOURCE)
+    sub.add_parser("agreement")
+    scoring = sub.add_parser("score")
+    scoring.add_argument("--split", choices=["train", "dev", "test", "all"], default="dev")
+    scoring.add_argument("--errors", action="store_true", help="list every disagreement")
+    scoring.add_argument(
+        "--by-quality", action="store_true", help="also score by the writer's intended quality"
+    )
+    args = parser.parse_args()
+    if args.command == "import":
+        print(json.dumps(import_corpus(args.source)))
+        return
+    items = load_corpus()
+    if args.command == "agreement":
+        result = agreement(items)
+        print(f"Cohen's kappa, A1 vs A2, {result['n_referrals']} referrals")
+        for element, row in result["per_element"].items():
+            print(f"  {element:4} kappa {row['kappa']}  observed {row['observed']}")
+        print(f"  mean element kappa {result['mean_element_kappa']}")
+        for family, row in result["per_family"].items():
+            print(
+                f"  {family:13} token kappa {row['token_kappa']}  A1 {row['phrases_A1']}  "
+                f"A2 {row['phrases_A2']}  A1 phrases overlapped by A2 {row['A1_matched_by_A2']}"
+            )
+        print(json.dumps({k: v for k, v in result.items()}))
+        return
+    split = load_split()
+    parts = ["train", "dev", "test"] if args.split == "all" else [args.split]
+    summary: dict[str, Any] = {"benchmark": "referral_corpus"}
+    for part in parts:
+        chosen = [i for i in items if split.get(i.id) == part]
+        result = score(chosen, keep_errors=args.errors)
+        _print_score(part, result)
+        for line in result["errors"]:
+            print("  ", line)
+        summary[part] = {k: v for k, v in result.items() if k != "errors"}
+        if args.by_quality:
+            tiers = _writer_tiers()
+            for tier in sorted(set(tiers.values())):
+                tier_items = [i for i in chosen if tiers.get(i.id) == tier]
+                if tier_items:
+                    tier_result = score(tier_items)
+                    _print_score(f"{part}, writer-intended {tier}", tier_result)
+                    summary[f"{part}:{tier}"] = {
+                        k: v for k, v in tier_result.items() if k not in {"errors", "per_element"}
+                    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
