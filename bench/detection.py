@@ -18,6 +18,10 @@ figures measure the engine, not linkage.
 Real cases (../shared/eval/cases): for each, the combined view's first alert and each
 agency's, against the outcome. The model is never tuned on them.
 
+Ordinary childhoods (tests/harm/benign, issue 18): the share of benign histories that alert at
+all (combined view, any kind), on the dev part (read while tuning) and the test part (never
+tuned on) separately, with each history that alerts and why. Target <= 2 % on each.
+
 Targets (issue 5): recall >= 0.95 with <= 30 alerts per 1,000 children per year, median
 lead time >= 6 months, combined earlier than every single agency in >= 80% of planted cases.
 Prints a table; the last line is one JSON object.
@@ -40,6 +44,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from fullpicture.harm.batch import BatchAlert, score_population_duckdb
+from fullpicture.harm.false_alarms import PARTS, false_alarm_rate, library_files
 from fullpicture.harm.model import HarmModel, default_harm_model, load_harm_model
 from fullpicture.harm.replay import load_case, replay_case
 
@@ -316,6 +321,23 @@ def evaluate_cases(model: HarmModel) -> list[dict[str, object]]:
     return reports
 
 
+def evaluate_benign(model: HarmModel) -> dict[str, object]:
+    report: dict[str, object] = {}
+    for part in PARTS:
+        rate = false_alarm_rate(part, library_files(part), model=model)
+        report[part] = {
+            "histories": rate.histories,
+            "alerted": len(rate.alarms),
+            "false_alarm_rate": round(rate.rate, 4),
+            "alarms": [
+                {"case": a.case, "kind": a.kind, "day": a.day.isoformat(), "reason": a.reason,
+                 "entries": list(a.entries)}
+                for a in rate.alarms
+            ],
+        }  # fmt: skip
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--population", type=Path, help="an existing 'fullpicture synth' output")
@@ -335,6 +357,7 @@ def main() -> None:
     model = load_harm_model(args.model) if args.model else default_harm_model()
     synthetic = evaluate_synthetic(directory, model)
     cases = evaluate_cases(model)
+    benign = evaluate_benign(model)
     print(f"{'measure':<44}{'value':>14}")
     for key in (
         "children",
@@ -355,8 +378,16 @@ def main() -> None:
             f"{case['case']:<22} outcome {case['outcome']}  combined {case['combined_first_alert']}"
             f" ({case['combined_lead_days']} days before)  agencies {case['by_agency_first_alert']}"
         )
+    for part, found in benign.items():
+        assert isinstance(found, dict)
+        print(
+            f"benign {part:<5} {found['alerted']}/{found['histories']} alerted"
+            f" (false-alarm rate {found['false_alarm_rate']:.2%})"
+        )
+        for alarm in found["alarms"]:
+            print(f"    {alarm['case']}: {alarm['kind']} on {alarm['day']}: {alarm['reason']}")
     print(json.dumps({"benchmark": "detection", "model_version": model.version,
-                      "synthetic": synthetic, "cases": cases}))  # fmt: skip
+                      "synthetic": synthetic, "cases": cases, "benign": benign}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -168,3 +168,32 @@ def test_only_the_latest_version_of_a_corrected_entry_is_scored(db_session: Sess
     assert one.alerts == () and one.explanation.score == 0
     batch = service.score_population(db_session=db_session, as_of=AS_OF)
     assert [a for a in batch.alerts if a.child_id == child.id] == []
+
+
+def test_the_database_paths_score_what_each_entry_says(db_session: Session) -> None:
+    """Batch and incremental read each entry's words (harm_model.yaml entry_reading) alike."""
+    school = make.agency(db_session, "school-r", AgencyKind.SCHOOL)
+    hospital = make.agency(db_session, "hosp-r", AgencyKind.HOSPITAL)
+    child = make.person(db_session, (school, "S1"), (hospital, "A1"))
+    _record(db_session, school.id, "S1", dt.date(2015, 5, 1))
+    entries = [
+        (school, "S1", "s-1", dt.date(2024, 7, 16), "EDU-ATT", "Year 3 report: attendance 97%."),
+        (hospital, "A1", "a-1", dt.date(2024, 9, 27), "PHY-INJ",
+         "ED: fell from trampoline, dad witnessed, brought straight in. Fracture R arm."),
+        (hospital, "A1", "a-2", dt.date(2024, 10, 4), "PHY-INJ", "Fracture clinic: position held."),
+        (hospital, "A1", "a-3", dt.date(2024, 10, 25), "PHY-INJ", "Fracture clinic: healing well."),
+        (school, "S1", "s-2", dt.date(2025, 1, 10), "NEG-BAS", "Hungry again, no breakfast."),
+    ]  # fmt: skip
+    for agency, record, ref, day, code, summary in entries:
+        make.event(db_session, agency, ref, day, code, [(record, SUBJECT)], summary=summary)
+
+    one = service.assess_one_child(db_session=db_session, person_id=child.id, as_of=AS_OF)
+    scored = {(c.code, c.day, c.severity) for c in one.explanation.contributions}
+    # The 97 % report is not persistent absence; the two clinic visits follow the fracture,
+    # which was an explained accident of a 9-year-old (severity 1); the hunger stands.
+    assert scored == {("PHY-INJ", dt.date(2024, 9, 27), 1), ("NEG-BAS", dt.date(2025, 1, 10), 3)}
+    assert not one.alerts  # no "minor injury cluster", no "absence with another concern"
+
+    batch = service.score_population(db_session=db_session, as_of=AS_OF)
+    assert batch.score_of()[child.id] == pytest.approx(one.explanation.score)
+    assert not [a for a in batch.alerts if a.child_id == child.id]

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fullpicture.harm.model import HarmModel
 from fullpicture.harm.replay import load_case, replay_case
 
 BENIGN_LIBRARY = Path(__file__).resolve().parents[3] / "tests" / "harm" / "benign"
@@ -57,10 +58,12 @@ class FalseAlarmRate:
         return len(self.alarms) / self.histories if self.histories else 0.0
 
 
-def replay_false_alarm(path: Path, *, today: dt.date | None = None) -> FalseAlarm | None:
+def replay_false_alarm(
+    path: Path, *, today: dt.date | None = None, model: HarmModel | None = None
+) -> FalseAlarm | None:
     """Replay one ordinary history; its first combined-view alert, or None when it is quiet."""
     raw = json.loads(path.read_text(encoding="utf-8"))
-    result = replay_case(load_case(raw), today=today)
+    result = replay_case(load_case(raw), today=today, model=model)
     if not result.combined.alerts:
         return None
     alert = result.combined.alerts[0]
@@ -78,8 +81,14 @@ def replay_false_alarm(path: Path, *, today: dt.date | None = None) -> FalseAlar
 
 
 def false_alarm_rate(
-    part: str, paths: Iterable[Path], *, today: dt.date | None = None
+    part: str,
+    paths: Iterable[Path],
+    *,
+    today: dt.date | None = None,
+    model: HarmModel | None = None,
 ) -> FalseAlarmRate:
     files = list(paths)
-    alarms = tuple(a for p in files if (a := replay_false_alarm(p, today=today)) is not None)
+    alarms = tuple(
+        a for p in files if (a := replay_false_alarm(p, today=today, model=model)) is not None
+    )
     return FalseAlarmRate(part=part, histories=len(files), alarms=alarms)

@@ -3,12 +3,16 @@
 A child's events are the current version of every entry in which one of the child's linked
 records takes part, plus the adult factors recorded about adults in the child's household
 while they lived there (research-notes §6.2, §6.6; ``household_adult_codes`` in the model).
+Each entry's words are read first (``harm/entry_reading.py``): a follow-up, an attendance
+report above the persistent-absence line or an explained accident is scored as its words say,
+the same for the batch job and the incremental path, which both take their events from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from itertools import groupby
 from typing import Any
 
 import pyarrow as pa
@@ -19,8 +23,10 @@ from fullpicture.access import repository as access_repository
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.harm.batch import epoch_day
 from fullpicture.harm.engine import ScoringEvent
+from fullpicture.harm.entry_reading import CaseEntry, read_entries
 from fullpicture.harm.model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
@@ -85,9 +91,44 @@ def children_with_birth(
     return found
 
 
+ScoringRow = tuple[int, int, str, dt.date, str, int | None]
+
+
 def _event_rows(
+    db_session: Session,
+    births: dict[int, dt.date | None],
+    as_of: dt.date,
+    model: HarmModel,
+) -> list[ScoringRow]:
+    """Each child's scoring rows, every entry read for what its words support."""
+    taxonomy = default_taxonomy()
+    scored: list[ScoringRow] = []
+    for child_id, group in groupby(_written_rows(db_session, births, as_of, model), lambda r: r[0]):
+        rows = list(group)
+        readings = read_entries(
+            [
+                CaseEntry(ref=r, day=d, agency=a, code=code, summary=text)
+                for _, r, a, d, code, _s, text in rows
+            ],
+            date_of_birth=births.get(child_id),
+            model=model,
+            taxonomy=taxonomy,
+            classify=None,
+        )
+        for (child, ref, agency, day, code, severity, _text), reading in zip(
+            rows, readings, strict=True
+        ):
+            if severity is not None:
+                # A severity the practitioner gave is their judgement of what the words say.
+                scored.append((child, ref, agency, day, code, severity))
+            elif reading.code is not None:
+                scored.append((child, ref, agency, day, reading.code, reading.severity))
+    return scored
+
+
+def _written_rows(
     db_session: Session, child_ids: Iterable[int], as_of: dt.date, model: HarmModel
-) -> list[tuple[int, int, str, dt.date, str, int | None]]:
+) -> list[tuple[int, int, str, dt.date, str, int | None, str]]:
     ids = list(child_ids)
     if not ids:
         return []
@@ -162,14 +203,15 @@ def _event_rows(
             Event.event_date,
             Event.concern_code,
             Event.severity,
+            Event.summary,
         )
         .join(Event, Event.id == pairs.c.ref)
         .join(Agency, Agency.id == Event.agency_id)
         .order_by(pairs.c.child_id, Event.event_date, Event.id)
     )
     return [
-        (int(c), int(r), str(a), d, str(code), sev)
-        for c, r, a, d, code, sev in db_session.execute(statement)
+        (int(c), int(r), str(a), d, str(code), sev, str(text or ""))
+        for c, r, a, d, code, sev, text in db_session.execute(statement)
     ]
 
 
@@ -210,7 +252,7 @@ def child_scoring_events(
 ) -> tuple[list[ScoringEvent], dt.date | None]:
     """One child's scoring events and date of birth, for the incremental path."""
     births = children_with_birth(db_session=db_session, as_of=as_of, person_ids=[person_id])
-    rows = _event_rows(db_session, [person_id], as_of, model)
+    rows = _event_rows(db_session, {person_id: births.get(person_id)}, as_of, model)
     events = [
         ScoringEvent(ref=ref, agency=agency, day=day, code=code, severity=severity)
         for _child, ref, agency, day, code, severity in rows
