@@ -159,3 +159,26 @@ def build_picture(db_session: Session, tag: str) -> Picture:
         gp_events=gp_events,
         alert=alert,
     )
+
+
+def add_stranger_child(db_session: Session, picture: Picture) -> Person:
+    """A child only the other GP knows, with a name nobody else shares: a page that shows
+    "Zebedee" (or this child's id or record) to the school shows a child it does not know."""
+    stranger, (record,) = named_child(
+        db_session,
+        held_by=[picture.other_gp],
+        given_name="Zebedee",
+        family_name="Quarrington",
+        date_of_birth=dt.date(2015, 5, 5),
+        postcode="CR0 1AA",
+    )
+    entry(
+        db_session,
+        record,
+        code="PHY-INJ",
+        summary="Zebedee seen with a bruise at the surgery.",
+        day=dt.date.today() - dt.timedelta(days=10),
+        severity=4,
+    )
+    index_for_linkage(db_session, [record])
+    return stranger

@@ -1,0 +1,255 @@
+"""The practitioner's journeys in Chromium (Debian's, driven by Playwright), with axe-core
+(from npm, injected by the test) checking every page for serious or critical accessibility
+violations, and a school user's walk through every page it can reach failing if any page
+shows a child the school does not know."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from fullpicture.access.models import Role
+from fullpicture.core import migrations
+from fullpicture.core.database import make_engine, session_factory, unit_of_work
+from fullpicture.core.runtime import request_session
+from fullpicture.harm.models import AlertStatus, HarmAlert
+from fullpicture.web.app import create_app
+from fullpicture.web.templating import CHECKOUT_DIR
+from tests.access.principals import make_user, strong_password
+from tests.web.browser import browser_page, chromium_path, live_server
+from tests.web.picture import add_stranger_child, build_picture
+
+AXE = CHECKOUT_DIR / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+@dataclass
+class Served:
+    url: str
+    factory: sessionmaker[Session]
+    password: str
+    users: dict[str, str]  # role name -> username
+    child_id: str
+    stranger_id: str
+    stranger_refs: list[str]
+    alert_id: str
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    chromium_path()
+    if not AXE.is_file():
+        pytest.fail("axe-core is not installed: run npm ci (scripts/bootstrap does)")
+    engine = make_engine(f"sqlite:///{tmp_path / 'journeys.sqlite3'}")
+    migrations.upgrade(engine)
+    factory = session_factory(engine)
+    password = strong_password()
+    with unit_of_work(factory) as session:
+        picture = build_picture(session, "journey")
+        stranger = add_stranger_child(session, picture)
+        users = {
+            "school": make_user(
+                session, role=Role.DESIGNATED_LEAD, agency=picture.school, password=password
+            ).username,
+            "school_teacher": make_user(
+                session, role=Role.PRACTITIONER, agency=picture.school, password=password
+            ).username,
+            "gp": make_user(
+                session, role=Role.PRACTITIONER, agency=picture.gp, password=password
+            ).username,
+            "auditor": make_user(session, role=Role.AUDITOR, password=password).username,
+        }
+        served_data = (
+            picture.child.public_id,
+            stranger.public_id,
+            [
+                r.record_ref
+                for r in session.query(type(picture.school_record)).filter_by(
+                    agency_id=picture.other_gp.id
+                )
+            ],
+            picture.alert.public_id,
+        )
+    app = create_app()
+
+    def _session() -> Iterator[Session]:
+        with factory.begin() as session:
+            yield session
+
+    app.dependency_overrides[request_session] = _session
+    with live_server(app) as url:
+        yield Served(url, factory, password, users, *served_data)
+    engine.dispose()
+
+
+def _axe(page: Any) -> list[str]:
+    """Serious and critical axe-core violations on the page as it stands."""
+    found: list[str] = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ["violations"]});
+            return result.violations
+                .filter(v => ["serious", "critical"].includes(v.impact))
+                .map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`);
+        }"""
+    )
+    return found
+
+
+def _sign_in(page: Any, served: Served, who: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{served.url}/sign-in")
+    page.fill("#username", served.users[who])
+    page.fill("#password", served.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{served.url}/home")
+
+
+def _checked(page: Any, problems: list[str]) -> None:
+    violations = _axe(page)
+    if violations:
+        problems.append(f"{page.url}: {violations}")
+
+
+def test_a_designated_lead_walks_the_journeys(served: Served) -> None:
+    problems: list[str] = []
+    with browser_page() as page:
+        page.context.add_init_script(path=str(AXE))
+        page.goto(f"{served.url}/sign-in")
+        _checked(page, problems)
+        _sign_in(page, served, "school")
+        _checked(page, problems)
+
+        # Find a child by a misspelt name, and open them.
+        page.click("text=Find a child")
+        page.fill("#name", "Amelya Okafur")
+        page.click("button:has-text('Search')")
+        page.wait_for_selector("#find-results")
+        _checked(page, problems)
+        assert "given name sounds alike" in page.inner_text("#find-results")
+        page.click(f"#find-results a[href='/children/{served.child_id}']")
+        page.wait_for_selector("#child-name")
+        _checked(page, problems)
+        assert page.inner_text("#child-name") == "Amelia Okafor"
+
+        # The combined chronology, then one agency's view beside it.
+        combined = page.inner_text("#combined-chronology")
+        assert "Not brought to the school nurse" in combined
+        page.select_option("#view", index=1)
+        page.click("button:has-text('Show entries')")
+        page.wait_for_selector("#side-by-side")
+        _checked(page, problems)
+        assert "Not brought" in page.inner_text("#agency-chronology")
+
+        # Acknowledge the alert routed to the school.
+        page.click(f"a[href='/alerts/{served.alert_id}']")
+        page.wait_for_selector("#decision")
+        _checked(page, problems)
+        page.click("button:has-text('Acknowledge the alert')")
+        page.wait_for_selector(".govuk-error-summary")  # nothing typed: said so, not lost
+        _checked(page, problems)
+        page.fill("#decision", "Spoke to the school nurse; early help offered to mother.")
+        page.click("button:has-text('Acknowledge the alert')")
+        page.wait_for_selector("text=Decided by")
+        _checked(page, problems)
+
+        # Write a referral that the checker improves, then submit it.
+        page.goto(f"{served.url}/children/{served.child_id}")
+        page.click("text=Write a referral about")
+        page.wait_for_selector("#referral-form")
+        _checked(page, problems)
+        page.fill("#concern_narrative", "Mum seemed a bit off today.")
+        page.wait_for_selector("mark.fp-vague")  # the live check, as the practitioner types
+        weak = int(page.inner_text("#check-score strong"))
+        page.fill(
+            "#concern_narrative",
+            "On 3 March at 08:50 Amelia arrived with a 3 cm bruise on her left cheek. "
+            'She said "Dad hit me with his belt last night".',
+        )
+        page.fill("#child_voice", 'Amelia said "Dad hit me with his belt last night".')
+        page.fill("#request", "Please consider a strategy discussion today.")
+        page.click("#check-button")
+        page.wait_for_selector("#check-score")
+        _checked(page, problems)
+        assert int(page.inner_text("#check-score strong")) > weak
+        page.click("#submit-button")
+        page.wait_for_selector("text=Referral submitted")
+        _checked(page, problems)
+
+        page.goto(f"{served.url}/account")
+        _checked(page, problems)
+        page.goto(f"{served.url}/people/{served.child_id}/access-log")
+        _checked(page, problems)
+        # Chromium logs the deliberate validation refusal (422) to the console; anything else (a
+        # CSP violation, a script error) would be a fault of the pages.
+        assert [e for e in page.js_errors if "status of 422" not in e] == []
+    assert problems == []
+    with unit_of_work(served.factory) as session:
+        alert = session.query(HarmAlert).filter_by(public_id=served.alert_id).one()
+        assert alert.status is AlertStatus.ACKNOWLEDGED
+        assert alert.decided_by == f"user:{served.users['school']}"
+
+
+#: Never followed while walking: signing out, downloads, and the API.
+NOT_WALKED = re.compile(r"^/(sign-out|api/|static/|assets/)|\.(csv|pdf)(\?|$)")
+
+
+def _walk(page: Any, served: Served, starts: list[str], limit: int = 40) -> list[str]:
+    seen: set[str] = set()
+    queue = list(starts)
+    visited: list[str] = []
+    while queue and len(visited) < limit:
+        path = queue.pop(0)
+        if path in seen or NOT_WALKED.search(path):
+            continue
+        seen.add(path)
+        page.goto(f"{served.url}{path}")
+        visited.append(path)
+        for href in page.eval_on_selector_all(
+            "main a[href^='/']", "links => links.map(a => a.getAttribute('href'))"
+        ):
+            target = href.split("#")[0]
+            if target and target not in seen:
+                queue.append(target)
+    return visited
+
+
+@pytest.mark.parametrize("who", ["school_teacher", "school", "gp", "auditor"])
+def test_every_page_a_user_reaches_shows_only_children_their_agency_knows(
+    served: Served, who: str
+) -> None:
+    """Walks every page reachable from home, a search and the alerts, as this user; fails on
+    any page naming the child only another GP knows, and on any serious axe violation."""
+    problems: list[str] = []
+    leaks: list[str] = []
+    # Names are looked for in what the page says (a search box may hold what the user typed);
+    # the child's id and records anywhere in the page, links included.
+    names = ["Zebedee", "Quarrington"]
+    ids = [served.stranger_id, *served.stranger_refs]
+    with browser_page() as page:
+        page.context.add_init_script(path=str(AXE))
+        _sign_in(page, served, who)
+        starts = [
+            "/home",
+            "/children?name=Zebedee+Quarrington",
+            "/children?postcode=CR0+1AA",
+            "/alerts?show=all",
+            f"/children/{served.stranger_id}",
+            "/referrals",
+            "/account",
+        ]
+        visited = _walk(page, served, starts)
+        for path in visited:
+            page.goto(f"{served.url}{path}")
+            text, html = page.inner_text("body"), page.content()
+            leaks.extend(f"{path} says {word!r}" for word in names if word in text)
+            leaks.extend(f"{path} holds {word!r}" for word in ids if word in html)
+            _checked(page, problems)
+    assert len(visited) >= 5
+    assert leaks == []
+    assert problems == []
