@@ -36,6 +36,7 @@ class Picture:
     school_record: SourceRecord
     gp_record: SourceRecord
     namesake: Person
+    namesake_records: list[SourceRecord]
     school_events: list[Event]
     gp_events: list[Event]
     alert: HarmAlert
@@ -155,6 +156,7 @@ def build_picture(db_session: Session, tag: str) -> Picture:
         school_record=school_record,
         gp_record=gp_record,
         namesake=namesake,
+        namesake_records=namesake_records,
         school_events=school_events,
         gp_events=gp_events,
         alert=alert,

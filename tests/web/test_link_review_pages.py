@@ -1,0 +1,98 @@
+"""The link review queue: the two records side by side with the waterfall; confirm or reject
+with a reason and undo, recorded as the signed-in reviewer; refused without the scope or a
+need to know."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from fullpicture.access.models import Role
+from fullpicture.linkage import repository as linkage_repository
+from fullpicture.linkage.models import ReviewDecision, ReviewItem, ReviewStatus
+from tests.web.pages import csrf_of, sign_in
+from tests.web.picture import Picture, build_picture
+
+
+@pytest.fixture
+def picture(db_session: Session) -> Picture:
+    return build_picture(db_session, "review")
+
+
+@pytest.fixture
+def item(db_session: Session, picture: Picture) -> ReviewItem:
+    namesake_record = picture.namesake_records[0]
+    queued = ReviewItem(
+        record_key_l=linkage_repository.record_key(
+            picture.gp_record.agency_id, picture.gp_record.record_ref
+        ),
+        record_key_r=linkage_repository.record_key(
+            namesake_record.agency_id, namesake_record.record_ref
+        ),
+        match_weight=2.5,
+        match_probability=0.85,
+        comparison_levels={
+            "given_name": {"level": "same given name", "match_weight": 6.4},
+            "date_of_birth": {"level": "different date of birth", "match_weight": -7.2},
+        },
+        status=ReviewStatus.OPEN,
+    )
+    db_session.add(queued)
+    db_session.flush()
+    return queued
+
+
+def test_a_reviewer_confirms_then_undoes_with_reasons_as_themselves(
+    app_client: TestClient, db_session: Session, picture: Picture, item: ReviewItem
+) -> None:
+    user = sign_in(app_client, db_session, role=Role.FRONT_DOOR, agency=picture.gp)
+    queue = app_client.get("/linkage/review")
+    assert queue.status_code == 200 and f'href="/linkage/review/{item.id}"' in queue.text
+    page = app_client.get(f"/linkage/review/{item.id}")
+    assert page.status_code == 200
+    assert page.text.count("Amelia Okafor") >= 2  # both records, side by side
+    assert "2016-03-14" in page.text and "2019-07-02" in page.text
+    assert "different date of birth" in page.text and "-7.2" in page.text
+    missing = app_client.post(
+        f"/linkage/review/{item.id}",
+        data={"csrf_token": csrf_of(page.text), "action": "confirm", "reason": ""},
+    )
+    assert missing.status_code == 422 and 'href="#reason"' in missing.text
+    done = app_client.post(
+        f"/linkage/review/{item.id}",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "action": "reject",
+            "reason": "Different dates of birth; the surgery confirms two children.",
+            "decided_by": "someone else",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    db_session.refresh(item)
+    assert item.status is ReviewStatus.REJECTED
+    decision = db_session.query(ReviewDecision).filter_by(review_item_id=item.id).one()
+    assert decision.decided_by == f"user:{user.username}"
+    undone = app_client.post(
+        f"/linkage/review/{item.id}",
+        data={"csrf_token": csrf_of(page.text), "action": "undo", "reason": "Rejected in error."},
+        follow_redirects=False,
+    )
+    assert undone.status_code == 303
+    db_session.refresh(item)
+    assert item.status is ReviewStatus.OPEN
+    assert "Rejected in error." in app_client.get(f"/linkage/review/{item.id}").text
+
+
+def test_the_queue_is_refused_without_the_scope_or_a_need_to_know(
+    app_client: TestClient, db_session: Session, picture: Picture, item: ReviewItem
+) -> None:
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.gp)
+    assert app_client.get("/linkage/review").status_code == 403
+    assert app_client.get(f"/linkage/review/{item.id}").status_code == 403
+    app_client.cookies.clear()
+    sign_in(app_client, db_session, role=Role.FRONT_DOOR, agency=picture.stranger)
+    assert f"/linkage/review/{item.id}" not in app_client.get("/linkage/review").text
+    other = app_client.get(f"/linkage/review/{item.id}")
+    assert other.status_code == 404 and "Okafor" not in other.text
