@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from fullpicture.harm.batch import BatchAlert, score_population_duckdb
 from fullpicture.harm.false_alarms import PARTS, false_alarm_rate, library_files
-from fullpicture.harm.model import HarmModel, default_harm_model, load_harm_model
+from fullpicture.harm.harm_model import HarmModel, default_harm_model, load_harm_model
 from fullpicture.harm.replay import load_case, replay_case
 
 CASES = Path("/work/shared/eval/cases")

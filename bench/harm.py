@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from fullpicture.chronology.taxonomy import CodeKind, default_taxonomy
 from fullpicture.harm.batch import EPOCH, epoch_day, score_population_duckdb
 from fullpicture.harm.engine import ScoringEvent
+from fullpicture.harm.harm_model import HarmModel, default_harm_model
 from fullpicture.harm.incremental import ChildHarmState
-from fullpicture.harm.model import HarmModel, default_harm_model
 
 AS_OF = dt.date(2026, 11, 1)
 AGENCIES = ["school", "gp", "health_visiting", "hospital", "police", "housing", "csc", "early_help"]

@@ -16,7 +16,7 @@ from fullpicture.chronology.repository import (
     household_chronology,
     resolve_person,
 )
-from fullpicture.harm.model import default_harm_model
+from fullpicture.harm.harm_model import default_harm_model
 from tests.chronology import factories as make
 
 # The incident and household rules the app hands the chronology (web/app.py).

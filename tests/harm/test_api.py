@@ -19,7 +19,7 @@ from fullpicture.chronology.export import CSV_COLUMNS, HELD_ELSEWHERE_MARKER, ch
 from fullpicture.chronology.models import ParticipantRole
 from fullpicture.chronology.repository import child_chronology
 from fullpicture.harm import service
-from fullpicture.harm.model import default_harm_model
+from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.harm.models import HarmAlert
 from fullpicture.people.models import Person, SourceRecord
 from tests.access.principals import authorise_client

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from fullpicture.harm.batch import epoch_day, score_population_duckdb
 from fullpicture.harm.engine import ScoringEvent
+from fullpicture.harm.harm_model import HarmModel, SameIncident, default_harm_model
 from fullpicture.harm.incremental import ChildHarmState
-from fullpicture.harm.model import HarmModel, SameIncident, default_harm_model
 
 # Codes chosen so that every modifier and alert rule can fire on short random streams.
 CODES = [

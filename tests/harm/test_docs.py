@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fullpicture.harm.engine import THRESHOLD_KIND
-from fullpicture.harm.model import default_harm_model
+from fullpicture.harm.harm_model import default_harm_model
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cumulative-harm.md"
 

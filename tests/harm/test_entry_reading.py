@@ -21,7 +21,7 @@ from fullpicture.harm.entry_reading import (
     missed_percent,
     read_entries,
 )
-from fullpicture.harm.model import default_harm_model
+from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.harm.replay import load_case, replay_case
 
 MODEL = default_harm_model()

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fullpicture.harm.engine import THRESHOLD_KIND, ScoringEvent, assess_child
-from fullpicture.harm.model import HARM_MODEL_FILE, default_harm_model, load_harm_model
+from fullpicture.harm.harm_model import HARM_MODEL_FILE, default_harm_model, load_harm_model
 
 DAY0 = dt.date(2024, 1, 1)
 BIRTH = dt.date(2016, 1, 1)  # eight years old: no age modifiers

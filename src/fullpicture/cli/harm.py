@@ -29,7 +29,7 @@ from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work, utc_now
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.harm import service as harm_service
-from fullpicture.harm.model import default_harm_model
+from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.replay import ReplayError, load_case, replay_case
 from fullpicture.people.models import Person

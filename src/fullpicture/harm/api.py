@@ -15,7 +15,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
 from fullpicture.harm import service
 from fullpicture.harm.engine import RaisedAlert
-from fullpicture.harm.model import default_harm_model
+from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.replay import ReplayError, replay_case
 from fullpicture.harm.schemas import (

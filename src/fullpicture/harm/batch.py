@@ -32,7 +32,7 @@ from fullpicture.harm.engine import (
     pattern_reason,
     threshold_reason,
 )
-from fullpicture.harm.model import (
+from fullpicture.harm.harm_model import (
     ALL_CONCERNS,
     AllCodesWithin,
     AnyCodeWithin,

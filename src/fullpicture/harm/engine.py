@@ -21,7 +21,7 @@ from fullpicture.chronology.incidents import Ref as Ref
 from fullpicture.chronology.incidents import ScoringEvent as ScoringEvent
 from fullpicture.chronology.incidents import group_incidents, ref_sort_key
 from fullpicture.chronology.taxonomy import CodeKind, Taxonomy, default_taxonomy
-from fullpicture.harm.model import (
+from fullpicture.harm.harm_model import (
     AllCodesWithin,
     AnyCodeWithin,
     ChildAgeUnder,

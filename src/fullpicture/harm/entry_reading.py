@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from fullpicture.chronology.taxonomy import CodeKind, Taxonomy
-from fullpicture.harm.model import HarmModel
+from fullpicture.harm.harm_model import HarmModel
 
 # (code, spans) suggestions from the concern classifier, most confident first.
 ConcernClassifier = Callable[[str], list[tuple[str, list[str]]]]

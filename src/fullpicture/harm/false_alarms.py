@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fullpicture.harm.model import HarmModel
+from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.replay import load_case, replay_case
 
 BENIGN_LIBRARY = Path(__file__).resolve().parents[3] / "tests" / "harm" / "benign"

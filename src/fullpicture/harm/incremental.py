@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.harm.engine import ChildAssessment, RaisedAlert, ScoringEvent, assess_child
-from fullpicture.harm.model import HarmModel, default_harm_model
+from fullpicture.harm.harm_model import HarmModel, default_harm_model
 
 
 @dataclass

@@ -21,7 +21,7 @@ from fullpicture.harm.entry_reading import (
     EntryReading,
     read_entries,
 )
-from fullpicture.harm.model import HarmModel, default_harm_model
+from fullpicture.harm.harm_model import HarmModel, default_harm_model
 from fullpicture.harm.schemas import (
     CaseFile,
     CodeInference,

@@ -27,7 +27,7 @@ from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.harm.batch import epoch_day
 from fullpicture.harm.engine import ScoringEvent
 from fullpicture.harm.entry_reading import CaseEntry, read_entries
-from fullpicture.harm.model import HarmModel
+from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
 

@@ -23,7 +23,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.harm import repository
 from fullpicture.harm.batch import BatchResult, score_population_duckdb
 from fullpicture.harm.engine import ChildAssessment, Ref, assess_child
-from fullpicture.harm.model import HarmModel, default_harm_model
+from fullpicture.harm.harm_model import HarmModel, default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.schemas import AlertRead
 from fullpicture.people.models import PersonRecordLink

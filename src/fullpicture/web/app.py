@@ -21,7 +21,7 @@ from fullpicture.access import auth as access_auth
 from fullpicture.chronology import routes as chronology_routes
 from fullpicture.core.runtime import request_session
 from fullpicture.harm import api as harm_api
-from fullpicture.harm.model import default_harm_model
+from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
 from fullpicture.referrals import api as referrals_api
