@@ -7,6 +7,7 @@ chronology must stand up in court), so ``event_history`` returns them all.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -177,3 +178,57 @@ def correct_event(
     db_session.add(corrected)
     db_session.flush()
     return corrected
+
+
+def record_entry(
+    *,
+    db_session: Session,
+    agency_code: str,
+    fields: Mapping[str, Any],
+    recorded_by: str,
+) -> Event:
+    """Record a new chronology entry as a practitioner of ``agency_code`` (version 1), checked
+    by the same row model as a feed row (``fields`` uses the feed's names). Its id is new and
+    the agency's own; a later change to it is a correction (``correct_event``), never an edit.
+    Raises ``EventCorrectionError`` with what to fix."""
+    agency = agency_service.get_by_code(db_session=db_session, code=agency_code)
+    if agency is None:
+        raise EventNotFound(f"no agency {agency_code!r}")
+    proposed = dict(fields) | {"agency": agency_code, "event_id": f"fp-{uuid.uuid4().hex[:16]}"}
+    try:
+        row = EventRow.model_validate(proposed, context=ValidationContext.current())
+    except ValidationError as exc:
+        raise EventCorrectionError(reasons_from_error(exc)) from exc
+    people = [person.record_id for person in row.people]
+    known = imports_repository.known_record_refs(
+        db_session=db_session, agency_id=agency.id, refs=people
+    )
+    missing = [
+        QuarantineReason(field="people", message=f"record {ref} is not a record of {agency_code}")
+        for ref in people
+        if ref not in known
+    ]
+    if missing:
+        raise EventCorrectionError(missing)
+    event = Event(
+        agency_id=agency.id,
+        event_ref=row.event_id,
+        version=1,
+        content_hash=row.content_hash(),
+        event_date=row.event_date.day,
+        date_precision=row.event_date.precision,
+        date_recorded=row.date_recorded,
+        concern_code=row.concern_code,
+        severity=row.severity,
+        summary=row.summary,
+        information_type=row.information_type,
+        impact_on_child=row.impact_on_child,
+        action_taken=row.action_taken,
+        recorded_by=recorded_by,
+        participants=[
+            EventParticipant(record_ref=person.record_id, role=person.role) for person in row.people
+        ],
+    )
+    db_session.add(event)
+    db_session.flush()
+    return event

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.auth import ChildReader, DbSession, PersonPublicId
 from fullpicture.access.roles import Scope
@@ -289,6 +290,9 @@ def child_page(
             "taxonomy": default_taxonomy(),
             "export_query": query,
             "reads_access_log": subject.has(Scope.ACCESS_LOG_READ),
+            "own_agency_code": access_repository.agency_code_of(db_session, subject.agency_id)
+            if subject.agency_id is not None and subject.has(Scope.CHILDREN_WRITE)
+            else None,
             "writes_children": subject.has(Scope.CHILDREN_WRITE),
             "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
         },
