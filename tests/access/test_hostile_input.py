@@ -31,6 +31,7 @@ from tests.access.principals import (
     make_user,
 )
 from tests.conftest import TestDatabase
+from tests.imports.feeds import declare_every_agency
 
 FUZZ_EXAMPLES = 6
 
@@ -200,6 +201,7 @@ class TestHostileFeeds:
         assert isinstance(db_session, Session)
         make_agency(db_session, "school-hostile")
         authorise_client(app_client, db_session, role=Role.ADMINISTRATOR)
+        declare_every_agency(app_client)
         return app_client
 
     def test_path_traversal_in_the_file_name_writes_nowhere_else(

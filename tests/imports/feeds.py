@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -201,3 +203,14 @@ def full_dump(db_session: Session) -> dict[str, list[tuple[Any, ...]]]:
             tuple(row) for row in db_session.execute(select(table).order_by(table.c.id))
         ]
     return dump
+
+
+def declare_every_agency(client: TestClient) -> None:
+    """Send ``for_agencies=*`` with every upload on ``client``: the partnership's data team
+    (a user tied to no agency) saying its batches hold every agency's feeds."""
+
+    def declare(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path == "/api/v1/imports":
+            request.url = request.url.copy_merge_params({"for_agencies": "*"})
+
+    client.event_hooks["request"].append(declare)

@@ -18,7 +18,13 @@ from fullpicture.core.settings import get_settings
 from fullpicture.imports import bulk
 from fullpicture.imports.models import BatchStatus, ImportBatch
 from tests.access.principals import authorise_client
-from tests.imports.feeds import event, record, register_agencies, write_csv
+from tests.imports.feeds import (
+    declare_every_agency,
+    event,
+    record,
+    register_agencies,
+    write_csv,
+)
 
 
 @pytest.fixture
@@ -26,6 +32,7 @@ def importer(app_client: TestClient, db_session: Session) -> Iterator[TestClient
     """The app with the test's session, and an administrator's token (imports:write)."""
     register_agencies(db_session)
     authorise_client(app_client, db_session, role=Role.ADMINISTRATOR)
+    declare_every_agency(app_client)
     yield app_client
 
 

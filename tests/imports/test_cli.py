@@ -230,3 +230,32 @@ def test_quarantine_reads_need_imports_write_and_stay_within_the_users_agency(
     assert reads[2][2]["quarantined_rows"] == [rows["C1"]]
     assert reads[2][2]["purpose"] == "quarantined import rows exported"
     assert sorted(reads[4][2]["quarantined_rows"]) == sorted(rows.values())
+
+
+def test_import_as_a_user_writes_only_their_agencys_rows(
+    cli_database: TestDatabase, tmp_path: Path
+) -> None:
+    """Issue 12, finding 4, on the command line: ``--as`` applies the API's rule."""
+    from fullpicture.people.models import SourceRecord
+
+    with unit_of_work(session_factory(cli_database.engine)) as session:
+        school = session.scalars(select(Agency).where(Agency.code == "school-oakfield")).one()
+        make_user(session, role=Role.ADMINISTRATOR, agency=school, username="school.data")
+        make_user(session, role=Role.ADMINISTRATOR, username="data.team")
+    path = write_csv(
+        tmp_path / "records.csv",
+        [record("S1", agency="school-oakfield"), record("G1", given_name="Forged")],
+    )
+    code, out = _run("import", str(path), "--no-follow-up", "--as", "school.data")
+    assert code == 0, out
+    assert "this row is gp-ashdown's" in out
+    code, out = _run("import", str(path), "--no-follow-up", "--as", "school.data",
+                     "--for-agencies", "gp-ashdown")  # fmt: skip
+    assert code == 3 and "Nothing imported" in out
+    code, out = _run("import", str(path), "--no-follow-up", "--as", "data.team")
+    assert code == 2 and "for_agencies" in out
+    with unit_of_work(session_factory(cli_database.engine)) as session:
+        stored = set(session.scalars(select(SourceRecord.record_ref)))
+        batches = session.scalars(select(ImportBatch.imported_by)).all()
+    assert stored == {"S1"}
+    assert batches == ["user:school.data"]

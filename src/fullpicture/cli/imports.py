@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.cli.console import console, err_console, progress_bar
 from fullpicture.cli.principal import acting_user
@@ -19,6 +20,7 @@ from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_engine, get_session_factory
 from fullpicture.imports import quarantine, repository
 from fullpicture.imports import service as import_service
+from fullpicture.imports.authority import EVERY_AGENCY, FeedAuthorityMissing, upload_authority
 from fullpicture.imports.flows import ingest_feed
 from fullpicture.imports.follow_up import FollowUp
 from fullpicture.imports.models import ImportBatch, QuarantineStatus
@@ -70,6 +72,18 @@ def import_command(
         "--follow-up/--no-follow-up",
         help="Then link new and changed records and rescore the children the events concern.",
     ),
+    as_user: str = typer.Option(
+        None,
+        "--as",
+        help="Import as this user (imports:write): a user of an agency writes that agency's "
+        "rows only; other agencies' rows are quarantined with the reason.",
+    ),
+    for_agencies: str = typer.Option(
+        None,
+        "--for-agencies",
+        help="With --as a user tied to no agency (the partnership's data team): whose feeds "
+        "the batch holds, CODE[,CODE…] or * for every agency.",
+    ),
 ) -> None:
     """Import agency feeds (CSV, JSON Lines or Parquet) as one batch: every row or none.
 
@@ -84,6 +98,29 @@ def import_command(
         err_console.print("[red]The database is not up to date.[/red] Run: fullpicture db upgrade")
         raise typer.Exit(code=2)
     importer = by or _default_importer()
+    authority = EVERY_AGENCY  # the machine's operator, audited as such
+    if as_user is not None:
+        if by is not None:
+            err_console.print("[red]Give --as or --by, not both: --as records the user.[/red]")
+            raise typer.Exit(code=2)
+        with unit_of_work(get_session_factory()) as session:
+            subject = acting_user(session, as_user, Scope.IMPORTS_WRITE, command="An import")
+            try:
+                authority = upload_authority(
+                    db_session=session,
+                    subject=subject,
+                    for_agencies=for_agencies.split(",") if for_agencies else None,
+                )
+            except FeedAuthorityMissing as exc:
+                err_console.print(f"[red]Nothing imported.[/red] {exc}")
+                raise typer.Exit(code=2) from exc
+            except access_service.AccessError as exc:
+                err_console.print(f"[red]Nothing imported.[/red] {exc}")
+                raise typer.Exit(code=3) from exc
+        importer = subject.actor
+    elif for_agencies is not None:
+        err_console.print("[red]--for-agencies goes with --as USER.[/red]")
+        raise typer.Exit(code=2)
     try:
         with (
             progress_bar() as progress,
@@ -95,6 +132,7 @@ def import_command(
                 actor=importer,
                 progress=_ProgressDisplay(progress),
                 follow_up=follow_up,
+                authority=authority,
             )
     except import_service.FeedFileError as exc:
         err_console.print(f"[red]Nothing imported.[/red] {exc}")

@@ -11,9 +11,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from fullpicture.access.auth import ImportWriter
+from fullpicture.access.service import AccessError
 from fullpicture.core.runtime import request_session
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import flows, quarantine, repository, service
+from fullpicture.imports.authority import FeedAuthorityMissing, upload_authority
 from fullpicture.imports.models import QuarantineStatus
 from fullpicture.imports.readers import FORMATS
 from fullpicture.imports.schemas import ImportBatchRead, ImportResult, QuarantinedRowRead
@@ -33,6 +35,7 @@ FeedUpload = Annotated[
     response_model=ImportResult,
     summary="Import a feed (records, relationships and/or events) as one batch",
     responses={
+        403: {"description": "A user of an agency named another agency in for_agencies"},
         413: {"description": "A file is larger than the upload limit"},
         422: {"description": "A file cannot be imported at all; nothing was stored"},
         500: {"description": "The batch failed and was rolled back; a FAILED batch is recorded"},
@@ -44,12 +47,32 @@ def upload_feed(
     records: FeedUpload = None,
     relationships: FeedUpload = None,
     events: FeedUpload = None,
+    for_agencies: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="whose feeds the batch holds (agency codes, comma-separated, or * for "
+            "every agency): needed from a partnership-level operator (a user tied to no "
+            "agency); a user of an agency imports that agency's rows only",
+        ),
+    ] = None,
 ) -> ImportResult | JSONResponse:
     """Validate every row; store new and changed rows as new versions; quarantine bad rows
     with their reasons. The batch commits whole or not at all. Then, as ``fullpicture import``
     does, link its new and changed records, rebuild the households and rescore the children it
     touches, raising their alerts. Needs ``imports:write``; the batch is recorded as imported
-    by the signed-in user."""
+    by the signed-in user. Rows of agencies the uploader may not write for are quarantined
+    with the reason (``imports.authority``)."""
+    try:
+        authority = upload_authority(
+            db_session=session,
+            subject=subject,
+            for_agencies=for_agencies.split(",") if for_agencies else None,
+        )
+    except FeedAuthorityMissing as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except AccessError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     uploads = {"records": records, "relationships": relationships, "events": events}
     given = {table: upload for table, upload in uploads.items() if upload is not None}
     if not given:
@@ -78,6 +101,7 @@ def upload_feed(
                 paths=paths,
                 actor=subject.actor,
                 actor_user_id=subject.user_id,
+                authority=authority,
             )
         except service.FeedFileError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc

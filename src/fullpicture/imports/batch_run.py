@@ -17,6 +17,7 @@ from fullpicture.agencies import service as agency_service
 from fullpicture.agencies.models import Practitioner
 from fullpicture.core.database import utc_now
 from fullpicture.imports import repository
+from fullpicture.imports.authority import EVERY_AGENCY, FeedAuthority
 from fullpicture.imports.bulk import BulkWriter
 from fullpicture.imports.checked import ID_COLUMN, Key, Rejected, Valid
 from fullpicture.imports.fast_events import accepted_events, events_frame
@@ -58,12 +59,20 @@ class BatchRun:
     progress: ImportProgress | None
     counts: dict[str, TableCounts] = field(default_factory=dict)
     repairs_by_id: set[int] = field(default_factory=set)
+    #: The agencies whose rows this batch may write (``imports.service.FeedAuthority``); a row
+    #: of any other agency is quarantined with the reason (issue 12, finding 4).
+    authority: FeedAuthority = field(default_factory=lambda: EVERY_AGENCY)
 
     def __post_init__(self) -> None:
         self.writer = BulkWriter(self.db_session)
         self.recorded_at = self.writer.timestamp_value(self.batch.started_at)
         self.agencies = agency_service.codes_to_ids(db_session=self.db_session)
         self.agency_codes = {id_: code for code, id_ in self.agencies.items()}
+        # Rows the fast event check may take; another agency's rows go row by row, where
+        # _validate gives the reason.
+        self.writable_agencies = {
+            code: id_ for code, id_ in self.agencies.items() if self.authority.covers(code)
+        }
         self.practitioners: dict[tuple[int, str], int] = {
             (agency_id, staff_ref): id_
             for id_, agency_id, staff_ref in self.db_session.execute(
@@ -137,6 +146,20 @@ class BatchRun:
                     ),
                 )
             )
+        if (
+            isinstance(agency_code, str)
+            and agency_id is not None
+            and not self.authority.covers(agency_code.strip())
+        ):
+            reasons.append(
+                QuarantineReason(
+                    field="agency",
+                    message=(
+                        f"this row is {agency_code.strip()}'s; {self.authority.describe()}, so "
+                        "another agency's records and events are never written by it"
+                    ),
+                )
+            )
         try:
             row = ROW_MODELS[table].model_validate(values, context=self.context)
         except ValidationError as exc:
@@ -157,7 +180,7 @@ class BatchRun:
         """Events are handled as one frame per chunk (``EVENT_FRAME_SCHEMA``): plain rows are
         checked column-wise (fast_events), the rest row by row by ``EventRow``; references,
         versions and the rows to insert are then worked out on the frame's columns."""
-        accepted = accepted_events(chunk, agencies=self.agencies, context=self.context)
+        accepted = accepted_events(chunk, agencies=self.writable_agencies, context=self.context)
         rejected: list[Rejected] = []
         if accepted.height < len(chunk):
             taken = set(accepted.get_column("row").to_list())

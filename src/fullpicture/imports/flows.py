@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fullpicture.access import audit
 from fullpicture.core.database import unit_of_work
 from fullpicture.imports import service
+from fullpicture.imports.authority import EVERY_AGENCY, FeedAuthority
 from fullpicture.imports.follow_up import (
     INCREMENTAL_RECORD_LIMIT,
     FollowUp,
@@ -80,12 +81,14 @@ def ingest_feed(
     large_batch: LargeBatch = LargeBatch.ADVISE,
     record_limit: int = INCREMENTAL_RECORD_LIMIT,
     as_of: dt.date | None = None,
+    authority: FeedAuthority = EVERY_AGENCY,
 ) -> Ingested:
     """Import the feed at ``paths`` as one batch and bring the picture up to date.
 
     A batch that fails is undone whole and recorded as FAILED (returned in ``failure``, for
     the caller to commit and report); ``FeedFileError`` (a file that cannot be imported at
-    all) stores nothing and is raised. The caller commits.
+    all) stores nothing and is raised. The caller commits. Rows of agencies outside
+    ``authority`` are quarantined (``imports.authority``; a user's upload passes theirs).
     """
     try:
         # A savepoint holds the batch: a failure undoes it whole, while the FAILED batch row
@@ -97,6 +100,7 @@ def ingest_feed(
                 imported_by=actor,
                 progress=progress,
                 chunk_rows=chunk_rows,
+                authority=authority,
             )
     except service.ImportFailed as failure:
         service.record_failed_batch(db_session=db_session, failure=failure)

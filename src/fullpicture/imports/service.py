@@ -26,6 +26,7 @@ from fullpicture.core.csv_export import csv_line
 from fullpicture.core.database import utc_now
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import repository
+from fullpicture.imports.authority import EVERY_AGENCY, FeedAuthority
 from fullpicture.imports.batch_run import REPAIRS_COLUMN, BatchRun, ImportProgress
 from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.parsing import ValidationContext
@@ -77,8 +78,14 @@ def import_feed(
     progress: ImportProgress | None = None,
     chunk_rows: int | None = None,
     today: dt.date | None = None,
+    authority: FeedAuthority = EVERY_AGENCY,
 ) -> ImportResult:
-    """Import the feed files at ``paths`` (files or directories) as one batch."""
+    """Import the feed files at ``paths`` (files or directories) as one batch.
+
+    Rows of agencies outside ``authority`` are quarantined with the reason: a user's upload
+    passes ``imports.authority.upload_authority``; every agency's rows are written only for
+    the machine's operator (the CLI without ``--as``, the demo).
+    """
     if not imported_by.strip():
         raise ValueError("say who is importing (imported_by)")
     files = discover_feed(paths)
@@ -111,6 +118,7 @@ def import_feed(
             ),
             chunk_rows=chunk_rows or get_settings().import_chunk_rows,
             progress=progress,
+            authority=authority,
         )
         try:
             with _cyclic_gc_paused():
