@@ -29,6 +29,7 @@ from fullpicture.people.models import HouseholdMembership, PersonRecordLink
 from fullpicture.synth import service as synth_service
 from tests.access.principals import authorise_client
 from tests.conftest import TestDatabase
+from tests.imports.feeds import declare_every_agency
 
 HELD_BACK_KIND = "police"
 TABLES = ("records", "relationships", "events")
@@ -109,6 +110,7 @@ def test_an_uploaded_feed_raises_the_same_alerts_as_the_cli(
     _every_other_agency_linked(db_session, population)
     assert _alerts(db_session) == set()
     authorise_client(app_client, db_session, role=Role.ADMINISTRATOR)
+    declare_every_agency(app_client)  # the partnership's data team uploads every agency's feed
     files = {
         table: (f"{table}.csv", (held_back / f"{table}.csv").read_bytes(), "text/csv")
         for table in TABLES
