@@ -14,6 +14,7 @@ from fullpicture.access.models import AccessNotification, AuditEntry, Role
 from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import BreakGlassRequest
 from fullpicture.agencies.models import AgencyKind
+from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import PersonRecordLink
 from tests.access.principals import (
@@ -84,7 +85,9 @@ class TestReadableRecords:
             )
         )
         events = set(
-            db_session.scalars(access_repository.readable_events(subject, now, person_id=person.id))
+            db_session.scalars(
+                chronology_visibility.readable_events(subject, now, person_id=person.id)
+            )
         )
         assert records == {school_record}
         assert events == {school_event}

@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from fullpicture.access import pages as access_pages
 from fullpicture.access.models import Role
 from fullpicture.access.schemas import UserCreate
 from fullpicture.access.service import create_user
 from fullpicture.access.settings import AccessSettings, get_access_settings
+from fullpicture.web import sign_in
 
 ISSUER = "http://127.0.0.1:9999"
 CLIENT_ID = "fullpicture"
@@ -108,7 +108,7 @@ def _wire(app_client: TestClient, settings: AccessSettings, stub: FastAPI) -> Te
         yield issuer_client
 
     app: FastAPI = app_client.app  # type: ignore[assignment]
-    app.dependency_overrides[access_pages.oidc_http_client] = client
+    app.dependency_overrides[sign_in.oidc_http_client] = client
     app.dependency_overrides[get_access_settings] = lambda: settings
     return issuer_client
 

@@ -15,6 +15,7 @@ from fullpicture.access.models import Role
 from fullpicture.access.roles import Scope, role_book
 from fullpicture.access.schemas import BreakGlassRequest, HeldElsewhere
 from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import Person, PersonRecordLink
@@ -53,13 +54,13 @@ def _visible(db_session: Session, role: Role, agency: Agency, child: Person) -> 
     through_events = {
         e.id
         for e in db_session.scalars(
-            access_repository.readable_events(subject, now, person_id=child.id)
+            chronology_visibility.readable_events(subject, now, person_id=child.id)
         )
     }
     through_condition = set(
         db_session.scalars(
             select(Event.id).where(
-                access_repository.event_visibility(subject, now, person=child.id)
+                chronology_visibility.event_visibility(subject, now, person=child.id)
             )
         )
     )
@@ -91,9 +92,11 @@ def test_the_pooled_view_never_widens_who_is_seen(db_session: Session) -> None:
     people = set(db_session.scalars(access_repository.readable_person_ids(subject, now)))
     assert child.id in people and elsewhere.id not in people
     assert not set(
-        db_session.scalars(access_repository.readable_events(subject, now, person_id=elsewhere.id))
+        db_session.scalars(
+            chronology_visibility.readable_events(subject, now, person_id=elsewhere.id)
+        )
     )
-    assert not access_repository.visible_event_ids(
+    assert not chronology_visibility.visible_event_ids(
         db_session,
         subject=subject,
         now=now,
@@ -136,7 +139,7 @@ def test_break_glass_opens_the_pooled_view_of_one_child_until_it_expires(
     start = utc_now()
     assert not set(
         db_session.scalars(
-            condition.where(access_repository.event_visibility(subject, start, person=child.id))
+            condition.where(chronology_visibility.event_visibility(subject, start, person=child.id))
         )
     )
     access_service.break_glass(
@@ -151,13 +154,15 @@ def test_break_glass_opens_the_pooled_view_of_one_child_until_it_expires(
     after = start + dt.timedelta(minutes=31)
     seen = set(
         db_session.scalars(
-            condition.where(access_repository.event_visibility(subject, during, person=child.id))
+            condition.where(
+                chronology_visibility.event_visibility(subject, during, person=child.id)
+            )
         )
     )
     assert seen == {e.id for e in events.values()}
     assert not set(
         db_session.scalars(
-            condition.where(access_repository.event_visibility(subject, after, person=child.id))
+            condition.where(chronology_visibility.event_visibility(subject, after, person=child.id))
         )
     )
 

@@ -11,17 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import repository as access_repository
-from fullpicture.access import retention
 from fullpicture.access import service as access_service
 from fullpicture.access.models import ArchivedRecord, AuditEntry, Role
-from fullpicture.access.subject_access import (
+from fullpicture.agencies.models import AgencyKind
+from fullpicture.core.database import utc_now
+from fullpicture.governance import retention
+from fullpicture.governance.subject_access import (
     Requester,
     SubjectAccessRequest,
     export_person_data,
     subject_access_rules,
 )
-from fullpicture.agencies.models import AgencyKind
-from fullpicture.core.database import utc_now
 from tests.access.principals import (
     authorise_client,
     link_record,

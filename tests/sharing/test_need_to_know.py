@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.models import AuditEntry, Role
+from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event, EventParticipant, ParticipantRole
 from fullpicture.core.database import utc_now
 from fullpicture.sharing import service
@@ -25,14 +26,14 @@ def _readable_event_ids(db_session: Session, user: object, person_id: int) -> se
     by_rule = set(
         db_session.scalars(
             select(Event.id).where(
-                access_repository.event_visibility(subject, now, person=person_id)
+                chronology_visibility.event_visibility(subject, now, person=person_id)
             )
         )
     )
     by_statement = {
         e.id
         for e in db_session.scalars(
-            access_repository.readable_events(subject, now, person_id=person_id)
+            chronology_visibility.readable_events(subject, now, person_id=person_id)
         )
     }
     assert by_rule == by_statement  # the two forms of the rule agree
@@ -146,7 +147,7 @@ def test_a_share_dated_later_gives_nothing_before_it(db_session: Session) -> Non
     ids = set(
         db_session.scalars(
             select(Event.id).where(
-                access_repository.event_visibility(subject, before, person=world.child.id)
+                chronology_visibility.event_visibility(subject, before, person=world.child.id)
             )
         )
     )

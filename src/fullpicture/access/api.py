@@ -3,7 +3,7 @@ notifications) and the wiring that installs access into the app."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, status
 from sqlalchemy import select
@@ -17,23 +17,14 @@ from fullpicture.access.auth import (
     DbSession,
     PersonPublicId,
     Principal,
-    requires,
 )
 from fullpicture.access.models import AccessNotification, UserAccount
-from fullpicture.access.pages import install_pages
-from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import (
     AccessLogEntry,
     BreakGlassRead,
     BreakGlassRequest,
     ChainVerdictRead,
     WhoAmI,
-)
-from fullpicture.access.subject import AuthSubject
-from fullpicture.access.subject_access import (
-    SubjectAccessExport,
-    SubjectAccessRequest,
-    export_person_data,
 )
 from fullpicture.access.web_security import (
     BodyLimitMiddleware,
@@ -92,27 +83,6 @@ def who_has_looked(
     )
 
 
-SubjectAccessOfficer = Annotated[
-    AuthSubject,
-    requires(Scope.CHILDREN_READ, Scope.SUBJECT_ACCESS_EXPORT),
-]
-
-
-@router.post(
-    "/people/{person_id}/subject-access-export",
-    summary="Export what your agency holds about a person (child-abuse-data exemption applied)",
-)
-def subject_access_export(
-    person_id: PersonPublicId,
-    request_in: SubjectAccessRequest,
-    subject: SubjectAccessOfficer,
-    db_session: DbSession,
-) -> SubjectAccessExport:
-    return export_person_data(
-        db_session=db_session, subject=subject, person_public_id=person_id, request=request_in
-    )
-
-
 @router.get("/audit/verify", summary="Check the audit log's hash chain")
 def verify_audit_chain(subject: AuditReader, db_session: DbSession) -> ChainVerdictRead:
     verdict = audit.verify_chain(db_session=db_session)
@@ -153,11 +123,11 @@ def my_notifications(subject: Principal, db_session: DbSession) -> list[dict[str
 
 
 def install(app: FastAPI) -> None:
-    """Add the security middleware, error mapping and sign-in/access routes to the app."""
+    """Add the security middleware and the access API routes to the app (the sign-in pages
+    and refusal handlers are the web app's: ``web.sign_in.install_pages``)."""
     app.add_middleware(BodyLimitMiddleware)
     # Outside everything that reads the request (sign-in, bodies); inside the security headers,
     # so the 431 carries them too.
     app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    install_pages(app)
     app.include_router(router)

@@ -15,12 +15,12 @@ The multi-agency picture is pooled at the children's social care front door, as 
 significant harm, and it is put together where the referral is decided). Roles holding
 ``chronology:all_agencies`` (roles.yaml) see every agency's current records about the people
 they may see; everyone else sees their agency's own records plus what was shared with it.
-``event_visibility`` is the same rule for one person's picture, as a SQL condition over
-``Event``, for the chronology, the harm evidence and the referral cross-checks.
+``chronology.visibility`` applies the same rule to chronology entries (``readable_events``,
+``event_visibility``), for the chronology, the harm evidence and the referral cross-checks.
 
 Every page, API route, export and CLI command that shows person-level data must build its
 query on ``readable_record_links`` / ``readable_person_ids`` / ``readable_source_records`` /
-``readable_events`` so none of them can forget the rule.
+``chronology.visibility.readable_events`` so none of them can forget the rule.
 """
 
 from __future__ import annotations
@@ -30,21 +30,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     and_,
     delete,
     exists,
     false,
-    func,
     literal,
     or_,
     select,
-    true,
     union,
     union_all,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from fullpicture.access.models import (
     ApiToken,
@@ -59,7 +56,6 @@ from fullpicture.access.models import (
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject, Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
-from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 
 #: Person ids the subject's agency is involved with beyond holding a record (e.g. on the plan).
@@ -107,6 +103,16 @@ def register_read_grounds_source(source: ReadGroundsSource) -> ReadGroundsSource
     return source
 
 
+def shared_record_sources() -> tuple[SharedRecordSource, ...]:
+    """The registered sources of records shared with an agency."""
+    return tuple(_shared_record_sources)
+
+
+def shared_event_sources() -> tuple[SharedEventSource, ...]:
+    """The registered sources of single chronology entries shared with an agency."""
+    return tuple(_shared_event_sources)
+
+
 def read_grounds(
     db_session: Session, *, subject: AuthSubject, person_id: int, now: dt.datetime
 ) -> dict[str, Any]:
@@ -117,24 +123,7 @@ def read_grounds(
     return grounds
 
 
-def _shared_event_condition(
-    subject: AuthSubject,
-    now: dt.datetime,
-    person: int | ColumnElement[int] | InstrumentedAttribute[int] | None,
-) -> list[ColumnElement[bool]]:
-    """One condition per shared-entry source: this ``Event`` version was shared with the
-    subject's agency (about ``person``, when given)."""
-    parts: list[ColumnElement[bool]] = []
-    for source in _shared_event_sources:
-        shared = source(subject, now).subquery("shared_event")
-        conditions = [shared.c.event_id == Event.id]
-        if person is not None:
-            conditions.append(shared.c.person_id == person)
-        parts.append(exists(select(literal(1)).where(and_(*conditions))))
-    return parts
-
-
-def _reads_children(subject: AuthSubject) -> bool:
+def reads_children(subject: AuthSubject) -> bool:
     return subject.sees_children and subject.has(Scope.CHILDREN_READ)
 
 
@@ -156,7 +145,7 @@ def break_glass_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int
 
 def sees_all_agencies(subject: AuthSubject) -> bool:
     """Whether the subject's role works on the pooled multi-agency picture (roles.yaml)."""
-    return _reads_children(subject) and subject.has(Scope.CHRONOLOGY_ALL_AGENCIES)
+    return reads_children(subject) and subject.has(Scope.CHRONOLOGY_ALL_AGENCIES)
 
 
 def _current_unarchived_links() -> Select[int, int, str]:
@@ -206,7 +195,7 @@ def _involved_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
 
 def readable_record_links(subject: AuthSubject, now: dt.datetime) -> Select[int, int, str]:
     """(person_id, agency_id, record_ref) of every agency record the subject may read."""
-    if not _reads_children(subject):
+    if not reads_children(subject):
         return _no_links()
     parts = _need_to_know_links(subject, now)
     if sees_all_agencies(subject):
@@ -223,7 +212,7 @@ def readable_record_links(subject: AuthSubject, now: dt.datetime) -> Select[int,
 
 def readable_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
     """Ids of every person the subject may see at all."""
-    if not _reads_children(subject):
+    if not reads_children(subject):
         return select(Person.id).where(false())
     return _involved_person_ids(subject, now)
 
@@ -240,108 +229,6 @@ def readable_source_records(
     if person_id is not None:
         conditions.append(links.c.person_id == person_id)
     return select(SourceRecord).where(exists(select(literal(1)).where(and_(*conditions))))
-
-
-def readable_events(
-    subject: AuthSubject, now: dt.datetime, *, person_id: int | None = None
-) -> Select[Event]:
-    """Event versions the subject may read: recorded by an agency whose record of a
-    participant the subject may read (optionally only events about one person)."""
-    links = readable_record_links(subject, now).subquery("readable_event_link")
-    conditions = [
-        EventParticipant.event_id == Event.id,
-        links.c.agency_id == Event.agency_id,
-        links.c.record_ref == EventParticipant.record_ref,
-    ]
-    if person_id is not None:
-        conditions.append(links.c.person_id == person_id)
-    visible: list[ColumnElement[bool]] = [
-        exists(select(literal(1)).select_from(EventParticipant).where(and_(*conditions)))
-    ]
-    if _reads_children(subject):
-        visible.extend(_shared_event_condition(subject, now, person_id))
-    return select(Event).where(or_(*visible))
-
-
-def event_visibility(
-    subject: Reader,
-    now: dt.datetime,
-    *,
-    person: int | ColumnElement[int] | InstrumentedAttribute[int],
-) -> ColumnElement[bool]:
-    """The need-to-know rule for one person's picture, as a condition over ``Event``.
-
-    ``person`` is whose picture it is (a child's id, or a column such as the linked person in a
-    household view). True when the subject may see the person at all and either holds the
-    pooled view (``chronology:all_agencies``, or a live break-glass grant for the person), or
-    the event was recorded by the subject's agency, or a record of one of its participants was
-    shared with the subject's agency. Entries about household adults shown in a child's
-    picture follow the child: pass the child's id.
-    """
-    if isinstance(subject, SystemPrincipal):
-        return true()  # an audited job reading the whole record (access.service.system_principal)
-    if not _reads_children(subject):
-        return false()
-    readable = readable_person_ids(subject, now).subquery("visible_person")
-    may_see_person = exists(select(literal(1)).where(readable.c.person_id == person))
-    if sees_all_agencies(subject):
-        return may_see_person
-    grants = break_glass_person_ids(subject, now).subquery("visible_grant")
-    parts: list[ColumnElement[bool]] = [
-        exists(select(literal(1)).where(grants.c.person_id == person))
-    ]
-    if subject.agency_id is not None:
-        parts.append(Event.agency_id == subject.agency_id)
-    for source in _shared_record_sources:
-        shared = source(subject, now).subquery("visible_shared")
-        parts.append(
-            exists(
-                select(literal(1))
-                .select_from(EventParticipant)
-                .where(
-                    EventParticipant.event_id == Event.id,
-                    shared.c.agency_id == Event.agency_id,
-                    shared.c.record_ref == EventParticipant.record_ref,
-                )
-            )
-        )
-    parts.extend(_shared_event_condition(subject, now, person))
-    return and_(may_see_person, or_(*parts))
-
-
-def visible_event_ids(
-    db_session: Session,
-    *,
-    subject: AuthSubject,
-    now: dt.datetime,
-    person_id: int,
-    event_ids: Sequence[int],
-) -> set[int]:
-    """Which of these events (from one person's picture) the subject may see."""
-    if not event_ids:
-        return set()
-    return set(
-        db_session.scalars(
-            select(Event.id).where(
-                Event.id.in_(sorted(set(event_ids))),
-                event_visibility(subject, now, person=person_id),
-            )
-        )
-    )
-
-
-def agency_count(db_session: Session, *, event_ids: Sequence[int]) -> int:
-    """How many agencies recorded these events (to say how many others hold entries)."""
-    if not event_ids:
-        return 0
-    return (
-        db_session.scalar(
-            select(func.count(func.distinct(Event.agency_id))).where(
-                Event.id.in_(sorted(set(event_ids)))
-            )
-        )
-        or 0
-    )
 
 
 def can_read_person(

@@ -9,7 +9,7 @@ chronology does not depend on harm.
 The single-agency view is what one agency holds alone, so the difference is visible.
 
 Given a ``viewer``, only the entries the need-to-know rule lets them see are shown
-(``access.repository.event_visibility``: every agency's for the pooled front-door roles and
+(``chronology.visibility.event_visibility``: every agency's for the pooled front-door roles and
 break-glass, otherwise their agency's own plus what was shared with it); the rest are counted
 in ``held_elsewhere`` and never shown.
 """
@@ -26,13 +26,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session, aliased
 
-from fullpicture.access.repository import event_visibility
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.incidents import ScoringEvent, group_incidents
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
+from fullpicture.chronology.visibility import event_visibility
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
 
 

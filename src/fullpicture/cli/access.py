@@ -16,7 +16,7 @@ from pydantic import SecretStr, ValidationError
 from rich.table import Table
 from sqlalchemy import select
 
-from fullpicture.access import audit, retention
+from fullpicture.access import audit
 from fullpicture.access import backup as backup_service
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
@@ -27,6 +27,7 @@ from fullpicture.cli.console import console, err_console
 from fullpicture.cli.principal import acting_user
 from fullpicture.core.database import unit_of_work
 from fullpicture.core.runtime import get_engine, get_session_factory
+from fullpicture.governance import retention
 
 user_app = typer.Typer(help="Create and manage user accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Scoped API tokens.", no_args_is_help=True)
@@ -338,7 +339,7 @@ def archive_closed(
         False, "--dry-run", help="Count what would be archived; change nothing."
     ),
 ) -> None:
-    """Archive agency records closed longer than the period in access/retention.yaml (never deletes).
+    """Archive agency records closed longer than the period in governance/retention.yaml (never deletes).
 
     Example: fullpicture retention archive --dry-run
     """

@@ -47,7 +47,7 @@ def child_harm(
 ) -> ChildHarmRead:
     """Needs ``children:read`` and a need to know the child; the read is audited. The score
     is computed on the whole record; the evidence shown is what the caller may see
-    (``access.repository.event_visibility``), and ``held_elsewhere`` counts the rest."""
+    (``chronology.visibility.event_visibility``), and ``held_elsewhere`` counts the rest."""
     person = access_service.open_person(
         db_session=session, subject=subject, person_public_id=person_id, purpose="harm score"
     )

@@ -17,6 +17,7 @@ from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.core.database import utc_now
@@ -363,7 +364,7 @@ class VisibleEvidence:
 
     The score is computed on the whole record (a child's risk does not shrink because one
     reader may not see all of it); only the evidence shown is limited, and what is withheld
-    is counted in ``held_elsewhere`` (access.repository.event_visibility decides).
+    is counted in ``held_elsewhere`` (chronology.visibility.event_visibility decides).
     """
 
     agency_of: dict[int, str]  # visible event id -> recording agency's code
@@ -425,7 +426,7 @@ def visible_evidence(
 ) -> VisibleEvidence:
     """Sort the event ids behind one child's score into those the subject sees and the rest."""
     event_ids = sorted({r for r in refs if isinstance(r, int)})
-    visible = access_repository.visible_event_ids(
+    visible = chronology_visibility.visible_event_ids(
         db_session, subject=subject, now=now, person_id=person_id, event_ids=event_ids
     )
     recorded_by = (
@@ -445,7 +446,7 @@ def visible_evidence(
         agency_of={i: recorded_by[i][1] for i in visible if i in recorded_by},
         held_elsewhere=HeldElsewhere.of(
             entries=len(hidden),
-            agencies=access_repository.agency_count(db_session, event_ids=hidden),
+            agencies=chronology_visibility.agency_count(db_session, event_ids=hidden),
             what="contributed to this score",
         ),
         hidden_agency_of={i: recorded_by[i][0] for i in hidden if i in recorded_by},
@@ -459,7 +460,7 @@ def disclose_alerts(
 ) -> list[AlertRead]:
     """Each alert as the reader may be told of it (issue 12, finding 2).
 
-    * Evidence: only the entries the reader may see (``access.repository.event_visibility``).
+    * Evidence: only the entries the reader may see (``chronology.visibility.event_visibility``).
     * ``withheld`` counts the entries behind the alert the reader may not see, and how many
       agencies hold them (never which), as ``held_elsewhere`` does for a score.
     * Kind, reason, decision and outcome are worded from every agency's entries: they are

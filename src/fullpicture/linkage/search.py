@@ -20,12 +20,12 @@ import polars as pl
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from fullpicture.access import person_summaries
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.subject import AuthSubject
 from fullpicture.linkage.models import LinkageRecord
 from fullpicture.linkage.preparation import RECORD_SCHEMA, prepare
-from fullpicture.people import service as people_service
 from fullpicture.people.models import PersonRecordLink
 
 #: The most children one search shows; a practitioner narrows the search rather than scrolls.
@@ -61,7 +61,7 @@ class ChildQuery:
 
 @dataclass(frozen=True)
 class ChildMatch:
-    child: people_service.ChildSummary
+    child: person_summaries.ChildSummary
     #: In words, why this child matched (the linkage comparison level each field reached).
     matched_on: tuple[str, ...]
     strength: int
@@ -282,10 +282,10 @@ def find_children(
         for reason in _matched_on(row, record):
             if reason not in reasons.setdefault(person_id, []):
                 reasons[person_id].append(reason)
-    summaries = people_service.child_summaries(
+    summaries = person_summaries.child_summaries(
         db_session, subject=subject, now=now, person_ids=sorted(reasons)
     )
-    born_after = people_service.child_born_after(now.date())
+    born_after = person_summaries.child_born_after(now.date())
     matches = [
         ChildMatch(child=summary, matched_on=tuple(reasons[pid]), strength=_strength(reasons[pid]))
         for pid, summary in summaries.items()

@@ -128,7 +128,7 @@ def current_events_for_child_and_household(
     visible: ColumnElement[bool] | None = None,
 ) -> list[RecordEventRow]:
     """Current events for the child and the child's household adults on ``as_of`` (one query);
-    ``visible`` (``access.repository.event_visibility``) marks the ones the reader may see."""
+    ``visible`` (``chronology.visibility.event_visibility``) marks the ones the reader may see."""
     statement = _child_and_household_events().add_columns(
         (true() if visible is None else visible).label("visible")
     )

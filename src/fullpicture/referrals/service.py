@@ -20,6 +20,7 @@ from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import AuthSubject, Reader
 from fullpicture.agencies.models import Agency
+from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.core.database import utc_now
 from fullpicture.referrals import repository
 from fullpicture.referrals.checker import analyse_referral_text, check_from_analysis
@@ -151,7 +152,7 @@ def check_text_with_record(
     """Check a referral text; with a child, add the record cross-checks (R9, R10, R11).
 
     The cross-checks use only the entries the ``viewer`` may see
-    (``access.repository.event_visibility``) and a note counts the rest; a job reading the
+    (``chronology.visibility.event_visibility``) and a note counts the rest; a job reading the
     whole record passes an audited ``access.service.system_principal``.
     """
     book = rulebook or default_rulebook()
@@ -166,7 +167,7 @@ def check_text_with_record(
     child = repository.person_by_public_id(db_session, public_id=child_public_id)
     if child is None:
         raise ChildNotFoundError(f"no child with id {child_public_id}")
-    visible = access_repository.event_visibility(viewer, utc_now(), person=child.id)
+    visible = chronology_visibility.event_visibility(viewer, utc_now(), person=child.id)
     rows = repository.current_events_for_child_and_household(
         db_session, child_id=child.id, as_of=as_of, visible=visible
     )

@@ -27,6 +27,7 @@ from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
+from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import Person, PersonRecordLink
@@ -203,7 +204,7 @@ def _about_and_visible(
     if about_child is None:
         return False
     return bool(
-        access_repository.visible_event_ids(
+        chronology_visibility.visible_event_ids(
             db_session, subject=subject, now=now, person_id=person.id, event_ids=[event.id]
         )
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from fullpicture.access import person_summaries
 from fullpicture.access.auth import ChildReader, ChildWriter, DbSession
 from fullpicture.access.roles import Scope
 from fullpicture.access.service import PersonNotVisible
@@ -20,7 +21,6 @@ from fullpicture.chronology import routes as chronology_routes
 from fullpicture.core.database import utc_now
 from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus, HarmAlert
-from fullpicture.people import service as people_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 
 templates = page_templates(WEB_DIR / "templates")
@@ -54,7 +54,7 @@ def alerts_page(
         routed_to_agency_id=subject.agency_id if mine == "yes" else None,
         limit=200,
     )
-    children = people_service.child_summaries(
+    children = person_summaries.child_summaries(
         db_session, subject=subject, now=now, person_ids=[a.person_id for a in alerts]
     )
     shown = harm_service.disclose_alerts(db_session=db_session, reader=subject, alerts=alerts)
@@ -79,7 +79,7 @@ def _alert_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     now = utc_now()
-    child = people_service.child_summaries(
+    child = person_summaries.child_summaries(
         db_session, subject=subject, now=now, person_ids=[alert.person_id]
     ).get(alert.person_id)
     chronology = chronology_repository.child_chronology(
@@ -129,7 +129,7 @@ def _open(db_session: Session, subject: AuthSubject, alert_id: str) -> HarmAlert
             db_session=db_session, reader=subject, public_id=alert_id[:36], purpose="alert page"
         )
     except harm_service.AlertNotFound:
-        # The same words as for a child the user may not see (access.pages maps it to a 404).
+        # The same words as for a child the user may not see (web.sign_in maps it to a 404).
         raise PersonNotVisible(
             "no such alert, or you have no need to know about its child"
         ) from None

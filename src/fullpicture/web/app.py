@@ -20,6 +20,7 @@ from fullpicture.access import api as access_api
 from fullpicture.access import auth as access_auth
 from fullpicture.chronology import routes as chronology_routes
 from fullpicture.core.runtime import request_session
+from fullpicture.governance import api as governance_api
 from fullpicture.harm import api as harm_api
 from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.imports import api as imports_api
@@ -32,6 +33,7 @@ from fullpicture.web import entries as entry_pages
 from fullpicture.web import linkage_review as link_review_pages
 from fullpicture.web import pages as web_pages
 from fullpicture.web import referrals as referral_pages
+from fullpicture.web import sign_in
 from fullpicture.web.templating import (
     GOVUK_ASSETS_URL,
     GOVUK_FRONTEND_URL,
@@ -109,6 +111,7 @@ def create_app() -> FastAPI:
     app.include_router(sharing_api.router)
     app.include_router(workflow_api.router)
     app.include_router(chronology_routes.router)
+    app.include_router(governance_api.router)
     app.include_router(web_pages.router)
     app.include_router(children_pages.router)
     app.include_router(alert_pages.router)
@@ -118,4 +121,5 @@ def create_app() -> FastAPI:
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.auth (tests/access/test_route_access.py).
     access_api.install(app)
+    sign_in.install_pages(app)
     return app

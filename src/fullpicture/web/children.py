@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from fullpicture.access import person_summaries
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.auth import ChildReader, DbSession, PersonPublicId
@@ -32,7 +33,6 @@ from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import search as child_search
-from fullpicture.people import service as people_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 from fullpicture.web.timeline import build_timeline
 
@@ -234,9 +234,9 @@ def child_page(
     person = access_service.open_person(
         db_session=db_session, subject=subject, person_public_id=person_id, purpose="child page"
     )
-    summary = people_service.child_summaries(
+    summary = person_summaries.child_summaries(
         db_session, subject=subject, now=now, person_ids=[person.id]
-    ).get(person.id) or people_service.summarise(person.id, person.public_id, [])
+    ).get(person.id) or person_summaries.summarise(person.id, person.public_id, [])
     # Household members the user's agency holds no record of are counted, not shown.
     households = linkage_households.child_household_view(
         db_session=db_session, reader=subject, person_public_id=person.public_id
@@ -337,9 +337,9 @@ def child_chronology_pdf(
     person = access_service.open_person(
         db_session=db_session, subject=subject, person_public_id=person_id, purpose="export pdf"
     )
-    summary = people_service.child_summaries(
+    summary = person_summaries.child_summaries(
         db_session, subject=subject, now=now, person_ids=[person.id]
-    ).get(person.id) or people_service.summarise(person.id, person.public_id, [])
+    ).get(person.id) or person_summaries.summarise(person.id, person.public_id, [])
     _combined, shown, agency_view = _chronologies(db_session, subject, person.id, filters, rules)
     born = f"{summary.date_of_birth:%d %B %Y}" if summary.date_of_birth else "not recorded"
     pdf = chronology_pdf(

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from fullpicture.access import person_summaries
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.auth import ChildWriter, DbSession, PersonPublicId
@@ -21,7 +22,6 @@ from fullpicture.chronology.models import InformationType, ParticipantRole
 from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.core.database import utc_now
 from fullpicture.imports import corrections
-from fullpicture.people import service as people_service
 from fullpicture.referrals.classifier import classify_concerns
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 
@@ -54,13 +54,13 @@ async def _typed(request: Request) -> dict[str, str]:
 
 def _own_records(
     db_session: Session, subject: AuthSubject, person_public_id: str, purpose: str
-) -> tuple[Any, people_service.ChildSummary, str, list[people_service.ReadableRecord]]:
+) -> tuple[Any, person_summaries.ChildSummary, str, list[person_summaries.ReadableRecord]]:
     person = access_service.open_person(
         db_session=db_session, subject=subject, person_public_id=person_public_id, purpose=purpose
     )
-    summary = people_service.child_summaries(
+    summary = person_summaries.child_summaries(
         db_session, subject=subject, now=utc_now(), person_ids=[person.id]
-    ).get(person.id) or people_service.summarise(person.id, person.public_id, [])
+    ).get(person.id) or person_summaries.summarise(person.id, person.public_id, [])
     code = (
         access_repository.agency_code_of(db_session, subject.agency_id)
         if subject.agency_id is not None
@@ -76,7 +76,7 @@ def _own_records(
 
 
 def _feed_fields(
-    typed: dict[str, str], records: list[people_service.ReadableRecord]
+    typed: dict[str, str], records: list[person_summaries.ReadableRecord]
 ) -> dict[str, Any]:
     def blank(name: str) -> str | None:
         return typed[name].strip() or None
@@ -188,7 +188,7 @@ async def record_entry(
 
 
 def _history(
-    db_session: Session, code: str, event_ref: str, own: list[people_service.ReadableRecord]
+    db_session: Session, code: str, event_ref: str, own: list[person_summaries.ReadableRecord]
 ) -> list[Any]:
     try:
         versions = corrections.event_history(

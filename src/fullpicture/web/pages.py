@@ -7,13 +7,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from fullpicture.access import person_summaries
 from fullpicture.access.auth import DbSession, Principal
 from fullpicture.access.roles import Scope
 from fullpicture.core.database import utc_now
 from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.harm.schemas import AlertRead
-from fullpicture.people import service as people_service
 from fullpicture.referrals import service as referral_service
 from fullpicture.web.templating import WEB_DIR, csrf_token_of, page_templates, render_page
 
@@ -26,13 +26,13 @@ OPEN_ALERT_STATUSES = (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
 @router.get("/home", response_class=HTMLResponse)
 def home_page(request: Request, subject: Principal, db_session: DbSession) -> HTMLResponse:
     now = utc_now()
-    children: list[people_service.ChildSummary] = []
+    children: list[person_summaries.ChildSummary] = []
     children_total = 0
     shown_alerts: list[AlertRead] = []
-    alert_children: dict[int, people_service.ChildSummary] = {}
+    alert_children: dict[int, person_summaries.ChildSummary] = {}
     drafts = []
     if subject.has(Scope.CHILDREN_READ):
-        children, children_total = people_service.agency_children(
+        children, children_total = person_summaries.agency_children(
             db_session, subject=subject, now=now
         )
         alerts = harm_service.readable_alerts(
@@ -43,7 +43,7 @@ def home_page(request: Request, subject: Principal, db_session: DbSession) -> HT
             routed_to_agency_id=subject.agency_id,
             limit=50,
         )
-        alert_children = people_service.child_summaries(
+        alert_children = person_summaries.child_summaries(
             db_session, subject=subject, now=now, person_ids=[a.person_id for a in alerts]
         )
         shown_alerts = harm_service.disclose_alerts(

@@ -15,13 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from fullpicture.access import person_summaries
 from fullpicture.access import service as access_service
 from fullpicture.access.auth import DbSession, ReferralWriter
 from fullpicture.access.subject import AuthSubject
 from fullpicture.chronology import repository as chronology_repository
 from fullpicture.chronology import routes as chronology_routes
 from fullpicture.core.database import utc_now
-from fullpicture.people import service as people_service
 from fullpicture.people.models import Person
 from fullpicture.referrals import service as referral_service
 from fullpicture.referrals.models import (
@@ -223,7 +223,7 @@ def _render(
             person_public_id=typed["child_id"],
             purpose="referral: the child's chronology beside the form",
         )
-        child = people_service.child_summaries(
+        child = person_summaries.child_summaries(
             db_session, subject=subject, now=now, person_ids=[person.id]
         ).get(person.id)
         chronology = chronology_repository.child_chronology(
@@ -290,7 +290,7 @@ def new_referral_page(
         person = access_service.open_person(
             db_session=db_session, subject=subject, person_public_id=child, purpose="referral"
         )
-        summary = people_service.child_summaries(
+        summary = person_summaries.child_summaries(
             db_session, subject=subject, now=utc_now(), person_ids=[person.id]
         ).get(person.id)
         if summary is not None:

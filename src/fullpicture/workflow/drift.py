@@ -23,6 +23,7 @@ from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
+from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import EventParticipant
 from fullpicture.core.database import utc_now
 from fullpicture.harm.models import AlertStatus, HarmAlert
@@ -172,7 +173,7 @@ def _repeated_nfa(
     the entries the subject may see (so a count never reveals an unseen entry)."""
     nfa = rules.repeated_nfa
     since = add_months(now.date(), -nfa.within_months)
-    visible = access_repository.readable_events(subject, now).subquery("visible_nfa")
+    visible = chronology_visibility.readable_events(subject, now).subquery("visible_nfa")
     rows = db_session.execute(
         select(
             PersonRecordLink.person_id,

@@ -21,6 +21,7 @@ from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import PlainText
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
+from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.core.database import utc_now
 
 RULES_FILE = Path(__file__).with_name("subject_access.yaml")
@@ -127,7 +128,7 @@ def export_person_data(
     events: list[dict[str, Any]] = []
     withheld: list[WithheldEntry] = []
     for event in db_session.scalars(
-        access_repository.readable_events(subject, now, person_id=person.id)
+        chronology_visibility.readable_events(subject, now, person_id=person.id)
     ):
         agency_code = agency_codes.get(event.agency_id, "")
         if withhold and event.concern_code in exempt_codes:

@@ -8,7 +8,6 @@ import math
 import re
 import secrets
 from collections.abc import Iterator
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -51,7 +50,7 @@ SIGN_IN_CSRF_COOKIE = "fp_sign_in_csrf"
 DEFAULT_AFTER_SIGN_IN = "/home"
 NEXT_PATH_MAX_LENGTH = 500
 
-templates = page_templates(FilePath(__file__).resolve().parent / "templates")
+templates = page_templates()
 
 
 # --- signing in -------------------------------------------------------------------------
