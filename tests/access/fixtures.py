@@ -7,12 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from fullpicture.access.settings import get_access_settings
 from fullpicture.core import runtime
 from fullpicture.core.settings import get_settings
 from tests.conftest import TestDatabase
 
-_CACHED = (get_settings, get_access_settings, runtime.get_engine, runtime.get_session_factory)
+_CACHED = (get_settings, get_settings, runtime.get_engine, runtime.get_session_factory)
 
 
 def database_url(database: TestDatabase) -> str:

@@ -12,8 +12,8 @@ from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
 from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import TokenCreate, UserCreate
-from fullpicture.access.settings import AccessSettings
 from fullpicture.core.database import utc_now
+from fullpicture.core.settings import Settings
 from tests.access.principals import make_agency, make_user, strong_password
 
 
@@ -68,7 +68,7 @@ def test_child_roles_need_an_agency(db_session: Session) -> None:
 def test_lock_out_after_repeated_failures_even_with_the_right_password(
     db_session: Session,
 ) -> None:
-    settings = AccessSettings(lockout_threshold=3, lockout_minutes=15)
+    settings = Settings(lockout_threshold=3, lockout_minutes=15)
     password = strong_password()
     user = make_user(db_session, password=password)
     now = utc_now()
@@ -101,7 +101,7 @@ def test_lock_out_after_repeated_failures_even_with_the_right_password(
 
 
 def test_sessions_expire_when_idle_and_at_their_limit(db_session: Session) -> None:
-    settings = AccessSettings(session_hours=1, session_idle_minutes=10)
+    settings = Settings(session_hours=1, session_idle_minutes=10)
     user = make_user(db_session)
     now = utc_now()
     token, session = access_service.start_session(

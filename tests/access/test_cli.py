@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from fullpicture.access import service as access_service
 from fullpicture.access.models import AuditEntry, UserAccount
-from fullpicture.access.settings import get_access_settings
 from fullpicture.cli.main import app
 from fullpicture.core import runtime
 from fullpicture.core.database import session_factory, unit_of_work
@@ -30,7 +29,7 @@ def cli_database(
     monkeypatch.setenv("FULLPICTURE_DATABASE_URL", url)
     for cached in (
         get_settings,
-        get_access_settings,
+        get_settings,
         runtime.get_engine,
         runtime.get_session_factory,
     ):
@@ -39,7 +38,7 @@ def cli_database(
     runtime.get_engine().dispose()
     for cached in (
         get_settings,
-        get_access_settings,
+        get_settings,
         runtime.get_engine,
         runtime.get_session_factory,
     ):

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access.models import Role
 from fullpicture.access.schemas import UserCreate
 from fullpicture.access.service import create_user
-from fullpicture.access.settings import AccessSettings, get_access_settings
+from fullpicture.core.settings import Settings, get_settings
 from fullpicture.web import sign_in
 
 ISSUER = "http://127.0.0.1:9999"
@@ -92,8 +92,8 @@ def stub_issuer(subject: str, *, tamper_nonce: bool = False) -> FastAPI:
 
 
 @pytest.fixture
-def oidc_settings() -> AccessSettings:
-    return AccessSettings(
+def oidc_settings() -> Settings:
+    return Settings(
         oidc_issuer=ISSUER,
         oidc_client_id=CLIENT_ID,
         oidc_client_secret=SecretStr(CLIENT_SECRET),
@@ -101,7 +101,7 @@ def oidc_settings() -> AccessSettings:
     )
 
 
-def _wire(app_client: TestClient, settings: AccessSettings, stub: FastAPI) -> TestClient:
+def _wire(app_client: TestClient, settings: Settings, stub: FastAPI) -> TestClient:
     issuer_client = TestClient(stub, base_url=ISSUER, follow_redirects=False)
 
     def client() -> Iterator[TestClient]:
@@ -109,7 +109,7 @@ def _wire(app_client: TestClient, settings: AccessSettings, stub: FastAPI) -> Te
 
     app: FastAPI = app_client.app  # type: ignore[assignment]
     app.dependency_overrides[sign_in.oidc_http_client] = client
-    app.dependency_overrides[get_access_settings] = lambda: settings
+    app.dependency_overrides[get_settings] = lambda: settings
     return issuer_client
 
 
@@ -139,7 +139,7 @@ def _linked_user(db_session: Session, subject: str) -> None:
 
 
 def test_a_linked_account_signs_in(
-    app_client: TestClient, db_session: Session, oidc_settings: AccessSettings
+    app_client: TestClient, db_session: Session, oidc_settings: Settings
 ) -> None:
     _linked_user(db_session, "alice-at-idp")
     issuer_client = _wire(app_client, oidc_settings, stub_issuer("alice-at-idp"))
@@ -149,7 +149,7 @@ def test_a_linked_account_signs_in(
 
 
 def test_an_unlinked_identity_is_refused(
-    app_client: TestClient, db_session: Session, oidc_settings: AccessSettings
+    app_client: TestClient, db_session: Session, oidc_settings: Settings
 ) -> None:
     _linked_user(db_session, "alice-at-idp")
     issuer_client = _wire(app_client, oidc_settings, stub_issuer("mallory-at-idp"))
@@ -159,7 +159,7 @@ def test_an_unlinked_identity_is_refused(
 
 
 def test_a_replayed_or_foreign_token_is_refused(
-    app_client: TestClient, db_session: Session, oidc_settings: AccessSettings
+    app_client: TestClient, db_session: Session, oidc_settings: Settings
 ) -> None:
     _linked_user(db_session, "alice-at-idp")
     issuer_client = _wire(app_client, oidc_settings, stub_issuer("alice-at-idp", tamper_nonce=True))
@@ -168,7 +168,7 @@ def test_a_replayed_or_foreign_token_is_refused(
 
 
 def test_a_forged_state_is_refused(
-    app_client: TestClient, db_session: Session, oidc_settings: AccessSettings
+    app_client: TestClient, db_session: Session, oidc_settings: Settings
 ) -> None:
     _wire(app_client, oidc_settings, stub_issuer("alice-at-idp"))
     app_client.get("/sign-in/oidc", follow_redirects=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 from fullpicture.access.auth import PUBLIC_ROUTES
 from fullpicture.access.models import Role
 from fullpicture.access.roles import Scope, role_book
-from fullpicture.access.settings import AccessSettings
+from fullpicture.core.settings import AccessSettings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text(encoding="utf-8")
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
 from fullpicture.access.models import AuditEntry, SignInFailure
-from fullpicture.access.settings import AccessSettings, get_access_settings
 from fullpicture.core.database import session_factory, unit_of_work, utc_now
+from fullpicture.core.settings import Settings, get_settings
 from tests.access.principals import make_user, strong_password
 from tests.conftest import TestDatabase
 
@@ -28,9 +28,9 @@ THRESHOLD = 3
 def small_threshold(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("FULLPICTURE_SIGN_IN_THROTTLE_FAILURES", str(THRESHOLD))
     monkeypatch.setenv("FULLPICTURE_SIGN_IN_THROTTLE_MINUTES", "10")
-    get_access_settings.cache_clear()
+    get_settings.cache_clear()
     yield
-    get_access_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_client_network(host: str | None, key: str) -> None:
 
 
 def test_the_throttle_lifts_when_failures_leave_the_window(db_session: Session) -> None:
-    settings = AccessSettings(sign_in_throttle_failures=2, sign_in_throttle_minutes=10)
+    settings = Settings(sign_in_throttle_failures=2, sign_in_throttle_minutes=10)
     start = utc_now()
     for minutes in (0, 4):
         access_service.record_sign_in_failure(
@@ -159,7 +159,7 @@ def test_the_throttle_lifts_when_failures_leave_the_window(db_session: Session) 
 
 def test_the_count_is_shared_between_connections(fresh_database: TestDatabase) -> None:
     """Two workers are two database connections: failures one records, the other counts."""
-    settings = AccessSettings(sign_in_throttle_failures=2, sign_in_throttle_minutes=10)
+    settings = Settings(sign_in_throttle_failures=2, sign_in_throttle_minutes=10)
     factory = session_factory(fresh_database.engine)
     for _ in range(2):
         with unit_of_work(factory) as worker_a:

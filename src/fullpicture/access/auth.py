@@ -34,9 +34,9 @@ from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import (
     UUID_PATTERN,
 )
-from fullpicture.access.settings import get_access_settings, session_signing_key
 from fullpicture.access.subject import AuthMethod, AuthSubject, subject_for
 from fullpicture.core.runtime import request_session
+from fullpicture.core.settings import get_settings, session_signing_key
 
 SESSION_COOKIE = "fp_session"
 CSRF_HEADER = "x-csrf-token"
@@ -95,7 +95,7 @@ _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 
 
 def _gate_size(dialect: str) -> int:
-    configured = get_access_settings().concurrent_database_requests
+    configured = get_settings().concurrent_database_requests
     if configured:
         return configured
     return 1 if dialect == "sqlite" else 8
@@ -238,7 +238,7 @@ def _subject_from_request(
         raise _unauthenticated("Sign in first, or send an API token as Authorization: Bearer.")
     try:
         token = cookie_signer("session").loads(
-            cookie, max_age=int(get_access_settings().session_hours * 3600)
+            cookie, max_age=int(get_settings().session_hours * 3600)
         )
     except BadSignature:
         raise _unauthenticated("Your session is not valid; sign in again.") from None

@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from fullpicture.access.settings import AccessSettings
+from fullpicture.core.settings import Settings
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 CLOCK_SKEW = dt.timedelta(minutes=2)
@@ -69,7 +69,7 @@ def _require_secure(url: str) -> None:
     raise OidcError(f"{url} must use https")
 
 
-def discover(settings: AccessSettings, client: httpx.Client) -> ProviderMetadata:
+def discover(settings: Settings, client: httpx.Client) -> ProviderMetadata:
     issuer = settings.oidc_issuer.rstrip("/")
     _require_secure(issuer)
     response = client.get(f"{issuer}/.well-known/openid-configuration")
@@ -88,9 +88,7 @@ def discover(settings: AccessSettings, client: httpx.Client) -> ProviderMetadata
     return metadata
 
 
-def authorisation_url(
-    settings: AccessSettings, metadata: ProviderMetadata, attempt: OidcAttempt
-) -> str:
+def authorisation_url(settings: Settings, metadata: ProviderMetadata, attempt: OidcAttempt) -> str:
     query = urlencode(
         {
             "response_type": "code",
@@ -116,7 +114,7 @@ def _decode_segment(segment: str) -> dict[str, Any]:
 
 def exchange_code(
     *,
-    settings: AccessSettings,
+    settings: Settings,
     metadata: ProviderMetadata,
     attempt: OidcAttempt,
     code: str,
@@ -150,7 +148,7 @@ def exchange_code(
 def check_claims(
     claims: dict[str, Any],
     *,
-    settings: AccessSettings,
+    settings: Settings,
     metadata: ProviderMetadata,
     nonce: str,
     now: dt.datetime,

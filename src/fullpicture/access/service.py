@@ -30,10 +30,10 @@ from fullpicture.access.models import (
 )
 from fullpicture.access.roles import Scope, role_book
 from fullpicture.access.schemas import AccessLogEntry, BreakGlassRequest, TokenCreate, UserCreate
-from fullpicture.access.settings import AccessSettings, get_access_settings
 from fullpicture.access.subject import AuthMethod, AuthSubject, SystemPrincipal, subject_for
 from fullpicture.agencies.models import Agency, Practitioner
 from fullpicture.core.database import utc_now
+from fullpicture.core.settings import Settings, get_settings
 from fullpicture.people.models import Person
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -64,9 +64,9 @@ def sha256_hex(value: str) -> str:
 
 
 def check_password_strength(
-    *, password: str, username: str, settings: AccessSettings | None = None
+    *, password: str, username: str, settings: Settings | None = None
 ) -> None:
-    settings = settings or get_access_settings()
+    settings = settings or get_settings()
     if len(password) < settings.password_min_length:
         raise AccountSetupError(
             f"the password must be at least {settings.password_min_length} characters"
@@ -193,14 +193,14 @@ def sign_in_with_password(
     username: str,
     password: str,
     now: dt.datetime | None = None,
-    settings: AccessSettings | None = None,
+    settings: Settings | None = None,
 ) -> SignInOutcome:
     """Check a password, counting failures and locking the account after too many.
 
     Returns an outcome rather than raising, so the caller commits the failure count too.
     The refusal text is the same whatever went wrong, so it reveals no usernames.
     """
-    settings = settings or get_access_settings()
+    settings = settings or get_settings()
     now = now or utc_now()
     user = access_repository.user_by_username(db_session, username)
     if user is None or user.password_hash is None or not user.is_active:
@@ -275,10 +275,10 @@ def sign_in_retry_after(
     db_session: Session,
     client: str,
     now: dt.datetime | None = None,
-    settings: AccessSettings | None = None,
+    settings: Settings | None = None,
 ) -> int | None:
     """Whole seconds until ``client`` may try to sign in again, or None if it may now."""
-    settings = settings or get_access_settings()
+    settings = settings or get_settings()
     now = now or utc_now()
     window = dt.timedelta(minutes=settings.sign_in_throttle_minutes)
     # The client may try again once its threshold-th latest refusal leaves the window.
@@ -295,11 +295,11 @@ def record_sign_in_failure(
     db_session: Session,
     client: str,
     now: dt.datetime | None = None,
-    settings: AccessSettings | None = None,
+    settings: Settings | None = None,
 ) -> int | None:
     """Count a refused sign-in from ``client``; returns the seconds to wait if this refusal
     reached the threshold (and records in the audit log that the address is throttled)."""
-    settings = settings or get_access_settings()
+    settings = settings or get_settings()
     now = now or utc_now()
     window = dt.timedelta(minutes=settings.sign_in_throttle_minutes)
     access_repository.forget_sign_in_failures(db_session, before=now - window)
@@ -340,10 +340,10 @@ def start_session(
     user: UserAccount,
     method: str,
     now: dt.datetime | None = None,
-    settings: AccessSettings | None = None,
+    settings: Settings | None = None,
 ) -> tuple[str, SignInSession]:
     """Open a browser session; returns the random token for the cookie (stored only hashed)."""
-    settings = settings or get_access_settings()
+    settings = settings or get_settings()
     now = now or utc_now()
     token = secrets.token_urlsafe(32)
     session = SignInSession(
@@ -374,10 +374,10 @@ def resolve_session(
     db_session: Session,
     token: str,
     now: dt.datetime | None = None,
-    settings: AccessSettings | None = None,
+    settings: Settings | None = None,
 ) -> tuple[SignInSession, UserAccount] | None:
     """The live session and its user for a cookie token, or None (expired, idle, ended)."""
-    settings = settings or get_access_settings()
+    settings = settings or get_settings()
     now = now or utc_now()
     session = access_repository.session_by_token_hash(db_session, sha256_hex(token))
     if session is None or session.ended_at is not None or session.expires_at <= now:
@@ -423,10 +423,10 @@ def issue_api_token(
     token_in: TokenCreate,
     actor: str,
     now: dt.datetime | None = None,
-    settings: AccessSettings | None = None,
+    settings: Settings | None = None,
 ) -> tuple[str, ApiToken]:
     """Make a token carrying at most the user's role's scopes; the plain token is returned once."""
-    settings = settings or get_access_settings()
+    settings = settings or get_settings()
     now = now or utc_now()
     allowed = role_book().policy(user.role).scopes
     beyond = token_in.scopes - allowed
@@ -638,10 +638,10 @@ def break_glass(
     subject: AuthSubject,
     request: BreakGlassRequest,
     now: dt.datetime | None = None,
-    settings: AccessSettings | None = None,
+    settings: Settings | None = None,
 ) -> tuple[BreakGlassGrant, list[AccessNotification]]:
     """Grant time-limited emergency access to one person, notify the designated leads, audit it."""
-    settings = settings or get_access_settings()
+    settings = settings or get_settings()
     now = now or utc_now()
     require_scopes(subject, Scope.BREAK_GLASS)
     if request.minutes > settings.break_glass_max_minutes:

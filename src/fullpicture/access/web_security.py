@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from fullpicture.access.settings import get_access_settings
 from fullpicture.core.settings import get_settings
 
 Scope_ = MutableMapping[str, Any]
@@ -36,7 +35,7 @@ UPLOAD_CONTENT_TYPES = ("multipart/form-data", "application/octet-stream", "text
 
 
 def served_over_tls(scope: Scope_) -> bool:
-    return scope.get("scheme") in {"https", "wss"} or get_access_settings().force_secure_cookies
+    return scope.get("scheme") in {"https", "wss"} or get_settings().force_secure_cookies
 
 
 class SecurityHeadersMiddleware:

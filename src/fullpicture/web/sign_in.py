@@ -38,12 +38,12 @@ from fullpicture.access.schemas import (
     USERNAME_PATTERN,
     UUID_PATTERN,
 )
-from fullpicture.access.settings import AccessSettings, get_access_settings
 from fullpicture.access.subject import AuthSubject
 from fullpicture.access.web_security import (
     served_over_tls,
 )
 from fullpicture.core.database import utc_now
+from fullpicture.core.settings import Settings, get_settings
 from fullpicture.web.templating import page_templates, render_page
 
 SIGN_IN_CSRF_COOKIE = "fp_sign_in_csrf"
@@ -193,7 +193,7 @@ def _sign_in_form(
             "next_path": _safe_next(next_path),
             "refusal": refusal,
             "username": username,
-            "oidc_enabled": get_access_settings().oidc_enabled,
+            "oidc_enabled": get_settings().oidc_enabled,
         },
         subject=None,
         status_code=status_code,
@@ -215,7 +215,7 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
     response.set_cookie(
         SESSION_COOKIE,
         cookie_signer("session").dumps(token),
-        max_age=int(get_access_settings().session_hours * 3600),
+        max_age=int(get_settings().session_hours * 3600),
         path="/",
         httponly=True,
         samesite="lax",
@@ -311,13 +311,13 @@ def oidc_http_client() -> Iterator[httpx.Client]:
 
 
 OidcClient = Annotated[httpx.Client, Depends(oidc_http_client, scope="function")]
-Settings = Annotated[AccessSettings, Depends(get_access_settings)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 OIDC_COOKIE = "fp_oidc"
 
 
 @web_router.get("/sign-in/oidc")
 def oidc_start(
-    request: Request, settings: Settings, client: OidcClient, next: str = DEFAULT_AFTER_SIGN_IN
+    request: Request, settings: SettingsDep, client: OidcClient, next: str = DEFAULT_AFTER_SIGN_IN
 ) -> Response:
     if not settings.oidc_enabled:
         raise HTTPException(status_code=404, detail="OpenID Connect sign-in is not configured.")
@@ -352,7 +352,7 @@ def oidc_start(
 def oidc_callback(
     request: Request,
     db_session: GatedSession,
-    settings: Settings,
+    settings: SettingsDep,
     client: OidcClient,
     code: Annotated[str, Query(max_length=2048)] = "",
     state: Annotated[str, Query(max_length=200)] = "",
