@@ -19,6 +19,8 @@ from fullpicture.core import migrations
 from fullpicture.core.database import make_engine, session_factory, unit_of_work
 from fullpicture.core.runtime import request_session
 from fullpicture.harm.models import AlertStatus, HarmAlert
+from fullpicture.linkage.models import ReviewItem, ReviewStatus
+from fullpicture.linkage.repository import record_key
 from fullpicture.web.app import create_app
 from fullpicture.web.templating import CHECKOUT_DIR
 from tests.access.principals import make_user, strong_password
@@ -39,6 +41,7 @@ class Served:
     stranger_id: str
     stranger_refs: list[str]
     alert_id: str
+    review_item_id: int
 
 
 @pytest.fixture
@@ -64,7 +67,25 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 session, role=Role.PRACTITIONER, agency=picture.gp, password=password
             ).username,
             "auditor": make_user(session, role=Role.AUDITOR, password=password).username,
+            "front_door": make_user(
+                session, role=Role.FRONT_DOOR, agency=picture.gp, password=password
+            ).username,
         }
+        namesake_record = picture.namesake_records[0]
+        review_item = ReviewItem(
+            record_key_l=record_key(picture.gp_record.agency_id, picture.gp_record.record_ref),
+            record_key_r=record_key(namesake_record.agency_id, namesake_record.record_ref),
+            match_weight=2.5,
+            match_probability=0.85,
+            comparison_levels={
+                "given_name": {"level": "same given name", "match_weight": 6.4},
+                "date_of_birth": {"level": "different date of birth", "match_weight": -7.2},
+            },
+            status=ReviewStatus.OPEN,
+        )
+        session.add(review_item)
+        session.flush()
+        review_item_id = review_item.id
         served_data = (
             picture.child.public_id,
             stranger.public_id,
@@ -77,6 +98,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
             picture.alert.public_id,
         )
     app = create_app()
+    app.state.review_item_id = review_item_id
 
     def _session() -> Iterator[Session]:
         with factory.begin() as session:
@@ -84,7 +106,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
     app.dependency_overrides[request_session] = _session
     with live_server(app) as url:
-        yield Served(url, factory, password, users, *served_data)
+        yield Served(url, factory, password, users, *served_data, review_item_id)
     engine.dispose()
 
 
@@ -193,6 +215,69 @@ def test_a_designated_lead_walks_the_journeys(served: Served) -> None:
         alert = session.query(HarmAlert).filter_by(public_id=served.alert_id).one()
         assert alert.status is AlertStatus.ACKNOWLEDGED
         assert alert.decided_by == f"user:{served.users['school']}"
+
+
+def test_record_and_correct_an_entry_keep_a_draft_and_confirm_a_link(served: Served) -> None:
+    problems: list[str] = []
+    with browser_page() as page:
+        page.context.add_init_script(path=str(AXE))
+        _sign_in(page, served, "school_teacher")
+        page.goto(f"{served.url}/children/{served.child_id}")
+        page.click("text=Record an entry")
+        page.wait_for_selector("#entry-form")
+        _checked(page, problems)
+        page.fill("#summary", "Amelia came in hungry and said there was no food at home.")
+        page.click("#suggest-button")
+        page.wait_for_selector("#suggestions")
+        _checked(page, problems)
+        page.select_option("#concern_code", "NEG-BAS")
+        page.check("#information_type-reported")
+        page.click("#save-entry")
+        page.wait_for_selector(".govuk-error-summary")  # no date: said so, nothing lost
+        _checked(page, problems)
+        assert "no food at home" in page.input_value("#summary")
+        page.fill("#event_date", "2026-11")
+        page.click("#save-entry")
+        page.wait_for_selector("#versions")
+        _checked(page, problems)
+        page.click("text=Correct this entry")
+        page.wait_for_selector("#reason")
+        page.fill("#summary", "Amelia came in hungry and said there was no breakfast at home.")
+        page.fill("#reason", "She said breakfast, not food at all.")
+        page.click("#save-entry")
+        page.wait_for_selector("text=Why it was corrected")
+        _checked(page, problems)
+        versions = page.inner_text("#versions")
+        assert "no food at home" in versions and "no breakfast at home" in versions
+
+        # The session ends while a referral is being written: the draft comes back.
+        page.goto(f"{served.url}/referrals/new?child={served.child_id}")
+        page.fill("#concern_narrative", "Amelia told me she is scared of her dad's friend.")
+        page.context.clear_cookies()
+        page.click("#check-button")
+        page.wait_for_url(re.compile(r".*/sign-in\?next=.*"))
+        page.fill("#username", served.users["school_teacher"])
+        page.fill("#password", served.password)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r".*/referrals/new\?child=.*"))
+        assert "scared of her dad's friend" in page.input_value("#concern_narrative")
+
+        # A front-door worker confirms a link with a reason.
+        _sign_in(page, served, "front_door")
+        page.click("text=Link review")
+        page.wait_for_selector("#review-queue")
+        _checked(page, problems)
+        page.click(f"a[href='/linkage/review/{served.review_item_id}']")
+        page.wait_for_selector("#pair")
+        _checked(page, problems)
+        page.check("#action-confirm")
+        page.fill("#reason", "The surgery confirms these are the same child.")
+        page.click("button:has-text('Record the decision')")
+        page.wait_for_selector("#decisions")
+        _checked(page, problems)
+        assert "Confirm" in page.inner_text("#decisions")
+        assert [e for e in page.js_errors if "status of 422" not in e] == []
+    assert problems == []
 
 
 #: Never followed while walking: signing out, downloads, and the API.

@@ -167,3 +167,34 @@ def test_the_api_docs_get_the_sessions_csrf_token_for_their_writes(
     assert accepted.status_code == 200, accepted.text
     docs = app_client.get("/api/docs").text
     assert "writes carry your session's CSRF token" in docs
+
+
+def test_a_form_posted_after_the_session_ended_goes_back_to_it_through_sign_in(
+    app_client: TestClient,
+) -> None:
+    """The form's page restores the draft kept in the tab (keep-drafts.js); the redirect is
+    what brings the practitioner back to it rather than to a JSON refusal."""
+    response = app_client.post(
+        "/referrals/new",
+        data={"concern_narrative": "typed before the session ended"},
+        headers={**BROWSER, "referer": "http://testserver/referrals/new?child=abc"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=%2Freferrals%2Fnew%3Fchild%3Dabc"
+    elsewhere = app_client.post(
+        "/referrals/new",
+        data={"concern_narrative": "x"},
+        headers={**BROWSER, "referer": "https://evil.example/referrals/new"},
+        follow_redirects=False,
+    )
+    assert elsewhere.headers["location"] == "/sign-in?next=%2Fhome"
+    named = app_client.post(
+        "/referrals/new",
+        data={"concern_narrative": "x", "return_to": "/referrals/abc"},
+        headers=BROWSER,
+        follow_redirects=False,
+    )
+    assert named.headers["location"] == "/sign-in?next=%2Freferrals%2Fabc"
+    api = app_client.post("/referrals/new", data={"concern_narrative": "x"})
+    assert api.status_code == 401  # not a browser page: the plain refusal

@@ -100,7 +100,43 @@ async def _sign_in_required(request: Request, exc: Exception) -> Response:
             f"/sign-in?{urlencode({'next': _safe_next(here)})}",
             status_code=status.HTTP_303_SEE_OTHER,
         )
+    if _posts_a_page_form(request):
+        # The session ended while the practitioner was writing: back to the form after signing
+        # in, where the page's draft (kept in the tab) is restored. Nothing is saved meanwhile.
+        return RedirectResponse(
+            f"/sign-in?{urlencode({'next': await _form_page(request)})}",
+            status_code=status.HTTP_303_SEE_OTHER,
+        )
     return await http_exception_handler(request, exc)
+
+
+def _posts_a_page_form(request: Request) -> bool:
+    """A browser submitting one of the pages' forms (not an API call)."""
+    return (
+        request.method == "POST"
+        and "authorization" not in request.headers
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "").lower()
+        and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        )
+    )
+
+
+#: The hidden field a page's form carries naming the page it is on (browsers send no Referer:
+#: the pages' Referrer-Policy is no-referrer).
+RETURN_TO_FIELD = "return_to"
+
+
+async def _form_page(request: Request) -> str:
+    """The page the form was on (this site's only), else the default after signing in."""
+    named = (await request.form()).get(RETURN_TO_FIELD)
+    if isinstance(named, str) and named:
+        return _safe_next(named)
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return DEFAULT_AFTER_SIGN_IN
+    return _safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
 
 
 #: What a refused user can do about it: the people who can change their access.
