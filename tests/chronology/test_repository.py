@@ -7,20 +7,32 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.export import CSV_COLUMNS, chronology_csv, chronology_pdf
 from fullpicture.chronology.models import DatePrecision, ParticipantRole
 from fullpicture.chronology.repository import (
     ChronologyNotFound,
+    Viewer,
     child_chronology,
     household_chronology,
     resolve_person,
 )
+from fullpicture.core.database import utc_now
 from fullpicture.harm.harm_model import default_harm_model
 from tests.chronology import factories as make
 
 # The incident and household rules the app hands the chronology (web/app.py).
 RULES = default_harm_model()
+
+
+def _whole(db_session: Session) -> Viewer:
+    """The whole record, as a job with no user behind it reads it (audited as system.read)."""
+    principal = access_service.system_principal(
+        db_session=db_session, job="chronology test", operator="test"
+    )
+    return Viewer(principal, utc_now())
+
 
 SUBJECT = ParticipantRole.SUBJECT
 
@@ -134,7 +146,9 @@ def test_combined_view_has_every_agency_in_date_order(
     db_session: Session, family: dict[str, object]
 ) -> None:
     child = family["child"]
-    view = child_chronology(db_session=db_session, person_id=child.id, model=RULES)  # type: ignore[attr-defined]
+    view = child_chronology(
+        db_session=db_session, person_id=child.id, model=RULES, viewer=_whole(db_session)
+    )  # type: ignore[attr-defined]
     summaries = [e.summary for e in view.entries]
     assert summaries == [
         "Attendance 84% this term",
@@ -158,7 +172,9 @@ def test_the_same_incident_from_two_agencies_is_one_group_counted_once(
     db_session: Session, family: dict[str, object]
 ) -> None:
     child = family["child"]
-    view = child_chronology(db_session=db_session, person_id=child.id, model=RULES)  # type: ignore[attr-defined]
+    view = child_chronology(
+        db_session=db_session, person_id=child.id, model=RULES, viewer=_whole(db_session)
+    )  # type: ignore[attr-defined]
     assert len(view.incident_groups) == 1
     group = view.incident_groups[0]
     assert group.concern_code == "PHY-INJ"
@@ -179,6 +195,7 @@ def test_single_agency_view_shows_only_what_that_agency_holds(
         person_id=child.id,
         agency_code="school-oak",  # type: ignore[attr-defined]
         model=RULES,
+        viewer=_whole(db_session),
     )
     assert [e.agency_code for e in view.entries] == ["school-oak", "school-oak"]
     assert view.entries_held_by_other_agencies == 3
@@ -189,7 +206,9 @@ def test_household_view_covers_members_for_their_time_in_it(
     db_session: Session, family: dict[str, object]
 ) -> None:
     home = family["home"]
-    view = household_chronology(db_session=db_session, household_id=home.id, model=RULES)  # type: ignore[attr-defined]
+    view = household_chronology(
+        db_session=db_session, household_id=home.id, model=RULES, viewer=_whole(db_session)
+    )  # type: ignore[attr-defined]
     summaries = {e.summary for e in view.entries}
     assert "Partner's own routine appointment" in summaries
     assert "Before he moved in" not in summaries
@@ -200,12 +219,16 @@ def test_unknown_child_or_household_is_a_clear_error(db_session: Session) -> Non
     with pytest.raises(ChronologyNotFound, match="no child"):
         resolve_person(db_session=db_session, person_ref="not-a-person")
     with pytest.raises(ChronologyNotFound, match="no household"):
-        household_chronology(db_session=db_session, household_id=987654, model=RULES)
+        household_chronology(
+            db_session=db_session, household_id=987654, model=RULES, viewer=_whole(db_session)
+        )
 
 
 def test_csv_and_pdf_exports(db_session: Session, family: dict[str, object]) -> None:
     child = family["child"]
-    view = child_chronology(db_session=db_session, person_id=child.id, model=RULES)  # type: ignore[attr-defined]
+    view = child_chronology(
+        db_session=db_session, person_id=child.id, model=RULES, viewer=_whole(db_session)
+    )  # type: ignore[attr-defined]
     text = chronology_csv(view)
     lines = text.strip().split("\r\n")
     assert lines[0].split(",") == list(CSV_COLUMNS)
@@ -222,5 +245,7 @@ def test_a_siblings_entries_are_not_adult_factors_for_the_child(db_session: Sess
     make.household(db_session, (child, "child", None, None), (sibling, "sibling", None, None))
     make.event(db_session, police, "sib-1", dt.date(2024, 6, 1), "ADT-RSK",
                [("C2", SUBJECT)], summary="About the sibling")  # fmt: skip
-    view = child_chronology(db_session=db_session, person_id=child.id, model=RULES)
+    view = child_chronology(
+        db_session=db_session, person_id=child.id, model=RULES, viewer=_whole(db_session)
+    )
     assert view.entries == []

@@ -13,11 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology.export import CSV_COLUMNS, HELD_ELSEWHERE_MARKER, chronology_csv
 from fullpicture.chronology.models import ParticipantRole
-from fullpicture.chronology.repository import child_chronology
+from fullpicture.chronology.repository import Viewer, child_chronology
+from fullpicture.core.database import utc_now
 from fullpicture.harm import service
 from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.harm.models import HarmAlert
@@ -385,7 +387,17 @@ def test_a_cell_holding_a_hash_is_quoted_so_comment_aware_readers_keep_it(
     make.event(db_session, school, "s-hash", dt.date(2025, 4, 1), "PHY-INJ",
                [("S1", ParticipantRole.SUBJECT)], summary="Seen in room #4")  # fmt: skip
     text = chronology_csv(
-        child_chronology(db_session=db_session, person_id=child.id, model=default_harm_model())
+        child_chronology(
+            db_session=db_session,
+            person_id=child.id,
+            model=default_harm_model(),
+            viewer=Viewer(
+                access_service.system_principal(
+                    db_session=db_session, job="csv test", operator="test"
+                ),
+                utc_now(),
+            ),
+        )
     )
     assert '"Seen in room #4"' in text
     rows = list(csv.reader(io.StringIO(text)))

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access.schemas import HeldElsewhere
-from fullpicture.access.subject import AuthSubject
+from fullpicture.access.subject import Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.incidents import ScoringEvent, group_incidents
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
@@ -122,9 +122,10 @@ class Chronology(BaseModel):
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking, and when: the need-to-know rule decides which entries they see."""
+    """Who is looking, and when: the need-to-know rule decides which entries they see. A job
+    reading the whole record looks as an audited ``access.service.system_principal``."""
 
-    subject: AuthSubject
+    subject: Reader
     now: dt.datetime
 
 
@@ -166,17 +167,15 @@ def child_chronology(
     include_household: bool = True,
     model: ChronologyRules,
     taxonomy: Taxonomy | None = None,
-    viewer: Viewer | None = None,
+    viewer: Viewer,
 ) -> Chronology:
-    """The child's combined chronology, or with ``agency_code`` what that agency holds alone.
-
-    Without a ``viewer`` every entry is included (batch work, not something a person reads).
-    """
+    """The child's combined chronology as the ``viewer`` may see it, or with ``agency_code``
+    what that agency holds alone; what they may not see is counted in ``held_elsewhere``."""
     sources = [_Source(person_id, "child", None, None, None)]
     if include_household:
         sources.extend(_household_adult_sources(db_session, person_id, model))
     # Household adults' entries in a child's chronology follow the child's picture.
-    visible = event_visibility(viewer.subject, viewer.now, person=person_id) if viewer else true()
+    visible = event_visibility(viewer.subject, viewer.now, person=person_id)
     entries, hidden = _entries(db_session, sources, taxonomy or default_taxonomy(), visible)
     return _assemble("child", person_id, entries, hidden, agency_code, model, taxonomy)
 
@@ -188,23 +187,19 @@ def household_chronology(
     agency_code: str | None = None,
     model: ChronologyRules,
     taxonomy: Taxonomy | None = None,
-    viewer: Viewer | None = None,
+    viewer: Viewer,
 ) -> Chronology:
-    """Every member's entries for the time they belonged to the household (with a
-    ``viewer``, only members they may see, and within them only the entries they may see)."""
+    """Every member's entries for the time they belonged to the household: only members the
+    ``viewer`` may see, and within them only the entries they may see."""
     memberships = db_session.scalars(
         select(HouseholdMembership).where(HouseholdMembership.household_id == household_id)
     ).all()
     if not memberships:
         raise ChronologyNotFound(f"no household with id {household_id} (or it has no members)")
     sources = [_Source(m.person_id, m.role, None, m.date_from, m.date_to) for m in memberships]
-    visible = (
-        event_visibility(viewer.subject, viewer.now, person=PersonRecordLink.person_id)
-        if viewer
-        else true()
-    )
+    visible = event_visibility(viewer.subject, viewer.now, person=PersonRecordLink.person_id)
     entries, hidden = _entries(db_session, sources, taxonomy or default_taxonomy(), visible)
-    if viewer is not None:
+    if not isinstance(viewer.subject, SystemPrincipal):
         # Members the viewer may not see at all are left out without a count: counting them
         # would say that someone they do not know of lives there.
         shown = {e.about_person_id for e in entries}
