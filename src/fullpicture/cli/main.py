@@ -11,6 +11,7 @@ from fullpicture.cli import demo as demo_cli
 from fullpicture.cli import escalation as escalation_cli
 from fullpicture.cli import harm as harm_cli
 from fullpicture.cli import imports as imports_cli
+from fullpicture.cli import inbox as inbox_cli
 from fullpicture.cli import linkage as linkage_cli
 from fullpicture.cli import referrals as referrals_cli
 from fullpicture.cli import serve as serve_cli
@@ -38,6 +39,8 @@ app.add_typer(harm_cli.app, name="harm")
 app.add_typer(sharing_cli.app, name="sharing")
 app.add_typer(workflow_cli.app, name="case")
 app.add_typer(escalation_cli.app, name="escalation")
+app.command("inbox")(inbox_cli.inbox_command)
+app.add_typer(inbox_cli.app, name="notifications")
 app.command("chronology")(harm_cli.chronology)
 app.add_typer(access_cli.user_app, name="user")
 app.add_typer(access_cli.token_app, name="token")

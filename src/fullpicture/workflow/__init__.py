@@ -9,3 +9,6 @@ from fullpicture.access import repository as _access_repository
 from fullpicture.workflow import repository as _workflow_repository
 
 _access_repository.register_involvement_source(_workflow_repository.involved_through_cases)
+
+# "Child seen elsewhere" is a step of the one ingest flow (imports.flows.register_after_ingest).
+from fullpicture.workflow import seen_elsewhere as _seen_elsewhere  # noqa: E402,F401

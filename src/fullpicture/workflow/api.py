@@ -14,8 +14,8 @@ from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId
 from fullpicture.core.runtime import request_session
 from fullpicture.workflow import drift as drift_service
 from fullpicture.workflow import escalation as escalation_service
-from fullpicture.workflow import service
-from fullpicture.workflow.models import Case, Escalation
+from fullpicture.workflow import notifications, service
+from fullpicture.workflow.models import Case, Escalation, Notification
 from fullpicture.workflow.rules import LevelsOfNeed, Timescales, levels_of_need, timescales
 from fullpicture.workflow.schemas import (
     CaseClose,
@@ -28,6 +28,7 @@ from fullpicture.workflow.schemas import (
     EscalationRespond,
     LeadChange,
     LevelChange,
+    NotificationRead,
     OwnershipFlag,
     StepIn,
 )
@@ -296,3 +297,43 @@ def resolve_escalation(
         )
     )
     return escalation_service.to_read(session, escalation)
+
+
+# --- the in-app inbox ----------------------------------------------------------------------
+
+
+def _notification_read(n: Notification) -> NotificationRead:
+    return NotificationRead(
+        id=n.public_id,
+        kind=n.kind,
+        title=n.title,
+        body=n.body,
+        link=n.link,
+        created_at=n.created_at,
+        read_at=n.read_at,
+    )
+
+
+@router.get("/inbox", response_model=list[NotificationRead], summary="Your notifications")
+def inbox(
+    session: DbSession, subject: ChildReader, unread_only: bool = False
+) -> list[NotificationRead]:
+    """Only the caller's own: seen elsewhere, overdue steps, escalations, alerts. A notification
+    about a child is audited as a read of the child."""
+    return [
+        _notification_read(n)
+        for n in notifications.inbox(session, subject=subject, unread_only=unread_only)
+    ]
+
+
+@router.post(
+    "/inbox/{notification_id}/read", response_model=NotificationRead, summary="Mark as read"
+)
+def mark_read(
+    notification_id: CasePublicId, session: DbSession, subject: ChildReader
+) -> NotificationRead:
+    try:
+        notification = notifications.mark_read(session, subject=subject, public_id=notification_id)
+    except notifications.NotificationNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return _notification_read(notification)

@@ -170,3 +170,25 @@ class EscalationStage(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     escalation: Mapped[Escalation] = relationship(back_populates="stages")
+
+
+class Notification(Base):
+    """One message in a user's in-app inbox (seen elsewhere, overdue steps, escalations,
+    alerts). ``dedupe_key`` makes raising it idempotent; an e-mail, when SMTP is configured,
+    carries a link to the inbox only, never the message."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_recipient", "recipient_user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=_public_id)
+    recipient_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(300), comment="a path on this site")
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

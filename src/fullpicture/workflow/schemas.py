@@ -198,3 +198,13 @@ class EscalationRead(BaseModel):
     current_stage: int
     formal: bool
     stages: list[EscalationStageRead]
+
+
+class NotificationRead(BaseModel):
+    id: str
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
