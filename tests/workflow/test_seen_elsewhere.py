@@ -131,7 +131,7 @@ def test_seen_elsewhere_through_the_api_and_only_to_the_lead(
         table: (f"{table}.csv", (hospital_feed / f"{table}.csv").read_bytes(), "text/csv")
         for table in ("events",)
     }
-    response = app_client.post("/api/v1/imports", files=files)
+    response = app_client.post("/api/v1/imports", files=files, params={"for_agencies": HOSPITAL})
     assert response.status_code == 201, response.text
     sent = db_session.scalars(select(Notification)).all()
     assert len(sent) == 1
