@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
+from fullpicture.access.roles import Scope
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology.export import CSV_COLUMNS, HELD_ELSEWHERE_MARKER, chronology_csv
 from fullpicture.chronology.models import ParticipantRole
@@ -427,3 +428,49 @@ def test_the_chronology_csv_never_hands_a_spreadsheet_a_formula(
         quoted = '"' + f"'{summary}".replace('"', '""') + '"'
         assert quoted in response.text  # neutralised and quoted, as OWASP advises
     assert not any(cell[:1] in set("=+-@\t\r") for row in rows for cell in row)
+
+
+def test_the_harm_explanation_says_how_each_entry_was_read_to_those_who_may_see_it(
+    app_client: TestClient, db_session: Session
+) -> None:
+    school, child = _child(db_session)
+    police = db_session.scalar(select(Agency).where(Agency.code == "police-api"))
+    assert police is not None
+    make.event(
+        db_session,
+        school,
+        "s-report",
+        dt.date(2025, 4, 1),
+        "EDU-ATT",
+        [("S1", ParticipantRole.SUBJECT)],
+        summary="Year 4 report: attendance 97%.",
+    )
+    make.event(
+        db_session,
+        police,
+        "p-2",
+        dt.date(2025, 4, 2),
+        "PHY-INJ",
+        [("P1", ParticipantRole.VICTIM)],
+        summary="Collision at football, coach witnessed; fell on the arm.",
+    )
+    url = f"/api/v1/children/{child.public_id}/harm?as_of={AS_OF}"
+
+    authorise_client(app_client, db_session, agency=school)
+    body = app_client.get(url).json()
+    read = {r["rule"]: r for r in body["entries_read"]}
+    assert read["persistent_absence"]["scored_as"] is None
+    assert read["persistent_absence"]["words"] == ["attendance 97%"]
+    assert "accidental_injury" not in read  # the police entry is not the school's to see
+    assert "coach witnessed" not in json.dumps(body)
+
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR, agency=police)
+    police_view = app_client.get(url).json()
+    police_read = {r["rule"]: r for r in police_view["entries_read"]}
+    assert police_read["accidental_injury"]["severity"] == 1
+    assert "persistent_absence" in police_read  # the front door sees every agency's entries
+
+    authorise_client(
+        app_client, db_session, agency=school, scopes=frozenset({Scope.REFERRALS_WRITE})
+    )
+    assert app_client.get(url).status_code == 403

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
 from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId, Principal
+from fullpicture.access.subject import AuthSubject
 from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
 from fullpicture.harm import service
 from fullpicture.harm.engine import RaisedAlert
+from fullpicture.harm.entry_reading import EntryReading
 from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.replay import ReplayError, replay_case
@@ -25,6 +27,7 @@ from fullpicture.harm.schemas import (
     CaseFile,
     ChildHarmRead,
     ContributionRead,
+    EntryReadingRead,
     RaisedAlertRead,
     ReplayResult,
 )
@@ -52,7 +55,10 @@ def child_harm(
         db_session=session, subject=subject, person_public_id=person_id, purpose="harm score"
     )
     day = as_of or dt.date.today()
-    assessment = service.assess_one_child(db_session=session, person_id=person.id, as_of=day)
+    readings: dict[int, EntryReading] = {}
+    assessment = service.assess_one_child(
+        db_session=session, person_id=person.id, as_of=day, readings_out=readings
+    )
     explanation = assessment.explanation
     model = default_harm_model()
     incidents = [*explanation.contributions, *explanation.strengths]
@@ -89,7 +95,31 @@ def child_harm(
         alerts=[_raised(a, evidence) for a in assessment.alerts],
         model_version=model.version,
         held_elsewhere=evidence.held_elsewhere,
+        entries_read=_entries_read(session, subject, person.id, readings),
     )
+
+
+def _entries_read(
+    session: Session, subject: AuthSubject, person_id: int, readings: dict[int, EntryReading]
+) -> list[EntryReadingRead]:
+    """The readings of the entries the caller may see; the words of others are never shown."""
+    if not readings:
+        return []
+    visible = service.visible_evidence(
+        db_session=session, subject=subject, now=utc_now(), person_id=person_id, refs=readings
+    )
+    return [
+        EntryReadingRead(
+            ref=ref,
+            scored_as=reading.code,
+            severity=reading.severity,
+            rule=reading.rule or "",
+            words=list(reading.words),
+            note=reading.note,
+        )
+        for ref, reading in sorted(readings.items())
+        if visible.shows(ref)
+    ]
 
 
 def _raised(alert: RaisedAlert, evidence: service.VisibleEvidence) -> RaisedAlertRead:

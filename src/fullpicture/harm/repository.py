@@ -26,7 +26,7 @@ from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.harm.batch import epoch_day
 from fullpicture.harm.engine import ScoringEvent
-from fullpicture.harm.entry_reading import CaseEntry, read_entries
+from fullpicture.harm.entry_reading import CaseEntry, EntryReading, read_entries
 from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
@@ -99,8 +99,10 @@ def _event_rows(
     births: dict[int, dt.date | None],
     as_of: dt.date,
     model: HarmModel,
+    readings_out: dict[int, EntryReading] | None = None,
 ) -> list[ScoringRow]:
-    """Each child's scoring rows, every entry read for what its words support."""
+    """Each child's scoring rows, every entry read for what its words support; the readings a
+    rule decided go into ``readings_out`` (by entry id) when one is given."""
     taxonomy = default_taxonomy()
     scored: list[ScoringRow] = []
     for child_id, group in groupby(_written_rows(db_session, births, as_of, model), lambda r: r[0]):
@@ -121,7 +123,10 @@ def _event_rows(
             if severity is not None:
                 # A severity the practitioner gave is their judgement of what the words say.
                 scored.append((child, ref, agency, day, code, severity))
-            elif reading.code is not None:
+                continue
+            if readings_out is not None and reading.rule is not None:
+                readings_out[ref] = reading
+            if reading.code is not None:
                 scored.append((child, ref, agency, day, reading.code, reading.severity))
     return scored
 
@@ -248,11 +253,17 @@ def population_tables(
 
 
 def child_scoring_events(
-    *, db_session: Session, person_id: int, as_of: dt.date, model: HarmModel
+    *,
+    db_session: Session,
+    person_id: int,
+    as_of: dt.date,
+    model: HarmModel,
+    readings_out: dict[int, EntryReading] | None = None,
 ) -> tuple[list[ScoringEvent], dt.date | None]:
-    """One child's scoring events and date of birth, for the incremental path."""
+    """One child's scoring events and date of birth, for the incremental path; the entries an
+    entry-reading rule decided go into ``readings_out`` when one is given."""
     births = children_with_birth(db_session=db_session, as_of=as_of, person_ids=[person_id])
-    rows = _event_rows(db_session, {person_id: births.get(person_id)}, as_of, model)
+    rows = _event_rows(db_session, {person_id: births.get(person_id)}, as_of, model, readings_out)
     events = [
         ScoringEvent(ref=ref, agency=agency, day=day, code=code, severity=severity)
         for _child, ref, agency, day, code, severity in rows

@@ -153,6 +153,17 @@ class ContributionRead(BaseModel):
     contribution: float
 
 
+class EntryReadingRead(BaseModel):
+    """How one entry's words decided what was scored (harm_model.yaml ``entry_reading``)."""
+
+    ref: int = Field(description="the event id")
+    scored_as: str | None = Field(description="the code scored, or None when it was not scored")
+    severity: int | None
+    rule: str
+    words: list[str] = Field(description="the entry's words the rule relied on")
+    note: str
+
+
 class RaisedAlertRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -181,4 +192,9 @@ class ChildHarmRead(BaseModel):
     model_version: str
     held_elsewhere: HeldElsewhere | None = Field(
         default=None, description="entries behind the score your role may not see"
+    )
+    entries_read: list[EntryReadingRead] = Field(
+        default_factory=list,
+        description="entries you may see whose words decided how they were scored: the rule "
+        "and the words (a follow-up, an attendance figure, an explained accident …)",
     )

@@ -24,6 +24,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.harm import repository
 from fullpicture.harm.batch import BatchResult, score_population_duckdb
 from fullpicture.harm.engine import ChildAssessment, Ref, assess_child
+from fullpicture.harm.entry_reading import EntryReading
 from fullpicture.harm.harm_model import HarmModel, default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.schemas import AlertRead
@@ -182,11 +183,17 @@ def assess_one_child(
     as_of: dt.date,
     model: HarmModel | None = None,
     taxonomy: Taxonomy | None = None,
+    readings_out: dict[int, EntryReading] | None = None,
 ) -> ChildAssessment:
-    """The incremental path: one child's score, explanation and alerts, read fresh."""
+    """The incremental path: one child's score, explanation and alerts, read fresh; how each
+    entry's words were read goes into ``readings_out`` (by entry id) when one is given."""
     model = model or default_harm_model()
     events, birth = repository.child_scoring_events(
-        db_session=db_session, person_id=person_id, as_of=as_of, model=model
+        db_session=db_session,
+        person_id=person_id,
+        as_of=as_of,
+        model=model,
+        readings_out=readings_out,
     )
     return assess_child(
         events,
