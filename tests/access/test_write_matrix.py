@@ -305,3 +305,36 @@ def test_subject_access_owner_an_uninvolved_agency_gets_404(
         json={"requester": "parent_for_child"},
     )
     assert response.status_code == 200, response.text
+
+
+DECIDER_FIELDS = {"by", "decided_by", "closed_by", "dismissed_by"}
+
+
+def test_no_write_route_takes_who_decided_from_the_body() -> None:
+    """Issue 12, finding 12: decisions are the signed-in principal's, never a name the client
+    fills in. No write operation's request body has a field naming who decided."""
+    document = create_app().openapi()
+    schemas = document["components"]["schemas"]
+    offending: list[str] = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method not in WRITE_METHODS:
+                continue
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                reference = content.get("schema", {}).get("$ref", "")
+                schema = schemas.get(reference.rsplit("/", 1)[-1], {})
+                named = DECIDER_FIELDS & set(schema.get("properties", {}))
+                offending.extend(f"{method.upper()} {path}: {field}" for field in sorted(named))
+    assert offending == []
+
+
+def test_a_link_decision_naming_who_decided_is_refused(
+    app_client: TestClient, db_session: Session
+) -> None:
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR)
+    response = app_client.post(
+        "/api/v1/linkage/review/1/decisions",
+        json={"action": "confirm", "reason": "same child", "decided_by": "Someone Else"},
+    )
+    assert response.status_code == 422, response.text
+    assert "decided_by" in response.text
