@@ -371,7 +371,7 @@ def score(items: list[CorpusItem], *, keep_errors: bool = False) -> dict[str, An
             if keep_errors and expected != got:
                 errors.append(f"{item.id} {element} gold={expected} got={got}")
         predicted = [
-            (v.start, v.end, FAMILY_OF_KIND.get(v.kind, v.kind))
+            (v.start, v.end, v.family or FAMILY_OF_KIND.get(v.kind, v.kind))
             for v in vague_phrases(analysis, rulebook=book)
         ]
         for start, end, family in predicted:
@@ -381,8 +381,9 @@ def score(items: list[CorpusItem], *, keep_errors: bool = False) -> dict[str, An
             for key in (family, "any"):
                 fam_pred[key] += 1
                 fam_tp_pred[key] += any(key in ("any", g[2]) for g in hits_gold)
-            if keep_errors and not hits_gold:
-                errors.append(f"{item.id} vague FP {family}: {item.text[start:end]!r}")
+            if keep_errors:
+                verdict = "TP" if hits_gold else "FP"
+                errors.append(f"{item.id} vague {verdict} {family}: {item.text[start:end]!r}")
         for start, end, family in gold.vague:
             hit = [p for p in predicted if _overlaps((start, end), p[:2])]
             for key in (family, "any"):

@@ -398,3 +398,53 @@ def test_r20_compares_the_latest_event_with_the_referral_date() -> None:
     assert check_referral_text(old, referral_date=DAY).elements["R20"].status == "partial"
     undated = "I saw a bruise on his arm."
     assert check_referral_text(undated, referral_date=DAY).elements["R20"].status == "absent"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "phrase", "family"),
+    [
+        ("Dad seems a caring dad.", "a caring dad", "reassurance"),
+        ("There is nothing to worry about there.", "nothing to worry about", "reassurance"),
+        ("Mum has left him alone on occasion.", "on occasion", "unquantified"),
+        ("He has been tearful lately.", "lately", "unquantified"),
+        ("There were a couple of things at pick-up.", "a couple of things", "unquantified"),
+        ("Word is that the uncle is back.", "Word is", "unattributed"),
+        ("The uncle is known to the police.", "known to the police", "label"),
+        ("They are a troubled family.", "troubled", "label"),
+        ("She has been involved in risky behaviour.", "risky behaviour", "label"),
+        ("The fight was just kids being kids.", "kids being kids", "minimiser"),
+        ("It was only a small scratch.", "only a", "minimiser"),
+    ],
+)
+def test_vague_families_catch_the_phrasings_issue_17_names(
+    sentence: str, phrase: str, family: str
+) -> None:
+    text = f"Referral for Kai Brown, Year 4. {sentence} Please advise."
+    found = {(v.text, v.family) for v in check_referral_text(text, referral_date=DAY).vague_phrases}
+    assert any(phrase in text_ and fam == family for text_, fam in found), found
+
+
+def test_the_day_a_referral_is_written_does_not_make_it_timely() -> None:
+    dated_form = (
+        "Date: 23/11/2026\nReferral for Kai Brown. On 2 November 2026 Kai came to school with a "
+        "bruise on his cheek."
+    )
+    check = check_referral_text(dated_form, referral_date=DAY)
+    assert check.elements["R20"].status == "partial"
+    assert "more than a working day" in (check.elements["R20"].question or "")
+    writing_today = "I am writing today about Kai Brown. On 2 November 2026 he had a bruise."
+    assert check_referral_text(writing_today, referral_date=DAY).elements["R20"].status == "partial"
+    seen_today = "Referral for Kai Brown. Today at 09:10 his teacher saw a bruise on his cheek."
+    assert check_referral_text(seen_today, referral_date=DAY).elements["R20"].status == "present"
+
+
+def test_a_parents_view_is_partial_and_awareness_of_the_referral_is_present() -> None:
+    base = "Referral for Kai Brown, Year 4. He had a bruise on his arm on 22 November 2026. "
+    view = check_referral_text(base + "Mum denied that anyone hit him.", referral_date=DAY)
+    assert view.elements["R15"].status == "partial"
+    teacher = check_referral_text(base + "His teacher said he was quiet.", referral_date=DAY)
+    assert teacher.elements["R15"].status == "absent"
+    aware = check_referral_text(
+        base + "I have not discussed this referral with his mother yet.", referral_date=DAY
+    )
+    assert aware.elements["R15"].status == "present"

@@ -9,6 +9,7 @@ never delays a referral (research-notes §3.1, "absence of information must not 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -147,6 +148,7 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
             start=m.span.start,
             end=m.span.end,
             kind=m.key[0],
+            family=kinds[m.key[0]].family,
             question=kinds[m.key[0]].question,
         )
         for m in kept
@@ -213,14 +215,21 @@ def _timeliness(
     analysis: TextAnalysis, *, referral_date: dt.date, rulebook: Rulebook
 ) -> dict[str, list[_Evidence]]:
     """R20 and R5's date groups from the entity ruler's DATE/TIME/RECENT/OLDER mentions."""
-    limit = rulebook.standard.r20_timeliness.max_working_days
+    rule = rulebook.standard.r20_timeliness
+    limit = rule.max_working_days
+    not_an_event = _not_an_event(rule.not_an_event)
     recent: list[_Evidence] = []
     older: list[_Evidence] = []
     any_day: list[_Evidence] = []
     times: list[_Evidence] = []
+    text = analysis.text
     for mention in analysis.dates:
         if mention.is_birth_date:
             continue
+        if not_an_event is not None:
+            line_start = text.rfind("\n", 0, mention.span.start) + 1
+            if not_an_event.search(text[line_start : mention.span.start].lower()):
+                continue  # the day the referral was written or sent, not an event
         evidence = _Evidence(mention.span, f"date_{mention.label.lower()}")
         if mention.label == "TIME":
             times.append(evidence)
@@ -242,6 +251,11 @@ def _timeliness(
         "timeliness:any_day": any_day,
         "timeliness:time": times,
     }
+
+
+@lru_cache(maxsize=4)
+def _not_an_event(expressions: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{e})" for e in expressions)) if expressions else None
 
 
 def working_days_between(start: dt.date, end: dt.date) -> int:

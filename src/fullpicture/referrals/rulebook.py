@@ -117,6 +117,24 @@ class TimelinessRule(BaseModel):
 
     max_working_days: int = Field(ge=0)
     urgent_severity: int = Field(ge=1, le=5)
+    not_an_event: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "regexes matched against the text from the start of the line up to a date: when one "
+            "matches, the date is when the referral was written or sent (a form's 'Date:' line, "
+            "'I am writing today'), not when something happened, so it does not make R20 present"
+        ),
+    )
+
+    @field_validator("not_an_event")
+    @classmethod
+    def _compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for expression in value:
+            try:
+                re.compile(expression)
+            except re.error as exc:
+                raise ValueError(f"regex {expression!r} does not compile: {exc}") from exc
+        return value
 
 
 class Limits(BaseModel):
@@ -181,10 +199,24 @@ class ReferralStandard(BaseModel):
 DERIVED_PREFIXES = ("vague:", "speech:", "timeliness:", "density:")
 
 
+VagueFamily = Literal["hedge", "unquantified", "unattributed", "reassurance", "label", "minimiser"]
+VAGUE_FAMILIES: tuple[VagueFamily, ...] = (
+    "hedge",
+    "unquantified",
+    "unattributed",
+    "reassurance",
+    "label",
+    "minimiser",
+)
+
+
 class VagueKind(BaseModel):
+    """One kind of vague language, in one of the guide's six families, with the question it raises."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     label: str
+    family: VagueFamily
     question: str
     cues: tuple[Cue, ...]
 

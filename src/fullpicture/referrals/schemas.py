@@ -44,6 +44,10 @@ class VaguePhrase(BaseModel):
     start: int
     end: int
     kind: str
+    family: str = Field(
+        default="",
+        description="the annotation guide's family: hedge, unquantified, unattributed, reassurance, label, minimiser",
+    )
     question: str
 
 
