@@ -126,3 +126,64 @@ def test_escalation_commands(runtime_database: TestDatabase, child: str) -> None
     code, output = _run("escalation", "list", child, "--open", "--as", "dsl", "--json")
     assert code == 0 and "reviewing" in output
     assert _run("escalation", "list", child, "--as", "stranger")[0] == 2
+
+
+def test_supervision_commands(runtime_database: TestDatabase, child: str) -> None:
+    from fullpicture.agencies.models import Agency
+
+    with Session(runtime_database.engine) as session:
+        csc = session.scalars(select(Agency).where(Agency.code == "csc-wf-cli")).one()
+        make_user(session, role=Role.TEAM_MANAGER, agency=csc, username="tm")
+        session.commit()
+    code, output = _run(
+        "case",
+        "open",
+        child,
+        "--kind",
+        "child_in_need",
+        "--level",
+        "4",
+        "--level-reason",
+        "s17",
+        "--lead-user",
+        "sw",
+        "--lead-reason",
+        "allocated",
+        "--on",
+        "2026-01-02",
+        "--as",
+        "sw",
+    )
+    assert code == 0, output
+    code, output = _run("supervision", "show", "sw", "--as", "tm", "--json")
+    assert code == 0 and "What is life like for this child?" in output
+    code, output = _run(
+        "supervision",
+        "record",
+        "sw",
+        "--reflections",
+        "r",
+        "--decisions",
+        "visit",
+        "--action",
+        "visit alone|sw|2026-12-11",
+        "--as",
+        "tm",
+    )
+    assert code == 2  # reflections too short: said, and nothing saved
+    code, output = _run(
+        "supervision",
+        "record",
+        "sw",
+        "--reflections",
+        "reflected",
+        "--decisions",
+        "visit",
+        "--action",
+        "visit alone|sw|2026-12-11",
+        "--as",
+        "tm",
+    )
+    assert code == 0, output
+    assert _run("supervision", "show", "sw", "--as", "sw")[0] == 3  # a social worker: no scope
+    assert _run("supervision", "show", "sw", "--as", "stranger")[0] == 3

@@ -28,6 +28,7 @@ class Scope(enum.StrEnum):
     AGGREGATES_READ = "aggregates:read"
     AUDIT_READ = "audit:read"
     ACCESS_LOG_READ = "access_log:read"
+    SUPERVISION_READ = "supervision:read"
     BREAK_GLASS = "break_glass"
     USERS_MANAGE = "users:manage"
     SUBJECT_ACCESS_EXPORT = "subject_access:export"
@@ -53,6 +54,7 @@ class RolePolicy(BaseModel):
             Scope.BREAK_GLASS,
             Scope.REFERRALS_WRITE,
             Scope.SUBJECT_ACCESS_EXPORT,
+            Scope.SUPERVISION_READ,
             Scope.ALERTS_DECIDE_ANY_AGENCY,
         }:
             raise ValueError("a role that sees no children cannot hold child-data scopes")

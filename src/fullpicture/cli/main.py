@@ -16,6 +16,7 @@ from fullpicture.cli import linkage as linkage_cli
 from fullpicture.cli import referrals as referrals_cli
 from fullpicture.cli import serve as serve_cli
 from fullpicture.cli import sharing as sharing_cli
+from fullpicture.cli import supervision as supervision_cli
 from fullpicture.cli import synth as synth_cli
 from fullpicture.cli import workflow as workflow_cli
 
@@ -39,6 +40,7 @@ app.add_typer(harm_cli.app, name="harm")
 app.add_typer(sharing_cli.app, name="sharing")
 app.add_typer(workflow_cli.app, name="case")
 app.add_typer(escalation_cli.app, name="escalation")
+app.add_typer(supervision_cli.app, name="supervision")
 app.command("inbox")(inbox_cli.inbox_command)
 app.add_typer(inbox_cli.app, name="notifications")
 app.command("chronology")(harm_cli.chronology)

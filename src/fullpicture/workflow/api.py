@@ -5,16 +5,18 @@ objects."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from sqlalchemy.orm import Session
 
-from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId
+from fullpicture.access.auth import ChildReader, ChildWriter, PersonPublicId, requires
+from fullpicture.access.roles import Scope
+from fullpicture.access.subject import AuthSubject
 from fullpicture.core.runtime import request_session
 from fullpicture.workflow import drift as drift_service
 from fullpicture.workflow import escalation as escalation_service
-from fullpicture.workflow import notifications, service
+from fullpicture.workflow import notifications, service, supervision
 from fullpicture.workflow.models import Case, Escalation, Notification
 from fullpicture.workflow.rules import LevelsOfNeed, Timescales, levels_of_need, timescales
 from fullpicture.workflow.schemas import (
@@ -32,6 +34,8 @@ from fullpicture.workflow.schemas import (
     OwnershipFlag,
     StepIn,
 )
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1", tags=["cases and timescales"])
 
@@ -337,3 +341,53 @@ def mark_read(
     except notifications.NotificationNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return _notification_read(notification)
+
+
+# --- supervision ---------------------------------------------------------------------------
+
+Supervisor = Annotated[AuthSubject, requires(Scope.CHILDREN_READ, Scope.SUPERVISION_READ)]
+SupervisorWriter = Annotated[
+    AuthSubject, requires(Scope.CHILDREN_READ, Scope.CHILDREN_WRITE, Scope.SUPERVISION_READ)
+]
+Username = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")]
+
+
+def _supervision_refusals(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except supervision.PractitionerNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+@router.get(
+    "/supervision/{username}",
+    response_model=supervision.SupervisionView,
+    summary="A practitioner's children, alerts, overdue steps, unshared entries, escalations, prompts",
+)
+def supervision_view(
+    username: Username, session: DbSession, subject: Supervisor
+) -> supervision.SupervisionView:
+    """For designated leads and team managers (``supervision:read``), about practitioners of
+    their own agency; each child shown is one the supervisor may see (audited)."""
+    return _supervision_refusals(
+        lambda: supervision.supervision_view(db_session=session, subject=subject, username=username)
+    )
+
+
+@router.post(
+    "/supervision/{username}/records",
+    response_model=supervision.SupervisionRecordRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a supervision session: reflections, decisions and actions",
+)
+def record_supervision(
+    username: Username,
+    body: supervision.SupervisionRecordIn,
+    session: DbSession,
+    subject: SupervisorWriter,
+) -> supervision.SupervisionRecordRead:
+    return _supervision_refusals(
+        lambda: supervision.record_supervision(
+            db_session=session, subject=subject, username=username, record_in=body
+        )
+    )

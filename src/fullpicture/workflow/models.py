@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fullpicture.core.database import Base, UTCDateTime, string_enum, utc_now
@@ -192,3 +192,27 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class SupervisionRecord(Base):
+    """A dated supervision session between a manager or designated lead and a practitioner,
+    with the decisions and actions agreed (reflective supervision: research-notes §6.10;
+    ../shared/domain/README.md theme "reflective supervision")."""
+
+    __tablename__ = "supervision_record"
+    __table_args__ = (Index("ix_supervision_record_supervisee", "supervisee_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=_public_id)
+    supervisee_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    supervisor_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id"), comment="the child discussed, when one"
+    )
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    reflections: Mapped[str] = mapped_column(Text)
+    decisions: Mapped[str] = mapped_column(Text)
+    actions: Mapped[list[dict[str, str]]] = mapped_column(
+        JSON, default=list, comment="[{action, owner, due_on}]"
+    )
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
