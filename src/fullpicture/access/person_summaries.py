@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 from fullpicture.access import repository as access_repository
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
+from fullpicture.people.childhood import adults_born_by
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 
-#: Under 18: a child in Working Together 2023 (../shared/domain/README.md).
-CHILD_AGE_YEARS = 18
 NAME_NOT_RECORDED = "Name not recorded"
 
 
@@ -201,10 +200,8 @@ def child_summaries(
 
 
 def child_born_after(today: dt.date) -> dt.date:
-    try:
-        return today.replace(year=today.year - CHILD_AGE_YEARS)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - CHILD_AGE_YEARS, day=28)
+    """Someone born after this date is a child today (people/childhood.yaml)."""
+    return adults_born_by(today)
 
 
 def agency_children(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access.schemas import HeldElsewhere
@@ -34,6 +34,7 @@ from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.chronology.visibility import event_visibility
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
+from fullpicture.people.repository import current_links
 
 
 class SameIncidentWindow(Protocol):
@@ -284,11 +285,7 @@ def _entries(
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
-            and_(
-                PersonRecordLink.agency_id == Event.agency_id,
-                PersonRecordLink.record_ref == EventParticipant.record_ref,
-                PersonRecordLink.ended_at.is_(None),
-            ),
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
         .join(Agency, Agency.id == Event.agency_id)
         .where(PersonRecordLink.person_id.in_(person_ids), Event.version == latest_version)

@@ -29,9 +29,9 @@ from fullpicture.harm.engine import ScoringEvent
 from fullpicture.harm.entry_reading import CaseEntry, EntryReading, read_entries
 from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
+from fullpicture.people.childhood import adults_born_by
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
-
-CHILDHOOD_DAYS = 18 * 365 + 4
+from fullpicture.people.repository import current_links
 
 EVENTS_SCHEMA = pa.schema(
     [
@@ -77,7 +77,8 @@ def children_with_birth(
     if person_ids is not None:
         births = births.where(PersonRecordLink.person_id.in_(person_ids))
     found: dict[int, dt.date | None] = {}
-    earliest_birth = as_of - dt.timedelta(days=CHILDHOOD_DAYS)
+    # A child is under the adult age in people/childhood.yaml, by calendar birthdays.
+    earliest_birth = adults_born_by(as_of)
     for person_id, dob in db_session.execute(births):
         if dob is not None and earliest_birth < dob <= as_of:
             found[person_id] = dob
@@ -145,11 +146,7 @@ def _written_rows(
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
-            and_(
-                PersonRecordLink.agency_id == Event.agency_id,
-                PersonRecordLink.record_ref == EventParticipant.record_ref,
-                PersonRecordLink.ended_at.is_(None),
-            ),
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
         .where(
             PersonRecordLink.person_id.in_(ids),
@@ -164,11 +161,7 @@ def _written_rows(
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
-            and_(
-                PersonRecordLink.agency_id == Event.agency_id,
-                PersonRecordLink.record_ref == EventParticipant.record_ref,
-                PersonRecordLink.ended_at.is_(None),
-            ),
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
         .join(
             adult_home,

@@ -32,6 +32,7 @@ from fullpicture.linkage.schemas import (
     HouseholdAdultRead,
     HouseholdPeriodRead,
 )
+from fullpicture.people.childhood import ADULT_AGE, age_on
 from fullpicture.people.models import (
     Household,
     HouseholdMembership,
@@ -43,7 +44,6 @@ from fullpicture.people.models import (
     SourceRelationship,
 )
 
-ADULT_AGE = 18
 SHARED_ADDRESS = "shared address"
 FEED_RELATIONSHIP = "feed relationship"
 DERIVED_BASES = (SHARED_ADDRESS, FEED_RELATIONSHIP)
@@ -271,7 +271,7 @@ def _roles(
     """Children by age; an adult by how a feed says they stand to someone (parent, partner …)."""
     roles: dict[int, str] = {}
     for person_id, born in births.items():
-        if _age(born, as_of) < ADULT_AGE:
+        if age_on(born, as_of) < ADULT_AGE:
             roles[person_id] = "child"
     for a, b, kind, *_rest in relations:
         # ``b`` is the KIND of ``a``.
@@ -281,10 +281,6 @@ def _roles(
         if a not in roles and inverse is not RelationshipKind.CHILD:
             roles[a] = inverse.value
     return roles
-
-
-def _age(born: dt.date, on: dt.date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def _rebuild_person_relationships(
@@ -456,7 +452,7 @@ def child_household_view(
             assert person is not None
             seen_by = visible_to[person_id]
             name, born = _person_summary(db_session, person_id, seen_by)
-            is_child = born is not None and _age(born, as_of) < ADULT_AGE
+            is_child = born is not None and age_on(born, as_of) < ADULT_AGE
             if is_child:
                 children.append(person.public_id)
                 continue

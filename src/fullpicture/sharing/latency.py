@@ -26,6 +26,7 @@ from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.people.models import PersonRecordLink
+from fullpicture.people.repository import current_links
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
 
 LATENCY_FILE = Path(__file__).with_name("latency.yaml")
@@ -139,11 +140,7 @@ def entry_sharing(
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
-            and_(
-                PersonRecordLink.agency_id == Event.agency_id,
-                PersonRecordLink.record_ref == EventParticipant.record_ref,
-                PersonRecordLink.ended_at.is_(None),
-            ),
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
         .where(effective_severity() >= rules.significant_severity)
         .distinct()

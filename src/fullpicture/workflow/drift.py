@@ -29,6 +29,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.repository import readable_alerts
 from fullpicture.people.models import Person, PersonRecordLink
+from fullpicture.people.repository import current_links
 from fullpicture.workflow import repository
 from fullpicture.workflow.models import CaseKind
 from fullpicture.workflow.service import clocks_of
@@ -184,9 +185,7 @@ def _repeated_nfa(
         .join(EventParticipant, EventParticipant.event_id == visible.c.id)
         .join(
             PersonRecordLink,
-            (PersonRecordLink.agency_id == visible.c.agency_id)
-            & (PersonRecordLink.record_ref == EventParticipant.record_ref)
-            & PersonRecordLink.ended_at.is_(None),
+            current_links(agency_id=visible.c.agency_id, record_ref=EventParticipant.record_ref),
         )
         .where(visible.c.concern_code == nfa.concern_code, visible.c.event_date >= since)
     ).all()

@@ -30,6 +30,7 @@ from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import CodeKind, default_taxonomy
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import Person, PersonRecordLink
+from fullpicture.people.repository import current_links
 from fullpicture.workflow import repository
 from fullpicture.workflow.models import (
     Case,
@@ -495,9 +496,7 @@ def ownership_flags(
         .join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
-            (PersonRecordLink.agency_id == Event.agency_id)
-            & (PersonRecordLink.record_ref == EventParticipant.record_ref)
-            & PersonRecordLink.ended_at.is_(None),
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
         .where(
             Event.concern_code.in_(concern_codes),

@@ -1,0 +1,46 @@
+"""Who is a child: under the adult age in ``childhood.yaml`` (18, Working Together 2023), by
+calendar birthdays. Households, the harm score and the pages all ask here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+CHILDHOOD_FILE = Path(__file__).with_name("childhood.yaml")
+
+
+class Childhood(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=1)
+    adult_age_years: int = Field(ge=1, le=25)
+    source: str = Field(min_length=1)
+
+
+@lru_cache(maxsize=1)
+def childhood() -> Childhood:
+    return Childhood.model_validate(yaml.safe_load(CHILDHOOD_FILE.read_text(encoding="utf-8")))
+
+
+ADULT_AGE = childhood().adult_age_years
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Whole years from ``born`` to ``day`` (birthdays by the calendar)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def adults_born_by(day: dt.date) -> dt.date:
+    """The latest date of birth of someone who is an adult on ``day``: born after it, a child."""
+    try:
+        return day.replace(year=day.year - ADULT_AGE)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - ADULT_AGE, day=28)
+
+
+def is_child_on(born: dt.date, day: dt.date) -> bool:
+    return born <= day and age_on(born, day) < ADULT_AGE

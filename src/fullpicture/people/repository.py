@@ -1,0 +1,31 @@
+"""Queries about people that every capability shares: which person an agency's record is of now.
+
+Linkage ends a record's link when it moves the record to another person and starts a new one,
+so "the person this record is about" is always the link whose ``ended_at`` is NULL. These are
+the one spelling of that rule; access to the rows they reach is applied by the caller's query
+(``access.repository``, ``chronology.visibility``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_
+
+from fullpicture.people.models import PersonRecordLink
+
+
+def link_is_current() -> ColumnElement[bool]:
+    """The condition that a ``PersonRecordLink`` row is the record's current link."""
+    return PersonRecordLink.ended_at.is_(None)
+
+
+def current_links(*, agency_id: Any, record_ref: Any) -> ColumnElement[bool]:
+    """Join condition: ``PersonRecordLink`` is the current link of the agency record named by
+    the two columns, e.g. ``current_links(agency_id=Event.agency_id,
+    record_ref=EventParticipant.record_ref)`` for the person an entry is about."""
+    return and_(
+        PersonRecordLink.agency_id == agency_id,
+        PersonRecordLink.record_ref == record_ref,
+        link_is_current(),
+    )
