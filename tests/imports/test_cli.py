@@ -259,3 +259,25 @@ def test_import_as_a_user_writes_only_their_agencys_rows(
         batches = session.scalars(select(ImportBatch.imported_by)).all()
     assert stored == {"S1"}
     assert batches == ["user:school.data"]
+
+
+def test_the_import_reports_what_was_committed_when_a_later_step_fails(
+    cli_database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 12 finding 6: the command called a committed batch rolled back. The batch and its
+    # follow-up are one transaction now: when the follow-up fails, nothing is committed, and
+    # the command says exactly that (no traceback).
+    def failing_follow_up(**_kwargs: object) -> None:
+        raise OverflowError("(34, 'Numerical result out of range')")
+
+    monkeypatch.setattr("fullpicture.imports.flows.follow_up_import", failing_follow_up)
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    write_csv(feed / "records.csv", [record("C1")])
+    write_csv(feed / "events.csv", [event("E1")])
+    code, out = _run("import", str(feed), "--by", "Ashdown data team")
+    assert code == 1, out
+    assert "rolled back; nothing of it is stored" in out and "OverflowError" in out
+    assert "Traceback" not in out
+    with session_factory(cli_database.engine)() as session:
+        assert session.scalars(select(ImportBatch)).all() == []

@@ -77,9 +77,13 @@ def _day(text: str | None) -> dt.date:
     if text is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError as exc:
         raise typer.BadParameter(f"{text!r} is not a date; use YYYY-MM-DD") from exc
+    try:
+        return harm_service.check_scoring_day(day)
+    except harm_service.HarmNotComputable as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 def replay(
@@ -171,9 +175,13 @@ def child(
     day = _day(as_of)
     with unit_of_work(get_session_factory()) as session:
         subject, person = _open_child(session, as_user, child_ref, "harm score")
-        assessment = harm_service.assess_one_child(
-            db_session=session, person_id=person.id, as_of=day
-        )
+        try:
+            assessment = harm_service.assess_one_child(
+                db_session=session, person_id=person.id, as_of=day
+            )
+        except harm_service.HarmNotComputable as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(code=2) from exc
         explanation = assessment.explanation
         evidence = harm_service.visible_evidence(
             db_session=session,

@@ -137,6 +137,16 @@ def import_command(
     except import_service.FeedFileError as exc:
         err_console.print(f"[red]Nothing imported.[/red] {exc}")
         raise typer.Exit(code=2) from exc
+    except Exception as exc:
+        # A step after the batch (linking, rescoring) failed: the one transaction, batch and
+        # all, was rolled back. Say so plainly rather than print a traceback, and never call a
+        # committed batch rolled back (issue 12 finding 6): nothing here has committed.
+        err_console.print(
+            "[red]The import and what it sets off failed together and were rolled back; "
+            f"nothing of it is stored.[/red] ({type(exc).__name__}: {exc}) Import again with "
+            "--no-follow-up, then run `fullpicture link` and `fullpicture harm score`."
+        )
+        raise typer.Exit(code=1) from exc
     if ingested.failure is not None:
         failure = ingested.failure
         err_console.print(

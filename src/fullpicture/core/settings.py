@@ -94,6 +94,27 @@ class Settings(AccessSettings):
             "SQLite page cache for an import's connection while it runs (restored afterwards)."
         ),
     )
+    import_max_row_bytes: int = Field(
+        default=1024 * 1024,
+        ge=4096,
+        description=(
+            "Longest line (and CSV field) a feed file may hold: a longer JSON Lines row is "
+            "quarantined, a CSV file with one is refused (its rows cannot be told apart)."
+        ),
+    )
+    import_max_quarantined_rows: int = Field(
+        default=50_000,
+        ge=1,
+        description=(
+            "More quarantined rows than this in one batch and the batch is refused as a whole: "
+            "its files are not feeds, or are too broken to repair row by row."
+        ),
+    )
+    import_max_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="Time budget of one import; a batch still running after it is rolled back.",
+    )
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1024, description="Largest feed file the API accepts."
     )

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
@@ -37,6 +38,12 @@ router = APIRouter(prefix="/api/v1", tags=["cumulative harm"])
 DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
 
+def _scoring_day(day: dt.date | None) -> dt.date | None:
+    # A ValueError here is FastAPI's 422, before the child is opened (issue 12 finding 6:
+    # ?as_of=0001-01-01 was a 500).
+    return None if day is None else service.check_scoring_day(day)
+
+
 @router.get(
     "/children/{person_id}/harm",
     response_model=ChildHarmRead,
@@ -46,7 +53,11 @@ def child_harm(
     person_id: PersonPublicId,
     session: DbSession,
     subject: ChildReader,
-    as_of: Annotated[dt.date | None, Query(description="default today")] = None,
+    as_of: Annotated[
+        dt.date | None,
+        Query(description="default today; from 1900-01-01 to a year ahead"),
+        AfterValidator(_scoring_day),
+    ] = None,
 ) -> ChildHarmRead:
     """Needs ``children:read`` and a need to know the child; the read is audited. The score
     is computed on the whole record; the evidence shown is what the caller may see
@@ -56,9 +67,12 @@ def child_harm(
     )
     day = as_of or dt.date.today()
     readings: dict[int, EntryReading] = {}
-    assessment = service.assess_one_child(
-        db_session=session, person_id=person.id, as_of=day, readings_out=readings
-    )
+    try:
+        assessment = service.assess_one_child(
+            db_session=session, person_id=person.id, as_of=day, readings_out=readings
+        )
+    except service.HarmNotComputable as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     explanation = assessment.explanation
     model = default_harm_model()
     incidents = [*explanation.contributions, *explanation.strengths]

@@ -111,6 +111,7 @@ def score_population(
     threads: int | None = None,
 ) -> BatchResult:
     """Every child scored as of a day by the batch job, with every alert raised up to it."""
+    check_scoring_day(as_of)
     model = model or default_harm_model()
     events, children = repository.population_tables(db_session=db_session, as_of=as_of, model=model)
     return score_population_duckdb(
@@ -176,6 +177,34 @@ def _store(
     return stored
 
 
+#: The first day a score can be computed for: no event before it is accepted
+#: (imports/plausible_dates.yaml), and the engine's decay arithmetic overflows for days
+#: centuries apart.
+EARLIEST_SCORING_DAY = dt.date(1900, 1, 1)
+#: How far ahead a score may be asked for (a projection of decay; further is a typing error).
+LATEST_SCORING_DAYS_AHEAD = 366
+
+
+class HarmNotComputable(ValueError):
+    """A score that cannot be computed: the message says why and what to do."""
+
+
+def check_scoring_day(day: dt.date, *, today: dt.date | None = None) -> dt.date:
+    """``day`` if a score can be computed as of it; else ``HarmNotComputable`` saying why."""
+    latest = (today or dt.date.today()) + dt.timedelta(days=LATEST_SCORING_DAYS_AHEAD)
+    if day < EARLIEST_SCORING_DAY:
+        raise HarmNotComputable(
+            f"{day.isoformat()} is before {EARLIEST_SCORING_DAY.isoformat()}: no chronology "
+            "entry is that old, so there is no score to compute; give a later day"
+        )
+    if day > latest:
+        raise HarmNotComputable(
+            f"{day.isoformat()} is more than {LATEST_SCORING_DAYS_AHEAD} days ahead "
+            f"(after {latest.isoformat()}); give an earlier day"
+        )
+    return day
+
+
 def assess_one_child(
     *,
     db_session: Session,
@@ -186,7 +215,11 @@ def assess_one_child(
     readings_out: dict[int, EntryReading] | None = None,
 ) -> ChildAssessment:
     """The incremental path: one child's score, explanation and alerts, read fresh; how each
-    entry's words were read goes into ``readings_out`` (by entry id) when one is given."""
+    entry's words were read goes into ``readings_out`` (by entry id) when one is given.
+
+    Raises ``HarmNotComputable`` for a day outside ``check_scoring_day``'s range, or a record
+    the engine cannot compute with (an entry stored before imports checked dates)."""
+    check_scoring_day(as_of)
     model = model or default_harm_model()
     events, birth = repository.child_scoring_events(
         db_session=db_session,
@@ -195,13 +228,25 @@ def assess_one_child(
         model=model,
         readings_out=readings_out,
     )
-    return assess_child(
-        events,
-        date_of_birth=birth,
-        as_of=as_of,
-        model=model,
-        taxonomy=taxonomy or default_taxonomy(),
-    )
+    try:
+        return assess_child(
+            events,
+            date_of_birth=birth,
+            as_of=as_of,
+            model=model,
+            taxonomy=taxonomy or default_taxonomy(),
+        )
+    except OverflowError as exc:
+        # Decay is anchored at the child's first incident, so an entry centuries old (one
+        # dated 0001-01-01, stored before imports checked dates: issue 12 finding 6)
+        # overflows the arithmetic.
+        earliest = min((event.day for event in events), default=None)
+        raise HarmNotComputable(
+            f"this child's score cannot be computed as of {as_of.isoformat()}: their record "
+            f"holds an entry dated {earliest.isoformat() if earliest else 'unknown'}, before "
+            f"{EARLIEST_SCORING_DAY.isoformat()}; the agency that recorded it should correct "
+            "or withdraw it"
+        ) from exc
 
 
 def on_event_recorded(

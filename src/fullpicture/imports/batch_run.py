@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Protocol
 
 import polars as pl
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from fullpicture.agencies import service as agency_service
 from fullpicture.agencies.models import Practitioner
 from fullpicture.core.database import utc_now
+from fullpicture.core.settings import get_settings
 from fullpicture.imports import repository
 from fullpicture.imports.authority import EVERY_AGENCY, FeedAuthority
 from fullpicture.imports.bulk import BulkWriter
@@ -23,7 +25,14 @@ from fullpicture.imports.checked import ID_COLUMN, Key, Rejected, Valid
 from fullpicture.imports.fast_events import accepted_events, events_frame
 from fullpicture.imports.models import ImportBatch
 from fullpicture.imports.parsing import ValidationContext
-from fullpicture.imports.readers import FeedFile, RowChunk, SourceRow, estimate_rows, read_chunks
+from fullpicture.imports.readers import (
+    FeedFile,
+    FeedFileError,
+    RowChunk,
+    SourceRow,
+    estimate_rows,
+    read_chunks,
+)
 from fullpicture.imports.references import RecordReferences
 from fullpicture.imports.rows import ROW_MODELS, EventRow, FeedRow, NormalisedEvent
 from fullpicture.imports.schemas import (
@@ -38,6 +47,10 @@ from fullpicture.imports.versions import Seen, VersionLedger
 REPAIRS_COLUMN = "quarantined_row_id"
 """An exported quarantined row carries its id, so the fixed row repairs it even if the fix
 changed its agency or id (``fullpicture quarantine export``)."""
+
+
+class ImportTooSlow(RuntimeError):
+    """An import past its time budget (``import_max_seconds``); the batch is rolled back."""
 
 
 class ImportProgress(Protocol):
@@ -64,6 +77,7 @@ class BatchRun:
     authority: FeedAuthority = field(default_factory=lambda: EVERY_AGENCY)
 
     def __post_init__(self) -> None:
+        self.deadline = monotonic() + get_settings().import_max_seconds
         self.writer = BulkWriter(self.db_session)
         self.recorded_at = self.writer.timestamp_value(self.batch.started_at)
         self.agencies = agency_service.codes_to_ids(db_session=self.db_session)
@@ -98,8 +112,29 @@ class BatchRun:
                 self._import_chunk(table, feed_file, chunk, conflicts)
                 if self.progress:
                     self.progress.advance(len(chunk))
+                self._within_limits(feed_file)
         if conflicts:
             self._quarantine_conflicts(table, files, conflicts)
+
+    def _within_limits(self, feed_file: FeedFile) -> None:
+        """Stop a batch that has gone past its time budget or quarantined more rows than a
+        feed worth repairing row by row would (issue 12 finding 5: a file of separators
+        became millions of quarantined rows, a 16 GB write-ahead log and an out-of-memory
+        kill). Checked after each chunk, so a batch overshoots by at most one chunk."""
+        settings = get_settings()
+        quarantined = sum(counts.quarantined for counts in self.counts.values())
+        if quarantined > settings.import_max_quarantined_rows:
+            raise FeedFileError(
+                f"{feed_file.path.name}: more than {settings.import_max_quarantined_rows:,} "
+                "rows of this batch cannot be read as feed rows "
+                "(FULLPICTURE_IMPORT_MAX_QUARANTINED_ROWS), so nothing of it was imported: "
+                "check the files are feeds in the format of docs/import-format.md"
+            )
+        if monotonic() > self.deadline:
+            raise ImportTooSlow(
+                f"the import took longer than its budget of {settings.import_max_seconds:,} "
+                "seconds (FULLPICTURE_IMPORT_MAX_SECONDS) and was stopped; split the feed"
+            )
 
     def _import_chunk(
         self,

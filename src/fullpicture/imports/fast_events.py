@@ -12,7 +12,6 @@ the model accepts with the same values and content hash.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ import polars as pl
 
 from fullpicture.chronology.models import InformationType, ParticipantRole
 from fullpicture.imports.parsing import ValidationContext
+from fullpicture.imports.plausible_dates import plausible_dates
 from fullpicture.imports.readers import SourceRow
 from fullpicture.imports.rows import EventRow, NormalisedEvent, event_digest
 
@@ -30,7 +30,10 @@ _YEAR = r"^[0-9]{4}$"
 _ROLES = [role.value for role in ParticipantRole]
 _INFORMATION_TYPES = [kind.value for kind in InformationType]
 _PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
-_EARLIEST = dt.date(1900, 1, 1)
+# Control characters the model refuses or strips (C0 but tab, line feed and carriage return;
+# DEL; C1): a row holding one goes to the model, which says what is wrong.
+_UNUSUAL = r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]"
+_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 
 
 #: The columns of a frame of normalised events, in the order of ``NormalisedEvent``'s fields,
@@ -65,10 +68,11 @@ def accepted_events(
     frame = _candidates(chunk)
     if frame is None or frame.height == 0 or not agencies:
         return pl.DataFrame(schema=EVENT_FRAME_SCHEMA)
-    # Python's str.strip (which the model uses) also strips \x1c-\x1f; polars does not.
-    # Rows holding those characters go to the model; for the rest the two agree.
+    # Python's str.strip (which the model uses) also strips \x1c-\x1f; polars does not. The
+    # model refuses other control characters (a NUL byte anywhere, any in an id). Rows holding
+    # them go to the model; for the rest the two agree.
     text_columns = list(EventRow.columns)
-    unusual = pl.concat_str(text_columns, ignore_nulls=True).str.contains(r"[\x1c-\x1f]")
+    unusual = pl.concat_str(text_columns, ignore_nulls=True).str.contains(_UNUSUAL)
     frame = frame.with_columns(
         unusual.fill_null(False).alias("_unusual"),
         *(
@@ -116,8 +120,12 @@ def _digests(frame: pl.DataFrame) -> pl.Series:
     text is not plain ASCII, of the spelling Python makes (``event_digest``)."""
     spellings = frame.get_column("spelling").to_list()
     if None not in spellings:
+        # Typed, so that a chunk with no plain row still stacks onto the model's rows (an
+        # empty list would make a Null column: "failed to vstack column 'digest'").
         return pl.Series(
-            "digest", [hashlib.sha256(spelling.encode()).hexdigest() for spelling in spellings]
+            "digest",
+            [hashlib.sha256(spelling.encode()).hexdigest() for spelling in spellings],
+            dtype=pl.Utf8,
         )
     digests: list[str] = []
     for spelling, values in zip(spellings, _normalised_rows(frame.drop("spelling")), strict=True):
@@ -141,7 +149,7 @@ def _digests(frame: pl.DataFrame) -> pl.Series:
                 event.people,
             )
         )
-    return pl.Series("digest", digests)
+    return pl.Series("digest", digests, dtype=pl.Utf8)
 
 
 def _normalised_rows(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
@@ -289,8 +297,10 @@ def _check(
         & pl.col("agency_id").is_not_null()
         & pl.col("event_id").is_not_null()
         & (pl.col("event_id").str.len_chars() <= 64)
+        & ~pl.col("event_id").str.contains(_CONTROL)
+        & ~pl.col("agency").str.contains(_CONTROL)
         & pl.col("period_start").is_not_null()
-        & (pl.col("period_start") >= _EARLIEST)
+        & (pl.col("period_start") >= plausible_dates().fields["event_date"].earliest(today))
         & (pl.col("period_start") <= today)
         & (
             recorded.is_null()
@@ -306,7 +316,10 @@ def _check(
         & pl.col("summary").is_not_null()
         & information.str.contains(r"^[A-Za-z]+$")
         & information.str.to_lowercase().is_in(_INFORMATION_TYPES)
-        & (practitioner.is_null() | (practitioner.str.len_chars() <= 64))
+        & (
+            practitioner.is_null()
+            | ((practitioner.str.len_chars() <= 64) & ~practitioner.str.contains(_CONTROL))
+        )
         & pl.col("people_ok").fill_null(False)
     )
     # Only accepted rows come back: a rejected row may hold dates Python cannot represent.

@@ -128,11 +128,17 @@ def follow_up_import(
         )
         return outcome
     for child_id in children:
-        alerts = harm_service.on_event_recorded(
-            db_session=db_session, person_id=child_id, as_of=day
-        )
+        try:
+            alerts = harm_service.on_event_recorded(
+                db_session=db_session, person_id=child_id, as_of=day
+            )
+        except harm_service.HarmNotComputable as exc:
+            # One child's unscorable record (an entry stored before dates were checked) must
+            # not stop the others being rescored.
+            outcome.advice.append(f"Child {child_id} was not rescored: {exc}.")
+            continue
         outcome.alert_ids.extend(alert.public_id for alert in alerts)
-    outcome.children_rescored = len(children)
+        outcome.children_rescored += 1
     return outcome
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import (
     ValidationInfo,
@@ -18,6 +18,7 @@ from pydantic import (
 
 from fullpicture.chronology.models import DatePrecision
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
+from fullpicture.imports.plausible_dates import DateField, check_plausible
 
 DAY_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTH_PATTERN = re.compile(r"^\d{4}-\d{2}$")
@@ -78,6 +79,41 @@ def not_future(day: dt.date | None, info: ValidationInfo, what: str) -> dt.date 
     if day is not None and day > validation_context(info).today:
         raise ValueError(f"{what} {day.isoformat()} is in the future; give the date it happened")
     return day
+
+
+def plausible(
+    day: dt.date | None, info: ValidationInfo, field: DateField, label: str
+) -> dt.date | None:
+    """``day`` if it lies in ``field``'s plausible range (plausible_dates.yaml)."""
+    if day is not None:
+        check_plausible(day, field, label=label, today=validation_context(info).today)
+    return day
+
+
+# Control characters (C0, DEL and C1): a NUL byte or an escape in an id or a name is a
+# broken export or an attack, never part of how an agency spells someone (issue 12 finding 9).
+_Text = TypeVar("_Text")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(value: _Text, what: str) -> _Text:
+    """``value`` (text, or a list of text) if it holds no control character."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and (found := _CONTROL.search(text)):
+            raise ValueError(
+                f"{what} holds a control character (U+{ord(found.group()):04X}"
+                f"{', a NUL byte' if found.group() == chr(0) else ''}); ids and names are "
+                "printable text: remove it and send the row again"
+            )
+    return value
+
+
+def without_nul(value: _Text, what: str) -> _Text:
+    """Free text may hold line breaks and tabs, never a NUL byte (PostgreSQL cannot store one;
+    a broken export or an attack)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{what} holds a NUL byte (U+0000); remove it and send the row again")
+    return value
 
 
 def split_pipes(value: Any) -> Any:

@@ -19,20 +19,27 @@ import sys
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, BinaryIO, TextIO, overload
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fullpicture.core.settings import get_settings
 from fullpicture.imports.rows import ROW_MODELS, TABLES
 from fullpicture.imports.schemas import QuarantineReason
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
 IGNORED_DIRECTORIES = {"truth"}  # the synthetic generator's answer key lives beside its feeds
 
-# A long free-text summary can exceed the csv module's default 128 KiB field limit.
+# A long free-text summary can exceed the csv module's default 128 KiB field limit; a field is
+# held to FULLPICTURE_IMPORT_MAX_ROW_BYTES instead (set per file, _python_csv_chunks).
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+#: Deepest nesting of a JSON Lines row: a feed row is an object of values, lists of text and
+#: lists of objects (addresses, people), 3 levels. Deeper is no feed row, and very deep
+#: nesting exhausted Python's recursion (issue 12 finding 8: one such row failed the batch).
+MAX_JSON_DEPTH = 16
 
 
 class FeedFileError(ValueError):
@@ -147,7 +154,7 @@ def check_file(feed_file: FeedFile) -> None:
 
 def _csv_header(feed_file: FeedFile) -> list[str]:
     with _open_csv(feed_file.path) as handle:
-        header = next(csv.reader(handle), None)
+        header = next(csv.reader(_bounded_lines(handle, feed_file)), None)
     if not header:
         raise FeedFileError(f"{feed_file.path.name}: the file is empty; it needs a header row")
     columns = [name.strip().lower() for name in header]
@@ -278,6 +285,35 @@ def read_chunks(feed_file: FeedFile, chunk_rows: int) -> Iterator[RowChunk]:
         yield RowChunk(chunk)
 
 
+def _row_limit() -> int:
+    return get_settings().import_max_row_bytes
+
+
+@overload
+def _bounded_lines(handle: BinaryIO, feed_file: FeedFile) -> Iterator[bytes]: ...
+
+
+@overload
+def _bounded_lines(handle: TextIO, feed_file: FeedFile) -> Iterator[str]: ...
+
+
+def _bounded_lines(handle: BinaryIO | TextIO, feed_file: FeedFile) -> Iterator[Any]:
+    """The file's lines, none longer than ``import_max_row_bytes``: a longer one refuses the
+    CSV file, whose records cannot be told apart once one is cut (issue 12 finding 5: a file
+    of one huge line, or of a pattern of separators, must not be read whole into memory)."""
+    limit = _row_limit()
+    number = 0
+    while line := handle.readline(limit + 1):
+        number += 1
+        if len(line) > limit:
+            raise FeedFileError(
+                f"{feed_file.path.name}: line {number} is longer than {limit:,} bytes "
+                "(FULLPICTURE_IMPORT_MAX_ROW_BYTES); no feed row is that long: check the "
+                "file is a CSV feed, with its line breaks"
+            )
+        yield line
+
+
 def _open_csv(path: Path) -> Any:
     # surrogateescape keeps undecodable bytes, so one badly encoded row is quarantined
     # with its bytes visible instead of failing the whole file.
@@ -345,14 +381,15 @@ def _regular_csv_chunks(
     first chunk that does not, stop and return how many rows were yielded, so the csv module
     can go on from there; return None when the whole file was read."""
     with feed_file.path.open("rb") as handle:
-        first_line = handle.readline().decode("utf-8-sig").rstrip("\r\n")
+        file_lines = _bounded_lines(handle, feed_file)
+        first_line = next(file_lines, b"").decode("utf-8-sig").rstrip("\r\n")
         if not re.fullmatch(_CSV_LINE, first_line):
             return 0
         header = [name.strip().lower() for name in next(csv.reader([first_line]))]
         if len(set(header)) != len(header):
             return 0
         rows_read = 0
-        while block := list(itertools.islice(handle, chunk_rows)):
+        while block := list(itertools.islice(file_lines, chunk_rows)):
             text = b"".join(block).decode("utf-8")
             # A blank line is not a row (as for the csv module).
             lines = _record_lines(text)
@@ -391,8 +428,10 @@ def _python_csv_chunks(
     feed_file: FeedFile, chunk_rows: int, *, check_encoding: bool, skip: int
 ) -> Iterator[RowChunk]:
     """The file's chunks as the csv module reads them, after the first ``skip`` rows."""
+    # A quoted field may run over many lines: it too is held to the row limit.
+    csv.field_size_limit(_row_limit())
     with _open_csv(feed_file.path) as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(_bounded_lines(handle, feed_file))
         header = [name.strip().lower() for name in next(reader)]
         width = len(header)
         number = 0
@@ -447,11 +486,50 @@ def _csv_row(number: int, header: list[str], fields: list[str], check_encoding: 
     return row
 
 
+def _jsonl_lines(handle: BinaryIO, limit: int) -> Iterator[tuple[bytes, bool]]:
+    """Each line, and whether it was longer than ``limit`` (then only its start is kept and
+    the rest is read past in blocks, so one huge line never sits in memory)."""
+    while line := handle.readline(limit + 1):
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line, False
+            continue
+        while (rest := handle.readline(limit + 1)) and not rest.endswith(b"\n"):
+            pass
+        yield line[:200], True
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _jsonl_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
+    limit = _row_limit()
     with feed_file.path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, (line, too_long) in enumerate(_jsonl_lines(handle, limit), start=1):
             if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
+            if too_long:
+                reason = QuarantineReason(
+                    field="row",
+                    message=(
+                        f"is longer than {limit:,} bytes (FULLPICTURE_IMPORT_MAX_ROW_BYTES); "
+                        "no feed row is that long (its start is kept)"
+                    ),
+                )
+                raw = line.decode("utf-8", "backslashreplace") + "…"
+                yield SourceRow(number, None, [reason], raw)
+                continue
             if not line.strip():
                 continue
             problems: list[QuarantineReason] = []
@@ -462,6 +540,20 @@ def _jsonl_rows(feed_file: FeedFile) -> Iterator[SourceRow]:
                 problems.append(_encoding_reason("row"))
             try:
                 values = json.loads(text)
+                if _depth(values) > MAX_JSON_DEPTH:
+                    raise RecursionError
+            except RecursionError:
+                problems.append(
+                    QuarantineReason(
+                        field="row",
+                        message=(
+                            f"nests lists or objects more than {MAX_JSON_DEPTH} levels deep; "
+                            "a feed row is one object of values, lists and objects"
+                        ),
+                    )
+                )
+                yield SourceRow(number, None, problems, _escape(text.rstrip("\r\n"))[:2000])
+                continue
             except json.JSONDecodeError as exc:
                 problems.append(
                     QuarantineReason(

@@ -34,8 +34,11 @@ from fullpicture.imports.parsing import (
     parse_bool,
     parse_day,
     parse_people,
+    plausible,
+    printable,
     split_pipes,
     validation_context,
+    without_nul,
 )
 from fullpicture.people.models import RelationshipKind, Sex
 
@@ -72,6 +75,16 @@ class FeedRow(BaseModel):
             return cleaned
         return data
 
+    @field_validator("agency", mode="after")
+    @classmethod
+    def _printable_agency(cls, value: str) -> str:
+        return printable(value, "agency")
+
+    @field_validator("change_reason", mode="after")
+    @classmethod
+    def _change_reason_text(cls, value: str | None) -> str | None:
+        return without_nul(value, "change_reason")
+
     def ref(self) -> str:
         """The row's id within its agency and table, as quarantine and versioning key it."""
         raise NotImplementedError
@@ -106,10 +119,16 @@ class Address(BaseModel):
         compact = "".join(value.split()).upper()
         return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
 
+    @field_validator("line", "postcode", mode="after")
+    @classmethod
+    def _printable_text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return printable(value, f"the address's {info.field_name}")
+
     @field_validator("date_from", "date_to", mode="before")
     @classmethod
-    def _dates(cls, value: Any) -> dt.date | None:
-        return parse_day(value, field_label="address date")
+    def _dates(cls, value: Any, info: ValidationInfo) -> dt.date | None:
+        day = parse_day(value, field_label="address date")
+        return plausible(day, info, "address_date", "address date")
 
     @model_validator(mode="after")
     def _in_order(self) -> Address:
@@ -170,16 +189,31 @@ class RecordRow(FeedRow):
     def _names(cls, value: Any) -> Any:
         return split_pipes(value)
 
+    @field_validator(
+        "record_id",
+        "given_name",
+        "family_name",
+        "other_names",
+        "previous_family_names",
+        "ethnicity",
+        "first_language",
+        mode="after",
+    )
+    @classmethod
+    def _printable_names(cls, value: Any, info: ValidationInfo) -> Any:
+        return printable(value, str(info.field_name))
+
     @field_validator("date_of_birth", mode="before")
     @classmethod
     def _date_of_birth(cls, value: Any, info: ValidationInfo) -> dt.date | None:
-        day = parse_day(value, field_label="date of birth")
-        return not_future(day, info, "date of birth")
+        day = not_future(parse_day(value, field_label="date of birth"), info, "date of birth")
+        return plausible(day, info, "date_of_birth", "date of birth")
 
     @field_validator("expected_date_of_delivery", mode="before")
     @classmethod
-    def _edd(cls, value: Any) -> dt.date | None:
-        return parse_day(value, field_label="expected date of delivery")
+    def _edd(cls, value: Any, info: ValidationInfo) -> dt.date | None:
+        day = parse_day(value, field_label="expected date of delivery")
+        return plausible(day, info, "expected_date_of_delivery", "expected date of delivery")
 
     @field_validator("sex", mode="before")
     @classmethod
@@ -312,10 +346,16 @@ class RelationshipRow(FeedRow):
     def _lives_with(cls, value: Any) -> Any:
         return parse_bool(value)
 
+    @field_validator("record_id", "related_record_id", mode="after")
+    @classmethod
+    def _printable_ids(cls, value: str, info: ValidationInfo) -> str:
+        return printable(value, str(info.field_name))
+
     @field_validator("date_from", "date_to", mode="before")
     @classmethod
-    def _dates(cls, value: Any) -> dt.date | None:
-        return parse_day(value, field_label="relationship date")
+    def _dates(cls, value: Any, info: ValidationInfo) -> dt.date | None:
+        day = parse_day(value, field_label="relationship date")
+        return plausible(day, info, "relationship_date", "relationship date")
 
     @model_validator(mode="after")
     def _consistent(self) -> RelationshipRow:
@@ -356,6 +396,11 @@ class Participant(BaseModel):
 
     record_id: str = _Id
     role: ParticipantRole
+
+    @field_validator("record_id", mode="after")
+    @classmethod
+    def _printable_id(cls, value: str) -> str:
+        return printable(value, "a record id in people")
 
 
 class EventRow(FeedRow):
@@ -415,13 +460,24 @@ class EventRow(FeedRow):
                 f"the event date {event_date.as_feed_value()} is in the future; "
                 "give the date it happened"
             )
+        plausible(event_date.period_start, info, "event_date", "event date")
         return event_date
 
     @field_validator("date_recorded", mode="before")
     @classmethod
     def _date_recorded(cls, value: Any, info: ValidationInfo) -> dt.date | None:
-        day = parse_day(value, field_label="date recorded")
-        return not_future(day, info, "the date recorded")
+        day = not_future(parse_day(value, field_label="date recorded"), info, "the date recorded")
+        return plausible(day, info, "date_recorded", "date recorded")
+
+    @field_validator("event_id", "practitioner", mode="after")
+    @classmethod
+    def _printable_ids(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return printable(value, str(info.field_name))
+
+    @field_validator("summary", "impact_on_child", "action_taken", mode="after")
+    @classmethod
+    def _free_text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return without_nul(value, str(info.field_name))
 
     @field_validator("concern_code", mode="before")
     @classmethod

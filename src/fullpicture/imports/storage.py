@@ -7,7 +7,7 @@ import datetime as dt
 import itertools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import polars as pl
 
@@ -149,9 +149,9 @@ class RowStore:
         shown = QuarantinedRowRead(
             table_name=table,
             row_number=source.number,
-            agency_code=str(agency).strip()[:64] if agency not in (None, "") else None,
-            row_ref=raw_ref(table, values),
-            raw=source.raw(),
+            agency_code=_storable(str(agency).strip()[:64]) if agency not in (None, "") else None,
+            row_ref=_storable(raw_ref(table, values)),
+            raw=_storable(source.raw()),
             reasons=reasons,
         )
         self.pending_quarantine.append(shown)
@@ -174,6 +174,20 @@ class RowStore:
         ]
         self.writer.insert("quarantined_row", _QUARANTINE_COLUMNS, rows)
         self.pending_quarantine.clear()
+
+
+@overload
+def _storable(text: str) -> str: ...
+
+
+@overload
+def _storable(text: None) -> None: ...
+
+
+def _storable(text: str | None) -> str | None:
+    """A quarantined row's text with NUL bytes shown as ``\\x00`` (as undecodable bytes are
+    shown): PostgreSQL cannot store a NUL in text, and the row must still be kept."""
+    return None if text is None else text.replace("\x00", "\\x00")
 
 
 def _iso(day: dt.date | None) -> str | None:
