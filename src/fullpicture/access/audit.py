@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from fullpicture.access import audit_checkpoint
 from fullpicture.access.models import AuditChainHead, AuditEntry
 from fullpicture.core.database import utc_now
 
@@ -111,16 +112,36 @@ def append(
     """Add one entry at the end of the chain, in the caller's transaction."""
     detail = dict(detail or {})
     # Round-trip through JSON so the hash covers exactly what the database will give back.
-    detail = json.loads(canonical_json(detail))
     db_session.flush()
     # Taking the head row's lock first serialises appenders: on PostgreSQL the UPDATE holds a
     # row lock until commit; on SQLite a write takes the database's single write lock.
-    position, previous_hash = db_session.execute(
+    head = db_session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == CHAIN_HEAD_ID)
-        .values(position=AuditChainHead.position + 1)
+        .values(position=AuditChainHead.position)
         .returning(AuditChainHead.position, AuditChainHead.last_hash)
-    ).one()
+    ).one_or_none()
+    last = db_session.execute(
+        select(AuditEntry.position, AuditEntry.entry_hash)
+        .order_by(AuditEntry.position.desc())
+        .limit(1)
+    ).one_or_none()
+    found = (last.position, last.entry_hash) if last is not None else (0, GENESIS_HASH)
+    if head is None or (head.position, head.last_hash) != found:
+        # The head and the entries disagree: someone changed the log outside the application
+        # (issue 12 finding 10). Refusing every audited operation would hand them a denial of
+        # service, so the entry continues from the last entry present and says what it found;
+        # `audit verify` reports the disagreement, and the checkpoints what was cut.
+        detail["chain_head_repair"] = {
+            "head_position": None if head is None else head.position,
+            "head_hash": None if head is None else head.last_hash,
+            "last_entry_position": found[0],
+        }
+        if head is None:
+            db_session.add(AuditChainHead(id=CHAIN_HEAD_ID, position=found[0], last_hash=found[1]))
+            db_session.flush()
+    position, previous_hash = found[0] + 1, found[1]
+    detail = json.loads(canonical_json(detail))
     when = (occurred_at or utc_now()).astimezone(dt.UTC)
     entry = AuditEntry(
         position=position,
@@ -139,9 +160,10 @@ def append(
     db_session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == CHAIN_HEAD_ID)
-        .values(last_hash=entry.entry_hash)
+        .values(position=position, last_hash=entry.entry_hash)
     )
     db_session.flush()
+    audit_checkpoint.checkpoint_if_due(db_session=db_session, position=position)
     return entry
 
 
@@ -245,11 +267,18 @@ class ChainVerdict:
     problem: str | None = None
 
 
-def verify_chain(*, db_session: Session, batch_size: int = 5_000) -> ChainVerdict:
-    """Walk the chain in order and report the first entry whose hash or link does not hold."""
+def verify_chain(
+    *,
+    db_session: Session,
+    batch_size: int = 5_000,
+    checkpoint: audit_checkpoint.Checkpoint | None = None,
+) -> ChainVerdict:
+    """Walk the chain in order and report the first entry whose hash or link does not hold,
+    then hold the chain to its head row and to ``checkpoint`` (the latest signed one)."""
     expected_previous = GENESIS_HASH
     expected_position = 1
     checked = 0
+    hash_at_checkpoint: str | None = None
     rows = db_session.scalars(
         select(AuditEntry).order_by(AuditEntry.position).execution_options(yield_per=batch_size)
     )
@@ -263,16 +292,32 @@ def verify_chain(*, db_session: Session, batch_size: int = 5_000) -> ChainVerdic
             problem = "its content does not match its hash (the entry was altered)"
         if problem is not None:
             return ChainVerdict(False, checked, entry.position, entry.id, problem)
+        repair = (entry.detail or {}).get("chain_head_repair")
+        if isinstance(repair, dict):
+            return _repaired_head(entry, repair, checked)
         checked += 1
         expected_previous = entry.entry_hash
         expected_position += 1
+        if checkpoint is not None and entry.position == checkpoint.position:
+            hash_at_checkpoint = entry.entry_hash
     head = db_session.execute(
         select(AuditChainHead.position, AuditChainHead.last_hash).where(
             AuditChainHead.id == CHAIN_HEAD_ID
         )
     ).one_or_none()
     if head is None:
-        return ChainVerdict(False, checked, None, None, "the chain head row is missing")
+        return ChainVerdict(
+            False, checked, checked, None, "the chain head row is missing (it was deleted)"
+        )
+    if head.position < checked:
+        return ChainVerdict(
+            False,
+            checked,
+            head.position + 1,
+            None,
+            f"the chain head records {head.position} entries but {checked} are present "
+            f"(entries from {head.position + 1} were added without the application)",
+        )
     if head.position != checked or head.last_hash != expected_previous:
         return ChainVerdict(
             False,
@@ -282,4 +327,50 @@ def verify_chain(*, db_session: Session, batch_size: int = 5_000) -> ChainVerdic
             f"the chain head records {head.position} entries but {checked} are present "
             "(entries were removed from the end)",
         )
+    if checkpoint is not None:
+        if checkpoint.position > checked:
+            return ChainVerdict(
+                False,
+                checked,
+                checked + 1,
+                None,
+                f"{audit_checkpoint.describe(checkpoint)} recorded {checkpoint.position} "
+                f"entries but {checked} are present: entries {checked + 1} to "
+                f"{checkpoint.position} were removed and the head set back",
+            )
+        if checkpoint.position and hash_at_checkpoint != checkpoint.last_hash:
+            return ChainVerdict(
+                False,
+                checked,
+                checkpoint.position,
+                None,
+                f"entry {checkpoint.position} differs from {audit_checkpoint.describe(checkpoint)}"
+                ": the chain up to it was rewritten",
+            )
     return ChainVerdict(True, checked)
+
+
+def _repaired_head(entry: AuditEntry, repair: dict[str, Any], checked: int) -> ChainVerdict:
+    """The verdict on an entry appended when the head and the entries disagreed."""
+    head_position = repair.get("head_position")
+    last = int(repair.get("last_entry_position") or 0)
+    if head_position is None:
+        problem = (
+            f"entry {entry.position} was appended when the chain head row was missing "
+            "(it had been deleted outside the application)"
+        )
+        first = entry.position
+    elif int(head_position) < last:
+        problem = (
+            f"when entry {entry.position} was appended the chain head recorded {head_position} "
+            f"entries but {last} were present: entries from {int(head_position) + 1} were "
+            "added without the application"
+        )
+        first = int(head_position) + 1
+    else:
+        problem = (
+            f"when entry {entry.position} was appended the chain head recorded {head_position} "
+            f"entries but {last} were present: entries after {last} were removed"
+        )
+        first = last + 1
+    return ChainVerdict(False, checked, first, None, problem)

@@ -16,7 +16,7 @@ from pydantic import SecretStr, ValidationError
 from rich.table import Table
 from sqlalchemy import select
 
-from fullpicture.access import audit
+from fullpicture.access import audit, audit_checkpoint
 from fullpicture.access import backup as backup_service
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
@@ -227,12 +227,19 @@ def revoke_token(
 
 @audit_app.command("verify")
 def verify() -> None:
-    """Check the audit log's hash chain; names the first broken entry (exit code 1).
+    """Check the audit log's hash chain against its head and the latest signed checkpoint;
+    names the first broken entry (exit code 1). When intact, writes a new checkpoint.
 
     Example: fullpicture audit verify
     """
+    checkpoint = None
+    if audit_checkpoint.key_path() is not None:
+        try:
+            checkpoint = audit_checkpoint.latest_checkpoint()
+        except audit_checkpoint.CheckpointError as exc:
+            raise _fail(str(exc), code=1) from exc
     with unit_of_work(get_session_factory()) as session:
-        verdict = audit.verify_chain(db_session=session)
+        verdict = audit.verify_chain(db_session=session, checkpoint=checkpoint)
         audit.append(
             db_session=session,
             actor=cli_actor(),
@@ -240,7 +247,20 @@ def verify() -> None:
             detail={"intact": verdict.intact, "entries_checked": verdict.entries_checked},
         )
     if verdict.intact:
-        console.print(f"Audit chain intact: {verdict.entries_checked} entries checked.")
+        if checkpoint is not None:
+            against = f" and {audit_checkpoint.describe(checkpoint)}"
+        elif audit_checkpoint.key_path() is not None:
+            against = " (no checkpoint written yet to compare with)"
+        else:
+            against = (
+                " (no checkpoint key: entries cut from the end would not show; see "
+                "`fullpicture audit keygen`)"
+            )
+        console.print(f"Audit chain intact: {verdict.entries_checked} entries checked{against}.")
+        if audit_checkpoint.key_path() is not None:
+            with unit_of_work(get_session_factory()) as session:
+                written = audit_checkpoint.write_checkpoint(db_session=session)
+            console.print(f"Checkpoint written: {written.position} entries.")
         return
     err_console.print(
         f"[red]Audit chain broken at entry {verdict.first_broken_position}"
@@ -248,6 +268,43 @@ def verify() -> None:
         f"{verdict.problem}. {verdict.entries_checked} entries before it are intact."
     )
     raise typer.Exit(code=1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint() -> None:
+    """Write a signed checkpoint of the chain head (entry count and hash) to the checkpoint
+    file, outside the database. Run it from cron (e.g. hourly) besides the automatic ones.
+
+    Example: fullpicture audit checkpoint
+    """
+    try:
+        with unit_of_work(get_session_factory()) as session:
+            written = audit_checkpoint.write_checkpoint(db_session=session)
+    except audit_checkpoint.CheckpointError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"Checkpoint written to {audit_checkpoint.checkpoint_path()}: {written.position} "
+        f"entries, last hash {written.last_hash[:16]}…"
+    )
+
+
+@audit_app.command("keygen")
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Where to write the private key (0600)."),
+) -> None:
+    """Make the Ed25519 key that signs audit checkpoints. Keep it off the database server's
+    disk and backups, and never in the repository; set FULLPICTURE_AUDIT_CHECKPOINT_KEY to it.
+
+    Example: fullpicture audit keygen --out /etc/fullpicture/audit-checkpoint.key
+    """
+    try:
+        public = audit_checkpoint.generate_key(out)
+    except audit_checkpoint.CheckpointError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"Key written to {out} (owner-only). Public key, for the auditors: {public}\n"
+        f"Set FULLPICTURE_AUDIT_CHECKPOINT_KEY={out}"
+    )
 
 
 @audit_app.command("who-looked")

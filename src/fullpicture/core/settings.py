@@ -64,6 +64,23 @@ class AccessSettings(BaseSettings):
         description="Requests let into the database at once; 0 means 1 on SQLite, 8 on PostgreSQL "
         "(keep it below the connection pool and the worker threads).",
     )
+    audit_checkpoint_key: str = Field(
+        default="",
+        description="Path of the Ed25519 private key that signs audit checkpoints (made by "
+        "`fullpicture audit keygen`); outside the repository and the database. Blank: no "
+        "checkpoints, and `audit verify` cannot tell a chain cut at its end.",
+    )
+    audit_checkpoint_file: str = Field(
+        default="",
+        description="Append-only file of signed checkpoints; blank means "
+        "<FULLPICTURE_DATA_DIR>/audit-checkpoints.jsonl.",
+    )
+    audit_checkpoint_every: int = Field(
+        default=1000,
+        ge=0,
+        description="The application writes a checkpoint after every this many audit entries "
+        "(0: only `audit checkpoint` and `audit verify` write them).",
+    )
     oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL; blank disables.")
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr = SecretStr("")
