@@ -109,10 +109,27 @@ def fullpicture_linkage(records: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, 
     clusters = result.clustering.assignments.select(
         "unique_id", pl.col("cluster_key").alias("cluster")
     )
+    rules = default_rules()
+    # The same scored pairs clustered at other thresholds (not timed): how much the link
+    # threshold, a policy choice, trades precision for recall on this population.
+    alternatives = {}
+    for threshold in (6.0, 7.0):
+        other = cluster_records(
+            result.prepared["unique_id"],
+            result.pairs,
+            threshold_match_weight=threshold,
+            one_record_per_agency=rules.one_record_per_agency,
+            same_agency_chain_min_match_weight=rules.same_agency_chain_min_match_weight,
+            identifiers=result.prepared.select("unique_id", "nhs_number", "upn"),
+        )
+        alternatives[threshold] = other.assignments.select(
+            "unique_id", pl.col("cluster_key").alias("cluster")
+        )
     return clusters, {
         "seconds": round(seconds, 2),
         "pairs_scored": result.pairs.height,
         **{f"seconds_{k}": round(v, 2) for k, v in result.timings.items()},
+        "alternative_thresholds": alternatives,
     }
 
 
@@ -508,7 +525,10 @@ def main() -> None:
         for name, method in methods:
             console.print(f"{records.height} records: {name} …")
             clusters, timing = method(records)
+            alternatives = timing.pop("alternative_thresholds", {})
             result = {**scores(truth, clusters), **timing}
+            for threshold, other in alternatives.items():
+                result[f"at_threshold_{threshold:g}"] = scores(truth, other)
             size[name] = result
             console.print(f"  {name}: {json.dumps(result)}")
             table.add_row(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -208,7 +209,7 @@ def print_model_report(report: ModelReport) -> None:
             )
     console.print(levels)
     passes = ", ".join(
-        f"[{' + '.join(p['blocked_on'])}] "
+        escape(f"[{' + '.join(p['blocked_on'])}] ")
         + (
             f"{p['iterations']} it." + ("" if p.get("converged") else " NOT CONVERGED")
             if "iterations" in p

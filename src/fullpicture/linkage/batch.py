@@ -49,12 +49,19 @@ def run_batch(
     trained = model is None
     if model is None:
         say("training the model on the records")
-        model = linkage_engine.train_model(prepared, rules=rules, engine=engine)
+        # Trained on DuckDB whichever engine scores: the seeded random sampling of u and the
+        # EM passes then give one model, so DuckDB and Spark runs on the same records and seed
+        # give the same people (Spark's sampler draws other pairs for the same seed).
+        model = linkage_engine.train_model(prepared, rules=rules, engine=Engine.DUCKDB)
     timings["train"] = time.perf_counter() - started - sum(timings.values())
 
     say("scoring candidate pairs")
     pairs = linkage_engine.predict_pairs(
-        prepared, model=model, minimum_match_weight=rules.minimum_stored_match_weight, engine=engine
+        prepared,
+        model=model,
+        minimum_match_weight=rules.minimum_stored_match_weight,
+        engine=engine,
+        extra_blocking=linkage_engine.affordable_blocking(prepared, rules.budgeted_blocking),
     )
     timings["predict"] = time.perf_counter() - started - sum(timings.values())
 

@@ -22,7 +22,7 @@ from fullpicture.linkage.comparisons import (
     TERM_FREQUENCY_COLUMNS,
     linkage_settings,
 )
-from fullpicture.linkage.rules import LinkageRules
+from fullpicture.linkage.rules import BudgetedBlocking, LinkageRules
 
 logger = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ def train_model(
         )
     model: dict[str, Any] = linker.misc.save_model_to_json()
     bounded = bound_levels(
-        _neutral_where_unobserved(model, state),
+        _neutral_where_unobserved(model, state, with_data),
         m_floor=training.m_probability_floor,
         u_floor=1.0 / training.u_max_pairs,
     )
@@ -291,7 +291,7 @@ def train_model(
 
 
 def _neutral_where_unobserved(
-    model: dict[str, Any], state: dict[str, dict[str, Any]]
+    model: dict[str, Any], state: dict[str, dict[str, Any]], with_data: list[str]
 ) -> dict[str, Any]:
     """A level EM never saw among its pairs has no m estimate, only splink's starting value;
     against a tiny u that would read as strong evidence it never earned. Such a level is made
@@ -301,6 +301,12 @@ def _neutral_where_unobserved(
         untrained = set(state[comparison["output_column_name"]]["m_untrained_levels"])
         for level in comparison["comparison_levels"]:
             if level.get("is_null_level") or level.get("label_for_charts") not in untrained:
+                continue
+            is_else = str(level.get("sql_condition", "")).strip().upper() == "ELSE"
+            if is_else and comparison["output_column_name"] in with_data:
+                # "Nothing agrees" unseen among EM's (mostly matching) pairs means it is rare
+                # among matches: the m floor below keeps it strong evidence against, bounded.
+                level["m_probability"] = 0.0
                 continue
             level["fullpicture_untrained"] = True
     return neutral
@@ -321,14 +327,18 @@ def bound_levels(model: dict[str, Any], *, m_floor: float, u_floor: float) -> di
     for comparison in bounded["comparisons"]:
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
         for level in levels:
-            level["m_probability"] = max(level.get("m_probability") or 0.0, m_floor)
-            level["u_probability"] = max(level.get("u_probability") or 0.0, u_floor)
             if level.get("fullpicture_untrained"):
-                level["m_probability"] = level["u_probability"]
+                level["m_probability"] = 0.0  # set to u below, outside the normalisation
+            else:
+                level["m_probability"] = max(level.get("m_probability") or 0.0, m_floor)
+            level["u_probability"] = max(level.get("u_probability") or 0.0, u_floor)
         for key in ("m_probability", "u_probability"):
             total = sum(level[key] for level in levels)
             for level in levels:
-                level[key] = level[key] / total
+                level[key] = level[key] / total if total else level[key]
+        for level in levels:
+            if level.get("fullpicture_untrained"):
+                level["m_probability"] = level["u_probability"]  # weight 0: no evidence
     return bounded
 
 
@@ -372,12 +382,31 @@ def _settings_for(model: dict[str, Any], engine: Engine) -> dict[str, Any]:
     return settings
 
 
+def blocked_pair_count(prepared: pl.DataFrame, columns: list[str]) -> int:
+    """How many pairs an exact-match blocking rule on ``columns`` makes (nulls never match)."""
+    keyed = prepared.select(columns).drop_nulls()
+    if keyed.is_empty():
+        return 0
+    sizes = keyed.group_by(columns).len()["len"]
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def affordable_blocking(prepared: pl.DataFrame, budget: BudgetedBlocking) -> list[list[str]]:
+    """The budgeted rules that make few enough pairs on these records to be scored."""
+    return [
+        columns
+        for columns in budget.rules
+        if blocked_pair_count(prepared, columns) <= budget.max_pairs
+    ]
+
+
 def predict_pairs(
     prepared: pl.DataFrame,
     *,
     model: dict[str, Any],
     minimum_match_weight: float,
     engine: Engine = Engine.DUCKDB,
+    extra_blocking: list[list[str]] | None = None,
 ) -> pl.DataFrame:
     """Score every blocked pair within the records; keep pairs at or above the minimum weight.
 
@@ -387,9 +416,14 @@ def predict_pairs(
     _quiet_splink()
     if prepared.height < 2:
         return empty_pairs(model)
+    settings = _settings_for(model, engine)
+    for columns in extra_blocking or []:
+        settings["blocking_rules_to_generate_predictions"].append(
+            block_on(*columns).create_blocking_rule_dict(_DIALECTS[engine])
+        )
     linker = _linker(
         prepared,
-        _settings_for(model, engine),
+        settings,
         engine,
         term_frequencies=model.get("fullpicture_term_frequencies"),
     )
@@ -405,17 +439,24 @@ def predict_between(
     *,
     model: dict[str, Any],
     minimum_match_weight: float,
+    extra_blocking: list[list[str]] | None = None,
 ) -> pl.DataFrame:
     """Score new records against existing ones and among themselves, with the saved model and
     the same blocking rules as a full run, so a record added later gets the pairs it would
-    have had in a batch."""
+    have had in a batch. ``extra_blocking`` (the budgeted rules) is always affordable here:
+    a few new records against their candidates."""
     _quiet_splink()
     if new.is_empty():
         return empty_pairs(model)
     db_api = DuckDBAPI()
+    settings = _settings_for(model, Engine.DUCKDB)
+    for columns in extra_blocking or []:
+        settings["blocking_rules_to_generate_predictions"].append(
+            block_on(*columns).create_blocking_rule_dict("duckdb")
+        )
     linker = Linker(
         db_api.register(new.to_arrow(), table_name="fp_new_records"),
-        _settings_for(model, Engine.DUCKDB),
+        settings,
         log_level=logging.ERROR,
     )
     _register_term_frequencies(

@@ -100,15 +100,13 @@ def build_report(
         name = comparison["output_column_name"]
         fields = COMPARISON_FIELDS.get(name, (name,))
         state = states.get(name, {})
-        untrained = set(state.get("m_untrained_levels", []))
         levels = [
             LevelRow(
                 label=level.get("label_for_charts") or level["sql_condition"],
                 m_probability=float(level.get("m_probability") or 0.0),
                 u_probability=float(level.get("u_probability") or 0.0),
                 match_weight=_weight(level.get("m_probability"), level.get("u_probability")),
-                trained=(level.get("label_for_charts") not in untrained)
-                and not level.get("fullpicture_untrained"),
+                trained=not level.get("fullpicture_untrained"),
             )
             for level in comparison["comparison_levels"]
             if not level.get("is_null_level")
@@ -116,10 +114,11 @@ def build_report(
         share = max((shares[f] for f in fields if f in shares), default=None)
         trained = bool(state.get("m_trained_levels")) if state else True
         rows.append(ComparisonRow(name, fields, share, trained and name in with_data, levels))
-        if name in with_data and state and untrained:
+        neutral = sorted(level.label for level in levels if not level.trained)
+        if name in with_data and neutral:
             warnings.append(
-                f"{name}: {len(untrained)} level(s) never seen in training, scored as neutral "
-                f"(weight 0): {', '.join(sorted(untrained))}"
+                f"{name}: {len(neutral)} level(s) never seen in training, scored as neutral "
+                f"(weight 0): {', '.join(neutral)}"
             )
         if name not in with_data:
             warnings.append(
@@ -165,7 +164,8 @@ def fields_missing(
     absent, present_best = [], {}
     for name, options in levels.items():
         fields = COMPARISON_FIELDS.get(name, (name,))
-        strongest = max((w for value, _l, w in options if value >= 0), default=0.0)
+        # The strongest agreement level (value 0 is "nothing agrees").
+        strongest = max((w for value, _l, w in options if value >= 1), default=0.0)
         if any(shares.get(f, 0.0) > 0 for f in fields):
             present_best[name] = strongest
         elif strongest > 1.0:  # the model relies on this comparison

@@ -58,6 +58,16 @@ class ComparisonCutoffs(BaseModel):
         return self
 
 
+class BudgetedBlocking(BaseModel):
+    """Blocking rules too broad for a large population but cheap on a small file: each is used
+    in a batch run only when the pairs it makes stay within ``max_pairs``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: list[list[str]]
+    max_pairs: int = Field(ge=0)
+
+
 class LinkageRules(BaseModel):
     """Thresholds and training choices; ``version`` is recorded on every run that used them."""
 
@@ -70,6 +80,7 @@ class LinkageRules(BaseModel):
     one_record_per_agency: bool
     same_agency_chain_min_match_weight: float
     comparison_cutoffs: ComparisonCutoffs
+    budgeted_blocking: BudgetedBlocking
     training: TrainingRules
 
     @model_validator(mode="after")

@@ -416,6 +416,7 @@ def link_record(
         candidates,
         model=saved.model,
         minimum_match_weight=rules.minimum_stored_match_weight,
+        extra_blocking=rules.budgeted_blocking.rules,
     )
     run = _start_run(
         db_session,
