@@ -6,6 +6,7 @@ import typer
 
 from fullpicture.cli import access as access_cli
 from fullpicture.cli import agencies as agencies_cli
+from fullpicture.cli import dashboard as dashboard_cli
 from fullpicture.cli import db as db_cli
 from fullpicture.cli import demo as demo_cli
 from fullpicture.cli import escalation as escalation_cli
@@ -41,6 +42,7 @@ app.add_typer(sharing_cli.app, name="sharing")
 app.add_typer(workflow_cli.app, name="case")
 app.add_typer(escalation_cli.app, name="escalation")
 app.add_typer(supervision_cli.app, name="supervision")
+app.command("dashboard")(dashboard_cli.dashboard_command)
 app.command("inbox")(inbox_cli.inbox_command)
 app.add_typer(inbox_cli.app, name="notifications")
 app.command("chronology")(harm_cli.chronology)

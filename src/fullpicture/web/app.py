@@ -25,6 +25,7 @@ from fullpicture.harm import api as harm_api
 from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.imports import api as imports_api
 from fullpicture.linkage import api as linkage_api
+from fullpicture.partnership import api as partnership_api
 from fullpicture.referrals import api as referrals_api
 from fullpicture.sharing import api as sharing_api
 from fullpicture.web import alerts as alert_pages
@@ -110,6 +111,7 @@ def create_app() -> FastAPI:
     app.include_router(harm_api.router)
     app.include_router(sharing_api.router)
     app.include_router(workflow_api.router)
+    app.include_router(partnership_api.router)
     app.include_router(chronology_routes.router)
     app.include_router(governance_api.router)
     app.include_router(web_pages.router)
