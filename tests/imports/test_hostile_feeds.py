@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from fullpicture.access.models import Role
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import service
 from fullpicture.imports.rows import EventRow
 from fullpicture.imports.schemas import ImportResult
-from tests.imports.feeds import WRITERS, event, record, register_agencies
+from tests.access.principals import authorise_client
+from tests.imports.feeds import WRITERS, declare_every_agency, event, record, register_agencies
 
 
 def run(db_session: Session, *paths: Path) -> ImportResult:
@@ -272,3 +275,27 @@ def test_an_import_past_its_time_budget_is_rolled_back(
     limits.setattr("fullpicture.imports.batch_run.monotonic", lambda: next(clock))
     with pytest.raises(service.ImportFailed, match="budget of 60 seconds"):
         run(db_session, feed(tmp_path, "slow", records=[record("C1")]))
+
+
+def test_hostile_uploads_get_a_clear_answer_over_the_api(
+    app_client: TestClient, db_session: Session, agencies: None, limits: pytest.MonkeyPatch
+) -> None:
+    # Findings 5 and 8 through POST /api/v1/imports: a 422 or a quarantined row, never a 500.
+    authorise_client(app_client, db_session, role=Role.ADMINISTRATOR)
+    declare_every_agency(app_client)
+    header = ",".join(EventRow.columns) + "\n"
+    bomb = (header + ";\n=\r;=\n\r=;" * 200_000).encode()
+    refused = app_client.post("/api/v1/imports", files={"events": ("events.csv", bomb, "text/csv")})
+    assert refused.status_code == 422, refused.text
+    assert "more than 1,000 rows" in refused.json()["detail"]
+    nested = b'{"agency": "gp-ashdown", "record_id": "X", "addresses": ' + b"[" * 3_000
+    nested += b"]" * 3_000 + b"}\n"
+    good = b'{"agency": "gp-ashdown", "record_id": "C1", "given_name": "Amelia"}\n'
+    answered = app_client.post(
+        "/api/v1/imports",
+        files={"records": ("records.jsonl", good + nested, "application/octet-stream")},
+    )
+    assert answered.status_code == 201, answered.text
+    body = answered.json()
+    assert body["batch"]["tables"]["records"]["new"] == 1
+    assert "levels deep" in body["quarantined"][0]["reasons"][0]["message"]
