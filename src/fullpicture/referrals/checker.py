@@ -34,8 +34,7 @@ from fullpicture.referrals.schemas import (
 )
 from fullpicture.referrals.text_input import validate_referral_text
 
-STATUS_CREDIT: dict[ElementStatus, float] = {"present": 1.0, "partial": 0.5, "absent": 0.0}
-URGENT_ELEMENTS = ("R4", "R20")  # referral-standard R4 ("severity >= 4 and absent") and R20
+STATUSES: tuple[ElementStatus, ...] = ("present", "partial", "absent")
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def check_from_analysis(
         groups.update(derived)
         status, spans, question = _decide(rule, groups, converted)
         if (
-            element_id in URGENT_ELEMENTS
+            element_id in standard.urgent_elements
             and status != "present"
             and max_severity >= standard.r20_timeliness.urgent_severity
             and question
@@ -107,8 +106,9 @@ def check_from_analysis(
             question = f"Urgent (the concern described is severity {max_severity}): {question}"
         elements[element_id] = ElementFinding(status=status, spans=spans, question=question)
     total_weight = sum(rule.weight for rule in standard.elements.values()) or 1.0
-    earned = sum(standard.elements[e].weight * STATUS_CREDIT[f.status] for e, f in elements.items())
-    counts = {s: sum(1 for f in elements.values() if f.status == s) for s in STATUS_CREDIT}
+    credit = standard.status_credit
+    earned = sum(standard.elements[e].weight * credit.of(f.status) for e, f in elements.items())
+    counts = {s: sum(1 for f in elements.values() if f.status == s) for s in STATUSES}
     score = CheckScore(
         value=round(100.0 * earned / total_weight, 1),
         maximum=100.0,

@@ -32,6 +32,8 @@ _M = TypeVar("_M", bound=BaseModel)
 
 ELEMENT_IDS = tuple(f"R{n}" for n in range(1, 21))
 
+ElementStatus = Literal["present", "partial", "absent"]
+
 
 class RulebookError(ValueError):
     """A rule file is malformed; the message names the file and what is wrong."""
@@ -160,12 +162,27 @@ class CrossCheckRules(BaseModel):
     agency_words: dict[str, tuple[str, ...]]
 
 
+class StatusCredit(BaseModel):
+    """How much of an element's weight each status earns in the score."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    present: float = Field(ge=0, le=1)
+    partial: float = Field(ge=0, le=1)
+    absent: float = Field(ge=0, le=1)
+
+    def of(self, status: ElementStatus) -> float:
+        return float(getattr(self, status))
+
+
 class ReferralStandard(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str
     source: str
     elements: dict[str, ElementRule]
+    status_credit: StatusCredit
+    urgent_elements: tuple[str, ...]
     r19_density: DensityBands
     r20_timeliness: TimelinessRule
     limits: Limits
@@ -181,6 +198,14 @@ class ReferralStandard(BaseModel):
                 f"elements must be exactly R1-R20 (missing {sorted(missing)}, unknown {sorted(extra)})"
             )
         return {key: value[key] for key in ELEMENT_IDS}
+
+    @field_validator("urgent_elements")
+    @classmethod
+    def _urgent_are_elements(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [e for e in value if e not in ELEMENT_IDS]
+        if unknown:
+            raise ValueError(f"urgent_elements names unknown elements {unknown}")
+        return value
 
     @model_validator(mode="after")
     def _conditions_name_known_groups(self) -> ReferralStandard:
@@ -370,6 +395,3 @@ def load_rulebook(
 @lru_cache(maxsize=1)
 def default_rulebook() -> Rulebook:
     return load_rulebook()
-
-
-ElementStatus = Literal["present", "partial", "absent"]
