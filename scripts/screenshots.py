@@ -63,7 +63,9 @@ def _build_demo(workdir: Path, password: str) -> dict[str, str]:
     users = {
         "screens.dsl": ("designated_lead", agency("primary-school")),
         "screens.gp": ("practitioner", agency("gp-")),
-        "screens.frontdoor": ("front_door", agency("csc-")),
+        # A front-door worker placed at a GP practice in the demo, so the review queue has
+        # pairs they may see (the demo's front door holds no records of its own).
+        "screens.frontdoor": ("front_door", agency("gp-")),
         "screens.auditor": ("auditor", ""),
     }
     for username, (role, agency_code) in users.items():
@@ -179,8 +181,43 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
             if agency:
                 page.goto(f"{base}{child}?view={agency}#chronology")
                 _shoot(page, out, "child-agency-view")
+        if child:
+            person = child.rsplit("/", 1)[-1]
+            page.goto(f"{base}/referrals/new?child={person}")
+            page.fill("#concern_narrative", "Mum seemed a bit off and the child was quite upset.")
+            page.click("#check-button")
+            page.wait_for_selector("#check-score")
+            _shoot(page, out, "referral")
+            page.goto(f"{base}/children/{person}/entries/new")
+            page.fill("#summary", "Came in hungry and said there was no food at home.")
+            page.click("#suggest-button")
+            _shoot(page, out, "record-an-entry")
+            if page.locator("#concern_code").count():
+                page.select_option("#concern_code", "NEG-BAS")
+                page.fill("#event_date", "2026-11")
+                page.click("#save-entry")
+                page.wait_for_selector("#versions")
+                page.click("text=Correct this entry")
+                page.fill("#summary", "Came in hungry and said there was no breakfast at home.")
+                page.fill("#reason", "She said breakfast, not food at all.")
+                page.click("#save-entry")
+                page.wait_for_selector("#versions")
+                _shoot(page, out, "entry-history")
+        page.goto(f"{base}/referrals")
+        _shoot(page, out, "referrals")
         page.goto(f"{base}/account")
         _shoot(page, out, "account")
+        page.goto(f"{base}/api/docs")
+        page.wait_for_selector("text=/healthz")
+        _shoot(page, out, "api-docs")
+
+        _sign_in(page, base, "screens.frontdoor", password)
+        page.goto(f"{base}/linkage/review")
+        _shoot(page, out, "link-review-queue")
+        pair = _first_href(page, "#review-queue a")
+        if pair:
+            page.goto(f"{base}{pair}")
+            _shoot(page, out, "link-review-pair")
 
         _sign_in(page, base, "screens.dsl", password)
         _shoot(page, out, "home-school-lead")
