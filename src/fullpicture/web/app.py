@@ -34,6 +34,7 @@ from fullpicture.web import entries as entry_pages
 from fullpicture.web import linkage_review as link_review_pages
 from fullpicture.web import pages as web_pages
 from fullpicture.web import referrals as referral_pages
+from fullpicture.web import sharing as sharing_pages
 from fullpicture.web import sign_in
 from fullpicture.web.templating import (
     GOVUK_ASSETS_URL,
@@ -120,6 +121,7 @@ def create_app() -> FastAPI:
     app.include_router(referral_pages.router)
     app.include_router(link_review_pages.router)
     app.include_router(entry_pages.router)
+    app.include_router(sharing_pages.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.auth (tests/access/test_route_access.py).
     access_api.install(app)

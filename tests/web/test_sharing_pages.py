@@ -1,0 +1,62 @@
+"""Recording a sharing decision in the web app: the golden rules beside the form, refusals in
+a GOV.UK error summary with nothing saved, the decision attributed to the signed-in user."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fullpicture.access.models import Role
+from fullpicture.sharing.models import SharingDecision
+from tests.access.principals import make_agency
+from tests.sharing.scenario import build
+from tests.web.pages import BROWSER, csrf_of, sign_in
+
+
+def test_record_a_share_through_the_page(app_client: TestClient, db_session: Session) -> None:
+    world = build(db_session, "-page")
+    user = sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=world.school)
+    url = f"/children/{world.child.public_id}/sharing/new"
+    form = app_client.get(url, headers=BROWSER)
+    assert form.status_code == 200
+    assert "The seven golden rules of information sharing (2024)" in form.text
+    assert "Record the reasons for your information-sharing decision" in form.text
+    assert "School entry 0" in form.text and "Police entry" not in form.text
+    entry = f"{world.school.code}:{world.school_events[0].event_ref}"
+    typed = {
+        "csrf_token": csrf_of(form.text),
+        "outcome": "shared",
+        "to_agency_code": world.gp.code,
+        "recipient_role": "named GP",
+        "purpose": "bruising seen at school",
+        "entries": [entry],
+        "family_informed": "yes",
+    }
+    refused = app_client.post(url, data=typed, headers=BROWSER)
+    assert refused.status_code == 422
+    assert "There is a problem" in refused.text
+    assert "A decision to share needs its lawful basis" in refused.text
+    assert "bruising seen at school" in refused.text  # what was typed is kept
+    assert db_session.scalar(select(func.count()).select_from(SharingDecision)) == 0
+    saved = app_client.post(
+        url,
+        data=typed | {"regime": "uk_gdpr", "basis": "public_task"},
+        headers=BROWSER,
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    decision = db_session.scalars(select(SharingDecision)).one()
+    assert decision.recorded_by == f"user:{user.username}"
+
+
+def test_the_page_is_refused_to_other_agencies_and_roles(
+    app_client: TestClient, db_session: Session
+) -> None:
+    world = build(db_session, "-page")
+    url = f"/children/{world.child.public_id}/sharing/new"
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=make_agency(db_session))
+    assert app_client.get(url, headers=BROWSER).status_code == 404
+    app_client.cookies.clear()
+    sign_in(app_client, db_session, role=Role.AUDITOR, agency=None)
+    assert app_client.get(url, headers=BROWSER).status_code == 403
