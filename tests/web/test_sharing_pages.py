@@ -60,3 +60,34 @@ def test_the_page_is_refused_to_other_agencies_and_roles(
     app_client.cookies.clear()
     sign_in(app_client, db_session, role=Role.AUDITOR, agency=None)
     assert app_client.get(url, headers=BROWSER).status_code == 403
+
+
+def test_the_child_page_lists_unshared_entries_and_open_escalations(
+    app_client: TestClient, db_session: Session
+) -> None:
+    from fullpicture.workflow import escalation
+    from fullpicture.workflow.schemas import EscalationRaise
+    from tests.access.principals import subject_of
+
+    world = build(db_session, "-page")
+    escalation.raise_escalation(
+        db_session=db_session,
+        subject=subject_of(world.teacher),
+        person_public_id=world.child.public_id,
+        raise_in=EscalationRaise(
+            with_agency_code=world.gp.code,
+            raised_with="named GP",
+            disagreement="the GP sees no concern in the bruising",
+        ),
+    )
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=world.school)
+    page = app_client.get(f"/children/{world.child.public_id}", headers=BROWSER)
+    assert page.status_code == 200
+    assert 'id="unshared-entries"' in page.text and "not yet received by an agency" in page.text
+    assert "the GP sees no concern in the bruising" in page.text
+    assert f"/children/{world.child.public_id}/sharing/new" in page.text
+    app_client.cookies.clear()
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=world.police)
+    police = app_client.get(f"/children/{world.child.public_id}", headers=BROWSER)
+    assert police.status_code == 200
+    assert "the GP sees no concern" not in police.text  # not a party to it

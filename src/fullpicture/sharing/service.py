@@ -403,6 +403,13 @@ def child_sharing_latency(
         purpose="sharing latency",
         now=now,
     )
+    return sharing_latency_of(db_session=db_session, subject=subject, person=person)
+
+
+def sharing_latency_of(
+    *, db_session: Session, subject: AuthSubject, person: Person
+) -> ChildSharingLatency:
+    """``child_sharing_latency`` for a child the caller has already opened (and audited)."""
     rows = latency.entry_sharing(db_session, person_ids=[person.id])
     pooled = access_repository.sees_all_agencies(subject)
     shown: list[EntrySharingRead] = []

@@ -33,8 +33,10 @@ from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import search as child_search
+from fullpicture.sharing import service as sharing_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 from fullpicture.web.timeline import build_timeline
+from fullpicture.workflow import escalation as escalation_service
 
 templates = page_templates(WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
@@ -295,6 +297,17 @@ def child_page(
             else None,
             "writes_children": subject.has(Scope.CHILDREN_WRITE),
             "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
+            # Issue 15: open escalations and significant entries not yet shared, as the
+            # reader may see them (workflow.escalation, sharing.service).
+            "open_escalations": [
+                escalation_service.to_read(db_session, e)
+                for e in escalation_service.visible_escalations(
+                    db_session, subject=subject, person_id=person.id, open_only=True
+                )
+            ],
+            "sharing": sharing_service.sharing_latency_of(
+                db_session=db_session, subject=subject, person=person
+            ),
         },
         subject=subject,
         db_session=db_session,
