@@ -448,3 +448,16 @@ def test_a_parents_view_is_partial_and_awareness_of_the_referral_is_present() ->
         base + "I have not discussed this referral with his mother yet.", referral_date=DAY
     )
     assert aware.elements["R15"].status == "present"
+
+
+def test_an_approximate_age_identifies_the_child_in_part_and_a_stated_role_names_the_referrer() -> (
+    None
+):
+    text = (
+        "Young person: Nia (surname not known), approx 14. I am the duty clinician this week. "
+        "Nia told a volunteer last night that she has been hurting herself."
+    )
+    check = check_referral_text(text, referral_date=DAY)
+    assert check.elements["R2"].status == "partial"
+    assert check.elements["R1"].status == "partial"
+    assert "phone" in (check.elements["R1"].question or "")
