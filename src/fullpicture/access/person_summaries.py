@@ -19,6 +19,7 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.people.childhood import adults_born_by
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
+from fullpicture.people.repository import link_is_current
 
 NAME_NOT_RECORDED = "Name not recorded"
 
@@ -129,7 +130,7 @@ def readable_records(
                 PersonRecordLink.person_id == links.c.person_id,
                 PersonRecordLink.agency_id == links.c.agency_id,
                 PersonRecordLink.record_ref == links.c.record_ref,
-                PersonRecordLink.ended_at.is_(None),
+                link_is_current(),
             ),
         )
         .where(links.c.person_id.in_(sorted(set(person_ids))))
@@ -224,7 +225,7 @@ def agency_children(
         )
         .where(
             PersonRecordLink.agency_id == subject.agency_id,
-            PersonRecordLink.ended_at.is_(None),
+            link_is_current(),
             PersonRecordLink.person_id.in_(select(readable.c.person_id)),
             SourceRecord.date_of_birth > born_after,
         )

@@ -31,7 +31,7 @@ from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.childhood import adults_born_by
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
-from fullpicture.people.repository import current_links
+from fullpicture.people.repository import current_links, link_is_current
 
 EVENTS_SCHEMA = pa.schema(
     [
@@ -71,7 +71,7 @@ def children_with_birth(
                 SourceRecord.record_ref == PersonRecordLink.record_ref,
             ),
         )
-        .where(PersonRecordLink.ended_at.is_(None))
+        .where(link_is_current())
         .group_by(PersonRecordLink.person_id)
     )
     if person_ids is not None:

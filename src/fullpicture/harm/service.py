@@ -29,6 +29,7 @@ from fullpicture.harm.harm_model import HarmModel, default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.schemas import AlertRead
 from fullpicture.people.models import PersonRecordLink
+from fullpicture.people.repository import link_is_current
 
 
 class AlertNotFound(LookupError):
@@ -60,7 +61,7 @@ def _front_door_of_childrens_social_care(db_session: Session, person_id: int) ->
         .where(
             Agency.kind == AgencyKind.CHILDRENS_SOCIAL_CARE,
             PersonRecordLink.person_id == person_id,
-            PersonRecordLink.ended_at.is_(None),
+            link_is_current(),
         )
         .order_by(Agency.code)
         .limit(1)

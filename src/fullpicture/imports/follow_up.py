@@ -33,6 +33,7 @@ from fullpicture.people.models import (
     SourceRecord,
     SourceRelationship,
 )
+from fullpicture.people.repository import link_is_current
 
 #: More changed records than this and a batch run (`fullpicture link`) is the quicker route.
 INCREMENTAL_RECORD_LIMIT = 500
@@ -158,7 +159,7 @@ def _children_touched(*, db_session: Session, batch_id: int, as_of: dt.date) -> 
                     Event.agency_id == PersonRecordLink.agency_id,
                 ),
             )
-            .where(Event.import_batch_id == batch_id, PersonRecordLink.ended_at.is_(None))
+            .where(Event.import_batch_id == batch_id, link_is_current())
             .distinct()
         )
     )

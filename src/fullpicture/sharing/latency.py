@@ -26,7 +26,7 @@ from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.people.models import PersonRecordLink
-from fullpicture.people.repository import current_links
+from fullpicture.people.repository import current_links, link_is_current
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
 
 LATENCY_FILE = Path(__file__).with_name("latency.yaml")
@@ -154,7 +154,7 @@ def entry_sharing(
     working: dict[int, set[int]] = {}
     for person_id, agency_id in db_session.execute(
         select(PersonRecordLink.person_id, PersonRecordLink.agency_id)
-        .where(PersonRecordLink.person_id.in_(persons), PersonRecordLink.ended_at.is_(None))
+        .where(PersonRecordLink.person_id.in_(persons), link_is_current())
         .distinct()
     ):
         working.setdefault(person_id, set()).add(agency_id)

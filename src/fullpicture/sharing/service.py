@@ -31,6 +31,7 @@ from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import Person, PersonRecordLink
+from fullpicture.people.repository import link_is_current
 from fullpicture.sharing import latency, repository
 from fullpicture.sharing.lawful_bases import LawfulBases, lawful_bases
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
@@ -197,7 +198,7 @@ def _about_and_visible(
         .where(
             EventParticipant.event_id == event.id,
             PersonRecordLink.person_id == person.id,
-            PersonRecordLink.ended_at.is_(None),
+            link_is_current(),
         )
         .limit(1)
     )

@@ -32,6 +32,7 @@ from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.imports.flows import AfterIngest, register_after_ingest
 from fullpicture.imports.models import ImportBatch
 from fullpicture.people.models import Person, PersonRecordLink
+from fullpicture.people.repository import link_is_current
 from fullpicture.workflow import notifications, repository
 from fullpicture.workflow.models import Case, LeadPractitionerAssignment
 
@@ -68,7 +69,7 @@ def _sightings(db_session: Session, batch_id: int) -> list[Sighting]:
             PersonRecordLink,
             (PersonRecordLink.agency_id == Event.agency_id)
             & (PersonRecordLink.record_ref == EventParticipant.record_ref)
-            & PersonRecordLink.ended_at.is_(None),
+            & link_is_current(),
         )
         .join(Agency, Agency.id == Event.agency_id)
         .where(Event.import_batch_id == batch_id, Event.version == 1)
