@@ -1,0 +1,266 @@
+"""Web app server time: a child's page with 2,000 chronology entries, and find a child.
+
+Builds a fresh PostgreSQL schema (or SQLite file with --sqlite) holding one child with
+--entries entries from several agencies (plus a household-free picture otherwise), and
+--background-events entries about --background-children other children, all in the linkage
+index; signs in a children's social care worker (the pooled view: every agency's entries);
+then times --requests requests of each page in process (the app's own time, no network) and
+prints p50/p95/max and one JSON line.
+
+    .venv/bin/python bench/web.py [--entries 2000] [--background-events 200000] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import time
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine
+
+from fullpicture.access import service as access_service
+from fullpicture.access.models import Role
+from fullpicture.access.schemas import UserCreate
+from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.core import migrations
+from fullpicture.core.database import make_engine, session_factory, unit_of_work
+from fullpicture.core.runtime import request_session
+from fullpicture.linkage import repository as linkage_repository
+from fullpicture.linkage.preparation import prepare
+from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
+from fullpicture.web.app import create_app
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CODES = ["WNB", "NEG-BAS", "NEG-HLT", "EDU-ATT", "DOM-ABU", "PAR-MH", "PRC-RTN", "STR-ATT"]
+GIVEN = ["Amelia", "Oliver", "Isla", "Noah", "Ava", "Leo", "Mia", "Jack", "Ella", "Harry"]
+FAMILY = ["Okafor", "Smith", "Jones", "Khan", "Brown", "Taylor", "Wilson", "Evans", "Patel"]
+
+
+def _engine(args: argparse.Namespace) -> tuple[Engine, str | None]:
+    if args.sqlite:
+        engine = make_engine(f"sqlite:///{args.sqlite}")
+        migrations.upgrade(engine)
+        return engine, None
+    schema = f"fp_bench_web_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(args.postgres)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    engine = make_engine(args.postgres, connect_args={"options": f"-csearch_path={schema}"})
+    migrations.upgrade(engine)
+    return engine, schema
+
+
+def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[str, Any]:
+    rng = random.Random(7)
+    factory = session_factory(engine)
+    with unit_of_work(factory) as session:
+        kinds = [
+            ("school", AgencyKind.SCHOOL),
+            ("gp", AgencyKind.GP),
+            ("police", AgencyKind.POLICE),
+            ("hv", AgencyKind.HEALTH_VISITING),
+            ("csc", AgencyKind.CHILDRENS_SOCIAL_CARE),
+        ]
+        agencies = [Agency(code=f"bench-{c}", name=f"Bench {c}", kind=k) for c, k in kinds]
+        session.add_all(agencies)
+        session.flush()
+        children = args.background_children + 1
+        people = [Person() for _ in range(children)]
+        session.add_all(people)
+        session.flush()
+        records: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        for index, person in enumerate(people):
+            given = "Amelia" if index == 0 else rng.choice(GIVEN)
+            family = "Okafor" if index == 0 else rng.choice(FAMILY)
+            born = dt.date(2012, 1, 1) + dt.timedelta(days=rng.randrange(3650))
+            for agency in agencies if index == 0 else rng.sample(agencies, 2):
+                ref = f"r{index}-{agency.id}"
+                records.append(
+                    {
+                        "agency_id": agency.id,
+                        "record_ref": ref,
+                        "version": 1,
+                        "content_hash": uuid.uuid4().hex,
+                        "given_name": given,
+                        "family_name": family,
+                        "other_names": [],
+                        "previous_family_names": [],
+                        "date_of_birth": born,
+                        "addresses": [{"line1": "1 High St", "postcode": "CR0 1AA"}],
+                        "recorded_by": "bench",
+                    }
+                )
+                links.append(
+                    {
+                        "person_id": person.id,
+                        "agency_id": agency.id,
+                        "record_ref": ref,
+                        "method": "probabilistic",
+                        "cluster_confidence": 0.99,
+                        "evidence": {},
+                    }
+                )
+        session.execute(insert(SourceRecord), records)
+        session.execute(insert(PersonRecordLink), links)
+        by_person: dict[int, list[dict[str, Any]]] = {}
+        for link in links:
+            by_person.setdefault(link["person_id"], []).append(link)
+        today = dt.date.today()
+
+        def events_for(person_id: int, count: int) -> None:
+            rows, participants = [], []
+            for _ in range(count):
+                link = rng.choice(by_person[person_id])
+                rows.append(
+                    {
+                        "agency_id": link["agency_id"],
+                        "event_ref": uuid.uuid4().hex[:20],
+                        "version": 1,
+                        "content_hash": uuid.uuid4().hex,
+                        "event_date": today - dt.timedelta(days=rng.randrange(3000)),
+                        "date_precision": "day",
+                        "concern_code": rng.choice(CODES),
+                        "summary": "Seen at the clinic; mother present throughout.",
+                        "information_type": rng.choice(["fact", "reported", "opinion"]),
+                        "recorded_by": "bench",
+                    }
+                )
+                participants.append(link["record_ref"])
+            ids = session.execute(insert(Event).returning(Event.id), rows).scalars().all()
+            session.execute(
+                insert(EventParticipant),
+                [
+                    {"event_id": i, "record_ref": ref, "role": "subject"}
+                    for i, ref in zip(ids, participants, strict=True)
+                ],
+            )
+
+        events_for(people[0].id, args.entries)
+        per_child = max(1, args.background_events // max(1, args.background_children))
+        for person in people[1:]:
+            events_for(person.id, per_child)
+        found = linkage_repository.current_source_records(db_session=session)
+        prepared = prepare(linkage_repository.records_frame(db_session=session, records=found))
+        linkage_repository.upsert_index(
+            db_session=session,
+            prepared=prepared,
+            source_record_ids={
+                linkage_repository.record_key(r.agency_id, r.record_ref): r.id for r in found
+            },
+        )
+        access_service.create_user(
+            db_session=session,
+            user_in=UserCreate(
+                username="bench.social.worker",
+                display_name="Bench social worker",
+                role=Role.SOCIAL_WORKER,
+                agency_code="bench-csc",
+                password=SecretStr(password),
+            ),
+            actor="bench",
+        )
+        return {"child": people[0].public_id, "children": children}
+
+
+def _percentiles(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=2000)
+    parser.add_argument("--background-events", type=int, default=200_000)
+    parser.add_argument("--background-children", type=int, default=2_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--postgres", default=os.environ.get("FULLPICTURE_TEST_POSTGRES_URL", POSTGRES)
+    )
+    parser.add_argument("--sqlite", default="")
+    args = parser.parse_args()
+    password = "Bench-" + uuid.uuid4().hex
+    engine, schema = _engine(args)
+    try:
+        started = time.perf_counter()
+        built = populate(engine, args, password)
+        build_seconds = time.perf_counter() - started
+        factory = session_factory(engine)
+        app = create_app()
+
+        def _session() -> Any:
+            with factory.begin() as session:
+                yield session
+
+        app.dependency_overrides[request_session] = _session
+        with TestClient(app) as client:
+            form = client.get("/sign-in")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert csrf
+            client.post(
+                "/sign-in",
+                data={
+                    "username": "bench.social.worker",
+                    "password": password,
+                    "csrf_token": csrf.group(1),
+                },
+            )
+            page = client.get(f"/children/{built['child']}")
+            assert page.status_code == 200, page.text[:500]
+            shown = page.text.count('class="govuk-table__row"')
+            results: dict[str, Any] = {}
+            for name, path in (
+                ("child_page", f"/children/{built['child']}"),
+                ("find_a_child", "/children?name=Amelya+Okafur"),
+            ):
+                times = []
+                for _ in range(args.requests):
+                    begun = time.perf_counter()
+                    response = client.get(path)
+                    times.append(time.perf_counter() - begun)
+                    assert response.status_code == 200
+                results[name] = _percentiles(times)
+        summary = {
+            "backend": engine.dialect.name,
+            "entries_on_child_page": args.entries,
+            "table_rows_rendered": shown,
+            "background_events": args.background_events,
+            "children": built["children"],
+            "requests_each": args.requests,
+            "build_seconds": round(build_seconds, 1),
+            "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+            **results,
+        }
+        for name in ("child_page", "find_a_child"):
+            print(
+                f"{name:14} p50 {results[name]['p50_ms']} ms  p95 {results[name]['p95_ms']} ms  max {results[name]['max_ms']} ms"
+            )
+        print(json.dumps(summary))
+    finally:
+        engine.dispose()
+        if schema:
+            admin = make_engine(args.postgres)
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
