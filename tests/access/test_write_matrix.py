@@ -122,6 +122,14 @@ OWNER_RULES: dict[tuple[str, str], OwnerRule] = {
         )
         for step in ("respond", "escalate", "resolve")
     },
+    ("POST", "/api/v1/inbox/{notification_id}/read"): OwnerRule(
+        "a notification addressed to the signed-in user; anyone else's answers as unknown",
+        "workflow/test_seen_elsewhere.py::test_seen_elsewhere_through_the_api_and_only_to_the_lead",
+    ),
+    ("POST", "/api/v1/supervision/{username}/records"): OwnerRule(
+        "a practitioner of the supervisor's own agency; a child discussed through their need to know",
+        "workflow/test_supervision.py::test_refused_to_other_agencies_and_roles_without_the_scope",
+    ),
     ("POST", "/api/v1/break-glass"): OwnerRule(
         "a person the user may not otherwise see, with a reason, audited and notified",
         "access/test_pooled_view.py::test_break_glass_opens_the_pooled_view_of_one_child_until_it_expires",
