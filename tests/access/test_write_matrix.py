@@ -106,8 +106,9 @@ OWNER_RULES: dict[tuple[str, str], OwnerRule] = {
     ),
     **{
         ("POST", f"/api/v1/cases/{{case_id}}/{step}"): OwnerRule(
-            "a case of a child the user's agency has a need to know",
-            "workflow/test_api.py::test_another_agencys_user_gets_404_and_nothing_changes",
+            "the agency that opened the case or the current lead's; others who may read it 403",
+            "access/test_probe_new_routes.py::"
+            "test_a_partner_agency_cannot_change_a_case_another_agency_holds",
         )
         for step in ("lead", "level", "steps", "close")
     },

@@ -54,6 +54,8 @@ def _refusals(action: Callable[[], Case]) -> Case:
         return action()
     except service.CaseRefused as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except service.CaseNotYours as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
 
 
 @router.post(

@@ -67,6 +67,11 @@ class CaseRefused(ValueError):
     """A change a user asked for that the rules do not allow; says what to fix."""
 
 
+class CaseNotYours(access_service.AccessError):
+    """The subject may see the case's child but works for neither the agency that opened the
+    case nor the current lead's: reading it is need-to-know, changing it is the owner's."""
+
+
 class OwnershipRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -232,6 +237,16 @@ def _open_for_change(
         purpose=purpose,
         now=now,
     )
+    # Object-level authorisation (issue 12's rule for writes): a partner agency that may read
+    # the case must not name another lead (which makes an agency of its choosing involved with
+    # the child), lower the level, record steps or close it.
+    current_lead = case.leads[-1] if case.leads else None
+    owners = {case.agency_id} | ({current_lead.agency_id} if current_lead else set())
+    if subject.agency_id is None or subject.agency_id not in owners:
+        raise CaseNotYours(
+            "Only the agency that opened the case or the lead practitioner's agency may change"
+            " it; raise it with them (or escalate) instead."
+        )
     if case.closed_on is not None:
         raise CaseRefused(f"The case was closed on {case.closed_on}; open a new one.")
     return case
