@@ -81,6 +81,7 @@ NAVIGATION = (
     NavigationItem("Alerts", "/alerts", frozenset({Scope.CHILDREN_READ})),
     NavigationItem("Referrals", "/referrals", frozenset({Scope.REFERRALS_WRITE})),
     NavigationItem("Link review", "/linkage/review", frozenset({Scope.LINKAGE_REVIEW})),
+    NavigationItem("Partnership dashboard", "/dashboard", frozenset({Scope.AGGREGATES_READ})),
     NavigationItem("Your account", "/account", frozenset()),
 )
 
