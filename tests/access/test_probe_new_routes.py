@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access.models import Role
 from fullpicture.web.app import create_app
 from tests.access.principals import authorise_client, make_agency
+from tests.sharing.scenario import build as build_sharing
 from tests.web.picture import build_picture
 from tests.workflow.world import build
 
@@ -233,3 +234,45 @@ def test_the_dashboard_never_shows_what_a_practitioner_wrote(
         response = app_client.get(url)
         assert response.status_code == 200
         assert "Okafor" not in response.text and "Leeds" not in response.text, url
+
+
+# --- sharing: what a received entry allows --------------------------------------------------
+
+
+def test_a_received_entry_can_be_passed_on_by_the_recipient(
+    app_client: TestClient, db_session: Session
+) -> None:
+    """Recorded, not a leak of the rule as written: a share gives the recipient exactly the
+    entries named, and the recipient, who may now see the entry, may record its own decision to
+    pass it on (onward disclosure) without the recording agency. The decision is audited and
+    names its lawful basis; docs/security.md lists it for review."""
+    world = build_sharing(db_session, "-probe-onward")
+    school_entry = world.school_events[1]
+    url = f"/api/v1/children/{world.child.public_id}/sharing-decisions"
+    body = {
+        "outcome": "shared",
+        "recipient_role": "named GP",
+        "purpose": "probe",
+        "regime": "uk_gdpr",
+        "basis": "public_task",
+        "family_informed": True,
+    }
+    entries = [{"event_ref": school_entry.event_ref, "agency_code": world.school.code}]
+    authorise_client(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=world.school)
+    first = app_client.post(url, json={**body, "to_agency_code": world.gp.code, "entries": entries})
+    assert first.status_code == 201, first.text
+    authorise_client(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=world.gp)
+    onward = app_client.post(
+        url, json={**body, "to_agency_code": world.police.code, "entries": entries}
+    )
+    assert onward.status_code == 201, onward.text
+    never_shared = world.school_events[0]
+    widened = app_client.post(
+        url,
+        json={
+            **body,
+            "to_agency_code": world.police.code,
+            "entries": [{"event_ref": never_shared.event_ref, "agency_code": world.school.code}],
+        },
+    )
+    assert widened.status_code == 422, widened.text  # not shared with the GP: not the GP's to pass
