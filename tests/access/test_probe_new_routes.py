@@ -230,7 +230,7 @@ def test_the_dashboard_never_shows_what_a_practitioner_wrote(
     )
     assert closed.status_code == 200, closed.text
     authorise_client(app_client, db_session, role=Role.PARTNERSHIP_ANALYST)
-    for url in ("/api/v1/dashboard", "/api/v1/dashboard/alert_outcomes.csv"):
+    for url in ("/api/v1/dashboard", "/api/v1/dashboard/alert_outcomes.csv", "/dashboard"):
         response = app_client.get(url)
         assert response.status_code == 200
         assert "Okafor" not in response.text and "Leeds" not in response.text, url
