@@ -67,7 +67,7 @@ def _counts(engine: Engine, user_id: int) -> dict[str, Any]:
 WRITES: dict[str, tuple[str, Callable[[str, str], dict[str, Any]], str, Any]] = {
     "referral draft": (
         "/api/v1/referrals",
-        lambda child, alert: {"created_by": "test", "concern_narrative": "Bruise seen today."},
+        lambda child, alert: {"concern_narrative": "Bruise seen today."},
         "referrals",
         1,
     ),

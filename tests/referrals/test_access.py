@@ -33,7 +33,7 @@ def _draft(client: TestClient, record: ChildRecord, *, link_child: bool = True) 
         child["person_id"] = record.child.public_id
     created = client.post(
         "/api/v1/referrals",
-        json={"created_by": "s.okafor", "concern_narrative": NARRATIVE, "children": [child]},
+        json={"concern_narrative": NARRATIVE, "children": [child]},
     )
     assert created.status_code == 201, created.text
     return str(created.json()["referral_ref"])
@@ -44,16 +44,16 @@ REFERRAL_CALLS: list[tuple[str, Callable[[TestClient, str], Response]]] = [
     ("read", lambda c, ref: c.get(f"/api/v1/referrals/{ref}")),
     ("versions", lambda c, ref: c.get(f"/api/v1/referrals/{ref}/versions")),
     ("check", lambda c, ref: c.get(f"/api/v1/referrals/{ref}/check")),
-    ("edit", lambda c, ref: c.put(f"/api/v1/referrals/{ref}", json={"updated_by": "x"})),
+    ("edit", lambda c, ref: c.put(f"/api/v1/referrals/{ref}", json={})),
     (
         "submit",
-        lambda c, ref: c.post(f"/api/v1/referrals/{ref}/submit", json={"submitted_by": "x"}),
+        lambda c, ref: c.post(f"/api/v1/referrals/{ref}/submit", json={}),
     ),
     (
         "correct",
         lambda c, ref: c.post(
             f"/api/v1/referrals/{ref}/corrections",
-            json={"created_by": "x", "correction_reason": "wrong time"},
+            json={"correction_reason": "wrong time"},
         ),
     ),
 ]
@@ -144,14 +144,12 @@ def test_linking_a_child_one_may_not_see_is_refused_like_an_unknown_child(
     hidden = app_client.post(
         "/api/v1/referrals",
         json={
-            "created_by": "x",
             "children": [{"person_id": record.child.public_id, "given_name": "A"}],
         },
     )
     unknown = app_client.post(
         "/api/v1/referrals",
         json={
-            "created_by": "x",
             "children": [{"person_id": "00000000-0000-4000-8000-000000000000", "given_name": "A"}],
         },
     )
@@ -167,7 +165,7 @@ def test_a_referral_cannot_be_filed_as_another_agencys(
     authorise_client(app_client, db_session, agency=record.agencies["school"])
     response = app_client.post(
         "/api/v1/referrals",
-        json={"created_by": "x", "referrer_agency_code": record.agencies["gp"].code},
+        json={"referrer_agency_code": record.agencies["gp"].code},
     )
     assert response.status_code == 403
     assert "your own agency" in response.json()["detail"]
@@ -206,12 +204,12 @@ def test_another_agency_cannot_correct_a_submitted_referral(
     school = record.agencies["school"]
     authorise_client(app_client, db_session, agency=school)
     ref = _draft(app_client, record)
-    sent = app_client.post(f"/api/v1/referrals/{ref}/submit", json={"submitted_by": "s.okafor"})
+    sent = app_client.post(f"/api/v1/referrals/{ref}/submit", json={})
     assert sent.status_code == 200, sent.text
     authorise_client(app_client, db_session, agency=record.agencies["gp"])
     refused = app_client.post(
         f"/api/v1/referrals/{ref}/corrections",
-        json={"created_by": "x", "correction_reason": "wrong time", "concern_narrative": "No."},
+        json={"correction_reason": "wrong time", "concern_narrative": "No."},
     )
     assert refused.status_code == 403, refused.text
     authorise_client(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=school)
@@ -220,7 +218,50 @@ def test_another_agency_cannot_correct_a_submitted_referral(
     # The school's own colleagues may correct it.
     corrected = app_client.post(
         f"/api/v1/referrals/{ref}/corrections",
-        json={"created_by": "dsl", "correction_reason": "time was 09:40"},
+        json={"correction_reason": "time was 09:40"},
     )
     assert corrected.status_code == 201, corrected.text
     assert corrected.json()["referrer_agency_code"] == school.code
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("POST", "", {"created_by": "Jane Smith, DSL", "concern_narrative": NARRATIVE}),
+        ("PUT", "/{ref}", {"updated_by": "Jane Smith, DSL"}),
+        ("POST", "/{ref}/submit", {"submitted_by": "Jane Smith, DSL"}),
+    ],
+)
+def test_a_referral_body_naming_who_acted_is_refused(
+    app_client: TestClient,
+    db_session: Session,
+    record: ChildRecord,
+    method: str,
+    suffix: str,
+    body: dict[str, str],
+) -> None:
+    """Issue 12, finding 12: who saved, changed or sent a referral is the signed-in principal;
+    a body naming someone is a 422 naming the field, and nothing is stored under that name."""
+    authorise_client(app_client, db_session, agency=record.agencies["school"])
+    ref = _draft(app_client, record)
+    response = app_client.request(method, "/api/v1/referrals" + suffix.format(ref=ref), json=body)
+    assert response.status_code == 422, response.text
+    assert next(iter(body)) in response.text
+
+
+def test_a_referral_is_saved_sent_and_corrected_as_the_signed_in_user(
+    app_client: TestClient, db_session: Session, record: ChildRecord
+) -> None:
+    school = record.agencies["school"]
+    author = authorise_client(app_client, db_session, agency=school)
+    ref = _draft(app_client, record)
+    sent = app_client.post(f"/api/v1/referrals/{ref}/submit")
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["created_by"] == f"user:{author.username}"
+    assert sent.json()["submitted_by"] == f"user:{author.username}"
+    colleague = authorise_client(app_client, db_session, agency=school)
+    corrected = app_client.post(
+        f"/api/v1/referrals/{ref}/corrections", json={"correction_reason": "time was 09:40"}
+    )
+    assert corrected.status_code == 201, corrected.text
+    assert corrected.json()["created_by"] == f"user:{colleague.username}"

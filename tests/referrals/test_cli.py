@@ -139,21 +139,24 @@ def test_check_with_a_child_and_the_referrals_life_on_a_real_database(
         ),
         encoding="utf-8",
     )
-    code, output = _run("create", str(draft), "--by", "s.okafor")
+    code, output = _run("create", str(draft))
     assert code == 2 and "--as" in output
-    code, output = _run("create", str(draft), "--by", "s.okafor", "--as", "outsider")
+    code, output = _run("create", str(draft), "--as", "outsider")
     assert code == 2 and "no need to know" in " ".join(output.split())
-    code, output = _run("create", str(draft), "--by", "s.okafor", "--as", "teacher")
+    code, output = _run("create", str(draft), "--as", "teacher")
     assert code == 0, output
     ref = output.split("referral ", 1)[1].split(" ", 1)[0]
-    code, output = _run("submit", ref, "--by", "s.okafor", "--as", "outsider")
+    code, output = _run("submit", ref, "--as", "outsider")
     assert code == 3 and "no need to know" in " ".join(output.split())
-    code, output = _run("submit", ref, "--by", "s.okafor", "--as", "teacher")
+    code, output = _run("submit", ref, "--as", "teacher")
     assert code == 0 and "childrens_social_care_front_door" in output
-    code, output = _run("submit", ref, "--by", "s.okafor", "--as", "teacher")
+    code, output = _run("submit", ref, "--as", "teacher")
     assert code == 4 and "already submitted" in output
     code, output = _run("show", ref, "--as", "mash.worker")
     assert code == 0 and json.loads(output)["status"] == "submitted"
+    # Saved and sent by the --as user; no free-text --by is taken any more (issue 12, #12).
+    assert json.loads(output)["created_by"] == "user:teacher"
+    assert json.loads(output)["submitted_by"] == "user:teacher"
     assert json.loads(output)["referrer_agency_code"] == record.agencies["school"].code
     code, output = _run("show", ref, "--as", "outsider")
     assert code == 3 and "Mia" not in output
@@ -174,5 +177,7 @@ def test_check_with_a_child_and_the_referrals_life_on_a_real_database(
         }
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"level_of_need": 7}), encoding="utf-8")
-    code, output = _run("create", str(bad), "--by", "x", "--as", "teacher")
+    code, output = _run("create", str(bad), "--as", "teacher")
     assert code == 2 and "level_of_need" in output
+    code, output = _run("create", str(draft), "--by", "Someone Else", "--as", "teacher")
+    assert code == 2 and "--by" in output

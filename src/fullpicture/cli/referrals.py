@@ -213,18 +213,17 @@ def create(
     path: Path = typer.Argument(
         ..., exists=True, dir_okay=False, help="The referral fields as JSON."
     ),
-    by: str = typer.Option(..., "--by", help="Who is saving the draft."),
     as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
     """Save a draft referral from a JSON file of its fields (every field may be blank).
 
     The referrer's agency is yours; linked children must be ones you may see.
 
-    Example: fullpicture referral create draft.json --by "s.okafor" --as s.okafor
+    Example: fullpicture referral create draft.json --as s.okafor
     """
     try:
         raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        referral_in = ReferralCreate.model_validate({**raw, "created_by": by})
+        referral_in = ReferralCreate.model_validate(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _fail(f"{path.name} is not a JSON file: {exc}", EXIT_BAD_INPUT) from exc
     except ValidationError as exc:
@@ -253,21 +252,18 @@ def create(
 @app.command("submit")
 def submit(
     referral_ref: str = typer.Argument(..., help="The referral's reference."),
-    by: str = typer.Option(..., "--by", help="Who is sending it."),
     as_user: str = typer.Option(..., "--as", help=AS_USER_HELP),
 ) -> None:
     """Send the draft to the children's social care front door, whatever its score.
 
     The check stored with it uses what you may see, as on the web.
 
-    Example: fullpicture referral submit 3f6c…-uuid --by "s.okafor" --as s.okafor
+    Example: fullpicture referral submit 3f6c…-uuid --as s.okafor
     """
     try:
         with unit_of_work(get_session_factory()) as session:
             sender = _referrer(session, as_user)
-            referral = service.submit(
-                db_session=session, referral_ref=referral_ref, submitted_by=by, author=sender
-            )
+            referral = service.submit(db_session=session, referral_ref=referral_ref, author=sender)
             access_service.record_write(
                 db_session=session,
                 subject=sender,

@@ -197,13 +197,16 @@ def update(
     responses=REFERRAL_RESPONSES,
 )
 def submit(
-    referral_ref: str, body: ReferralSubmit, session: SessionDep, subject: ReferralWriter
+    referral_ref: str,
+    session: SessionDep,
+    subject: ReferralWriter,
+    body: ReferralSubmit | None = None,
 ) -> ReferralRead:
+    """Sent by the signed-in principal; a body naming someone else is refused (422)."""
     try:
         referral = service.submit(
             db_session=session,
             referral_ref=referral_ref,
-            submitted_by=body.submitted_by,
             author=subject,
         )
     except (

@@ -233,26 +233,26 @@ class ReferralFields(BaseModel):
         return value
 
 
+# Who saved, changed or sent a referral is the signed-in principal, never a name in the body
+# (issue 12 finding 12): no input schema has such a field, and ``extra="forbid"`` makes a body
+# naming one a 422.
 class ReferralCreate(ReferralFields):
-    created_by: str = Field(min_length=1, max_length=200)
+    """A new draft's content."""
 
 
 class ReferralUpdate(ReferralFields):
     """A draft's new content: replaces the draft's fields as a whole."""
 
-    updated_by: str = Field(min_length=1, max_length=200)
-
 
 class ReferralSubmit(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Sending a draft needs nothing but who is signed in; an empty body (or none) will do."""
 
-    submitted_by: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ReferralCorrection(ReferralFields):
-    """A correction of a submitted referral: a new version, with who and why."""
+    """A correction of a submitted referral: a new version, with why (who is the principal)."""
 
-    created_by: str = Field(min_length=1, max_length=200)
     correction_reason: str = Field(min_length=3, max_length=4000)
 
 

@@ -353,7 +353,7 @@ def create_draft(
         version=1,
         status=ReferralStatus.DRAFT,
         destination=FRONT_DOOR,
-        created_by=referral_in.created_by,
+        created_by=author.actor,
         created_at=now,
         updated_at=now,
         household=[],
@@ -393,7 +393,6 @@ def submit(
     *,
     db_session: Session,
     referral_ref: str,
-    submitted_by: str,
     author: AuthSubject,
     now: dt.datetime | None = None,
 ) -> Referral:
@@ -420,7 +419,7 @@ def submit(
     referral.check_score = check.score.value if check is not None else None
     referral.status = ReferralStatus.SUBMITTED
     referral.destination = FRONT_DOOR
-    referral.submitted_by = submitted_by
+    referral.submitted_by = author.actor
     referral.submitted_at = now
     referral.updated_at = now
     db_session.flush()
@@ -454,7 +453,7 @@ def correct(
         supersedes_id=latest.id,
         correction_reason=correction.correction_reason,
         destination=FRONT_DOOR,
-        created_by=correction.created_by,
+        created_by=author.actor,
         created_at=now,
         updated_at=now,
         household=[],

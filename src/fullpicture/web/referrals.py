@@ -313,14 +313,14 @@ def _save(
         if referral is None:
             referral = referral_service.create_draft(
                 db_session=db_session,
-                referral_in=ReferralCreate(created_by=subject.actor, **values),
+                referral_in=ReferralCreate(**values),
                 author=subject,
             )
         else:
             referral = referral_service.update_draft(
                 db_session=db_session,
                 referral_ref=referral.referral_ref,
-                referral_in=ReferralUpdate(updated_by=subject.actor, **values),
+                referral_in=ReferralUpdate(**values),
                 author=subject,
             )
     except ValidationError as exc:
@@ -352,7 +352,6 @@ def _save(
         referral_service.submit(
             db_session=db_session,
             referral_ref=referral.referral_ref,
-            submitted_by=subject.actor,
             author=subject,
         )
         return RedirectResponse(
