@@ -32,6 +32,7 @@ from fullpicture.web import alerts as alert_pages
 from fullpicture.web import children as children_pages
 from fullpicture.web import dashboard as dashboard_pages
 from fullpicture.web import entries as entry_pages
+from fullpicture.web import escalations as escalation_pages
 from fullpicture.web import linkage_review as link_review_pages
 from fullpicture.web import pages as web_pages
 from fullpicture.web import referrals as referral_pages
@@ -124,6 +125,7 @@ def create_app() -> FastAPI:
     app.include_router(entry_pages.router)
     app.include_router(sharing_pages.router)
     app.include_router(dashboard_pages.router)
+    app.include_router(escalation_pages.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.auth (tests/access/test_route_access.py).
     access_api.install(app)
