@@ -208,14 +208,6 @@ def test_an_uninvolved_user_learns_nothing_from_any_route_with_the_childs_ids(
 # --- the partnership dashboard: aggregates only --------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="partnership/dashboard.py alert_outcomes groups by HarmAlert.outcome, the free text "
-    "a practitioner writes when closing an alert, so whatever it says (a child's name, a "
-    "placement) reaches the analyst in a cell of 1; needs outcome categories on alert close "
-    "(or the figure reporting only whether an outcome was recorded) and the dashboard tests "
-    "that assert the free text moved to a coded outcome",
-)
 def test_the_dashboard_never_shows_what_a_practitioner_wrote(
     app_client: TestClient, db_session: Session
 ) -> None:

@@ -136,7 +136,9 @@ def test_the_figures_on_a_known_dataset(db_session: Session) -> None:
     ]
     assert {
         (r["status"], r["outcome"]): r["alerts"] for r in figures["alert_outcomes"].to_dicts()
-    } == {("closed", "=led to a referral"): 1, ("new", ""): 1}
+    } == {("closed", "closed: no referral"): 1, ("new", "not yet acknowledged"): 1}
+    # What the practitioner wrote on closing is free text about a child: never an aggregate.
+    assert "=led to a referral" not in str(figures["alert_outcomes"].to_dicts())
     quality = {
         (r["element"]): (r["referrals"], r["present"], r["present_share"])
         for r in figures["referral_quality"].to_dicts()
@@ -147,7 +149,9 @@ def test_the_figures_on_a_known_dataset(db_session: Session) -> None:
 def test_csv_is_neutralised_and_parquet_round_trips(db_session: Session) -> None:
     _dataset(db_session)
     frame = dashboard.figure(db_session, "alert_outcomes", today=TODAY)
-    text = dashboard.as_csv(frame)
+    # No figure carries free text any more, so the neutralising is shown on a cell that would
+    # be a formula: as_csv is what every figure's export goes through.
+    text = dashboard.as_csv(pl.DataFrame({"outcome": ["=led to a referral"]}))
     assert '"\'=led to a referral"' in text and ",=led" not in text
     back = pl.read_parquet(io.BytesIO(dashboard.as_parquet(frame)))
     assert back.equals(frame)
@@ -160,7 +164,8 @@ def test_the_api_serves_analysts_only(app_client: TestClient, db_session: Sessio
     assert set(body) == set(dashboard.FIGURES)
     assert "Test" not in str(body)  # no names: aggregates only
     csv_response = app_client.get("/api/v1/dashboard/alert_outcomes.csv")
-    assert csv_response.status_code == 200 and "'=led" in csv_response.text
+    assert csv_response.status_code == 200 and "led to a referral" not in csv_response.text
+    assert "closed: no referral" in csv_response.text
     parquet = app_client.get("/api/v1/dashboard/sharing_latency.parquet")
     assert pl.read_parquet(io.BytesIO(parquet.content)).height >= 2
     assert app_client.get("/api/v1/dashboard/nonsense.csv").status_code == 404

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from fullpicture.agencies.models import Agency
 from fullpicture.core.csv_export import csv_line
 from fullpicture.core.database import utc_now
-from fullpicture.harm.models import HarmAlert
+from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import Person
-from fullpicture.referrals.models import Referral, ReferralStatus
+from fullpicture.referrals.models import Referral, ReferralChild, ReferralStatus
 from fullpicture.sharing import latency
 from fullpicture.workflow import repository as workflow_repository
 from fullpicture.workflow.models import Escalation
@@ -135,12 +135,45 @@ def escalations(db_session: Session, today: dt.date) -> pl.DataFrame:
     )
 
 
+ALERT_OUTCOMES = (
+    "not yet acknowledged",
+    "acknowledged",
+    "closed: led to a referral",
+    "closed: no referral",
+)
+
+
 def alert_outcomes(db_session: Session, today: dt.date) -> pl.DataFrame:
-    """Alerts by status and recorded outcome (acknowledged, closed with what outcome)."""
-    rows = [
-        {"status": status.value, "outcome": outcome or ""}
-        for status, outcome in db_session.execute(select(HarmAlert.status, HarmAlert.outcome))
-    ]
+    """Alerts by what came of them (issue 15: acknowledged / led to a referral / closed with no
+    action): a closed alert "led to a referral" when a referral about the child was submitted on
+    or after the day the alert was raised.
+
+    Only these categories are counted. The outcome a practitioner writes when closing an alert
+    is free text about a child (it can name the child or a placement), so it never reaches the
+    analyst's aggregates, not even in a cell of one.
+    """
+    referred = (
+        select(ReferralChild.person_id, Referral.submitted_at)
+        .join(Referral, Referral.id == ReferralChild.referral_id)
+        .where(Referral.status == ReferralStatus.SUBMITTED, ReferralChild.person_id.is_not(None))
+    )
+    submitted: dict[int, list[dt.date]] = {}
+    for person_id, submitted_at in db_session.execute(referred):
+        if person_id is not None and submitted_at is not None:
+            submitted.setdefault(person_id, []).append(submitted_at.date())
+    rows = []
+    for status, person_id, raised_on in db_session.execute(
+        select(HarmAlert.status, HarmAlert.person_id, HarmAlert.raised_on)
+    ):
+        if status is AlertStatus.NEW:
+            outcome = ALERT_OUTCOMES[0]
+        elif status is AlertStatus.ACKNOWLEDGED:
+            outcome = ALERT_OUTCOMES[1]
+        elif any(day >= raised_on for day in submitted.get(person_id, ())):
+            outcome = ALERT_OUTCOMES[2]
+        else:
+            outcome = ALERT_OUTCOMES[3]
+        rows.append({"status": status.value, "outcome": outcome})
     frame = pl.DataFrame(rows, schema={"status": pl.String, "outcome": pl.String})
     return (
         frame.group_by("status", "outcome").agg(pl.len().alias("alerts")).sort("status", "outcome")
