@@ -38,6 +38,7 @@ from fullpicture.web import pages as web_pages
 from fullpicture.web import referrals as referral_pages
 from fullpicture.web import sharing as sharing_pages
 from fullpicture.web import sign_in
+from fullpicture.web import supervision as supervision_pages
 from fullpicture.web.templating import (
     GOVUK_ASSETS_URL,
     GOVUK_FRONTEND_URL,
@@ -126,6 +127,7 @@ def create_app() -> FastAPI:
     app.include_router(sharing_pages.router)
     app.include_router(dashboard_pages.router)
     app.include_router(escalation_pages.router)
+    app.include_router(supervision_pages.router)
     # Access first: security headers, body limits, sign-in; every other route declares its
     # access with a dependency from fullpicture.access.auth (tests/access/test_route_access.py).
     access_api.install(app)

@@ -81,6 +81,9 @@ NAVIGATION = (
     NavigationItem("Alerts", "/alerts", frozenset({Scope.CHILDREN_READ})),
     NavigationItem("Referrals", "/referrals", frozenset({Scope.REFERRALS_WRITE})),
     NavigationItem("Link review", "/linkage/review", frozenset({Scope.LINKAGE_REVIEW})),
+    NavigationItem(
+        "Supervision", "/supervision", frozenset({Scope.CHILDREN_READ, Scope.SUPERVISION_READ})
+    ),
     NavigationItem("Partnership dashboard", "/dashboard", frozenset({Scope.AGGREGATES_READ})),
     NavigationItem("Your account", "/account", frozenset()),
 )
