@@ -75,6 +75,26 @@ def test_a_model_that_cannot_train_is_refused() -> None:
         train_model(prepare(distinct), rules=default_rules())
 
 
+def test_the_database_linkage_scores_an_untrained_comparison_as_neutral_and_says_so() -> None:
+    # The same four people, as one agency's first feed in the database: linking them with the
+    # untrainable comparisons adding nothing beats linking nothing, but the report must say so.
+    records = build_population(people=4, seed=3).records
+    distinct = records.unique(subset=["given_name"], keep="first").head(4)
+    model = train_model(prepare(distinct), rules=default_rules(), when_untrained="neutral")
+    untrained = model["fullpicture_training"]["untrained_with_data"]
+    assert "given_name" in untrained
+    given = next(c for c in model["comparisons"] if c["output_column_name"] == "given_name")
+    assert all(
+        level.get("fullpicture_untrained")
+        for level in given["comparison_levels"]
+        if not level.get("is_null_level")
+    )
+    warnings = build_report(model, rules=default_rules()).warnings
+    assert any(
+        w.startswith("given_name: holds values but no EM pass could train it") for w in warnings
+    )
+
+
 def test_a_saved_model_names_the_field_a_file_lacks(tmp_path: Path) -> None:
     population = build_population(people=300, seed=11)
     model = train_model(prepare(population.records), rules=default_rules())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -36,6 +36,7 @@ def run_batch(
     model: dict[str, Any] | None = None,
     decisions: PairDecisions | None = None,
     report: StageReporter | None = None,
+    when_untrained: Literal["refuse", "neutral"] = "refuse",
 ) -> BatchResult:
     """Link ``records`` (``preparation.RECORD_SCHEMA``) into clusters of one person each."""
     say = report or (lambda _stage: None)
@@ -52,7 +53,9 @@ def run_batch(
         # Trained on DuckDB whichever engine scores: the seeded random sampling of u and the
         # EM passes then give one model, so DuckDB and Spark runs on the same records and seed
         # give the same people (Spark's sampler draws other pairs for the same seed).
-        model = linkage_engine.train_model(prepared, rules=rules, engine=Engine.DUCKDB)
+        model = linkage_engine.train_model(
+            prepared, rules=rules, engine=Engine.DUCKDB, when_untrained=when_untrained
+        )
     timings["train"] = time.perf_counter() - started - sum(timings.values())
 
     say("scoring candidate pairs")

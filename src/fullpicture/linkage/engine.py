@@ -12,7 +12,7 @@ import logging
 import math
 import os
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from splink import DuckDBAPI, Linker, block_on
@@ -167,7 +167,11 @@ def _trained_state(linker: Linker) -> dict[str, dict[str, Any]]:
 
 
 def train_model(
-    prepared: pl.DataFrame, *, rules: LinkageRules, engine: Engine = Engine.DUCKDB
+    prepared: pl.DataFrame,
+    *,
+    rules: LinkageRules,
+    engine: Engine = Engine.DUCKDB,
+    when_untrained: Literal["refuse", "neutral"] = "refuse",
 ) -> dict[str, Any]:
     """Estimate the model on the records themselves: u from (seeded) random pairs, m by EM on
     blocking passes chosen from the columns that hold values, the prior from deterministic
@@ -175,7 +179,10 @@ def train_model(
     how, and what was not.
 
     Raises ``LinkageModelNotTrained`` when a comparison whose fields hold values got no EM
-    estimate at all: such a model would score with splink's starting values, silently.
+    estimate at all: such a model would score with splink's starting values, silently. With
+    ``when_untrained="neutral"`` (the database linkage, which must still link an agency's few
+    records) such a comparison is scored as neutral instead, adding nothing, and the training
+    record lists it under ``untrained_with_data`` so the model report says so.
     """
     _quiet_splink()
     if prepared.height < 2:
@@ -256,7 +263,7 @@ def train_model(
         )
     state = _trained_state(linker)
     missing = untrained_with_data()
-    if missing:
+    if missing and when_untrained == "refuse":
         ran = [p["blocked_on"] for p in passes if "iterations" in p]
         raise LinkageModelNotTrained(
             "the model could not be trained for "
@@ -267,7 +274,7 @@ def train_model(
         )
     model: dict[str, Any] = linker.misc.save_model_to_json()
     bounded = bound_levels(
-        _neutral_where_unobserved(model, state, with_data),
+        _neutral_where_unobserved(model, state, [c for c in with_data if c not in missing]),
         m_floor=training.m_probability_floor,
         u_floor=1.0 / training.u_max_pairs,
     )
@@ -286,6 +293,7 @@ def train_model(
         "u_seed": training.u_seed,
         "em_passes": passes,
         "levels": state,
+        "untrained_with_data": missing,
     }
     return bounded
 

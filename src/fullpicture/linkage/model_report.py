@@ -124,6 +124,11 @@ def build_report(
             warnings.append(
                 f"{name}: no values in {' or '.join(fields)}; this comparison adds nothing"
             )
+    for name in training.get("untrained_with_data", []):
+        warnings.append(
+            f"{name}: holds values but no EM pass could train it on these records; "
+            "it is scored as neutral (adds nothing) until a run with more records trains it"
+        )
     for record in training.get("em_passes", []):
         if record.get("iterations") is not None and not record.get("converged"):
             warnings.append(

@@ -112,6 +112,9 @@ def link_database(
         model=saved.model if saved else None,
         decisions=decisions,
         report=say,
+        # One agency's few records may not train every comparison; linking them with those
+        # comparisons neutral (and saying so in the model report) beats linking nothing.
+        when_untrained="neutral",
     )
     if saved is None:
         saved = save_model(
