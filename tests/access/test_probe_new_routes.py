@@ -144,7 +144,6 @@ def test_an_uninvolved_user_learns_nothing_from_any_route_with_the_childs_ids(
     referral = app_client.post(
         "/api/v1/referrals",
         json={
-            "created_by": "x",
             "concern_narrative": "Amelia Okafor seen with a bruise.",
             "children": [{"person_id": child, "given_name": "Amelia"}],
         },
