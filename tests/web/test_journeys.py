@@ -5,6 +5,7 @@ shows a child the school does not know."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from fullpicture.access.models import Role
+from fullpicture.access.models import Role, UserAccount
 from fullpicture.core import migrations
 from fullpicture.core.database import make_engine, session_factory, unit_of_work
 from fullpicture.core.runtime import request_session
@@ -23,7 +24,10 @@ from fullpicture.linkage.models import ReviewItem, ReviewStatus
 from fullpicture.linkage.repository import record_key
 from fullpicture.web.app import create_app
 from fullpicture.web.templating import CHECKOUT_DIR
-from tests.access.principals import make_user, strong_password
+from fullpicture.workflow import service as workflow_service
+from fullpicture.workflow.models import CaseKind
+from fullpicture.workflow.schemas import CaseOpen, LeadIn, StepIn
+from tests.access.principals import make_user, strong_password, subject_of
 from tests.web.browser import browser_page, chromium_path, live_server
 from tests.web.picture import add_stranger_child, build_picture
 
@@ -71,6 +75,29 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 session, role=Role.FRONT_DOOR, agency=picture.gp, password=password
             ).username,
         }
+        # An early-help plan the school leads, visited last 40 days ago: overdue on its home.
+        school_lead = session.query(UserAccount).filter_by(username=users["school"]).one()
+        plan = workflow_service.open_case(
+            db_session=session,
+            subject=subject_of(school_lead),
+            person_public_id=picture.child.public_id,
+            case_in=CaseOpen(
+                kind=CaseKind.EARLY_HELP,
+                opened_on=dt.date.today() - dt.timedelta(days=90),
+                level_of_need=2,
+                level_reason="early help assessment agreed with mother",
+                lead=LeadIn(username=school_lead.username),
+                lead_reason="the school knows the family best",
+            ),
+        )
+        workflow_service.record_step(
+            db_session=session,
+            subject=subject_of(school_lead),
+            case_public_id=plan.public_id,
+            step_in=StepIn(
+                kind="contact_with_child", occurred_on=dt.date.today() - dt.timedelta(days=40)
+            ),
+        )
         namesake_record = picture.namesake_records[0]
         review_item = ReviewItem(
             record_key_l=record_key(picture.gp_record.agency_id, picture.gp_record.record_ref),
@@ -146,6 +173,11 @@ def test_a_designated_lead_walks_the_journeys(served: Served) -> None:
         _checked(page, problems)
         _sign_in(page, served, "school")
         _checked(page, problems)
+        # What is overdue: the plan the school leads, and the alert routed to it (19 days old).
+        overdue = page.inner_text("#home-overdue")
+        assert "No recorded contact with the child" in overdue
+        assert "for 40 days" in overdue and "Alert not acknowledged" in overdue
+        assert "Amelia Okafor" in overdue
 
         # Find a child by a misspelt name, and open them.
         page.click("text=Find a child")

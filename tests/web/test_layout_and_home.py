@@ -17,7 +17,10 @@ from fullpicture.core.settings import get_settings
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.referrals.models import Referral, ReferralStatus
 from fullpicture.web import templating
-from tests.access.principals import make_agency
+from fullpicture.workflow import service as workflow_service
+from fullpicture.workflow.models import CaseKind
+from fullpicture.workflow.schemas import CaseOpen, LeadIn, StepIn
+from tests.access.principals import make_agency, make_user, subject_of
 from tests.web.pages import BROWSER, named_child, sign_in
 
 
@@ -139,6 +142,77 @@ def test_home_shows_my_agencys_children_alerts_and_my_drafts_and_nothing_else(
     # The navigation offers what the role may do, and marks where the user is.
     assert 'href="/children"' in page.text and 'href="/linkage/review"' not in page.text
     assert "OFFICIAL-SENSITIVE" in page.text
+
+
+def test_home_says_what_is_overdue_in_my_agencys_cases_and_not_in_another_agencys(
+    app_client: TestClient, db_session: Session
+) -> None:
+    """Children's social care opened a case whose conference is overdue; the school may see
+    the child (it holds a record) but the case is not in its care, so the school's home lists
+    nothing overdue while the social worker's lists the step, the visit and the alert."""
+    school = make_agency(db_session, "school-overdue")
+    csc = make_agency(db_session, "csc-overdue", kind=AgencyKind.CHILDRENS_SOCIAL_CARE)
+    child, _ = named_child(
+        db_session, held_by=[school, csc], given_name="Oluwaseun", family_name="Adeyemi"
+    )
+    today = dt.date.today()
+    alert = HarmAlert(
+        person_id=child.id,
+        kind="threshold",
+        raised_on=today - dt.timedelta(days=14),
+        score=30.0,
+        reason="Concerns from two agencies",
+        evidence={"event_ids": []},
+        model_version="test",
+        status=AlertStatus.NEW,
+        routed_to_agency_id=csc.id,
+        routing_reason="test",
+    )
+    db_session.add(alert)
+    social_worker = make_user(db_session, role=Role.SOCIAL_WORKER, agency=csc)
+    case = workflow_service.open_case(
+        db_session=db_session,
+        subject=subject_of(social_worker),
+        person_public_id=child.public_id,
+        case_in=CaseOpen(
+            kind=CaseKind.CHILD_PROTECTION,
+            opened_on=today - dt.timedelta(days=60),
+            level_of_need=4,
+            level_reason="section 47 enquiry",
+            lead=LeadIn(username=social_worker.username),
+            lead_reason="allocated",
+        ),
+    )
+    workflow_service.record_step(
+        db_session=db_session,
+        subject=subject_of(social_worker),
+        case_public_id=case.public_id,
+        step_in=StepIn(kind="strategy_discussion", occurred_on=today - dt.timedelta(days=60)),
+    )
+    db_session.flush()
+
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=school)
+    school_home = app_client.get("/home")
+    assert school_home.status_code == 200, school_home.text
+    assert (
+        'id="home-no-overdue"' in school_home.text and 'id="home-overdue"' not in school_home.text
+    )
+    assert "Oluwaseun Adeyemi" in school_home.text  # the school does see the child
+
+    sign_in(app_client, db_session, role=Role.SOCIAL_WORKER, agency=csc)
+    csc_home = app_client.get("/home").text
+    table = csc_home[csc_home.index('id="home-overdue"') : csc_home.index("</table>")]
+    for said in (
+        "Statutory step overdue",
+        "Hold the initial child protection conference",
+        "No recorded contact with the child",
+        "Alert not acknowledged",
+        f'href="/alerts/{alert.public_id}"',
+        f'href="/children/{child.public_id}"',
+        "Oluwaseun Adeyemi",
+    ):
+        assert said in table, said
+    assert table.index("Statutory step overdue") < table.index("Alert not acknowledged")
 
 
 def test_a_role_without_children_read_gets_a_home_without_children(

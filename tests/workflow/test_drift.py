@@ -13,7 +13,7 @@ from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import SourceRecord
 from fullpicture.workflow import drift, service
 from fullpicture.workflow.models import Case, CaseKind
-from fullpicture.workflow.schemas import CaseOpen, LeadIn, StepIn
+from fullpicture.workflow.schemas import CaseOpen, LeadChange, LeadIn, StepIn
 from tests.access.principals import authorise_client, make_agency, make_event, subject_of
 from tests.workflow.world import World, build
 
@@ -143,3 +143,65 @@ def test_the_route_shows_only_children_the_reader_may_see(
     assert app_client.get("/api/v1/workflow/drift").json() == []
     authorise_client(app_client, db_session, role=Role.AUDITOR)
     assert app_client.get("/api/v1/workflow/drift").status_code == 403
+
+
+def test_what_is_overdue_in_my_care_is_only_my_cases_and_alerts_routed_to_my_agency(
+    db_session: Session,
+) -> None:
+    """The home page's list: the school may see the child (and drift_findings shows it the
+    case's drift), but the case is children's social care's, so nothing is overdue for it."""
+    world = build(db_session)
+    case = _case(db_session, world, opened=dt.date(2026, 10, 1), review_by=dt.date(2026, 12, 1))
+    service.record_step(
+        db_session=db_session,
+        subject=subject_of(world.social_worker),
+        case_public_id=case.public_id,
+        step_in=StepIn(kind="strategy_discussion", occurred_on=dt.date(2026, 10, 1)),
+        now=NOW,
+    )
+    alert = _alert(db_session, world, dt.date(2026, 12, 2))  # routed to csc, due Thursday 3rd
+    _alert(db_session, world, dt.date(2026, 12, 3))  # due today: not yet overdue
+
+    mine = drift.drift_in_my_care(
+        db_session=db_session, subject=subject_of(world.social_worker), now=NOW
+    )
+    assert [(d.finding.kind, d.due_on) for d in mine] == [
+        ("overdue_step", dt.date(2026, 10, 22)),  # the conference: 15 working days on
+        ("no_contact", dt.date(2026, 10, 29)),  # 28 days after opening
+        ("plan_past_review", dt.date(2026, 12, 1)),
+        ("alert_unacknowledged", dt.date(2026, 12, 3)),
+    ]
+    assert {d.person_id for d in mine} == {world.child.id}
+    assert mine[-1].finding.evidence["alert_id"] == alert.public_id
+
+    school_sees = drift.drift_findings(
+        db_session=db_session, subject=subject_of(world.teacher), now=NOW
+    )
+    assert "overdue_step" in {f.kind for f in school_sees}
+    assert (
+        drift.drift_in_my_care(db_session=db_session, subject=subject_of(world.teacher), now=NOW)
+        == []
+    )
+
+    # Naming a school practitioner as the lead makes the case's drift theirs too.
+    service.change_lead(
+        db_session=db_session,
+        subject=subject_of(world.social_worker),
+        case_public_id=case.public_id,
+        change=LeadChange(
+            lead=LeadIn(username=world.teacher.username), reason="the school leads the plan"
+        ),
+        now=NOW,
+    )
+    school_mine = drift.drift_in_my_care(
+        db_session=db_session, subject=subject_of(world.teacher), now=NOW
+    )
+    assert {d.finding.kind for d in school_mine} == {
+        "overdue_step",
+        "no_contact",
+        "plan_past_review",
+    }
+    assert (
+        drift.drift_in_my_care(db_session=db_session, subject=subject_of(world.officer), now=NOW)
+        == []
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from fullpicture.harm.repository import readable_alerts
 from fullpicture.people.models import Person, PersonRecordLink
 from fullpicture.people.repository import current_links
 from fullpicture.workflow import repository
-from fullpicture.workflow.models import CaseKind
+from fullpicture.workflow.models import Case, CaseKind
 from fullpicture.workflow.service import clocks_of
 from fullpicture.workflow.timescales import StepStatus
 from fullpicture.workflow.working_days import add_months, add_working_days
@@ -72,6 +73,20 @@ class DriftFinding(BaseModel):
     evidence: dict[str, object]
 
 
+def _public_ids_of(db_session: Session) -> Callable[[int], str]:
+    """A child's public id from their row id, each looked up once."""
+    public_ids: dict[int, str] = {}
+
+    def child(person_id: int) -> str:
+        if person_id not in public_ids:
+            public_ids[person_id] = str(
+                db_session.scalar(select(Person.public_id).where(Person.id == person_id))
+            )
+        return public_ids[person_id]
+
+    return child
+
+
 def drift_findings(
     *,
     db_session: Session,
@@ -85,23 +100,81 @@ def drift_findings(
     today = now.date()
     rules = rules or drift_rules()
     readable = access_repository.readable_person_ids(subject, now)
-    public_ids: dict[int, str] = {}
-
-    def child(person_id: int) -> str:
-        if person_id not in public_ids:
-            public_ids[person_id] = str(
-                db_session.scalar(select(Person.public_id).where(Person.id == person_id))
-            )
-        return public_ids[person_id]
+    child = _public_ids_of(db_session)
 
     findings: list[DriftFinding] = []
     for case in repository.open_cases_among(db_session, readable):
-        for clock in clocks_of(case, today):
-            if clock.status is StepStatus.OVERDUE:
-                findings.append(
+        findings.extend(f for _, f in _case_findings(case, child(case.person_id), today, rules))
+    for alert in db_session.scalars(readable_alerts(subject, now, statuses=[AlertStatus.NEW])):
+        due = add_working_days(alert.raised_on, rules.alert_acknowledge_working_days)
+        if today > due:
+            findings.append(_unacknowledged(alert, child(alert.person_id), due))
+    findings.extend(_repeated_nfa(db_session, subject, now, rules, child))
+    return findings
+
+
+@dataclass(frozen=True)
+class ChildDrift:
+    """A drift finding with the day it fell due and the child's row id (for naming the child
+    from what the reader may see)."""
+
+    person_id: int
+    due_on: dt.date
+    finding: DriftFinding
+
+
+def drift_in_my_care(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    now: dt.datetime | None = None,
+    rules: DriftRules | None = None,
+) -> list[ChildDrift]:
+    """What is overdue for the subject to act on, the longest overdue first: drift in the open
+    cases they lead or their agency opened or leads, and alerts routed to their agency not
+    acknowledged in time, among the children they may see (each scoped in the SQL)."""
+    access_service.require_scopes(subject, Scope.CHILDREN_READ)
+    now = now or utc_now()
+    today = now.date()
+    rules = rules or drift_rules()
+    readable = access_repository.readable_person_ids(subject, now)
+    child = _public_ids_of(db_session)
+
+    found: list[ChildDrift] = []
+    mine = repository.open_case_ids_in_care_of(subject)
+    for case in repository.open_cases_among(db_session, readable, case_ids=mine):
+        found.extend(
+            ChildDrift(case.person_id, due, finding)
+            for due, finding in _case_findings(case, child(case.person_id), today, rules)
+        )
+    if subject.agency_id is not None:
+        routed_here = readable_alerts(
+            subject, now, statuses=[AlertStatus.NEW], routed_to_agency_id=subject.agency_id
+        )
+        for alert in db_session.scalars(routed_here):
+            due = add_working_days(alert.raised_on, rules.alert_acknowledge_working_days)
+            if today > due:
+                found.append(
+                    ChildDrift(
+                        alert.person_id, due, _unacknowledged(alert, child(alert.person_id), due)
+                    )
+                )
+    return sorted(found, key=lambda d: (d.due_on, d.finding.kind))
+
+
+def _case_findings(
+    case: Case, child_id: str, today: dt.date, rules: DriftRules
+) -> list[tuple[dt.date, DriftFinding]]:
+    """One open case's drift, each finding with the day it fell due."""
+    findings: list[tuple[dt.date, DriftFinding]] = []
+    for clock in clocks_of(case, today):
+        if clock.status is StepStatus.OVERDUE:
+            findings.append(
+                (
+                    clock.due_on,
                     DriftFinding(
                         kind="overdue_step",
-                        child_id=child(case.person_id),
+                        child_id=child_id,
                         case_id=case.public_id,
                         message=f"{clock.label}: due {clock.due_on}, not recorded.",
                         evidence={
@@ -110,17 +183,20 @@ def drift_findings(
                             "started_on": str(clock.started_on),
                             "source": clock.source,
                         },
-                    )
+                    ),
                 )
-        if case.kind in PLANS:
-            contacts = [s.occurred_on for s in case.steps if s.kind == "contact_with_child"]
-            last = max(contacts) if contacts else None
-            since = last or case.opened_on
-            if (today - since).days > rules.no_contact_days:
-                findings.append(
+            )
+    if case.kind in PLANS:
+        contacts = [s.occurred_on for s in case.steps if s.kind == "contact_with_child"]
+        last = max(contacts) if contacts else None
+        since = last or case.opened_on
+        if (today - since).days > rules.no_contact_days:
+            findings.append(
+                (
+                    since + dt.timedelta(days=rules.no_contact_days),
                     DriftFinding(
                         kind="no_contact",
-                        child_id=child(case.person_id),
+                        child_id=child_id,
                         case_id=case.public_id,
                         message=(
                             f"No recorded contact with the child for {(today - since).days} "
@@ -130,23 +206,22 @@ def drift_findings(
                             "last_contact": str(last) if last else None,
                             "opened_on": str(case.opened_on),
                         },
-                    )
+                    ),
                 )
-        if case.review_by is not None and case.review_by < today:
-            findings.append(
+            )
+    if case.review_by is not None and case.review_by < today:
+        findings.append(
+            (
+                case.review_by,
                 DriftFinding(
                     kind="plan_past_review",
-                    child_id=child(case.person_id),
+                    child_id=child_id,
                     case_id=case.public_id,
                     message=f"The plan was due for review on {case.review_by}.",
                     evidence={"review_by": str(case.review_by)},
-                )
+                ),
             )
-    for alert in db_session.scalars(readable_alerts(subject, now, statuses=[AlertStatus.NEW])):
-        due = add_working_days(alert.raised_on, rules.alert_acknowledge_working_days)
-        if today > due:
-            findings.append(_unacknowledged(alert, child(alert.person_id), due))
-    findings.extend(_repeated_nfa(db_session, subject, now, rules, child))
+        )
     return findings
 
 

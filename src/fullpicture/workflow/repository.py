@@ -37,6 +37,22 @@ def involved_through_cases(subject: AuthSubject, now: dt.datetime) -> Select[int
     )
 
 
+def open_case_ids_in_care_of(subject: AuthSubject) -> Select[int]:
+    """Open cases the subject leads, or their agency opened or currently leads: the cases whose
+    drift is theirs to act on (the home page's "what is overdue")."""
+    latest = current_leads().subquery("my_current_lead")
+    mine = [LeadPractitionerAssignment.user_id == subject.user_id]
+    if subject.agency_id is not None:
+        mine.append(LeadPractitionerAssignment.agency_id == subject.agency_id)
+    leading = (
+        select(LeadPractitionerAssignment.case_id)
+        .join(latest, latest.c[1] == LeadPractitionerAssignment.id)
+        .where(or_(*mine))
+    )
+    opened = Case.agency_id == subject.agency_id if subject.agency_id is not None else false()
+    return select(Case.id).where(Case.closed_on.is_(None), or_(opened, Case.id.in_(leading)))
+
+
 def _with_history() -> Select[Case]:
     return select(Case).options(
         selectinload(Case.leads), selectinload(Case.levels), selectinload(Case.steps)
@@ -53,9 +69,11 @@ def cases_of_person(db_session: Session, person_id: int) -> Sequence[Case]:
     ).all()
 
 
-def open_cases_among(db_session: Session, person_ids: Select[int]) -> Sequence[Case]:
-    return db_session.scalars(
-        _with_history()
-        .where(Case.closed_on.is_(None), Case.person_id.in_(person_ids))
-        .order_by(Case.id)
-    ).all()
+def open_cases_among(
+    db_session: Session, person_ids: Select[int], *, case_ids: Select[int] | None = None
+) -> Sequence[Case]:
+    """Open cases of these people (and, given ``case_ids``, only those cases)."""
+    statement = _with_history().where(Case.closed_on.is_(None), Case.person_id.in_(person_ids))
+    if case_ids is not None:
+        statement = statement.where(Case.id.in_(case_ids))
+    return db_session.scalars(statement.order_by(Case.id)).all()
