@@ -126,7 +126,9 @@ def check_from_analysis(
 
 
 def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePhrase]:
-    """Vague phrases in the writer's own words (not inside quotations), longest of any overlap."""
+    """Vague phrases in the writer's own words (not inside quotations); of overlapping phrases
+    the kind with the higher priority is kept, then the longer phrase."""
+    kinds = rulebook.vague.kinds
     candidates = [
         m
         for m in analysis.in_namespace("vague")
@@ -134,14 +136,17 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
         and m.polarity in m.cue.counts_when
     ]
     candidates.sort(key=lambda m: (m.span.start, -(m.span.end - m.span.start)))
+
+    def rank(match: CueMatch) -> tuple[int, int]:
+        return kinds[match.key[0]].priority, match.span.end - match.span.start
+
     kept: list[CueMatch] = []
     for match in candidates:
         if kept and match.span.start < kept[-1].span.end:
-            if match.span.end - match.span.start > kept[-1].span.end - kept[-1].span.start:
+            if rank(match) > rank(kept[-1]):
                 kept[-1] = match
             continue
         kept.append(match)
-    kinds = rulebook.vague.kinds
     return [
         VaguePhrase(
             text=m.span.text,

@@ -243,6 +243,14 @@ class VagueKind(BaseModel):
     label: str
     family: VagueFamily
     question: str
+    priority: int = Field(
+        default=0,
+        description=(
+            "where phrases of two kinds overlap, the higher priority is kept (then the longer): "
+            "a shape-only kind (an amount with no number) gives way to the label or minimiser "
+            "it sits inside"
+        ),
+    )
     cues: tuple[Cue, ...]
 
 
