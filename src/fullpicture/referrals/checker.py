@@ -17,7 +17,13 @@ from functools import lru_cache
 import holidays
 
 from fullpicture.referrals.classifier import suggestions_from_analysis
-from fullpicture.referrals.language import CueMatch, TextAnalysis, TextSpan, engine_for
+from fullpicture.referrals.language import (
+    CueMatch,
+    Quotation,
+    TextAnalysis,
+    TextSpan,
+    engine_for,
+)
 from fullpicture.referrals.rulebook import (
     ElementRule,
     ElementStatus,
@@ -193,6 +199,11 @@ def _derived_groups(
     derived["speech:child_quote"] = [
         _Evidence(q.span, "child_quotation") for q in analysis.quotations if q.speaker == "child"
     ]
+    derived["speech:child_quote_probable"] = [
+        _Evidence(q.span, "child_quotation_by_pronoun")
+        for q in analysis.quotations
+        if _probably_the_child(q, analysis)
+    ]
     derived["speech:child_reported"] = [
         _Evidence(_joined(s.subject, s.verb, analysis.text), "child_reported_speech")
         for s in analysis.speech
@@ -214,6 +225,26 @@ def _derived_groups(
         (band_evidence or marker) if density <= bands.partial_at_most else []
     )
     return derived
+
+
+# A first-person quotation ("I just don't go on Fridays now") said by "he" or "she", or by no
+# one the language pass could name: referrals quote the child far more often than an adult in
+# the first person, and the pronoun resolver reads "she" as the first person named earlier
+# (often the teacher or the mother). An adult named or termed as the subject still rules it out.
+_FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i’m|i'd|i’d|i've|i’ve|mummy|daddy|mum|dad)\b")
+_PRONOUN_SUBJECT = re.compile(r"\b(?:he|she|they)\s*$")
+
+
+def _probably_the_child(quotation: Quotation, analysis: TextAnalysis) -> bool:
+    if quotation.speaker == "child" or quotation.speaker == "writer":
+        return False
+    words = quotation.span.text.lower()
+    if len(words.split()) < 3 or not _FIRST_PERSON.search(words):
+        return False
+    if quotation.speaker == "unknown":
+        return True
+    attribution = quotation.attribution.text.lower() if quotation.attribution else ""
+    return bool(_PRONOUN_SUBJECT.search(attribution))
 
 
 def _timeliness(
