@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from fullpicture.chronology.taxonomy import CodeKind, default_taxonomy
 from fullpicture.referrals.classifier import classify_concern_mentions, classify_concerns
 from fullpicture.referrals.rulebook import default_rulebook
 
@@ -46,6 +47,11 @@ NEGATED_TEMPLATES = (
     "No signs of {p} were seen at the visit.",
     "We know of no {p}.",
     "{P}: none known.",
+    # A structured form's answers.
+    "{P}: no.",
+    "{P} - none.",
+    "{P}: N/A.",
+    "Strengths: no {p}.",
 )
 # A statement that the matter was looked at and found well. The guidance says to act on an
 # injury to a non-mobile baby, sexual abuse and FGM whatever the explanation (research-notes
@@ -54,8 +60,11 @@ POSITIVE_TEMPLATES = (
     "{P} discussed at the review, no concerns.",
     "{P} mentioned by the family, account consistent with what staff saw.",
     "Checked for {p} at the visit and all fine.",
+    "Strengths: the {p} has stopped and is no longer a concern.",
 )
 AFFIRMATIVE_TEMPLATE = "At the visit today staff recorded {p}."
+# A form's answer that goes on is not a denial: "Bruise: no explanation given".
+AFFIRMATIVE_ANSWER_TEMPLATE = "{P}: no explanation given."
 
 
 def _capital(phrase: str) -> str:
@@ -97,9 +106,59 @@ def test_the_affirmative_forms_still_yield_their_code() -> None:
     assert not missed, f"{len(missed)} affirmative sentences lost their code: {missed[:10]}"
 
 
+def test_a_forms_answer_that_goes_on_does_not_deny_the_concern() -> None:
+    missed = [
+        (code, sentence)
+        for code, phrase in NEGATABLE
+        if code
+        not in _codes(sentence := AFFIRMATIVE_ANSWER_TEMPLATE.format(p=phrase, P=_capital(phrase)))
+    ]
+    assert not missed, f"{len(missed)} answered sentences lost their code: {missed[:10]}"
+
+
+# Codes recognised only when all their groups are asserted (PHY-NMB: an injury to a non-mobile
+# baby): every injury phrase beside every non-mobile phrase.
+REQUIRED = [
+    (code, injury, baby)
+    for code, rule in BOOK.concerns.codes.items()
+    if set(rule.requires) == {"injury", "non_mobile"}
+    for injury in (p for cue in rule.requires["injury"] for p in cue.phrases)
+    for baby in (p for cue in rule.requires["non_mobile"] for p in cue.phrases)
+]
+REQUIRED_NEGATED = (
+    "The baby ({b}) was checked: no {i}.",
+    "Mum denied any {i}; baby is {b}.",
+    "There is no evidence of {i} on the baby ({b}).",
+)
+
+
+def test_a_required_group_denied_does_not_yield_the_code() -> None:
+    assert REQUIRED, "no code with injury and non-mobile groups"
+    wrong = [
+        (code, sentence)
+        for template in REQUIRED_NEGATED
+        for code, injury, baby in REQUIRED
+        if code in _codes(sentence := template.format(i=injury, b=baby))
+    ]
+    assert not wrong, f"{len(wrong)} denied injuries still yield their code: {wrong[:10]}"
+
+
+def test_a_required_group_affirmed_yields_the_code() -> None:
+    missed = [
+        (code, sentence)
+        for code, injury, baby in REQUIRED
+        if code not in _codes(sentence := f"Staff recorded a {injury} on the baby ({baby}).")
+    ]
+    assert not missed, f"{len(missed)} affirmed injuries lost their code: {missed[:10]}"
+
+
 def test_every_taxonomy_concern_code_with_cues_is_covered() -> None:
-    covered = {code for code, _ in PHRASES}
-    assert covered == {code for code, rule in BOOK.concerns.codes.items() if rule.cues}
+    covered = {code for code, _ in PHRASES} | {code for code, _, _ in REQUIRED}
+    with_rules = {code for code, rule in BOOK.concerns.codes.items() if rule.cues or rule.requires}
+    assert covered == with_rules
+    taxonomy_concerns = {c.code for c in default_taxonomy().codes_of_kind(CodeKind.CONCERN)}
+    # Every concern code of the taxonomy has cues and so is in the property sets above.
+    assert taxonomy_concerns <= covered
 
 
 @pytest.mark.parametrize(
@@ -107,6 +166,10 @@ def test_every_taxonomy_concern_code_with_cues_is_covered() -> None:
     [
         ("Year 4 report: attendance 97.8%. Outstanding effort.", "EDU-ATT"),
         ("Reception report: GLD met. Attendance 96%.", "EDU-ATT"),
+        ("Attendance 96 % this term.", "EDU-ATT"),
+        ("Attendance is 96 per cent.", "EDU-ATT"),
+        ("Domestic abuse - none. Substance misuse: N/A.", "DOM-ABU"),
+        ("Strengths: dad's drinking has stopped and is no longer a concern.", "PAR-SUB"),
         ("Attendance 100% this term, good friendships.", "EDU-ATT"),
         ("Good attendance and punctuality.", "EDU-ATT"),
         ("MASH check: child happy in school. Shared attendance and no concerns.", "EDU-ATT"),
@@ -141,6 +204,9 @@ def test_ordinary_record_sentences_are_not_concerns(text: str, not_code: str) ->
         ("Attendance 82% this term, 31 sessions missed.", "EDU-ATT"),
         ("Persistent absence: attendance is 86%.", "EDU-ATT"),
         ("Attendance 90% this year.", "EDU-ATT"),  # 10 % missed is persistent absence
+        ("Attendance is 86 per cent.", "EDU-ATT"),
+        ("Bruise on the arm: no explanation given.", "PHY-INJ"),
+        ("Substance misuse: no known use. Domestic abuse: yes, police called.", "DOM-ABU"),
         ("Bruise to cheek; mum said he fell.", "PHY-INJ"),
         ("Injuries not consistent with the account given.", "PHY-INJ"),
         ("Non-accidental injury suspected; bruising consistent with a slap.", "PHY-INJ"),

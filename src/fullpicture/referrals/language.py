@@ -156,6 +156,11 @@ class LanguageEngine:
             [(lower_pattern(d.regex), d.label) for d in language.date_regexes]
         )
         self._terminators = {t.lower() for t in language.scope_terminators}
+        # Words after an answer "no" that keep it a denial: the second words of the "no …"
+        # negation triggers ("no known", "no evidence of") and a few of a form's own.
+        self._denial_after_no = {
+            t.lower().split()[1] for t in language.negation_before if t.lower().startswith("no ")
+        } | {"current", "previous", "issues", "problems", "further", "other", "recent", "longer"}
         self._speech_verbs = {v.lower() for v in language.speech_verbs}
         self._child_terms = {t.lower() for t in language.child_terms}
         self._adult_terms = {t.lower() for t in language.adult_terms}
@@ -355,11 +360,12 @@ class LanguageEngine:
                 and not self._terminated(tokens, t_end, start)
             ):
                 return Polarity.NEGATED
-        for t_start, _t_end in triggers.get("negation_after", {}).get(sentence, ()):
+        for t_start, t_end in triggers.get("negation_after", {}).get(sentence, ()):
             if (
                 end <= t_start < sentence_end
                 and t_start - end <= window
                 and not self._terminated(tokens, end, t_start)
+                and not self._answer_continues(tokens, t_end, sentence_end)
             ):
                 return Polarity.NEGATED
         for t_start, t_end in triggers.get("hypothetical_before", {}).get(sentence, ()):
@@ -371,6 +377,14 @@ class LanguageEngine:
             ):
                 return Polarity.HYPOTHETICAL
         return Polarity.AFFIRMED
+
+    def _answer_continues(self, tokens: _Tokens, t_end: int, sentence_end: int) -> bool:
+        """A form's answer "no" must end there, or go on as a denial ("no known use", "no
+        previous concerns"): "Bruise: no explanation given" is not a denial of the bruise."""
+        lower = tokens.lower
+        if lower[t_end - 1] != "no" or t_end >= sentence_end or not lower[t_end][:1].isalnum():
+            return False
+        return lower[t_end] not in self._denial_after_no
 
     def _terminated(self, tokens: _Tokens, start: int, end: int) -> bool:
         lower = tokens.lower
