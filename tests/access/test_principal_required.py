@@ -43,8 +43,6 @@ MODULE_SUFFIXES = (".repository", ".service", ".households", ".quarantine", ".re
 #: Reviewed: functions that return child data without taking a principal, and why. Each is
 #: reached only behind a gate that took one, or is the machinery the rule is built from.
 NOT_YET: dict[str, str] = {
-    "fullpicture.access.repository.person_by_public_id": "the lookup open_person gates",
-    "fullpicture.chronology.repository.resolve_person": "id lookup; callers then open_person",
     "fullpicture.harm.repository.child_scoring_events": "the score is computed on the whole record by design (docs/security.md); evidence shown is filtered by visible_evidence",
     "fullpicture.harm.service.on_event_recorded": "incremental scoring after an import (the ingest flow, audited under its caller)",
     "fullpicture.harm.service.record_alerts": "stores the batch job's alerts (harm score, audited as harm.score)",
@@ -53,14 +51,6 @@ NOT_YET: dict[str, str] = {
     "fullpicture.imports.service.dismiss_quarantined_row": "behind imports.quarantine.dismiss_quarantined_row (FeedScope)",
     "fullpicture.linkage.repository.active_links": "linkage's own bookkeeping (linkage:run)",
     "fullpicture.linkage.repository.current_source_records": "linkage's own input (linkage:run)",
-    "fullpicture.referrals.repository.current_events_for_child_and_household": "takes the reader's visibility condition from check_text_with_record",
-    "fullpicture.referrals.repository.drafts_created_by": "the author's own drafts (referrals.service.my_drafts takes the author)",
-    "fullpicture.referrals.repository.latest_version": "behind referrals.service.open_referral",
-    "fullpicture.referrals.repository.person_by_public_id": "lookup inside check_text_with_record, after the reader is known",
-    "fullpicture.referrals.repository.persons_by_public_id": "lookup inside _apply_fields, filtered by the author's readable_among",
-    "fullpicture.referrals.repository.versions": "behind referrals.service.open_referral",
-    "fullpicture.referrals.service.to_read": "renders a referral already opened through open_referral",
-    "fullpicture.sharing.repository.latest_event_version": "behind the sharing service's need-to-know gate",
 }
 
 

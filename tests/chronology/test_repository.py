@@ -217,7 +217,9 @@ def test_household_view_covers_members_for_their_time_in_it(
 
 def test_unknown_child_or_household_is_a_clear_error(db_session: Session) -> None:
     with pytest.raises(ChronologyNotFound, match="no child"):
-        resolve_person(db_session=db_session, person_ref="not-a-person")
+        resolve_person(
+            db_session=db_session, reader=_whole(db_session).subject, person_ref="not-a-person"
+        )
     with pytest.raises(ChronologyNotFound, match="no household"):
         household_chronology(
             db_session=db_session, household_id=987654, model=RULES, viewer=_whole(db_session)

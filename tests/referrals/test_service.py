@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import AgencyKind
+from fullpicture.core.database import utc_now
 from fullpicture.referrals import repository, service
 from fullpicture.referrals.models import (
     FRONT_DOOR,
@@ -174,12 +175,12 @@ def test_a_submitted_referral_cannot_change_and_a_correction_is_a_new_version(
             correction=ReferralCorrection(correction_reason="again"),
         )
     service.submit(db_session=db_session, author=author, referral_ref=ref)
-    history = repository.versions(db_session, referral_ref=ref)
+    history = repository.versions(db_session, reader=author, referral_ref=ref, now=utc_now())
     assert [(v.version, v.status, v.concern_narrative) for v in history] == [
         (1, ReferralStatus.SUBMITTED, "First, edited."),
         (2, ReferralStatus.SUBMITTED, "Corrected date."),
     ]
-    assert service.to_read(db_session, history[1]).supersedes_version == 1
+    assert service.to_read(db_session, history[1], reader=author).supersedes_version == 1
 
 
 def test_the_database_layer_refuses_edits_to_a_submitted_version(

@@ -318,8 +318,21 @@ def persons_of_agency_records(
     )
 
 
-def person_by_public_id(db_session: Session, public_id: str) -> Person | None:
-    return db_session.scalars(select(Person).where(Person.public_id == public_id)).first()
+def readable_person(
+    db_session: Session, *, reader: Reader, public_id: str, now: dt.datetime
+) -> Person | None:
+    """The person with this public id, if the reader may see them (an audited system job: any)."""
+    statement = select(Person).where(Person.public_id == public_id)
+    if not isinstance(reader, SystemPrincipal):
+        readable = readable_person_ids(reader, now).subquery("readable_person")
+        statement = statement.where(Person.id.in_(select(readable.c.person_id)))
+    return db_session.scalars(statement).first()
+
+
+def person_id_by_public_id(db_session: Session, public_id: str) -> int | None:
+    """Only the internal id, for the two acts that name a person without a need to know:
+    asking for break-glass access, and asking who has looked (each checks its own rule)."""
+    return db_session.scalar(select(Person.id).where(Person.public_id == public_id))
 
 
 def user_by_username(db_session: Session, username: str) -> UserAccount | None:

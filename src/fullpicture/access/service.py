@@ -531,10 +531,10 @@ def open_person(
     """
     now = now or utc_now()
     require_scopes(subject, Scope.CHILDREN_READ)
-    person = access_repository.person_by_public_id(db_session, person_public_id)
-    if person is None or not access_repository.can_read_person(
-        db_session, subject=subject, person_id=person.id, now=now
-    ):
+    person = access_repository.readable_person(
+        db_session, reader=subject, public_id=person_public_id, now=now
+    )
+    if person is None:
         raise PersonNotVisible("no such person, or you have no need to know about them")
     grant = None
     if subject.agency_id is None or not access_repository.agency_is_involved(
@@ -651,12 +651,13 @@ def break_glass(
     reason = request.reason.strip()
     if len(reason) < 15:
         raise AccessError("say why this is an emergency (at least 15 characters)")
-    person = access_repository.person_by_public_id(db_session, request.person_id)
-    if person is None:
+    # Break-glass is for a person the user has no need to know about yet: only the id is read.
+    person_id = access_repository.person_id_by_public_id(db_session, request.person_id)
+    if person_id is None:
         raise PersonNotVisible("no such person")
     grant = BreakGlassGrant(
         user_id=subject.user_id,
-        person_id=person.id,
+        person_id=person_id,
         reason=reason,
         granted_at=now,
         expires_at=now + dt.timedelta(minutes=request.minutes),
@@ -664,7 +665,7 @@ def break_glass(
     db_session.add(grant)
     db_session.flush()
     leads: Sequence[UserAccount] = access_repository.designated_leads_for_person(
-        db_session, person_id=person.id
+        db_session, person_id=person_id
     )
     if not leads:
         # Somebody must always know: with no lead at an involved agency, tell every lead.
@@ -673,11 +674,11 @@ def break_glass(
         AccessNotification(
             recipient_user_id=lead.id,
             kind="break_glass",
-            person_id=person.id,
+            person_id=person_id,
             break_glass_grant_id=grant.id,
             message=(
                 f"{subject.username} ({subject.role.value}) used break-glass access to person "
-                f"{person.public_id} until {grant.expires_at:%Y-%m-%d %H:%M} UTC. Reason: {reason}"
+                f"{request.person_id} until {grant.expires_at:%Y-%m-%d %H:%M} UTC. Reason: {reason}"
             ),
             created_at=now,
         )
@@ -690,7 +691,7 @@ def break_glass(
         actor=subject.actor,
         actor_user_id=subject.user_id,
         action="break_glass.granted",
-        person_id=person.id,
+        person_id=person_id,
         target=f"break_glass_grant:{grant.id}",
         reason=reason,
         detail={
@@ -720,20 +721,20 @@ def who_has_looked(
     """
     now = now or utc_now()
     require_scopes(subject, Scope.ACCESS_LOG_READ)
-    person = access_repository.person_by_public_id(db_session, person_public_id)
+    person_id = access_repository.person_id_by_public_id(db_session, person_public_id)
     # One answer for an unknown person and one the asker's agency is not involved with, so
     # asking never confirms that a child is known to the system.
-    if person is None or (
+    if person_id is None or (
         not subject.has(Scope.AUDIT_READ)
         and (
             subject.agency_id is None
             or not access_repository.agency_is_involved(
-                db_session, agency_id=subject.agency_id, person_id=person.id
+                db_session, agency_id=subject.agency_id, person_id=person_id
             )
         )
     ):
         raise PersonNotVisible("no such person, or your agency is not involved with them")
-    entries = access_repository.audit_entries_for_person(db_session, person_id=person.id)
+    entries = access_repository.audit_entries_for_person(db_session, person_id=person_id)
     result = [
         AccessLogEntry(
             position=e.position,
@@ -750,7 +751,7 @@ def who_has_looked(
         actor=subject.actor,
         actor_user_id=subject.user_id,
         action="access_log.read",
-        person_id=person.id,
+        person_id=person_id,
         target="who has looked",
         occurred_at=now,
     )

@@ -26,6 +26,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
+from fullpicture.access import repository as access_repository
+from fullpicture.access import service as access_service
+from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
@@ -33,6 +36,7 @@ from fullpicture.chronology.incidents import ScoringEvent, group_incidents
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.chronology.visibility import event_visibility
+from fullpicture.core.database import utc_now
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
 from fullpicture.people.repository import current_links
 
@@ -147,16 +151,26 @@ def date_label(day: dt.date, precision: DatePrecision) -> str:
     return day.isoformat()
 
 
-def resolve_person(*, db_session: Session, person_ref: str | int) -> Person:
-    """A person by id or public id; raises ``ChronologyNotFound``."""
+def resolve_person(
+    *, db_session: Session, reader: Reader, person_ref: str | int, now: dt.datetime | None = None
+) -> Person:
+    """A person by id or public id, if the reader may see them; ``ChronologyNotFound`` for an
+    unknown person and one the reader may not see alike (``access.repository``'s rule)."""
     text = str(person_ref)
-    person = (
-        db_session.get(Person, int(text))
-        if text.isdigit()
-        else db_session.scalar(select(Person).where(Person.public_id == text))
+    statement = select(Person).where(
+        Person.id == int(text) if text.isdigit() else Person.public_id == text
     )
+    if not isinstance(reader, SystemPrincipal):
+        access_service.require_scopes(reader, Scope.CHILDREN_READ)
+        readable = access_repository.readable_person_ids(reader, now or utc_now()).subquery(
+            "resolvable_person"
+        )
+        statement = statement.where(Person.id.in_(select(readable.c.person_id)))
+    person = db_session.scalar(statement)
     if person is None:
-        raise ChronologyNotFound(f"no child with id {text!r}")
+        raise ChronologyNotFound(
+            f"no child with id {text!r}, or you have no need to know about them"
+        )
     return person
 
 

@@ -90,7 +90,9 @@ def raise_command(
     )
 
     def change(session: Session, subject: AuthSubject) -> Escalation:
-        person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+        person = chronology_repository.resolve_person(
+            db_session=session, reader=subject, person_ref=child_ref
+        )
         return service.raise_escalation(
             db_session=session,
             subject=subject,
@@ -189,7 +191,9 @@ def list_command(
     Example: fullpicture escalation list 12 --open --as j.smith
     """
     with acting(as_user, "escalation list", Scope.CHILDREN_READ) as (session, subject):
-        person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+        person = chronology_repository.resolve_person(
+            db_session=session, reader=subject, person_ref=child_ref
+        )
         reads = [
             service.to_read(session, e)
             for e in service.escalations_for_child(

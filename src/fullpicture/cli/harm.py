@@ -60,7 +60,9 @@ def _open_child(
     """
     subject = subject or acting_user(session, as_user)
     try:
-        person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+        person = chronology_repository.resolve_person(
+            db_session=session, reader=subject, person_ref=child_ref
+        )
         access_service.open_person(
             db_session=session, subject=subject, person_public_id=person.public_id, purpose=purpose
         )

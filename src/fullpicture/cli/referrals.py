@@ -306,7 +306,7 @@ def show(
             referral = service.get_latest(
                 db_session=session, referral_ref=referral_ref, viewer=reader, purpose="referral"
             )
-            read = service.to_read(session, referral)
+            read = service.to_read(session, referral, reader=reader)
     except service.ReferralNotFoundError as exc:
         raise _fail(str(exc), EXIT_NOT_FOUND) from exc
     except access_service.AccessError as exc:

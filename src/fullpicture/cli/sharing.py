@@ -144,7 +144,9 @@ def record(
             session, as_user, Scope.CHILDREN_READ, Scope.CHILDREN_WRITE, command="sharing record"
         )
         try:
-            person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+            person = chronology_repository.resolve_person(
+                db_session=session, reader=subject, person_ref=child_ref
+            )
             decision = service.record_decision(
                 db_session=session,
                 subject=subject,
@@ -184,7 +186,9 @@ def list_command(
     with unit_of_work(get_session_factory()) as session:
         subject = acting_user(session, as_user, Scope.CHILDREN_READ, command="sharing list")
         try:
-            person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+            person = chronology_repository.resolve_person(
+                db_session=session, reader=subject, person_ref=child_ref
+            )
             decisions = service.decisions_for_child(
                 db_session=session, subject=subject, person_public_id=person.public_id
             )
@@ -225,7 +229,9 @@ def latency_command(
     with unit_of_work(get_session_factory()) as session:
         subject = acting_user(session, as_user, Scope.CHILDREN_READ, command="sharing latency")
         try:
-            person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+            person = chronology_repository.resolve_person(
+                db_session=session, reader=subject, person_ref=child_ref
+            )
             view = service.child_sharing_latency(
                 db_session=session, subject=subject, person_public_id=person.public_id
             )

@@ -160,7 +160,9 @@ def open_command(
     )
 
     def change(session: Session, subject: AuthSubject) -> Case:
-        person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+        person = chronology_repository.resolve_person(
+            db_session=session, reader=subject, person_ref=child_ref
+        )
         return service.open_case(
             db_session=session,
             subject=subject,
@@ -182,7 +184,9 @@ def show_command(
     Example: fullpicture case show 12 --as j.smith
     """
     with acting(as_user, "case show", Scope.CHILDREN_READ) as (session, subject):
-        person = chronology_repository.resolve_person(db_session=session, person_ref=child_ref)
+        person = chronology_repository.resolve_person(
+            db_session=session, reader=subject, person_ref=child_ref
+        )
         reads = [
             service.to_read(session, case)
             for case in service.cases_for_child(

@@ -126,7 +126,7 @@ def create(body: ReferralCreate, session: SessionDep, subject: ReferralWriter) -
         service.ReferralAgencyError,
     ) as exc:
         raise _refusal(exc) from exc
-    return service.to_read(session, referral)
+    return service.to_read(session, referral, reader=subject)
 
 
 @router.get(
@@ -142,7 +142,7 @@ def read(referral_ref: str, session: SessionDep, subject: ReferralWriter) -> Ref
         )
     except service.ReferralNotFoundError as exc:
         raise _refusal(exc) from exc
-    return service.to_read(session, referral)
+    return service.to_read(session, referral, reader=subject)
 
 
 @router.get(
@@ -163,7 +163,7 @@ def read_versions(
         )
     except service.ReferralNotFoundError as exc:
         raise _refusal(exc) from exc
-    return [service.to_read(session, row) for row in rows]
+    return [service.to_read(session, row, reader=subject) for row in rows]
 
 
 @router.put(
@@ -187,7 +187,7 @@ def update(
         ReferralImmutableError,
     ) as exc:
         raise _refusal(exc) from exc
-    return service.to_read(session, referral)
+    return service.to_read(session, referral, reader=subject)
 
 
 @router.post(
@@ -215,7 +215,7 @@ def submit(
         service.ReferralAgencyError,
     ) as exc:
         raise _refusal(exc) from exc
-    return service.to_read(session, referral)
+    return service.to_read(session, referral, reader=subject)
 
 
 @router.post(
@@ -239,7 +239,7 @@ def correct(
         service.ReferralAgencyError,
     ) as exc:
         raise _refusal(exc) from exc
-    return service.to_read(session, referral)
+    return service.to_read(session, referral, reader=subject)
 
 
 @router.get(

@@ -18,46 +18,98 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    false,
+    literal,
     or_,
     select,
-    true,
     union,
 )
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from fullpicture.access import repository as access_repository
+from fullpicture.access.subject import AuthSubject, Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.chronology.visibility import event_visibility
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
-from fullpicture.referrals.models import Referral, ReferralStatus
+from fullpicture.referrals.models import Referral, ReferralChild, ReferralStatus
 
 
-def latest_version(db_session: Session, *, referral_ref: str) -> Referral | None:
+def drafts_created_by(
+    db_session: Session, *, author: AuthSubject, limit: int
+) -> Sequence[Referral]:
+    """The latest version of each referral still in draft that ``author`` started."""
     return db_session.scalars(
         select(Referral)
-        .where(Referral.referral_ref == referral_ref)
-        .options(selectinload(Referral.children))
-        .order_by(Referral.version.desc())
-        .limit(1)
-    ).first()
-
-
-def drafts_created_by(db_session: Session, *, created_by: str, limit: int) -> Sequence[Referral]:
-    """The latest version of each referral still in draft that ``created_by`` started."""
-    return db_session.scalars(
-        select(Referral)
-        .where(Referral.created_by == created_by, Referral.status == ReferralStatus.DRAFT)
+        .where(Referral.created_by == author.actor, Referral.status == ReferralStatus.DRAFT)
         .order_by(Referral.updated_at.desc())
         .limit(limit)
     ).all()
 
 
-def versions(db_session: Session, *, referral_ref: str) -> Sequence[Referral]:
+def _made_by_readers_agency(
+    reader: AuthSubject, referral_ref: str | ColumnElement[str]
+) -> ColumnElement[bool]:
+    """Some version of the referral names the reader's agency as the referrer's."""
+    if reader.agency_id is None:
+        return false()
+    made = aliased(Referral)
+    return exists(
+        select(literal(1)).where(
+            made.referral_ref == referral_ref, made.referrer_agency_id == reader.agency_id
+        )
+    )
+
+
+def versions(
+    db_session: Session, *, reader: AuthSubject, referral_ref: str, now: dt.datetime
+) -> Sequence[Referral]:
+    """Every version of a referral, oldest first, if the reader may read it: their own agency
+    made it (the referrer's agency of any version), or its linked children — in every
+    version — are all people they may see (``access.repository.readable_person_ids``);
+    otherwise none, as for an unknown referral."""
+    readable = access_repository.readable_person_ids(reader, now).subquery("referral_reader")
+    version = aliased(Referral)  # any version, not correlated with the row being returned
+    linked = (
+        select(literal(1))
+        .select_from(ReferralChild)
+        .join(version, version.id == ReferralChild.referral_id)
+        .where(version.referral_ref == referral_ref, ReferralChild.person_id.is_not(None))
+    )
+    children_all_readable = and_(
+        exists(linked),
+        ~exists(linked.where(ReferralChild.person_id.not_in(select(readable.c.person_id)))),
+    )
     return db_session.scalars(
         select(Referral)
-        .where(Referral.referral_ref == referral_ref)
+        .where(
+            Referral.referral_ref == referral_ref,
+            or_(_made_by_readers_agency(reader, referral_ref), children_all_readable),
+        )
         .options(selectinload(Referral.children))
         .order_by(Referral.version)
     ).all()
+
+
+def linked_public_ids(
+    db_session: Session, *, reader: AuthSubject, referral: Referral, now: dt.datetime
+) -> dict[int, str]:
+    """Public ids of the referral's linked children, by person id, as ``versions`` lets the
+    reader read them: all of them for the agency that made it, else those they may see."""
+    person_ids = sorted({c.person_id for c in referral.children if c.person_id is not None})
+    if not person_ids:
+        return {}
+    readable = access_repository.readable_person_ids(reader, now).subquery("referral_child_reader")
+    rows = db_session.execute(
+        select(Person.id, Person.public_id).where(
+            Person.id.in_(person_ids),
+            or_(
+                _made_by_readers_agency(reader, referral.referral_ref),
+                Person.id.in_(select(readable.c.person_id)),
+            ),
+        )
+    )
+    return {person_id: public_id for person_id, public_id in rows}
 
 
 def version_number(db_session: Session, *, referral_id: int | None) -> int | None:
@@ -66,15 +118,30 @@ def version_number(db_session: Session, *, referral_id: int | None) -> int | Non
     return db_session.scalar(select(Referral.version).where(Referral.id == referral_id))
 
 
-def person_by_public_id(db_session: Session, *, public_id: str) -> Person | None:
-    return db_session.scalar(select(Person).where(Person.public_id == public_id))
-
-
-def persons_by_public_id(db_session: Session, *, public_ids: Sequence[str]) -> dict[str, Person]:
+def readable_people(
+    db_session: Session, *, reader: Reader, public_ids: Sequence[str], now: dt.datetime
+) -> dict[str, Person]:
+    """The people with these public ids that the reader may see (an audited job: all)."""
     if not public_ids:
         return {}
-    rows = db_session.scalars(select(Person).where(Person.public_id.in_(public_ids))).all()
-    return {person.public_id: person for person in rows}
+    statement = select(Person).where(Person.public_id.in_(sorted(set(public_ids))))
+    if not isinstance(reader, SystemPrincipal):
+        readable = access_repository.readable_person_ids(reader, now).subquery("referral_person")
+        statement = statement.where(Person.id.in_(select(readable.c.person_id)))
+    return {person.public_id: person for person in db_session.scalars(statement)}
+
+
+def readable_people_by_id(
+    db_session: Session, *, reader: Reader, person_ids: Sequence[int], now: dt.datetime
+) -> list[Person]:
+    """The people with these ids that the reader may see (an audited job: all)."""
+    if not person_ids:
+        return []
+    statement = select(Person).where(Person.id.in_(sorted(set(person_ids))))
+    if not isinstance(reader, SystemPrincipal):
+        readable = access_repository.readable_person_ids(reader, now).subquery("referral_person")
+        statement = statement.where(Person.id.in_(select(readable.c.person_id)))
+    return list(db_session.scalars(statement.order_by(Person.id)))
 
 
 def agency_by_code(db_session: Session, *, code: str) -> Agency | None:
@@ -123,15 +190,16 @@ class RecordEventRow:
 def current_events_for_child_and_household(
     db_session: Session,
     *,
+    reader: Reader,
     child_id: int,
     as_of: dt.date,
-    visible: ColumnElement[bool] | None = None,
+    now: dt.datetime,
 ) -> list[RecordEventRow]:
-    """Current events for the child and the child's household adults on ``as_of`` (one query);
-    ``visible`` (``chronology.visibility.event_visibility``) marks the ones the reader may see."""
-    statement = _child_and_household_events().add_columns(
-        (true() if visible is None else visible).label("visible")
-    )
+    """Current events for the child and the child's household adults on ``as_of`` (one query),
+    each marked ``visible`` when the reader may see it (``chronology.visibility.event_visibility``
+    in the SQL; an audited job sees them all)."""
+    visible = event_visibility(reader, now, person=child_id)
+    statement = _child_and_household_events().add_columns(visible.label("visible"))
     return _record_event_rows(db_session.execute(statement, {"child_id": child_id, "as_of": as_of}))
 
 

@@ -14,13 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
-from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import AuthSubject, Reader
 from fullpicture.agencies.models import Agency
-from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.core.database import utc_now
 from fullpicture.referrals import repository
 from fullpicture.referrals.checker import analyse_referral_text, check_from_analysis
@@ -103,21 +101,10 @@ def open_referral(
     """
     now = now or utc_now()
     access_service.require_scopes(subject, Scope.CHILDREN_READ)
-    rows = repository.versions(db_session, referral_ref=referral_ref)
+    rows = repository.versions(db_session, reader=subject, referral_ref=referral_ref, now=now)
     if not rows:
         raise _not_found(referral_ref)
     child_ids = sorted({c.person_id for r in rows for c in r.children if c.person_id is not None})
-    own_agency = subject.agency_id is not None and any(
-        r.referrer_agency_id == subject.agency_id for r in rows
-    )
-    if not own_agency and (
-        not child_ids
-        or access_repository.readable_among(
-            db_session, subject=subject, person_ids=child_ids, now=now
-        )
-        != set(child_ids)
-    ):
-        raise _not_found(referral_ref)
     detail = {"purpose": purpose, "referral_ref": referral_ref, "method": subject.method.value}
     # A referral is part of each linked child's record, so its reads show in "who has looked".
     people: list[int | None] = [*child_ids] or [None]
@@ -164,12 +151,16 @@ def check_text_with_record(
     check = check_from_analysis(analysis, referral_date=as_of, rulebook=book)
     if child_public_id is None:
         return check
-    child = repository.person_by_public_id(db_session, public_id=child_public_id)
+    now = utc_now()
+    child = repository.readable_people(
+        db_session, reader=viewer, public_ids=[child_public_id], now=now
+    ).get(child_public_id)
     if child is None:
-        raise ChildNotFoundError(f"no child with id {child_public_id}")
-    visible = chronology_visibility.event_visibility(viewer, utc_now(), person=child.id)
+        raise ChildNotFoundError(
+            f"no child with id {child_public_id}, or you have no need to know about them"
+        )
     rows = repository.current_events_for_child_and_household(
-        db_session, child_id=child.id, as_of=as_of, visible=visible
+        db_session, reader=viewer, child_id=child.id, as_of=as_of, now=now
     )
     events = [e for e in rows if e.visible]
     check.cross_checks = cross_check(
@@ -188,11 +179,9 @@ def check_text_with_record(
         agencies=len({e.agency_id for e in hidden}),
         what="were not checked against this referral",
     )
-    # Counting entries about a child the reader may not see at all would confirm the child
-    # is known; only readers with a need to know the child hear that more exists.
-    if held is not None and access_repository.can_read_person(
-        db_session, subject=viewer, person_id=child.id, now=utc_now()
-    ):
+    # The child was found among the people the reader may see, so saying more exists
+    # confirms nothing they could not already know.
+    if held is not None:
         check.cross_checks.notes.append(held.message)
     return check
 
@@ -247,16 +236,12 @@ def _apply_fields(
                 "blank or give your agency's code"
             )
         agency_id = author.agency_id
-    people = repository.persons_by_public_id(
-        db_session, public_ids=[c.person_id for c in fields.children if c.person_id]
-    )
-    readable = access_repository.readable_among(
+    people = repository.readable_people(
         db_session,
-        subject=author,
-        person_ids=[p.id for p in people.values()],
+        reader=author,
+        public_ids=[c.person_id for c in fields.children if c.person_id],
         now=utc_now(),
     )
-    people = {key: p for key, p in people.items() if p.id in readable}
     unknown = [c.person_id for c in fields.children if c.person_id and c.person_id not in people]
     if unknown:
         raise ChildNotFoundError(
@@ -341,7 +326,7 @@ def _open_for_change(
 def my_drafts(*, db_session: Session, author: AuthSubject, limit: int = 20) -> Sequence[Referral]:
     """Referrals the signed-in author started and has not yet submitted, latest change first
     (their own work, so no child's record is read to list them)."""
-    return repository.drafts_created_by(db_session, created_by=author.actor, limit=limit)
+    return repository.drafts_created_by(db_session, author=author, limit=limit)
 
 
 def create_draft(
@@ -579,8 +564,6 @@ def check_referral(
     """Check a stored referral (cross-checks for its first linked child); None if it has no text yet."""
     agency_name = None
     if referral.referrer_agency_id is not None:
-        from fullpicture.agencies.models import Agency
-
         agency = db_session.get(Agency, referral.referrer_agency_id)
         agency_name = agency.name if agency else None
     text = referral_text(referral, agency_name=agency_name)
@@ -588,13 +571,15 @@ def check_referral(
         validate_referral_text(text, limits=default_rulebook().standard.limits)
     except ReferralTextError:
         return None
-    linked = next((c for c in referral.children if c.person_id is not None), None)
+    linked = next((c.person_id for c in referral.children if c.person_id is not None), None)
     child_public_id = None
     if linked is not None:
-        from fullpicture.people.models import Person
-
-        person = db_session.get(Person, linked.person_id)
-        child_public_id = person.public_id if person else None
+        # Cross-checked only against a record the viewer may see: the agency that made a
+        # referral may read it after its need to know a linked child has ended.
+        found = repository.readable_people_by_id(
+            db_session, reader=viewer, person_ids=[linked], now=utc_now()
+        )
+        child_public_id = found[0].public_id if found else None
     names = [f"{c.given_name} {c.family_name or ''}".strip() for c in referral.children]
     return check_text_with_record(
         db_session=db_session,
@@ -606,20 +591,27 @@ def check_referral(
     )
 
 
-def to_read(db_session: Session, referral: Referral) -> ReferralRead:
-    from fullpicture.agencies.models import Agency
-    from fullpicture.people.models import Person
-
+def to_read(
+    db_session: Session,
+    referral: Referral,
+    *,
+    reader: AuthSubject,
+    now: dt.datetime | None = None,
+) -> ReferralRead:
+    """A version as the reader may read it (opened through ``open_referral``); a linked
+    child's id is given as ``referrals.repository.versions`` lets the reader read it."""
     agency_code = None
     if referral.referrer_agency_id is not None:
         agency = db_session.get(Agency, referral.referrer_agency_id)
         agency_code = agency.code if agency else None
+    public_ids = repository.linked_public_ids(
+        db_session, reader=reader, referral=referral, now=now or utc_now()
+    )
     children = []
     for child in referral.children:
-        person = db_session.get(Person, child.person_id) if child.person_id else None
         children.append(
             {
-                "person_id": person.public_id if person else None,
+                "person_id": public_ids.get(child.person_id) if child.person_id else None,
                 "given_name": child.given_name,
                 "family_name": child.family_name,
                 "other_names": child.other_names,

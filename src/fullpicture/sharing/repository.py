@@ -13,13 +13,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.repository import sees_all_agencies
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event
+from fullpicture.chronology.visibility import event_visibility
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
 
 
@@ -63,12 +64,29 @@ def agency_by_code(db_session: Session, code: str) -> Agency | None:
     return db_session.scalars(select(Agency).where(Agency.code == code)).first()
 
 
-def latest_event_version(db_session: Session, *, agency_id: int, event_ref: str) -> Event | None:
-    return db_session.scalars(
-        select(Event)
+def latest_event_version(
+    db_session: Session,
+    *,
+    subject: AuthSubject,
+    person_id: int,
+    now: dt.datetime,
+    agency_id: int,
+    event_ref: str,
+) -> Event | None:
+    """The latest version of an agency's entry, if the subject may see it in the child's
+    picture (``chronology.visibility.event_visibility``); None as for an unknown entry."""
+    latest = (
+        select(func.max(Event.version))
         .where(Event.agency_id == agency_id, Event.event_ref == event_ref)
-        .order_by(Event.version.desc())
-        .limit(1)
+        .scalar_subquery()
+    )
+    return db_session.scalars(
+        select(Event).where(
+            Event.agency_id == agency_id,
+            Event.event_ref == event_ref,
+            Event.version == latest,
+            event_visibility(subject, now, person=person_id),
+        )
     ).first()
 
 

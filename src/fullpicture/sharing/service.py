@@ -170,7 +170,12 @@ def _entries_to_share(
         agency = repository.agency_by_code(db_session, code)
         event = (
             repository.latest_event_version(
-                db_session, agency_id=agency.id, event_ref=entry.event_ref
+                db_session,
+                subject=subject,
+                person_id=person.id,
+                now=now,
+                agency_id=agency.id,
+                event_ref=entry.event_ref,
             )
             if agency is not None
             else None
