@@ -200,18 +200,30 @@ class _Scorer:
         # The batch job anchors its exponent at the child's first incident; so do we, so
         # that both do the same floating-point arithmetic.
         self.base = min((i.ordinal for i in incidents), default=0)
+        # Each concern's points grown to its day, computed once rather than once per scored
+        # day; the same products as before, added in the same order, so the same floats.
+        half_life = model.decay.half_life_days
+        self.concern_weights = [
+            i.points * 2.0 ** ((i.ordinal - self.base) / half_life) for i in self.concerns
+        ]
+        # The days each agency recorded a concern, to find who recorded one in a window by
+        # binary search instead of walking every concern in it.
+        self.concern_days_by_agency: dict[str, list[int]] = defaultdict(list)
+        for incident in self.concerns:
+            for agency in dict.fromkeys(incident.agencies):
+                self.concern_days_by_agency[agency].append(incident.ordinal)
+        self._raw_scores: dict[int, float] = {}
 
     def _slice(self, days: list[int], low: int, high: int) -> tuple[int, int]:
         return bisect_left(days, low), bisect_right(days, high)
 
     def agencies(self, day: int) -> set[str]:
-        start, stop = self._slice(
-            self.concern_days, day - self.model.triangulation.window_days, day
-        )
-        found: set[str] = set()
-        for incident in self.concerns[start:stop]:
-            found.update(incident.agencies)
-        return found
+        low = day - self.model.triangulation.window_days
+        return {
+            agency
+            for agency, days in self.concern_days_by_agency.items()
+            if bisect_right(days, day) > bisect_left(days, low)
+        }
 
     def multiplier(self, agency_count: int) -> float:
         tri = self.model.triangulation
@@ -223,17 +235,19 @@ class _Scorer:
         decay = self.model.decay
         start, stop = self._slice(self.concern_days, day - decay.horizon_days, day)
         weighted = 0.0
-        for incident in self.concerns[start:stop]:
-            weighted += incident.points * 2.0 ** (
-                (incident.ordinal - self.base) / decay.half_life_days
-            )
+        for weight in self.concern_weights[start:stop]:
+            weighted += weight
         return weighted * float(2.0 ** (-(day - self.base) / decay.half_life_days))
 
     def raw_score(self, day: int) -> float:
+        # Asked for each day of the record, the day before each, and again for the timeline.
+        known = self._raw_scores.get(day)
+        if known is not None:
+            return known
         points = self.concern_points(day)
-        if points == 0.0:
-            return 0.0
-        return points * self.multiplier(len(self.agencies(day)))
+        score = 0.0 if points == 0.0 else points * self.multiplier(len(self.agencies(day)))
+        self._raw_scores[day] = score
+        return score
 
     def score(self, day: int) -> float:
         return round(self.raw_score(day), SCORE_DECIMALS)
@@ -322,6 +336,7 @@ def _raise_alerts(
     relapse = _relapse_days(incidents, model)
     threshold_raised_in_episode = False
     horizon = model.decay.horizon_days
+    ordinals = [i.ordinal for i in incidents]  # sorted: group_incidents orders by day
     for day in days:
         raw = scorer.raw_score(day)
         score = round(raw, SCORE_DECIMALS)
@@ -329,9 +344,8 @@ def _raise_alerts(
             threshold_raised_in_episode = False
         if raw >= rules.threshold.score - TOLERANCE and not threshold_raised_in_episode:
             threshold_raised_in_episode = True
-            contributing = [
-                i for i in scorer.concerns if day - horizon <= i.ordinal <= day and i.points > 0
-            ]
+            start, stop = scorer._slice(scorer.concern_days, day - horizon, day)
+            contributing = [i for i in scorer.concerns[start:stop] if i.points > 0]
             alerts.append(
                 RaisedAlert(
                     kind=THRESHOLD_KIND,
@@ -348,10 +362,12 @@ def _raise_alerts(
                 )
             )
         for pattern in rules.patterns:
-            now = _pattern_state(pattern, day, windows, relapse, incidents)
-            if now is None:
+            if not _pattern_holds(pattern, day, windows, relapse):
                 continue
-            if _pattern_state(pattern, day - 1, windows, relapse, incidents) is not None:
+            if _pattern_holds(pattern, day - 1, windows, relapse):
+                continue
+            now = _pattern_state(pattern, day, windows, relapse, incidents, ordinals)
+            if now is None:  # never: _pattern_holds has just said it holds
                 continue
             count, evidence = now
             alerts.append(
@@ -429,23 +445,43 @@ def _relapse_days(incidents: Sequence[Incident], model: HarmModel) -> dict[str, 
     return found
 
 
+def _pattern_holds(
+    pattern: PatternRule, day: int, windows: _Windows, relapse: dict[str, dict[int, int]]
+) -> bool:
+    """Whether the rule holds on ``day``: ``_pattern_state``'s test without gathering the
+    evidence, which is asked for every day of the record and twice (that day and the day
+    before) and so made a child with 2,000 entries take seconds."""
+    rule = pattern.rule
+    low = day - rule.days
+    if isinstance(rule, CountWithin):
+        return windows.count(rule.codes, low, day) >= rule.min_count
+    if isinstance(rule, CodeWithOtherConcern):
+        own = windows.count(rule.codes, low, day)
+        return bool(own) and windows.concerns(low, day) - own > 0
+    if isinstance(rule, CodesTogether):
+        return bool(windows.count(rule.first, low, day)) and bool(
+            windows.count(rule.second, low, day)
+        )
+    relapses = relapse[pattern.kind]
+    return sum(1 for d in relapses if low <= d <= day) >= rule.min_count
+
+
 def _pattern_state(
     pattern: PatternRule,
     day: int,
     windows: _Windows,
     relapse: dict[str, dict[int, int]],
     incidents: Sequence[Incident],
+    ordinals: Sequence[int],
 ) -> tuple[int, list[Incident]] | None:
-    """When the rule holds on ``day``: how many, and the incidents that make it hold."""
+    """When the rule holds on ``day``: how many, and the incidents that make it hold
+    (``ordinals`` are the incidents' days, in order, to find the window by binary search)."""
     rule = pattern.rule
     low = day - rule.days
 
     def within(predicate: object) -> list[Incident]:
-        return [
-            i
-            for i in incidents
-            if low <= i.ordinal <= day and predicate(i)  # type: ignore[operator]
-        ]
+        start, stop = bisect_left(ordinals, low), bisect_right(ordinals, day)
+        return [i for i in incidents[start:stop] if predicate(i)]  # type: ignore[operator]
 
     if isinstance(rule, CountWithin):
         count = windows.count(rule.codes, low, day)
