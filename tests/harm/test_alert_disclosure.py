@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
 from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import Person
 from tests.access.principals import authorise_client, link_record, make_agency, make_event
@@ -134,3 +135,57 @@ def test_an_alert_about_a_child_one_may_not_see_is_not_found_for_a_decision(
     assert app_client.post(
         "/api/v1/alerts/no-such-alert/acknowledge", json={"decision": "Case can close"}
     ).json() == {"detail": response.json()["detail"].replace(alert.public_id, "no-such-alert")}
+
+
+def test_an_alert_routed_to_a_front_door_holding_no_record_opens_the_child_to_it_alone(
+    app_client: TestClient, db_session: Session
+) -> None:
+    """Routing falls back to a children's social care front door that holds no record of the
+    child. That front door must see the child to decide (its pooled view: every agency's
+    entries); a school that knows nothing of the child still sees nothing."""
+    gp = make_agency(db_session, "gp-routed", AgencyKind.GP)
+    school = make_agency(db_session, "school-routed", AgencyKind.SCHOOL)
+    child = Person()
+    db_session.add(child)
+    db_session.flush()
+    record = link_record(db_session, person=child, agency=gp)
+    make_event(db_session, record=record, summary="bruise on the cheek", concern_code="PHY-INJ")
+    make_agency(db_session, "aaa-csc-routed", AgencyKind.CHILDRENS_SOCIAL_CARE)
+    other_csc = make_agency(db_session, "zzz-csc-routed", AgencyKind.CHILDRENS_SOCIAL_CARE)
+    routing = harm_service.route_alert(db_session=db_session, person_id=child.id)
+    front_door = db_session.get(Agency, routing.agency_id)
+    assert front_door is not None and front_door.kind is AgencyKind.CHILDRENS_SOCIAL_CARE
+    # Whichever front door the fallback names (another test's may sort first), it holds no
+    # record of this child: before the alert it may not see them.
+    authorise_client(app_client, db_session, role=Role.FRONT_DOOR, agency=front_door)
+    assert app_client.get(f"/api/v1/children/{child.public_id}/chronology").status_code == 404
+    alert = HarmAlert(
+        person_id=child.id,
+        kind="threshold",
+        raised_on=dt.date(2026, 1, 6),
+        score=30.0,
+        reason=REASON,
+        evidence={"event_ids": []},
+        model_version="test",
+        status=AlertStatus.NEW,
+        routed_to_agency_id=routing.agency_id,
+        routing_reason=routing.reason,
+    )
+    db_session.add(alert)
+    db_session.flush()
+
+    chronology = app_client.get(f"/api/v1/children/{child.public_id}/chronology")
+    assert chronology.status_code == 200, chronology.text
+    assert "bruise on the cheek" in chronology.text  # the GP's entry: the pooled view
+    listed = app_client.get("/api/v1/alerts").json()
+    assert alert.public_id in [a["public_id"] for a in listed]
+    done = app_client.post(
+        f"/api/v1/alerts/{alert.public_id}/acknowledge", json={"decision": "Strategy discussion"}
+    )
+    assert done.status_code == 200, done.text
+
+    assert other_csc.id != front_door.id
+    for outsider in (school, other_csc):
+        authorise_client(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=outsider)
+        assert app_client.get(f"/api/v1/children/{child.public_id}/chronology").status_code == 404
+        assert alert.public_id not in app_client.get("/api/v1/alerts").text

@@ -16,7 +16,7 @@ from itertools import groupby
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, and_, func, or_, select, union
+from sqlalchemy import Select, and_, false, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access import repository as access_repository
@@ -262,6 +262,17 @@ def child_scoring_events(
         for _child, ref, agency, day, code, severity in rows
     ]
     return events, births.get(person_id)
+
+
+def involved_through_alerts(subject: AuthSubject, now: dt.datetime) -> Select[int]:
+    """Children with an alert routed to the subject's agency (registered with the need-to-know
+    rule): only the agency an alert is routed to may decide on it, and it cannot decide about
+    a child it may not see. Routing falls back to the children's social care front door when
+    no agency leads the child's case, so without this an alert about a child the front door
+    holds no record of would reach nobody (docs/security.md, the need-to-know rule)."""
+    if subject.agency_id is None:
+        return select(HarmAlert.person_id).where(false())
+    return select(HarmAlert.person_id).where(HarmAlert.routed_to_agency_id == subject.agency_id)
 
 
 def readable_alerts(
