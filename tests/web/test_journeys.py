@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from fullpicture.access.models import Role, UserAccount
+from fullpicture.agencies.models import AgencyKind
 from fullpicture.core import migrations
 from fullpicture.core.database import make_engine, session_factory, unit_of_work
 from fullpicture.core.runtime import request_session
@@ -27,7 +28,7 @@ from fullpicture.web.templating import CHECKOUT_DIR
 from fullpicture.workflow import service as workflow_service
 from fullpicture.workflow.models import CaseKind
 from fullpicture.workflow.schemas import CaseOpen, LeadIn, StepIn
-from tests.access.principals import make_user, strong_password, subject_of
+from tests.access.principals import make_agency, make_user, strong_password, subject_of
 from tests.web.browser import browser_page, chromium_path, live_server
 from tests.web.picture import add_stranger_child, build_picture
 
@@ -46,6 +47,7 @@ class Served:
     stranger_refs: list[str]
     alert_id: str
     review_item_id: int
+    routed_alert_id: str  # about the stranger child, routed to a front door holding no record
 
 
 @pytest.fixture
@@ -113,6 +115,27 @@ def served(tmp_path: Path) -> Iterator[Served]:
         session.add(review_item)
         session.flush()
         review_item_id = review_item.id
+        # The harm router's fallback: an alert about a child only the other GP knows, sent to
+        # children's social care, which holds no record of them.
+        csc = make_agency(session, "csc-journey", kind=AgencyKind.CHILDRENS_SOCIAL_CARE)
+        users["csc_front_door"] = make_user(
+            session, role=Role.FRONT_DOOR, agency=csc, password=password
+        ).username
+        routed = HarmAlert(
+            person_id=stranger.id,
+            kind="threshold",
+            raised_on=dt.date.today() - dt.timedelta(days=6),
+            score=31.0,
+            reason="A bruise recorded by the surgery, with earlier concerns",
+            evidence={"event_ids": []},
+            model_version="test",
+            status=AlertStatus.NEW,
+            routed_to_agency_id=csc.id,
+            routing_reason="no lead practitioner is recorded; sent to the front door",
+        )
+        session.add(routed)
+        session.flush()
+        routed_alert_id = routed.public_id
         served_data = (
             picture.child.public_id,
             stranger.public_id,
@@ -133,7 +156,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
     app.dependency_overrides[request_session] = _session
     with live_server(app) as url:
-        yield Served(url, factory, password, users, *served_data, review_item_id)
+        yield Served(url, factory, password, users, *served_data, review_item_id, routed_alert_id)
     engine.dispose()
 
 
@@ -310,6 +333,96 @@ def test_record_and_correct_an_entry_keep_a_draft_and_confirm_a_link(served: Ser
         assert "Confirm" in page.inner_text("#decisions")
         assert [e for e in page.js_errors if "status of 422" not in e] == []
     assert problems == []
+
+
+def _sign_in_again(page: Any, served: Served, who: str) -> None:
+    page.wait_for_url(re.compile(r".*/sign-in\?next=.*"))
+    page.fill("#username", served.users[who])
+    page.fill("#password", served.password)
+    page.click("button[type=submit]")
+
+
+def test_drafts_come_back_after_sign_in_and_are_forgotten_once_saved(served: Served) -> None:
+    """What was typed and chosen survives an expired session on each kind of form, and a
+    saved form does not come back into the next one."""
+    entry_form = f"{served.url}/children/{served.child_id}/entries/new"
+    with browser_page() as page:
+        _sign_in(page, served, "school_teacher")
+        page.goto(entry_form)
+        page.fill("#summary", "Amelia said her stepdad shouts at night.")
+        page.select_option("#concern_code", "NEG-BAS")
+        page.check("#information_type-reported")
+        page.context.clear_cookies()
+        page.click("#save-entry")
+        _sign_in_again(page, served, "school_teacher")
+        page.wait_for_url(re.compile(r".*/entries/new$"))
+        assert "stepdad shouts" in page.input_value("#summary")
+        assert page.input_value("#concern_code") == "NEG-BAS"
+        assert page.is_checked("#information_type-reported")
+        page.fill("#event_date", "2026-11")
+        page.click("#save-entry")
+        page.wait_for_selector("#versions")
+        page.goto(entry_form)
+        assert page.input_value("#summary") == ""
+        assert not page.is_checked("#information_type-reported")
+
+        # A referral saved as a draft is not typed into the next new referral for the child.
+        page.goto(f"{served.url}/referrals/new?child={served.child_id}")
+        page.fill("#concern_narrative", "Amelia has been late every day this week.")
+        page.click("#check-button")
+        page.wait_for_url(re.compile(r".*/referrals/(?!new)[^/?]+$"))
+        page.goto(f"{served.url}/referrals/new?child={served.child_id}")
+        assert page.input_value("#concern_narrative") == ""
+
+        # A disagreement raised as the session ended comes back to its own form.
+        page.goto(f"{served.url}/children/{served.child_id}/escalations/new")
+        page.fill("#disagreement", "We think the threshold for a strategy discussion is met.")
+        page.context.clear_cookies()
+        page.click("#raise-escalation")
+        _sign_in_again(page, served, "school_teacher")
+        page.wait_for_url(re.compile(r".*/escalations/new$"))
+        assert "threshold for a strategy" in page.input_value("#disagreement")
+        assert page.js_errors == []
+
+
+def test_a_front_door_worker_opens_a_child_through_an_alert_routed_to_it(served: Served) -> None:
+    """The front door holds no record of the child; the alert routed to it opens the child
+    (its pooled view: the other GP's entry) so it can decide. Every page it reaches from
+    there opens (no refusal, no error) and passes axe-core."""
+    problems: list[str] = []
+    with browser_page() as page:
+        page.context.add_init_script(path=str(AXE))
+        _sign_in(page, served, "csc_front_door")
+        _checked(page, problems)
+        assert "Zebedee Quarrington" in page.inner_text("#home-alerts")
+        assert "Alert not acknowledged" in page.inner_text("#home-overdue")
+        page.click(f"#home-alerts a[href='/children/{served.stranger_id}']")
+        page.wait_for_selector("#child-name")
+        _checked(page, problems)
+        assert page.inner_text("#child-name") == "Zebedee Quarrington"
+        assert "Zebedee seen with a bruise" in page.inner_text("#combined-chronology")
+        page.click(f"#child-alerts a[href='/alerts/{served.routed_alert_id}']")
+        page.wait_for_selector("#decision")
+        _checked(page, problems)
+        page.fill("#decision", "Checked with the surgery; strategy discussion arranged.")
+        page.click("button:has-text('Acknowledge the alert')")
+        page.wait_for_selector("text=Decided by")
+        _checked(page, problems)
+
+        starts = ["/home", f"/children/{served.stranger_id}", "/alerts?show=all", "/referrals"]
+        refused: list[str] = []
+        for path in _walk(page, served, starts):
+            response = page.goto(f"{served.url}{path}")
+            if response is None or response.status >= 400:
+                refused.append(f"{path}: {response.status if response else 'no answer'}")
+            _checked(page, problems)
+        assert refused == []
+        assert [e for e in page.js_errors if "status of 422" not in e] == []
+    assert problems == []
+    with unit_of_work(served.factory) as session:
+        alert = session.query(HarmAlert).filter_by(public_id=served.routed_alert_id).one()
+        assert alert.status is AlertStatus.ACKNOWLEDGED
+        assert alert.decided_by == f"user:{served.users['csc_front_door']}"
 
 
 #: Never followed while walking: signing out, downloads, and the API.

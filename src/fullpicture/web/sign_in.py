@@ -247,6 +247,12 @@ def _sign_in_form(
     return response
 
 
+#: Set with a new session for the pages' keep-drafts.js (which clears it): a form sent as the
+#: last session ended is shown again after sign-in, and the draft kept in the tab is put back
+#: into it. It says only that a sign-in just happened; the sign-in page itself runs no script.
+SIGNED_IN_MARKER_COOKIE = "fp_signed_in"
+
+
 def set_session_cookie(response: Response, request: Request, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
@@ -255,6 +261,15 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
         path="/",
         httponly=True,
         samesite="lax",
+        secure=served_over_tls(request.scope),
+    )
+    response.set_cookie(
+        SIGNED_IN_MARKER_COOKIE,
+        "1",
+        max_age=600,
+        path="/",
+        httponly=False,
+        samesite="strict",
         secure=served_over_tls(request.scope),
     )
 
