@@ -8,7 +8,14 @@ chronology (an audited read: every one appends to the hash-chained audit log), a
 summary, and the alerts list. Bounded by --requests and --seconds. Prints a table and, as its
 last line, one JSON object.
 
+Before and after in one run: ``--baseline REV`` checks REV out into a temporary git worktree
+and measures it first, served as that revision serves itself (its own code, its own database
+built by its own bench/load.py, its own default server settings), then this checkout served
+with ``--workers`` processes; each gets a fresh database and the same driver, --rounds times
+in turn, and the last line gives both and their ratio.
+
     .venv/bin/python bench/load.py [--users 50] [--requests 3000] [--seconds 60] [--children 300]
+        [--workers 2] [--baseline ff4c3cc --rounds 2] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -144,12 +151,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, log: Path, *, source: Path | None = None, workers: int = 0
+) -> subprocess.Popen[bytes]:
+    """``fullpicture serve`` from this checkout, or from ``source`` (another checkout's src)."""
     env = dict(
         os.environ,
         FULLPICTURE_DATABASE_URL=url,
         FULLPICTURE_SESSION_SECRET=secrets.token_urlsafe(32),
     )
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -160,12 +172,14 @@ def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
             HOST,
             "--port",
             str(port),
+            *(["--workers", str(workers)] if workers else []),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),
     )
-    deadline = time.monotonic() + 60
+    # Several processes each building the app took 34 s to answer on a loaded machine.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit(
@@ -177,7 +191,7 @@ def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
-    raise SystemExit("the server did not start within 60 s")
+    raise SystemExit("the server did not start within 180 s")
 
 
 async def drive(
@@ -232,28 +246,55 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def baseline_checkout(revision: str, into: Path) -> Path:
+    """REV checked out (detached) into a temporary worktree of this repository."""
+    repo = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        ["git", "-C", str(repo), "worktree", "add", "--detach", "--quiet", str(into), revision],
+        check=True,
     )
-    parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--children", type=int, default=300)
-    parser.add_argument(
-        "--postgres", default="", help="PostgreSQL URL; a schema of its own is used"
-    )
-    parser.add_argument(
-        "--mix",
-        choices=sorted(MIXES),
-        default="full",
-        help="full: me 2, chronology 5, harm 2, alerts 1; without-chronology drops chronology",
-    )
-    args = parser.parse_args()
-    if args.users < 1 or args.requests < 1 or args.seconds <= 0:
-        raise SystemExit("users, requests and seconds must be positive")
+    return into
 
-    workdir = Path(tempfile.mkdtemp(prefix="fullpicture-load-"))
+
+def populate_with(
+    checkout: Path, url: str, *, children: int, users: int, schema: str | None
+) -> tuple[list[str], list[str]]:
+    """``populate`` as another checkout's own bench/load.py does it, with its own code and
+    migrations (its schema may differ from this checkout's)."""
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import load; "
+        "people, tokens = load.populate(sys.argv[2], children=int(sys.argv[3]), "
+        "users=int(sys.argv[4]), schema=sys.argv[5] or None); "
+        "print(json.dumps([people, tokens]))"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            str(checkout / "bench"),
+            url,
+            str(children),
+            str(users),
+            schema or "",
+        ],
+        env=dict(os.environ, PYTHONPATH=str(checkout / "src")),
+        check=True,
+        capture_output=True,
+    )
+    people, tokens = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return people, tokens
+
+
+def measure(
+    args: argparse.Namespace,
+    workdir: Path,
+    label: str,
+    *,
+    checkout: Path | None,
+    workers: int,
+) -> tuple[list[tuple[str, int, float]], float]:
+    """One fresh database, one server, one drive; the database is dropped afterwards."""
     schema = None
     if args.postgres:
         schema = f"fp_load_{uuid.uuid4().hex[:10]}"
@@ -263,18 +304,27 @@ def main() -> None:
         admin.dispose()
         url = f"{args.postgres}?options=-csearch_path%3D{schema}"
     else:
-        url = f"sqlite:///{workdir / 'load.sqlite3'}"
+        url = f"sqlite:///{workdir / f'load-{label}-{uuid.uuid4().hex[:6]}.sqlite3'}"
     populate_url = args.postgres or url
-    console = Console()
     try:
-        people, tokens = populate(
-            populate_url, children=args.children, users=args.users, schema=schema
-        )
+        if checkout is None:
+            people, tokens = populate(
+                populate_url, children=args.children, users=args.users, schema=schema
+            )
+        else:
+            people, tokens = populate_with(
+                checkout, populate_url, children=args.children, users=args.users, schema=schema
+            )
         port = free_port()
-        server_log = workdir / "server.log"
-        server = start_server(url, port, server_log)
+        server = start_server(
+            url,
+            port,
+            workdir / f"server-{label}.log",
+            source=checkout / "src" if checkout else None,
+            workers=workers,
+        )
         try:
-            results, elapsed = asyncio.run(
+            return asyncio.run(
                 drive(
                     port,
                     people,
@@ -298,7 +348,15 @@ def main() -> None:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
 
-    table = Table("endpoint", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", title="API load")
+
+def summarise(
+    args: argparse.Namespace,
+    title: str,
+    results: list[tuple[str, int, float]],
+    elapsed: float,
+    console: Console,
+) -> dict[str, Any]:
+    table = Table("endpoint", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", title=title)
     summary: dict[str, Any] = {}
     for name in sorted({r[0] for r in results}):
         latencies = [r[2] for r in results if r[0] == name]
@@ -330,6 +388,9 @@ def main() -> None:
         },
         "endpoints": summary,
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
+        "load_average": Path("/proc/loadavg").read_text().split()[:3]
+        if Path("/proc/loadavg").exists()
+        else None,
     }
     table.add_row(
         "all",
@@ -340,7 +401,92 @@ def main() -> None:
         str(overall["p99_ms"]),
     )
     console.print(table)
-    console.print(f"throughput {overall['throughput_rps']} requests/s over {overall['seconds']} s")
+    console.print(
+        f"{title}: throughput {overall['throughput_rps']} requests/s over {overall['seconds']} s"
+    )
+    return overall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--children", type=int, default=300)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes for this checkout (default: the cores)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="git revision to measure first, as it serves itself, for a before/after ratio",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="baseline then this, N times")
+    parser.add_argument(
+        "--postgres", default="", help="PostgreSQL URL; a schema of its own is used"
+    )
+    parser.add_argument(
+        "--mix",
+        choices=sorted(MIXES),
+        default="full",
+        help="full: me 2, chronology 5, harm 2, alerts 1; without-chronology drops chronology",
+    )
+    args = parser.parse_args()
+    if args.users < 1 or args.requests < 1 or args.seconds <= 0 or args.rounds < 1:
+        raise SystemExit("users, requests, seconds and rounds must be positive")
+    if args.workers < 1:
+        raise SystemExit("workers must be at least 1")
+
+    workdir = Path(tempfile.mkdtemp(prefix="fullpicture-load-"))
+    console = Console()
+    checkout = baseline_checkout(args.baseline, workdir / "baseline") if args.baseline else None
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "this": []}
+    try:
+        for round_number in range(1, args.rounds + 1):
+            plan: list[tuple[str, Path | None, int]] = []
+            if checkout is not None:
+                plan.append(("baseline", checkout, 0))
+            plan.append(("this", None, args.workers))
+            for label, source, workers in plan:
+                results, elapsed = measure(
+                    args, workdir, f"{label}-{round_number}", checkout=source, workers=workers
+                )
+                title = (
+                    f"round {round_number}: baseline {args.baseline} (its own server settings)"
+                    if label == "baseline"
+                    else f"round {round_number}: this checkout, {args.workers} worker processes"
+                )
+                runs[label].append(summarise(args, title, results, elapsed, console))
+    finally:
+        if checkout is not None:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(checkout)],
+                cwd=Path(__file__).resolve().parent.parent,
+                check=False,
+            )
+    overall = runs["this"][-1]
+    if checkout is not None:
+        before = sum(r["throughput_rps"] for r in runs["baseline"]) / args.rounds
+        after = sum(r["throughput_rps"] for r in runs["this"]) / args.rounds
+        overall = {
+            "baseline_revision": args.baseline,
+            "workers": args.workers,
+            "rounds": args.rounds,
+            "baseline_throughput_rps": round(before, 1),
+            "this_throughput_rps": round(after, 1),
+            "ratio": round(after / before, 2) if before else None,
+            "baseline_runs": runs["baseline"],
+            "this_runs": runs["this"],
+        }
+        console.print(
+            f"throughput: baseline {before:.1f} requests/s, this checkout {after:.1f} "
+            f"requests/s, ratio {overall['ratio']} (mean of {args.rounds} round(s))"
+        )
     print(json.dumps(overall))
 
 

@@ -64,6 +64,13 @@ class AccessSettings(BaseSettings):
         description="Requests let into the database at once; 0 means 1 on SQLite, 8 on PostgreSQL "
         "(keep it below the connection pool and the worker threads).",
     )
+    web_workers: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description="Server processes `fullpicture serve` runs (each with its own threads and "
+        "connection pool); set it to the machine's cores for production.",
+    )
     audit_checkpoint_key: str = Field(
         default="",
         description="Path of the Ed25519 private key that signs audit checkpoints (made by "
