@@ -281,8 +281,20 @@ def _timeliness(
             recent.append(evidence)
         else:
             older.append(evidence)
+    # R9: a list of earlier dated events is a history ("09/10/2024: scratch on cheek, logged …"),
+    # read as such when the events fall on two or more days, one of them a fortnight or more back.
+    earlier_days = {
+        m.day for m in analysis.dates if m.day is not None and not m.is_birth_date and m.day < referral_date
+    }
+    dated_history = (
+        [e for e in older if e.cue == "date_date"]
+        if len(earlier_days) >= 2
+        and min(earlier_days) <= referral_date - dt.timedelta(days=rule.history_days)
+        else []
+    )
     return {
         "timeliness:recent": recent,
+        "timeliness:dated_history": dated_history,
         "timeliness:older": older + recent,
         "timeliness:any_day": any_day,
         "timeliness:time": times,

@@ -119,6 +119,14 @@ class TimelinessRule(BaseModel):
 
     max_working_days: int = Field(ge=0)
     urgent_severity: int = Field(ge=1, le=5)
+    history_days: int = Field(
+        default=14,
+        ge=1,
+        description=(
+            "R9's dated history: events on two or more days before the referral, the earliest at "
+            "least this many days back, are a history of earlier concerns"
+        ),
+    )
     not_an_event: tuple[str, ...] = Field(
         default=(),
         description=(
