@@ -13,10 +13,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import holidays
 
 from fullpicture.referrals.classifier import suggestions_from_analysis
+from fullpicture.referrals.element_model import (
+    ElementClassifier,
+    ElementModel,
+    TextFacts,
+    condition_groups,
+    default_element_model,
+    element_features,
+)
 from fullpicture.referrals.language import (
     CueMatch,
     Quotation,
@@ -41,6 +50,7 @@ from fullpicture.referrals.schemas import (
 from fullpicture.referrals.text_input import validate_referral_text
 
 STATUSES: tuple[ElementStatus, ...] = ("present", "partial", "absent")
+EVIDENCED: tuple[ElementStatus, ...] = ("present", "partial")
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,43 @@ def analyse_referral_text(
     )
 
 
-def check_from_analysis(
+@dataclass(frozen=True)
+class RuleFinding:
+    """What the rules alone found for one element: their status and how much of each group."""
+
+    status: ElementStatus
+    found: dict[str, int]
+
+
+def rule_findings(
     analysis: TextAnalysis, *, referral_date: dt.date | None, rulebook: Rulebook
+) -> tuple[dict[str, RuleFinding], TextFacts]:
+    """The rules' status and group counts per element, before any learned adjustment (the
+    features bench/train_element_model.py trains on)."""
+    vague = vague_phrases(analysis, rulebook=rulebook)
+    density = round(100.0 * len(vague) / analysis.word_count, 2) if analysis.word_count else 0.0
+    derived = _derived_groups(
+        analysis, vague, density, referral_date=referral_date or dt.date.today(), rulebook=rulebook
+    )
+    findings: dict[str, RuleFinding] = {}
+    converted: dict[_Evidence, EvidenceSpan] = {}
+    for element_id, rule in rulebook.standard.elements.items():
+        groups = _cue_groups(analysis, element_id, rule)
+        groups.update(derived)
+        status, _, _ = _decide(rule, groups, converted)
+        findings[element_id] = RuleFinding(status, _group_counts(rule, groups))
+    return findings, _text_facts(analysis, derived)
+
+
+def check_from_analysis(
+    analysis: TextAnalysis,
+    *,
+    referral_date: dt.date | None,
+    rulebook: Rulebook,
+    element_model: ElementModel | Literal["default"] | None = "default",
 ) -> ReferralCheck:
+    """The check; ``element_model`` "default" applies the shipped learned adjustment when it was
+    trained on these rule files, None gives the rules alone."""
     standard = rulebook.standard
     vague = vague_phrases(analysis, rulebook=rulebook)
     density = round(100.0 * len(vague) / analysis.word_count, 2) if analysis.word_count else 0.0
@@ -91,6 +135,10 @@ def check_from_analysis(
         referral_date=referral_date or dt.date.today(),
         rulebook=rulebook,
     )
+    model = default_element_model() if element_model == "default" else element_model
+    if model is not None and not model.applies_to(rulebook):
+        model = None
+    facts = _text_facts(analysis, derived) if model is not None else None
     max_severity = max(
         (s.default_severity for s in suggestions_from_analysis(analysis, rulebook=rulebook)),
         default=0,
@@ -103,6 +151,11 @@ def check_from_analysis(
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
         status, spans, question = _decide(rule, groups, converted)
+        classifier = model.elements.get(element_id) if model is not None else None
+        if classifier is not None and facts is not None:
+            status, spans, question = _learned(
+                rule, groups, status, spans, question, classifier, facts, converted
+            )
         if (
             element_id in standard.urgent_elements
             and status != "present"
@@ -125,10 +178,53 @@ def check_from_analysis(
         word_count=analysis.word_count,
         vague_phrase_count=len(vague),
         vague_density_per_100_words=density,
-        rule_versions=rulebook.versions,
+        rule_versions=rulebook.versions
+        | ({"element_model": model.version} if model is not None else {}),
         note="A prompt, never a gate: a low score must not delay or block a referral.",
     )
     return ReferralCheck(elements=elements, vague_phrases=vague, score=score)
+
+
+def _group_counts(rule: ElementRule, groups: dict[str, list[_Evidence]]) -> dict[str, int]:
+    return {name: len(groups.get(name, [])) for name in condition_groups(rule)}
+
+
+def _text_facts(analysis: TextAnalysis, derived: dict[str, list[_Evidence]]) -> TextFacts:
+    return TextFacts(
+        word_count=analysis.word_count,
+        quotations=len(analysis.quotations),
+        child_quotations=len(derived["speech:child_quote"]),
+        dated_events=len(derived["timeliness:any_day"]),
+    )
+
+
+def _learned(
+    rule: ElementRule,
+    groups: dict[str, list[_Evidence]],
+    status: ElementStatus,
+    spans: list[EvidenceSpan],
+    question: str | None,
+    classifier: ElementClassifier,
+    facts: TextFacts,
+    converted: dict[_Evidence, EvidenceSpan],
+) -> tuple[ElementStatus, list[EvidenceSpan], str | None]:
+    """The learned status, only where the rules found some evidence of the element, and then only
+    present or partial: the model weighs whether the evidence makes a full account, never
+    erases it (absent stays the rules' verdict when nothing was found). Spans are the rules'
+    evidence; a partial element asks about the part the rules did not find."""
+    found = _group_counts(rule, groups)
+    evidence = tuple(
+        name for name in condition_groups(rule) if found[name] and not name.startswith("density:")
+    )
+    if not evidence:
+        return status, spans, question
+    decided = classifier.decide(element_features(rule, found, status, facts), EVIDENCED)
+    if decided == status:
+        return status, spans, question
+    evidence_spans = _spans(evidence, groups, converted)
+    if decided == "present":
+        return "present", evidence_spans, None
+    return "partial", evidence_spans, _partial_question(rule, groups)
 
 
 def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePhrase]:
@@ -284,7 +380,9 @@ def _timeliness(
     # R9: a list of earlier dated events is a history ("09/10/2024: scratch on cheek, logged …"),
     # read as such when the events fall on two or more days, one of them a fortnight or more back.
     earlier_days = {
-        m.day for m in analysis.dates if m.day is not None and not m.is_birth_date and m.day < referral_date
+        m.day
+        for m in analysis.dates
+        if m.day is not None and not m.is_birth_date and m.day < referral_date
     }
     dated_history = (
         [e for e in older if e.cue == "date_date"]
@@ -407,9 +505,11 @@ def _spans(
 
 __all__ = [
     "Polarity",
+    "RuleFinding",
     "analyse_referral_text",
     "check_from_analysis",
     "check_referral_text",
+    "rule_findings",
     "vague_phrases",
     "working_days_between",
 ]

@@ -1,0 +1,151 @@
+"""A small learned adjustment of the rule checker's present / partial / absent (issue 17 item 5).
+
+The rules find the evidence (which cue groups matched, where); for a few elements a multinomial
+logistic regression over those findings (which groups were found, how often, the rule's own
+status, the text's length and quotations) decides the status instead of the fixed conditions.
+It was trained by ``bench/train_element_model.py`` on the independent corpus's train split and
+kept only for the elements where it beat the rules on the dev split; its coefficients are in
+``element_model.json`` beside this file (plain numbers, readable in review) and are applied
+here with no third-party library.
+
+Explanation is kept: the model only chooses among the statuses the evidence allows — present or
+partial only when some evidence of the element was found, and the evidence spans shown are the
+rules' — and a partial element still names the missing part (the rule's narrower question).
+The model applies only to the rule files it was trained with: when ``referral_standard.yaml``
+changes version, the rules decide alone until the model is trained again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from fullpicture.referrals.rulebook import ElementRule, ElementStatus, Rulebook
+
+MODEL_FILE = Path(__file__).with_name("element_model.json")
+STATUSES: tuple[ElementStatus, ...] = ("present", "partial", "absent")
+
+
+@dataclass(frozen=True)
+class TextFacts:
+    """Facts about the whole text that every element's features share."""
+
+    word_count: int
+    quotations: int
+    child_quotations: int
+    dated_events: int
+
+
+def condition_groups(rule: ElementRule) -> tuple[str, ...]:
+    """Every group an element's rule reads: its own cue groups and the derived ones it names."""
+    names = set(rule.groups)
+    for condition in (*rule.present_when, *rule.partial_when):
+        for term in condition:
+            names.add(term.removeprefix("!").rsplit("*", 1)[0])
+    return tuple(sorted(names))
+
+
+def element_features(
+    rule: ElementRule,
+    found: Mapping[str, int],
+    rule_status: ElementStatus,
+    facts: TextFacts,
+) -> dict[str, float]:
+    """The features of one element: what the rules found for it and a few facts of the text."""
+    features: dict[str, float] = {f"rule:{rule_status}": 1.0}
+    for name in condition_groups(rule):
+        count = found.get(name, 0)
+        features[f"has:{name}"] = 1.0 if count else 0.0
+        features[f"count:{name}"] = math.log1p(count)
+    # No text-level features (length, number of quotations or dates): on 78 texts they become a
+    # proxy for the writer's overall quality, and a short note quoting the child would be read
+    # as lacking the child's voice. The status must follow from this element's own evidence.
+    del facts
+    return features
+
+
+@dataclass(frozen=True)
+class ElementClassifier:
+    """One element's logistic regression: a weight per (status, feature) and an intercept."""
+
+    classes: tuple[ElementStatus, ...]
+    features: tuple[str, ...]
+    coefficients: tuple[tuple[float, ...], ...]
+    intercepts: tuple[float, ...]
+
+    def scores(self, features: Mapping[str, float]) -> dict[ElementStatus, float]:
+        values = [features.get(name, 0.0) for name in self.features]
+        return {
+            status: intercept + sum(w * v for w, v in zip(weights, values, strict=True))
+            for status, weights, intercept in zip(
+                self.classes, self.coefficients, self.intercepts, strict=True
+            )
+        }
+
+    def decide(
+        self, features: Mapping[str, float], allowed: Sequence[ElementStatus]
+    ) -> ElementStatus:
+        """The highest-scoring status among those the evidence allows."""
+        scores = self.scores(features)
+        return max(allowed, key=lambda status: scores.get(status, -math.inf))
+
+
+@dataclass(frozen=True)
+class ElementModel:
+    version: str
+    referral_standard_version: str
+    elements: dict[str, ElementClassifier]
+
+    def applies_to(self, rulebook: Rulebook) -> bool:
+        return rulebook.standard.version == self.referral_standard_version
+
+
+def parse_element_model(raw: Mapping[str, object]) -> ElementModel:
+    """Build the model from its JSON; raises ``ValueError`` naming what is malformed."""
+    try:
+        elements: dict[str, ElementClassifier] = {}
+        for element_id, spec in dict(raw["elements"]).items():  # type: ignore[call-overload]
+            classes = tuple(spec["classes"])
+            if not set(classes) <= set(STATUSES):
+                raise ValueError(f"{element_id}: unknown status in {classes}")
+            features = tuple(spec["features"])
+            coefficients = tuple(tuple(float(w) for w in row) for row in spec["coefficients"])
+            intercepts = tuple(float(b) for b in spec["intercepts"])
+            if len(coefficients) != len(classes) or len(intercepts) != len(classes):
+                raise ValueError(f"{element_id}: one row of weights per status is needed")
+            if any(len(row) != len(features) for row in coefficients):
+                raise ValueError(f"{element_id}: one weight per feature is needed")
+            elements[element_id] = ElementClassifier(classes, features, coefficients, intercepts)
+        return ElementModel(
+            version=str(raw["version"]),
+            referral_standard_version=str(raw["referral_standard_version"]),
+            elements=elements,
+        )
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"element model: missing or malformed field {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def default_element_model() -> ElementModel | None:
+    """The shipped model, or None when there is none (the rules then decide alone)."""
+    if not MODEL_FILE.exists():
+        return None
+    try:
+        return parse_element_model(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+    except ValueError as exc:
+        raise ValueError(f"{MODEL_FILE.name}: {exc}") from exc
+
+
+__all__ = [
+    "ElementClassifier",
+    "ElementModel",
+    "TextFacts",
+    "condition_groups",
+    "default_element_model",
+    "element_features",
+    "parse_element_model",
+]
