@@ -4,6 +4,7 @@ Usage (from the worktree root, PYTHONPATH=$PWD/src):
   python bench/referral_corpus.py import [--from /work/helpers/corpus]   # copy texts + labels, draw split
   python bench/referral_corpus.py agreement                             # Cohen's kappa A1 vs A2
   python bench/referral_corpus.py score --split train|dev|test|all [--errors] [--by-quality]
+                                        [--rules-only]
 
 The corpus (160 referrals by writers who never saw the checker, labelled by two annotators blind
 to each other and to the checker; see bench/data/referrals/corpus/README.md) lives in
@@ -336,7 +337,9 @@ def agreement(items: list[CorpusItem]) -> dict[str, Any]:
 # ---------------------------------------------------------------- checker scores
 
 
-def score(items: list[CorpusItem], *, keep_errors: bool = False) -> dict[str, Any]:
+def score(
+    items: list[CorpusItem], *, keep_errors: bool = False, rules_only: bool = False
+) -> dict[str, Any]:
     from fullpicture.referrals.checker import (
         analyse_referral_text,
         check_from_analysis,
@@ -353,7 +356,12 @@ def score(items: list[CorpusItem], *, keep_errors: bool = False) -> dict[str, An
         gold = gold_for(item)
         sources[gold.source] += 1
         analysis = analyse_referral_text(item.text, referral_date=item.referral_date, rulebook=book)
-        check = check_from_analysis(analysis, referral_date=item.referral_date, rulebook=book)
+        check = check_from_analysis(
+            analysis,
+            referral_date=item.referral_date,
+            rulebook=book,
+            element_model=None if rules_only else "default",
+        )
         for element in ALL_ELEMENTS:
             expected = gold.elements[element]
             if expected is None:
@@ -469,6 +477,11 @@ def main() -> None:
     scoring.add_argument("--split", choices=["train", "dev", "test", "all"], default="dev")
     scoring.add_argument("--errors", action="store_true", help="list every disagreement")
     scoring.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="without the learned element adjustment (element_model.json)",
+    )
+    scoring.add_argument(
         "--by-quality", action="store_true", help="also score by the writer's intended quality"
     )
     args = parser.parse_args()
@@ -494,7 +507,7 @@ def main() -> None:
     summary: dict[str, Any] = {"benchmark": "referral_corpus"}
     for part in parts:
         chosen = [i for i in items if split.get(i.id) == part]
-        result = score(chosen, keep_errors=args.errors)
+        result = score(chosen, keep_errors=args.errors, rules_only=args.rules_only)
         _print_score(part, result)
         for line in result["errors"]:
             print("  ", line)
@@ -504,7 +517,7 @@ def main() -> None:
             for tier in sorted(set(tiers.values())):
                 tier_items = [i for i in chosen if tiers.get(i.id) == tier]
                 if tier_items:
-                    tier_result = score(tier_items)
+                    tier_result = score(tier_items, rules_only=args.rules_only)
                     _print_score(f"{part}, writer-intended {tier}", tier_result)
                     summary[f"{part}:{tier}"] = {
                         k: v for k, v in tier_result.items() if k not in {"errors", "per_element"}
