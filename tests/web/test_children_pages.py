@@ -141,6 +141,12 @@ def test_front_door_sees_the_combined_chronology_filters_it_and_compares_one_age
     assert "No entries match these filters" in only_opinion.text
     side = app_client.get(f"/children/{picture.child.public_id}", params={"view": picture.gp.code})
     assert 'id="side-by-side"' in side.text and 'id="agency-chronology"' in side.text
+    # One agency's view has no agency column (every row is that agency's); the combined has.
+    own = side.text[
+        side.text.index('id="agency-chronology"') : side.text.index('id="combined-heading"')
+    ]
+    combined = side.text[side.text.index('id="combined-chronology"') :]
+    assert ">Agency</th>" not in own and ">Agency</th>" in combined
     bad = app_client.get(f"/children/{picture.child.public_id}", params={"from": "yesterday"})
     assert bad.status_code == 422 and "govuk-error-summary" in bad.text
 
