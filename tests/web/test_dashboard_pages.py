@@ -26,8 +26,9 @@ def test_an_analyst_sees_every_figure_as_table_and_chart(
     assert f"As of {TODAY.isoformat()}." in page.text
     for name in dashboard.FIGURES:
         assert f'id="{name}"' in page.text
-        assert f'href="/api/v1/dashboard/{name}.csv"' in page.text
-        assert f'href="/api/v1/dashboard/{name}.parquet"' in page.text
+        # The exports are of the figures shown: the same date, not today's.
+        assert f'href="/api/v1/dashboard/{name}.csv?as_of={TODAY.isoformat()}"' in page.text
+        assert f'href="/api/v1/dashboard/{name}.parquet?as_of={TODAY.isoformat()}"' in page.text
         assert f'id="{name}-chart-title"' in page.text
     # Bars carry their label and value as text (readable in print, not by colour).
     assert "school-sh-dash to gp-sh-dash" in page.text

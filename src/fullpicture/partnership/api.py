@@ -5,29 +5,56 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
 from fullpicture.access.auth import AggregateReader
 from fullpicture.core.runtime import request_session
 from fullpicture.partnership import dashboard
+from fullpicture.partnership.schemas import DashboardPeriod, PeriodRefused, period_from_text
 
 router = APIRouter(prefix="/api/v1", tags=["partnership dashboard"])
 
 DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
 
+def period(
+    as_of: Annotated[
+        str | None, Query(max_length=40, description="year-month-day; today when left out")
+    ] = None,
+    since: Annotated[
+        str | None, Query(max_length=40, description="year-month-day; the beginning if left out")
+    ] = None,
+) -> DashboardPeriod:
+    """The figures' "as of" date and period from the query, or 422 saying what to fix."""
+    try:
+        return period_from_text(as_of, since)
+    except PeriodRefused as refused:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": ["query", field], "msg": message} for field, message in refused.problems],
+        ) from refused
+
+
+Period = Annotated[DashboardPeriod, Depends(period)]
+
+
 @router.get("/dashboard", summary="Every dashboard figure as JSON tables")
-def dashboard_json(session: DbSession, subject: AggregateReader) -> dict[str, list[dict[str, Any]]]:
+def dashboard_json(
+    session: DbSession, subject: AggregateReader, response: Response, dates: Period
+) -> dict[str, list[dict[str, Any]]]:
     audit.record(
         db_session=session,
         actor=subject.actor,
         actor_user_id=subject.user_id,
         action="dashboard.read",
-        target="dashboard",
+        target=f"dashboard:{dates.as_of.isoformat()}",
+        detail=dates.metadata(),
     )
-    return {name: frame.to_dicts() for name, frame in dashboard.all_figures(session).items()}
+    response.headers["X-Figures-Period"] = dates.describe()
+    figures = dashboard.all_figures(session, today=dates.as_of, since=dates.since)
+    return {name: frame.to_dicts() for name, frame in figures.items()}
 
 
 @router.get("/dashboard/{figure}.{fmt}", summary="One figure as CSV or Parquet")
@@ -36,9 +63,12 @@ def dashboard_export(
     fmt: Annotated[str, Path(pattern=r"^(csv|parquet)$")],
     session: DbSession,
     subject: AggregateReader,
+    dates: Period,
 ) -> Response:
+    """The figure as of ``as_of`` over the period from ``since``; the file's name carries the
+    dates, and a Parquet file carries them as key-values too."""
     try:
-        frame = dashboard.figure(session, figure)
+        frame = dashboard.figure(session, figure, today=dates.as_of, since=dates.since)
     except dashboard.UnknownFigure as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     audit.record(
@@ -47,15 +77,18 @@ def dashboard_export(
         actor_user_id=subject.user_id,
         action="dashboard.export",
         target=f"dashboard:{figure}.{fmt}",
+        detail=dates.metadata(),
     )
+    headers = {
+        "Content-Disposition": f'attachment; filename="{dates.file_stem(figure)}.{fmt}"',
+        "X-Figures-Period": dates.describe(),
+    }
     if fmt == "csv":
         return Response(
-            dashboard.as_csv(frame),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{figure}.csv"'},
+            dashboard.as_csv(frame), media_type="text/csv; charset=utf-8", headers=headers
         )
     return Response(
-        dashboard.as_parquet(frame),
+        dashboard.as_parquet(frame, dates.metadata()),
         media_type="application/vnd.apache.parquet",
-        headers={"Content-Disposition": f'attachment; filename="{figure}.parquet"'},
+        headers=headers,
     )

@@ -16,15 +16,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
+from fullpicture.core.database import days_between, utc_date
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.people.repository import current_links, link_is_current
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
@@ -81,37 +83,42 @@ def effective_severity(taxonomy: Taxonomy | None = None) -> ColumnElement[int]:
     return func.coalesce(Event.severity, default)
 
 
-def entry_sharing(
-    db_session: Session,
-    *,
-    person_ids: Sequence[int] | None = None,
-    rules: LatencyRules | None = None,
-) -> list[EntrySharing]:
-    """Each significant entry about these children (all when None) paired with each other
-    agency working with the child, with when (if ever) that agency received it."""
-    rules = rules or latency_rules()
+def _significant_entries(rules: LatencyRules, person_ids: Sequence[int] | None) -> Select[Any]:
+    """(person, entry id, ref, code, severity, date, agency, first date recorded, first time
+    recorded) of each significant entry's latest version, once per child it is about (these
+    children, or every child when None)."""
     severity = effective_severity().label("severity")
+    versions = aliased(Event, name="other_version")
     if person_ids is None:
-        # Every child (the partnership's figures): one pass grouping the whole table.
-        latest = (
-            select(
-                Event.agency_id.label("agency_id"),
-                Event.event_ref.label("event_ref"),
-                func.max(Event.version).label("version"),
-            )
-            .group_by(Event.agency_id, Event.event_ref)
-            .subquery("latest")
+        # Every child (the partnership's figures). An entry with one version (version 1: the
+        # unique (agency, ref, version) allows no second) is its own latest and first; only
+        # entries with another version are grouped, so an authority's million entries are
+        # scanned, never sorted or hashed whole.
+        corrected = (
+            select(Event.agency_id, Event.event_ref)
+            .where(Event.version != 1)
+            .distinct()
+            .subquery("corrected")
         )
-        first_recorded = (
+        history = (
             select(
-                Event.agency_id.label("agency_id"),
-                Event.event_ref.label("event_ref"),
-                func.min(Event.date_recorded).label("date_recorded"),
-                func.min(Event.recorded_at).label("recorded_at"),
+                versions.agency_id.label("agency_id"),
+                versions.event_ref.label("event_ref"),
+                func.max(versions.version).label("version"),
+                func.min(versions.date_recorded).label("date_recorded"),
+                func.min(versions.recorded_at).label("recorded_at"),
             )
-            .group_by(Event.agency_id, Event.event_ref)
-            .subquery("first_recorded")
+            .join(
+                corrected,
+                and_(
+                    corrected.c.agency_id == versions.agency_id,
+                    corrected.c.event_ref == versions.event_ref,
+                ),
+            )
+            .group_by(versions.agency_id, versions.event_ref)
+            .subquery("history")
         )
+        single = history.c.version.is_(None)
         significant = (
             select(
                 PersonRecordLink.person_id,
@@ -121,30 +128,23 @@ def entry_sharing(
                 severity,
                 Event.event_date,
                 Event.agency_id,
-                first_recorded.c.date_recorded,
-                first_recorded.c.recorded_at,
+                case((single, Event.date_recorded), else_=history.c.date_recorded).label(
+                    "date_recorded"
+                ),
+                case((single, Event.recorded_at), else_=history.c.recorded_at).label("recorded_at"),
             )
-            .join(
-                latest,
+            .outerjoin(
+                history,
                 and_(
-                    latest.c.agency_id == Event.agency_id,
-                    latest.c.event_ref == Event.event_ref,
-                    latest.c.version == Event.version,
+                    history.c.agency_id == Event.agency_id,
+                    history.c.event_ref == Event.event_ref,
                 ),
             )
-            .join(
-                first_recorded,
-                and_(
-                    first_recorded.c.agency_id == Event.agency_id,
-                    first_recorded.c.event_ref == Event.event_ref,
-                ),
-            )
+            .where(or_(and_(single, Event.version == 1), Event.version == history.c.version))
         )
     else:
-        # A few children (a child's page): grouping the whole event table cost seconds at
-        # 100,000 entries; per entry, its versions are read through the (agency_id,
-        # event_ref, version) unique index instead.
-        versions = aliased(Event, name="other_version")
+        # A few children (a child's page): per entry, its versions are read through the
+        # (agency_id, event_ref, version) unique index.
         same_entry = and_(
             versions.agency_id == Event.agency_id, versions.event_ref == Event.event_ref
         )
@@ -165,9 +165,10 @@ def entry_sharing(
             .scalar_subquery()
             .label("recorded_at"),
         ).where(
-            Event.version == select(func.max(versions.version)).where(same_entry).scalar_subquery()
+            Event.version == select(func.max(versions.version)).where(same_entry).scalar_subquery(),
+            PersonRecordLink.person_id.in_(sorted(set(person_ids))),
         )
-    significant = (
+    return (
         significant.join(EventParticipant, EventParticipant.event_id == Event.id)
         .join(
             PersonRecordLink,
@@ -176,21 +177,28 @@ def entry_sharing(
         .where(effective_severity() >= rules.significant_severity)
         .distinct()
     )
-    if person_ids is not None:
-        significant = significant.where(PersonRecordLink.person_id.in_(sorted(set(person_ids))))
+
+
+def entry_sharing(
+    db_session: Session,
+    *,
+    person_ids: Sequence[int] | None = None,
+    rules: LatencyRules | None = None,
+) -> list[EntrySharing]:
+    """Each significant entry about these children (all when None) paired with each other
+    agency working with the child, with when (if ever) that agency received it."""
+    rules = rules or latency_rules()
+    significant = _significant_entries(rules, person_ids)
     entries = db_session.execute(significant).all()
     if not entries:
         return []
     persons = sorted({row[0] for row in entries})
-    working: dict[int, set[int]] = {}
-    for person_id, agency_id in db_session.execute(
+    working_links = (
         select(PersonRecordLink.person_id, PersonRecordLink.agency_id)
-        .where(PersonRecordLink.person_id.in_(persons), link_is_current())
+        .where(link_is_current())
         .distinct()
-    ):
-        working.setdefault(person_id, set()).add(agency_id)
-    received: dict[tuple[int, int, str, int], tuple[dt.datetime, str]] = {}
-    for person_id, agency_id, event_ref, to_agency_id, shared_at, public_id in db_session.execute(
+    )
+    shares = (
         select(
             SharingDecision.person_id,
             Event.agency_id,
@@ -201,10 +209,19 @@ def entry_sharing(
         )
         .join(SharedEntry, SharedEntry.decision_id == SharingDecision.id)
         .join(Event, Event.id == SharedEntry.event_id)
-        .where(
-            SharingDecision.person_id.in_(persons),
-            SharingDecision.outcome == SharingOutcome.SHARED,
-        )
+        .where(SharingDecision.outcome == SharingOutcome.SHARED)
+    )
+    # Only named children are filtered by id: an IN over every child of an authority would
+    # overflow PostgreSQL's 65,535 bound parameters.
+    if person_ids is not None:
+        working_links = working_links.where(PersonRecordLink.person_id.in_(persons))
+        shares = shares.where(SharingDecision.person_id.in_(persons))
+    working: dict[int, set[int]] = {}
+    for person_id, agency_id in db_session.execute(working_links):
+        working.setdefault(person_id, set()).add(agency_id)
+    received: dict[tuple[int, int, str, int], tuple[dt.datetime, str]] = {}
+    for person_id, agency_id, event_ref, to_agency_id, shared_at, public_id in db_session.execute(
+        shares
     ):
         key = (person_id, agency_id, event_ref, to_agency_id)
         if shared_at is None:  # a share always carries when it was received
@@ -242,3 +259,77 @@ def entry_sharing(
 
 def unshared(rows: Iterable[EntrySharing]) -> list[EntrySharing]:
     return [row for row in rows if row.received_on is None]
+
+
+def days_to_receipt(
+    db_session: Session,
+    *,
+    recorded_until: dt.date,
+    recorded_since: dt.date | None = None,
+    rules: LatencyRules | None = None,
+) -> list[tuple[int, int, int | None, int]]:
+    """What ``entry_sharing`` pairs every child's entries into, counted in SQL:
+    (recording agency id, receiving agency id, days to receipt or None while unshared, how
+    many pairs), so an authority's hundreds of thousands of pairs never leave the database.
+
+    Only entries first recorded in the period count, and only receipts by its last day: an
+    entry received later was, on that day, not yet shared.
+    """
+    rules = rules or latency_rules()
+    entries = _significant_entries(rules, None).subquery("entries")
+    working = (
+        select(PersonRecordLink.person_id, PersonRecordLink.agency_id)
+        .where(link_is_current())
+        .distinct()
+        .subquery("working")
+    )
+    received = (
+        select(
+            SharingDecision.person_id.label("person_id"),
+            Event.agency_id.label("from_agency_id"),
+            Event.event_ref.label("event_ref"),
+            SharingDecision.to_agency_id.label("to_agency_id"),
+            func.min(SharingDecision.shared_at).label("shared_at"),
+        )
+        .join(SharedEntry, SharedEntry.decision_id == SharingDecision.id)
+        .join(Event, Event.id == SharedEntry.event_id)
+        .where(
+            SharingDecision.outcome == SharingOutcome.SHARED,
+            SharingDecision.shared_at.is_not(None),
+            utc_date(SharingDecision.shared_at) <= recorded_until,
+        )
+        .group_by(
+            SharingDecision.person_id,
+            Event.agency_id,
+            Event.event_ref,
+            SharingDecision.to_agency_id,
+        )
+        .subquery("received")
+    )
+    recorded_on = func.coalesce(entries.c.date_recorded, utc_date(entries.c.recorded_at))
+    days = days_between(recorded_on, utc_date(received.c.shared_at)).label("days")
+    in_period = [recorded_on <= recorded_until]
+    if recorded_since is not None:
+        in_period.append(recorded_on >= recorded_since)
+    query = (
+        select(entries.c.agency_id, working.c.agency_id, days, func.count())
+        .join(
+            working,
+            and_(
+                working.c.person_id == entries.c.person_id,
+                working.c.agency_id != entries.c.agency_id,
+            ),
+        )
+        .outerjoin(
+            received,
+            and_(
+                received.c.person_id == entries.c.person_id,
+                received.c.from_agency_id == entries.c.agency_id,
+                received.c.event_ref == entries.c.event_ref,
+                received.c.to_agency_id == working.c.agency_id,
+            ),
+        )
+        .where(*in_period)
+        .group_by(entries.c.agency_id, working.c.agency_id, days)
+    )
+    return [(a, b, d, n) for a, b, d, n in db_session.execute(query)]

@@ -5,16 +5,16 @@ child. Needs ``aggregates:read`` (partnership analysts); every view is audited."
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse
 
 from fullpicture.access import audit
 from fullpicture.access.auth import AggregateReader, DbSession
-from fullpicture.core.database import utc_now
 from fullpicture.partnership import charts, dashboard
+from fullpicture.partnership.schemas import DashboardPeriod, PeriodRefused, period_from_text
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 
 templates = page_templates(WEB_DIR / "templates")
@@ -29,34 +29,22 @@ FIGURE_TITLES = {
     "alert_outcomes": "Alert outcomes",
 }
 FIGURE_HINTS = {
-    "referral_quality": "Each submitted referral's check at submission: how many had each "
-    "element present, partial or absent.",
-    "sharing_latency": "Significant entries (severity 3 or more) recorded by one agency, and "
-    "the days until each other agency working with the child received them.",
-    "drift": "Open cases with an overdue statutory step, by timescale, and cases without a "
-    "lead practitioner, on the date shown.",
-    "escalations": "Escalations by the stage they have reached and their status, and how many "
-    "escalated themselves when a stage went unanswered.",
-    "alert_outcomes": "Cumulative-harm alerts by status and the outcome recorded.",
+    "referral_quality": "Each referral submitted in the period, by its check at submission: "
+    "how many had each element present, partial or absent.",
+    "sharing_latency": "Significant entries (severity 3 or more) recorded in the period by one "
+    "agency, and the days until each other agency working with the child received them (by "
+    "the end of the period).",
+    "drift": "Cases open on the 'as of' date with a statutory step overdue on that day, by "
+    "timescale, and cases without a lead practitioner.",
+    "escalations": "Escalations opened in the period by the stage they have reached and their "
+    "status today, and how many escalated themselves when a stage went unanswered.",
+    "alert_outcomes": "Cumulative-harm alerts raised in the period by their status today and "
+    "the outcome recorded.",
 }
-#: The figures are as of a date; none before the service could hold records.
-EARLIEST_DATE = dt.date(2000, 1, 1)
-
-
-def _as_of(raw: str | None, today: dt.date) -> tuple[dt.date, list[dict[str, str]]]:
-    if raw is None or raw == "":
-        return today, []
-    try:
-        as_of = dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        return today, [
-            {"text": "Enter the date as year-month-day, for example 2026-12-06", "href": "#as_of"}
-        ]
-    if as_of > today:
-        return today, [{"text": "The date must be today or in the past", "href": "#as_of"}]
-    if as_of < EARLIEST_DATE:
-        return today, [{"text": "The date must be in 2000 or later", "href": "#as_of"}]
-    return as_of, []
+#: Rows of each figure's table on the page; the CSV and Parquet downloads hold them all (an
+#: authority's referral quality runs to tens of thousands of rows: months x agencies x
+#: elements, more than a page can show or a reader take in).
+PAGE_ROWS = 100
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -65,20 +53,27 @@ def dashboard_page(
     subject: AggregateReader,
     db_session: DbSession,
     as_of: str | None = None,
+    since: str | None = None,
 ) -> HTMLResponse:
-    today = utc_now().date()
-    typed = (as_of or "")[:40]
-    date, errors = _as_of(typed, today)
+    typed = {"as_of": (as_of or "")[:40], "since": (since or "")[:40]}
+    errors: list[dict[str, str]] = []
+    try:
+        period = period_from_text(typed["as_of"], typed["since"])
+    except PeriodRefused as refused:
+        period = DashboardPeriod.today()
+        errors = [{"text": message, "href": f"#{field}"} for field, message in refused.problems]
     audit.record(
         db_session=db_session,
         actor=subject.actor,
         actor_user_id=subject.user_id,
         action="dashboard.read",
-        target=f"dashboard:page:{date.isoformat()}",
+        target=f"dashboard:page:{period.as_of.isoformat()}",
+        detail={} if period.since is None else {"since": period.since.isoformat()},
     )
     figures: list[dict[str, Any]] = []
     if not errors:
-        for name, frame in dashboard.all_figures(db_session, today=date).items():
+        frames = dashboard.all_figures(db_session, today=period.as_of, since=period.since)
+        for name, frame in frames.items():
             figures.append(
                 {
                     "name": name,
@@ -90,8 +85,9 @@ def dashboard_page(
                             "" if v is None else (f"{v:g}" if isinstance(v, float) else v)
                             for v in row
                         ]
-                        for row in frame.iter_rows()
+                        for row in frame.head(PAGE_ROWS).iter_rows()
                     ],
+                    "total_rows": frame.height,
                     "chart": charts.chart_of(name, frame),
                 }
             )
@@ -99,7 +95,18 @@ def dashboard_page(
         templates,
         request,
         "dashboard.html",
-        {"figures": figures, "as_of": date, "typed": typed, "errors": errors},
+        {
+            "figures": figures,
+            "as_of": period.as_of,
+            "period": period.describe(),
+            "export_query": urlencode(
+                {"as_of": period.as_of.isoformat()}
+                | ({} if period.since is None else {"since": period.since.isoformat()})
+            ),
+            "typed": typed,
+            "errors": errors,
+            "field_errors": {e["href"][1:]: e["text"] for e in errors},
+        },
         subject=subject,
         db_session=db_session,
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else 200,
