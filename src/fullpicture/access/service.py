@@ -564,6 +564,57 @@ def open_person(
     return person
 
 
+def open_person_behind(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    person_id: int,
+    purpose: str,
+    not_found: PersonNotVisible,
+    now: dt.datetime | None = None,
+) -> Person:
+    """The child an object (a case, an escalation) is about, opened and audited as
+    ``open_person`` does; ``not_found`` is raised when the subject may not see the child, so
+    an object about such a child answers exactly as an unknown object does."""
+    public_id = db_session.scalar(select(Person.public_id).where(Person.id == person_id))
+    try:
+        return open_person(
+            db_session=db_session,
+            subject=subject,
+            person_public_id=str(public_id),
+            purpose=purpose,
+            now=now,
+        )
+    except PersonNotVisible as exc:
+        raise not_found from exc
+
+
+def open_person_for_agency_write(
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    person_public_id: str,
+    purpose: str,
+    no_agency: str,
+    now: dt.datetime | None = None,
+) -> tuple[Person, int]:
+    """The gate before an agency records something about a child (a case, a sharing
+    decision, an escalation): read and write scopes, the child opened and the read audited,
+    then the subject's agency, which the record is made for. ``no_agency`` is the refusal an
+    account belonging to no agency gets."""
+    require_scopes(subject, Scope.CHILDREN_READ, Scope.CHILDREN_WRITE)
+    person = open_person(
+        db_session=db_session,
+        subject=subject,
+        person_public_id=person_public_id,
+        purpose=purpose,
+        now=now,
+    )
+    if subject.agency_id is None:
+        raise AccessError(no_agency)
+    return person, subject.agency_id
+
+
 def record_reads(
     *,
     db_session: Session,

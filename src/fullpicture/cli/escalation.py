@@ -69,6 +69,26 @@ def _write(
     _show(read, as_json)
 
 
+def _change(
+    as_user: str | None,
+    command: str,
+    as_json: bool,
+    escalation_id: str,
+    change: service.EscalationChange,
+) -> None:
+    _write(
+        as_user,
+        command,
+        as_json,
+        lambda session, subject: service.change_escalation(
+            db_session=session,
+            subject=subject,
+            escalation_public_id=escalation_id,
+            change=change,
+        ),
+    )
+
+
 @app.command("raise")
 def raise_command(
     child_ref: str = typer.Argument(..., help="The child's person id or public id."),
@@ -115,17 +135,7 @@ def respond_command(
     Example: fullpicture escalation respond ESC --response "we will hold a strategy discussion" --as a.smith
     """
     respond_in = built(lambda: EscalationRespond(response=response))
-    _write(
-        as_user,
-        "escalation respond",
-        as_json,
-        lambda session, subject: service.respond(
-            db_session=session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            respond_in=respond_in,
-        ),
-    )
+    _change(as_user, "escalation respond", as_json, escalation_id, respond_in)
 
 
 @app.command("escalate")
@@ -141,17 +151,7 @@ def escalate_command(
     Example: fullpicture escalation escalate ESC --reason "no change" --raised-with "team managers" --as j.smith
     """
     escalate_in = built(lambda: EscalationEscalate(reason=reason, raised_with=raised_with))
-    _write(
-        as_user,
-        "escalation escalate",
-        as_json,
-        lambda session, subject: service.escalate(
-            db_session=session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            escalate_in=escalate_in,
-        ),
-    )
+    _change(as_user, "escalation escalate", as_json, escalation_id, escalate_in)
 
 
 @app.command("resolve")
@@ -166,17 +166,7 @@ def resolve_command(
     Example: fullpicture escalation resolve ESC --outcome "strategy discussion held" --as j.smith
     """
     resolve_in = built(lambda: EscalationResolve(outcome=outcome))
-    _write(
-        as_user,
-        "escalation resolve",
-        as_json,
-        lambda session, subject: service.resolve(
-            db_session=session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            resolve_in=resolve_in,
-        ),
-    )
+    _change(as_user, "escalation resolve", as_json, escalation_id, resolve_in)
 
 
 @app.command("list")

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from fullpicture.access import audit
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
-from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology import visibility as chronology_visibility
@@ -226,19 +225,15 @@ def record_decision(
 ) -> SharingDecision:
     """Record a decision by the subject (for their agency) about a child they may see."""
     now = now or utc_now()
-    access_service.require_scopes(subject, Scope.CHILDREN_READ, Scope.CHILDREN_WRITE)
-    person = access_service.open_person(
+    person, agency_id = access_service.open_person_for_agency_write(
         db_session=db_session,
         subject=subject,
         person_public_id=person_public_id,
         purpose="sharing decision",
+        no_agency="a sharing decision is made for an agency; your account belongs to none",
         now=now,
     )
-    if subject.agency_id is None:
-        raise access_service.AccessError(
-            "a sharing decision is made for an agency; your account belongs to none"
-        )
-    sharer = db_session.get(Agency, subject.agency_id)
+    sharer = db_session.get(Agency, agency_id)
     assert sharer is not None  # the account's agency is a foreign key
     decided_at = decision_in.decided_at or now
     problems = lawful_basis_problems(decision_in, on=decided_at.date())

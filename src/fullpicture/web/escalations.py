@@ -6,12 +6,11 @@ what was typed kept and nothing saved. Only the two agencies party to it see or 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -185,11 +184,12 @@ async def _act(
     escalation_id: str,
     subject: AuthSubject,
     db_session: Session,
-    fields: tuple[str, ...],
-    schema: type[BaseModel],
+    schema: type[escalation_service.EscalationChange],
     prefix: str,
-    action: Callable[[BaseModel], Escalation],
 ) -> Response:
+    """Check a respond, escalate or resolve form on the server and make the change, or show
+    the page again with what to fix (nothing saved)."""
+    fields = tuple(schema.model_fields)
     form = await request.form()
     typed = {f"{prefix}{name}": str(form.get(f"{prefix}{name}") or "")[:LIMIT] for name in fields}
     escalation = escalation_service.open_escalation(
@@ -199,13 +199,18 @@ async def _act(
         purpose="escalation page",
     )
     try:
-        validated = schema(**{name: typed[f"{prefix}{name}"] for name in fields})
+        change = schema(**{name: typed[f"{prefix}{name}"] for name in fields})
     except ValidationError as exc:
         return _render_escalation(
             request, db_session, subject, escalation, typed, _problems(exc, prefix)
         )
     try:
-        action(validated)
+        escalation_service.change_escalation(
+            db_session=db_session,
+            subject=subject,
+            escalation_public_id=escalation_id,
+            change=change,
+        )
     except CaseRefused as exc:
         errors = [{"text": str(exc), "href": f"#{prefix}{fields[0]}"}]
         return _render_escalation(request, db_session, subject, escalation, typed, errors)
@@ -216,72 +221,18 @@ async def _act(
 async def respond(
     request: Request, escalation_id: EscalationPublicId, subject: ChildWriter, db_session: DbSession
 ) -> Response:
-    def action(validated: BaseModel) -> Escalation:
-        assert isinstance(validated, EscalationRespond)
-        return escalation_service.respond(
-            db_session=db_session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            respond_in=validated,
-        )
-
-    return await _act(
-        request,
-        escalation_id,
-        subject,
-        db_session,
-        ("response",),
-        EscalationRespond,
-        "respond-",
-        action,
-    )
+    return await _act(request, escalation_id, subject, db_session, EscalationRespond, "respond-")
 
 
 @router.post("/escalations/{escalation_id}/escalate")
 async def escalate(
     request: Request, escalation_id: EscalationPublicId, subject: ChildWriter, db_session: DbSession
 ) -> Response:
-    def action(validated: BaseModel) -> Escalation:
-        assert isinstance(validated, EscalationEscalate)
-        return escalation_service.escalate(
-            db_session=db_session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            escalate_in=validated,
-        )
-
-    return await _act(
-        request,
-        escalation_id,
-        subject,
-        db_session,
-        ("reason", "raised_with"),
-        EscalationEscalate,
-        "escalate-",
-        action,
-    )
+    return await _act(request, escalation_id, subject, db_session, EscalationEscalate, "escalate-")
 
 
 @router.post("/escalations/{escalation_id}/resolve")
 async def resolve(
     request: Request, escalation_id: EscalationPublicId, subject: ChildWriter, db_session: DbSession
 ) -> Response:
-    def action(validated: BaseModel) -> Escalation:
-        assert isinstance(validated, EscalationResolve)
-        return escalation_service.resolve(
-            db_session=db_session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            resolve_in=validated,
-        )
-
-    return await _act(
-        request,
-        escalation_id,
-        subject,
-        db_session,
-        ("outcome",),
-        EscalationResolve,
-        "resolve-",
-        action,
-    )
+    return await _act(request, escalation_id, subject, db_session, EscalationResolve, "resolve-")

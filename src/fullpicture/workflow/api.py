@@ -195,6 +195,23 @@ def _escalation_refusals(action: Callable[[], Escalation]) -> Escalation:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
+def _changed(
+    session: Session,
+    subject: AuthSubject,
+    escalation_id: str,
+    change: escalation_service.EscalationChange,
+) -> EscalationRead:
+    escalation = _escalation_refusals(
+        lambda: escalation_service.change_escalation(
+            db_session=session,
+            subject=subject,
+            escalation_public_id=escalation_id,
+            change=change,
+        )
+    )
+    return escalation_service.to_read(session, escalation)
+
+
 @router.post(
     "/children/{person_id}/escalations",
     response_model=EscalationRead,
@@ -250,15 +267,7 @@ def respond_to_escalation(
     session: DbSession,
     subject: ChildWriter,
 ) -> EscalationRead:
-    escalation = _escalation_refusals(
-        lambda: escalation_service.respond(
-            db_session=session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            respond_in=body,
-        )
-    )
-    return escalation_service.to_read(session, escalation)
+    return _changed(session, subject, escalation_id, body)
 
 
 @router.post(
@@ -272,15 +281,7 @@ def escalate_further(
     session: DbSession,
     subject: ChildWriter,
 ) -> EscalationRead:
-    escalation = _escalation_refusals(
-        lambda: escalation_service.escalate(
-            db_session=session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            escalate_in=body,
-        )
-    )
-    return escalation_service.to_read(session, escalation)
+    return _changed(session, subject, escalation_id, body)
 
 
 @router.post(
@@ -294,15 +295,7 @@ def resolve_escalation(
     session: DbSession,
     subject: ChildWriter,
 ) -> EscalationRead:
-    escalation = _escalation_refusals(
-        lambda: escalation_service.resolve(
-            db_session=session,
-            subject=subject,
-            escalation_public_id=escalation_id,
-            resolve_in=body,
-        )
-    )
-    return escalation_service.to_read(session, escalation)
+    return _changed(session, subject, escalation_id, body)
 
 
 # --- the in-app inbox ----------------------------------------------------------------------

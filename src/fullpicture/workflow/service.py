@@ -139,16 +139,14 @@ def open_case(
     case_in: CaseOpen,
     now: dt.datetime | None = None,
 ) -> Case:
-    access_service.require_scopes(subject, Scope.CHILDREN_READ, Scope.CHILDREN_WRITE)
-    person = access_service.open_person(
+    person, opening_agency_id = access_service.open_person_for_agency_write(
         db_session=db_session,
         subject=subject,
         person_public_id=person_public_id,
         purpose="case",
+        no_agency="a case is opened by an agency; your account has none",
         now=now,
     )
-    if subject.agency_id is None:
-        raise access_service.AccessError("a case is opened by an agency; your account has none")
     today = _today(now)
     opened_on = case_in.opened_on or today
     if opened_on > today:
@@ -158,7 +156,7 @@ def open_case(
     case = Case(
         person_id=person.id,
         kind=case_in.kind,
-        agency_id=subject.agency_id,
+        agency_id=opening_agency_id,
         opened_on=opened_on,
         review_by=case_in.review_by,
         recorded_by=subject.actor,
@@ -208,17 +206,14 @@ def open_case_for(
     case = repository.case_by_public_id(db_session, case_public_id)
     if case is None:
         raise CaseNotFound(NO_SUCH_CASE)
-    child = db_session.scalar(select(Person.public_id).where(Person.id == case.person_id))
-    try:
-        access_service.open_person(
-            db_session=db_session,
-            subject=subject,
-            person_public_id=str(child),
-            purpose=purpose,
-            now=now,
-        )
-    except access_service.PersonNotVisible as exc:
-        raise CaseNotFound(NO_SUCH_CASE) from exc
+    access_service.open_person_behind(
+        db_session=db_session,
+        subject=subject,
+        person_id=case.person_id,
+        purpose=purpose,
+        not_found=CaseNotFound(NO_SUCH_CASE),
+        now=now,
+    )
     return case
 
 
