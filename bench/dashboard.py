@@ -192,7 +192,9 @@ def build(engine: Engine, args: argparse.Namespace, password: str) -> dict[str, 
         events = args.events
         which = rng.integers(0, link_person.size, events)
         event_person, event_agency = link_person[which], link_agency[which]
-        event_day = (AS_OF - EPOCH).days - rng.integers(0, 4 * 365, events)
+        # Nothing is dated after AS_OF, so the figures as of AS_OF count every row, as the
+        # baseline (which knows no "as of") does.
+        event_day = (AS_OF - EPOCH).days - rng.integers(10, 4 * 365, events)
         recorded_day = event_day + rng.integers(0, 11, events)
         event_code = rng.choice(np.array(codes), events, p=weights)
         # A practitioner sets the severity on a fifth of entries; the rest take the default.
@@ -256,7 +258,9 @@ def build(engine: Engine, args: argparse.Namespace, password: str) -> dict[str, 
             if not others:
                 continue
             to = others[int(rng.integers(0, len(others)))]
-            received = recorded_dates[event_index] + dt.timedelta(days=int(rng.integers(0, 40)))
+            received = min(
+                AS_OF, recorded_dates[event_index] + dt.timedelta(days=int(rng.integers(0, 40)))
+            )
             at = dt.datetime.combine(received, dt.time(10), tzinfo=UTC)
             decision_id = len(decisions) + 1
             decisions.append(
