@@ -66,6 +66,9 @@ def _build_demo(workdir: Path, password: str) -> dict[str, str]:
         # A front-door worker placed at a GP practice in the demo, so the review queue has
         # pairs they may see (the demo's front door holds no records of its own).
         "screens.frontdoor": ("front_door", agency("gp-")),
+        # The children's social care front door, where the demo's alerts are routed: its home
+        # shows what is overdue.
+        "screens.mash": ("front_door", agency("csc-")),
         "screens.auditor": ("auditor", ""),
     }
     for username, (role, agency_code) in users.items():
@@ -227,6 +230,9 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
             person = child.rsplit("/", 1)[-1]
             page.goto(f"{base}/people/{person}/access-log")
             _shoot(page, out, "who-has-looked")
+
+        _sign_in(page, base, "screens.mash", password)
+        _shoot(page, out, "home-front-door")
 
         _sign_in(page, base, "screens.auditor", password)
         page.goto(f"{base}/children")
