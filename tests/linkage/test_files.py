@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -165,3 +166,32 @@ def test_an_existing_output_is_untouched_when_input_is_bad(tmp_path: Path) -> No
     with pytest.raises(ValueError, match="line 2"):
         link_person_file(persons, out, rules=default_rules())
     assert out.read_text() == "earlier output\n"
+
+
+def test_the_clusters_file_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
+    # CLUSTERS.csv is opened in a spreadsheet by analysts; its source and record_id come from
+    # the feed, so a record id "=HYPERLINK(...)" must arrive as text, never as a formula.
+    records = build_population(people=150, seed=9).records
+    hostile = ['=HYPERLINK("http://x.example")', "+1", "-2", "@SUM(1)", "\uff1d1+1"]
+    records = records.with_columns(
+        pl.when(pl.int_range(pl.len()) < len(hostile))
+        .then(pl.Series(hostile + [""] * (records.height - len(hostile))))
+        .otherwise(pl.col("record_id"))
+        .alias("record_id"),
+        pl.when(pl.int_range(pl.len()) == len(hostile))
+        .then(pl.lit("=cmd|' /C calc'!A0"))
+        .otherwise(pl.col("source"))
+        .alias("source"),
+    )
+    persons = write_persons(tmp_path / "persons.csv", records)
+    out = tmp_path / "clusters.csv"
+    result = runner.invoke(app, ["link", str(persons), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == CLUSTER_FILE_COLUMNS
+    assert not [cell for row in rows for cell in row if cell[:1] in set("=+-@\t\r\uff1d")]
+    ids = {row[1] for row in rows[1:]}
+    assert {"'" + value for value in hostile} <= ids
+    assert "'=cmd|' /C calc'!A0" in {row[0] for row in rows[1:]}
+    assert len(rows) - 1 == records.height

@@ -2,7 +2,8 @@
 
 Input columns: source,record_id,given_name,family_name,date_of_birth,sex,postcode,address,
 nhs_number (any but source and record_id may be blank; dates ISO). Output columns:
-source,record_id,person_id,cluster_confidence. The output is written whole or not at all.
+source,record_id,person_id,cluster_confidence. The output is written whole or not at all, and
+spreadsheet-safe (``core.csv_export``): a cell that would start a formula is written as text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from fullpicture.core.csv_export import csv_line
 from fullpicture.linkage.batch import BatchResult, StageReporter, run_batch
 from fullpicture.linkage.clustering import person_key
 from fullpicture.linkage.engine import Engine, LinkageInputError
@@ -132,6 +134,16 @@ def write_atomically(path: Path, write: Any) -> None:
         raise
 
 
+def write_cluster_file(path: Path, clusters: pl.DataFrame) -> None:
+    """Write ``CLUSTERS.csv`` spreadsheet-safe: ``source`` and ``record_id`` come from the
+    feed, and an analyst opens the file in a spreadsheet, so a record id such as
+    ``=HYPERLINK(...)`` is written as text through ``core.csv_export.csv_line``."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(csv_line(CLUSTER_FILE_COLUMNS))
+        for row in clusters.select(CLUSTER_FILE_COLUMNS).iter_rows():
+            handle.write(csv_line(None if cell is None else str(cell) for cell in row))
+
+
 @dataclass
 class FileLinkage:
     records: int
@@ -177,7 +189,7 @@ def link_person_file(
         .sort(["source", "record_id"])
         .select(CLUSTER_FILE_COLUMNS)
     )
-    write_atomically(out, lambda tmp: clusters.write_csv(tmp))
+    write_atomically(out, lambda tmp: write_cluster_file(tmp, clusters))
     if save_model_path is not None:
         write_atomically(
             save_model_path,
