@@ -15,13 +15,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
+from fullpicture.chronology.models import Event
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import service
+from fullpicture.imports.models import BatchStatus, ImportBatch
 from fullpicture.imports.rows import EventRow
 from fullpicture.imports.schemas import ImportResult
+from fullpicture.people.models import SourceRecord
 from tests.access.principals import authorise_client
 from tests.imports.feeds import WRITERS, declare_every_agency, event, record, register_agencies
 
@@ -275,6 +279,42 @@ def test_an_import_past_its_time_budget_is_rolled_back(
     limits.setattr("fullpicture.imports.batch_run.monotonic", lambda: next(clock))
     with pytest.raises(service.ImportFailed, match="budget of 60 seconds"):
         run(db_session, feed(tmp_path, "slow", records=[record("C1")]))
+
+
+def test_an_upload_past_its_time_budget_is_a_413_saying_what_to_do_and_stores_nothing(
+    app_client: TestClient,
+    db_session: Session,
+    agencies: None,
+    tmp_path: Path,
+    limits: pytest.MonkeyPatch,
+) -> None:
+    # The API answered 500 when the budget ran out. The records chunk is written before the
+    # clock is looked at, so the test also shows that what was written is undone.
+    authorise_client(app_client, db_session, role=Role.ADMINISTRATOR)
+    declare_every_agency(app_client)
+    limits.setenv("FULLPICTURE_IMPORT_MAX_SECONDS", "60")
+    get_settings.cache_clear()
+    clock = iter(range(0, 10_000, 61))  # each look at the clock is a minute later
+    limits.setattr("fullpicture.imports.batch_run.monotonic", lambda: next(clock))
+    directory = feed(tmp_path, "slow", records=[record("C1"), record("C2")], events=[event("E1")])
+    answered = app_client.post(
+        "/api/v1/imports",
+        files={
+            table: (f"{table}.csv", (directory / f"{table}.csv").read_bytes(), "text/csv")
+            for table in ("records", "events")
+        },
+    )
+    assert answered.status_code == 413, answered.text
+    body = answered.json()
+    assert "time budget of 60 seconds" in body["detail"]
+    assert "nothing of it was stored" in body["detail"]
+    assert "Split the feed" in body["detail"] and "fullpicture import" in body["detail"]
+    assert db_session.scalar(select(func.count()).select_from(SourceRecord)) == 0
+    assert db_session.scalar(select(func.count()).select_from(Event)) == 0
+    failed = db_session.scalars(
+        select(ImportBatch).where(ImportBatch.public_id == body["batch"])
+    ).one()
+    assert failed.status == BatchStatus.FAILED
 
 
 def test_hostile_uploads_get_a_clear_answer_over_the_api(

@@ -36,7 +36,11 @@ FeedUpload = Annotated[
     summary="Import a feed (records, relationships and/or events) as one batch",
     responses={
         403: {"description": "A user of an agency named another agency in for_agencies"},
-        413: {"description": "A file is larger than the upload limit"},
+        413: {
+            "description": "A file is larger than the upload limit, or the batch ran past "
+            "the import time budget (FULLPICTURE_IMPORT_MAX_SECONDS) and was rolled back "
+            "whole: split the feed or import it with `fullpicture import`"
+        },
         422: {"description": "A file cannot be imported at all; nothing was stored"},
         500: {"description": "The batch failed and was rolled back; a FAILED batch is recorded"},
     },
@@ -105,6 +109,24 @@ def upload_feed(
             )
         except service.FeedFileError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if ingested.failure is not None and ingested.failure.over_time_budget:
+        # Not a fault to retry as it is: the same file would overrun again. The batch was
+        # undone whole (its savepoint); the FAILED batch row and import.failed audit entry
+        # commit with the request, so the attempt is on record.
+        return JSONResponse(
+            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+            content={
+                "detail": (
+                    f"the import ran past its time budget of {get_settings().import_max_seconds:,}"
+                    " seconds (FULLPICTURE_IMPORT_MAX_SECONDS) and was stopped; nothing of it "
+                    "was stored. Split the feed into smaller files and upload them one by one, "
+                    "or have an administrator import it on the server with `fullpicture "
+                    "import`, where the budget can be raised for that run"
+                ),
+                "batch": ingested.failure.public_id,
+                "error": ingested.failure.error,
+            },
+        )
     if ingested.failure is not None:
         return JSONResponse(
             status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,

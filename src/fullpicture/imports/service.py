@@ -27,7 +27,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import repository
 from fullpicture.imports.authority import EVERY_AGENCY, FeedAuthority
-from fullpicture.imports.batch_run import REPAIRS_COLUMN, BatchRun, ImportProgress
+from fullpicture.imports.batch_run import REPAIRS_COLUMN, BatchRun, ImportProgress, ImportTooSlow
 from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.parsing import ValidationContext
 from fullpicture.imports.readers import (
@@ -68,6 +68,9 @@ class ImportFailed(Exception):
         self.started_at = batch.started_at
         self.public_id = batch.public_id
         self.error = f"{type(error).__name__}: {error}"
+        #: The batch ran past its time budget: the feed is too big for one run, not broken,
+        #: so the API answers 413 with what to do rather than 500.
+        self.over_time_budget = isinstance(error, ImportTooSlow)
 
 
 def import_feed(
