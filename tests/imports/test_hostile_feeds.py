@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -268,6 +269,48 @@ def test_a_file_of_separators_is_refused_in_bounded_time_and_memory(
         tracemalloc.stop()
     assert peak < 64 * 1024 * 1024, peak  # Python-side memory of reading a 2 MB file
     db_session.rollback()
+
+
+def test_a_parquet_file_with_an_oversized_cell_is_refused_before_it_is_read(
+    db_session: Session, agencies: None, tmp_path: Path, limits: pytest.MonkeyPatch
+) -> None:
+    # pyarrow decodes a column chunk whole, so a 400 MB cell was in memory before the row
+    # check saw it. The sizes in the file's metadata refuse it first; nothing is read.
+    reads: list[object] = []
+    real_iter_batches = pq.ParquetFile.iter_batches
+
+    def counted(self: pq.ParquetFile, *args: Any, **kwargs: Any) -> Any:
+        reads.append(self)
+        return real_iter_batches(self, *args, **kwargs)
+
+    limits.setattr(pq.ParquetFile, "iter_batches", counted)
+    huge = "x" * 100_000  # compresses to a few kB: the upload limit does not see it
+    one_row = tmp_path / "one" / "records.parquet"
+    one_row.parent.mkdir()
+    WRITERS["parquet"](one_row, [record("C1", given_name=huge)])
+    assert one_row.stat().st_size < 20_000
+    with pytest.raises(service.FeedFileError, match="FULLPICTURE_IMPORT_MAX_ROW_BYTES"):
+        run(db_session, one_row)
+    # In a row group of many small rows the average stays under the row limit; the column
+    # chunk bound catches the cell.
+    limits.setenv("FULLPICTURE_IMPORT_MAX_PARQUET_COLUMN_CHUNK_BYTES", str(64 * 1024))
+    get_settings.cache_clear()
+    many_rows = tmp_path / "many" / "records.parquet"
+    many_rows.parent.mkdir()
+    rows = [record(f"C{n}") for n in range(50)] + [record("C50", given_name=huge)]
+    WRITERS["parquet"](many_rows, rows)
+    with pytest.raises(
+        service.FeedFileError,
+        match=r"column 'given_name' of rows 1-51 .*IMPORT_MAX_PARQUET_COLUMN_CHUNK_BYTES",
+    ):
+        run(db_session, many_rows)
+    assert reads == []
+    assert db_session.scalar(select(func.count()).select_from(SourceRecord)) == 0
+    # The same rows with an ordinary name are read and stored.
+    rows[-1] = record("C50")
+    WRITERS["parquet"](many_rows, rows)
+    assert run(db_session, many_rows).batch.tables["records"].new == 51
+    assert reads
 
 
 def test_an_import_past_its_time_budget_is_rolled_back(

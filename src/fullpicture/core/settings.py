@@ -126,6 +126,15 @@ class Settings(AccessSettings):
             "quarantined, a CSV file with one is refused (its rows cannot be told apart)."
         ),
     )
+    import_max_parquet_column_chunk_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=4096,
+        description=(
+            "Largest column of one Parquet row group (uncompressed, from the file's metadata) "
+            "an import reads: pyarrow decodes a column chunk whole, so a larger one is refused "
+            "before it is read; re-export with smaller row groups."
+        ),
+    )
     import_max_quarantined_rows: int = Field(
         default=50_000,
         ge=1,

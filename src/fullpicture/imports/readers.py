@@ -141,7 +141,9 @@ def check_file(feed_file: FeedFile) -> None:
     if feed_file.file_format == "csv":
         columns = _csv_header(feed_file)
     elif feed_file.file_format == "parquet":
-        columns = [name.strip().lower() for name in _parquet(feed_file).schema_arrow.names]
+        parquet = _parquet(feed_file)
+        _check_parquet_sizes(feed_file, parquet.metadata)
+        columns = [name.strip().lower() for name in parquet.schema_arrow.names]
     else:
         return  # JSON Lines has no header: a missing field is a problem of each row
     missing = [name for name in required if name not in columns]
@@ -163,6 +165,42 @@ def _csv_header(feed_file: FeedFile) -> list[str]:
             f"{feed_file.path.name}: the header row is not UTF-8 text; save the file as UTF-8"
         )
     return columns
+
+
+def _check_parquet_sizes(feed_file: FeedFile, metadata: pq.FileMetaData) -> None:
+    """Refuse, from the metadata alone, a Parquet file whose row groups hold more than its
+    rows could: pyarrow decodes a column chunk (and so any one cell in it) whole before a row
+    can be looked at, so a 400 MB cell would be in memory before the row limit saw it.
+
+    Two bounds, each on the uncompressed sizes the file declares: a row group larger than
+    ``import_max_row_bytes`` times its rows must hold a row past the row limit (the CSV
+    reader refuses a file with such a line too), and no column chunk may be larger than
+    ``import_max_parquet_column_chunk_bytes``, which bounds one cell in a large row group."""
+    settings = get_settings()
+    row_limit = settings.import_max_row_bytes
+    chunk_limit = settings.import_max_parquet_column_chunk_bytes
+    first_row = 1
+    for group_index in range(metadata.num_row_groups):
+        group = metadata.row_group(group_index)
+        rows = f"rows {first_row:,}-{first_row + group.num_rows - 1:,}"
+        for column_index in range(group.num_columns):
+            column = group.column(column_index)
+            if column.total_uncompressed_size > chunk_limit:
+                raise FeedFileError(
+                    f"{feed_file.path.name}: column {column.path_in_schema!r} of {rows} is "
+                    f"{column.total_uncompressed_size:,} bytes uncompressed, more than "
+                    f"{chunk_limit:,} (FULLPICTURE_IMPORT_MAX_PARQUET_COLUMN_CHUNK_BYTES); "
+                    "nothing was read: re-export the file with smaller row groups (e.g. "
+                    "pyarrow's row_group_size=50000) or check the column for an oversized value"
+                )
+        if group.total_byte_size > row_limit * max(group.num_rows, 1):
+            raise FeedFileError(
+                f"{feed_file.path.name}: {rows} hold {group.total_byte_size:,} bytes "
+                f"uncompressed, more than {row_limit:,} bytes a row "
+                "(FULLPICTURE_IMPORT_MAX_ROW_BYTES), so some row is longer than any feed row "
+                "can be; nothing was read: check the file for an oversized value"
+            )
+        first_row += group.num_rows
 
 
 def _parquet(feed_file: FeedFile) -> pq.ParquetFile:
