@@ -5,7 +5,8 @@ Excel, LibreOffice and Google Sheets as a formula (``=HYPERLINK(...)`` can send 
 ``=cmd|...`` once ran programs). As OWASP's "CSV Injection" advice says, such a cell is
 written with a leading ``'`` (which spreadsheets take as "this is text" and hide) and the
 whole field is quoted. Every CSV export of fullpicture — the chronology (API and CLI), the
-quarantine export, and the partnership dashboard's — writes its lines with ``csv_line``.
+quarantine export, the partnership dashboard's, and ``fullpicture link``'s CLUSTERS.csv —
+writes its lines with ``csv_line``.
 
 The full-width forms (``＝ ＋ － ＠``) are neutralised too: some spreadsheets in East Asian
 locales take them as the ASCII ones when a formula is typed.
