@@ -18,7 +18,7 @@ TODAY = dt.date(2026, 12, 4)
 _ids = iter(range(1, 1000))
 
 
-def _entry(
+def chronology_entry(
     summary: str,
     *,
     days_ago: int,
@@ -114,8 +114,8 @@ def _prompts(
 
 
 def test_a_child_not_seen_alone_across_two_contacts() -> None:
-    first = _entry("Home visit; child seen with mother in the kitchen.", days_ago=40)
-    second = _entry("Clinic: mother present throughout, child quiet.", days_ago=10)
+    first = chronology_entry("Home visit; child seen with mother in the kitchen.", days_ago=40)
+    second = chronology_entry("Clinic: mother present throughout, child quiet.", days_ago=10)
     assert "child not seen alone" not in _prompts(_chronology(first))
     [prompt] = _prompts(_chronology(first, second))["child not seen alone"]
     assert "across 2 contacts" in prompt.question
@@ -124,17 +124,17 @@ def test_a_child_not_seen_alone_across_two_contacts() -> None:
 
 
 def test_repeated_was_not_brought_within_a_year() -> None:
-    recent = _entry("Not brought to the hearing check.", days_ago=30, code="WNB")
-    old = _entry("Not brought to the dentist.", days_ago=400, code="WNB")
+    recent = chronology_entry("Not brought to the hearing check.", days_ago=30, code="WNB")
+    old = chronology_entry("Not brought to the dentist.", days_ago=400, code="WNB")
     assert "repeated was-not-brought" not in _prompts(_chronology(recent, old))
-    again = _entry("Not brought to the follow-up.", days_ago=5, code="WNB")
+    again = chronology_entry("Not brought to the follow-up.", days_ago=5, code="WNB")
     [prompt] = _prompts(_chronology(recent, old, again))["repeated was-not-brought"]
     assert "not brought 2 times in 365 days" in prompt.question
     assert {e.event_id for e in prompt.evidence} == {recent.event_id, again.event_id}
 
 
 def test_a_serious_concern_only_one_agency_holds() -> None:
-    concern = _entry(
+    concern = chronology_entry(
         "Bruise on the upper arm, explanation vague.",
         days_ago=20,
         code="PHY-INJ",
@@ -169,5 +169,5 @@ def test_an_adult_no_other_agency_has_met_and_who_moved_in() -> None:
 
 
 def test_no_prompt_without_anything_that_raises_one() -> None:
-    routine = _entry("Immunisations given; child well.", days_ago=3)
+    routine = chronology_entry("Immunisations given; child well.", days_ago=3)
     assert _prompts(_chronology(routine), None) == {}
