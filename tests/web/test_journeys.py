@@ -73,6 +73,16 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 session, role=Role.PRACTITIONER, agency=picture.gp, password=password
             ).username,
             "auditor": make_user(session, role=Role.AUDITOR, password=password).username,
+            # The pooled view, at agencies that know Amelia but not Zebedee.
+            "social_worker": make_user(
+                session, role=Role.SOCIAL_WORKER, agency=picture.gp, password=password
+            ).username,
+            "team_manager": make_user(
+                session, role=Role.TEAM_MANAGER, agency=picture.school, password=password
+            ).username,
+            "administrator": make_user(
+                session, role=Role.ADMINISTRATOR, password=password
+            ).username,
             "front_door": make_user(
                 session, role=Role.FRONT_DOOR, agency=picture.gp, password=password
             ).username,
@@ -449,7 +459,10 @@ def _walk(page: Any, served: Served, starts: list[str], limit: int = 40) -> list
     return visited
 
 
-@pytest.mark.parametrize("who", ["school_teacher", "school", "gp", "auditor"])
+@pytest.mark.parametrize(
+    "who",
+    ["school_teacher", "school", "gp", "auditor", "social_worker", "team_manager", "administrator"],
+)
 def test_every_page_a_user_reaches_shows_only_children_their_agency_knows(
     served: Served, who: str
 ) -> None:
