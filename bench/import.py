@@ -44,6 +44,7 @@ from fullpicture.chronology.models import (
 from fullpicture.core import migrations
 from fullpicture.core.database import make_engine, session_factory, unit_of_work, utc_now
 from fullpicture.imports.flows import run_import
+from fullpicture.wiring import connect_capabilities
 
 POSTGRES_URL = os.environ.get(
     "FULLPICTURE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -325,6 +326,7 @@ def main() -> None:
         help="file format of the events feed (the same rows; blank cells become null)",
     )
     args = parser.parse_args()
+    connect_capabilities()  # the import ends with the seen-elsewhere step, as in the app
     console = Console()
     workdir = Path(tempfile.mkdtemp(prefix="fp-bench-import-"))
     try:

@@ -22,6 +22,11 @@ from sqlalchemy.orm import Session
 
 from fullpicture.core import migrations
 from fullpicture.core.database import make_engine
+from fullpicture.wiring import connect_capabilities
+
+# Tests call the services directly as well as through the app and the CLI: connect the
+# capabilities once for the run, as those entry points do when they start.
+connect_capabilities()
 
 POSTGRES_URL = os.environ.get(
     "FULLPICTURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -72,6 +72,28 @@ _involvement_sources: list[InvolvementSource] = []
 _shared_record_sources: list[SharedRecordSource] = []
 _shared_event_sources: list[SharedEventSource] = []
 _read_grounds_sources: list[ReadGroundsSource] = []
+_connected = False
+
+
+class CapabilitiesNotConnected(RuntimeError):
+    """A programmer's error: an entry point read through the rule before connecting the
+    capabilities that widen it."""
+
+
+def mark_connected() -> None:
+    """Called by ``fullpicture.wiring.connect_capabilities`` once every source is in."""
+    global _connected
+    _connected = True
+
+
+def require_connected() -> None:
+    """Refuse to apply the rule before the capabilities widening it are connected: without
+    them a share or a case would silently give no access and imports would tell no one."""
+    if not _connected:
+        raise CapabilitiesNotConnected(
+            "the capabilities are not connected: call "
+            "fullpicture.wiring.connect_capabilities() when the process starts"
+        )
 
 
 def register_involvement_source(source: InvolvementSource) -> InvolvementSource:
@@ -105,11 +127,13 @@ def register_read_grounds_source(source: ReadGroundsSource) -> ReadGroundsSource
 
 def shared_record_sources() -> tuple[SharedRecordSource, ...]:
     """The registered sources of records shared with an agency."""
+    require_connected()
     return tuple(_shared_record_sources)
 
 
 def shared_event_sources() -> tuple[SharedEventSource, ...]:
     """The registered sources of single chronology entries shared with an agency."""
+    require_connected()
     return tuple(_shared_event_sources)
 
 
@@ -117,6 +141,7 @@ def read_grounds(
     db_session: Session, *, subject: AuthSubject, person_id: int, now: dt.datetime
 ) -> dict[str, Any]:
     """Audit detail from every registered source for one read of one person."""
+    require_connected()
     grounds: dict[str, Any] = {}
     for source in _read_grounds_sources:
         grounds.update(source(db_session, subject, person_id, now))
@@ -178,7 +203,7 @@ def _need_to_know_links(subject: AuthSubject, now: dt.datetime) -> list[Select[i
             PersonRecordLink.person_id.in_(break_glass_person_ids(subject, now)),
         )
     )
-    parts.extend(source(subject, now) for source in _shared_record_sources)
+    parts.extend(source(subject, now) for source in shared_record_sources())
     return parts
 
 
@@ -186,7 +211,7 @@ def _involved_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
     links = union_all(*_need_to_know_links(subject, now)).subquery("need_to_know_link")
     parts: list[Select[int]] = [select(links.c.person_id)]
     parts.extend(source(subject, now) for source in _involvement_sources)
-    for event_source in _shared_event_sources:
+    for event_source in shared_event_sources():
         shared = event_source(subject, now).subquery("shared_event_person")
         parts.append(select(shared.c.person_id))
     combined = union(*parts).subquery("involved_person")

@@ -20,6 +20,7 @@ from fullpicture.cli import sharing as sharing_cli
 from fullpicture.cli import supervision as supervision_cli
 from fullpicture.cli import synth as synth_cli
 from fullpicture.cli import workflow as workflow_cli
+from fullpicture.wiring import connect_capabilities
 
 app = typer.Typer(
     name="fullpicture",
@@ -27,6 +28,14 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def start() -> None:
+    """One picture of a child across the agencies around them."""
+    connect_capabilities()
+
+
 app.add_typer(db_cli.app, name="db")
 app.add_typer(agencies_cli.app, name="agency")
 app.command("import")(imports_cli.import_command)

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from fullpicture.access import audit
+from fullpicture.access import repository as access_repository
 from fullpicture.core.database import unit_of_work
 from fullpicture.imports import service
 from fullpicture.imports.authority import EVERY_AGENCY, FeedAuthority
@@ -151,6 +152,8 @@ def ingest_feed(
     told = AfterIngest(
         batch_public_id=batch_id, actor=actor, actor_user_id=actor_user_id, follow_up=outcome
     )
+    # An import tells practitioners a child was seen elsewhere only once that step is in.
+    access_repository.require_connected()
     for step in _after_ingest_steps:
         step(db_session, told)
     return Ingested(result=result, follow_up=outcome)

@@ -45,6 +45,7 @@ from fullpicture.web.templating import (
     FrontendPackagesMissing,
     govuk_frontend_dir,
 )
+from fullpicture.wiring import connect_capabilities
 from fullpicture.workflow import api as workflow_api
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -59,6 +60,7 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
 
 def create_app() -> FastAPI:
+    connect_capabilities()
     app = FastAPI(
         title="fullpicture",
         version=__version__,

@@ -29,7 +29,7 @@ from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.core.database import utc_now
 from fullpicture.harm.models import AlertStatus, HarmAlert
-from fullpicture.imports.flows import AfterIngest, register_after_ingest
+from fullpicture.imports.flows import AfterIngest
 from fullpicture.imports.models import ImportBatch
 from fullpicture.people.models import Person, PersonRecordLink
 from fullpicture.people.repository import link_is_current
@@ -171,7 +171,6 @@ def notify_seen_elsewhere(
     return raised
 
 
-@register_after_ingest
 def seen_elsewhere_after_ingest(db_session: Session, told: AfterIngest) -> None:
     """The ingest flow's step: runs in the import's transaction, so within minutes of it."""
     notify_seen_elsewhere(db_session, batch_public_id=told.batch_public_id)
