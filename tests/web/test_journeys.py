@@ -496,3 +496,35 @@ def test_every_page_a_user_reaches_shows_only_children_their_agency_knows(
     assert len(visited) >= 5
     assert leaks == []
     assert problems == []
+
+
+def test_the_api_docs_try_a_write_as_the_signed_in_user(served: Served) -> None:
+    """Swagger UI's "Try it out" on a POST, signed in: the request carries the session's CSRF
+    token and is answered (it was refused with "The CSRF token is missing or wrong")."""
+    answers: list[tuple[str, int, bool]] = []
+    with browser_page() as page:
+        _sign_in(page, served, "school_teacher")
+        page.on(
+            "response",
+            lambda r: (
+                answers.append(
+                    (r.request.method, r.status, bool(r.request.headers.get("x-csrf-token")))
+                )
+                if r.url.endswith("/api/v1/referrals/check")
+                else None
+            ),
+        )
+        page.goto(f"{served.url}/api/docs")
+        page.wait_for_selector(".opblock-post", timeout=30_000)
+        operation = page.locator(".opblock-post").filter(
+            has=page.locator('[data-path="/api/v1/referrals/check"]')
+        )
+        operation.locator(".opblock-summary").click()
+        operation.locator("button:has-text('Try it out')").click()
+        operation.locator("textarea.body-param__text").fill(
+            '{"text": "Mum seemed a bit off today.", "child_id": null}'
+        )
+        operation.locator("button:has-text('Execute')").click()
+        page.wait_for_selector(".live-responses-table .response-col_status", timeout=30_000)
+        assert page.js_errors == []
+    assert answers == [("POST", 200, True)]
