@@ -162,7 +162,12 @@ def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[st
         per_child = max(1, args.background_events // max(1, args.background_children))
         for person in people[1:]:
             events_for(person.id, per_child)
-        found = linkage_repository.current_source_records(db_session=session)
+        found = linkage_repository.current_source_records(
+            db_session=session,
+            linker=access_service.system_principal(
+                db_session=session, job="web benchmark", operator="bench"
+            ),
+        )
         prepared = prepare(linkage_repository.records_frame(db_session=session, records=found))
         linkage_repository.upsert_index(
             db_session=session,

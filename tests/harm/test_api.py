@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
 from fullpicture.access.roles import Scope
+from fullpicture.access.subject import SystemPrincipal
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology.export import CSV_COLUMNS, HELD_ELSEWHERE_MARKER, chronology_csv
 from fullpicture.chronology.models import ParticipantRole
@@ -30,6 +31,11 @@ from tests.chronology import factories as make
 
 CASES = Path("/work/shared/eval/cases")
 AS_OF = dt.date(2025, 6, 30)
+
+
+def _scorer(db_session: Session) -> SystemPrincipal:
+    """The audited job a test scores as (access.service.system_principal)."""
+    return access_service.system_principal(db_session=db_session, job="harm test", operator="test")
 
 
 def _child(db_session: Session) -> tuple[Agency, Person]:
@@ -227,7 +233,11 @@ def test_alert_workflow_over_http(app_client: TestClient, db_session: Session) -
     # The front door that holds the child's record gets the alert and decides on it.
     csc = _csc_holds_the_child(db_session, child)
     service.record_alerts(
-        db_session=db_session, result=service.score_population(db_session=db_session, as_of=AS_OF)
+        db_session=db_session,
+        scorer=_scorer(db_session),
+        result=service.score_population(
+            db_session=db_session, scorer=_scorer(db_session), as_of=AS_OF
+        ),
     )
     authorise_client(app_client, db_session, agency=school)
     listed = app_client.get("/api/v1/alerts?status=new").json()
@@ -322,7 +332,11 @@ def test_the_front_door_sees_every_agencys_alert_evidence(
     _school, child = _child(db_session)
     csc = _csc_holds_the_child(db_session, child)
     service.record_alerts(
-        db_session=db_session, result=service.score_population(db_session=db_session, as_of=AS_OF)
+        db_session=db_session,
+        scorer=_scorer(db_session),
+        result=service.score_population(
+            db_session=db_session, scorer=_scorer(db_session), as_of=AS_OF
+        ),
     )
     authorise_client(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
     listed = app_client.get("/api/v1/alerts").json()

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
+from fullpicture.access.subject import SystemPrincipal
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology.models import Event, ParticipantRole
 from fullpicture.cli.main import app
@@ -28,6 +30,11 @@ from fullpicture.people.models import Person, SourceRecord
 from tests.access.principals import authorise_client, make_user
 from tests.chronology import factories as make
 from tests.conftest import TestDatabase
+
+
+def _scorer(db_session: Session) -> SystemPrincipal:
+    """The audited job a test scores as (access.service.system_principal)."""
+    return access_service.system_principal(db_session=db_session, job="harm test", operator="test")
 
 
 def _child(db_session: Session, *, ancient: bool) -> tuple[Agency, Person]:
@@ -69,7 +76,10 @@ def test_a_child_with_an_entry_from_year_one_is_a_422_that_says_why(
     assert "entry dated 0001-01-01" in response.json()["detail"]
     with pytest.raises(service.HarmNotComputable, match="correct or withdraw"):
         service.assess_one_child(
-            db_session=db_session, person_id=child.id, as_of=dt.date(2025, 6, 30)
+            db_session=db_session,
+            scorer=_scorer(db_session),
+            person_id=child.id,
+            as_of=dt.date(2025, 6, 30),
         )
 
 

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
+from fullpicture.access.subject import SystemPrincipal
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.models import ParticipantRole
 from fullpicture.harm import service
@@ -18,6 +20,11 @@ from tests.chronology import factories as make
 
 AS_OF = dt.date(2025, 6, 30)
 SUBJECT = ParticipantRole.SUBJECT
+
+
+def _scorer(db_session: Session) -> SystemPrincipal:
+    """The audited job a test scores as (access.service.system_principal)."""
+    return access_service.system_principal(db_session=db_session, job="harm test", operator="test")
 
 
 def _record(db_session: Session, agency_id: int, ref: str, dob: dt.date) -> None:
@@ -82,14 +89,18 @@ def test_batch_alerts_have_evidence_and_match_the_incremental_path(
     db_session: Session, baby: dict[str, object]
 ) -> None:
     child: Person = baby["child"]  # type: ignore[assignment]
-    result = service.score_population(db_session=db_session, as_of=AS_OF)
+    result = service.score_population(
+        db_session=db_session, scorer=_scorer(db_session), as_of=AS_OF
+    )
     kinds = {(a.kind, a.day) for a in result.alerts}
     assert ("injury_non_mobile_baby", dt.date(2025, 4, 2)) in kinds
     injury = next(a for a in result.alerts if a.kind == "injury_non_mobile_baby")
     assert len(injury.evidence) == 2  # the GP's and the police's entry: one incident
     assert "immediate referral" in injury.reason
 
-    one = service.assess_one_child(db_session=db_session, person_id=child.id, as_of=AS_OF)
+    one = service.assess_one_child(
+        db_session=db_session, scorer=_scorer(db_session), person_id=child.id, as_of=AS_OF
+    )
     assert {(a.kind, a.day, a.evidence) for a in one.alerts} == {
         (a.kind, a.day, a.evidence) for a in result.alerts
     }
@@ -103,23 +114,37 @@ def test_alerts_are_stored_once_and_routed_to_the_csc_holding_the_child(
     db_session: Session, baby: dict[str, object]
 ) -> None:
     child: Person = baby["child"]  # type: ignore[assignment]
-    result = service.score_population(db_session=db_session, as_of=AS_OF)
-    stored = service.record_alerts(db_session=db_session, result=result)
+    result = service.score_population(
+        db_session=db_session, scorer=_scorer(db_session), as_of=AS_OF
+    )
+    stored = service.record_alerts(db_session=db_session, scorer=_scorer(db_session), result=result)
     assert stored and all(a.status is AlertStatus.NEW for a in stored)
     assert {a.routed_to_agency_id for a in stored} == {baby["csc"].id}  # type: ignore[attr-defined]
     assert "no lead practitioner" in stored[0].routing_reason
     assert all(a.evidence["event_ids"] for a in stored)
     again = service.record_alerts(
         db_session=db_session,
-        result=service.score_population(db_session=db_session, as_of=AS_OF),
+        scorer=_scorer(db_session),
+        result=service.score_population(
+            db_session=db_session, scorer=_scorer(db_session), as_of=AS_OF
+        ),
     )
     assert again == []
-    assert service.on_event_recorded(db_session=db_session, person_id=child.id, as_of=AS_OF) == []
+    assert (
+        service.on_event_recorded(
+            db_session=db_session, scorer=_scorer(db_session), person_id=child.id, as_of=AS_OF
+        )
+        == []
+    )
 
 
 def test_workflow_new_acknowledged_closed(db_session: Session, baby: dict[str, object]) -> None:
-    result = service.score_population(db_session=db_session, as_of=AS_OF)
-    alert = service.record_alerts(db_session=db_session, result=result)[0]
+    result = service.score_population(
+        db_session=db_session, scorer=_scorer(db_session), as_of=AS_OF
+    )
+    alert = service.record_alerts(db_session=db_session, scorer=_scorer(db_session), result=result)[
+        0
+    ]
     # Decisions are the signed-in user's, of the agency the alert is routed to.
     manager = subject_of(
         make_user(db_session, role=Role.TEAM_MANAGER, agency=baby["csc"])  # type: ignore[arg-type]
@@ -164,9 +189,11 @@ def test_only_the_latest_version_of_a_corrected_entry_is_scored(db_session: Sess
     _record(db_session, gp.id, "V1", dt.date(2015, 1, 1))
     make.event(db_session, gp, "v-1", dt.date(2025, 3, 1), "SEX-ABU", [("V1", SUBJECT)])
     make.event(db_session, gp, "v-1", dt.date(2025, 3, 1), "PRC-RTN", [("V1", SUBJECT)], version=2)
-    one = service.assess_one_child(db_session=db_session, person_id=child.id, as_of=AS_OF)
+    one = service.assess_one_child(
+        db_session=db_session, scorer=_scorer(db_session), person_id=child.id, as_of=AS_OF
+    )
     assert one.alerts == () and one.explanation.score == 0
-    batch = service.score_population(db_session=db_session, as_of=AS_OF)
+    batch = service.score_population(db_session=db_session, scorer=_scorer(db_session), as_of=AS_OF)
     assert [a for a in batch.alerts if a.child_id == child.id] == []
 
 
@@ -187,13 +214,15 @@ def test_the_database_paths_score_what_each_entry_says(db_session: Session) -> N
     for agency, record, ref, day, code, summary in entries:
         make.event(db_session, agency, ref, day, code, [(record, SUBJECT)], summary=summary)
 
-    one = service.assess_one_child(db_session=db_session, person_id=child.id, as_of=AS_OF)
+    one = service.assess_one_child(
+        db_session=db_session, scorer=_scorer(db_session), person_id=child.id, as_of=AS_OF
+    )
     scored = {(c.code, c.day, c.severity) for c in one.explanation.contributions}
     # The 97 % report is not persistent absence; the two clinic visits follow the fracture,
     # which was an explained accident of a 9-year-old (severity 1); the hunger stands.
     assert scored == {("PHY-INJ", dt.date(2024, 9, 27), 1), ("NEG-BAS", dt.date(2025, 1, 10), 3)}
     assert not one.alerts  # no "minor injury cluster", no "absence with another concern"
 
-    batch = service.score_population(db_session=db_session, as_of=AS_OF)
+    batch = service.score_population(db_session=db_session, scorer=_scorer(db_session), as_of=AS_OF)
     assert batch.score_of()[child.id] == pytest.approx(one.explanation.score)
     assert not [a for a in batch.alerts if a.child_id == child.id]

@@ -23,12 +23,16 @@ from fullpicture.access.models import Role
 from fullpicture.chronology.models import Event
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import service
+from fullpicture.imports.authority import FeedScope
 from fullpicture.imports.models import BatchStatus, ImportBatch
 from fullpicture.imports.rows import EventRow
 from fullpicture.imports.schemas import ImportResult
 from fullpicture.people.models import SourceRecord
 from tests.access.principals import authorise_client
 from tests.imports.feeds import WRITERS, declare_every_agency, event, record, register_agencies
+
+#: A partnership data-team user's view: every feed's quarantined rows.
+EVERY_FEED = FeedScope(agency_code=None, every_feed=True)
 
 
 def run(db_session: Session, *paths: Path) -> ImportResult:
@@ -59,7 +63,10 @@ def test_the_quarantine_export_never_hands_a_spreadsheet_a_formula(
     result = run(db_session, feed(tmp_path, "one", records=[record("C1")], events=events))
     assert result.batch.tables["events"].quarantined == 2
     exported = service.export_quarantine(
-        db_session=db_session, batch_public_id=result.batch.public_id, out_dir=tmp_path / "fix"
+        db_session=db_session,
+        batch_public_id=result.batch.public_id,
+        out_dir=tmp_path / "fix",
+        scope=EVERY_FEED,
     )
     text = exported.files["events"].read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))

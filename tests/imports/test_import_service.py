@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.imports import references, service
+from fullpicture.imports.authority import FeedScope
 from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.schemas import ImportResult
 from fullpicture.people.models import SourceRecord, SourceRelationship
@@ -28,6 +29,9 @@ from tests.imports.feeds import (
     stored_state,
     write_csv,
 )
+
+#: A partnership data-team user's view: every feed's quarantined rows.
+EVERY_FEED = FeedScope(agency_code=None, every_feed=True)
 
 
 def run(
@@ -380,7 +384,10 @@ class TestRepair:
             ),
         )
         exported = service.export_quarantine(
-            db_session=db_session, batch_public_id=first.batch.public_id, out_dir=tmp_path / "fix"
+            db_session=db_session,
+            batch_public_id=first.batch.public_id,
+            out_dir=tmp_path / "fix",
+            scope=EVERY_FEED,
         )
         assert exported.rows_written == {"records": 1, "events": 1}
         for path in exported.files.values():
@@ -403,7 +410,11 @@ class TestRepair:
         (row,) = first.quarantined
         assert row.id is not None
         service.dismiss_quarantined_row(
-            db_session=db_session, row_id=row.id, dismissed_by="analyst", reason="test data"
+            db_session=db_session,
+            scope=EVERY_FEED,
+            row_id=row.id,
+            dismissed_by="analyst",
+            reason="test data",
         )
         stored = db_session.get(QuarantinedRow, row.id)
         assert stored is not None
@@ -414,7 +425,11 @@ class TestRepair:
         )
         with pytest.raises(service.QuarantineError):
             service.dismiss_quarantined_row(
-                db_session=db_session, row_id=row.id, dismissed_by="x", reason="again"
+                db_session=db_session,
+                scope=EVERY_FEED,
+                row_id=row.id,
+                dismissed_by="x",
+                reason="again",
             )
 
 
@@ -509,7 +524,10 @@ def test_export_writes_structured_rows_in_csv_notation(
     result = run(db_session, directory)
     assert result.batch.tables["events"].quarantined == 2
     exported = service.export_quarantine(
-        db_session=db_session, batch_public_id=result.batch.public_id, out_dir=tmp_path / "out"
+        db_session=db_session,
+        batch_public_id=result.batch.public_id,
+        out_dir=tmp_path / "out",
+        scope=EVERY_FEED,
     )
     text = exported.files["events"].read_text(encoding="utf-8")
     assert "C1:victim|A1:alleged_perpetrator" in text

@@ -6,7 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.access.models import AuditEntry, Role
+from fullpicture.access.subject import SystemPrincipal
 from fullpicture.agencies.models import Agency
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage import service as linkage_service
@@ -17,6 +19,13 @@ from fullpicture.linkage.rules import default_rules
 from fullpicture.people.models import Person, PersonRecordLink
 from tests.access.principals import authorise_client
 from tests.linkage.population import build_population, store_population
+
+
+def _linker(db_session: Session) -> SystemPrincipal:
+    """The audited job a test reads linkage's own records as."""
+    return access_service.system_principal(
+        db_session=db_session, job="linkage test", operator="test"
+    )
 
 
 def test_run_explain_review_and_households(app_client: TestClient, db_session: Session) -> None:
@@ -105,7 +114,9 @@ def test_run_explain_review_and_households(app_client: TestClient, db_session: S
         json={"action": "confirm", "reason": "changed my mind"},
     )
     assert again.status_code == 409
-    active = repo.active_links(db_session=db_session, keys=[left, right])
+    active = repo.active_links(
+        db_session=db_session, linker=_linker(db_session), keys=[left, right]
+    )
     assert active[left].person_id != active[right].person_id
 
     # The household view needs a need to know the child: an unrelated practitioner gets 404.

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
-from fullpicture.access.subject import AuthSubject
+from fullpicture.access.subject import AuthSubject, SystemPrincipal
 from fullpicture.agencies.models import Agency
 from fullpicture.linkage import explain as linkage_explain
 from fullpicture.linkage import repository as repo
@@ -30,8 +31,20 @@ from tests.linkage.population import build_population, db_truth, pairwise_scores
 RULES = default_rules()
 
 
+def _linker(db_session: Session) -> SystemPrincipal:
+    """The audited job a test reads linkage's own records as."""
+    return access_service.system_principal(
+        db_session=db_session, job="linkage test", operator="test"
+    )
+
+
 def _partition(db_session: Session) -> dict[str, int]:
-    return {key: link.person_id for key, link in repo.active_links(db_session=db_session).items()}
+    return {
+        key: link.person_id
+        for key, link in repo.active_links(
+            db_session=db_session, linker=_linker(db_session)
+        ).items()
+    }
 
 
 def _groups(partition: dict[str, int]) -> set[frozenset[str]]:
@@ -206,7 +219,7 @@ def test_confirmation_links_a_separate_pair_for_good(
     linkage_service.link_database(db_session=db_session, rules=RULES, started_by="test")
     after = _partition(db_session)
     assert after[left] == after[right]
-    link = repo.active_links(db_session=db_session, keys=[left])[left]
+    link = repo.active_links(db_session=db_session, linker=_linker(db_session), keys=[left])[left]
     assert link.method == "confirmed"
 
 
@@ -243,6 +256,7 @@ def test_incremental_equals_batch(db_session: Session) -> None:
     for row in late.iter_rows(named=True):
         outcome = linkage_service.link_record(
             db_session=db_session,
+            linker=_linker(db_session),
             agency_id=agencies[row["source"]],
             record_ref=row["record_id"],
             rules=RULES,

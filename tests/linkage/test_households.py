@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
+from fullpicture.access.subject import SystemPrincipal
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.linkage.households import child_household_view, rebuild_households
 from fullpicture.people.models import (
@@ -22,6 +23,13 @@ from fullpicture.people.models import (
 )
 
 OAK = {"line": "12 Oak Road", "postcode": "SE25 4AB"}
+
+
+def _linker(db_session: Session) -> SystemPrincipal:
+    """The audited job a test reads linkage's own records as."""
+    return access_service.system_principal(
+        db_session=db_session, job="household test", operator="test"
+    )
 
 
 def _agency(db_session: Session, code: str) -> Agency:
@@ -172,9 +180,16 @@ def _ava_at_oak_road(db_session: Session) -> dict[str, Any]:
 def test_child_view_lists_every_adult_and_flags_the_unseen(db_session: Session) -> None:
     built = _ava_at_oak_road(db_session)
     ava, jane, dean, mark = (built["people"][k] for k in ("ava", "jane", "dean", "mark"))
-    counts = rebuild_households(db_session=db_session, as_of=dt.date(2026, 11, 25))
+    counts = rebuild_households(
+        db_session=db_session, linker=_linker(db_session), as_of=dt.date(2026, 11, 25)
+    )
     assert counts["relationships"] == 2
-    assert rebuild_households(db_session=db_session, as_of=dt.date(2026, 11, 25)) == counts
+    assert (
+        rebuild_households(
+            db_session=db_session, linker=_linker(db_session), as_of=dt.date(2026, 11, 25)
+        )
+        == counts
+    )
 
     # The whole record, as a job with no user behind it reads it (audited as system.read).
     whole_record = access_service.system_principal(
@@ -217,7 +232,9 @@ def test_child_view_lists_every_adult_and_flags_the_unseen(db_session: Session) 
         )
     )
     db_session.flush()
-    rebuild_households(db_session=db_session, as_of=dt.date(2026, 11, 25))
+    rebuild_households(
+        db_session=db_session, linker=_linker(db_session), as_of=dt.date(2026, 11, 25)
+    )
     assert db_session.scalars(
         select(HouseholdMembership).where(HouseholdMembership.basis == "practitioner")
     ).one()
@@ -233,7 +250,9 @@ def test_a_partner_agency_sees_only_the_household_members_it_holds_records_of(
 
     built = _ava_at_oak_road(db_session)
     agencies, people = built["agencies"], built["people"]
-    rebuild_households(db_session=db_session, as_of=dt.date(2026, 11, 25))
+    rebuild_households(
+        db_session=db_session, linker=_linker(db_session), as_of=dt.date(2026, 11, 25)
+    )
     ava = people["ava"]
 
     teacher = subject_of(make_user(db_session, agency=agencies["school"]))

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     and_,
     delete,
@@ -57,6 +58,7 @@ from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject, Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
+from fullpicture.people.repository import link_is_current
 
 #: Person ids the subject's agency is involved with beyond holding a record (e.g. on the plan).
 InvolvementSource = Callable[[AuthSubject, dt.datetime], Select[int]]
@@ -160,7 +162,12 @@ def _no_links() -> Select[int, int, str]:
 
 def break_glass_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
     """Persons the subject holds a live break-glass grant for."""
-    return select(BreakGlassGrant.person_id).where(
+    return select(BreakGlassGrant.person_id).where(_grant_is_live(subject, now))
+
+
+def _grant_is_live(subject: AuthSubject, now: dt.datetime) -> ColumnElement[bool]:
+    """A ``BreakGlassGrant`` of the subject's, started, not yet expired and not ended early."""
+    return and_(
         BreakGlassGrant.user_id == subject.user_id,
         BreakGlassGrant.ended_at.is_(None),
         BreakGlassGrant.granted_at <= now,
@@ -177,7 +184,7 @@ def _current_unarchived_links() -> Select[int, int, str]:
     return select(
         PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
     ).where(
-        PersonRecordLink.ended_at.is_(None),
+        link_is_current(),
         # Retention-archived records leave everyday views (break-glass still reaches them).
         ~exists(
             select(literal(1)).where(
@@ -199,7 +206,7 @@ def _need_to_know_links(subject: AuthSubject, now: dt.datetime) -> list[Select[i
         select(
             PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
         ).where(
-            PersonRecordLink.ended_at.is_(None),
+            link_is_current(),
             PersonRecordLink.person_id.in_(break_glass_person_ids(subject, now)),
         )
     )
@@ -287,13 +294,7 @@ def live_break_glass_grant(
 ) -> BreakGlassGrant | None:
     return db_session.scalars(
         select(BreakGlassGrant)
-        .where(
-            BreakGlassGrant.user_id == subject.user_id,
-            BreakGlassGrant.person_id == person_id,
-            BreakGlassGrant.ended_at.is_(None),
-            BreakGlassGrant.granted_at <= now,
-            BreakGlassGrant.expires_at > now,
-        )
+        .where(_grant_is_live(subject, now), BreakGlassGrant.person_id == person_id)
         .order_by(BreakGlassGrant.expires_at.desc())
         .limit(1)
     ).first()
@@ -306,7 +307,7 @@ def agency_is_involved(db_session: Session, *, agency_id: int, person_id: int) -
             .where(
                 PersonRecordLink.agency_id == agency_id,
                 PersonRecordLink.person_id == person_id,
-                PersonRecordLink.ended_at.is_(None),
+                link_is_current(),
             )
             .limit(1)
         )
@@ -330,7 +331,7 @@ def persons_of_agency_records(
             select(PersonRecordLink.person_id)
             .join(Agency, Agency.id == PersonRecordLink.agency_id)
             .where(
-                PersonRecordLink.ended_at.is_(None),
+                link_is_current(),
                 or_(
                     *[
                         and_(Agency.code == code, PersonRecordLink.record_ref == ref)
@@ -406,7 +407,7 @@ def api_token_by_hash(db_session: Session, token_sha256: str) -> ApiToken | None
 def designated_leads_for_person(db_session: Session, *, person_id: int) -> Sequence[UserAccount]:
     """Active designated leads of every agency currently holding a record about the person."""
     agencies = select(PersonRecordLink.agency_id).where(
-        PersonRecordLink.person_id == person_id, PersonRecordLink.ended_at.is_(None)
+        PersonRecordLink.person_id == person_id, link_is_current()
     )
     return db_session.scalars(
         select(UserAccount)

@@ -140,8 +140,19 @@ def score(
     """
     day = _day(as_of)
     with unit_of_work(get_session_factory()) as session:
-        result = harm_service.score_population(db_session=session, as_of=day)
-        stored = harm_service.record_alerts(db_session=session, result=result) if store else []
+        # A batch job with no user behind it reads every child's record as an audited job.
+        scorer = access_service.system_principal(
+            db_session=session,
+            job="harm score",
+            operator=f"cli:{getpass.getuser()}",
+            detail={"as_of": day.isoformat()},
+        )
+        result = harm_service.score_population(db_session=session, scorer=scorer, as_of=day)
+        stored = (
+            harm_service.record_alerts(db_session=session, scorer=scorer, result=result)
+            if store
+            else []
+        )
         if store:
             # A batch job with no user behind it: attributed to whoever ran the command.
             audit.append(
@@ -179,7 +190,7 @@ def child(
         subject, person = _open_child(session, as_user, child_ref, "harm score")
         try:
             assessment = harm_service.assess_one_child(
-                db_session=session, person_id=person.id, as_of=day
+                db_session=session, scorer=subject, person_id=person.id, as_of=day
             )
         except harm_service.HarmNotComputable as exc:
             err_console.print(f"[red]{exc}[/red]")

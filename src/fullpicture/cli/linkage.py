@@ -154,7 +154,12 @@ def run(
                 report=report,
             )
             report("deriving households")
-            households = linkage_households.rebuild_households(db_session=session)
+            households = linkage_households.rebuild_households(
+                db_session=session,
+                linker=access_service.system_principal(
+                    db_session=session, job="household rebuild", operator=subject.actor
+                ),
+            )
             progress.update(task, completed=len(_STAGES), description="done")
             counts = {**linkage_run.counts, **{f"household_{k}": v for k, v in households.items()}}
             # Appended after the run, so the audit chain is not held for the whole of it.
@@ -458,6 +463,9 @@ def record(
                 raise ValueError(f"no agency registered as {parsed.agency!r}")
             outcome = linkage_service.link_record(
                 db_session=session,
+                linker=access_service.system_principal(
+                    db_session=session, job="linkage of one record", operator=subject.actor
+                ),
                 agency_id=agency.id,
                 record_ref=parsed.record_id,
                 rules=default_rules(),

@@ -69,7 +69,11 @@ def child_harm(
     readings: dict[int, EntryReading] = {}
     try:
         assessment = service.assess_one_child(
-            db_session=session, person_id=person.id, as_of=day, readings_out=readings
+            db_session=session,
+            scorer=subject,
+            person_id=person.id,
+            as_of=day,
+            readings_out=readings,
         )
     except service.HarmNotComputable as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc

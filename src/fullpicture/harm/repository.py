@@ -16,14 +16,15 @@ from itertools import groupby
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, and_, false, func, or_, select, union
+from sqlalchemy import Select, and_, false, func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access import repository as access_repository
-from fullpicture.access.subject import AuthSubject
+from fullpicture.access.subject import AuthSubject, Reader
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import default_taxonomy
+from fullpicture.core.database import utc_now
 from fullpicture.harm.batch import epoch_day
 from fullpicture.harm.engine import ScoringEvent
 from fullpicture.harm.entry_reading import CaseEntry, EntryReading, read_entries
@@ -31,7 +32,7 @@ from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.childhood import adults_born_by
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
-from fullpicture.people.repository import current_links, link_is_current
+from fullpicture.people.repository import current_links, link_is_current, membership_covers
 
 EVENTS_SCHEMA = pa.schema(
     [
@@ -183,11 +184,9 @@ def _written_rows(
             Event.version == _latest_version(),
             Event.concern_code.in_(model.household_adult_codes),
             *(
-                or_(home.c.date_from.is_(None), home.c.date_from <= Event.event_date)
-                for home in (child_home, adult_home)
-            ),
-            *(
-                or_(home.c.date_to.is_(None), home.c.date_to >= Event.event_date)
+                membership_covers(
+                    date_from=home.c.date_from, date_to=home.c.date_to, day=Event.event_date
+                )
                 for home in (child_home, adult_home)
             ),
         )
@@ -245,16 +244,30 @@ def population_tables(
     return events, births
 
 
+class ChildNotScorable(LookupError):
+    """The scorer may not see the child: one answer for an unknown child and a hidden one."""
+
+
 def child_scoring_events(
     *,
     db_session: Session,
+    scorer: Reader,
     person_id: int,
     as_of: dt.date,
     model: HarmModel,
     readings_out: dict[int, EntryReading] | None = None,
 ) -> tuple[list[ScoringEvent], dt.date | None]:
     """One child's scoring events and date of birth, for the incremental path; the entries an
-    entry-reading rule decided go into ``readings_out`` when one is given."""
+    entry-reading rule decided go into ``readings_out`` when one is given.
+
+    The score rests on the child's whole record by design (docs/security.md: what each
+    reader is shown of its evidence is filtered by ``harm.service.visible_evidence``), so the
+    rule here is that a signed-in ``scorer`` may see the child at all; ``ChildNotScorable``
+    otherwise. An audited system job scores any child."""
+    if not access_repository.can_read_person(
+        db_session, subject=scorer, person_id=person_id, now=utc_now()
+    ):
+        raise ChildNotScorable("no such child, or you have no need to know about them")
     births = children_with_birth(db_session=db_session, as_of=as_of, person_ids=[person_id])
     rows = _event_rows(db_session, {person_id: births.get(person_id)}, as_of, model, readings_out)
     events = [

@@ -15,7 +15,7 @@ from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
-from fullpicture.access.subject import AuthSubject
+from fullpicture.access.subject import AuthSubject, Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event
@@ -106,12 +106,15 @@ def route_alert(*, db_session: Session, person_id: int) -> Routing:
 def score_population(
     *,
     db_session: Session,
+    scorer: SystemPrincipal,
     as_of: dt.date,
     model: HarmModel | None = None,
     taxonomy: Taxonomy | None = None,
     threads: int | None = None,
 ) -> BatchResult:
-    """Every child scored as of a day by the batch job, with every alert raised up to it."""
+    """Every child scored as of a day by the batch job, with every alert raised up to it: a
+    read of the whole population's records, so only for an audited ``scorer``
+    (``access.service.system_principal``)."""
     check_scoring_day(as_of)
     model = model or default_harm_model()
     events, children = repository.population_tables(db_session=db_session, as_of=as_of, model=model)
@@ -123,10 +126,12 @@ def score_population(
 def record_alerts(
     *,
     db_session: Session,
+    scorer: SystemPrincipal,
     result: BatchResult,
     model: HarmModel | None = None,
 ) -> list[HarmAlert]:
-    """Store the alerts not stored before (once per child, kind and day) and route them."""
+    """Store the alerts the audited ``scorer``'s batch raised that were not stored before (once
+    per child, kind and day) and route them."""
     model = model or default_harm_model()
     return _store(
         db_session,
@@ -209,6 +214,7 @@ def check_scoring_day(day: dt.date, *, today: dt.date | None = None) -> dt.date:
 def assess_one_child(
     *,
     db_session: Session,
+    scorer: Reader,
     person_id: int,
     as_of: dt.date,
     model: HarmModel | None = None,
@@ -224,6 +230,7 @@ def assess_one_child(
     model = model or default_harm_model()
     events, birth = repository.child_scoring_events(
         db_session=db_session,
+        scorer=scorer,
         person_id=person_id,
         as_of=as_of,
         model=model,
@@ -253,14 +260,16 @@ def assess_one_child(
 def on_event_recorded(
     *,
     db_session: Session,
+    scorer: SystemPrincipal,
     person_id: int,
     as_of: dt.date,
     model: HarmModel | None = None,
 ) -> list[HarmAlert]:
-    """Rescore one child after an event about them arrives; store any new alert."""
+    """Rescore one child after an event about them arrives (as the ingest flow's audited
+    ``scorer``); store any new alert."""
     model = model or default_harm_model()
     assessment = assess_one_child(
-        db_session=db_session, person_id=person_id, as_of=as_of, model=model
+        db_session=db_session, scorer=scorer, person_id=person_id, as_of=as_of, model=model
     )
     return _store(
         db_session,

@@ -20,6 +20,7 @@ from fullpicture.access import repository as access_repository
 from fullpicture.access.roles import Scope
 from fullpicture.access.service import AccessError, require_scopes
 from fullpicture.access.subject import AuthSubject
+from fullpicture.imports.models import QuarantinedRow
 
 #: What a partnership-level operator sends as ``for_agencies`` for a batch of every agency.
 EVERY_AGENCY_MARK = "*"
@@ -76,3 +77,24 @@ def upload_authority(
     if EVERY_AGENCY_MARK in named:
         return FeedAuthority(agency_codes=None, granted_to=subject.actor)
     return FeedAuthority(agency_codes=frozenset(named), granted_to=subject.actor)
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """Whose feeds a user handling imports sees: one agency's, or every feed's."""
+
+    agency_code: str | None
+    every_feed: bool
+
+    def covers(self, row: QuarantinedRow) -> bool:
+        return self.every_feed or (
+            self.agency_code is not None and row.agency_code == self.agency_code
+        )
+
+    def describe(self) -> str:
+        return "every feed" if self.every_feed else f"{self.agency_code}'s feeds"
+
+
+#: The feed's sender, shown back every row of the batch they just sent (each was theirs to
+#: send, whoever's agency it names).
+SENDERS_VIEW = FeedScope(agency_code=None, every_feed=True)

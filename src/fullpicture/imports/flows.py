@@ -4,7 +4,7 @@
 
 1. import the batch (validated row by row, bad rows quarantined, all or nothing),
 2. link its new and changed records into people,
-3. rebuild the households the linked records make,
+3. rebuild the households of the people it touches,
 4. rescore the children its events touch (directly or through an adult they live with),
 5. route the alerts that raises (each goes to the agency ``harm`` routes it to), then hand
    the outcome to every step registered with ``register_after_ingest`` (notifications).

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -24,35 +23,13 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.core.database import utc_now
 from fullpicture.imports import repository
 from fullpicture.imports import service as import_service
+from fullpicture.imports.authority import FeedScope
 from fullpicture.imports.models import QuarantinedRow, QuarantineStatus
 from fullpicture.imports.parsing import named_record_ids
 
 
 class QuarantinedRowNotVisible(AccessError):
     """No such quarantined row, or it is another agency's. One error for both."""
-
-
-@dataclass(frozen=True)
-class FeedScope:
-    """Whose feeds a user handling imports sees: one agency's, or every feed's."""
-
-    agency_code: str | None
-    every_feed: bool
-
-    def covers(self, row: QuarantinedRow) -> bool:
-        return self.every_feed or (
-            self.agency_code is not None and row.agency_code == self.agency_code
-        )
-
-    @property
-    def agency_codes(self) -> set[str] | None:
-        """The agencies whose rows are covered; None for every feed (unreadable ones too)."""
-        if self.every_feed:
-            return None
-        return {self.agency_code} if self.agency_code is not None else set()
-
-    def describe(self) -> str:
-        return "every feed" if self.every_feed else f"{self.agency_code}'s feeds"
 
 
 def feed_scope(*, db_session: Session, subject: AuthSubject) -> FeedScope:
@@ -82,12 +59,7 @@ def quarantined_rows(
     """The quarantined rows the subject may read (as they arrived, names and all); the read
     is audited (``target`` names what was asked for, e.g. ``import_batch:<id>``)."""
     scope = feed_scope(db_session=db_session, subject=subject)
-    statement = repository.readable_quarantined_rows(
-        agency_code=scope.agency_code,
-        every_feed=scope.every_feed,
-        batch_id=batch_id,
-        status=status,
-    )
+    statement = repository.readable_quarantined_rows(scope=scope, batch_id=batch_id, status=status)
     if limit is not None:
         statement = statement.limit(limit)
     rows = list(db_session.scalars(statement))
@@ -113,11 +85,7 @@ def open_quarantined_row(
 ) -> QuarantinedRow:
     """One quarantined row, if the subject may read it; the read is audited."""
     scope = feed_scope(db_session=db_session, subject=subject)
-    row = db_session.scalar(
-        repository.readable_quarantined_rows(
-            agency_code=scope.agency_code, every_feed=scope.every_feed, row_id=row_id
-        )
-    )
+    row = db_session.scalar(repository.readable_quarantined_rows(scope=scope, row_id=row_id))
     if row is None:
         raise QuarantinedRowNotVisible(f"no quarantined row {row_id} among {scope.describe()}")
     record_quarantine_read(
@@ -144,15 +112,15 @@ def dismiss_quarantined_row(
     unknown one (``QuarantinedRowNotVisible``); ``import_service.QuarantineError`` says why a
     visible row cannot be dismissed."""
     scope = feed_scope(db_session=db_session, subject=subject)
-    visible = db_session.scalar(
-        repository.readable_quarantined_rows(
-            agency_code=scope.agency_code, every_feed=scope.every_feed, row_id=row_id
-        )
-    )
+    visible = db_session.scalar(repository.readable_quarantined_rows(scope=scope, row_id=row_id))
     if visible is None:
         raise QuarantinedRowNotVisible(f"no quarantined row {row_id} among {scope.describe()}")
     row = import_service.dismiss_quarantined_row(
-        db_session=db_session, row_id=visible.id, dismissed_by=subject.actor, reason=reason
+        db_session=db_session,
+        scope=scope,
+        row_id=visible.id,
+        dismissed_by=subject.actor,
+        reason=reason,
     )
     audit.record(
         db_session=db_session,
@@ -188,7 +156,7 @@ def export_quarantined_rows(
         db_session=db_session,
         batch_public_id=batch_public_id,
         out_dir=out_dir,
-        agency_codes=scope.agency_codes,
+        scope=scope,
     )
     if exported.rows:
         record_quarantine_read(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -11,6 +11,7 @@ from sqlalchemy import Select, delete, exists, false, func, select, update
 from sqlalchemy.orm import Session
 
 from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.imports.authority import FeedScope
 from fullpicture.imports.models import ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.rows import relationship_ref
 from fullpicture.people.models import SourceRecord, SourceRelationship
@@ -229,28 +230,6 @@ def get_batch(*, db_session: Session, public_id: str) -> ImportBatch | None:
     return db_session.scalar(select(ImportBatch).where(ImportBatch.public_id == public_id))
 
 
-def quarantined_rows(
-    *,
-    db_session: Session,
-    batch_id: int | None = None,
-    status: QuarantineStatus | None = None,
-    agency_codes: Collection[str] | None = None,
-    limit: int | None = None,
-) -> list[QuarantinedRow]:
-    """Quarantined rows, oldest first; with ``agency_codes``, only those agencies' rows (never
-    a row whose agency could not be read)."""
-    statement = select(QuarantinedRow).order_by(QuarantinedRow.id)
-    if batch_id is not None:
-        statement = statement.where(QuarantinedRow.import_batch_id == batch_id)
-    if agency_codes is not None:
-        statement = statement.where(QuarantinedRow.agency_code.in_(sorted(agency_codes)))
-    if status is not None:
-        statement = statement.where(QuarantinedRow.status == status)
-    if limit is not None:
-        statement = statement.limit(limit)
-    return list(db_session.scalars(statement))
-
-
 # A quarantined row is a feed's row as it arrived (names, dates of birth, what happened), kept
 # for repair. It is read by whoever handles that agency's feed: a user of an agency sees their
 # agency's rows; a user not tied to an agency (the partnership's data team) every feed's,
@@ -259,18 +238,19 @@ def quarantined_rows(
 
 def readable_quarantined_rows(
     *,
-    agency_code: str | None,
-    every_feed: bool,
+    scope: FeedScope,
     batch_id: int | None = None,
     status: QuarantineStatus | None = None,
     row_id: int | None = None,
 ) -> Select[QuarantinedRow]:
-    """Quarantined rows of ``agency_code``'s feeds (every feed's with ``every_feed``)."""
+    """Quarantined rows of the feeds ``scope`` covers, oldest first."""
     statement = select(QuarantinedRow).order_by(QuarantinedRow.id)
-    if not every_feed:
+    if not scope.every_feed:
         # A row whose agency could not be read (NULL) belongs to no agency's feed.
         statement = statement.where(
-            QuarantinedRow.agency_code == agency_code if agency_code is not None else false()
+            QuarantinedRow.agency_code == scope.agency_code
+            if scope.agency_code is not None
+            else false()
         )
     if batch_id is not None:
         statement = statement.where(QuarantinedRow.import_batch_id == batch_id)
@@ -279,3 +259,16 @@ def readable_quarantined_rows(
     if row_id is not None:
         statement = statement.where(QuarantinedRow.id == row_id)
     return statement
+
+
+def quarantined_rows(
+    *,
+    db_session: Session,
+    scope: FeedScope,
+    batch_id: int | None = None,
+    status: QuarantineStatus | None = None,
+) -> list[QuarantinedRow]:
+    """The quarantined rows of the feeds ``scope`` covers, oldest first."""
+    return list(
+        db_session.scalars(readable_quarantined_rows(scope=scope, batch_id=batch_id, status=status))
+    )

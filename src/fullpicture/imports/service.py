@@ -26,7 +26,7 @@ from fullpicture.core.csv_export import csv_line
 from fullpicture.core.database import utc_now
 from fullpicture.core.settings import get_settings
 from fullpicture.imports import repository
-from fullpicture.imports.authority import EVERY_AGENCY, FeedAuthority
+from fullpicture.imports.authority import EVERY_AGENCY, SENDERS_VIEW, FeedAuthority, FeedScope
 from fullpicture.imports.batch_run import REPAIRS_COLUMN, BatchRun, ImportProgress, ImportTooSlow
 from fullpicture.imports.models import BatchStatus, ImportBatch, QuarantinedRow, QuarantineStatus
 from fullpicture.imports.parsing import ValidationContext
@@ -201,7 +201,7 @@ def batch_result(*, db_session: Session, public_id: str) -> ImportResult | None:
     batch = repository.get_batch(db_session=db_session, public_id=public_id)
     if batch is None:
         return None
-    rows = repository.quarantined_rows(db_session=db_session, batch_id=batch.id)
+    rows = repository.quarantined_rows(db_session=db_session, scope=SENDERS_VIEW, batch_id=batch.id)
     return ImportResult(
         batch=batch_read(batch),
         quarantined=[QuarantinedRowRead.model_validate(row) for row in rows],
@@ -231,22 +231,19 @@ def export_quarantine(
     db_session: Session,
     batch_public_id: str,
     out_dir: Path,
-    agency_codes: set[str] | None = None,
+    scope: FeedScope,
 ) -> QuarantineExport:
     """Write a batch's open quarantined rows as feed CSV files (``<table>.csv``), as they
     arrived, so they can be fixed and imported again. Each row carries its
     ``quarantined_row_id``, so the fixed row repairs it even if the fix changes its id.
 
-    With ``agency_codes``, only those agencies' rows are written (one agency's user fixes
-    their own feed); rows whose agency could not be read only go out with ``None``."""
+    Only the rows of the feeds ``scope`` covers are written (one agency's user fixes their
+    own feed); rows whose agency could not be read only go out for every feed's scope."""
     batch = repository.get_batch(db_session=db_session, public_id=batch_public_id)
     if batch is None:
         raise QuarantineError(f"no import batch {batch_public_id}")
     rows = repository.quarantined_rows(
-        db_session=db_session,
-        batch_id=batch.id,
-        status=QuarantineStatus.OPEN,
-        agency_codes=agency_codes,
+        db_session=db_session, scope=scope, batch_id=batch.id, status=QuarantineStatus.OPEN
     )
     by_table: dict[str, list[dict[str, str]]] = defaultdict(list)
     not_exportable: list[QuarantinedRow] = []
@@ -302,12 +299,13 @@ def _csv_cell(column: str, value: Any) -> str:
 
 
 def dismiss_quarantined_row(
-    *, db_session: Session, row_id: int, dismissed_by: str, reason: str
+    *, db_session: Session, scope: FeedScope, row_id: int, dismissed_by: str, reason: str
 ) -> QuarantinedRow:
-    """Close an open quarantined row without repairing it, saying who and why."""
+    """Close an open quarantined row of the feeds ``scope`` covers without repairing it,
+    saying who and why."""
     if not reason.strip():
         raise QuarantineError("say why the row is dismissed (it stays on record)")
-    row = db_session.get(QuarantinedRow, row_id)
+    row = db_session.scalar(repository.readable_quarantined_rows(scope=scope, row_id=row_id))
     if row is None:
         raise QuarantineError(f"no quarantined row {row_id}")
     if row.status is not QuarantineStatus.OPEN:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from fullpicture.access import service as access_service
 from fullpicture.access.auth import (
     ChildReader,
     DbSession,
@@ -69,7 +70,12 @@ def run_linkage(
             engine=Engine.DUCKDB,
             retrain=retrain,
         )
-        linkage_households.rebuild_households(db_session=session)
+        linkage_households.rebuild_households(
+            db_session=session,
+            linker=access_service.system_principal(
+                db_session=session, job="household rebuild", operator=subject.actor
+            ),
+        )
     except (linkage_service.LinkageStateError, LinkageInputError) as exc:
         # e.g. too few records to train a model: the caller's situation, not a server fault
         raise _unprocessable(exc) from exc
@@ -92,6 +98,9 @@ def link_one_record(
     try:
         return linkage_service.link_record(
             db_session=session,
+            linker=access_service.system_principal(
+                db_session=session, job="linkage of one record", operator=subject.actor
+            ),
             agency_id=found.id,
             record_ref=record_id,
             rules=default_rules(),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies import service as agency_service
+from fullpicture.core.database import utc_now
 from fullpicture.linkage import engine as linkage_engine
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage import review as linkage_review
@@ -122,17 +123,18 @@ def explain_records(
     saved = repo.latest_model(db_session=db_session)
     if saved is None:
         raise LinkageStateError("no linkage model yet: run `fullpicture link` once first")
-    prepared = []
+    keys = []
     for ref in (left, right):
         agency = agency_service.get_by_code(db_session=db_session, code=ref.agency)
         if agency is None:
             raise ValueError(f"no agency registered as {ref.agency!r}")
-        found = repo.current_source_records(
-            db_session=db_session, keys=[(agency.id, ref.record_id)]
-        )
-        if not found:
+        keys.append((agency.id, ref.record_id))
+    records = repo.pair_records(db_session=db_session, reviewer=subject, now=utc_now(), keys=keys)
+    prepared = []
+    for ref, key in zip((left, right), keys, strict=True):
+        if key not in records:
             raise ValueError(f"no record {ref}")
-        prepared.append(prepare(repo.records_frame(db_session=db_session, records=found)))
+        prepared.append(prepare(repo.records_frame(db_session=db_session, records=[records[key]])))
     return explain_prepared(
         prepared[0],
         prepared[1],

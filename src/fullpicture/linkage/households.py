@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.schemas import HeldElsewhere
-from fullpicture.access.subject import AuthSubject, Reader
+from fullpicture.access.subject import AuthSubject, Reader, SystemPrincipal
 from fullpicture.core.database import utc_now
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage.models import HouseholdAddress
@@ -43,6 +43,7 @@ from fullpicture.people.models import (
     SourceRecord,
     SourceRelationship,
 )
+from fullpicture.people.repository import link_is_current
 
 SHARED_ADDRESS = "shared address"
 FEED_RELATIONSHIP = "feed relationship"
@@ -59,6 +60,10 @@ _INVERSE = {
     RelationshipKind.LODGER: RelationshipKind.OTHER_RELATIVE,
     RelationshipKind.REGULAR_VISITOR: RelationshipKind.OTHER_RELATIVE,
 }
+
+
+#: Up to this many addresses are looked up by key; more, and every household's is read once.
+_FEW_ADDRESSES = 500
 
 
 class HouseholdNotFound(LookupError):
@@ -115,13 +120,77 @@ def _overlaps(
     )
 
 
-def rebuild_households(*, db_session: Session, as_of: dt.date | None = None) -> dict[str, int]:
+def rebuild_households(
+    *, db_session: Session, linker: SystemPrincipal, as_of: dt.date | None = None
+) -> dict[str, int]:
     """Derive households, dated memberships and person relationships from the current records
-    of linked people. Idempotent: the same records give the same households and memberships."""
+    of linked people, read whole by the audited ``linker``. Idempotent: the same records give
+    the same households and memberships."""
+    return _rebuild(db_session, linker, as_of, people=None)
+
+
+def rebuild_households_of(
+    *,
+    db_session: Session,
+    linker: SystemPrincipal,
+    person_ids: Collection[int],
+    as_of: dt.date | None = None,
+) -> dict[str, int]:
+    """Rebuild the derived memberships and relationships of these people (the ones a feed
+    touched) and of everyone a feed relationship connects them to, directly or through others,
+    giving the rows a whole rebuild would give them; no one else's rows are read or rewritten.
+
+    A person's memberships depend only on their own records, the relationships they are in and
+    the homes of whoever they are recorded as living with, so that closure is all it needs."""
+    people = _connected_by_relationships(db_session, linker, set(person_ids))
+    if not people:
+        return {"households": 0, "memberships": 0, "relationships": 0}
+    return _rebuild(db_session, linker, as_of, people=people)
+
+
+def _connected_by_relationships(
+    db_session: Session, linker: SystemPrincipal, seeds: set[int]
+) -> set[int]:
+    """``seeds`` and everyone a current feed relationship connects to them, transitively."""
+    people = set(seeds)
+    frontier = set(seeds)
+    while frontier:
+        keys = repo.records_of_persons(db_session=db_session, person_ids=frontier)
+        related: set[str] = set()
+        for rel in _current_source_relationships(db_session, keys=keys):
+            related.add(repo.record_key(rel.agency_id, rel.record_ref))
+            related.add(repo.record_key(rel.agency_id, rel.related_record_ref))
+        links = repo.active_links(db_session=db_session, linker=linker, keys=related)
+        frontier = {link.person_id for link in links.values()} - people
+        people |= frontier
+    return people
+
+
+def _rebuild(
+    db_session: Session,
+    linker: SystemPrincipal,
+    as_of: dt.date | None,
+    *,
+    people: set[int] | None,
+) -> dict[str, int]:
+    """The rebuild, of everyone (``people`` None) or of a set closed under relationships."""
     as_of = as_of or dt.datetime.now(dt.UTC).date()
     codes = repo.agency_codes(db_session=db_session)
-    links = repo.active_links(db_session=db_session)
-    records = repo.current_source_records(db_session=db_session)
+    if people is None:
+        links = repo.active_links(db_session=db_session, linker=linker)
+        records = repo.current_source_records(db_session=db_session, linker=linker)
+    else:
+        keys = repo.records_of_persons(db_session=db_session, person_ids=people)
+        links = repo.active_links(db_session=db_session, linker=linker, keys=keys)
+        records = (
+            repo.current_source_records(
+                db_session=db_session,
+                linker=linker,
+                keys=[repo.split_record_key(key) for key in sorted(keys)],
+            )
+            if keys
+            else []
+        )
     person_of = {key: link.person_id for key, link in links.items()}
 
     births: dict[int, dt.date] = {}
@@ -154,7 +223,9 @@ def rebuild_households(*, db_session: Session, as_of: dt.date | None = None) -> 
             else:
                 stay.widen(start, end, evidence)
 
-    relationships = _current_source_relationships(db_session)
+    relationships = _current_source_relationships(
+        db_session, keys=None if people is None else set(links)
+    )
     person_relations: list[tuple[int, int, RelationshipKind, Any, Any, dict[str, Any]]] = []
     for rel in relationships:
         a = person_of.get(repo.record_key(rel.agency_id, rel.record_ref))
@@ -182,9 +253,10 @@ def rebuild_households(*, db_session: Session, as_of: dt.date | None = None) -> 
                     stay.evidence.append(evidence)
 
     households = _households_for(db_session, address_of_key)
-    db_session.execute(
-        delete(HouseholdMembership).where(HouseholdMembership.basis.in_(DERIVED_BASES))
-    )
+    derived = delete(HouseholdMembership).where(HouseholdMembership.basis.in_(DERIVED_BASES))
+    if people is not None:
+        derived = derived.where(HouseholdMembership.person_id.in_(sorted(people)))
+    db_session.execute(derived)
     roles = _roles(person_relations, births, as_of)
     memberships = []
     for (address_key, person_id), stay in sorted(stays.items()):
@@ -201,7 +273,7 @@ def rebuild_households(*, db_session: Session, as_of: dt.date | None = None) -> 
             )
         )
     db_session.add_all(memberships)
-    _rebuild_person_relationships(db_session, person_relations)
+    _rebuild_person_relationships(db_session, person_relations, people=people)
     db_session.flush()
     return {
         "households": len({k for k, _p in stays}),
@@ -210,7 +282,11 @@ def rebuild_households(*, db_session: Session, as_of: dt.date | None = None) -> 
     }
 
 
-def _current_source_relationships(db_session: Session) -> list[SourceRelationship]:
+def _current_source_relationships(
+    db_session: Session, *, keys: set[str] | None
+) -> list[SourceRelationship]:
+    """The latest version of each feed relationship; with ``keys``, only those either of whose
+    records is among them (record keys)."""
     latest = (
         select(
             SourceRelationship.agency_id,
@@ -235,16 +311,34 @@ def _current_source_relationships(db_session: Session) -> list[SourceRelationshi
         & (SourceRelationship.relationship == latest.c.relationship)
         & (SourceRelationship.version == latest.c.version),
     )
-    return list(db_session.scalars(statement.order_by(SourceRelationship.id)))
+    if keys is None:
+        return list(db_session.scalars(statement.order_by(SourceRelationship.id)))
+    if not keys:
+        return []
+    refs = sorted({repo.split_record_key(key)[1] for key in keys})
+    found = db_session.scalars(
+        statement.where(
+            SourceRelationship.record_ref.in_(refs)
+            | SourceRelationship.related_record_ref.in_(refs)
+        ).order_by(SourceRelationship.id)
+    )
+    return [
+        rel
+        for rel in found
+        if repo.record_key(rel.agency_id, rel.record_ref) in keys
+        or repo.record_key(rel.agency_id, rel.related_record_ref) in keys
+    ]
 
 
 def _households_for(
     db_session: Session, address_of_key: dict[str, tuple[str, str]]
 ) -> dict[str, int]:
     """The household of each address key, creating those not seen before."""
-    known = {
-        row.address_key: row.household_id for row in db_session.scalars(select(HouseholdAddress))
-    }
+    statement = select(HouseholdAddress)
+    if len(address_of_key) <= _FEW_ADDRESSES:
+        # A rebuild of a few people looks up only their addresses, not every household's.
+        statement = statement.where(HouseholdAddress.address_key.in_(sorted(address_of_key)))
+    known = {row.address_key: row.household_id for row in db_session.scalars(statement)}
     for address_key in sorted(set(address_of_key) - set(known)):
         household = Household()
         db_session.add(household)
@@ -286,10 +380,19 @@ def _roles(
 def _rebuild_person_relationships(
     db_session: Session,
     relations: list[tuple[int, int, RelationshipKind, Any, Any, dict[str, Any]]],
+    *,
+    people: set[int] | None,
 ) -> None:
+    statement = select(PersonRelationship)
+    if people is not None:
+        wanted = sorted(people)
+        statement = statement.where(
+            PersonRelationship.person_id.in_(wanted)
+            | PersonRelationship.related_person_id.in_(wanted)
+        )
     derived = [
         r
-        for r in db_session.scalars(select(PersonRelationship))
+        for r in db_session.scalars(statement)
         if any(e.get("basis") == FEED_RELATIONSHIP for e in (r.evidence or []))
     ]
     for row in derived:
@@ -325,7 +428,7 @@ def _agencies_holding(
     if links is None:
         rows = db_session.execute(
             select(PersonRecordLink.person_id, PersonRecordLink.agency_id).where(
-                PersonRecordLink.person_id.in_(wanted), PersonRecordLink.ended_at.is_(None)
+                PersonRecordLink.person_id.in_(wanted), link_is_current()
             )
         )
     else:
@@ -354,7 +457,7 @@ def _person_summary(
         )
         .where(
             PersonRecordLink.person_id == person_id,
-            PersonRecordLink.ended_at.is_(None),
+            link_is_current(),
             PersonRecordLink.agency_id.in_(sorted(set(agency_ids))),
         )
         .order_by(SourceRecord.version.desc(), SourceRecord.id)

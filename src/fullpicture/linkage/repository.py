@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fullpicture.access import repository as access_repository
-from fullpicture.access.subject import AuthSubject
+from fullpicture.access.subject import AuthSubject, SystemPrincipal
 from fullpicture.agencies.models import Agency
 from fullpicture.linkage.models import (
     LinkageModelVersion,
@@ -35,6 +35,7 @@ from fullpicture.linkage.models import (
 )
 from fullpicture.linkage.preparation import PREPARED_COLUMNS, RECORD_SCHEMA
 from fullpicture.people.models import PersonRecordLink, SourceRecord
+from fullpicture.people.repository import link_is_current
 
 _CHUNK = 5_000
 
@@ -61,9 +62,17 @@ def _current_versions() -> Any:
 
 
 def current_source_records(
-    *, db_session: Session, keys: Sequence[tuple[int, str]] | None = None
+    *,
+    db_session: Session,
+    linker: SystemPrincipal,
+    keys: Sequence[tuple[int, str]] | None = None,
 ) -> list[SourceRecord]:
-    """The latest version of each agency record (optionally only the given records)."""
+    """The latest version of each agency record (optionally only the given records): the
+    linkage job's input, read whole by its audited ``linker``."""
+    return list(db_session.scalars(_current_records_statement(keys)))
+
+
+def _current_records_statement(keys: Sequence[tuple[int, str]] | None) -> Select[SourceRecord]:
     latest = _current_versions()
     statement = select(SourceRecord).join(
         latest,
@@ -77,7 +86,41 @@ def current_source_records(
         statement = statement.where(
             or_(*[and_(SourceRecord.agency_id == a, SourceRecord.record_ref == r) for a, r in keys])
         )
-    return list(db_session.scalars(statement.order_by(SourceRecord.id)))
+    return statement.order_by(SourceRecord.id)
+
+
+def pair_records(
+    *,
+    db_session: Session,
+    reviewer: AuthSubject,
+    now: dt.datetime,
+    keys: Sequence[tuple[int, str]],
+) -> dict[tuple[int, str], SourceRecord]:
+    """The current records of a candidate pair, by (agency id, record ref), if the reviewer may
+    read at least one of them (the review rule, ``linkage.review.open_pair``); none otherwise.
+    Both are shown, as deciding a pair needs both sides."""
+    if not keys:
+        return {}
+    readable = access_repository.readable_record_links(reviewer, now).subquery("pair_reader")
+    may_read_one = exists(
+        select(literal(1)).where(
+            or_(*[and_(readable.c.agency_id == a, readable.c.record_ref == r) for a, r in keys])
+        )
+    )
+    found = db_session.scalars(_current_records_statement(keys).where(may_read_one))
+    return {(record.agency_id, record.record_ref): record for record in found}
+
+
+def record_is_held(*, db_session: Session, agency_id: int, record_ref: str) -> bool:
+    """Whether the agency has sent a record with this reference (nothing about it is read)."""
+    return (
+        db_session.scalar(
+            select(literal(1))
+            .where(SourceRecord.agency_id == agency_id, SourceRecord.record_ref == record_ref)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _address_parts(addresses: list[dict[str, Any]]) -> tuple[Any, Any, list[str], list[str]]:
@@ -256,10 +299,11 @@ def pair(*, db_session: Session, left: str, right: str) -> PairwiseLink | None:
 
 
 def active_links(
-    *, db_session: Session, keys: Iterable[str] | None = None
+    *, db_session: Session, linker: SystemPrincipal, keys: Iterable[str] | None = None
 ) -> dict[str, PersonRecordLink]:
-    """The open link of each record (by record key)."""
-    statement = select(PersonRecordLink).where(PersonRecordLink.ended_at.is_(None))
+    """The open link of each record (by record key): the linkage job's own bookkeeping, read
+    by its audited ``linker``."""
+    statement = select(PersonRecordLink).where(link_is_current())
     links: dict[str, PersonRecordLink] = {}
     if keys is None:
         for link in db_session.scalars(statement):
@@ -280,12 +324,33 @@ def active_links(
     return links
 
 
+def person_ids_of_records(*, db_session: Session, keys: Iterable[str]) -> dict[str, int]:
+    """The id of the person each record is currently linked to, by record key (only the ids:
+    to audit whom a pair shown to a reviewer is about)."""
+    people: dict[str, int] = {}
+    by_agency: dict[int, list[str]] = {}
+    for agency_id, record_ref in map(split_record_key, set(keys)):
+        by_agency.setdefault(agency_id, []).append(record_ref)
+    for agency_id, refs in by_agency.items():
+        for chunk in _chunks(sorted(refs)):
+            rows = db_session.execute(
+                select(PersonRecordLink.record_ref, PersonRecordLink.person_id).where(
+                    link_is_current(),
+                    PersonRecordLink.agency_id == agency_id,
+                    PersonRecordLink.record_ref.in_(chunk),
+                )
+            )
+            for record_ref, person_id in rows:
+                people[record_key(agency_id, record_ref)] = person_id
+    return people
+
+
 def records_of_persons(*, db_session: Session, person_ids: Iterable[int]) -> set[str]:
     keys: set[str] = set()
     for chunk in _chunks(sorted(set(person_ids))):
         rows = db_session.execute(
             select(PersonRecordLink.agency_id, PersonRecordLink.record_ref).where(
-                PersonRecordLink.person_id.in_(chunk), PersonRecordLink.ended_at.is_(None)
+                PersonRecordLink.person_id.in_(chunk), link_is_current()
             )
         )
         keys.update(record_key(a, r) for a, r in rows)

@@ -94,11 +94,11 @@ def _record_pair_reads(
     """Audit a pair (or pairs) shown to the subject as reads of the people its records are
     about; a record linkage has not yet put with anyone is recorded by its key."""
     wanted = set(keys)
-    links = repo.active_links(db_session=db_session, keys=wanted)
+    links = repo.person_ids_of_records(db_session=db_session, keys=wanted)
     access_service.record_reads(
         db_session=db_session,
         subject=subject,
-        person_ids=[link.person_id for link in links.values()],
+        person_ids=list(links.values()),
         purpose=purpose,
         detail=detail,
         now=now,
@@ -202,8 +202,8 @@ def open_pair(
     keys: list[str] = []
     for ref in (left, right):
         agency = agency_service.get_by_code(db_session=db_session, code=ref.agency)
-        if agency is None or not repo.current_source_records(
-            db_session=db_session, keys=[(agency.id, ref.record_id)]
+        if agency is None or not repo.record_is_held(
+            db_session=db_session, agency_id=agency.id, record_ref=ref.record_id
         ):
             raise PairNotVisible(PAIR_NOT_VISIBLE)
         keys.append(repo.record_key(agency.id, ref.record_id))

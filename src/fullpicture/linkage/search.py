@@ -27,6 +27,7 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.linkage.models import LinkageRecord
 from fullpicture.linkage.preparation import RECORD_SCHEMA, prepare
 from fullpicture.people.models import PersonRecordLink
+from fullpicture.people.repository import link_is_current
 
 #: The most children one search shows; a practitioner narrows the search rather than scrolls.
 MAX_SHOWN = 50
@@ -255,7 +256,7 @@ def find_children(
             and_(
                 PersonRecordLink.agency_id == LinkageRecord.agency_id,
                 PersonRecordLink.record_ref == LinkageRecord.record_ref,
-                PersonRecordLink.ended_at.is_(None),
+                link_is_current(),
             ),
         )
         .where(condition)

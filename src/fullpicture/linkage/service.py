@@ -18,6 +18,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
+from fullpicture.access.subject import SystemPrincipal
 from fullpicture.core.database import utc_now
 from fullpicture.linkage import engine as linkage_engine
 from fullpicture.linkage import repository as repo
@@ -96,8 +98,12 @@ def link_database(
 ) -> LinkageRun:
     """Link every current source record into persons; reuse the saved model unless retraining."""
     say = report or (lambda _stage: None)
+    # A batch run reads every agency's records: as an audited job under whoever started it.
+    linker = access_service.system_principal(
+        db_session=db_session, job="linkage run", operator=started_by
+    )
     say("reading current source records")
-    records = repo.current_source_records(db_session=db_session)
+    records = repo.current_source_records(db_session=db_session, linker=linker)
     if not records:
         raise LinkageStateError("there are no source records to link; import some feeds first")
     frame = repo.records_frame(db_session=db_session, records=records)
@@ -141,6 +147,7 @@ def link_database(
     say("writing links to persons")
     counts = apply_clustering(
         db_session=db_session,
+        linker=linker,
         run=run,
         assignments=result.clustering.assignments,
         pairs=result.pairs,
@@ -262,6 +269,7 @@ def run_model(db_session: Session, run: LinkageRun) -> dict[str, Any]:
 def apply_clustering(
     *,
     db_session: Session,
+    linker: SystemPrincipal,
     run: LinkageRun,
     assignments: pl.DataFrame,
     pairs: pl.DataFrame,
@@ -271,7 +279,7 @@ def apply_clustering(
     """Point each clustered record at a person: a cluster keeps the person that already holds
     most of its records, so re-running on unchanged data changes nothing."""
     keys = assignments["unique_id"].to_list()
-    active = repo.active_links(db_session=db_session, keys=keys)
+    active = repo.active_links(db_session=db_session, linker=linker, keys=keys)
     members: dict[str, list[str]] = {}
     for key, cluster in assignments.select("unique_id", "cluster_key").iter_rows():
         members.setdefault(cluster, []).append(key)
@@ -385,6 +393,7 @@ def _link_evidence(
 def link_record(
     *,
     db_session: Session,
+    linker: SystemPrincipal,
     agency_id: int,
     record_ref: str,
     rules: LinkageRules,
@@ -400,7 +409,9 @@ def link_record(
     saved = repo.latest_model(db_session=db_session)
     if saved is None:
         raise LinkageStateError("no linkage model yet: run `fullpicture link` once first")
-    found = repo.current_source_records(db_session=db_session, keys=[(agency_id, record_ref)])
+    found = repo.current_source_records(
+        db_session=db_session, linker=linker, keys=[(agency_id, record_ref)]
+    )
     if not found:
         raise LinkageStateError(f"no source record {agency_id}:{record_ref}")
     record = found[0]
@@ -433,7 +444,7 @@ def link_record(
 
     # The group as it was (the record may have moved away from it) ...
     previous_group = connected_records(
-        db_session=db_session, seeds={key}, rules=rules, decisions=decisions
+        db_session=db_session, linker=linker, seeds={key}, rules=rules, decisions=decisions
     )
     repo.upsert_index(db_session=db_session, prepared=prepared, source_record_ids={key: record.id})
     repo.replace_pairs(
@@ -443,13 +454,14 @@ def link_record(
     # ... and as it is now.
     clustering, group, counts = recluster(
         db_session=db_session,
+        linker=linker,
         run=run,
         seeds=previous_group | {key},
         saved=saved,
         rules=rules,
         decisions=decisions,
     )
-    link = repo.active_links(db_session=db_session, keys=[key])[key]
+    link = repo.active_links(db_session=db_session, linker=linker, keys=[key])[key]
     person = db_session.get(Person, link.person_id)
     assert person is not None
     cluster_size = clustering.assignments.filter(
@@ -478,6 +490,7 @@ def link_record(
 def recluster(
     *,
     db_session: Session,
+    linker: SystemPrincipal,
     run: LinkageRun,
     seeds: set[str],
     saved: LinkageModelVersion,
@@ -486,7 +499,9 @@ def recluster(
 ) -> tuple[Any, set[str], dict[str, int]]:
     """Re-cluster the connected group around ``seeds`` from the stored pairs, by the same rule
     as a batch run, and write the links that change."""
-    group = connected_records(db_session=db_session, seeds=seeds, rules=rules, decisions=decisions)
+    group = connected_records(
+        db_session=db_session, linker=linker, seeds=seeds, rules=rules, decisions=decisions
+    )
     group_pairs = _stored_pairs_within(db_session=db_session, keys=group, model=saved.model)
     clustering = cluster_records(
         pl.Series(sorted(group), dtype=pl.String),
@@ -501,6 +516,7 @@ def recluster(
     )
     counts = apply_clustering(
         db_session=db_session,
+        linker=linker,
         run=run,
         assignments=clustering.assignments,
         pairs=group_pairs,
@@ -521,8 +537,18 @@ def relink_after_decision(
         db_session, kind="decision", engine=Engine.DUCKDB, saved=saved, rules=rules, by=decided_by
     )
     decisions = standing_decisions(db_session=db_session)
+    # Re-clustering reads the records around the pair whole: as an audited job.
+    linker = access_service.system_principal(
+        db_session=db_session, job="linkage decision", operator=decided_by
+    )
     _clustering, group, counts = recluster(
-        db_session=db_session, run=run, seeds=keys, saved=saved, rules=rules, decisions=decisions
+        db_session=db_session,
+        linker=linker,
+        run=run,
+        seeds=keys,
+        saved=saved,
+        rules=rules,
+        decisions=decisions,
     )
     run.counts = {"records_reclustered": len(group), **counts}
     run.finished_at = utc_now()
@@ -531,7 +557,12 @@ def relink_after_decision(
 
 
 def connected_records(
-    *, db_session: Session, seeds: set[str], rules: LinkageRules, decisions: PairDecisions
+    *,
+    db_session: Session,
+    linker: SystemPrincipal,
+    seeds: set[str],
+    rules: LinkageRules,
+    decisions: PairDecisions,
 ) -> set[str]:
     """Every record reachable from ``seeds`` through links at or above the threshold, confirmed
     pairs, or a shared current person."""
@@ -551,7 +582,9 @@ def connected_records(
             reached.update(confirmed.get(key, ()))
         persons = {
             link.person_id
-            for link in repo.active_links(db_session=db_session, keys=frontier).values()
+            for link in repo.active_links(
+                db_session=db_session, linker=linker, keys=frontier
+            ).values()
         }
         reached.update(repo.records_of_persons(db_session=db_session, person_ids=persons))
         frontier = reached - seen

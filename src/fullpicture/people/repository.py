@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, or_
 
 from fullpicture.people.models import PersonRecordLink
 
@@ -28,4 +28,12 @@ def current_links(*, agency_id: Any, record_ref: Any) -> ColumnElement[bool]:
         PersonRecordLink.agency_id == agency_id,
         PersonRecordLink.record_ref == record_ref,
         link_is_current(),
+    )
+
+
+def membership_covers(*, date_from: Any, date_to: Any, day: Any) -> ColumnElement[bool]:
+    """A household membership's dates (columns) cover ``day``: an open end covers every day."""
+    return and_(
+        or_(date_from.is_(None), date_from <= day),
+        or_(date_to.is_(None), date_to >= day),
     )

@@ -32,6 +32,7 @@ from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.visibility import event_visibility
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
+from fullpicture.people.repository import link_is_current, membership_covers
 from fullpicture.referrals.models import Referral, ReferralChild, ReferralStatus
 
 
@@ -161,10 +162,8 @@ def household_adults(
             mine.person_id == person_id,
             theirs.person_id != person_id,
             theirs.role.notin_(("child", "sibling")),
-            or_(mine.date_from.is_(None), mine.date_from <= as_of),
-            or_(mine.date_to.is_(None), mine.date_to >= as_of),
-            or_(theirs.date_from.is_(None), theirs.date_from <= as_of),
-            or_(theirs.date_to.is_(None), theirs.date_to >= as_of),
+            membership_covers(date_from=mine.date_from, date_to=mine.date_to, day=as_of),
+            membership_covers(date_from=theirs.date_from, date_to=theirs.date_to, day=as_of),
         )
     )
 
@@ -247,7 +246,7 @@ def _current_events(
             and_(
                 PersonRecordLink.agency_id == Event.agency_id,
                 PersonRecordLink.record_ref == EventParticipant.record_ref,
-                PersonRecordLink.ended_at.is_(None),
+                link_is_current(),
             ),
         )
         .join(Person, Person.id == PersonRecordLink.person_id)

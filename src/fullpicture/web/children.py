@@ -248,7 +248,7 @@ def child_page(
         db_session=db_session, subject=subject, now=now, person_id=person.id, limit=100
     )
     assessment = harm_service.assess_one_child(
-        db_session=db_session, person_id=person.id, as_of=now.date()
+        db_session=db_session, scorer=subject, person_id=person.id, as_of=now.date()
     )
     agencies_involved = sorted(
         {r.agency_name for r in summary.records} | {e.agency_name for e in combined.entries}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access.auth import DbSession, LinkageReviewer
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
+from fullpicture.core.database import utc_now
 from fullpicture.linkage import repository as linkage_repository
 from fullpicture.linkage import review as linkage_review
 from fullpicture.linkage.models import ReviewAction, ReviewItem, ReviewStatus
@@ -41,16 +42,20 @@ def review_queue_page(
     )
 
 
-def _side_by_side(db_session: Session, item: ReviewItem) -> list[dict[str, Any]]:
+def _side_by_side(
+    db_session: Session, subject: AuthSubject, item: ReviewItem
+) -> list[dict[str, Any]]:
     """The pair's two records (latest versions), for the reviewer the pair was opened to."""
+    keys = [
+        linkage_repository.split_record_key(key) for key in (item.record_key_l, item.record_key_r)
+    ]
+    records = linkage_repository.pair_records(
+        db_session=db_session, reviewer=subject, now=utc_now(), keys=keys
+    )
     shown = []
-    for key in (item.record_key_l, item.record_key_r):
-        agency_id, record_ref = linkage_repository.split_record_key(key)
-        found = linkage_repository.current_source_records(
-            db_session=db_session, keys=[(agency_id, record_ref)]
-        )
+    for agency_id, record_ref in keys:
         agency = db_session.get(Agency, agency_id)
-        record = found[0] if found else None
+        record = records.get((agency_id, record_ref))
         shown.append(
             {
                 "agency": agency.name if agency else str(agency_id),
@@ -97,7 +102,7 @@ def _item_page(
         "review_item.html",
         {
             "item": read,
-            "records": _side_by_side(db_session, item),
+            "records": _side_by_side(db_session, subject, item),
             "waterfall": waterfall,
             "errors": errors or [],
             "typed": typed or {},
