@@ -126,7 +126,7 @@ def test_sigkill_midway_leaves_nothing_and_the_rerun_completes(
     write_feed(feed, ROWS)
     env = dict(os.environ, FULLPICTURE_DATABASE_URL=_database_url(fresh_database))
     importer = subprocess.Popen(
-        [sys.executable, "-m", "fullpicture.cli.main", "import", str(feed), "--by", "crash-test"],
+        [sys.executable, "-m", "fullpicture.cli.main", "import", str(feed)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from fullpicture.imports.models import ImportBatch, QuarantinedRow, QuarantineSt
 from tests.access.principals import make_user
 from tests.conftest import TestDatabase
 from tests.imports.feeds import event, record, register_agencies, write_csv
+
+#: Who an import without --as is attributed to: the machine's operator, never a typed name.
+OPERATOR = f"cli:{getpass.getuser()}"
 
 
 @pytest.fixture
@@ -45,6 +49,20 @@ def _run(*args: str) -> tuple[int, str]:
     return result.exit_code, " ".join(result.output.split())
 
 
+def test_an_import_is_attributed_to_a_principal_never_to_typed_text(
+    cli_database: TestDatabase, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    write_csv(feed / "records.csv", [record("C1")])
+    code, out = _run("import", str(feed), "--by", "Ashdown data team")
+    assert code == 2 and "--by" in out
+    code, out = _run("import", str(feed), "--as", "nobody.here")
+    assert code == 3 and "nobody.here" in out
+    with session_factory(cli_database.engine)() as session:
+        assert session.scalars(select(ImportBatch)).all() == []
+
+
 def test_import_prints_counts_and_reasons_then_export_fix_reimport(
     cli_database: TestDatabase, tmp_path: Path
 ) -> None:
@@ -54,15 +72,15 @@ def test_import_prints_counts_and_reasons_then_export_fix_reimport(
     write_csv(
         feed / "events.csv", [event("E1"), event("E2", event_date="2099-01-01", date_recorded="")]
     )
-    code, out = _run("import", str(feed), "--by", "Ashdown data team")
+    code, out = _run("import", str(feed))
     assert code == 0, out
-    assert "committed" in out and "Ashdown data team" in out
+    assert "committed" in out and OPERATOR in out
     assert "events row 2" in out and "in the future" in out
     with session_factory(cli_database.engine)() as session:
         (follow_up,) = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "import.follow_up")
         ).all()
-        assert follow_up.actor == "Ashdown data team"
+        assert follow_up.actor == OPERATOR
         assert follow_up.target.startswith("import_batch:")
 
     with session_factory(cli_database.engine)() as session:
@@ -275,7 +293,7 @@ def test_the_import_reports_what_was_committed_when_a_later_step_fails(
     feed.mkdir()
     write_csv(feed / "records.csv", [record("C1")])
     write_csv(feed / "events.csv", [event("E1")])
-    code, out = _run("import", str(feed), "--by", "Ashdown data team")
+    code, out = _run("import", str(feed))
     assert code == 1, out
     assert "rolled back; nothing of it is stored" in out and "OverflowError" in out
     assert "Traceback" not in out

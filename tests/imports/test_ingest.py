@@ -123,7 +123,7 @@ def test_an_uploaded_feed_raises_the_same_alerts_as_the_cli(
     # Through the CLI, in a database of its own with the same picture beforehand.
     with unit_of_work(session_factory(cli_database.engine)) as session:
         _every_other_agency_linked(session, population)
-    result = CliRunner().invoke(app, ["import", str(held_back), "--by", "tester"])
+    result = CliRunner().invoke(app, ["import", str(held_back)])
     assert result.exit_code == 0, result.output
     with unit_of_work(session_factory(cli_database.engine)) as session:
         through_cli = _alerts(session)

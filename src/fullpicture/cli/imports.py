@@ -61,9 +61,6 @@ def import_command(
     feeds: list[Path] = typer.Argument(
         ..., help="Feed directories and/or files (records, relationships, events)."
     ),
-    by: str = typer.Option(
-        None, "--by", help="Who is importing, for the record. Default: cli:<your user name>."
-    ),
     show: int = typer.Option(
         100, "--show", min=0, help="Print the reasons of at most this many quarantined rows."
     ),
@@ -92,17 +89,19 @@ def import_command(
     committed (even with quarantined rows), 2 when a file cannot be imported at all (nothing
     is stored), 1 when the batch failed and was rolled back.
 
-    Example: fullpicture import var/demo-feeds/gp-ashdown --by "Ashdown data team"
+    The batch is attributed to the --as user (resolved like every command's --as, refused
+    if unknown or without imports:write); without --as, to the machine's operator
+    (cli:<your user name>), who writes every agency's rows: shell access is for
+    administrators only. There is no free-text attribution.
+
+    Example: fullpicture import var/demo-feeds/gp-ashdown --as ashdown.data
     """
     if not migrations.is_up_to_date(get_engine()):
         err_console.print("[red]The database is not up to date.[/red] Run: fullpicture db upgrade")
         raise typer.Exit(code=2)
-    importer = by or _default_importer()
+    importer = _default_importer()
     authority = EVERY_AGENCY  # the machine's operator, audited as such
     if as_user is not None:
-        if by is not None:
-            err_console.print("[red]Give --as or --by, not both: --as records the user.[/red]")
-            raise typer.Exit(code=2)
         with unit_of_work(get_session_factory()) as session:
             subject = acting_user(session, as_user, Scope.IMPORTS_WRITE, command="An import")
             try:
