@@ -28,9 +28,6 @@ from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.referrals.language import CueMatch, TextAnalysis, TextSpan, engine_for
 from fullpicture.referrals.rulebook import Polarity, Rulebook, default_rulebook
 
-CHILD_SPEECH_CONFIDENCE = 0.9
-CHILD_SPEECH_TENTATIVE = 0.5
-
 
 @dataclass(frozen=True)
 class ConcernSuggestion:
@@ -198,7 +195,8 @@ def suggestions_from_analysis(
     ]
     if child_quotes:
         quotes = about_harm or child_quotes
-        confidence = CHILD_SPEECH_CONFIDENCE if about_harm else CHILD_SPEECH_TENTATIVE
+        speech = rulebook.concerns.child_speech
+        confidence = speech.about_harm if about_harm else speech.otherwise
         words = (
             "about harm or fear" if about_harm else "(no words of harm or fear found: read them)"
         )

@@ -25,6 +25,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
+from fullpicture.people.childhood import ADULT_AGE, age_on
 from fullpicture.referrals.dates import (
     _MONTHS,
     _WEEKDAYS,
@@ -48,13 +49,6 @@ Speaker = Literal["child", "adult", "writer", "unknown"]
 # quotes are apostrophes far more often than quotation marks in practitioners' writing.
 _QUOTE_RE = re.compile(r"\"([^\"\n]{1,600})\"|“([^”\n]{1,600})”|‘([^’\n]{1,600})’")
 _NAME = r"(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*)"
-_PRONOUNS = {"he", "she", "they"}
-_SUBJECT_SKIP = {
-    "also", "then", "later", "again", "has", "had", "have", "just", "repeatedly", "quietly",
-    "initially", "spontaneously", "first", "both", "all", "herself", "himself", "only", "once", "now", "today", "yesterday", "afterwards",
-}  # fmt: skip
-_NOT_NAMES = {"yesterday", "today", "tonight", "tomorrow", "referral", "referrer", "concerns"}
-_CLAUSE_BREAKS = {"and", "but", "or", "that", "when", "who", "because"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +154,12 @@ class LanguageEngine:
         # negation triggers ("no known", "no evidence of") and a few of a form's own.
         self._denial_after_no = {
             t.lower().split()[1] for t in language.negation_before if t.lower().startswith("no ")
-        } | {"current", "previous", "issues", "problems", "further", "other", "recent", "longer"}
+        } | {w.lower() for w in language.denial_after_no}
+        # Attributing speech (language_cues.yaml).
+        self._pronouns = frozenset(w.lower() for w in language.speech_subject_pronouns)
+        self._subject_skip = frozenset(w.lower() for w in language.speech_subject_skip)
+        self._clause_breaks = frozenset(w.lower() for w in language.speech_clause_breaks)
+        self._not_names = frozenset(w.lower() for w in language.not_names)
         self._speech_verbs = {v.lower() for v in language.speech_verbs}
         self._child_terms = {t.lower() for t in language.child_terms}
         self._adult_terms = {t.lower() for t in language.adult_terms}
@@ -423,7 +422,7 @@ class LanguageEngine:
             return "child"
         if head in self._writer_terms:
             return "writer"
-        if head in _PRONOUNS:
+        if head in self._pronouns:
             return None
         last = tokens.text[positions[-1]]
         if last[:1].isupper() and tokens.alpha[positions[-1]]:
@@ -433,14 +432,14 @@ class LanguageEngine:
     def _subject_before(self, tokens: _Tokens, verb: int, quote_tokens: set[int]) -> list[int]:
         sentence_start = tokens.sent_bounds[tokens.sent[verb]][0]
         i = verb - 1
-        while i >= sentence_start and tokens.lower[i] in _SUBJECT_SKIP:
+        while i >= sentence_start and tokens.lower[i] in self._subject_skip:
             i -= 1
         collected: list[int] = []
         while i >= sentence_start and len(collected) < 4:
             text = tokens.text[i]
             if i in quote_tokens or (tokens.punct[i] and text not in {"-", "'s"}):
                 break
-            if tokens.lower[i] in _CLAUSE_BREAKS:
+            if tokens.lower[i] in self._clause_breaks:
                 break
             collected.insert(0, i)
             i -= 1
@@ -471,9 +470,9 @@ class LanguageEngine:
                 return "adult"
             if lower in self._child_terms:
                 return "child"
-            if lower in _PRONOUNS:
+            if lower in self._pronouns:
                 return "pronoun"
-            if initial and (lower in STOP_WORDS or lower in _NOT_NAMES):
+            if initial and (lower in STOP_WORDS or lower in self._not_names):
                 continue
             if (
                 text[:1].isupper()
@@ -502,7 +501,7 @@ class LanguageEngine:
     ) -> tuple[Speaker, list[int]]:
         subject = self._subject_before(tokens, verb, quote_tokens)
         kind = self._classify_phrase(tokens, subject, names)
-        if kind is None and subject and tokens.lower[subject[-1]] in _PRONOUNS:
+        if kind is None and subject and tokens.lower[subject[-1]] in self._pronouns:
             return self._resolve_pronoun(tokens, verb, names, quote_tokens), subject
         if kind in (None, "unknown"):
             first = self._first_mention(tokens, tokens.sent[verb], names, quote_tokens, verb)
@@ -587,7 +586,7 @@ class LanguageEngine:
                 after = [j for j in range(i + 1, min(i + 4, sentence_end)) if not tokens.punct[j]]
                 phrase = before or after[:2]
                 kind = self._classify_phrase(tokens, phrase, names)
-                if kind is None and phrase and tokens.lower[phrase[-1]] in _PRONOUNS:
+                if kind is None and phrase and tokens.lower[phrase[-1]] in self._pronouns:
                     kind = self._resolve_pronoun(tokens, i, names, quote_tokens)
                 return kind or "unknown", TextSpan(
                     tokens.idx[i], tokens.end_char(i), tokens.text[i]
@@ -667,11 +666,11 @@ _NAME_WITH_AGE = re.compile(
     r"(?:(?i:dob|d\.o\.b\.?|born)\s*:?\s*(?P<dob>\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
     r"|(?i:aged?)\s*(?P<aged>\d{1,2})\b|(?P<bare>\d{1,2})\s*\)|(?P<weeks>\d{1,2})\s+(?i:weeks|months)\b)"
 )
-ADULT_AGE = 18
 
 
 def _named_with_a_child_age(text: str, referral_date: dt.date) -> list[str]:
-    """Names given with a date of birth or an age under 18: the children of the referral."""
+    """Names given with a date of birth or an age under the adult age (people/childhood.yaml):
+    the children of the referral."""
     names: list[str] = []
     for found in _NAME_WITH_AGE.finditer(text):
         name = found.group("name")
@@ -681,7 +680,7 @@ def _named_with_a_child_age(text: str, referral_date: dt.date) -> list[str]:
         if found.group("dob"):
             born = resolve_day(found.group("dob"), referral_date)
             if born is not None:
-                age = (referral_date - born).days // 365
+                age = age_on(born, referral_date)
         elif found.group("aged") or found.group("bare"):
             age = int(found.group("aged") or found.group("bare"))
         elif found.group("weeks"):

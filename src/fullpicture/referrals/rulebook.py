@@ -296,6 +296,15 @@ class ConcernRule(BaseModel):
         return self
 
 
+class ChildSpeechConfidence(BaseModel):
+    """How sure a suggestion from the child's own words in quotation marks is (CHD-VOI)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    about_harm: float = Field(gt=0.0, lt=1.0)  # a concern or fear cue asserted inside the words
+    otherwise: float = Field(gt=0.0, lt=1.0)  # no such cue: tentative, a practitioner reads them
+
+
 class ConcernCues(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -310,6 +319,7 @@ class ConcernCues(BaseModel):
     positive_statements: tuple[Cue, ...] = ()
     positive_blockers: tuple[Cue, ...] = ()
     positive_never_for: tuple[str, ...] = ()
+    child_speech: ChildSpeechConfidence
 
 
 class DateRegex(BaseModel):
@@ -344,6 +354,11 @@ class LanguageCues(BaseModel):
     writer_terms: tuple[str, ...]
     child_name_labels: tuple[str, ...]
     child_name_relations: tuple[str, ...]
+    speech_subject_pronouns: tuple[str, ...]
+    speech_subject_skip: tuple[str, ...]
+    speech_clause_breaks: tuple[str, ...]
+    not_names: tuple[str, ...]
+    denial_after_no: tuple[str, ...]
     date_regexes: tuple[DateRegex, ...]
     entity_patterns: tuple[dict[str, Any], ...]
 
