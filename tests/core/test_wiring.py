@@ -24,7 +24,9 @@ def test_importing_the_capabilities_connects_nothing_and_the_rule_refuses() -> N
     done = _run(
         """
         import fullpicture.sharing.service, fullpicture.workflow.service, fullpicture.imports.flows
+        import fullpicture.harm.service
         from fullpicture.access import repository
+        assert repository._involvement_sources == []
         try:
             repository.shared_event_sources()
         except repository.CapabilitiesNotConnected as refused:
@@ -41,8 +43,10 @@ CONNECTED = """
     from fullpicture.imports import flows
     from fullpicture.sharing import repository as sharing
     from fullpicture.workflow import repository as workflow, seen_elsewhere
+    from fullpicture.harm import repository as harm
     assert repository.shared_event_sources() == (sharing.shared_entries_for,)
     assert workflow.involved_through_cases in repository._involvement_sources
+    assert harm.involved_through_alerts in repository._involvement_sources
     assert sharing.decisions_giving_access in repository._read_grounds_sources
     assert flows._after_ingest_steps == [seen_elsewhere.seen_elsewhere_after_ingest]
     print("connected")
