@@ -98,6 +98,14 @@ def run(
         file_okay=False,
         help="File mode: write splink's charts (match weights, m/u, a waterfall) as HTML here.",
     ),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        help=(
+            "File mode: link pairs at or above this match weight. Without it the threshold is "
+            "chosen from the model trained on the file (the model report says which and why)."
+        ),
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="File mode: no model report."),
     as_user: str | None = typer.Option(
         None, "--as", help="Database mode: " + AS_USER_HELP + " Needs linkage:run."
@@ -109,6 +117,13 @@ def run(
     Example: fullpicture link --engine spark --as admin
     """
     rules = default_rules()
+    if persons_csv is None and threshold is not None:
+        err_console.print(
+            "[red]--threshold is for a file.[/red] The database links at its fixed "
+            "link_threshold_match_weight (linkage_rules.yaml), so a record linked later meets "
+            "the same line."
+        )
+        raise typer.Exit(code=2)
     if persons_csv is not None:
         if out is None:
             err_console.print("[red]Give --out CLUSTERS.csv to say where the clusters go.[/red]")
@@ -125,6 +140,7 @@ def run(
                     save_model_path=save_model,
                     report=report,
                     charts_dir=charts,
+                    threshold=threshold,
                 )
                 progress.update(task, completed=len(_STAGES), description="done")
         except (LinkageInputError, LinkageModelMismatch) as exc:
@@ -226,8 +242,18 @@ def print_model_report(report: ModelReport) -> None:
         console.print(f"EM passes: {passes}")
     console.print(
         f"Prior (two random records match): weight {report.prior_match_weight:+.1f}. "
-        f"Link at {report.threshold:+g}; review from {report.review_lower:+g}."
+        f"Link at {report.threshold:+.2f}; review from {report.review_lower:+g}."
     )
+    chosen = report.link_threshold
+    if chosen is not None:
+        how = "Chosen from the model" if chosen.source == "chosen" else "Given"
+        console.print(
+            f"Threshold: {how}: {escape(chosen.reason)}. By the model's own match "
+            f"probabilities: {chosen.links:,} links, about {chosen.expected_false_links:.1f} "
+            f"of them wrong (precision {chosen.estimated_precision:.4f}), and about "
+            f"{chosen.expected_missed_links:.1f} true pairs among the scored pairs below it."
+            + (" Override with --threshold." if chosen.source == "chosen" else "")
+        )
     if report.histogram:
         widest = max(b.pairs for b in report.histogram) or 1
         for weight_bin in report.histogram:

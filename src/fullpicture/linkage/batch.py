@@ -14,6 +14,7 @@ from fullpicture.linkage.clustering import Clustering, PairDecisions, cluster_re
 from fullpicture.linkage.engine import Engine
 from fullpicture.linkage.preparation import prepare
 from fullpicture.linkage.rules import LinkageRules
+from fullpicture.linkage.threshold import LinkThreshold, choose_threshold, given_threshold
 
 StageReporter = Callable[[str], None]
 
@@ -25,6 +26,7 @@ class BatchResult:
     prepared: pl.DataFrame
     pairs: pl.DataFrame
     clustering: Clustering
+    threshold: LinkThreshold
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -37,8 +39,14 @@ def run_batch(
     decisions: PairDecisions | None = None,
     report: StageReporter | None = None,
     when_untrained: Literal["refuse", "neutral"] = "refuse",
+    threshold: float | Literal["choose"] = "choose",
+    threshold_reason: str = "given with --threshold",
 ) -> BatchResult:
-    """Link ``records`` (``preparation.RECORD_SCHEMA``) into clusters of one person each."""
+    """Link ``records`` (``preparation.RECORD_SCHEMA``) into clusters of one person each.
+
+    ``threshold="choose"`` links at the threshold chosen from the model and the scored pairs
+    (``threshold.choose_threshold``); a number links at that match weight, and
+    ``threshold_reason`` says where it came from."""
     say = report or (lambda _stage: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -69,14 +77,22 @@ def run_batch(
     timings["predict"] = time.perf_counter() - started - sum(timings.values())
 
     say("clustering pairs into people")
+    link_threshold = (
+        choose_threshold(
+            pairs, prepared, start=rules.link_threshold_match_weight, rules=rules.threshold_choice
+        )
+        if threshold == "choose"
+        else given_threshold(pairs, threshold, why=threshold_reason)
+    )
     clustering = cluster_records(
         prepared["unique_id"],
         pairs,
-        threshold_match_weight=rules.link_threshold_match_weight,
+        threshold_match_weight=link_threshold.match_weight,
+        held_back=link_threshold.held_back,
         decisions=decisions,
         one_record_per_agency=rules.one_record_per_agency,
         same_agency_chain_min_match_weight=rules.same_agency_chain_min_match_weight,
         identifiers=prepared.select("unique_id", "nhs_number", "upn"),
     )
     timings["cluster"] = time.perf_counter() - started - sum(timings.values())
-    return BatchResult(model, trained, prepared, pairs, clustering, timings)
+    return BatchResult(model, trained, prepared, pairs, clustering, link_threshold, timings)

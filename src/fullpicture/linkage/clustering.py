@@ -167,6 +167,7 @@ def cluster_records(
     one_record_per_agency: bool = False,
     same_agency_chain_min_match_weight: float | None = None,
     identifiers: pl.DataFrame | None = None,
+    held_back: frozenset[Pair] = frozenset(),
 ) -> Clustering:
     """Join pairs at or above the threshold into people, strongest first.
 
@@ -174,17 +175,24 @@ def cluster_records(
     their own pair is strong or, given ``same_agency_chain_min_match_weight``, nothing says they
     are two people: ``identifiers`` (unique_id, nhs_number, upn) do not conflict and their own
     pair, if scored, weighs at least that (a true duplicate in one agency's list joins through
-    a chain; twins, with their own NHS numbers or given names, do not)."""
+    a chain; twins, with their own NHS numbers or given names, do not). A ``held_back`` pair
+    is not linked on its own weight (it may still end up in one person through others)."""
     decisions = decisions or PairDecisions()
     known = set(record_ids.to_list())
     decisions = PairDecisions(
         frozenset(p for p in decisions.confirmed if p[0] in known and p[1] in known),
         frozenset(p for p in decisions.rejected if p[0] in known and p[1] in known),
     )
-    strong = (
-        pairs.filter(pl.col("match_weight") >= threshold_match_weight)
-        .select("unique_id_l", "unique_id_r", "match_weight")
-        .sort(["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False])
+    strong = pairs.filter(pl.col("match_weight") >= threshold_match_weight)
+    if held_back:
+        not_linked = pl.DataFrame(
+            list(held_back),
+            schema={"unique_id_l": pl.String, "unique_id_r": pl.String},
+            orient="row",
+        )
+        strong = strong.join(not_linked, on=["unique_id_l", "unique_id_r"], how="anti")
+    strong = strong.select("unique_id_l", "unique_id_r", "match_weight").sort(
+        ["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False]
     )
     strong_pairs = (
         {ordered(a, b) for a, b in strong.select("unique_id_l", "unique_id_r").iter_rows()}

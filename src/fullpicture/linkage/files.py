@@ -165,19 +165,30 @@ def link_person_file(
     save_model_path: Path | None = None,
     report: StageReporter | None = None,
     charts_dir: Path | None = None,
+    threshold: float | None = None,
 ) -> FileLinkage:
-    """Link a persons CSV, training on the file itself unless a saved model is given.
+    """Link a persons CSV, training on the file itself unless a saved model is given, at
+    ``threshold`` or else the threshold chosen from the model (``threshold.py``).
 
     With a saved model, a field the model weighs but the file never fills is named (and the
     file refused when without it no pair could reach the link threshold)."""
     records = read_person_file(source)
     model = json.loads(model_path.read_text(encoding="utf-8")) if model_path else None
     notes = (
-        fields_missing(prepare(records), model, rules=rules, file_name=source.name)
+        fields_missing(
+            prepare(records), model, rules=rules, file_name=source.name, threshold=threshold
+        )
         if model is not None
         else []
     )
-    result = run_batch(records, rules=rules, engine=engine, model=model, report=report)
+    result = run_batch(
+        records,
+        rules=rules,
+        engine=engine,
+        model=model,
+        report=report,
+        threshold="choose" if threshold is None else threshold,
+    )
     keys = result.clustering.assignments["cluster_key"].unique()
     person_ids = pl.DataFrame(
         {"cluster_key": keys, "person_id": [person_key(k) for k in keys.to_list()]}
@@ -202,6 +213,7 @@ def link_person_file(
             pairs=result.pairs,
             rules=rules,
             out_dir=charts_dir,
+            threshold=result.threshold.match_weight,
         )
         if charts_dir is not None
         else []
@@ -210,7 +222,7 @@ def link_person_file(
         records.height,
         clusters["person_id"].n_unique(),
         result,
-        build_report(result.model, rules=rules, pairs=result.pairs),
+        build_report(result.model, rules=rules, pairs=result.pairs, threshold=result.threshold),
         notes,
         charts,
     )

@@ -17,6 +17,7 @@ import polars as pl
 from fullpicture.linkage import engine as linkage_engine
 from fullpicture.linkage.comparisons import COMPARISON_FIELDS
 from fullpicture.linkage.rules import LinkageRules
+from fullpicture.linkage.threshold import LinkThreshold
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class ModelReport:
     em_passes: list[dict[str, Any]]
     threshold: float
     review_lower: float
+    # How the threshold was set (chosen from the model, or given) and the model's estimate.
+    link_threshold: LinkThreshold | None = None
     histogram: list[WeightBin] = field(default_factory=list)
     pairs_linked: int = 0
     pairs_for_review: int = 0
@@ -83,7 +86,11 @@ def weight_histogram(weights: pl.Series, *, width: float = 2.0) -> list[WeightBi
 
 
 def build_report(
-    model: dict[str, Any], *, rules: LinkageRules, pairs: pl.DataFrame | None = None
+    model: dict[str, Any],
+    *,
+    rules: LinkageRules,
+    pairs: pl.DataFrame | None = None,
+    threshold: LinkThreshold | None = None,
 ) -> ModelReport:
     training = model.get("fullpicture_training") or {}
     shares: dict[str, float] = training.get("field_shares", {})
@@ -135,35 +142,39 @@ def build_report(
                 f"EM blocked on {', '.join(record['blocked_on'])} stopped at "
                 f"{record['iterations']} iterations without converging: its estimates may be off"
             )
+    line = threshold.match_weight if threshold else rules.link_threshold_match_weight
     report = ModelReport(
         prior_match_weight=linkage_engine.probability_to_weight(
             model["probability_two_random_records_match"]
         ),
         comparisons=rows,
         em_passes=list(training.get("em_passes", [])),
-        threshold=rules.link_threshold_match_weight,
-        review_lower=rules.review_band.lower_match_weight,
+        threshold=line,
+        review_lower=min(rules.review_band.lower_match_weight, line),
+        link_threshold=threshold,
         warnings=warnings,
     )
     if pairs is not None and not pairs.is_empty():
         weights = pairs["match_weight"]
         report.histogram = weight_histogram(weights)
-        report.pairs_linked = int((weights >= rules.link_threshold_match_weight).sum())
-        report.pairs_for_review = int(
-            (
-                (weights >= rules.review_band.lower_match_weight)
-                & (weights < rules.link_threshold_match_weight)
-            ).sum()
-        )
+        report.pairs_linked = int((weights >= line).sum())
+        report.pairs_for_review = int(((weights >= report.review_lower) & (weights < line)).sum())
     return report
 
 
 def fields_missing(
-    prepared: pl.DataFrame, model: dict[str, Any], *, rules: LinkageRules, file_name: str
+    prepared: pl.DataFrame,
+    model: dict[str, Any],
+    *,
+    rules: LinkageRules,
+    file_name: str,
+    threshold: float | None = None,
 ) -> list[str]:
     """Say which fields the model weighs that these records never hold, and what it can and
     cannot do without them. Raises ``LinkageInputError`` when without them no pair could
-    reach the link threshold (nothing could be linked)."""
+    reach the link threshold (nothing could be linked): ``threshold`` when one is given, else
+    the lowest a chosen threshold can be."""
+    line = rules.threshold_choice.lowest_match_weight if threshold is None else threshold
     shares = linkage_engine.field_shares(prepared)
     levels = linkage_engine.level_weights(model)
     absent, present_best = [], {}
@@ -180,11 +191,11 @@ def fields_missing(
     prior = linkage_engine.probability_to_weight(model["probability_two_random_records_match"])
     best = prior + sum(w for w in present_best.values() if w > 0)
     missing = ", ".join(" / ".join(fields) for _n, fields, _w in absent)
-    if best < rules.link_threshold_match_weight:
+    if best < line:
         raise linkage_engine.LinkageInputError(
             f"{file_name}: {missing} is blank in every record, and the model needs it: with "
             f"only {', '.join(present_best) or 'no other field'} the strongest possible pair "
-            f"weighs {best:.1f}, below the link threshold {rules.link_threshold_match_weight:g}, "
+            f"weighs {best:.1f}, below the lowest link threshold {line:g}, "
             "so no one could be linked. Nothing was written. Supply the field, or train on "
             "this file (without --model)."
         )
@@ -193,7 +204,7 @@ def fields_missing(
         messages.append(
             f"{file_name}: {' / '.join(fields)} is blank in every record. The model can still "
             f"link on {', '.join(present_best)} (a pair agreeing on all of them reaches "
-            f"{best:.1f}, threshold {rules.link_threshold_match_weight:g}), but cannot use "
+            f"{best:.1f}, threshold at least {line:g}), but cannot use "
             f"{name} (worth up to {strongest:+.1f}): records that agree on the rest but differ "
             f"in {name} cannot be told apart, and a pair with a slip elsewhere is more likely "
             "to be missed."
@@ -208,6 +219,7 @@ def write_charts(
     pairs: pl.DataFrame,
     rules: LinkageRules,
     out_dir: Path,
+    threshold: float | None = None,
 ) -> list[Path]:
     """splink's match-weights and m/u charts for the model, and the waterfall of the weakest
     linked pair (the one nearest the threshold), as HTML files in ``out_dir``."""
@@ -218,7 +230,8 @@ def write_charts(
         ("match-weights.html", linker.visualisations.match_weights_chart()),
         ("m-u-parameters.html", linker.visualisations.m_u_parameters_chart()),
     ]
-    linked = pairs.filter(pl.col("match_weight") >= rules.link_threshold_match_weight)
+    line = rules.link_threshold_match_weight if threshold is None else threshold
+    linked = pairs.filter(pl.col("match_weight") >= line)
     if not linked.is_empty():
         left, right = linked.sort("match_weight").select("unique_id_l", "unique_id_r").row(0)
         rows = prepared.filter(pl.col("unique_id").is_in([left, right]))

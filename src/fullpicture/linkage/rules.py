@@ -58,6 +58,20 @@ class ComparisonCutoffs(BaseModel):
         return self
 
 
+class ThresholdChoiceRules(BaseModel):
+    """How ``fullpicture link`` chooses a file's link threshold from the trained model
+    (``threshold.py``): down from ``link_threshold_match_weight`` while the model expects at
+    most ``expected_false_links_budget`` wrong links among the pairs added, never below
+    ``lowest_match_weight``; below the fixed line, pairs whose birth dates are
+    ``generation_gap_years`` or more apart are held back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    expected_false_links_budget: float = Field(ge=0)
+    lowest_match_weight: float
+    generation_gap_years: int = Field(ge=1)
+
+
 class BudgetedBlocking(BaseModel):
     """Blocking rules too broad for a large population but cheap on a small file: each is used
     in a batch run only when the pairs it makes stay within ``max_pairs``."""
@@ -75,6 +89,7 @@ class LinkageRules(BaseModel):
 
     version: int = Field(ge=1)
     link_threshold_match_weight: float
+    threshold_choice: ThresholdChoiceRules
     review_band: ReviewBand
     minimum_stored_match_weight: float
     one_record_per_agency: bool
@@ -87,6 +102,17 @@ class LinkageRules(BaseModel):
     def _consistent(self) -> LinkageRules:
         if self.minimum_stored_match_weight > self.review_band.lower_match_weight:
             raise ValueError("minimum_stored_match_weight must not exceed the review band")
+        choice = self.threshold_choice
+        if not (
+            self.minimum_stored_match_weight
+            <= choice.lowest_match_weight
+            <= self.link_threshold_match_weight
+        ):
+            raise ValueError(
+                "threshold_choice.lowest_match_weight must lie between "
+                "minimum_stored_match_weight (pairs below it are not kept to link) and "
+                "link_threshold_match_weight (the line is only ever lowered from it)"
+            )
         return self
 
 

@@ -121,6 +121,9 @@ def link_database(
         # One agency's few records may not train every comparison; linking them with those
         # comparisons neutral (and saying so in the model report) beats linking nothing.
         when_untrained="neutral",
+        # Fixed, so an incremental link later meets the line this run used.
+        threshold=rules.link_threshold_match_weight,
+        threshold_reason="the database's fixed link_threshold_match_weight (linkage_rules.yaml)",
     )
     if saved is None:
         saved = save_model(

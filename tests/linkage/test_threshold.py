@@ -1,0 +1,141 @@
+"""The link threshold a file gets: chosen from the model's own probabilities, explained, and
+overridable."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from fullpicture.cli.main import app
+from fullpicture.linkage.clustering import cluster_records
+from fullpicture.linkage.rules import ThresholdChoiceRules, default_rules
+from fullpicture.linkage.threshold import choose_threshold
+from tests.linkage.population import build_population
+from tests.linkage.test_files import write_persons
+
+runner = CliRunner()
+RULES = ThresholdChoiceRules(
+    expected_false_links_budget=1.0, lowest_match_weight=3.0, generation_gap_years=12
+)
+
+
+def _pairs(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "unique_id_l": [a for a, _b, _w in rows],
+            "unique_id_r": [b for _a, b, _w in rows],
+            "match_weight": [w for _a, _b, w in rows],
+            "match_probability": [1 / (1 + 2**-w) for _a, _b, w in rows],
+        }
+    )
+
+
+def _born(years: dict[str, int | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "unique_id": list(years),
+            "date_of_birth": [None if y is None else f"{y}-05-01" for y in years.values()],
+        },
+        schema={"unique_id": pl.String, "date_of_birth": pl.String},
+    )
+
+
+def _wrong(weight: float) -> float:
+    return 1 - 1 / (1 + 2**-weight)
+
+
+def test_the_line_comes_down_while_the_expected_wrong_links_stay_within_the_budget() -> None:
+    # Below 8: pairs at 7, 6, 5, 4 would add 0.008, 0.015, 0.030, 0.059 expected wrong links
+    # (one minus each one's probability): 0.112 in all, within a budget of 0.06 only to 5.
+    weights = [20.0, 7.0, 6.0, 5.0, 4.0]
+    pairs = _pairs([(f"a:{i}", f"b:{i}", w) for i, w in enumerate(weights, start=1)])
+    born = _born({f"{s}:{i}": 1990 for s in "ab" for i in range(1, 6)})
+    tight = RULES.model_copy(update={"expected_false_links_budget": 0.06})
+    chosen = choose_threshold(pairs, born, start=8.0, rules=tight)
+    assert chosen.match_weight == 5.0
+    assert chosen.links == 4
+    assert chosen.expected_false_links == pytest.approx(
+        sum(_wrong(w) for w in (20.0, 7.0, 6.0, 5.0))
+    )
+    assert chosen.expected_missed_links == pytest.approx(1 - _wrong(4.0))
+    assert "lowered from 8" in chosen.reason
+    # With room for all four, the line stops at the floor; with none, it stays at 8.
+    assert choose_threshold(pairs, born, start=8.0, rules=RULES).match_weight == 3.0
+    none = RULES.model_copy(update={"expected_false_links_budget": 0.001})
+    kept = choose_threshold(pairs, born, start=8.0, rules=none)
+    assert kept.match_weight == 8.0
+    assert kept.reason.startswith("kept at 8")
+
+
+def test_many_uncertain_pairs_keep_the_line_up() -> None:
+    # A large file: 300 pairs just below 8 would add 300 x 0.0055 = 1.6 expected wrong links.
+    pairs = _pairs([(f"a:{i}", f"b:{i}", 7.5) for i in range(300)])
+    born = _born({f"{s}:{i}": 2001 for s in "ab" for i in range(300)})
+    chosen = choose_threshold(pairs, born, start=8.0, rules=RULES)
+    assert chosen.match_weight == 8.0
+    assert chosen.links == 0
+
+
+def test_a_generation_apart_is_never_linked_below_the_fixed_line() -> None:
+    # Margaret Brown born 1990 and Margaret Brown born 2022 at one address: the model gives
+    # them 6, but they are a mother and her daughter. Born 3 years apart: a mistyped year.
+    pairs = _pairs([("csc:1", "gp:2", 6.0), ("csc:3", "gp:4", 6.0), ("csc:5", "gp:6", 9.0)])
+    born = _born(
+        {"csc:1": 1990, "gp:2": 2022, "csc:3": 1990, "gp:4": 1993, "csc:5": 1990, "gp:6": 2022}
+    )
+    chosen = choose_threshold(pairs, born, start=8.0, rules=RULES)
+    assert chosen.match_weight == 3.0
+    assert chosen.held_back == frozenset({("csc:1", "gp:2")})
+    assert "1 pair(s) above the line with birth dates 12+ years apart held back" in chosen.reason
+    people = cluster_records(
+        pl.Series(["csc:1", "gp:2", "csc:3", "gp:4", "csc:5", "gp:6"]),
+        pairs,
+        threshold_match_weight=chosen.match_weight,
+        held_back=chosen.held_back,
+    ).assignments
+    person = dict(people.select("unique_id", "cluster_key").iter_rows())
+    assert person["csc:1"] != person["gp:2"]
+    assert person["csc:3"] == person["gp:4"]
+    # From the fixed line up, the model's weight decides as before.
+    assert person["csc:5"] == person["gp:6"]
+
+
+def test_link_reports_the_chosen_threshold_and_takes_an_override(tmp_path: Path) -> None:
+    persons = write_persons(tmp_path / "p.csv", build_population(people=120, seed=5).records)
+    chosen = runner.invoke(app, ["link", str(persons), "--out", str(tmp_path / "c.csv")])
+    assert chosen.exit_code == 0, chosen.output
+    text = " ".join(chosen.output.split())
+    assert "Threshold: Chosen from the model:" in text
+    assert "Override with --threshold" in text
+    given = runner.invoke(
+        app, ["link", str(persons), "--out", str(tmp_path / "g.csv"), "--threshold", "11.5"]
+    )
+    assert given.exit_code == 0, given.output
+    text = " ".join(given.output.split())
+    assert "Link at +11.50" in text
+    assert "Threshold: Given: given with --threshold." in text
+    # A higher line can only split people, never join more.
+    assert (
+        pl.read_csv(tmp_path / "g.csv")["person_id"].n_unique()
+        >= pl.read_csv(tmp_path / "c.csv")["person_id"].n_unique()
+    )
+
+
+def test_the_database_refuses_a_threshold_of_its_own() -> None:
+    result = runner.invoke(app, ["link", "--threshold", "5", "--as", "admin"])
+    assert result.exit_code == 2
+    assert "--threshold is for a file" in " ".join(result.output.split())
+
+
+def test_the_fixed_line_and_the_floor_are_consistent() -> None:
+    rules = default_rules()
+    assert (
+        rules.minimum_stored_match_weight
+        <= rules.threshold_choice.lowest_match_weight
+        <= rules.link_threshold_match_weight
+    )
+    assert math.isclose(rules.link_threshold_match_weight, 8.0)
