@@ -268,8 +268,8 @@ def print_model_report(report: ModelReport) -> None:
                 f"{weight_bin.pairs:>8,} {bar}{marker}"
             )
         console.print(
-            f"{report.pairs_linked:,} pairs at or above the threshold, "
-            f"{report.pairs_for_review:,} in the review band."
+            f"{report.pairs_linked:,} pairs linked at or above the threshold, "
+            f"{report.pairs_for_review:,} to review (the review band, and pairs held back)."
         )
     for warning in report.warnings:
         err_console.print(f"[yellow]Model warning.[/yellow] {warning}")

@@ -157,8 +157,13 @@ def build_report(
     if pairs is not None and not pairs.is_empty():
         weights = pairs["match_weight"]
         report.histogram = weight_histogram(weights)
-        report.pairs_linked = int((weights >= line).sum())
-        report.pairs_for_review = int(((weights >= report.review_lower) & (weights < line)).sum())
+        held_back = len(threshold.held_back) if threshold else 0
+        # Held-back pairs (a generation apart) are above the line but not linked: a
+        # practitioner's to look at, like the review band's.
+        report.pairs_linked = int((weights >= line).sum()) - held_back
+        report.pairs_for_review = (
+            int(((weights >= report.review_lower) & (weights < line)).sum()) + held_back
+        )
     return report
 
 
