@@ -4,6 +4,8 @@
 
 PYTHON ?= python3
 VENV   ?= .venv
+# Test processes: two by default (the CI machines have two cores); `make test PYTEST_WORKERS=0` runs in one.
+PYTEST_WORKERS ?= 2
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
@@ -30,7 +32,7 @@ typecheck: install
 
 pytest: install
 	@bash scripts/ensure-postgres
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 screenshots: install
 	$(BIN)/python scripts/screenshots.py

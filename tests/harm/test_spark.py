@@ -45,6 +45,10 @@ def spark() -> Iterator[Any]:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.default.parallelism", "1")
+        # ~200 tiny stages: compiling each to Java costs more than interpreting 300 rows
+        # (the test took 196 s against 342 s at the same load with code generation on).
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.adaptive.enabled", "false")
         # The JVM starts once per process: give it splink's similarity functions too, or the
         # linkage Spark tests that run after this one in the same process cannot load them.
         .config("spark.jars", similarity_jar_location())
