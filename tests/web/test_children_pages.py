@@ -35,6 +35,19 @@ def test_a_misspelt_name_finds_the_child_through_the_linkage_comparisons(
     assert held and held.group(1) == "1"
 
 
+def test_a_typing_slip_the_sound_alike_codes_miss_still_finds_the_child(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.school)
+    # "Okafo" sounds unlike "Okafor" to the phonetic code; it is one letter dropped.
+    page = app_client.get("/children", params={"name": "Amelia Okafo"})
+    assert f'href="/children/{picture.child.public_id}"' in page.text
+    assert "family name a letter or two different (a typing slip)" in page.text
+    # Another name entirely is not a slip: nothing is found.
+    far = app_client.get("/children", params={"name": "Amelia Obama"})
+    assert f'href="/children/{picture.child.public_id}"' not in far.text
+
+
 def test_a_nickname_and_a_date_of_birth_find_the_child(
     app_client: TestClient, db_session: Session, picture: Picture
 ) -> None:

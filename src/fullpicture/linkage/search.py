@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fullpicture.access import person_summaries
@@ -33,6 +34,11 @@ from fullpicture.people.repository import link_is_current
 MAX_SHOWN = 50
 #: A name of fewer letters than this says too little to look anyone up by it alone.
 MIN_NAME_LETTERS = 2
+#: A typed name this long or longer may be one slip from the recorded name (a letter dropped,
+#: added, changed, or two swapped: "Madiso", "Wrad"); from ``TWO_SLIPS_LETTERS``, two slips.
+#: Shorter names are left to the sound-alike codes, or every "Ann" would find every "Amy".
+ONE_SLIP_LETTERS = 4
+TWO_SLIPS_LETTERS = 8
 
 
 class SearchTooVague(ValueError):
@@ -114,7 +120,43 @@ def _token(column: InstrumentedAttribute[str], value: str) -> ColumnElement[bool
     return column.contains(f"|{value}|", autoescape=True)
 
 
-def _name_condition(row: dict[str, str | None]) -> ColumnElement[bool] | None:
+def slips_between(typed: str, recorded: str) -> int:
+    """Letters dropped, added, changed or swapped with a neighbour to turn one name into the
+    other (optimal string alignment distance): how a hurried typist gets a name wrong."""
+    previous_row: list[int] = []
+    row = list(range(len(recorded) + 1))
+    for i, a in enumerate(typed, start=1):
+        before, previous_row, row = previous_row, row, [i] + [0] * len(recorded)
+        for j, b in enumerate(recorded, start=1):
+            row[j] = min(
+                previous_row[j] + 1,
+                row[j - 1] + 1,
+                previous_row[j - 1] + (a != b),
+            )
+            if i > 1 and j > 1 and a == recorded[j - 2] and typed[i - 2] == b:
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[-1]
+
+
+def slips_allowed(typed: str) -> int:
+    if len(typed) >= TWO_SLIPS_LETTERS:
+        return 2
+    return 1 if len(typed) >= ONE_SLIP_LETTERS else 0
+
+
+def _within_slips(column: InstrumentedAttribute[Any], typed: str) -> ColumnElement[bool] | None:
+    """A cheap SQL pre-filter for names a slip or two from ``typed`` (same first letter, a
+    similar length); ``slips_between`` then decides on the few rows it lets through."""
+    allowed = slips_allowed(typed)
+    if not allowed:
+        return None
+    return and_(
+        column.startswith(typed[0], autoescape=True),
+        func.length(column).between(len(typed) - allowed, len(typed) + allowed),
+    )
+
+
+def _name_condition(row: dict[str, str | None], *, slips: bool) -> ColumnElement[bool] | None:
     r = LinkageRecord
     single = row.get("single_name")
     if single is not None:
@@ -150,14 +192,26 @@ def _name_condition(row: dict[str, str | None]) -> ColumnElement[bool] | None:
                 _token(r.given_names_all, given),
             )
         )
+    if slips and len(parts) == 2:
+        # One of the two names may be mistyped when the other agrees as linkage would pair it.
+        family_typo = _within_slips(r.family_name, str(row["family_name"]))
+        given_typo = _within_slips(r.given_name, str(row["given_name"]))
+        either = [and_(*parts)]
+        if given_typo is not None:
+            either.append(and_(parts[0], given_typo))
+        if family_typo is not None:
+            either.append(and_(family_typo, parts[1]))
+        return or_(*either)
     return and_(*parts) if parts else None
 
 
-def _condition(row: dict[str, str | None], query: ChildQuery) -> ColumnElement[bool]:
+def _condition(
+    row: dict[str, str | None], query: ChildQuery, *, slips: bool = True
+) -> ColumnElement[bool]:
     r = LinkageRecord
     parts: list[ColumnElement[bool]] = []
     if query.name.strip():
-        name = _name_condition(row)
+        name = _name_condition(row, slips=slips)
         if name is None:
             raise SearchTooVague("Enter at least two letters of the child's name")
         parts.append(name)
@@ -182,6 +236,31 @@ def _condition(row: dict[str, str | None], query: ChildQuery) -> ColumnElement[b
     return and_(*parts)
 
 
+TYPO_GIVEN = "given name a letter or two different (a typing slip)"
+TYPO_FAMILY = "family name a letter or two different (a typing slip)"
+_GIVEN_REASONS = ("given name", "same given name")
+_FAMILY_REASONS = ("family name", "same family name")
+
+
+def _a_slip_apart(typed: str, recorded: str) -> bool:
+    allowed = slips_allowed(typed)
+    return bool(allowed) and slips_between(typed, recorded) <= allowed
+
+
+def _names_agree(query_row: dict[str, str | None], matched_on: list[str]) -> bool:
+    """Both typed names reached a comparison level (the SQL pre-filter for slips lets through
+    rows that turn out further off; they are not matches)."""
+    if query_row.get("single_name") is not None:
+        return True
+    for typed, prefixes in (
+        (query_row["given_name"], _GIVEN_REASONS),
+        (query_row["family_name"], _FAMILY_REASONS),
+    ):
+        if typed and not any(r.startswith(prefixes) for r in matched_on):
+            return False
+    return True
+
+
 def _matched_on(query_row: dict[str, str | None], record: LinkageRecord) -> list[str]:
     """The comparison levels each searched field reached, in the comparisons' words."""
     found: list[str] = []
@@ -199,6 +278,8 @@ def _matched_on(query_row: dict[str, str | None], record: LinkageRecord) -> list
             found.append("given name: known variant (nickname / short form)")
         elif record.given_name_phonetic == query_row["given_name_phonetic"]:
             found.append("given name sounds alike")
+        elif single is None and _a_slip_apart(given, record.given_name):
+            found.append(TYPO_GIVEN)
     if family and record.family_name:
         if record.family_name == family:
             found.append("same family name")
@@ -206,6 +287,8 @@ def _matched_on(query_row: dict[str, str | None], record: LinkageRecord) -> list
             found.append("family name among their other or previous names")
         elif record.family_name_phonetic == query_row["family_name_phonetic"]:
             found.append("family name sounds alike")
+        elif single is None and _a_slip_apart(family, record.family_name):
+            found.append(TYPO_FAMILY)
     if query_row["date_of_birth"] and record.date_of_birth:
         if record.date_of_birth == query_row["date_of_birth"]:
             found.append("same date of birth")
@@ -232,6 +315,8 @@ def _strength(matched_on: list[str]) -> int:
             score += 8
         elif reason.startswith("same"):
             score += 4
+        elif reason in {TYPO_GIVEN, TYPO_FAMILY}:
+            score += 1
         else:
             score += 2
     return score
@@ -249,8 +334,9 @@ def find_children(
     others matched whom they may not. Raises ``SearchTooVague`` when nothing can be searched."""
     row = _prepared_query(query)
     condition = _condition(row, query)
-    matched = db_session.execute(
-        select(LinkageRecord, PersonRecordLink.person_id)
+    strict = case((_condition(row, query, slips=False), True), else_=False)
+    rows = db_session.execute(
+        select(LinkageRecord, PersonRecordLink.person_id, strict.label("strict"))
         .join(
             PersonRecordLink,
             and_(
@@ -261,6 +347,12 @@ def find_children(
         )
         .where(condition)
     ).all()
+    # Rows let in only by the pre-filter for typing slips are kept when a slip it really is.
+    matched = [
+        (record, person_id)
+        for record, person_id, strict in rows
+        if strict or _names_agree(row, _matched_on(row, record))
+    ]
     if not matched:
         return ChildSearch()
     person_ids = sorted({person_id for _record, person_id in matched})
