@@ -20,7 +20,8 @@ def test_escalate_a_disagreement_in_the_browser(served: Served) -> None:  # noqa
         page.click("text=Raise a professional disagreement")
         page.wait_for_selector("#route")
         _checked(page, problems)
-        page.select_option("#with_agency_code", index=1)
+        # By code: the list is every agency by name, and the served picture has grown since.
+        page.select_option("#with_agency_code", "gp-journey")
         page.fill("#disagreement", "The GP sees no concern in Amelia's weight loss.")
         page.click("#raise-escalation")
         page.wait_for_selector(".govuk-error-summary")
