@@ -1,4 +1,4 @@
-"""The hash-chained audit log: append one entry, verify the chain.
+"""The hash-chained audit log: append entries, verify the chain.
 
 Each entry's hash is SHA-256 over the canonical JSON of its fields and the previous entry's
 hash, so changing, removing or reordering any entry breaks every hash after it. Appends take
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,31 @@ def append(
     occurred_at: dt.datetime | None = None,
 ) -> AuditEntry:
     """Add one entry at the end of the chain, in the caller's transaction."""
-    detail = dict(detail or {})
+    (entry,) = append_all(
+        db_session=db_session,
+        entries=[
+            {
+                "actor": actor,
+                "action": action,
+                "actor_user_id": actor_user_id,
+                "person_id": person_id,
+                "target": target,
+                "reason": reason,
+                "detail": detail,
+                "occurred_at": occurred_at,
+            }
+        ],
+    )
+    return entry
+
+
+def append_all(*, db_session: Session, entries: Sequence[dict[str, Any]]) -> list[AuditEntry]:
+    """Add these entries (each the keyword arguments of ``append``) at the end of the chain,
+    in order, in the caller's transaction: the same entries and hashes as appending them one
+    by one, for one lock, one read of the last entry and one insert (a search showing 50
+    children records 50 reads; one by one they took 200 round trips, issue 14)."""
+    if not entries:
+        return []
     # Round-trip through JSON so the hash covers exactly what the database will give back.
     db_session.flush()
     # Taking the head row's lock first serialises appenders: on PostgreSQL the UPDATE holds a
@@ -127,12 +152,13 @@ def append(
         .limit(1)
     ).one_or_none()
     found = (last.position, last.entry_hash) if last is not None else (0, GENESIS_HASH)
+    repair: dict[str, Any] | None = None
     if head is None or (head.position, head.last_hash) != found:
         # The head and the entries disagree: someone changed the log outside the application
         # (issue 12 finding 10). Refusing every audited operation would hand them a denial of
         # service, so the entry continues from the last entry present and says what it found;
         # `audit verify` reports the disagreement, and the checkpoints what was cut.
-        detail["chain_head_repair"] = {
+        repair = {
             "head_position": None if head is None else head.position,
             "head_hash": None if head is None else head.last_hash,
             "last_entry_position": found[0],
@@ -140,31 +166,40 @@ def append(
         if head is None:
             db_session.add(AuditChainHead(id=CHAIN_HEAD_ID, position=found[0], last_hash=found[1]))
             db_session.flush()
-    position, previous_hash = found[0] + 1, found[1]
-    detail = json.loads(canonical_json(detail))
-    when = (occurred_at or utc_now()).astimezone(dt.UTC)
-    entry = AuditEntry(
-        position=position,
-        occurred_at=when,
-        actor=actor,
-        actor_user_id=actor_user_id,
-        action=action,
-        person_id=person_id,
-        target=target,
-        reason=reason,
-        detail=detail,
-        previous_hash=previous_hash,
-    )
-    entry.entry_hash = digest_of(entry)
-    db_session.add(entry)
+    position, previous_hash = found
+    added: list[AuditEntry] = []
+    for fields in entries:
+        detail = dict(fields.get("detail") or {})
+        if repair is not None:
+            # Only the first entry finds the disagreement: it repairs the head for the rest.
+            detail["chain_head_repair"], repair = repair, None
+        position += 1
+        when = (fields.get("occurred_at") or utc_now()).astimezone(dt.UTC)
+        entry = AuditEntry(
+            position=position,
+            occurred_at=when,
+            actor=fields["actor"],
+            actor_user_id=fields.get("actor_user_id"),
+            action=fields["action"],
+            person_id=fields.get("person_id"),
+            target=fields.get("target"),
+            reason=fields.get("reason"),
+            detail=json.loads(canonical_json(detail)),
+            previous_hash=previous_hash,
+        )
+        entry.entry_hash = digest_of(entry)
+        previous_hash = entry.entry_hash
+        added.append(entry)
+    db_session.add_all(added)
     db_session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == CHAIN_HEAD_ID)
-        .values(position=position, last_hash=entry.entry_hash)
+        .values(position=position, last_hash=previous_hash)
     )
     db_session.flush()
-    audit_checkpoint.checkpoint_if_due(db_session=db_session, position=position)
-    return entry
+    for entry in added:
+        audit_checkpoint.checkpoint_if_due(db_session=db_session, position=entry.position)
+    return added
 
 
 #: Set on a request's session by the access dependency: entries recorded during the request
@@ -213,8 +248,7 @@ def defer_entries(db_session: Session) -> None:
 
 def flush_deferred(db_session: Session) -> None:
     """Append the entries the request recorded, in order; stop deferring."""
-    for fields in db_session.info.pop(DEFERRED_ENTRIES, None) or []:
-        append(db_session=db_session, **fields)
+    append_all(db_session=db_session, entries=db_session.info.pop(DEFERRED_ENTRIES, None) or [])
 
 
 def drop_deferred(db_session: Session) -> None:

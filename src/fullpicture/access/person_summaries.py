@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import repository as access_repository
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
+from fullpicture.core.database import among
 from fullpicture.people.childhood import adults_born_by
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 from fullpicture.people.repository import link_is_current
@@ -133,7 +134,7 @@ def readable_records(
                 link_is_current(),
             ),
         )
-        .where(links.c.person_id.in_(sorted(set(person_ids))))
+        .where(among(db_session, links.c.person_id, person_ids))
         .order_by(links.c.person_id, Agency.code, SourceRecord.record_ref)
     ).all()
     found: dict[int, list[ReadableRecord]] = {}
@@ -194,7 +195,7 @@ def child_summaries(
     public_ids: dict[int, str] = {
         person_id: public_id
         for person_id, public_id in db_session.execute(
-            select(Person.id, Person.public_id).where(Person.id.in_(records))
+            select(Person.id, Person.public_id).where(among(db_session, Person.id, records))
         )
     }
     return {pid: summarise(pid, public_ids[pid], recs) for pid, recs in records.items()}

@@ -25,6 +25,7 @@ from fullpicture.access import person_summaries
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.subject import AuthSubject
+from fullpicture.core.database import among
 from fullpicture.linkage.models import LinkageRecord
 from fullpicture.linkage.preparation import RECORD_SCHEMA, prepare
 from fullpicture.people.models import PersonRecordLink
@@ -364,7 +365,7 @@ def find_children(
                 readable_links.c.person_id,
                 readable_links.c.agency_id,
                 readable_links.c.record_ref,
-            ).where(readable_links.c.person_id.in_(person_ids))
+            ).where(among(db_session, readable_links.c.person_id, person_ids))
         )
     }
     visible_people = {person_id for _a, _r, person_id in readable_keys}
