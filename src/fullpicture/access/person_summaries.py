@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, literal, select
+from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access import repository as access_repository
 from fullpicture.access.subject import AuthSubject
@@ -89,14 +89,16 @@ def readable_records(
     if not person_ids:
         return {}
     links = access_repository.readable_record_links(subject, now).subquery("readable")
-    latest = (
-        select(
-            SourceRecord.agency_id,
-            SourceRecord.record_ref,
-            func.max(SourceRecord.version).label("version"),
+    # The latest version is the one no later version follows: asked of each readable record
+    # through the (agency, ref, version) index, where a grouped maximum over every record in
+    # the table cost more than the rest of a search together at 40,000 records (issue 14).
+    later = aliased(SourceRecord, name="later_record")
+    is_latest = ~exists(
+        select(literal(1)).where(
+            later.agency_id == SourceRecord.agency_id,
+            later.record_ref == SourceRecord.record_ref,
+            later.version > SourceRecord.version,
         )
-        .group_by(SourceRecord.agency_id, SourceRecord.record_ref)
-        .subquery("latest_record")
     )
     rows = db_session.execute(
         select(
@@ -116,14 +118,6 @@ def readable_records(
                 SourceRecord.record_ref == links.c.record_ref,
             ),
         )
-        .join(
-            latest,
-            and_(
-                latest.c.agency_id == SourceRecord.agency_id,
-                latest.c.record_ref == SourceRecord.record_ref,
-                latest.c.version == SourceRecord.version,
-            ),
-        )
         .join(Agency, Agency.id == SourceRecord.agency_id)
         .join(
             PersonRecordLink,
@@ -134,7 +128,7 @@ def readable_records(
                 link_is_current(),
             ),
         )
-        .where(among(db_session, links.c.person_id, person_ids))
+        .where(among(db_session, links.c.person_id, person_ids), is_latest)
         .order_by(links.c.person_id, Agency.code, SourceRecord.record_ref)
     ).all()
     found: dict[int, list[ReadableRecord]] = {}
