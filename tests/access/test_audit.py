@@ -43,6 +43,27 @@ def test_entries_chain_to_each_other_and_verify(db_session: Session) -> None:
     assert verdict.entries_checked == start + 3
 
 
+def test_entries_appended_together_chain_in_order_and_verify(db_session: Session) -> None:
+    before = _append_some(db_session, 1)[0]
+    together = audit.append_all(
+        db_session=db_session,
+        entries=[
+            {"actor": "user:alice", "action": "person.read", "person_id": index, "detail": {}}
+            for index in (7, 3, 5)
+        ],
+    )
+    after = _append_some(db_session, 1)[0]
+    assert [e.person_id for e in together] == [7, 3, 5]
+    assert [e.position for e in together] == [before.position + n for n in (1, 2, 3)]
+    assert together[0].previous_hash == before.entry_hash
+    assert together[2].previous_hash == together[1].entry_hash
+    assert after.previous_hash == together[2].entry_hash
+    assert all(e.entry_hash == audit.digest_of(e) for e in together)
+    db_session.expire_all()
+    verdict = audit.verify_chain(db_session=db_session)
+    assert verdict.intact, verdict.problem
+
+
 def test_database_refuses_update_and_delete(db_session: Session) -> None:
     entry = _append_some(db_session, 1)[0]
     for statement in (
