@@ -62,3 +62,12 @@ def test_a_single_wrong_digit_is_caught(position: int, shift: int, _: int, seed:
         upn[:upn_position] + str((int(upn[upn_position]) + shift) % 10) + upn[upn_position + 1 :]
     )
     assert not is_valid_upn(slipped)
+
+
+def test_no_pupils_get_no_upns() -> None:
+    """A population with no pupil (found by the invariants' hypothesis test in CI)."""
+    empty = np.array([], dtype=np.int64)
+    upns = new_upns(
+        np.random.default_rng(0), la_number=306, establishment=empty, allocation_year=empty
+    )
+    assert upns.shape == (0,)

@@ -75,6 +75,10 @@ def new_upns(
     """One distinct permanent UPN per pupil, allocated by ``establishment`` in
     ``allocation_year``."""
     count = establishment.size
+    if count == 0:
+        # A small population can hold no pupil at all (every child under school age on the
+        # day); numpy's zfill cannot size an empty array, so answer before it is asked.
+        return np.array([], dtype="<U13")
     serial = rng.integers(0, 1000, size=count)
     prefix = (la_number * 10_000 + establishment) * 100 + allocation_year % 100
     number = prefix * 1000 + serial
