@@ -28,6 +28,9 @@ class HarmAlert(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "kind", "raised_on"),
         Index("ix_harm_alert_status", "status"),
+        # The need-to-know rule asks, on every read, which children have an alert routed to the
+        # reader's agency (harm.repository.involved_through_alerts).
+        Index("ix_harm_alert_routed_to_agency_person", "routed_to_agency_id", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
