@@ -96,6 +96,11 @@ def children_with_birth(
 ScoringRow = tuple[int, int, str, dt.date, str, int | None]
 
 
+WrittenRow = tuple[int, int, str, dt.date, str, int | None, str]
+"""(child, entry id, agency code, day, concern code, practitioner's severity, words): one
+scoring entry as the tables hold it, before its words are read."""
+
+
 def _event_rows(
     db_session: Session,
     births: dict[int, dt.date | None],
@@ -105,9 +110,22 @@ def _event_rows(
 ) -> list[ScoringRow]:
     """Each child's scoring rows, every entry read for what its words support; the readings a
     rule decided go into ``readings_out`` (by entry id) when one is given."""
+    return read_written_rows(
+        _written_rows(db_session, births, as_of, model), births, model, readings_out
+    )
+
+
+def read_written_rows(
+    written: Iterable[WrittenRow],
+    births: dict[int, dt.date | None],
+    model: HarmModel,
+    readings_out: dict[int, EntryReading] | None = None,
+) -> list[ScoringRow]:
+    """Scoring rows from written rows ordered by child: each entry's words read first (the
+    readings a rule decided go into ``readings_out``, by entry id, when one is given)."""
     taxonomy = default_taxonomy()
     scored: list[ScoringRow] = []
-    for child_id, group in groupby(_written_rows(db_session, births, as_of, model), lambda r: r[0]):
+    for child_id, group in groupby(written, lambda r: r[0]):
         rows = list(group)
         readings = read_entries(
             [
@@ -135,7 +153,7 @@ def _event_rows(
 
 def _written_rows(
     db_session: Session, child_ids: Iterable[int], as_of: dt.date, model: HarmModel
-) -> list[tuple[int, int, str, dt.date, str, int | None, str]]:
+) -> list[WrittenRow]:
     ids = list(child_ids)
     if not ids:
         return []
@@ -264,17 +282,40 @@ def child_scoring_events(
     reader is shown of its evidence is filtered by ``harm.service.visible_evidence``), so the
     rule here is that a signed-in ``scorer`` may see the child at all; ``ChildNotScorable``
     otherwise. An audited system job scores any child."""
+    written, birth = child_written_rows(
+        db_session=db_session, scorer=scorer, person_id=person_id, as_of=as_of, model=model
+    )
+    return scoring_events(written, birth, model, readings_out), birth
+
+
+def child_written_rows(
+    *, db_session: Session, scorer: Reader, person_id: int, as_of: dt.date, model: HarmModel
+) -> tuple[list[WrittenRow], dt.date | None]:
+    """Everything one child's score is computed from, as the tables hold it: the written
+    scoring entries up to ``as_of`` (in date order) and the date of birth. The access rule is
+    ``child_scoring_events``'s."""
     if not access_repository.can_read_person(
         db_session, subject=scorer, person_id=person_id, now=utc_now()
     ):
         raise ChildNotScorable("no such child, or you have no need to know about them")
     births = children_with_birth(db_session=db_session, as_of=as_of, person_ids=[person_id])
-    rows = _event_rows(db_session, {person_id: births.get(person_id)}, as_of, model, readings_out)
-    events = [
+    return _written_rows(db_session, [person_id], as_of, model), births.get(person_id)
+
+
+def scoring_events(
+    written: Sequence[WrittenRow],
+    birth: dt.date | None,
+    model: HarmModel,
+    readings_out: dict[int, EntryReading] | None = None,
+) -> list[ScoringEvent]:
+    """One child's written rows (``child_written_rows``) as the engine scores them."""
+    births = {row[0]: birth for row in written[:1]}
+    return [
         ScoringEvent(ref=ref, agency=agency, day=day, code=code, severity=severity)
-        for _child, ref, agency, day, code, severity in rows
+        for _child, ref, agency, day, code, severity in read_written_rows(
+            written, births, model, readings_out
+        )
     ]
-    return events, births.get(person_id)
 
 
 def involved_through_alerts(subject: AuthSubject, now: dt.datetime) -> Select[int]:

@@ -5,6 +5,9 @@ and record what practitioners decided and what happened.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,7 +26,7 @@ from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.core.database import utc_now
 from fullpicture.harm import repository
 from fullpicture.harm.batch import BatchResult, score_population_duckdb
-from fullpicture.harm.engine import ChildAssessment, Ref, assess_child
+from fullpicture.harm.engine import ChildAssessment, Ref, ScoringEvent, assess_child
 from fullpicture.harm.entry_reading import EntryReading
 from fullpicture.harm.harm_model import HarmModel, default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
@@ -211,6 +214,81 @@ def check_scoring_day(day: dt.date, *, today: dt.date | None = None) -> dt.date:
     return day
 
 
+@dataclass(frozen=True)
+class _AssessmentInputs:
+    """Everything an assessment is computed from: the child's written scoring entries as read
+    now (a new entry, a correction, a link made or ended and a household change all change
+    them), the date of birth, the day (scores decay), and the rules and taxonomy by content."""
+
+    person_id: int
+    as_of: dt.date
+    date_of_birth: dt.date | None
+    model: str
+    taxonomy: str
+    default_taxonomy: str
+    written: tuple[repository.WrittenRow, ...]
+
+
+class _Assessments:
+    """The latest assessments of a process, keyed by every input (``_AssessmentInputs``): a
+    child's page reads the scoring entries each time, and scores them only when they, the
+    rules or the day changed. Scoring a long record is most of a page's work; a key missing
+    an input would show a stale score, so the key is the inputs themselves."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._stored: OrderedDict[
+            _AssessmentInputs, tuple[ChildAssessment, dict[int, EntryReading]]
+        ] = OrderedDict()
+        self._digests: dict[int, tuple[object, str]] = {}
+        self.computed = 0
+
+    def digest(self, rules: HarmModel | Taxonomy) -> str:
+        """The rules' content as a digest, remembered for the object (they are frozen)."""
+        with self._lock:
+            known = self._digests.get(id(rules))
+            if known is not None and known[0] is rules:
+                return known[1]
+        digest = hashlib.sha256(rules.model_dump_json().encode()).hexdigest()
+        with self._lock:
+            if len(self._digests) > 16:
+                self._digests.clear()
+            # The object is kept with its digest, so its id cannot be reused meanwhile.
+            self._digests[id(rules)] = (rules, digest)
+        return digest
+
+    def get(
+        self, inputs: _AssessmentInputs
+    ) -> tuple[ChildAssessment, dict[int, EntryReading]] | None:
+        with self._lock:
+            found = self._stored.get(inputs)
+            if found is not None:
+                self._stored.move_to_end(inputs)
+            return found
+
+    def put(
+        self,
+        inputs: _AssessmentInputs,
+        assessment: ChildAssessment,
+        readings: dict[int, EntryReading],
+    ) -> None:
+        with self._lock:
+            self.computed += 1
+            self._stored[inputs] = (assessment, readings)
+            self._stored.move_to_end(inputs)
+            while len(self._stored) > self._size:
+                self._stored.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stored.clear()
+            self._digests.clear()
+
+
+ASSESSMENTS = _Assessments(size=128)
+
+
 def assess_one_child(
     *,
     db_session: Session,
@@ -221,28 +299,49 @@ def assess_one_child(
     taxonomy: Taxonomy | None = None,
     readings_out: dict[int, EntryReading] | None = None,
 ) -> ChildAssessment:
-    """The incremental path: one child's score, explanation and alerts, read fresh; how each
-    entry's words were read goes into ``readings_out`` (by entry id) when one is given.
+    """The incremental path: one child's score, explanation and alerts from their record read
+    fresh; how each entry's words were read goes into ``readings_out`` (by entry id) when one
+    is given. Scored again only when an input changed (``ASSESSMENTS``).
 
     Raises ``HarmNotComputable`` for a day outside ``check_scoring_day``'s range, or a record
     the engine cannot compute with (an entry stored before imports checked dates)."""
     check_scoring_day(as_of)
     model = model or default_harm_model()
-    events, birth = repository.child_scoring_events(
-        db_session=db_session,
-        scorer=scorer,
+    taxonomy = taxonomy or default_taxonomy()
+    written, birth = repository.child_written_rows(
+        db_session=db_session, scorer=scorer, person_id=person_id, as_of=as_of, model=model
+    )
+    inputs = _AssessmentInputs(
         person_id=person_id,
         as_of=as_of,
-        model=model,
-        readings_out=readings_out,
+        date_of_birth=birth,
+        model=ASSESSMENTS.digest(model),
+        taxonomy=ASSESSMENTS.digest(taxonomy),
+        # Entry reading takes the default taxonomy's words whatever the score is given.
+        default_taxonomy=ASSESSMENTS.digest(default_taxonomy()),
+        written=tuple(written),
     )
+    stored = ASSESSMENTS.get(inputs)
+    if stored is None:
+        readings: dict[int, EntryReading] = {}
+        events = repository.scoring_events(written, birth, model, readings)
+        stored = (_assess(events, birth, as_of, model, taxonomy), readings)
+        ASSESSMENTS.put(inputs, *stored)
+    if readings_out is not None:
+        readings_out.update(stored[1])
+    return stored[0]
+
+
+def _assess(
+    events: Sequence[ScoringEvent],
+    birth: dt.date | None,
+    as_of: dt.date,
+    model: HarmModel,
+    taxonomy: Taxonomy,
+) -> ChildAssessment:
     try:
         return assess_child(
-            events,
-            date_of_birth=birth,
-            as_of=as_of,
-            model=model,
-            taxonomy=taxonomy or default_taxonomy(),
+            events, date_of_birth=birth, as_of=as_of, model=model, taxonomy=taxonomy
         )
     except OverflowError as exc:
         # Decay is anchored at the child's first incident, so an entry centuries old (one
