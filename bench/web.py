@@ -3,13 +3,19 @@
 Creates a PostgreSQL database of its own (``bench_web_<random>`` on the server of --postgres,
 dropped at the end; or an SQLite file with --sqlite) holding one child with --entries entries
 from several agencies, and --background-events entries about --background-children other
-children (1,000,000 events in all by default), all in the linkage index; analyses the tables
-as autovacuum would on a live server; signs in a children's social care worker (the pooled
-view: every agency's entries); then times --requests requests of each page in process (the
+children (1,000,000 events in all by default), all in the linkage index; vacuums and
+analyses the tables as autovacuum would on a live server; signs in a children's social care
+worker (the pooled view: every agency's entries); then times --requests requests of each page in process (the
 app's own time, no network: ASGI in the same process, the app built and its garbage
 collector tuned as ``fullpicture serve`` does) and prints p50/p95/max and one JSON line.
 
     .venv/bin/python bench/web.py [--entries 2000] [--background-events 998000] [--requests 200]
+        [--keep | --reuse DATABASE]
+
+The entries go in with COPY on PostgreSQL, as the importer writes events (through the ORM a
+million took twenty minutes). ``--keep`` leaves the database behind and names it (``--database``
+names it at the start); ``--reuse DATABASE`` times it again without building (the first run's
+``VACUUM (ANALYZE)`` stays).
 """
 
 from __future__ import annotations
@@ -24,13 +30,16 @@ import re
 import statistics
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
 
+from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.models import Role
 from fullpicture.access.schemas import UserCreate
@@ -55,7 +64,10 @@ def _engine(args: argparse.Namespace) -> tuple[Engine, str | None]:
         engine = make_engine(f"sqlite:///{args.sqlite}")
         migrations.upgrade(engine)
         return engine, None
-    database = f"bench_web_{uuid.uuid4().hex[:8]}"
+    if args.reuse:
+        url = make_url(args.postgres).set(database=args.reuse).render_as_string(False)
+        return make_engine(url), args.reuse
+    database = args.database or f"bench_web_{uuid.uuid4().hex[:8]}"
     admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{database}"'))
@@ -70,6 +82,49 @@ def _drop(args: argparse.Namespace, database: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     admin.dispose()
+
+
+EVENT_COLUMNS = (
+    "id",
+    "agency_id",
+    "event_ref",
+    "version",
+    "content_hash",
+    "event_date",
+    "date_precision",
+    "concern_code",
+    "summary",
+    "information_type",
+    "recorded_at",
+    "recorded_by",
+)
+
+
+def _copy_entries(session: Session, entries: Iterable[tuple[dict[str, Any], str]]) -> None:
+    """Entries and their participants with COPY (as ``bench/dashboard.py`` and the importer
+    write events): through the ORM a million entries took twenty minutes to build."""
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    first = int(session.scalar(text("SELECT coalesce(max(id), 0) FROM event")) or 0) + 1
+    participants: list[tuple[int, int, str, str]] = []
+    recorded_at = dt.datetime.now(dt.UTC)
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for event_id, (row, record_ref) in enumerate(entries, start=first):
+                copy.write_row(
+                    (event_id, *(row[c] for c in EVENT_COLUMNS[1:-2]), recorded_at, "bench")
+                )
+                participants.append((event_id, event_id, record_ref, "subject"))
+        with cursor.copy(
+            "COPY event_participant (id, event_id, record_ref, role) FROM STDIN"
+        ) as copy:
+            for participant in participants:
+                copy.write_row(participant)
+    for table in ("event", "event_participant"):
+        # The rows went in with their ids; the sequences carry on after the last one.
+        last = f"(SELECT max(id) FROM {table})"  # noqa: S608 (a model's own table name)
+        connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})"))
 
 
 def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[str, Any]:
@@ -129,39 +184,45 @@ def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[st
         for link in links:
             by_person.setdefault(link["person_id"], []).append(link)
         today = dt.date.today()
+        per_child = max(1, args.background_events // max(1, args.background_children))
+        subjects = [(people[0].id, args.entries)] + [(p.id, per_child) for p in people[1:]]
 
-        def events_for(person_id: int, count: int) -> None:
-            rows, participants = [], []
-            for _ in range(count):
-                link = rng.choice(by_person[person_id])
-                rows.append(
-                    {
-                        "agency_id": link["agency_id"],
-                        "event_ref": uuid.uuid4().hex[:20],
-                        "version": 1,
-                        "content_hash": uuid.uuid4().hex,
-                        "event_date": today - dt.timedelta(days=rng.randrange(3000)),
-                        "date_precision": "day",
-                        "concern_code": rng.choice(CODES),
-                        "summary": "Seen at the clinic; mother present throughout.",
-                        "information_type": rng.choice(["fact", "reported", "opinion"]),
-                        "recorded_by": "bench",
-                    }
-                )
-                participants.append(link["record_ref"])
-            ids = session.execute(insert(Event).returning(Event.id), rows).scalars().all()
+        def entries() -> Iterator[tuple[dict[str, Any], str]]:
+            """Each entry with the record it is about (one of its child's linked records)."""
+            for person_id, count in subjects:
+                for _ in range(count):
+                    link = rng.choice(by_person[person_id])
+                    yield (
+                        {
+                            "agency_id": link["agency_id"],
+                            "event_ref": uuid.uuid4().hex[:20],
+                            "version": 1,
+                            "content_hash": uuid.uuid4().hex,
+                            "event_date": today - dt.timedelta(days=rng.randrange(3000)),
+                            "date_precision": "day",
+                            "concern_code": rng.choice(CODES),
+                            "summary": "Seen at the clinic; mother present throughout.",
+                            "information_type": rng.choice(["fact", "reported", "opinion"]),
+                            "recorded_by": "bench",
+                        },
+                        link["record_ref"],
+                    )
+
+        if engine.dialect.name == "postgresql":
+            _copy_entries(session, entries())
+        else:
+            rows = list(entries())
+            ids = session.execute(
+                insert(Event).returning(Event.id, sort_by_parameter_order=True),
+                [row for row, _ in rows],
+            ).scalars()
             session.execute(
                 insert(EventParticipant),
                 [
                     {"event_id": i, "record_ref": ref, "role": "subject"}
-                    for i, ref in zip(ids, participants, strict=True)
+                    for i, (_, ref) in zip(ids, rows, strict=True)
                 ],
             )
-
-        events_for(people[0].id, args.entries)
-        per_child = max(1, args.background_events // max(1, args.background_children))
-        for person in people[1:]:
-            events_for(person.id, per_child)
         found = linkage_repository.current_source_records(
             db_session=session,
             linker=access_service.system_principal(
@@ -188,6 +249,24 @@ def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[st
             actor="bench",
         )
         return {"child": people[0].public_id, "children": children}
+
+
+def _reused(engine: Engine) -> dict[str, Any]:
+    """The child and a fresh password for a database an earlier run left (--keep): its
+    password was not kept."""
+    password = "Bench-" + uuid.uuid4().hex
+    with unit_of_work(session_factory(engine)) as session:
+        user = access_repository.user_by_username(session, "bench.social.worker")
+        assert user is not None, "not a database bench/web.py built"
+        access_service.set_password(db_session=session, user=user, password=password, actor="bench")
+        child = session.scalar(
+            select(Person.public_id)
+            .join(PersonRecordLink, PersonRecordLink.person_id == Person.id)
+            .where(PersonRecordLink.record_ref.like("r0-%"))
+            .limit(1)
+        )
+        children = session.scalar(select(func.count()).select_from(Person))
+    return {"child": child, "children": children, "password": password}
 
 
 def _load_average() -> list[str] | None:
@@ -218,17 +297,34 @@ def main() -> None:
         "--postgres", default=os.environ.get("FULLPICTURE_TEST_POSTGRES_URL", POSTGRES)
     )
     parser.add_argument("--sqlite", default="")
+    parser.add_argument("--database", default="", help="name the database to build")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the PostgreSQL database behind (named at the end)",
+    )
+    parser.add_argument(
+        "--reuse",
+        default="",
+        metavar="DATABASE",
+        help="time a database an earlier --keep run built, without building one",
+    )
     args = parser.parse_args()
     password = "Bench-" + uuid.uuid4().hex
     engine, database = _engine(args)
     try:
         started = time.perf_counter()
-        built = populate(engine, args, password)
-        if engine.dialect.name == "postgresql":
-            # A live server's autovacuum has statistics; a just-filled table has none, and
-            # the planner then guesses (seconds for one child's entries).
+        if args.reuse:
+            built = _reused(engine)
+            password = built["password"]
+        else:
+            built = populate(engine, args, password)
+        if engine.dialect.name == "postgresql" and not args.reuse:
+            # A live server's autovacuum has statistics and visibility maps; a just-filled
+            # table has neither: the planner then guesses (seconds for one child's entries)
+            # and every index-only lookup visits the table as well.
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text("ANALYZE"))
+                connection.execute(text("VACUUM (ANALYZE)"))
         build_seconds = time.perf_counter() - started
         factory = session_factory(engine)
         app = serving_app()
@@ -272,7 +368,8 @@ def main() -> None:
             "background_events": args.background_events,
             "children": built["children"],
             "requests_each": args.requests,
-            "build_seconds": round(build_seconds, 1),
+            "build_seconds": None if args.reuse else round(build_seconds, 1),
+            "database": database if args.keep or args.reuse else None,
             "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
             "load_average": _load_average(),
             **results,
@@ -284,7 +381,7 @@ def main() -> None:
         print(json.dumps(summary))
     finally:
         engine.dispose()
-        if database:
+        if database and not (args.keep or args.reuse):
             _drop(args, database)
 
 
