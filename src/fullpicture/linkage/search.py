@@ -3,7 +3,10 @@
 What is typed is prepared exactly as a record is for linkage (``preparation.prepare``: the
 given-name variants file, the sound-alike codes, the day/month transposition of a date of
 birth, cleaned postcodes and identifiers) and looked up in the linkage index, so "Millie" finds
-Amelia, "Katherine" finds Catherine and "Okafur" finds Okafor, as linkage would pair them.
+Amelia, "Katherine" finds Catherine and "Okafur" finds Okafor, as linkage would pair them. One
+of two names may be a typing slip ("Okafo", "Wrad") when the other agrees: spelt as close as
+linkage's "spelling very close" level asks (Jaro-Winkler, ``name_jaro_winkler_close`` in
+``linkage_rules.yaml``, through ``linkage.spelling``).
 
 Only children the practitioner may see are shown (``access.repository.readable_record_links``:
 a child is shown when a record they may read matched, named from those records); others who
@@ -15,10 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fullpicture.access import person_summaries
@@ -28,6 +30,7 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.core.database import among
 from fullpicture.linkage.models import LinkageRecord
 from fullpicture.linkage.preparation import RECORD_SCHEMA, prepare
+from fullpicture.linkage.spelling import spelling_very_close
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.people.repository import link_is_current
 
@@ -35,11 +38,6 @@ from fullpicture.people.repository import link_is_current
 MAX_SHOWN = 50
 #: A name of fewer letters than this says too little to look anyone up by it alone.
 MIN_NAME_LETTERS = 2
-#: A typed name this long or longer may be one slip from the recorded name (a letter dropped,
-#: added, changed, or two swapped: "Madiso", "Wrad"); from ``TWO_SLIPS_LETTERS``, two slips.
-#: Shorter names are left to the sound-alike codes, or every "Ann" would find every "Amy".
-ONE_SLIP_LETTERS = 4
-TWO_SLIPS_LETTERS = 8
 
 
 class SearchTooVague(ValueError):
@@ -121,43 +119,22 @@ def _token(column: InstrumentedAttribute[str], value: str) -> ColumnElement[bool
     return column.contains(f"|{value}|", autoescape=True)
 
 
-def slips_between(typed: str, recorded: str) -> int:
-    """Letters dropped, added, changed or swapped with a neighbour to turn one name into the
-    other (optimal string alignment distance): how a hurried typist gets a name wrong."""
-    previous_row: list[int] = []
-    row = list(range(len(recorded) + 1))
-    for i, a in enumerate(typed, start=1):
-        before, previous_row, row = previous_row, row, [i] + [0] * len(recorded)
-        for j, b in enumerate(recorded, start=1):
-            row[j] = min(
-                previous_row[j] + 1,
-                row[j - 1] + 1,
-                previous_row[j - 1] + (a != b),
-            )
-            if i > 1 and j > 1 and a == recorded[j - 2] and typed[i - 2] == b:
-                row[j] = min(row[j], before[j - 2] + 1)
-    return row[-1]
-
-
-def slips_allowed(typed: str) -> int:
-    if len(typed) >= TWO_SLIPS_LETTERS:
-        return 2
-    return 1 if len(typed) >= ONE_SLIP_LETTERS else 0
-
-
-def _within_slips(column: InstrumentedAttribute[Any], typed: str) -> ColumnElement[bool] | None:
-    """A cheap SQL pre-filter for names a slip or two from ``typed`` (same first letter, a
-    similar length); ``slips_between`` then decides on the few rows it lets through."""
-    allowed = slips_allowed(typed)
-    if not allowed:
-        return None
-    return and_(
-        column.startswith(typed[0], autoescape=True),
-        func.length(column).between(len(typed) - allowed, len(typed) + allowed),
+def _spelt_very_close(
+    db_session: Session,
+    column: InstrumentedAttribute[str | None],
+    typed: str,
+    agreeing: ColumnElement[bool],
+) -> list[str]:
+    """The names recorded in ``column``, on records where the other name agrees, that linkage
+    would call "spelling very close" to ``typed`` (a typing slip: "Madiso", "Wrad"). Each
+    distinct name is compared once, so the cost follows the names, not the records."""
+    recorded = db_session.scalars(
+        select(column).where(agreeing, column.is_not(None), column != typed).distinct()
     )
+    return sorted(name for name in recorded if name and spelling_very_close(typed, name))
 
 
-def _name_condition(row: dict[str, str | None], *, slips: bool) -> ColumnElement[bool] | None:
+def _name_condition(db_session: Session, row: dict[str, str | None]) -> ColumnElement[bool] | None:
     r = LinkageRecord
     single = row.get("single_name")
     if single is not None:
@@ -193,26 +170,31 @@ def _name_condition(row: dict[str, str | None], *, slips: bool) -> ColumnElement
                 _token(r.given_names_all, given),
             )
         )
-    if slips and len(parts) == 2:
+    if len(parts) == 2:
         # One of the two names may be mistyped when the other agrees as linkage would pair it.
-        family_typo = _within_slips(r.family_name, str(row["family_name"]))
-        given_typo = _within_slips(r.given_name, str(row["given_name"]))
-        either = [and_(*parts)]
-        if given_typo is not None:
-            either.append(and_(parts[0], given_typo))
-        if family_typo is not None:
-            either.append(and_(family_typo, parts[1]))
+        family_agrees, given_agrees = parts
+        either = [and_(family_agrees, given_agrees)]
+        close_given = _spelt_very_close(
+            db_session, r.given_name, str(row["given_name"]), family_agrees
+        )
+        if close_given:
+            either.append(and_(family_agrees, r.given_name.in_(close_given)))
+        close_family = _spelt_very_close(
+            db_session, r.family_name, str(row["family_name"]), given_agrees
+        )
+        if close_family:
+            either.append(and_(r.family_name.in_(close_family), given_agrees))
         return or_(*either)
     return and_(*parts) if parts else None
 
 
 def _condition(
-    row: dict[str, str | None], query: ChildQuery, *, slips: bool = True
+    db_session: Session, row: dict[str, str | None], query: ChildQuery
 ) -> ColumnElement[bool]:
     r = LinkageRecord
     parts: list[ColumnElement[bool]] = []
     if query.name.strip():
-        name = _name_condition(row, slips=slips)
+        name = _name_condition(db_session, row)
         if name is None:
             raise SearchTooVague("Enter at least two letters of the child's name")
         parts.append(name)
@@ -237,29 +219,8 @@ def _condition(
     return and_(*parts)
 
 
-TYPO_GIVEN = "given name a letter or two different (a typing slip)"
-TYPO_FAMILY = "family name a letter or two different (a typing slip)"
-_GIVEN_REASONS = ("given name", "same given name")
-_FAMILY_REASONS = ("family name", "same family name")
-
-
-def _a_slip_apart(typed: str, recorded: str) -> bool:
-    allowed = slips_allowed(typed)
-    return bool(allowed) and slips_between(typed, recorded) <= allowed
-
-
-def _names_agree(query_row: dict[str, str | None], matched_on: list[str]) -> bool:
-    """Both typed names reached a comparison level (the SQL pre-filter for slips lets through
-    rows that turn out further off; they are not matches)."""
-    if query_row.get("single_name") is not None:
-        return True
-    for typed, prefixes in (
-        (query_row["given_name"], _GIVEN_REASONS),
-        (query_row["family_name"], _FAMILY_REASONS),
-    ):
-        if typed and not any(r.startswith(prefixes) for r in matched_on):
-            return False
-    return True
+TYPO_GIVEN = "given name spelt very closely (a typing slip)"
+TYPO_FAMILY = "family name spelt very closely (a typing slip)"
 
 
 def _matched_on(query_row: dict[str, str | None], record: LinkageRecord) -> list[str]:
@@ -279,7 +240,7 @@ def _matched_on(query_row: dict[str, str | None], record: LinkageRecord) -> list
             found.append("given name: known variant (nickname / short form)")
         elif record.given_name_phonetic == query_row["given_name_phonetic"]:
             found.append("given name sounds alike")
-        elif single is None and _a_slip_apart(given, record.given_name):
+        elif single is None and spelling_very_close(given, record.given_name):
             found.append(TYPO_GIVEN)
     if family and record.family_name:
         if record.family_name == family:
@@ -288,7 +249,7 @@ def _matched_on(query_row: dict[str, str | None], record: LinkageRecord) -> list
             found.append("family name among their other or previous names")
         elif record.family_name_phonetic == query_row["family_name_phonetic"]:
             found.append("family name sounds alike")
-        elif single is None and _a_slip_apart(family, record.family_name):
+        elif single is None and spelling_very_close(family, record.family_name):
             found.append(TYPO_FAMILY)
     if query_row["date_of_birth"] and record.date_of_birth:
         if record.date_of_birth == query_row["date_of_birth"]:
@@ -334,10 +295,9 @@ def find_children(
     """Children matching ``query`` whom the subject may see (best first), and how many
     others matched whom they may not. Raises ``SearchTooVague`` when nothing can be searched."""
     row = _prepared_query(query)
-    condition = _condition(row, query)
-    strict = case((_condition(row, query, slips=False), True), else_=False)
-    rows = db_session.execute(
-        select(LinkageRecord, PersonRecordLink.person_id, strict.label("strict"))
+    condition = _condition(db_session, row, query)
+    matched = db_session.execute(
+        select(LinkageRecord, PersonRecordLink.person_id)
         .join(
             PersonRecordLink,
             and_(
@@ -348,12 +308,6 @@ def find_children(
         )
         .where(condition)
     ).all()
-    # Rows let in only by the pre-filter for typing slips are kept when a slip it really is.
-    matched = [
-        (record, person_id)
-        for record, person_id, strict in rows
-        if strict or _names_agree(row, _matched_on(row, record))
-    ]
     if not matched:
         return ChildSearch()
     person_ids = sorted({person_id for _record, person_id in matched})
