@@ -1,6 +1,7 @@
 """The partnership dashboard in Chromium, checked by axe-core: an analyst opens it from the
 navigation, a date that is not one is refused in the error summary, then each figure shows as
-a labelled chart and a table, with no child's name anywhere, also when printed."""
+a labelled chart and a table, with when the figures were computed and a button computing them
+again, and no child's name anywhere, also when printed."""
 
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ def test_an_analyst_reads_the_dashboard_in_the_browser(served: Served) -> None: 
         assert "2 alerts" in (
             page.text_content("section[aria-labelledby='alert_outcomes'] svg") or ""
         )
+        # The page says when the figures were computed, and computes them again on asking.
+        assert "These figures were computed at" in page.inner_text("#computed")
+        page.click("#refresh-figures")
+        page.wait_for_selector("#alert_outcomes")
+        _checked(page, problems)
+        assert "These figures were computed at" in page.inner_text("#computed")
         page.emulate_media(media="print")
         assert page.locator(".fp-bar-chart").first.is_visible()
         assert "Amelia" not in page.content() and "Okafor" not in page.content()

@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 
 import typer
+from apscheduler.schedulers.blocking import BlockingScheduler
 
 from fullpicture.access.roles import Scope
 from fullpicture.cli.console import console
 from fullpicture.cli.workflow import AS_USER_HELP, acting
-from fullpicture.core.database import unit_of_work
+from fullpicture.core.database import unit_of_work, utc_now
 from fullpicture.core.runtime import get_session_factory
+from fullpicture.partnership import snapshots
 from fullpicture.workflow import notifications, timed
 
 app = typer.Typer(help="Notifications: the in-app inbox, e-mail, timed work.", no_args_is_help=True)
+#: The scheduler's job refreshing the partnership dashboard's figures.
+DASHBOARD_JOB_ID = "dashboard.refresh"
 
 
 def inbox_command(
@@ -76,15 +80,39 @@ def run_command() -> None:
     )
 
 
+def build_scheduler(every: int, dashboard_every: int) -> BlockingScheduler:
+    """The timed work every ``every`` minutes and, every ``dashboard_every`` (0: never), the
+    dashboard figures refreshed; each job one run at a time, missed runs coalesced."""
+    scheduler = timed.build_scheduler(every)
+    if dashboard_every:
+        scheduler.add_job(
+            snapshots.refresh_job,
+            "interval",
+            minutes=dashboard_every,
+            id=DASHBOARD_JOB_ID,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utc_now(),
+        )
+    return scheduler
+
+
 @app.command("schedule")
 def schedule_command(
     every: int = typer.Option(5, "--every", min=1, help="Minutes between runs."),
+    dashboard_every: int = typer.Option(
+        60,
+        "--dashboard-every",
+        min=0,
+        help="Minutes between refreshes of today's partnership dashboard figures (0: never).",
+    ),
 ) -> None:
-    """Run the timed work on a schedule (APScheduler) until stopped with Ctrl-C.
+    """Run the timed work on a schedule (APScheduler) until stopped with Ctrl-C, and refresh
+    the partnership dashboard's figures, which its page shows with the time they were computed.
 
-    Example: fullpicture notifications schedule --every 5
+    Example: fullpicture notifications schedule --every 5 --dashboard-every 60
     """
-    scheduler = timed.build_scheduler(every)
+    scheduler = build_scheduler(every, dashboard_every)
     console.print(f"Running the timed work every {every} minute(s); Ctrl-C stops.")
     try:
         scheduler.start()

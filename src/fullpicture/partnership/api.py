@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
 from fullpicture.access.auth import AggregateReader
+from fullpicture.core.database import utc_now
 from fullpicture.core.runtime import request_session
-from fullpicture.partnership import dashboard
+from fullpicture.partnership import dashboard, snapshots
 from fullpicture.partnership.schemas import DashboardPeriod, PeriodRefused, period_from_text
 
 router = APIRouter(prefix="/api/v1", tags=["partnership dashboard"])
@@ -52,9 +53,13 @@ def dashboard_json(
         target=f"dashboard:{dates.as_of.isoformat()}",
         detail=dates.metadata(),
     )
+    # The figures the page shows for the period (computed and stored if nobody has yet).
+    figures = snapshots.stored_or_refreshed(
+        session, dates, actor=subject.actor, actor_user_id=subject.user_id
+    )
     response.headers["X-Figures-Period"] = dates.describe()
-    figures = dashboard.all_figures(session, today=dates.as_of, since=dates.since)
-    return {name: frame.to_dicts() for name, frame in figures.items()}
+    response.headers["X-Figures-Computed-At"] = figures.computed_at.isoformat()
+    return {name: frame.to_dicts() for name, frame in figures.frames.items()}
 
 
 @router.get("/dashboard/{figure}.{fmt}", summary="One figure as CSV or Parquet")
@@ -68,7 +73,12 @@ def dashboard_export(
     """The figure as of ``as_of`` over the period from ``since``; the file's name carries the
     dates, and a Parquet file carries them as key-values too."""
     try:
-        frame = dashboard.figure(session, figure, today=dates.as_of, since=dates.since)
+        # The figure as the page shows it when one is stored for the period, else now.
+        found = snapshots.stored_figure(session, figure, dates)
+        frame, computed_at = found or (
+            dashboard.figure(session, figure, today=dates.as_of, since=dates.since),
+            utc_now(),
+        )
     except dashboard.UnknownFigure as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     audit.record(
@@ -82,13 +92,16 @@ def dashboard_export(
     headers = {
         "Content-Disposition": f'attachment; filename="{dates.file_stem(figure)}.{fmt}"',
         "X-Figures-Period": dates.describe(),
+        "X-Figures-Computed-At": computed_at.isoformat(),
     }
     if fmt == "csv":
         return Response(
             dashboard.as_csv(frame), media_type="text/csv; charset=utf-8", headers=headers
         )
     return Response(
-        dashboard.as_parquet(frame, dates.metadata()),
+        dashboard.as_parquet(
+            frame, dates.metadata() | {"fullpicture.computed_at": computed_at.isoformat()}
+        ),
         media_type="application/vnd.apache.parquet",
         headers=headers,
     )

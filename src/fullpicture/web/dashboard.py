@@ -1,7 +1,11 @@
 """The partnership dashboard page: the five learning figures the service computes
 (``partnership.dashboard``), each as a table and a print-readable SVG bar chart, with links to
 the same figure as CSV and Parquet. Aggregates only: nothing on it names or identifies a
-child. Needs ``aggregates:read`` (partnership analysts); every view is audited."""
+child. Needs ``aggregates:read`` (partnership analysts); every view is audited.
+
+The figures shown are those stored for the period (``partnership.snapshots``), with when they
+were computed and a button to compute them again; a period never computed before is computed
+on its first view."""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from fullpicture.access import audit
 from fullpicture.access.auth import AggregateReader, DbSession
-from fullpicture.partnership import charts, dashboard
+from fullpicture.partnership import charts, snapshots
 from fullpicture.partnership.schemas import DashboardPeriod, PeriodRefused, period_from_text
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 
@@ -71,9 +75,12 @@ def dashboard_page(
         detail={} if period.since is None else {"since": period.since.isoformat()},
     )
     figures: list[dict[str, Any]] = []
+    computed: snapshots.StoredFigures | None = None
     if not errors:
-        frames = dashboard.all_figures(db_session, today=period.as_of, since=period.since)
-        for name, frame in frames.items():
+        computed = snapshots.stored_or_refreshed(
+            db_session, period, actor=subject.actor, actor_user_id=subject.user_id
+        )
+        for name, frame in computed.frames.items():
             figures.append(
                 {
                     "name": name,
@@ -104,6 +111,12 @@ def dashboard_page(
                 | ({} if period.since is None else {"since": period.since.isoformat()})
             ),
             "typed": typed,
+            "computed": computed,
+            "computed_at": None
+            if computed is None
+            else f"{computed.computed_at:%H:%M} UTC on {computed.computed_at:%d %b %Y}",
+            "computed_by_scheduler": computed is not None
+            and computed.computed_by == snapshots.SCHEDULER,
             "errors": errors,
             "field_errors": {e["href"][1:]: e["text"] for e in errors},
         },
@@ -111,3 +124,20 @@ def dashboard_page(
         db_session=db_session,
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else 200,
     )
+
+
+@router.post("/dashboard/refresh")
+async def refresh_figures(
+    request: Request, subject: AggregateReader, db_session: DbSession
+) -> RedirectResponse:
+    """Compute the period's figures again now (audited as ``dashboard.refresh``) and show them.
+    A period that is not one goes back to the page, which says what to fix."""
+    form = await request.form()
+    as_of, since = (str(form.get(name) or "")[:40] for name in ("as_of", "since"))
+    query = urlencode({"as_of": as_of} | ({"since": since} if since else {}))
+    try:
+        period = period_from_text(as_of, since)
+    except PeriodRefused:
+        return RedirectResponse(f"/dashboard?{query}", status_code=status.HTTP_303_SEE_OTHER)
+    snapshots.refresh(db_session, period, actor=subject.actor, actor_user_id=subject.user_id)
+    return RedirectResponse(f"/dashboard?{query}#computed", status_code=status.HTTP_303_SEE_OTHER)
