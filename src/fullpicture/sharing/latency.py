@@ -83,6 +83,57 @@ def effective_severity(taxonomy: Taxonomy | None = None) -> ColumnElement[int]:
     return func.coalesce(Event.severity, default)
 
 
+def is_significant(rules: LatencyRules, taxonomy: Taxonomy | None = None) -> ColumnElement[bool]:
+    """``effective_severity() >= rules.significant_severity``, written so the database tests
+    the stored severity, or the code against the few codes whose default reaches the threshold,
+    rather than evaluating a CASE of every taxonomy code on each of an authority's entries."""
+    taxonomy = taxonomy or default_taxonomy()
+    codes = sorted(
+        c.code for c in taxonomy.codes if c.default_severity >= rules.significant_severity
+    )
+    return or_(
+        Event.severity >= rules.significant_severity,
+        and_(Event.severity.is_(None), Event.concern_code.in_(codes)),
+    )
+
+
+def _first_recorded_versions() -> tuple[Any, ColumnElement[bool], ColumnElement[bool]]:
+    """For every entry of an authority: (history, single, latest), where ``history`` holds
+    each corrected entry's last version and first recording, ``single`` says the entry has no
+    other version, and ``latest`` keeps an entry's latest version only (to outer-join on
+    agency and ref). An entry with one version (version 1: the unique (agency, ref, version)
+    allows no second) is its own latest and first; only entries with another version are
+    grouped, so an authority's million entries are scanned, never sorted or hashed whole."""
+    versions = aliased(Event, name="other_version")
+    corrected = (
+        select(Event.agency_id, Event.event_ref)
+        .where(Event.version != 1)
+        .distinct()
+        .subquery("corrected")
+    )
+    history = (
+        select(
+            versions.agency_id.label("agency_id"),
+            versions.event_ref.label("event_ref"),
+            func.max(versions.version).label("version"),
+            func.min(versions.date_recorded).label("date_recorded"),
+            func.min(versions.recorded_at).label("recorded_at"),
+        )
+        .join(
+            corrected,
+            and_(
+                corrected.c.agency_id == versions.agency_id,
+                corrected.c.event_ref == versions.event_ref,
+            ),
+        )
+        .group_by(versions.agency_id, versions.event_ref)
+        .subquery("history")
+    )
+    single = history.c.version.is_(None)
+    latest = or_(and_(single, Event.version == 1), Event.version == history.c.version)
+    return history, single, latest
+
+
 def _significant_entries(rules: LatencyRules, person_ids: Sequence[int] | None) -> Select[Any]:
     """(person, entry id, ref, code, severity, date, agency, first date recorded, first time
     recorded) of each significant entry's latest version, once per child it is about (these
@@ -90,35 +141,8 @@ def _significant_entries(rules: LatencyRules, person_ids: Sequence[int] | None) 
     severity = effective_severity().label("severity")
     versions = aliased(Event, name="other_version")
     if person_ids is None:
-        # Every child (the partnership's figures). An entry with one version (version 1: the
-        # unique (agency, ref, version) allows no second) is its own latest and first; only
-        # entries with another version are grouped, so an authority's million entries are
-        # scanned, never sorted or hashed whole.
-        corrected = (
-            select(Event.agency_id, Event.event_ref)
-            .where(Event.version != 1)
-            .distinct()
-            .subquery("corrected")
-        )
-        history = (
-            select(
-                versions.agency_id.label("agency_id"),
-                versions.event_ref.label("event_ref"),
-                func.max(versions.version).label("version"),
-                func.min(versions.date_recorded).label("date_recorded"),
-                func.min(versions.recorded_at).label("recorded_at"),
-            )
-            .join(
-                corrected,
-                and_(
-                    corrected.c.agency_id == versions.agency_id,
-                    corrected.c.event_ref == versions.event_ref,
-                ),
-            )
-            .group_by(versions.agency_id, versions.event_ref)
-            .subquery("history")
-        )
-        single = history.c.version.is_(None)
+        # Every child (the partnership's figures).
+        history, single, latest = _first_recorded_versions()
         significant = (
             select(
                 PersonRecordLink.person_id,
@@ -140,7 +164,7 @@ def _significant_entries(rules: LatencyRules, person_ids: Sequence[int] | None) 
                     history.c.event_ref == Event.event_ref,
                 ),
             )
-            .where(or_(and_(single, Event.version == 1), Event.version == history.c.version))
+            .where(latest)
         )
     else:
         # A few children (a child's page): per entry, its versions are read through the
@@ -174,7 +198,7 @@ def _significant_entries(rules: LatencyRules, person_ids: Sequence[int] | None) 
             PersonRecordLink,
             current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
-        .where(effective_severity() >= rules.significant_severity)
+        .where(is_significant(rules))
         .distinct()
     )
 
@@ -276,7 +300,34 @@ def days_to_receipt(
     entry received later was, on that day, not yet shared.
     """
     rules = rules or latency_rules()
-    entries = _significant_entries(rules, None).subquery("entries")
+    history, single, latest = _first_recorded_versions()
+    # Each significant entry once per child it is about (an entry can name a child through
+    # two of the agency's records): only what is counted by, so the DISTINCT sorts or hashes
+    # four narrow columns rather than every column of the entry.
+    first_recorded = func.coalesce(
+        case((single, Event.date_recorded), else_=history.c.date_recorded),
+        utc_date(case((single, Event.recorded_at), else_=history.c.recorded_at)),
+    )
+    entries = (
+        select(
+            PersonRecordLink.person_id.label("person_id"),
+            Event.agency_id.label("agency_id"),
+            Event.event_ref.label("event_ref"),
+            first_recorded.label("recorded_on"),
+        )
+        .outerjoin(
+            history,
+            and_(history.c.agency_id == Event.agency_id, history.c.event_ref == Event.event_ref),
+        )
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .join(
+            PersonRecordLink,
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
+        )
+        .where(latest, is_significant(rules))
+        .distinct()
+        .subquery("entries")
+    )
     working = (
         select(PersonRecordLink.person_id, PersonRecordLink.agency_id)
         .where(link_is_current())
@@ -306,7 +357,7 @@ def days_to_receipt(
         )
         .subquery("received")
     )
-    recorded_on = func.coalesce(entries.c.date_recorded, utc_date(entries.c.recorded_at))
+    recorded_on = entries.c.recorded_on
     days = days_between(recorded_on, utc_date(received.c.shared_at)).label("days")
     in_period = [recorded_on <= recorded_until]
     if recorded_since is not None:
