@@ -3,6 +3,7 @@ the rest counted; another agency's user and a role without the scope are refused
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zlib
 
@@ -12,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
 from fullpicture.chronology import export
+from fullpicture.chronology.models import InformationType
+from fullpicture.web.children import ENTRIES_PER_PAGE
 from tests.web.pages import sign_in
-from tests.web.picture import Picture, build_picture
+from tests.web.picture import Picture, build_picture, entry
 
 
 @pytest.fixture
@@ -200,3 +203,66 @@ def test_every_page_of_the_pdf_names_the_child_and_carries_the_marking(
     assert text.count("OFFICIAL-SENSITIVE") == 2 * pages
     assert text.count("Amelia Okafor, born 14 March 2016") >= 2 * pages
     assert text.count(f"produced by {user.username} for Strategy meeting") == 2 * pages
+
+
+def _rows(html: str, table_id: str) -> list[str]:
+    """The body rows of one chronology table, as text."""
+    start = html.index(f'id="{table_id}"')
+    body = html[html.index("<tbody", start) : html.index("</tbody>", start)]
+    return re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', body, flags=re.S)
+
+
+def test_a_long_chronology_is_paged_with_its_filters_and_exported_whole(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    start = dt.date(2019, 1, 1)
+    for n in range(230):
+        entry(
+            db_session,
+            picture.gp_record,
+            code="WNB",
+            summary=f"Paged entry {n:03d}",
+            day=start + dt.timedelta(days=n),
+            information_type=InformationType.FACT if n % 2 else InformationType.REPORTED,
+        )
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.gp)
+    path = f"/children/{picture.child.public_id}"
+    whole = app_client.get(path)
+    assert len(_rows(whole.text, "combined-chronology")) == ENTRIES_PER_PAGE
+    shown = re.search(r"Showing entries 1 to 100 of (\d+)", whole.text)
+    assert shown is not None
+    total = int(shown.group(1))
+    assert total >= 230 + len(picture.gp_events)
+    assert 'class="govuk-pagination"' in whole.text
+    last_page = -(-total // ENTRIES_PER_PAGE)
+    seen: list[str] = []
+    for number in range(1, last_page + 1):
+        page = app_client.get(path, params={"page": str(number)})
+        seen += _rows(page.text, "combined-chronology")
+    assert len(seen) == total and len(set(seen)) == total  # every entry once
+    paged = [m for row in seen for m in re.findall(r"Paged entry \d+", row)]
+    assert sorted(paged) == [f"Paged entry {n:03d}" for n in range(230)]
+    beyond = app_client.get(path, params={"page": "99"})
+    assert f"page {last_page} of {last_page}" in beyond.text
+
+    # Filters are kept across pages: the links carry them, and the page counts what they show.
+    reported = app_client.get(path, params={"info": "reported", "page": "2"})
+    range_shown = re.search(r"Showing entries 101 to (\d+) of (\d+)", reported.text)
+    assert range_shown is not None and range_shown.group(1) == range_shown.group(2)
+    assert 115 <= int(range_shown.group(2)) < total
+    assert "info=reported&amp;page=1#chronology" in reported.text
+    assert all("reported" in row for row in _rows(reported.text, "combined-chronology"))
+
+    # One agency's view beside it covers the same entries as the combined page.
+    side = app_client.get(path, params={"view": picture.gp.code, "page": "2"})
+    combined = _rows(side.text, "combined-chronology")
+    own = _rows(side.text, "agency-chronology")
+    assert len(own) == len(combined) == ENTRIES_PER_PAGE
+    assert [re.findall(r"Paged entry \d+", r) for r in own] == [
+        re.findall(r"Paged entry \d+", r) for r in combined
+    ]
+
+    # The exports take every entry the filters show, on every page.
+    assert 'chronology.csv?info=reported"' in reported.text
+    csv = app_client.get(f"{path}/chronology.csv", params={"info": "reported", "page": "2"})
+    assert csv.text.count("Paged entry") == 115  # the odd ones are facts

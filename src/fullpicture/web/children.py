@@ -9,7 +9,9 @@ Every row shown comes from a service that applies the need-to-know rule in SQL
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -191,6 +193,83 @@ class ChildFilters:
 
 Filters = Annotated[ChildFilters, Depends()]
 
+#: Rows of the combined chronology on one page: the whole record is a click away in the
+#: exports, the filters and the next pages, and a page of 2,000 rows took most of the time
+#: to render (docs/benchmarks.md).
+ENTRIES_PER_PAGE = 100
+#: Entries listed under a curiosity prompt or as not yet shared: the latest, the rest counted
+#: (a long record listed them all, a third of a 2,000-entry child's page).
+EVIDENCE_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class ChronologyPage:
+    """One page of the (filtered) combined chronology, and the same entries of one agency's
+    view beside it, so the two columns always cover the same entries."""
+
+    number: int
+    pages: int
+    total: int
+    entries: list[chronology_repository.ChronologyEntry]
+    agency_entries: list[chronology_repository.ChronologyEntry] | None
+    pagination: dict[str, object] | None
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * ENTRIES_PER_PAGE + 1 if self.entries else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.entries) - 1 if self.entries else 0
+
+
+def _page_number(text: str, pages: int) -> int:
+    """The page asked for, within the pages there are (a mistyped number shows the nearest)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 1
+    return min(max(number, 1), pages)
+
+
+def chronology_page(
+    request: Request,
+    shown: chronology_repository.Chronology,
+    agency_view: chronology_repository.Chronology | None,
+    page: str,
+) -> ChronologyPage:
+    total = len(shown.entries)
+    pages = max(1, -(-total // ENTRIES_PER_PAGE))
+    number = _page_number(page, pages)
+    start = (number - 1) * ENTRIES_PER_PAGE
+    entries = shown.entries[start : start + ENTRIES_PER_PAGE]
+    agency_entries = None
+    if agency_view is not None:
+        # One agency's entries are among the combined ones: those on this page, side by side.
+        on_page = {e.event_id for e in entries}
+        agency_entries = [e for e in agency_view.entries if e.event_id in on_page]
+
+    def href(to: int) -> str:
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+        return f"?{urlencode([*kept, ('page', str(to))])}#chronology"
+
+    pagination: dict[str, object] | None = None
+    if pages > 1:
+        items: list[dict[str, object]] = []
+        for to in range(1, pages + 1):
+            # The first, the last and the two either side of this one; gaps shown as "…".
+            if to in (1, pages) or abs(to - number) <= 2:
+                items.append({"number": to, "href": href(to), "current": to == number})
+            elif items and not items[-1].get("ellipsis"):
+                items.append({"ellipsis": True})
+        pagination = {
+            "items": items,
+            "landmarkLabel": "Chronology pages",
+            "previous": {"href": href(number - 1)} if number > 1 else None,
+            "next": {"href": href(number + 1)} if number < pages else None,
+        }
+    return ChronologyPage(number, pages, total, entries, agency_entries, pagination)
+
 
 def _chronologies(
     db_session: Session,
@@ -231,6 +310,7 @@ def child_page(
     db_session: DbSession,
     filters: Filters,
     rules: Rules,
+    page: Annotated[str, Query(max_length=6)] = "1",
 ) -> HTMLResponse:
     now = utc_now()
     person = access_service.open_person(
@@ -267,7 +347,8 @@ def child_page(
         # Reasons as the user may read them: withheld when they rest on others' entries.
         alerts=[(a.raised_on, a.reason) for a in disclosed],
     )
-    query = request.url.query
+    # The exports take every entry the filters show, whatever page is open.
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
     return render_page(
         templates,
         request,
@@ -279,6 +360,9 @@ def child_page(
             "combined": combined,
             "chronology": shown,
             "agency_view": agency_view,
+            "chronology_page": chronology_page(request, shown, agency_view, page),
+            # Lists of entries above the chronology show the latest few and count the rest.
+            "evidence_shown": EVIDENCE_SHOWN,
             "agency_choices": agency_choices,
             "agency_view_name": dict(agency_choices).get(filters.view, filters.view),
             "agencies_involved": agencies_involved,

@@ -6,7 +6,8 @@ is a line with its scale; the page gives the same facts as a table beside it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from fullpicture.chronology.repository import ChronologyEntry
@@ -17,6 +18,10 @@ PLOT_WIDTH = 760
 SCORE_HEIGHT = 110
 TOP = 28
 AXIS = 34
+#: A lane with more entries than this draws one marker per month and kind of entry (its
+#: tooltip counting them): 2,000 markers each with its own tooltip were a third of the page's
+#: bytes and no more readable than a month's count at 760 pixels for years of record.
+MARKERS_PER_LANE = 150
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,39 @@ def _date_ticks(first: dt.date, last: dt.date) -> list[dt.date]:
     return [dt.date(y, 1, 1) for y in years[::step] if first <= dt.date(y, 1, 1) <= last]
 
 
+def _radius(severity: int | None) -> float:
+    return 3 + (severity or 0) * 1.2
+
+
+def _monthly_markers(
+    entries: Sequence[ChronologyEntry], y: float, x_of: Callable[[dt.date], float]
+) -> list[Marker]:
+    """One marker for each month and kind of entry: at the month's first entry, as large as
+    its highest severity, its tooltip counting the entries by concern code."""
+    months: dict[tuple[dt.date, str], list[ChronologyEntry]] = {}
+    for entry in entries:
+        months.setdefault((entry.event_date.replace(day=1), entry.code_kind), []).append(entry)
+    markers = []
+    for (month, kind), found in sorted(months.items()):
+        codes = Counter(e.concern_code for e in found)
+        severities = [e.severity for e in found if e.severity is not None]
+        highest = max(severities, default=None)
+        markers.append(
+            Marker(
+                x=x_of(min(e.event_date for e in found)),
+                y=y,
+                radius=_radius(highest),
+                title=(
+                    f"{month:%B %Y}: {len(found)} {'entry' if len(found) == 1 else 'entries'} ("
+                    + ", ".join(f"{code} {n}" for code, n in codes.most_common())
+                    + f"), highest severity {highest if highest is not None else 'not set'}"
+                ),
+                kind=kind,
+            )
+        )
+    return markers
+
+
 def build_timeline(
     *,
     entries: Sequence[ChronologyEntry],
@@ -99,22 +137,28 @@ def build_timeline(
 
     agencies = sorted({e.agency_name for e in entries})
     lanes = []
+    grouped = False
     for index, agency in enumerate(agencies):
         y = TOP + index * LANE_HEIGHT + LANE_HEIGHT / 2
-        markers = [
-            Marker(
-                x=x_of(e.event_date),
-                y=y,
-                radius=3 + (e.severity or 0) * 1.2,
-                title=(
-                    f"{e.date_label}: {e.concern_code} ({e.category}), severity "
-                    f"{e.severity if e.severity is not None else 'not set'}, {e.information_type}"
-                ),
-                kind=e.code_kind,
-            )
-            for e in entries
-            if e.agency_name == agency
-        ]
+        own = [e for e in entries if e.agency_name == agency]
+        if len(own) > MARKERS_PER_LANE:
+            grouped = True
+            markers = _monthly_markers(own, y, x_of)
+        else:
+            markers = [
+                Marker(
+                    x=x_of(e.event_date),
+                    y=y,
+                    radius=_radius(e.severity),
+                    title=(
+                        f"{e.date_label}: {e.concern_code} ({e.category}), severity "
+                        f"{e.severity if e.severity is not None else 'not set'}, "
+                        f"{e.information_type}"
+                    ),
+                    kind=e.code_kind,
+                )
+                for e in own
+            ]
         lanes.append(Lane(label=agency, y=y, markers=markers))
     score_top = TOP + len(agencies) * LANE_HEIGHT + 20
     score_bottom = score_top + SCORE_HEIGHT
@@ -134,6 +178,12 @@ def build_timeline(
         f"{'agency' if len(agencies) == 1 else 'agencies'} between {first:%d %b %Y} and "
         f"{last:%d %b %Y}; cumulative-harm score peaks at {score_max:.1f}; "
         f"{len(alert_marks)} {'alert' if len(alert_marks) == 1 else 'alerts'} raised."
+        + (
+            f" Agencies with more than {MARKERS_PER_LANE} entries are drawn as one marker a "
+            "month for each kind of entry, its tooltip counting them."
+            if grouped
+            else ""
+        )
     )
     return Timeline(
         width=plot_right + 20,
