@@ -47,7 +47,7 @@ import polars as pl
 from fastapi.testclient import TestClient
 from polars.testing import assert_frame_equal
 from pydantic import SecretStr
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -65,7 +65,8 @@ from fullpicture.partnership import dashboard, snapshots
 from fullpicture.partnership.schemas import DashboardPeriod
 from fullpicture.people.models import Person
 from fullpicture.referrals.models import Referral, ReferralChild, ReferralStatus
-from fullpicture.sharing import latency
+from fullpicture.sharing import latency, receipts
+from fullpicture.sharing.models import EntryReceipt
 from fullpicture.web.app import create_app
 from fullpicture.workflow import repository as workflow_repository
 from fullpicture.workflow.models import (
@@ -319,6 +320,10 @@ def build(engine: Engine, args: argparse.Namespace, password: str) -> dict[str, 
             decisions,
         )
         _copy(connection, "shared_entry", ("id", "decision_id", "event_id"), entries)
+    # COPY bypasses the sharing service, which keeps each entry's first receipts: derive them
+    # from the decisions as the migration's backfill does.
+    with unit_of_work(session_factory(engine)) as session:
+        counts["entry_receipt"] = receipts.rebuild(session)
     counts.update(_workflow(engine, rng, n, csc, agency_ids, now))
     return counts
 
@@ -711,6 +716,18 @@ def _run(engine: Engine, args: argparse.Namespace, password: str) -> dict[str, A
         password = _reset_password(engine)
     factory = session_factory(engine)
     with factory() as session:
+        # The first receipts kept (or backfilled by the migration, on a database built before
+        # it) are those the decisions give, or the bench stops.
+        kept = select(
+            EntryReceipt.person_id,
+            EntryReceipt.from_agency_id,
+            EntryReceipt.event_ref,
+            EntryReceipt.to_agency_id,
+            EntryReceipt.first_shared_at,
+        )
+        for one, other in ((kept, receipts.computed()), (receipts.computed(), kept)):
+            differing = one.except_(other).subquery()
+            assert session.scalar(select(func.count()).select_from(differing)) == 0
         now_tables = dashboard.all_figures(session, today=AS_OF)
     baseline_seconds = _per_figure(engine, BASELINE, AS_OF)
     with factory() as session:

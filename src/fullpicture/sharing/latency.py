@@ -29,7 +29,12 @@ from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.core.database import days_between, utc_date
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.people.repository import current_links, link_is_current
-from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
+from fullpicture.sharing.models import (
+    EntryReceipt,
+    SharedEntry,
+    SharingDecision,
+    SharingOutcome,
+)
 
 LATENCY_FILE = Path(__file__).with_name("latency.yaml")
 
@@ -334,27 +339,17 @@ def days_to_receipt(
         .distinct()
         .subquery("working")
     )
+    # The first receipt of each entry by each agency, kept as shares are recorded: received
+    # by the period's end when the first receipt was.
     received = (
         select(
-            SharingDecision.person_id.label("person_id"),
-            Event.agency_id.label("from_agency_id"),
-            Event.event_ref.label("event_ref"),
-            SharingDecision.to_agency_id.label("to_agency_id"),
-            func.min(SharingDecision.shared_at).label("shared_at"),
+            EntryReceipt.person_id.label("person_id"),
+            EntryReceipt.from_agency_id.label("from_agency_id"),
+            EntryReceipt.event_ref.label("event_ref"),
+            EntryReceipt.to_agency_id.label("to_agency_id"),
+            EntryReceipt.first_shared_at.label("shared_at"),
         )
-        .join(SharedEntry, SharedEntry.decision_id == SharingDecision.id)
-        .join(Event, Event.id == SharedEntry.event_id)
-        .where(
-            SharingDecision.outcome == SharingOutcome.SHARED,
-            SharingDecision.shared_at.is_not(None),
-            utc_date(SharingDecision.shared_at) <= recorded_until,
-        )
-        .group_by(
-            SharingDecision.person_id,
-            Event.agency_id,
-            Event.event_ref,
-            SharingDecision.to_agency_id,
-        )
+        .where(utc_date(EntryReceipt.first_shared_at) <= recorded_until)
         .subquery("received")
     )
     recorded_on = entries.c.recorded_on

@@ -12,7 +12,16 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fullpicture.core.database import Base, UTCDateTime, string_enum, utc_now
@@ -89,3 +98,27 @@ class SharedEntry(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
 
     decision: Mapped[SharingDecision] = relationship(back_populates="entries")
+
+
+class EntryReceipt(Base):
+    """When an agency first received an entry about a child: the earliest ``shared_at`` of the
+    shares naming any version of the entry (``agency_id``, ``event_ref``) to that agency.
+
+    Derived from the decisions, kept as each share is recorded (``sharing.receipts``) so that
+    sharing latency over a whole authority reads one row per receipt rather than grouping every
+    shared entry on every count. Decisions are never edited or withdrawn, and a correction of
+    the entry keeps its agency and ref, so a first receipt only ever moves earlier.
+    """
+
+    __tablename__ = "entry_receipt"
+    __table_args__ = (
+        PrimaryKeyConstraint("person_id", "from_agency_id", "event_ref", "to_agency_id"),
+    )
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    from_agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agency.id"), comment="the agency that recorded the entry"
+    )
+    event_ref: Mapped[str] = mapped_column(String(64))
+    to_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    first_shared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

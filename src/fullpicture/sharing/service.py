@@ -31,7 +31,7 @@ from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import Person, PersonRecordLink
 from fullpicture.people.repository import link_is_current
-from fullpicture.sharing import latency, repository
+from fullpicture.sharing import latency, receipts, repository
 from fullpicture.sharing.lawful_bases import LawfulBases, lawful_bases
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
 from fullpicture.sharing.schemas import (
@@ -281,6 +281,14 @@ def record_decision(
     )
     db_session.add(decision)
     db_session.flush()
+    if shared_at is not None:
+        receipts.note_shared(
+            db_session,
+            person_id=person.id,
+            to_agency_id=recipient.id,
+            shared_at=shared_at,
+            entries=[(event.agency_id, event.event_ref) for event in events],
+        )
     audit.record(
         db_session=db_session,
         actor=subject.actor,
