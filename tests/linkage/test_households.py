@@ -299,3 +299,34 @@ def test_a_partner_agency_sees_only_the_household_members_it_holds_records_of(
         "Mark Fry",
     }
     assert view.held_elsewhere is None
+
+
+def test_a_childs_role_follows_the_date_most_records_give(db_session: Session) -> None:
+    """The first record read used to decide: a school's century slip made Ava an adult."""
+    school, gp, health = (_agency(db_session, c) for c in ("school-s", "gp-s", "hv-s"))
+    ava, jane = Person(), Person()
+    db_session.add_all([ava, jane])
+    db_session.flush()
+    home = [{**OAK, "date_from": "2020-01-01", "date_to": None}]
+    _record(
+        db_session, school, "C1", ava, name="Ava Smith", born=dt.date(1916, 4, 2), addresses=home
+    )
+    _record(db_session, gp, "G1", ava, name="Ava Smith", born=dt.date(2016, 4, 2), addresses=home)
+    _record(
+        db_session, health, "H1", ava, name="Ava Smith", born=dt.date(2016, 4, 2), addresses=home
+    )
+    _record(db_session, gp, "G2", jane, name="Jane Smith", born=dt.date(1990, 6, 1), addresses=home)
+    db_session.flush()
+
+    rebuild_households(
+        db_session=db_session, linker=_linker(db_session), as_of=dt.date(2026, 11, 25)
+    )
+
+    roles = {
+        person_id: role
+        for person_id, role in db_session.execute(
+            select(HouseholdMembership.person_id, HouseholdMembership.role)
+        )
+    }
+    assert roles[ava.id] == "child"
+    assert roles[jane.id] != "child"

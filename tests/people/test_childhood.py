@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fullpicture.people.childhood import ADULT_AGE, adults_born_by, age_on, childhood, is_child_on
+from fullpicture.people.childhood import (
+    ADULT_AGE,
+    adults_born_by,
+    age_on,
+    childhood,
+    date_of_birth_from_records,
+    is_child_on,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "fullpicture"
 
@@ -51,3 +59,35 @@ def test_no_module_spells_the_adult_age_itself() -> None:
     ]
     # referrals/language.py is being split by its owner; it moves to people.childhood then.
     assert spelled in ([], ["referrals/language.py"])
+
+
+def test_the_date_most_records_give_outvotes_one_agencys_typing_slip() -> None:
+    # Two agencies say 2015; a third keyed the century wrong. Before, the earliest date won
+    # and the child counted as a 110-year-old for every agency.
+    given = [dt.date(2015, 5, 1), dt.date(1915, 5, 1), dt.date(2015, 5, 1)]
+    assert date_of_birth_from_records(given) == dt.date(2015, 5, 1)
+
+
+def test_an_even_split_takes_the_later_date_so_a_child_stays_a_child() -> None:
+    assert date_of_birth_from_records([dt.date(1915, 5, 1), dt.date(2015, 5, 1)]) == dt.date(
+        2015, 5, 1
+    )
+    assert date_of_birth_from_records([None, None]) is None
+    assert date_of_birth_from_records([None, dt.date(2019, 1, 2)]) == dt.date(2019, 1, 2)
+
+
+@given(st.lists(st.one_of(st.none(), st.dates()), max_size=8), st.randoms())
+def test_the_chosen_date_is_given_by_a_record_most_often_and_ignores_order(
+    dates: list[dt.date | None], shuffle: random.Random
+) -> None:
+    chosen = date_of_birth_from_records(dates)
+    given = [d for d in dates if d is not None]
+    if not given:
+        assert chosen is None
+        return
+    assert chosen in given
+    assert given.count(chosen) == max(given.count(d) for d in given)
+    assert all(d <= chosen for d in given if given.count(d) == given.count(chosen))
+    reordered = list(dates)
+    shuffle.shuffle(reordered)
+    assert date_of_birth_from_records(reordered) == chosen

@@ -16,7 +16,7 @@ from itertools import groupby
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, and_, false, func, select, union
+from sqlalchemy import Select, and_, exists, false, func, literal, select, union
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access import repository as access_repository
@@ -30,7 +30,7 @@ from fullpicture.harm.engine import ScoringEvent
 from fullpicture.harm.entry_reading import CaseEntry, EntryReading, read_entries
 from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
-from fullpicture.people.childhood import adults_born_by
+from fullpicture.people.childhood import adults_born_by, date_of_birth_from_records
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
 from fullpicture.people.repository import current_links, link_is_current, membership_covers
 
@@ -61,10 +61,16 @@ def _latest_version() -> Any:
 def children_with_birth(
     *, db_session: Session, as_of: dt.date, person_ids: Sequence[int] | None = None
 ) -> dict[int, dt.date | None]:
-    """Children as of a day: under 18 by a linked record's date of birth, or a household's
-    child; with their date of birth (the earliest any agency gives) where known."""
+    """Children as of a day: under 18 by the date of birth their linked records give
+    (``people.childhood.date_of_birth_from_records``), or a household's child; with that date
+    where known."""
+    later = aliased(SourceRecord, name="later_record")
     births = (
-        select(PersonRecordLink.person_id, func.min(SourceRecord.date_of_birth).label("dob"))
+        select(
+            PersonRecordLink.person_id,
+            SourceRecord.date_of_birth,
+            func.count().label("records"),
+        )
         .join(
             SourceRecord,
             and_(
@@ -72,15 +78,30 @@ def children_with_birth(
                 SourceRecord.record_ref == PersonRecordLink.record_ref,
             ),
         )
-        .where(link_is_current())
-        .group_by(PersonRecordLink.person_id)
+        # Only each record's current version: a date an agency has since corrected is not
+        # evidence of the child's age.
+        .where(
+            link_is_current(),
+            SourceRecord.date_of_birth.is_not(None),
+            ~exists(
+                select(literal(1)).where(
+                    later.agency_id == SourceRecord.agency_id,
+                    later.record_ref == SourceRecord.record_ref,
+                    later.version > SourceRecord.version,
+                )
+            ),
+        )
+        .group_by(PersonRecordLink.person_id, SourceRecord.date_of_birth)
+        .order_by(PersonRecordLink.person_id)
     )
     if person_ids is not None:
         births = births.where(PersonRecordLink.person_id.in_(person_ids))
     found: dict[int, dt.date | None] = {}
     # A child is under the adult age in people/childhood.yaml, by calendar birthdays.
     earliest_birth = adults_born_by(as_of)
-    for person_id, dob in db_session.execute(births):
+    rows = db_session.execute(births)
+    for person_id, dates in groupby(rows, key=lambda row: row[0]):
+        dob = date_of_birth_from_records(date for _, date, records in dates for _ in range(records))
         if dob is not None and earliest_birth < dob <= as_of:
             found[person_id] = dob
     household_children = select(HouseholdMembership.person_id).where(

@@ -32,7 +32,7 @@ from fullpicture.linkage.schemas import (
     HouseholdAdultRead,
     HouseholdPeriodRead,
 )
-from fullpicture.people.childhood import ADULT_AGE, age_on
+from fullpicture.people.childhood import ADULT_AGE, age_on, date_of_birth_from_records
 from fullpicture.people.models import (
     Household,
     HouseholdMembership,
@@ -193,7 +193,7 @@ def _rebuild(
         )
     person_of = {key: link.person_id for key, link in links.items()}
 
-    births: dict[int, dt.date] = {}
+    dates_given: dict[int, list[dt.date]] = {}
     stays: dict[tuple[str, int], _Stay] = {}
     address_of_key: dict[str, tuple[str, str]] = {}
     for record in records:
@@ -201,8 +201,8 @@ def _rebuild(
         person_id = person_of.get(key)
         if person_id is None:
             continue
-        if record.date_of_birth and person_id not in births:
-            births[person_id] = record.date_of_birth
+        if record.date_of_birth:
+            dates_given.setdefault(person_id, []).append(record.date_of_birth)
         for entry in record.addresses or []:
             postcode, line = _clean_postcode(entry.get("postcode")), _clean_line(entry.get("line"))
             if postcode is None or line is None:
@@ -257,6 +257,11 @@ def _rebuild(
     if people is not None:
         derived = derived.where(HouseholdMembership.person_id.in_(sorted(people)))
     db_session.execute(derived)
+    births: dict[int, dt.date] = {}
+    for person_id, dates in dates_given.items():
+        born = date_of_birth_from_records(dates)
+        if born is not None:
+            births[person_id] = born
     roles = _roles(person_relations, births, as_of)
     memberships = []
     for (address_key, person_id), stay in sorted(stays.items()):

@@ -4,6 +4,8 @@ calendar birthdays. Households, the harm score and the pages all ask here."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,3 +46,17 @@ def adults_born_by(day: dt.date) -> dt.date:
 
 def is_child_on(born: dt.date, day: dt.date) -> bool:
     return born <= day and age_on(born, day) < ADULT_AGE
+
+
+def date_of_birth_from_records(dates: Iterable[dt.date | None]) -> dt.date | None:
+    """One person's date of birth from the dates their current records give: the date most of
+    them give, and where they split evenly, the latest of the most-given dates.
+
+    The latest wins a tie because a child must not drop out of view when one agency's date is
+    mistyped by a century (2015 keyed as 1915): counted as an adult, they would be scored by
+    no one. Treating a person as younger when the records cannot say is the safer mistake,
+    and it shows in the record's evidence for a practitioner to correct."""
+    counts = Counter(date for date in dates if date is not None)
+    if not counts:
+        return None
+    return max(counts, key=lambda date: (counts[date], date))
