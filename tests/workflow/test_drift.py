@@ -77,8 +77,17 @@ def test_overdue_steps_no_contact_and_a_plan_past_review(db_session: Session) ->
     assert "no_contact" in _kinds(db_session, world, NOW + dt.timedelta(days=25))
 
 
-def _alert(db_session: Session, world: World, raised_on: dt.date) -> HarmAlert:
+def _alert(
+    db_session: Session,
+    world: World,
+    raised_on: dt.date,
+    *,
+    shown_at: dt.datetime | None = None,
+) -> HarmAlert:
+    """An alert whose score crossed on ``raised_on``, put before people at ``shown_at`` (by
+    default that morning; an import of old history shows it later)."""
     alert = HarmAlert(
+        created_at=shown_at or dt.datetime.combine(raised_on, dt.time(9), tzinfo=UTC),
         person_id=world.child.id,
         kind="minor_injury_cluster",
         raised_on=raised_on,
@@ -105,6 +114,43 @@ def test_an_alert_not_acknowledged_within_a_working_day(db_session: Session) -> 
     alert.status = AlertStatus.ACKNOWLEDGED
     db_session.flush()
     assert "alert_unacknowledged" not in _kinds(db_session, world)
+
+
+def test_an_alert_on_old_history_is_due_from_the_day_it_was_first_shown(
+    db_session: Session,
+) -> None:
+    """A first import of six years' history raises alerts on 2021 episodes: they could not have
+    been acknowledged in 2021, so they are not "1,800 days overdue" the morning after."""
+    world = build(db_session)
+    old = _alert(
+        db_session,
+        world,
+        dt.date(2021, 2, 9),
+        shown_at=dt.datetime(2026, 12, 3, 15, 0, tzinfo=UTC),  # Thursday: due Friday 4th
+    )
+    assert drift.acknowledgement_due(old, drift.drift_rules()) == dt.date(2026, 12, 4)
+    assert "alert_unacknowledged" not in _kinds(db_session, world)
+    # Shown on the Wednesday: overdue on Friday; the message dates read as the pages do.
+    old.created_at = dt.datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    db_session.flush()
+    findings = [
+        f
+        for f in drift.drift_findings(
+            db_session=db_session, subject=subject_of(world.social_worker), now=NOW
+        )
+        if f.kind == "alert_unacknowledged"
+    ]
+    assert [f.message for f in findings] == [
+        "An alert raised on 9 February 2021 was not acknowledged by 3 December 2026."
+    ]
+    # 23:30 UTC on a summer Sunday is already Monday in England.
+    late = _alert(
+        db_session,
+        world,
+        dt.date(2026, 6, 7),
+        shown_at=dt.datetime(2026, 6, 7, 23, 30, tzinfo=UTC),
+    )
+    assert drift.acknowledgement_due(late, drift.drift_rules()) == dt.date(2026, 6, 9)
 
 
 def test_three_no_further_action_closures_in_twelve_months_are_a_pattern(

@@ -35,7 +35,7 @@ from fullpicture.workflow import repository
 from fullpicture.workflow.models import Case, CaseKind
 from fullpicture.workflow.service import clocks_of
 from fullpicture.workflow.timescales import StepStatus
-from fullpicture.workflow.working_days import add_months, add_working_days
+from fullpicture.workflow.working_days import ENGLAND, add_months, add_working_days
 
 PLANS = (CaseKind.EARLY_HELP, CaseKind.CHILD_IN_NEED, CaseKind.CHILD_PROTECTION)
 
@@ -106,7 +106,7 @@ def drift_findings(
     for case in repository.open_cases_among(db_session, readable):
         findings.extend(f for _, f in _case_findings(case, child(case.person_id), today, rules))
     for alert in db_session.scalars(readable_alerts(subject, now, statuses=[AlertStatus.NEW])):
-        due = add_working_days(alert.raised_on, rules.alert_acknowledge_working_days)
+        due = acknowledgement_due(alert, rules)
         if today > due:
             findings.append(_unacknowledged(alert, child(alert.person_id), due))
     findings.extend(_repeated_nfa(db_session, subject, now, rules, child))
@@ -152,7 +152,7 @@ def drift_in_my_care(
             subject, now, statuses=[AlertStatus.NEW], routed_to_agency_id=subject.agency_id
         )
         for alert in db_session.scalars(routed_here):
-            due = add_working_days(alert.raised_on, rules.alert_acknowledge_working_days)
+            due = acknowledgement_due(alert, rules)
             if today > due:
                 found.append(
                     ChildDrift(
@@ -176,7 +176,7 @@ def _case_findings(
                         kind="overdue_step",
                         child_id=child_id,
                         case_id=case.public_id,
-                        message=f"{clock.label}: due {clock.due_on}, not recorded.",
+                        message=f"{clock.label}: due {_day(clock.due_on)}, not recorded.",
                         evidence={
                             "timescale": clock.timescale,
                             "due_on": str(clock.due_on),
@@ -217,7 +217,7 @@ def _case_findings(
                     kind="plan_past_review",
                     child_id=child_id,
                     case_id=case.public_id,
-                    message=f"The plan was due for review on {case.review_by}.",
+                    message=f"The plan was due for review on {_day(case.review_by)}.",
                     evidence={"review_by": str(case.review_by)},
                 ),
             )
@@ -225,17 +225,35 @@ def _case_findings(
     return findings
 
 
+def acknowledgement_due(alert: HarmAlert, rules: DriftRules) -> dt.date:
+    """The day by which an alert should have been acknowledged: the working days of the rule
+    counted from the day fullpicture put it in front of people. An alert on an episode from
+    years ago, found when that history was first imported, could not have been acknowledged
+    then; counting from its ``raised_on`` made a first import show every old alert as
+    thousands of days overdue."""
+    shown_on = alert.created_at.astimezone(ENGLAND).date() if alert.created_at else None
+    start = max(alert.raised_on, shown_on) if shown_on else alert.raised_on
+    return add_working_days(start, rules.alert_acknowledge_working_days)
+
+
 def _unacknowledged(alert: HarmAlert, child_id: str, due: dt.date) -> DriftFinding:
     return DriftFinding(
         kind="alert_unacknowledged",
         child_id=child_id,
-        message=f"An alert raised on {alert.raised_on} was not acknowledged by {due}.",
+        message=(
+            f"An alert raised on {_day(alert.raised_on)} was not acknowledged by {_day(due)}."
+        ),
         evidence={
             "alert_id": alert.public_id,
             "raised_on": str(alert.raised_on),
             "due_on": str(due),
         },
     )
+
+
+def _day(day: dt.date) -> str:
+    """A date as the pages show it ("9 February 2021"): drift messages are read beside them."""
+    return f"{day.day} {day:%B %Y}"
 
 
 def _repeated_nfa(
@@ -276,7 +294,7 @@ def _repeated_nfa(
                     kind="repeated_nfa",
                     child_id=child(person_id),
                     message=(
-                        f"{len(closures)} referrals closed with no further action since {since}: "
+                        f"{len(closures)} referrals closed with no further action since {_day(since)}: "
                         "a pattern (consider escalation)."
                     ),
                     evidence={"closed_on": [str(d) for d in days]},

@@ -10,8 +10,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+# The clock the working days are counted on: a time stored in UTC belongs to the day it was
+# in England (a 23:30 UTC alert in summer was raised the next morning there).
+ENGLAND = ZoneInfo("Europe/London")
 
 
 @lru_cache(maxsize=256)
