@@ -136,6 +136,8 @@ def build_picture(db_session: Session, tag: str) -> Picture:
         person_id=child.id,
         kind="threshold",
         raised_on=today - dt.timedelta(days=19),
+        # Shown on the day it was raised: the acknowledgement clock starts then.
+        created_at=dt.datetime.combine(today - dt.timedelta(days=19), dt.time(9), tzinfo=dt.UTC),
         score=9.5,
         reason="Neglect of health and repeated was-not-brought from two agencies",
         evidence={"event_ids": [e.id for e in [*school_events, *gp_events]]},

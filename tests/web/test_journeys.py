@@ -135,6 +135,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
             person_id=stranger.id,
             kind="threshold",
             raised_on=dt.date.today() - dt.timedelta(days=6),
+            # Shown on the day it was raised: the acknowledgement clock starts then.
+            created_at=dt.datetime.combine(
+                dt.date.today() - dt.timedelta(days=6), dt.time(9), tzinfo=dt.UTC
+            ),
             score=31.0,
             reason="A bruise recorded by the surgery, with earlier concerns",
             evidence={"event_ids": []},

@@ -160,6 +160,8 @@ def test_home_says_what_is_overdue_in_my_agencys_cases_and_not_in_another_agency
         person_id=child.id,
         kind="threshold",
         raised_on=today - dt.timedelta(days=14),
+        # Shown on the day it was raised: the acknowledgement clock starts then.
+        created_at=dt.datetime.combine(today - dt.timedelta(days=14), dt.time(9), tzinfo=dt.UTC),
         score=30.0,
         reason="Concerns from two agencies",
         evidence={"event_ids": []},
