@@ -241,8 +241,14 @@ def print_model_report(report: ModelReport) -> None:
     if passes:
         console.print(f"EM passes: {passes}")
     console.print(
-        f"Prior (two random records match): weight {report.prior_match_weight:+.1f}. "
-        f"Link at {report.threshold:+.2f}; review from {report.review_lower:+g}."
+        f"Prior (two random records match): weight {report.prior_match_weight:+.1f}"
+        + (
+            f", counting pairs that agree exactly on name and birth date (or an identifier) "
+            f"as {report.prior_rules_recall:.0%} of true pairs, as the trained model estimates. "
+            if report.prior_rules_recall is not None
+            else ". "
+        )
+        + f"Link at {report.threshold:+.2f}; review from {report.review_lower:+g}."
     )
     chosen = report.link_threshold
     if chosen is not None:

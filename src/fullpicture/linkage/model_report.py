@@ -52,6 +52,9 @@ class ModelReport:
     em_passes: list[dict[str, Any]]
     threshold: float
     review_lower: float
+    # The share of true pairs the prior's exact-match rules catch, as the trained model
+    # estimates it (None: the assumed share was used, or an older model).
+    prior_rules_recall: float | None = None
     # How the threshold was set (chosen from the model, or given) and the model's estimate.
     link_threshold: LinkThreshold | None = None
     histogram: list[WeightBin] = field(default_factory=list)
@@ -149,6 +152,7 @@ def build_report(
         ),
         comparisons=rows,
         em_passes=list(training.get("em_passes", [])),
+        prior_rules_recall=training.get("prior_recall_from_model"),
         threshold=line,
         review_lower=min(rules.review_band.lower_match_weight, line),
         link_threshold=threshold,
