@@ -266,6 +266,12 @@ def residence_comparison(cutoffs: ComparisonCutoffs) -> _Comparison:
             ),
             _exact("postcode_sector", "same postcode sector"),
             _exact("postcode_district", "same postcode district"),
+            # Last, so a UK postcode one character off in the same sector or district stays in
+            # those levels: this one takes a slip in the district itself, or in a postcode
+            # with no sector (a four-digit one), where the address words were retyped too.
+            cll.DamerauLevenshteinLevel("postcode", 1).configure(
+                label_for_charts="postcode one character mistyped or two swapped"
+            ),
             cll.ElseLevel(),
         ],
     )

@@ -1,0 +1,99 @@
+"""Which comparison level a pair of records lands in, and which pairs the blocking scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import pytest
+
+from fullpicture.linkage import engine
+from fullpicture.linkage.preparation import RECORD_SCHEMA, prepare
+from fullpicture.linkage.rules import default_rules
+from tests.linkage.population import build_population
+
+
+def _record(unique_id: str, postcode: str, address: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "unique_id": unique_id,
+        "source": unique_id.split(":")[0],
+        "record_id": unique_id.split(":")[1],
+        "given_name": fields.get("given_name", "Evangelia"),
+        "family_name": fields.get("family_name", "Marsh"),
+        "other_names": [],
+        "previous_family_names": [],
+        "date_of_birth": fields.get("date_of_birth", dt.date(1982, 1, 25)),
+        "sex": None,
+        "postcode": postcode,
+        "address": address,
+        "previous_postcodes": [],
+        "previous_addresses": [],
+        "nhs_number": None,
+        "upn": None,
+    }
+
+
+def _prepared(*records: dict[str, Any]) -> pl.DataFrame:
+    return prepare(pl.DataFrame(list(records), schema=RECORD_SCHEMA))
+
+
+@pytest.fixture(scope="module")
+def model() -> dict[str, Any]:
+    records = build_population(people=200, seed=3).records.with_columns(
+        nhs_number=pl.lit(None, dtype=pl.String)
+    )
+    return engine.train_model(prepare(records), rules=default_rules())
+
+
+def _residence_level(model: dict[str, Any], left: pl.DataFrame, right: pl.DataFrame) -> str:
+    scored = engine.score_pair(left, right, model=model)
+    labels = {value: label for value, label, _w in engine.level_weights(model)["residence"]}
+    return labels[scored["gamma_residence"]]
+
+
+def test_a_postcode_one_character_off_is_not_nothing_agreeing(model: dict[str, Any]) -> None:
+    """FEBRL's corrupted duplicates: a four-digit postcode with two digits swapped, the
+    address retyped. It was "nothing agrees" (about -8); it is its own level now."""
+    left = _prepared(_record("a:1", "2006", "4 naas rrad wync liffe gwandalan act"))
+    right = _prepared(_record("b:1", "2060", "3335 naas road wyncliffe gwandalan act"))
+    assert _residence_level(model, left, right) == "postcode one character mistyped or two swapped"
+    far = _prepared(_record("b:2", "7018", "3335 naas road wyncliffe gwandalan act"))
+    assert _residence_level(model, left, far) == "All other comparisons"
+
+
+def test_a_uk_postcode_one_character_off_in_the_same_sector_stays_a_sector_match(
+    model: dict[str, Any],
+) -> None:
+    left = _prepared(_record("a:1", "LS1 4AB", "12 Park Lane"))
+    right = _prepared(_record("b:1", "LS1 4AD", "98 Wood Street"))
+    assert _residence_level(model, left, right) == "same postcode sector"
+
+
+def test_budgeted_blocking_scores_pairs_whose_names_sound_alike_and_nothing_else_agrees() -> None:
+    """A duplicate with both names mistyped, no birth date and a postcode slip shares no field
+    exactly with its original; on a small file the names' sounds alone put it in a pair."""
+    rules = default_rules()
+    prepared = _prepared(
+        _record("a:1", "6066", "12 boldrewood street box hila", family_name="Whitd"),
+        _record(
+            "b:1", "6056", "12 boldrewood street box hill", family_name="White", date_of_birth=None
+        ),
+        *[
+            _record(f"c:{i}", f"{1000 + i}", f"{i} other road", given_name=f"Other{i}")
+            for i in range(5)
+        ],
+    )
+    model = engine.train_model(
+        _prepared(*[_record(f"t:{i}", "2000", "1 a street") for i in range(3)]),
+        rules=rules,
+        when_untrained="neutral",
+    )
+    without = engine.predict_pairs(prepared, model=model, minimum_match_weight=-1000)
+    assert ("a:1", "b:1") not in set(without.select("unique_id_l", "unique_id_r").iter_rows())
+    extra = engine.affordable_blocking(prepared, rules.budgeted_blocking)
+    assert ["given_name_phonetic", "family_name_phonetic"] in extra
+    scored = engine.predict_pairs(
+        prepared, model=model, minimum_match_weight=-1000, extra_blocking=extra
+    )
+    assert ("a:1", "b:1") in set(scored.select("unique_id_l", "unique_id_r").iter_rows())
