@@ -20,10 +20,10 @@ import calendar
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access import repository as access_repository
@@ -288,12 +288,16 @@ def _entries(
         .where(newer.agency_id == Event.agency_id, newer.event_ref == Event.event_ref)
         .scalar_subquery()
     )
+    # Only the columns an entry shows, as plain rows: loading 2,000 ORM events and agencies
+    # (identity map, instrumented attributes) was most of a long chronology's time.
     rows = db_session.execute(
         select(
-            Event,
+            *_ENTRY_COLUMNS,
+            Agency.code.label("agency_code"),
+            Agency.name.label("agency_name"),
+            Agency.kind.label("agency_kind"),
             PersonRecordLink.person_id,
             EventParticipant.role,
-            Agency,
             visible.label("visible"),
         )
         .join(EventParticipant, EventParticipant.event_id == Event.id)
@@ -309,60 +313,74 @@ def _entries(
         by_person.setdefault(source.person_id, []).append(source)
     entries: dict[int, ChronologyEntry] = {}
     shown: dict[int, bool] = {}
-    for event, person_id, role, agency, is_visible in rows:
-        for source in by_person.get(person_id, []):
-            if not _source_includes(source, event):
+    for row in rows:
+        for source in by_person.get(row.person_id, []):
+            if not _source_includes(source, row.concern_code, row.event_date):
                 continue
-            if event.id in entries and entries[event.id].about == "child":
+            if row.id in entries and entries[row.id].about == "child":
                 break
-            entries[event.id] = _entry(event, agency, role.value, source, taxonomy)
-            shown[event.id] = bool(is_visible)
+            entries[row.id] = _entry(row, source, taxonomy)
+            shown[row.id] = bool(row.visible)
             break
     ordered = sorted(entries.values(), key=lambda e: (e.event_date, e.agency_code, e.event_ref))
     return [e for e in ordered if shown[e.event_id]], [e for e in ordered if not shown[e.event_id]]
 
 
-def _source_includes(source: _Source, event: Event) -> bool:
-    if source.codes is not None and event.concern_code not in source.codes:
-        return False
-    if source.date_from and event.event_date < source.date_from:
-        return False
-    return not (source.date_to and event.event_date > source.date_to)
+_ENTRY_COLUMNS = (
+    Event.id,
+    Event.event_ref,
+    Event.version,
+    Event.event_date,
+    Event.date_precision,
+    Event.date_recorded,
+    Event.concern_code,
+    Event.severity,
+    Event.summary,
+    Event.information_type,
+    Event.impact_on_child,
+    Event.action_taken,
+)
 
 
-def _entry(
-    event: Event, agency: Agency, role: str, source: _Source, taxonomy: Taxonomy
-) -> ChronologyEntry:
-    code = taxonomy.get(event.concern_code)
-    if event.severity is not None:
-        severity, severity_source = event.severity, "practitioner"
+def _source_includes(source: _Source, concern_code: str, event_date: dt.date) -> bool:
+    if source.codes is not None and concern_code not in source.codes:
+        return False
+    if source.date_from and event_date < source.date_from:
+        return False
+    return not (source.date_to and event_date > source.date_to)
+
+
+def _entry(row: Row[*tuple[Any, ...]], source: _Source, taxonomy: Taxonomy) -> ChronologyEntry:
+    code = taxonomy.get(row.concern_code)
+    if row.severity is not None:
+        severity, severity_source = row.severity, "practitioner"
     elif code is not None and code.default_severity:
         severity, severity_source = code.default_severity, "taxonomy default"
     else:
         severity, severity_source = None, "none"
     return ChronologyEntry(
-        event_id=event.id,
-        agency_code=agency.code,
-        agency_name=agency.name,
-        agency_kind=agency.kind.value,
-        event_ref=event.event_ref,
-        version=event.version,
-        event_date=event.event_date,
-        date_precision=event.date_precision,
-        date_label=date_label(event.event_date, event.date_precision),
-        date_recorded=event.date_recorded,
-        concern_code=event.concern_code,
+        event_id=row.id,
+        agency_code=row.agency_code,
+        agency_name=row.agency_name,
+        agency_kind=row.agency_kind.value,
+        event_ref=row.event_ref,
+        version=row.version,
+        event_date=row.event_date,
+        date_precision=row.date_precision,
+        date_label=date_label(row.event_date, row.date_precision),
+        date_recorded=row.date_recorded,
+        concern_code=row.concern_code,
         code_kind=code.kind.value if code else "unknown",
         category=code.category if code else "not in the taxonomy",
         severity=severity,
         severity_source=severity_source,
-        information_type=event.information_type.value,
-        summary=event.summary,
-        impact_on_child=event.impact_on_child,
-        action_taken=event.action_taken,
+        information_type=row.information_type.value,
+        summary=row.summary,
+        impact_on_child=row.impact_on_child,
+        action_taken=row.action_taken,
         about_person_id=source.person_id,
         about=source.about,
-        participant_role=role,
+        participant_role=row.role.value,
     )
 
 
