@@ -111,6 +111,7 @@ def rule_findings(
     for element_id, rule in rulebook.standard.elements.items():
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
+        _add_together(rule, groups, analysis.text)
         status, _, _ = _decide(rule, groups, converted)
         findings[element_id] = RuleFinding(status, _group_counts(rule, groups))
     return findings, _text_facts(analysis, derived)
@@ -150,6 +151,7 @@ def check_from_analysis(
     for element_id, rule in standard.elements.items():
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
+        _add_together(rule, groups, analysis.text)
         status, spans, question = _decide(rule, groups, converted)
         classifier = model.elements.get(element_id) if model is not None else None
         if classifier is not None and facts is not None:
@@ -423,6 +425,44 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
 def _england_bank_holidays(first_year: int, last_year: int) -> frozenset[dt.date]:
     years = range(first_year, last_year + 1)
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=years))
+
+
+# Between two pieces of evidence of one sentence there is no full stop, question or exclamation
+# mark ending a sentence, and no line break (form fields and bullets are one line each).
+_SENTENCE_BREAK = re.compile(r"[.!?](?:\s|$)|\n")
+
+
+def _add_together(rule: ElementRule, groups: dict[str, list[_Evidence]], text: str) -> None:
+    """Adds the ``a&b`` groups a rule's conditions name: evidence of every part found in one
+    sentence. A full account is one statement ("CAMHS have been contacted and will see him
+    today"); an action in one place and "said" anywhere else is not its result."""
+    for name in rule.together:
+        parts = name.split("&")
+        if any(not groups.get(part) for part in parts):
+            groups[name] = []
+            continue
+        first, rest = groups[parts[0]], parts[1:]
+        kept: dict[tuple[int, int], _Evidence] = {}
+        for anchor in first:
+            companions = [_nearest_in_sentence(anchor, groups[part], text) for part in rest]
+            if all(c is not None for c in companions):
+                for evidence in (anchor, *companions):
+                    if evidence is not None:
+                        kept.setdefault((evidence.span.start, evidence.span.end), evidence)
+        groups[name] = sorted(kept.values(), key=lambda e: e.span.start)
+
+
+def _nearest_in_sentence(
+    anchor: _Evidence, candidates: list[_Evidence], text: str
+) -> _Evidence | None:
+    for candidate in candidates:
+        if candidate is anchor:
+            continue
+        low = min(anchor.span.end, candidate.span.end)
+        high = max(anchor.span.start, candidate.span.start)
+        if low >= high or not _SENTENCE_BREAK.search(text, low, high):
+            return candidate
+    return None
 
 
 def _joined(subject: TextSpan | None, verb: TextSpan, text: str) -> TextSpan:

@@ -187,7 +187,8 @@ def _history(
     denied = any(
         m.polarity is Polarity.NEGATED
         for m in analysis.in_namespace("element")
-        if m.key == ("R9", "history")
+        # "There are no previous concerns": the denial may be of a history named or described.
+        if m.key in {("R9", "history"), ("R9", "history_named")}
     )
     agencies = {e.agency_code for e in uncovered}
     count = _plural(len(uncovered), "earlier concern", "earlier concerns")

@@ -38,6 +38,7 @@ _WEEKDAYS = {
 }
 _FUTURE_DAYS_WITHOUT_YEAR = 60
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
+_NUMERIC_DAY_MONTH = re.compile(r"^(\d{1,2})/(\d{1,2})$")
 _DAY_MONTH = re.compile(
     r"^(?:(?P<weekday>[a-z]+)\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>[a-z]+)\.?(?:\s+(?P<year>\d{4}))?$"
 )
@@ -172,20 +173,16 @@ def resolve_day(expression: str, referral_date: dt.date) -> dt.date | None:
         if year < 100:
             year += 2000
         return _safe_date(year, month, day)
+    day_month = _NUMERIC_DAY_MONTH.match(value)
+    if day_month:
+        day, month = (int(part) for part in day_month.groups())
+        return _without_year(day, month, referral_date)
     found = _DAY_MONTH.match(value.replace(",", ""))
     if found and found.group("month") in _MONTHS:
         month = _MONTHS[found.group("month")]
-        year = int(found.group("year")) if found.group("year") else referral_date.year
-        candidate = _safe_date(year, month, int(found.group("day")))
-        if (
-            candidate
-            and not found.group("year")
-            and candidate > referral_date + dt.timedelta(days=_FUTURE_DAYS_WITHOUT_YEAR)
-        ):
-            # "15 December" in a January referral is last December; "27 November" in a
-            # 23 November referral is a future date (a plan, not an event).
-            candidate = _safe_date(year - 1, month, int(found.group("day")))
-        return candidate
+        if found.group("year"):
+            return _safe_date(int(found.group("year")), month, int(found.group("day")))
+        return _without_year(int(found.group("day")), month, referral_date)
     words = value.split()
     if words and words[-1] in _WEEKDAYS and len(words) <= 2:
         back = (referral_date.weekday() - _WEEKDAYS[words[-1]]) % 7
@@ -195,6 +192,16 @@ def resolve_day(expression: str, referral_date: dt.date) -> dt.date | None:
     if value in {"yesterday", "last night", "yesterday evening", "yesterday afternoon"}:
         return referral_date - dt.timedelta(days=1)
     return None
+
+
+def _without_year(day: int, month: int, referral_date: dt.date) -> dt.date | None:
+    """A day and month in the referral's year, or the year before when that would put it more than
+    ``_FUTURE_DAYS_WITHOUT_YEAR`` days ahead: "15 December" in a January referral is last
+    December; "27 November" in a 23 November referral is a future date (a plan, not an event)."""
+    candidate = _safe_date(referral_date.year, month, day)
+    if candidate and candidate > referral_date + dt.timedelta(days=_FUTURE_DAYS_WITHOUT_YEAR):
+        candidate = _safe_date(referral_date.year - 1, month, day)
+    return candidate
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -101,6 +101,16 @@ class ElementRule(BaseModel):
     partial_questions: dict[str, str] = Field(
         default_factory=dict, description="group missing -> the narrower question to ask"
     )
+
+    @cached_property
+    def together(self) -> tuple[str, ...]:
+        """The ``a&b`` terms of the conditions: groups that must be found in one sentence."""
+        names = {
+            term.removeprefix("!").split("*", 1)[0]
+            for condition in (*self.present_when, *self.partial_when)
+            for term in condition
+        }
+        return tuple(sorted(name for name in names if "&" in name))
 
 
 class DensityBands(BaseModel):
@@ -220,9 +230,11 @@ class ReferralStandard(BaseModel):
         for element_id, rule in self.elements.items():
             for condition in (*rule.present_when, *rule.partial_when):
                 for term in condition:
-                    name = term.removeprefix("!").split("*", 1)[0]
-                    if name not in rule.groups and not name.startswith(DERIVED_PREFIXES):
-                        raise ValueError(f"{element_id}: condition names unknown group {name!r}")
+                    for name in term.removeprefix("!").split("*", 1)[0].split("&"):
+                        if name not in rule.groups and not name.startswith(DERIVED_PREFIXES):
+                            raise ValueError(
+                                f"{element_id}: condition names unknown group {name!r}"
+                            )
         return self
 
 
