@@ -8,7 +8,11 @@ import datetime as dt
 
 import pytest
 
-from fullpicture.referrals.checker import check_referral_text
+from fullpicture.referrals.checker import (
+    analyse_referral_text,
+    check_from_analysis,
+    check_referral_text,
+)
 from fullpicture.referrals.dates import resolve_day
 from fullpicture.referrals.rulebook import ReferralStandard, default_rulebook
 
@@ -115,3 +119,56 @@ def test_a_same_sentence_condition_names_known_groups_only() -> None:
 def test_a_same_sentence_condition_is_read_from_the_rule() -> None:
     rule = default_rulebook().standard.elements["R9"]
     assert "history_named&history_what" in rule.together
+
+
+def test_a_date_alone_on_its_line_is_when_the_letter_was_written() -> None:
+    letter = "28/07/25\n\nDear Sir or Madam,\nI write about Leo, aged 7, who misses his reviews."
+    assert _status(letter, "R20", dt.date(2025, 7, 28)) == "absent"
+    header = "Front Door - call log 20/06\nCaller says the children are left alone."
+    assert _status(header, "R20", dt.date(2025, 6, 20)) == "absent"
+    # A form's answer on the line after its question is the event's date.
+    form = "Date of incident:\n20/06/2025\nLeo had a bruise on his cheek."
+    assert _status(form, "R20", dt.date(2025, 6, 20)) == "present"
+
+
+def test_a_time_with_what_was_seen_is_a_specific_account_by_the_rules_alone() -> None:
+    text = "At approx 23:00 I saw him in the kitchen holding a knife."
+    book = default_rulebook()
+    analysis = analyse_referral_text(text, referral_date=DAY, rulebook=book)
+    check = check_from_analysis(analysis, referral_date=DAY, rulebook=book, element_model=None)
+    assert check.elements["R5"].status == "present"
+
+
+# -- R7: an adult named with her age is not the child -------------------------------------------
+
+
+def test_a_mother_referred_with_her_age_is_not_the_childs_voice() -> None:
+    text = (
+        "I am writing to refer Amira Hassan, aged 19, who is 33 weeks pregnant. "
+        'She said the father was "someone from college" and she does not want him told.'
+    )
+    assert _status(text, "R7") != "present"
+
+
+def test_a_child_named_with_her_age_still_speaks() -> None:
+    text = 'I am writing to refer Mia Hassan, aged 9. She said "Mum hits me when she is angry".'
+    assert _status(text, "R7") == "present"
+
+
+# -- R12: actions written in the passive or as advice given -------------------------------------
+
+
+def test_an_action_in_the_passive_with_its_result_is_present() -> None:
+    text = "Her sister was contacted and collected Casey at 17:40."
+    assert _status(text, "R12") == "present"
+
+
+def test_advice_given_without_a_result_is_partial() -> None:
+    assert _status("Advised to speak to the health visitor.", "R12") == "partial"
+
+
+# -- R8: what is seen in the child ---------------------------------------------------------------
+
+
+def test_a_child_seen_jumpy_and_upset_is_a_specific_effect() -> None:
+    assert _status("He was jumpy and upset at home time.", "R8") == "present"

@@ -360,10 +360,13 @@ def _timeliness(
     for mention in analysis.dates:
         if mention.is_birth_date:
             continue
-        if not_an_event is not None:
-            line_start = text.rfind("\n", 0, mention.span.start) + 1
-            if not_an_event.search(text[line_start : mention.span.start].lower()):
-                continue  # the day the referral was written or sent, not an event
+        line_start = text.rfind("\n", 0, mention.span.start) + 1
+        if not_an_event is not None and not_an_event.search(
+            text[line_start : mention.span.start].lower()
+        ):
+            continue  # the day the referral was written or sent, not an event
+        if _a_date_line(text, line_start, mention.span):
+            continue
         evidence = _Evidence(mention.span, f"date_{mention.label.lower()}")
         if mention.label == "TIME":
             times.append(evidence)
@@ -399,6 +402,18 @@ def _timeliness(
         "timeliness:any_day": any_day,
         "timeliness:time": times,
     }
+
+
+def _a_date_line(text: str, line_start: int, span: TextSpan) -> bool:
+    """A date alone on its line is a letter's or note's date (when it was written), unless the
+    line before asks for it ("Date of incident:" then the date on the next line)."""
+    if text[line_start : span.start].strip():
+        return False
+    line_end = text.find("\n", span.end)
+    if text[span.end : len(text) if line_end < 0 else line_end].strip(" \t.,"):
+        return False
+    previous = text[: max(line_start - 1, 0)].rstrip()
+    return not previous.endswith(":")
 
 
 @lru_cache(maxsize=4)

@@ -403,7 +403,14 @@ class LanguageEngine:
                     value = found.group(group)
                     if value and value.lower() not in self._adult_terms:
                         names.append(value)
-        names.extend(_named_with_a_child_age(text, referral_date))
+        children, adults = _named_with_an_age(text, referral_date)
+        names.extend(children)
+        # A referral "to refer Amira Hassan, aged 19" before a birth names the mother on the
+        # "refer" line; a name given with an adult's age is an adult's, whatever line it is on
+        # (names the caller gave as the child's are kept).
+        if adults:
+            caller_given = {part for name in given for part in name.split() if part[:1].isupper()}
+            names = [n for n in names if n not in adults or n in caller_given or n in children]
         return tuple(dict.fromkeys(names))
 
     def _classify_phrase(
@@ -668,10 +675,11 @@ _NAME_WITH_AGE = re.compile(
 )
 
 
-def _named_with_a_child_age(text: str, referral_date: dt.date) -> list[str]:
-    """Names given with a date of birth or an age under the adult age (people/childhood.yaml):
-    the children of the referral."""
+def _named_with_an_age(text: str, referral_date: dt.date) -> tuple[list[str], set[str]]:
+    """Names given with a date of birth or an age: under the adult age (people/childhood.yaml)
+    the children of the referral, at or over it adults."""
     names: list[str] = []
+    adults: set[str] = set()
     for found in _NAME_WITH_AGE.finditer(text):
         name = found.group("name")
         if not name[:1].isupper():
@@ -687,7 +695,9 @@ def _named_with_a_child_age(text: str, referral_date: dt.date) -> list[str]:
             age = 0
         if age is not None and 0 <= age < ADULT_AGE:
             names.append(name)
-    return names
+        elif age is not None and age >= ADULT_AGE:
+            adults.add(name)
+    return names, adults
 
 
 # spaCy's Matcher tests ``{"LOWER": {"IN": [...]}}`` with a Python predicate on every token
