@@ -1,5 +1,5 @@
 """Issue 17, partial as a first-class judgement: a mention of an element is not a full account.
-Each test fails without the rule change it names (referral_standard.yaml 2026.12.3,
+Each test fails without the rule change it names (referral_standard.yaml 2026.12.3-2026.12.4,
 language_cues.yaml 2026.12.2, the ``a&b`` same-sentence condition in checker.py)."""
 
 from __future__ import annotations
@@ -172,3 +172,13 @@ def test_advice_given_without_a_result_is_partial() -> None:
 
 def test_a_child_seen_jumpy_and_upset_is_a_specific_effect() -> None:
     assert _status("He was jumpy and upset at home time.", "R8") == "present"
+
+
+# -- R6: what no one is named as the source of -------------------------------------------------
+
+
+def test_a_source_mixed_with_talk_no_one_owns_is_partial() -> None:
+    text = "I saw a bruise on his arm. Everyone knows the stepfather drinks."
+    finding = check_referral_text(text, referral_date=DAY).elements["R6"]
+    assert finding.status == "partial"
+    assert "no source" in (finding.question or "")
