@@ -39,6 +39,7 @@ from fullpicture.referrals.dates import (
 from fullpicture.referrals.rulebook import Cue, Polarity, Rulebook, default_rulebook
 from fullpicture.referrals.spans import TextSpan as TextSpan
 from fullpicture.referrals.spans import is_word_char, lower_pattern
+from fullpicture.referrals.token_sequences import TokenSequences
 
 # Kept importable from here for callers written before the split.
 _lower_pattern = lower_pattern
@@ -95,6 +96,10 @@ class TextAnalysis:
     speech: list[ReportedSpeech]
     dates: list[DateMention]
     child_names: tuple[str, ...]
+    evidence_sentences: frozenset[int] = frozenset()
+    """Sentences holding concrete evidence (a number with a unit of measurement, a connective
+    giving the reason: ``vague_lexicon.yaml`` ``evidence``); praise or a label there is backed,
+    not vague (``VagueKind.cleared_by_evidence``)."""
     _by_namespace: dict[str, list[CueMatch]] = field(default_factory=dict)
     _by_element: dict[str, list[CueMatch]] = field(default_factory=dict)
 
@@ -136,6 +141,8 @@ class LanguageEngine:
         self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self._phrases_cased = PhraseMatcher(self.nlp.vocab, attr="ORTH")
         self._tokens = Matcher(self.nlp.vocab)
+        # The vague-language patterns run in one walk over the tokens (token_sequences.py).
+        self._sequences = TokenSequences(lambda word: len(self.nlp.make_doc(word)) == 1)
         # Case-insensitive regexes run on the lower-cased text without re.IGNORECASE, which
         # lets the regex engine use its fast literal search (several times quicker).
         self._regexes: list[tuple[re.Pattern[str], str, bool]] = []
@@ -186,6 +193,12 @@ class LanguageEngine:
         if cue.patterns:
             matcher_patterns = []
             for pattern in cue.patterns:
+                if (
+                    namespace == "vague"
+                    and not cue.case_sensitive
+                    and self._sequences.add(match_id, pattern)
+                ):
+                    continue
                 as_regex = None if cue.case_sensitive else token_pattern_regex(pattern)
                 if as_regex is None:
                     matcher_patterns.append(list(pattern))
@@ -233,6 +246,9 @@ class LanguageEngine:
         self._register_language("negation_before", language.negation_before)
         self._register_language("negation_after", language.negation_after)
         self._register_language("hypothetical_before", language.hypothetical_before)
+        evidence = rulebook.vague.evidence
+        self._register_language(_EVIDENCE, evidence.connectives)
+        self._evidence_units = frozenset(u.lower() for u in evidence.units)
 
     # -- analysis -----------------------------------------------------------------------
 
@@ -261,6 +277,9 @@ class LanguageEngine:
                     raw.append((key, start, end, tokens.idx[start], tokens.end_char(end - 1)))
         for match_id, start, end in self._tokens(doc):
             raw.append((strings[match_id], start, end, tokens.idx[start], tokens.end_char(end - 1)))
+        for key, start, end in self._sequences.find(tokens.lower, tokens.alpha, tokens.number):
+            raw.append((key, start, end, tokens.idx[start], tokens.end_char(end - 1)))
+        connectives = triggers.pop(_EVIDENCE, [])
         lowered = text.lower()
         if len(lowered) != len(text):  # a few characters change length when lower-cased
             lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
@@ -300,6 +319,7 @@ class LanguageEngine:
             for key, start, end, char_start, char_end in raw
         ]
         quotations, speech = self._attribute_speech(tokens, text, names, quote_spans, quote_ranges)
+        dates = date_mentions(doc, text, lowered, self._date_scan, referral_date)
         return TextAnalysis(
             text=text,
             doc=doc,
@@ -307,9 +327,24 @@ class LanguageEngine:
             matches=matches,
             quotations=quotations,
             speech=speech,
-            dates=date_mentions(doc, text, lowered, self._date_scan, referral_date),
+            dates=dates,
             child_names=names,
+            evidence_sentences=self._evidence_sentences(tokens, connectives),
         )
+
+    def _evidence_sentences(
+        self, tokens: _Tokens, connectives: list[tuple[int, int]]
+    ) -> frozenset[int]:
+        sent = tokens.sent
+        found = {sent[start] for start, _ in connectives}
+        units, lower = self._evidence_units, tokens.lower
+        last = len(lower) - 1
+        # A number is evidence with its unit ("18 kg", "96 %", "50th centile"): a bare number
+        # is as often a year group, an age or a house number.
+        for i in numpy.flatnonzero(tokens.number_column).tolist():
+            if i < last and lower[i + 1] in units:
+                found.add(sent[i])
+        return frozenset(found)
 
     def _cue_match(
         self,
@@ -616,6 +651,8 @@ class _Tokens:
     lower: list[str]
     punct: list[bool]
     alpha: list[bool]
+    number: list[bool]
+    number_column: Any
     idx: list[int]
     sent: list[int]
     sent_bounds: list[tuple[int, int]]
@@ -631,6 +668,8 @@ class _Tokens:
         lower: list[str] = list(map(lookup, columns[:, 1].tolist()))
         punct: list[bool] = columns[:, 2].astype(bool).tolist()
         alpha: list[bool] = columns[:, 3].astype(bool).tolist()
+        number_column = columns[:, 4].astype(bool)
+        number: list[bool] = number_column.tolist()
         idx: list[int] = columns[:, 5].tolist()
         words = int(numpy.count_nonzero(numpy.logical_or(columns[:, 3], columns[:, 4])))
         starts: list[int] = numpy.flatnonzero(columns[:, 6] == 1).tolist() or [0]
@@ -653,7 +692,7 @@ class _Tokens:
         for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
             bounds.append((start, end))
             sent[start:end] = [number] * (end - start)
-        return cls(text, lower, punct, alpha, idx, sent, bounds, words)
+        return cls(text, lower, punct, alpha, number, number_column, idx, sent, bounds, words)
 
     def end_char(self, i: int) -> int:
         return self.idx[i] + len(self.text[i])
@@ -741,6 +780,8 @@ def token_pattern_regex(pattern: Sequence[dict[str, Any]]) -> str | None:
         parts.append(piece)
     return "".join(parts) + r"(?!\w)"
 
+
+_EVIDENCE = "evidence_connective"
 
 _ENGINES: dict[int, tuple[Rulebook, LanguageEngine]] = {}
 

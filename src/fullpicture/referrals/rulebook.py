@@ -272,6 +272,36 @@ class VagueKind(BaseModel):
         ),
     )
     cues: tuple[Cue, ...]
+    cleared_by_evidence: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "ids of this kind's cues that are vague only with no concrete evidence in the same "
+            "sentence (`VagueLexicon.evidence`): praise beside a weight and centile is an "
+            "observation, not a reassurance"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _cleared_cues_exist(self) -> VagueKind:
+        unknown = set(self.cleared_by_evidence) - {cue.id for cue in self.cues}
+        if unknown:
+            raise ValueError(f"cleared_by_evidence names cues this kind does not have: {unknown}")
+        return self
+
+
+class VagueEvidence(BaseModel):
+    """What counts as concrete evidence beside a judgement: a quotation, a date or time, a number
+    with a unit ("18 kg", "96 %", "50th centile") or a connective that gives the reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    connectives: tuple[str, ...] = Field(min_length=1)
+    units: tuple[str, ...] = Field(min_length=1)
+
+
+# A word class is referred to as ``{LOWER: {IN: "@name"}}`` in a token pattern and as ``@{name}``
+# in a regex; both are expanded to the class's words when the file is read.
+_CLASS_IN_REGEX = re.compile(r"@\{([a-z_]+)\}")
 
 
 class VagueLexicon(BaseModel):
@@ -279,7 +309,77 @@ class VagueLexicon(BaseModel):
 
     version: str
     source: str
+    word_classes: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="small closed classes of words (praise, carers, harms …) the patterns share",
+    )
+    evidence: VagueEvidence
     kinds: dict[str, VagueKind]
+
+    @field_validator("word_classes")
+    @classmethod
+    def _classes_are_lower_case_words(
+        cls, value: dict[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
+        for name, words in value.items():
+            if not re.fullmatch(r"[a-z_]+", name) or not words:
+                raise ValueError(f"word class {name!r}: a lower-case name and at least one word")
+            upper = [w for w in words if w != w.lower() or not w.strip()]
+            if upper:
+                raise ValueError(f"word class {name!r}: words must be lower case: {upper}")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_word_classes(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("word_classes"), dict):
+            return data
+        classes: dict[str, list[str]] = {
+            str(k): [str(w) for w in v or ()] for k, v in data["word_classes"].items()
+        }
+
+        def words_of(name: str) -> list[str]:
+            if name not in classes:
+                raise ValueError(f"unknown word class @{name} (known: {sorted(classes)})")
+            return classes[name]
+
+        def expand_token(token: Any) -> Any:
+            if not isinstance(token, dict):
+                return token
+            lower = token.get("LOWER")
+            if isinstance(lower, dict) and isinstance(lower.get("IN"), str):
+                name = lower["IN"]
+                if not name.startswith("@"):
+                    raise ValueError(f"IN must be a list or a word class '@name', not {name!r}")
+                return {**token, "LOWER": {**lower, "IN": words_of(name[1:])}}
+            return token
+
+        def expand_regex(expression: str) -> str:
+            return _CLASS_IN_REGEX.sub(
+                lambda m: "(?:"
+                + "|".join(
+                    re.escape(w) for w in sorted(words_of(m.group(1)), key=len, reverse=True)
+                )
+                + ")",
+                expression,
+            )
+
+        kinds = data.get("kinds")
+        if isinstance(kinds, dict):
+            for kind in kinds.values():
+                for cue in (kind or {}).get("cues") or ():
+                    if not isinstance(cue, dict):
+                        continue
+                    if cue.get("patterns"):
+                        cue["patterns"] = [
+                            [expand_token(t) for t in pattern] if isinstance(pattern, list) else pattern
+                            for pattern in cue["patterns"]
+                        ]
+                    if cue.get("regex"):
+                        cue["regex"] = [
+                            expand_regex(r) if isinstance(r, str) else r for r in cue["regex"]
+                        ]
+        return data
 
 
 class ConcernRule(BaseModel):
