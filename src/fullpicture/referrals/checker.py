@@ -239,8 +239,8 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
         if not (m.cue.outside_quotes and analysis.inside_quotation(m.span.start, m.span.end))
         and m.polarity in m.cue.counts_when
         and not (
-            m.sentence in analysis.evidence_sentences
-            and m.cue.id in kinds[m.key[0]].cleared_by_evidence
+            m.cue.id in kinds[m.key[0]].cleared_by_evidence
+            and analysis.backed_by_evidence(m.span.start)
         )
     ]
     candidates.sort(key=lambda m: (m.span.start, -(m.span.end - m.span.start)))

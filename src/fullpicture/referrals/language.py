@@ -96,10 +96,14 @@ class TextAnalysis:
     speech: list[ReportedSpeech]
     dates: list[DateMention]
     child_names: tuple[str, ...]
-    evidence_sentences: frozenset[int] = frozenset()
-    """Sentences holding concrete evidence (a number with a unit of measurement, a connective
-    giving the reason: ``vague_lexicon.yaml`` ``evidence``); praise or a label there is backed,
-    not vague (``VagueKind.cleared_by_evidence``)."""
+    evidence_clauses: tuple[tuple[int, int], ...] = ()
+    """Character ranges of the clauses (a sentence, or its part between semicolons) holding
+    concrete evidence (a number with a unit of measurement, a connective giving the reason:
+    ``vague_lexicon.yaml`` ``evidence``); praise or a label there is backed, not vague
+    (``VagueKind.cleared_by_evidence``)."""
+
+    def backed_by_evidence(self, start: int) -> bool:
+        return any(begin <= start < end for begin, end in self.evidence_clauses)
     _by_namespace: dict[str, list[CueMatch]] = field(default_factory=dict)
     _by_element: dict[str, list[CueMatch]] = field(default_factory=dict)
 
@@ -329,22 +333,33 @@ class LanguageEngine:
             speech=speech,
             dates=dates,
             child_names=names,
-            evidence_sentences=self._evidence_sentences(tokens, connectives),
+            evidence_clauses=self._evidence_clauses(tokens, connectives),
         )
 
-    def _evidence_sentences(
+    def _evidence_clauses(
         self, tokens: _Tokens, connectives: list[tuple[int, int]]
-    ) -> frozenset[int]:
-        sent = tokens.sent
-        found = {sent[start] for start, _ in connectives}
+    ) -> tuple[tuple[int, int], ...]:
         units, lower = self._evidence_units, tokens.lower
         last = len(lower) - 1
+        found = {start for start, _ in connectives}
         # A number is evidence with its unit ("18 kg", "96 %", "50th centile"): a bare number
         # is as often a year group, an age or a house number.
-        for i in numpy.flatnonzero(tokens.number_column).tolist():
-            if i < last and lower[i + 1] in units:
-                found.add(sent[i])
-        return frozenset(found)
+        found.update(
+            i
+            for i in numpy.flatnonzero(tokens.number_column).tolist()
+            if i < last and lower[i + 1] in units
+        )
+        clauses: set[tuple[int, int]] = set()
+        for i in found:
+            first, end = tokens.sent_bounds[tokens.sent[i]]
+            begin = i
+            while begin > first and lower[begin - 1] != ";":
+                begin -= 1
+            stop = i
+            while stop < end - 1 and lower[stop + 1] != ";":
+                stop += 1
+            clauses.add((tokens.idx[begin], tokens.end_char(stop)))
+        return tuple(sorted(clauses))
 
     def _cue_match(
         self,

@@ -1,0 +1,217 @@
+"""Vague language found by kind, not by list (issue 17 item 3).
+
+The sentences here are written for these tests, not taken from any corpus: each family's patterns
+must find phrasings the lexicon never lists (positives) and leave alone near misses that state a
+fact, name a source or give the evidence (negatives). The word classes and the evidence rule are
+data (``vague_lexicon.yaml``), validated when the file is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fullpicture.referrals import rulebook as rulebook_module
+from fullpicture.referrals.checker import check_referral_text
+from fullpicture.referrals.language import default_engine, token_pattern_regex
+from fullpicture.referrals.rulebook import RulebookError, default_rulebook, load_rulebook
+from fullpicture.referrals.token_sequences import TokenSequences
+
+DAY = dt.date(2026, 11, 23)
+
+POSITIVES = [
+    # reassurance: an evaluative judgement about a carer, child or home, nothing seen behind it
+    ("Grandad seems a really gentle man with the twins.", "gentle man", "reassurance"),
+    ("Honestly there is nothing at all to worry about at home.", "nothing at all to worry", "reassurance"),
+    ("Dad is always so warm with her.", "Dad is always so warm", "reassurance"),
+    ("Everything seemed fine when I dropped the forms round.", "Everything seemed fine", "reassurance"),
+    ("She is getting on fine with her stepdad now.", "getting on fine", "reassurance"),
+    ("There is nothing to suggest he is unsafe there.", "nothing to suggest", "reassurance"),
+    ("They are a decent family who want the best for him.", "a decent family", "reassurance"),
+    ("No real worries from the nursery side.", "No real worries", "reassurance"),
+    # unquantified frequency, time and amount
+    ("Dad has been drinking heavily of late.", "of late", "unquantified"),
+    ("She goes missing every so often overnight.", "every so often", "unquantified"),
+    ("He has come in hungry on several occasions.", "on several occasions", "unquantified"),
+    ("There were quite a few marks on his legs.", "quite a few", "unquantified"),
+    ("Mum's new partner stays over most weekends.", "most weekends", "unquantified"),
+    ("The police have been called out loads of times.", "loads of", "unquantified"),
+    ("Things got worse the other week.", "the other week", "unquantified"),
+    ("He intermittently misses his medication.", "intermittently", "unquantified"),
+    # unattributed report (hearsay with no source)
+    ("It is rumoured that the older brother deals from the flat.", "It is rumoured", "unattributed"),
+    ("People are saying dad is back living there.", "People are saying", "unattributed"),
+    ("I have been told the baby is left with a neighbour.", "I have been told", "unattributed"),
+    ("It's been suggested she is not eating.", "It's been suggested", "unattributed"),
+    ("The uncle is thought to carry a knife.", "is thought to carry", "unattributed"),
+    ("Apparently the heating has been off since October.", "Apparently", "unattributed"),
+    ("According to rumours the flat is used for parties.", "According to rumours", "unattributed"),
+    # labels instead of facts
+    ("Mum comes from a chaotic household.", "chaotic household", "label"),
+    ("He has shown challenging behaviour all term.", "challenging behaviour", "label"),
+    ("She has been making poor choices.", "poor choices", "label"),
+    ("The stepfather is well known to the police.", "known to the police", "label"),
+    ("He has got in with a bad crowd.", "bad crowd", "label"),
+    ("Dad is a real troublemaker on the estate.", "a real troublemaker", "label"),
+    ("She is very mouthy with staff.", "very mouthy", "label"),
+    ("The family are hard to engage.", "hard to engage", "label"),
+    # minimisers
+    ("It was merely a push between the brothers.", "merely a push", "minimiser"),
+    ("It was just a silly tiff with her boyfriend.", "just a silly tiff", "minimiser"),
+    ("Mum said it was only a slight graze.", "only a slight graze", "minimiser"),
+    ("Girls will be girls, they were soon friends again.", "Girls will be girls", "minimiser"),
+    ("Staff felt it was normal teenage stuff.", "normal teenage stuff", "minimiser"),
+    ("School are not overly worried about the bruising.", "not overly worried", "minimiser"),
+    ("It was nothing particularly serious.", "nothing particularly serious", "minimiser"),
+    ("I think the school are making a fuss.", "making a fuss", "minimiser"),
+    # hedges
+    ("From what I could see the cot had no mattress.", "From what I could see", "hedge"),
+    ("As far as we know dad has no contact.", "As far as we know", "hedge"),
+    ("She reckons the older girl is about fifteen.", "She reckons", "hedge"),
+    ("He had a mark on his neck or something like that.", "or something", "hedge"),
+    ("He appeared distressed at the door.", "appeared", "hedge"),
+]
+
+NEGATIVES = [
+    # the evidence is given beside the judgement
+    ("He appears well-fed (weight 18 kg, 50th centile).", "hedge"),
+    ("Mum is supportive: she has come to all 6 appointments since June.", "reassurance"),
+    ("Dad is attentive, as shown by the feeding chart he keeps for the baby.", "reassurance"),
+    ("She is very aggressive, for example she threw a chair at a teacher on 3 March.", "label"),
+    # the source is named
+    ("It was reported by the neighbour at 22:15 that the children were alone.", "unattributed"),
+    ("I was told by her aunt, Kim Bell, that mum had left.", "unattributed"),
+    ("We understand from the health visitor that the baby has lost weight.", "unattributed"),
+    # a number, a date, a fact
+    ("He was late on 4 of the last 10 days.", "unquantified"),
+    ("She was seen at 09:10 on 20 November with a bruise to her left cheek.", "unquantified"),
+    ("The bruise measured 3 cm across.", "minimiser"),
+    ("Just after 3pm she left the school with her older sister.", "minimiser"),
+    ("She is the only adult in the house.", "minimiser"),
+    ("Not known to CSC before this referral.", "label"),
+    ("Mum is happy to talk to you on 07700 900123.", "reassurance"),
+]
+
+
+def _found(sentence: str) -> set[tuple[str, str]]:
+    text = f"Referral for Kai Brown, Year 4. {sentence} Please advise."
+    return {(v.text, v.family) for v in check_referral_text(text, referral_date=DAY).vague_phrases}
+
+
+@pytest.mark.parametrize(("sentence", "phrase", "family"), POSITIVES)
+def test_each_family_finds_phrasings_it_never_lists(
+    sentence: str, phrase: str, family: str
+) -> None:
+    found = _found(sentence)
+    assert any(
+        (phrase.lower() in text.lower() or text.lower() in phrase.lower()) and fam == family
+        for text, fam in found
+    ), found
+
+
+@pytest.mark.parametrize(("sentence", "family"), NEGATIVES)
+def test_near_misses_with_evidence_a_source_or_a_number_are_not_vague(
+    sentence: str, family: str
+) -> None:
+    found = _found(sentence)
+    assert not [f for f in found if f[1] == family], found
+
+
+def test_praise_with_a_measurement_is_cleared_but_bare_praise_is_not() -> None:
+    assert ("appears", "hedge") in _found("He appears well-fed.")
+    assert not _found("He appears well-fed (weight 18 kg, 50th centile).")
+    assert any(fam == "reassurance" for _, fam in _found("Mum is supportive."))
+
+
+# -- the lexicon as data --------------------------------------------------------------------
+
+
+def _edited_lexicon(tmp_path: Path, edit: Any) -> Path:
+    raw = yaml.safe_load(rulebook_module.VAGUE_FILE.read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / "vague_lexicon.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def test_an_unknown_word_class_fails_loudly(tmp_path: Path) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["kinds"]["judgement"]["cues"][0]["patterns"] = [[{"LOWER": {"IN": "@no_such_class"}}]]
+
+    with pytest.raises(RulebookError, match="no_such_class"):
+        load_rulebook(vague_file=_edited_lexicon(tmp_path, edit))
+
+
+def test_evidence_may_clear_only_a_kinds_own_cues(tmp_path: Path) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["kinds"]["hedged"]["cleared_by_evidence"] = ["reassurance_by_kind"]
+
+    with pytest.raises(RulebookError, match="cleared_by_evidence"):
+        load_rulebook(vague_file=_edited_lexicon(tmp_path, edit))
+
+
+def test_a_partnership_can_widen_a_word_class_without_code_changes(tmp_path: Path) -> None:
+    sentence = "Mum is a smashing parent."
+    assert not any(fam == "reassurance" for _, fam in _found(sentence))
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["word_classes"]["praise"].append("smashing")
+
+    book = load_rulebook(vague_file=_edited_lexicon(tmp_path, edit))
+    found = check_referral_text(sentence, referral_date=DAY, rulebook=book).vague_phrases
+    assert [(v.text, v.family) for v in found] == [("a smashing parent", "reassurance")]
+
+
+# -- one walk over the tokens reads as the regex route did ------------------------------------
+
+_WORDS = st.sampled_from(
+    [
+        "a", "few", "couple", "of", "things", "lot", "mum", "is", "very", "lovely", "caring", "dad",
+        "kids", "being", "just", "only", "small", "scratch", "no", "concerns", "noted", "i", "'m",
+        "sure", "doing", "fine", "known", "to", "you", "most", "days", "quite", "withdrawn", "the",
+        "usual", "stuff", "\n", ",", ".", "A", "Few", "Mum", "3", "or", "so",
+    ]
+)  # fmt: skip
+
+
+def _vague_sequence_patterns() -> list[list[dict[str, Any]]]:
+    engine = default_engine()
+    patterns = []
+    for kind in default_rulebook().vague.kinds.values():
+        for cue in kind.cues:
+            for pattern in cue.patterns:
+                probe = TokenSequences(lambda w: len(engine.nlp.make_doc(w)) == 1)
+                if probe.add("p", pattern) and token_pattern_regex(pattern) is not None:
+                    patterns.append(list(pattern))
+    return patterns
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_WORDS, max_size=30))
+def test_token_sequences_find_what_the_pattern_regexes_find(words: list[str]) -> None:
+    import re
+
+    engine = default_engine()
+    text = " ".join(words)
+    doc = engine.nlp.make_doc(text)
+    lower = [t.lower_ for t in doc]
+    alpha = [t.is_alpha for t in doc]
+    number = [t.like_num for t in doc]
+    lowered = text.lower()
+    for pattern in _vague_sequence_patterns():
+        sequences = TokenSequences(lambda w: len(engine.nlp.make_doc(w)) == 1)
+        assert sequences.add("p", pattern)
+        by_tokens = {(doc[s].idx, doc[e - 1].idx + len(doc[e - 1])) for _, s, e in sequences.find(lower, alpha, number)}
+        expression = re.compile(token_pattern_regex(pattern) or "")
+        by_regex = {
+            (m.start(), m.end())
+            for m in expression.finditer(lowered)
+            if (m.start() == 0 or not lowered[m.start() - 1].isalnum())
+        }
+        assert by_tokens == by_regex, (pattern, text)
