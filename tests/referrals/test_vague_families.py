@@ -28,9 +28,17 @@ DAY = dt.date(2026, 11, 23)
 POSITIVES = [
     # reassurance: an evaluative judgement about a carer, child or home, nothing seen behind it
     ("Grandad seems a really gentle man with the twins.", "gentle man", "reassurance"),
-    ("Honestly there is nothing at all to worry about at home.", "nothing at all to worry", "reassurance"),
+    (
+        "Honestly there is nothing at all to worry about at home.",
+        "nothing at all to worry",
+        "reassurance",
+    ),
     ("Dad is always so warm with her.", "Dad is always so warm", "reassurance"),
-    ("Everything seemed fine when I dropped the forms round.", "Everything seemed fine", "reassurance"),
+    (
+        "Everything seemed fine when I dropped the forms round.",
+        "Everything seemed fine",
+        "reassurance",
+    ),
     ("She is getting on fine with her stepdad now.", "getting on fine", "reassurance"),
     ("There is nothing to suggest he is unsafe there.", "nothing to suggest", "reassurance"),
     ("They are a decent family who want the best for him.", "a decent family", "reassurance"),
@@ -45,7 +53,11 @@ POSITIVES = [
     ("Things got worse the other week.", "the other week", "unquantified"),
     ("He intermittently misses his medication.", "intermittently", "unquantified"),
     # unattributed report (hearsay with no source)
-    ("It is rumoured that the older brother deals from the flat.", "It is rumoured", "unattributed"),
+    (
+        "It is rumoured that the older brother deals from the flat.",
+        "It is rumoured",
+        "unattributed",
+    ),
     ("People are saying dad is back living there.", "People are saying", "unattributed"),
     ("I have been told the baby is left with a neighbour.", "I have been told", "unattributed"),
     ("It's been suggested she is not eating.", "It's been suggested", "unattributed"),
@@ -207,7 +219,10 @@ def test_token_sequences_find_what_the_pattern_regexes_find(words: list[str]) ->
     for pattern in _vague_sequence_patterns():
         sequences = TokenSequences(lambda w: len(engine.nlp.make_doc(w)) == 1)
         assert sequences.add("p", pattern)
-        by_tokens = {(doc[s].idx, doc[e - 1].idx + len(doc[e - 1])) for _, s, e in sequences.find(lower, alpha, number)}
+        by_tokens = {
+            (doc[s].idx, doc[e - 1].idx + len(doc[e - 1]))
+            for _, s, e in sequences.find(lower, alpha, number)
+        }
         expression = re.compile(token_pattern_regex(pattern) or "")
         by_regex = {
             (m.start(), m.end())
@@ -215,3 +230,20 @@ def test_token_sequences_find_what_the_pattern_regexes_find(words: list[str]) ->
             if (m.start() == 0 or not lowered[m.start() - 1].isalnum())
         }
         assert by_tokens == by_regex, (pattern, text)
+
+
+def test_token_sequences_read_numbers_optional_tokens_and_what_must_not_follow() -> None:
+    sequences = TokenSequences(lambda w: " " not in w)
+    assert sequences.add(
+        "about", [{"LOWER": "about"}, {"LIKE_NUM": True}, {"LOWER": "of", "OP": "?"}]
+    )
+    assert sequences.add("fine", [{"LOWER": "is"}, {"LOWER": "fine", "NOT_FOLLOWED_BY": ["with"]}])
+    assert not sequences.add("optional first", [{"LOWER": "a", "OP": "?"}, {"LOWER": "b"}])
+    assert not sequences.add(
+        "barred middle", [{"LOWER": "a", "NOT_FOLLOWED_BY": ["b"]}, {"LOWER": "c"}]
+    )
+    words = "about 4 of them ; about four ; about it ; is fine . is fine with it".split()
+    number = [w in {"4", "four"} for w in words]
+    alpha = [w.isalpha() for w in words]
+    found = sequences.find(words, alpha, number)
+    assert found == [("about", 0, 3), ("about", 5, 7), ("fine", 11, 13)]

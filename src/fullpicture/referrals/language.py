@@ -39,7 +39,7 @@ from fullpicture.referrals.dates import (
 from fullpicture.referrals.rulebook import Cue, Polarity, Rulebook, default_rulebook
 from fullpicture.referrals.spans import TextSpan as TextSpan
 from fullpicture.referrals.spans import is_word_char, lower_pattern
-from fullpicture.referrals.token_sequences import TokenSequences
+from fullpicture.referrals.token_sequences import NOT_FOLLOWED_BY, TokenSequences
 
 # Kept importable from here for callers written before the split.
 _lower_pattern = lower_pattern
@@ -104,6 +104,7 @@ class TextAnalysis:
 
     def backed_by_evidence(self, start: int) -> bool:
         return any(begin <= start < end for begin, end in self.evidence_clauses)
+
     _by_namespace: dict[str, list[CueMatch]] = field(default_factory=dict)
     _by_element: dict[str, list[CueMatch]] = field(default_factory=dict)
 
@@ -146,7 +147,7 @@ class LanguageEngine:
         self._phrases_cased = PhraseMatcher(self.nlp.vocab, attr="ORTH")
         self._tokens = Matcher(self.nlp.vocab)
         # The vague-language patterns run in one walk over the tokens (token_sequences.py).
-        self._sequences = TokenSequences(lambda word: len(self.nlp.make_doc(word)) == 1)
+        self._sequences = TokenSequences(self._is_one_token)
         # Case-insensitive regexes run on the lower-cased text without re.IGNORECASE, which
         # lets the regex engine use its fast literal search (several times quicker).
         self._regexes: list[tuple[re.Pattern[str], str, bool]] = []
@@ -188,6 +189,12 @@ class LanguageEngine:
         )
         self._child_relation_re = re.compile(rf"\b(?i:{relations})\s+(?P<name>{_NAME}){following}")
 
+    def _is_one_token(self, word: str) -> bool:
+        # A clitic ("'m", "'re", "n't") is one token after its word, though not on its own.
+        return len(self.nlp.make_doc(word)) == 1 or (
+            (word[:1] == "'" and word[1:].isalpha()) or word == "n't"
+        )
+
     def _register(self, namespace: str, key: tuple[str, ...], cue: Cue) -> None:
         match_id = f"{namespace}|{'|'.join(key)}|{cue.id}|{len(self._registry)}"
         self._registry[match_id] = _Registered(namespace, key, cue)
@@ -203,6 +210,11 @@ class LanguageEngine:
                     and self._sequences.add(match_id, pattern)
                 ):
                     continue
+                if any(NOT_FOLLOWED_BY in token for token in pattern):
+                    raise ValueError(
+                        f"cue {cue.id}: NOT_FOLLOWED_BY needs a vague-lexicon pattern of single "
+                        f"tokens with it on the last, required token: {pattern}"
+                    )
                 as_regex = None if cue.case_sensitive else token_pattern_regex(pattern)
                 if as_regex is None:
                     matcher_patterns.append(list(pattern))
@@ -684,7 +696,7 @@ class _Tokens:
         punct: list[bool] = columns[:, 2].astype(bool).tolist()
         alpha: list[bool] = columns[:, 3].astype(bool).tolist()
         number_column = columns[:, 4].astype(bool)
-        number: list[bool] = number_column.tolist()
+        like_num: list[bool] = number_column.tolist()
         idx: list[int] = columns[:, 5].tolist()
         words = int(numpy.count_nonzero(numpy.logical_or(columns[:, 3], columns[:, 4])))
         starts: list[int] = numpy.flatnonzero(columns[:, 6] == 1).tolist() or [0]
@@ -707,7 +719,7 @@ class _Tokens:
         for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
             bounds.append((start, end))
             sent[start:end] = [number] * (end - start)
-        return cls(text, lower, punct, alpha, number, number_column, idx, sent, bounds, words)
+        return cls(text, lower, punct, alpha, like_num, number_column, idx, sent, bounds, words)
 
     def end_char(self, i: int) -> int:
         return self.idx[i] + len(self.text[i])

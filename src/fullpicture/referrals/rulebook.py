@@ -356,11 +356,13 @@ class VagueLexicon(BaseModel):
 
         def expand_regex(expression: str) -> str:
             return _CLASS_IN_REGEX.sub(
-                lambda m: "(?:"
-                + "|".join(
-                    re.escape(w) for w in sorted(words_of(m.group(1)), key=len, reverse=True)
-                )
-                + ")",
+                lambda m: (
+                    "(?:"
+                    + "|".join(
+                        re.escape(w) for w in sorted(words_of(m.group(1)), key=len, reverse=True)
+                    )
+                    + ")"
+                ),
                 expression,
             )
 
@@ -372,7 +374,9 @@ class VagueLexicon(BaseModel):
                         continue
                     if cue.get("patterns"):
                         cue["patterns"] = [
-                            [expand_token(t) for t in pattern] if isinstance(pattern, list) else pattern
+                            [expand_token(t) for t in pattern]
+                            if isinstance(pattern, list)
+                            else pattern
                             for pattern in cue["patterns"]
                         ]
                     if cue.get("regex"):

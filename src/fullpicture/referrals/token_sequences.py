@@ -8,6 +8,8 @@ patterns that can start there.
 
 A pattern may use, per token, ``LOWER`` (a word or ``{"IN": [...]}``), ``IS_ALPHA: true``,
 ``LIKE_NUM: true`` and ``OP: "?"`` (not on the first token), each word being one spaCy token.
+The last token may also carry ``NOT_FOLLOWED_BY: [words]``, which spaCy's ``Matcher`` has no
+way to say ("mum is happy", not "mum is happy to talk"); such a pattern must be taken here.
 Anything else is left to the regex or ``Matcher`` route (``TokenSequences.add`` returns False).
 """
 
@@ -17,7 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_ALLOWED = frozenset({"LOWER", "IS_ALPHA", "LIKE_NUM", "OP"})
+_ALLOWED = frozenset({"LOWER", "IS_ALPHA", "LIKE_NUM", "OP", "NOT_FOLLOWED_BY"})
+NOT_FOLLOWED_BY = "NOT_FOLLOWED_BY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,7 @@ class _Step:
     alpha: bool
     number: bool
     optional: bool
+    not_followed_by: frozenset[str] = frozenset()
 
 
 def _step(token: dict[str, Any], one_token: Callable[[str], bool]) -> _Step | None:
@@ -47,7 +51,16 @@ def _step(token: dict[str, Any], one_token: Callable[[str], bool]) -> _Step | No
         return None  # "co-operative" is three spaCy tokens: leave it to the regex route
     if words is None and not (token.get("IS_ALPHA") or token.get("LIKE_NUM")):
         return None
-    return _Step(words, bool(token.get("IS_ALPHA")), bool(token.get("LIKE_NUM")), token.get("OP") == "?")
+    not_followed_by = token.get(NOT_FOLLOWED_BY) or ()
+    if not isinstance(not_followed_by, list | tuple):
+        return None
+    return _Step(
+        words,
+        bool(token.get("IS_ALPHA")),
+        bool(token.get("LIKE_NUM")),
+        token.get("OP") == "?",
+        frozenset(str(w).lower() for w in not_followed_by),
+    )
 
 
 class TokenSequences:
@@ -57,6 +70,9 @@ class TokenSequences:
     def __init__(self, one_token: Callable[[str], bool]) -> None:
         self._one_token = one_token
         self._by_first: dict[str, list[tuple[str, tuple[_Step, ...]]]] = {}
+        # Patterns whose second token is required and spelled out are indexed by their first two
+        # words: most first words ("a", "the", "she") start many patterns but few pairs.
+        self._by_pair: dict[tuple[str, str], list[tuple[str, tuple[_Step, ...]]]] = {}
 
     def add(self, key: str, pattern: Sequence[dict[str, Any]]) -> bool:
         """Index ``pattern`` under ``key``; False (nothing added) when it is not simple enough."""
@@ -68,9 +84,18 @@ class TokenSequences:
             steps.append(step)
         if not steps or steps[0].words is None or steps[0].optional:
             return False
-        first, rest = steps[0], tuple(steps[1:])
-        for word in first.words or ():
-            self._by_first.setdefault(word, []).append((key, (first, *rest)))
+        if any(step.not_followed_by for step in steps[:-1]) or (
+            len(steps) > 1 and steps[-1].optional and steps[-1].not_followed_by
+        ):
+            return False
+        entry = (key, tuple(steps))
+        second = steps[1] if len(steps) > 1 else None
+        for word in steps[0].words or ():
+            if second is not None and not second.optional and second.words is not None:
+                for next_word in second.words:
+                    self._by_pair.setdefault((word, next_word), []).append(entry)
+            else:
+                self._by_first.setdefault(word, []).append(entry)
         return True
 
     def find(
@@ -78,14 +103,18 @@ class TokenSequences:
     ) -> list[tuple[str, int, int]]:
         """(key, first token, end token) of every match."""
         found: list[tuple[str, int, int]] = []
-        by_first = self._by_first
+        by_first, by_pair = self._by_first, self._by_pair
         n = len(lower)
         for i, word in enumerate(lower):
             candidates = by_first.get(word)
+            if i + 1 < n:
+                paired = by_pair.get((word, lower[i + 1]))
+                if paired is not None:
+                    candidates = paired if candidates is None else candidates + paired
             if candidates is None:
                 continue
             for key, steps in candidates:
-                if steps[0].alpha and not alpha[i] or steps[0].number and not number[i]:
+                if (steps[0].alpha and not alpha[i]) or (steps[0].number and not number[i]):
                     continue
                 end = _longest(steps, lower, alpha, number, i + 1, n)
                 if end is not None:
@@ -101,7 +130,24 @@ def _longest(
     at: int,
     n: int,
 ) -> int | None:
+    if not any(step.optional for step in steps):
+        # The common case, one way through: no sets of positions to carry.
+        end = at + len(steps) - 1
+        if end > n:
+            return None
+        for offset, step in enumerate(steps[1:]):
+            p = at + offset
+            if (
+                (step.words is not None and lower[p] not in step.words)
+                or (step.alpha and not alpha[p])
+                or (step.number and not number[p])
+            ):
+                return None
+        barred = steps[-1].not_followed_by
+        return None if barred and end < n and lower[end] in barred else end
     positions = {at}
+    if len(steps) == 1 and steps[0].not_followed_by:
+        return at if at >= n or lower[at] not in steps[0].not_followed_by else None
     for step in steps[1:]:
         reached = {
             p + 1
@@ -116,4 +162,7 @@ def _longest(
         if not reached:
             return None
         positions = reached
-    return max(positions)
+    barred = steps[-1].not_followed_by
+    if barred:
+        positions = {p for p in positions if p >= n or lower[p] not in barred}
+    return max(positions) if positions else None
