@@ -242,7 +242,26 @@ def test_token_sequences_read_numbers_optional_tokens_and_what_must_not_follow()
     assert not sequences.add(
         "barred middle", [{"LOWER": "a", "NOT_FOLLOWED_BY": ["b"]}, {"LOWER": "c"}]
     )
-    words = "about 4 of them ; about four ; about it ; is fine . is fine with it".split()
+    words = [
+        "about",
+        "4",
+        "of",
+        "them",
+        ";",
+        "about",
+        "four",
+        ";",
+        "about",
+        "it",
+        ";",
+        "is",
+        "fine",
+        ".",
+        "is",
+        "fine",
+        "with",
+        "it",
+    ]
     number = [w in {"4", "four"} for w in words]
     alpha = [w.isalpha() for w in words]
     found = sequences.find(words, alpha, number)
