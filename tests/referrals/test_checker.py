@@ -240,7 +240,8 @@ def test_vague_phrases_carry_kind_question_and_density() -> None:
         ("appears", "hedged"),
         ("apparently", "unattributed"),
         ("safe and well", "global_reassurance"),
-        ("minor", "minimising"),
+        # The minimiser's shape (a small word + a harm) takes the whole noun phrase.
+        ("a minor incident", "minimising"),
     } <= found
     for phrase in result.vague_phrases:
         assert text[phrase.start : phrase.end] == phrase.text
