@@ -9,9 +9,9 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import and_, exists, literal, select
+from sqlalchemy import ColumnElement, Subquery, and_, exists, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access import repository as access_repository
@@ -82,13 +82,14 @@ def _postcodes(addresses: object) -> tuple[str, ...]:
     return tuple(found)
 
 
-def readable_records(
+def _latest_readable(
     db_session: Session, *, subject: AuthSubject, now: dt.datetime, person_ids: Sequence[int]
-) -> dict[int, list[ReadableRecord]]:
-    """Each person's current (latest-version) source records the subject may read."""
-    if not person_ids:
-        return {}
-    links = access_repository.readable_record_links(subject, now).subquery("readable")
+) -> tuple[Subquery, Any]:
+    """The readable links of these people (narrowed to them inside the rule), and the
+    condition that a ``SourceRecord`` is the latest version of one of them."""
+    links = access_repository.readable_record_links(
+        subject, now, only=lambda person_id: among(db_session, person_id, person_ids)
+    ).subquery("readable")
     # The latest version is the one no later version follows: asked of each readable record
     # through the (agency, ref, version) index, where a grouped maximum over every record in
     # the table cost more than the rest of a search together at 40,000 records (issue 14).
@@ -100,6 +101,29 @@ def readable_records(
             later.version > SourceRecord.version,
         )
     )
+    return links, and_(
+        SourceRecord.agency_id == links.c.agency_id,
+        SourceRecord.record_ref == links.c.record_ref,
+        is_latest,
+    )
+
+
+def _current_link_of(links: Subquery) -> ColumnElement[bool]:
+    return and_(
+        PersonRecordLink.person_id == links.c.person_id,
+        PersonRecordLink.agency_id == links.c.agency_id,
+        PersonRecordLink.record_ref == links.c.record_ref,
+        link_is_current(),
+    )
+
+
+def readable_records(
+    db_session: Session, *, subject: AuthSubject, now: dt.datetime, person_ids: Sequence[int]
+) -> dict[int, list[ReadableRecord]]:
+    """Each person's current (latest-version) source records the subject may read."""
+    if not person_ids:
+        return {}
+    links, latest = _latest_readable(db_session, subject=subject, now=now, person_ids=person_ids)
     rows = db_session.execute(
         select(
             links.c.person_id,
@@ -111,24 +135,9 @@ def readable_records(
             PersonRecordLink.evidence,
         )
         .select_from(links)
-        .join(
-            SourceRecord,
-            and_(
-                SourceRecord.agency_id == links.c.agency_id,
-                SourceRecord.record_ref == links.c.record_ref,
-            ),
-        )
+        .join(SourceRecord, latest)
         .join(Agency, Agency.id == SourceRecord.agency_id)
-        .join(
-            PersonRecordLink,
-            and_(
-                PersonRecordLink.person_id == links.c.person_id,
-                PersonRecordLink.agency_id == links.c.agency_id,
-                PersonRecordLink.record_ref == links.c.record_ref,
-                link_is_current(),
-            ),
-        )
-        .where(among(db_session, links.c.person_id, person_ids), is_latest)
+        .join(PersonRecordLink, _current_link_of(links))
         .order_by(links.c.person_id, Agency.code, SourceRecord.record_ref)
     ).all()
     found: dict[int, list[ReadableRecord]] = {}
@@ -158,12 +167,21 @@ def readable_records(
     return found
 
 
+class _Named(Protocol):
+    @property
+    def given_name(self) -> str | None: ...
+    @property
+    def family_name(self) -> str | None: ...
+    @property
+    def date_of_birth(self) -> dt.date | None: ...
+
+
 def _most_common(values: list[str]) -> str | None:
     return Counter(values).most_common(1)[0][0] if values else None
 
 
-def summarise(person_id: int, public_id: str, records: list[ReadableRecord]) -> ChildSummary:
-    """The name and date of birth most of the readable records give."""
+def _name_and_birth(records: Sequence[_Named]) -> tuple[str, dt.date | None]:
+    """The name and date of birth most of the records give (the first given, on a tie)."""
     names = [
         " ".join(p for p in (r.given_name, r.family_name) if p)
         for r in records
@@ -171,11 +189,17 @@ def summarise(person_id: int, public_id: str, records: list[ReadableRecord]) -> 
     ]
     births = [r.date_of_birth.isoformat() for r in records if r.date_of_birth is not None]
     birth = _most_common(births)
+    return _most_common(names) or NAME_NOT_RECORDED, dt.date.fromisoformat(birth) if birth else None
+
+
+def summarise(person_id: int, public_id: str, records: list[ReadableRecord]) -> ChildSummary:
+    """The name and date of birth most of the readable records give."""
+    name, born = _name_and_birth(records)
     return ChildSummary(
         person_id=person_id,
         public_id=public_id,
-        name=_most_common(names) or NAME_NOT_RECORDED,
-        date_of_birth=dt.date.fromisoformat(birth) if birth else None,
+        name=name,
+        date_of_birth=born,
         records=tuple(records),
     )
 
@@ -193,6 +217,71 @@ def child_summaries(
         )
     }
     return {pid: summarise(pid, public_ids[pid], recs) for pid, recs in records.items()}
+
+
+@dataclass(frozen=True)
+class NamedAs:
+    """How a person is named to the viewer, and which of their records the viewer may read:
+    what ``child_summaries`` would give, without building the records, for ranking many
+    people before summarising the few shown."""
+
+    public_id: str
+    name: str
+    date_of_birth: dt.date | None
+    #: (agency_id, record_ref) of each current record the viewer may read.
+    readable: frozenset[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class _NameRow:
+    given_name: str | None
+    family_name: str | None
+    date_of_birth: dt.date | None
+
+
+def named_as(
+    db_session: Session, *, subject: AuthSubject, now: dt.datetime, person_ids: Sequence[int]
+) -> dict[int, NamedAs]:
+    """For each of these people the subject may see, the name and date of birth their pages
+    show (``summarise``'s, from the same records in the same order), only those columns read."""
+    if not person_ids:
+        return {}
+    links, latest = _latest_readable(db_session, subject=subject, now=now, person_ids=person_ids)
+    rows = db_session.execute(
+        select(
+            links.c.person_id,
+            Person.public_id,
+            SourceRecord.agency_id,
+            SourceRecord.record_ref,
+            SourceRecord.given_name,
+            SourceRecord.family_name,
+            SourceRecord.date_of_birth,
+        )
+        .select_from(links)
+        .join(SourceRecord, latest)
+        .join(Agency, Agency.id == SourceRecord.agency_id)
+        .join(Person, Person.id == links.c.person_id)
+        .join(PersonRecordLink, _current_link_of(links))
+        .order_by(links.c.person_id, Agency.code, SourceRecord.record_ref)
+    ).all()
+    public_ids: dict[int, str] = {}
+    records: dict[int, dict[tuple[int, str], _NameRow]] = {}
+    for person_id, public_id, agency_id, ref, given, family, born in rows:
+        public_ids[person_id] = public_id
+        # A record readable by two routes (own agency and shared) counts once.
+        records.setdefault(person_id, {}).setdefault(
+            (agency_id, ref), _NameRow(given, family, born)
+        )
+    named: dict[int, NamedAs] = {}
+    for person_id, readable in records.items():
+        name, born = _name_and_birth(list(readable.values()))
+        named[person_id] = NamedAs(
+            public_id=public_ids[person_id],
+            name=name,
+            date_of_birth=born,
+            readable=frozenset(readable),
+        )
+    return named
 
 
 def child_born_after(today: dt.date) -> dt.date:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -42,7 +42,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fullpicture.access.models import (
     ApiToken,
@@ -57,6 +57,7 @@ from fullpicture.access.models import (
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject, Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
+from fullpicture.core.database import among
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 from fullpicture.people.repository import link_is_current
 
@@ -69,6 +70,10 @@ SharedRecordSource = Callable[[AuthSubject, dt.datetime], Select[int, int, str]]
 SharedEventSource = Callable[[AuthSubject, dt.datetime], Select[int, int]]
 #: Extra audit detail for a read of one person: what the read rested on (e.g. sharing decisions).
 ReadGroundsSource = Callable[[Session, AuthSubject, int, dt.datetime], dict[str, Any]]
+#: A condition on a person-id column narrowing a read to some people before the rule is
+#: applied, e.g. ``lambda person_id: among(db_session, person_id, candidate_ids)``.
+PeopleFilter = Callable[[ColumnElement[int] | InstrumentedAttribute[int]], ColumnElement[bool]]
+_Columns = TypeVarTuple("_Columns")
 
 _involvement_sources: list[InvolvementSource] = []
 _shared_record_sources: list[SharedRecordSource] = []
@@ -180,10 +185,8 @@ def sees_all_agencies(subject: AuthSubject) -> bool:
     return reads_children(subject) and subject.has(Scope.CHRONOLOGY_ALL_AGENCIES)
 
 
-def _current_unarchived_links() -> Select[int, int, str]:
-    return select(
-        PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
-    ).where(
+def _current_unarchived_links(only: PeopleFilter | None) -> Select[int, int, str]:
+    conditions = [
         link_is_current(),
         # Retention-archived records leave everyday views (break-glass still reaches them).
         ~exists(
@@ -192,61 +195,96 @@ def _current_unarchived_links() -> Select[int, int, str]:
                 ArchivedRecord.record_ref == PersonRecordLink.record_ref,
             )
         ),
-    )
+    ]
+    if only is not None:
+        conditions.append(only(PersonRecordLink.person_id))
+    return select(
+        PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
+    ).where(*conditions)
 
 
-def _need_to_know_links(subject: AuthSubject, now: dt.datetime) -> list[Select[int, int, str]]:
+def _narrowed(part: Select[*_Columns], only: PeopleFilter | None, name: str) -> Select[*_Columns]:
+    """A registered source's rows, only for the people ``only`` names (its first column is
+    the person id); the database pushes the condition into the source's own query."""
+    if only is None:
+        return part
+    rows = part.subquery(name)
+    narrowed: Select[*_Columns] = select(*rows.c).where(only(rows.c[0]))
+    return narrowed
+
+
+def _need_to_know_links(
+    subject: AuthSubject, now: dt.datetime, only: PeopleFilter | None
+) -> list[Select[int, int, str]]:
     """Own agency's records, break-glass grants and shared records: what any role may read."""
     parts: list[Select[int, int, str]] = []
     if subject.agency_id is not None:
         parts.append(
-            _current_unarchived_links().where(PersonRecordLink.agency_id == subject.agency_id)
+            _current_unarchived_links(only).where(PersonRecordLink.agency_id == subject.agency_id)
         )
+    glass = [
+        link_is_current(),
+        PersonRecordLink.person_id.in_(break_glass_person_ids(subject, now)),
+    ]
+    if only is not None:
+        glass.append(only(PersonRecordLink.person_id))
     parts.append(
         select(
             PersonRecordLink.person_id, PersonRecordLink.agency_id, PersonRecordLink.record_ref
-        ).where(
-            link_is_current(),
-            PersonRecordLink.person_id.in_(break_glass_person_ids(subject, now)),
-        )
+        ).where(*glass)
     )
-    parts.extend(source(subject, now) for source in shared_record_sources())
+    parts.extend(
+        _narrowed(source(subject, now), only, "shared_record") for source in shared_record_sources()
+    )
     return parts
 
 
-def _involved_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
-    links = union_all(*_need_to_know_links(subject, now)).subquery("need_to_know_link")
+def _involved_person_ids(
+    subject: AuthSubject, now: dt.datetime, only: PeopleFilter | None = None
+) -> Select[int]:
+    links = union_all(*_need_to_know_links(subject, now, only)).subquery("need_to_know_link")
     parts: list[Select[int]] = [select(links.c.person_id)]
-    parts.extend(source(subject, now) for source in _involvement_sources)
+    parts.extend(
+        _narrowed(source(subject, now), only, "involved_person_source")
+        for source in _involvement_sources
+    )
     for event_source in shared_event_sources():
-        shared = event_source(subject, now).subquery("shared_event_person")
-        parts.append(select(shared.c.person_id))
+        shared = _narrowed(event_source(subject, now), only, "shared_event").subquery(
+            "shared_event_person"
+        )
+        parts.append(select(shared.c[0]))
     combined = union(*parts).subquery("involved_person")
-    return select(combined.c.person_id)
+    return select(combined.c[0])
 
 
-def readable_record_links(subject: AuthSubject, now: dt.datetime) -> Select[int, int, str]:
-    """(person_id, agency_id, record_ref) of every agency record the subject may read."""
+def readable_record_links(
+    subject: AuthSubject, now: dt.datetime, *, only: PeopleFilter | None = None
+) -> Select[int, int, str]:
+    """(person_id, agency_id, record_ref) of every agency record the subject may read; with
+    ``only``, of those people alone, narrowed inside every part of the rule (so reading a few
+    people never lists every link of the reader's agency first)."""
     if not reads_children(subject):
         return _no_links()
-    parts = _need_to_know_links(subject, now)
+    parts = _need_to_know_links(subject, now, only)
     if sees_all_agencies(subject):
         # The pooled picture: every agency's current records about the people the subject
         # may see at all (never more people, only more of each person's record).
         parts.append(
-            _current_unarchived_links().where(
-                PersonRecordLink.person_id.in_(_involved_person_ids(subject, now))
+            _current_unarchived_links(only).where(
+                PersonRecordLink.person_id.in_(_involved_person_ids(subject, now, only))
             )
         )
     combined = union_all(*parts).subquery("readable_link")
     return select(combined.c.person_id, combined.c.agency_id, combined.c.record_ref)
 
 
-def readable_person_ids(subject: AuthSubject, now: dt.datetime) -> Select[int]:
-    """Ids of every person the subject may see at all."""
+def readable_person_ids(
+    subject: AuthSubject, now: dt.datetime, *, only: PeopleFilter | None = None
+) -> Select[int]:
+    """Ids of every person the subject may see at all (with ``only``, among those people)."""
     if not reads_children(subject):
         return select(Person.id).where(false())
-    return _involved_person_ids(subject, now)
+    return _involved_person_ids(subject, now, only)
 
 
 def readable_source_records(
@@ -281,10 +319,11 @@ def readable_among(
     """Which of these people the subject may see at all."""
     if not person_ids:
         return set()
-    readable = readable_person_ids(subject, now).subquery("readable_among")
     return set(
         db_session.scalars(
-            select(readable.c.person_id).where(readable.c.person_id.in_(sorted(set(person_ids))))
+            readable_person_ids(
+                subject, now, only=lambda person_id: among(db_session, person_id, person_ids)
+            )
         )
     )
 
