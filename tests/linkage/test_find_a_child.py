@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
@@ -16,7 +17,8 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.core.database import utc_now
 from fullpicture.linkage import search
-from fullpicture.people.models import Person
+from fullpicture.linkage.models import LinkageNameKey, NameKind
+from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 from tests.access.principals import make_agency, make_user
 from tests.web.pages import named_child
 from tests.web.picture import index_for_linkage
@@ -110,3 +112,94 @@ def test_a_slip_ranks_below_a_sound_alike_and_the_other_schools_child_is_counted
         town.children["Madison Barker"].public_id
     ]
     assert result.held_elsewhere == 1  # the other school's Madison, never shown
+
+
+def test_other_names_previous_names_and_postcodes_are_found_through_their_keys(
+    db_session: Session, town: Town
+) -> None:
+    person = Person()
+    db_session.add(person)
+    db_session.flush()
+    record = SourceRecord(
+        agency_id=town.school.id,
+        record_ref="rec-grace",
+        version=1,
+        content_hash="grace",
+        given_name="Amelia",
+        family_name="Okafor-Hughes",
+        other_names=["Grace"],
+        previous_family_names=["Jones"],
+        date_of_birth=dt.date(2016, 4, 4),
+        addresses=[
+            {"line": "2 Low Road", "postcode": "SE1 7PB", "date_to": "2020-01-01"},
+            {"line": "1 High Street", "postcode": "CR0 1AA"},
+        ],
+        recorded_by="test",
+    )
+    db_session.add(record)
+    db_session.add(
+        PersonRecordLink(
+            person_id=person.id,
+            agency_id=town.school.id,
+            record_ref=record.record_ref,
+            method="probabilistic",
+            cluster_confidence=0.97,
+        )
+    )
+    db_session.flush()
+    index_for_linkage(db_session, [record])
+    keys = set(
+        db_session.execute(
+            select(LinkageNameKey.kind, LinkageNameKey.name).where(
+                LinkageNameKey.record_key == f"{town.school.id}:rec-grace"
+            )
+        )
+    )
+    assert keys == {
+        (NameKind.GIVEN_OTHER, "grace"),
+        (NameKind.FAMILY_OTHER, "okafor"),
+        (NameKind.FAMILY_OTHER, "hughes"),
+        (NameKind.FAMILY_OTHER, "jones"),
+        (NameKind.POSTCODE_OTHER, "SE17PB"),
+    }
+    teacher = _teacher(db_session, town)
+    grace = _found(_find(db_session, teacher, "Grace Hughes"))
+    assert grace.get("Amelia Okafor-Hughes") == (
+        "given name among their other names",
+        "family name among their other or previous names",
+    )
+    assert "Amelia Okafor-Hughes" in _found(_find(db_session, teacher, "Amelia Jones"))
+    moved = search.find_children(
+        db_session=db_session,
+        subject=teacher,
+        now=utc_now(),
+        query=search.ChildQuery(postcode="se1 7pb"),
+    )
+    assert _found(moved) == {"Amelia Okafor-Hughes": ("postcode among their previous addresses",)}
+    # Re-indexing the record keeps one set of keys, not two.
+    index_for_linkage(db_session, [record])
+    assert db_session.scalar(
+        select(func.count())
+        .select_from(LinkageNameKey)
+        .where(LinkageNameKey.record_key == f"{town.school.id}:rec-grace")
+    ) == len(keys)
+
+
+def test_a_date_of_birth_finds_the_day_and_month_swapped_either_way(
+    db_session: Session, town: Town
+) -> None:
+    teacher = _teacher(db_session, town)
+    # Madison at the school was born 1 June 2014: typed as 6 January it is a swap.
+    for typed, reason in (
+        (dt.date(2014, 6, 1), "same date of birth"),
+        (dt.date(2014, 1, 6), "date of birth with day and month swapped"),
+    ):
+        found = _found(
+            search.find_children(
+                db_session=db_session,
+                subject=teacher,
+                now=utc_now(),
+                query=search.ChildQuery(date_of_birth=typed),
+            )
+        )
+        assert found == {"Madison Barker": (reason,)}

@@ -76,8 +76,8 @@ class LinkageRecord(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     record_ref: Mapped[str] = mapped_column(String(64))
     source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"))
-    given_name: Mapped[str | None] = mapped_column(String(100))
-    given_name_canonical: Mapped[str | None] = mapped_column(String(100))
+    given_name: Mapped[str | None] = mapped_column(String(100), index=True)
+    given_name_canonical: Mapped[str | None] = mapped_column(String(100), index=True)
     given_name_canonicals: Mapped[str] = mapped_column(Text)
     given_name_phonetic: Mapped[str | None] = mapped_column(String(8), index=True)
     given_names_all: Mapped[str] = mapped_column(Text)
@@ -95,6 +95,29 @@ class LinkageRecord(Base):
     addresses_all: Mapped[str] = mapped_column(Text)
     nhs_number: Mapped[str | None] = mapped_column(String(10), index=True)
     upn: Mapped[str | None] = mapped_column(String(13), index=True)
+
+
+class NameKind(enum.StrEnum):
+    """Which of a record's ``|``-delimited lists a ``LinkageNameKey`` comes from."""
+
+    GIVEN_OTHER = "given_other"  # given_names_all: middle names and other names
+    GIVEN_VARIANT = "given_variant"  # given_name_canonicals beyond given_name_canonical
+    FAMILY_OTHER = "family_other"  # family_names_all beyond family_name: parts, previous
+    POSTCODE_OTHER = "postcode_other"  # postcodes_all beyond postcode: previous addresses
+
+
+class LinkageNameKey(Base):
+    """One of the other names (or postcodes) an index record is also known by, one row each:
+    the tokens of its ``|``-delimited lists that its own columns do not hold, so "is among
+    their other names" is an index lookup, on either database, not a scan of every record.
+    Kept with the record by ``repository.upsert_index``."""
+
+    __tablename__ = "linkage_name_key"
+    __table_args__ = (Index("ix_linkage_name_key_kind_name", "kind", "name", "record_key"),)
+
+    record_key: Mapped[str] = mapped_column(String(RECORD_KEY_LENGTH), primary_key=True)
+    kind: Mapped[NameKind] = mapped_column(string_enum(NameKind, 16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
 
 
 class PairwiseLink(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -28,7 +28,9 @@ from fullpicture.access.subject import AuthSubject, SystemPrincipal
 from fullpicture.agencies.models import Agency
 from fullpicture.linkage.models import (
     LinkageModelVersion,
+    LinkageNameKey,
     LinkageRecord,
+    NameKind,
     PairwiseLink,
     ReviewItem,
     ReviewStatus,
@@ -179,25 +181,55 @@ def next_model_version(*, db_session: Session) -> int:
 # --- the linkage index -------------------------------------------------------------------
 
 
+#: Each ``|``-delimited list of a prepared record, the kind its other tokens are kept as in
+#: ``LinkageNameKey``, and the column already holding one of its tokens (not repeated there).
+_NAME_KEY_LISTS = (
+    (NameKind.GIVEN_OTHER, "given_names_all", None),
+    (NameKind.GIVEN_VARIANT, "given_name_canonicals", "given_name_canonical"),
+    (NameKind.FAMILY_OTHER, "family_names_all", "family_name"),
+    (NameKind.POSTCODE_OTHER, "postcodes_all", "postcode"),
+)
+
+
+def name_keys(row: Mapping[str, Any]) -> list[tuple[NameKind, str]]:
+    """A prepared record's other names and postcodes, as ``LinkageNameKey`` keeps them: "x is
+    among the tokens of the list" is then "the column is x, or a key (kind, x) exists"."""
+    keys: list[tuple[NameKind, str]] = []
+    for kind, tokens, own_column in _NAME_KEY_LISTS:
+        own = row[own_column] if own_column else None
+        for token in dict.fromkeys(str(row[tokens] or "").split("|")):
+            if token and token != own:
+                keys.append((kind, token))
+    return keys
+
+
+def _delete_index_rows(db_session: Session, record_keys: Sequence[str]) -> None:
+    for chunk in _chunks(record_keys):
+        db_session.execute(delete(LinkageNameKey).where(LinkageNameKey.record_key.in_(chunk)))
+        db_session.execute(delete(LinkageRecord).where(LinkageRecord.record_key.in_(chunk)))
+
+
 def replace_index(
     *, db_session: Session, prepared: pl.DataFrame, source_record_ids: dict[str, int]
 ) -> None:
     """Make the linkage index hold exactly these prepared records."""
     keys = prepared["unique_id"].to_list()
     stale = set(db_session.scalars(select(LinkageRecord.record_key))) - set(keys)
-    for chunk in _chunks(sorted(stale)):
-        db_session.execute(delete(LinkageRecord).where(LinkageRecord.record_key.in_(chunk)))
+    _delete_index_rows(db_session, sorted(stale))
     upsert_index(db_session=db_session, prepared=prepared, source_record_ids=source_record_ids)
 
 
 def upsert_index(
     *, db_session: Session, prepared: pl.DataFrame, source_record_ids: dict[str, int]
 ) -> None:
-    keys = prepared["unique_id"].to_list()
-    for chunk in _chunks(keys):
-        db_session.execute(delete(LinkageRecord).where(LinkageRecord.record_key.in_(chunk)))
+    _delete_index_rows(db_session, prepared["unique_id"].to_list())
     rows = []
+    other_names: list[dict[str, str]] = []
     for row in prepared.iter_rows(named=True):
+        other_names.extend(
+            {"record_key": row["unique_id"], "kind": kind, "name": name}
+            for kind, name in name_keys(row)
+        )
         agency_id, record_ref = split_record_key(row["unique_id"])
         values = {c: row[c] for c in PREPARED_COLUMNS if c not in {"unique_id", "source"}}
         rows.append(
@@ -211,6 +243,8 @@ def upsert_index(
         )
     for chunk in _chunks(rows):
         db_session.execute(insert(LinkageRecord), chunk)
+    for chunk in _chunks(other_names):
+        db_session.execute(insert(LinkageNameKey), chunk)
 
 
 def index_frame(*, db_session: Session, where: Any | None = None) -> pl.DataFrame:

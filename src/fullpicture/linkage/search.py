@@ -8,6 +8,10 @@ of two names may be a typing slip ("Okafo", "Wrad") when the other agrees: spelt
 linkage's "spelling very close" level asks (Jaro-Winkler, ``name_jaro_winkler_close`` in
 ``linkage_rules.yaml``, through ``linkage.spelling``).
 
+Names are looked up through indexes: each index record's own columns, and its other names
+(middle names, further full forms of its given name, other and previous family names) as rows
+of ``LinkageNameKey``; the same SQL on both databases.
+
 Only children the practitioner may see are shown (``access.repository.readable_record_links``:
 a child is shown when a record they may read matched, named from those records); others who
 matched are counted as "held elsewhere", never shown. Names shown are audited as reads.
@@ -17,18 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import polars as pl
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fullpicture.access import person_summaries
-from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.subject import AuthSubject
-from fullpicture.core.database import among
-from fullpicture.linkage.models import LinkageRecord
+from fullpicture.linkage.models import LinkageNameKey, LinkageRecord, NameKind
 from fullpicture.linkage.preparation import RECORD_SCHEMA, prepare
 from fullpicture.linkage.spelling import spelling_very_close
 from fullpicture.people.models import PersonRecordLink
@@ -109,14 +113,30 @@ def _prepared_query(query: ChildQuery) -> dict[str, str | None]:
         schema=RECORD_SCHEMA,
     )
     row = prepare(frame).row(0, named=True)
-    # One word could be either name: it is looked up as both.
-    row["single_name"] = family if given is None else None
+    # One word could be either name: it is looked up as both (cleaned as a name is).
+    row["single_name"] = row["family_name"] if given is None else None
     return row
 
 
-def _token(column: InstrumentedAttribute[str], value: str) -> ColumnElement[bool]:
-    """``value`` is among the ``|``-delimited tokens of ``column`` (as the comparisons ask)."""
-    return column.contains(f"|{value}|", autoescape=True)
+class _OtherNames:
+    """Which index records hold a value among their other names (``LinkageNameKey``), looked
+    up for every value a search needs in one indexed query before the search's own."""
+
+    def __init__(self, db_session: Session, wanted: Sequence[tuple[NameKind, str]]) -> None:
+        self._found: dict[tuple[NameKind, str], list[str]] = {key: [] for key in wanted}
+        if wanted:
+            k = LinkageNameKey
+            for kind, name, record_key in db_session.execute(
+                select(k.kind, k.name, k.record_key).where(
+                    or_(*(and_(k.kind == kind, k.name == name) for kind, name in wanted))
+                )
+            ):
+                self._found[(kind, name)].append(record_key)
+
+    def holding(self, kind: NameKind, value: str) -> ColumnElement[bool]:
+        """The index record has ``value`` among its other names of this kind: a list of keys
+        (indexed, like every other arm of the name condition, so neither database scans)."""
+        return LinkageRecord.record_key.in_(self._found[(kind, value)])
 
 
 def _spelt_very_close(
@@ -134,86 +154,100 @@ def _spelt_very_close(
     return sorted(name for name in recorded if name and spelling_very_close(typed, name))
 
 
-def _name_condition(db_session: Session, row: dict[str, str | None]) -> ColumnElement[bool] | None:
+def _other_names_wanted(row: dict[str, str | None]) -> list[tuple[NameKind, str]]:
+    wanted: list[tuple[NameKind, str]] = []
+    single = row.get("single_name")
+    if single is not None:
+        wanted.append((NameKind.GIVEN_VARIANT, single))
+    else:
+        if row["family_name"]:
+            wanted.append((NameKind.FAMILY_OTHER, str(row["family_name"])))
+        if row["given_name"]:
+            given = str(row["given_name"])
+            wanted.append((NameKind.GIVEN_VARIANT, str(row["given_name_canonical"] or given)))
+            wanted.append((NameKind.GIVEN_OTHER, given))
+    if row["postcode"]:
+        wanted.append((NameKind.POSTCODE_OTHER, str(row["postcode"])))
+    return wanted
+
+
+def _name_condition(
+    db_session: Session, row: dict[str, str | None], other: _OtherNames
+) -> ColumnElement[bool] | None:
+    """Index records whose names agree with the typed name(s) as linkage compares them
+    (``_matched_on`` says how), or None when too little was typed. Every arm is one indexed
+    column, so PostgreSQL combines index bitmaps and SQLite index lookups."""
     r = LinkageRecord
     single = row.get("single_name")
     if single is not None:
         sound = row["family_name_phonetic"]
-        word = row["family_name"]
-        if not word or len(word) < MIN_NAME_LETTERS:
+        if len(single) < MIN_NAME_LETTERS:
             return None
         return or_(
-            r.family_name == word,
+            r.family_name == single,
             r.family_name_phonetic == sound,
-            r.given_name == word,
+            r.given_name == single,
             r.given_name_phonetic == sound,
-            _token(r.given_name_canonicals, word),
+            # The word is one of the full names the record's given name stands for.
+            r.given_name_canonical == single,
+            other.holding(NameKind.GIVEN_VARIANT, single),
         )
-    parts: list[ColumnElement[bool]] = []
+    family_agrees = given_agrees = None
     if row["family_name"]:
-        parts.append(
-            or_(
-                r.family_name == row["family_name"],
-                r.family_name_phonetic == row["family_name_phonetic"],
-                _token(r.family_names_all, str(row["family_name"])),
-            )
+        family = str(row["family_name"])
+        family_agrees = or_(
+            r.family_name == family,
+            r.family_name_phonetic == row["family_name_phonetic"],
+            other.holding(NameKind.FAMILY_OTHER, family),
         )
     if row["given_name"]:
         given = str(row["given_name"])
         canonicals = [c for c in str(row["given_name_canonicals"] or "").split("|") if c]
-        parts.append(
-            or_(
-                r.given_name == given,
-                r.given_name_phonetic == row["given_name_phonetic"],
-                r.given_name_canonical.in_(canonicals or [given]),
-                _token(r.given_name_canonicals, str(row["given_name_canonical"] or given)),
-                _token(r.given_names_all, given),
-            )
+        full_form = str(row["given_name_canonical"] or given)
+        given_agrees = or_(
+            r.given_name == given,
+            r.given_name_phonetic == row["given_name_phonetic"],
+            r.given_name_canonical.in_([*canonicals, full_form]),
+            other.holding(NameKind.GIVEN_VARIANT, full_form),
+            other.holding(NameKind.GIVEN_OTHER, given),
         )
-    if len(parts) == 2:
-        # One of the two names may be mistyped when the other agrees as linkage would pair it.
-        family_agrees, given_agrees = parts
-        either = [and_(family_agrees, given_agrees)]
-        close_given = _spelt_very_close(
-            db_session, r.given_name, str(row["given_name"]), family_agrees
-        )
-        if close_given:
-            either.append(and_(family_agrees, r.given_name.in_(close_given)))
-        close_family = _spelt_very_close(
-            db_session, r.family_name, str(row["family_name"]), given_agrees
-        )
-        if close_family:
-            either.append(and_(r.family_name.in_(close_family), given_agrees))
-        return or_(*either)
-    return and_(*parts) if parts else None
+    if family_agrees is None or given_agrees is None:
+        return family_agrees if given_agrees is None else given_agrees
+    # One of the two names may be mistyped when the other agrees as linkage would pair it.
+    close_given = _spelt_very_close(db_session, r.given_name, str(row["given_name"]), family_agrees)
+    close_family = _spelt_very_close(
+        db_session, r.family_name, str(row["family_name"]), given_agrees
+    )
+    either = [and_(family_agrees, or_(given_agrees, r.given_name.in_(close_given)))]
+    if close_family:
+        either.append(and_(r.family_name.in_(close_family), given_agrees))
+    return or_(*either)
 
 
 def _condition(
     db_session: Session, row: dict[str, str | None], query: ChildQuery
 ) -> ColumnElement[bool]:
     r = LinkageRecord
+    other = _OtherNames(db_session, _other_names_wanted(row))
     parts: list[ColumnElement[bool]] = []
     if query.name.strip():
-        name = _name_condition(db_session, row)
-        if name is None:
+        named = _name_condition(db_session, row, other)
+        if named is None:
             raise SearchTooVague("Enter at least two letters of the child's name")
-        parts.append(name)
+        parts.append(named)
     if row["date_of_birth"]:
-        parts.append(
-            or_(
-                r.date_of_birth == row["date_of_birth"],
-                r.date_of_birth == row["date_of_birth_transposed"],
-                r.date_of_birth_transposed == row["date_of_birth"],
-            )
-        )
+        # A record whose own transposed date is the typed one was born on the typed date
+        # transposed (``prepare`` transposes only a valid day-and-month swap, either way), so
+        # both are one indexed column.
+        born = [row["date_of_birth"], row["date_of_birth_transposed"]]
+        parts.append(r.date_of_birth.in_([d for d in born if d]))
     if row["nhs_number"]:
         parts.append(r.nhs_number == row["nhs_number"])
     if row["upn"]:
         parts.append(r.upn == row["upn"])
     if row["postcode"]:
-        parts.append(
-            or_(r.postcode == row["postcode"], _token(r.postcodes_all, str(row["postcode"])))
-        )
+        postcode = str(row["postcode"])
+        parts.append(or_(r.postcode == postcode, other.holding(NameKind.POSTCODE_OTHER, postcode)))
     if not parts:
         raise SearchTooVague("Enter the child's name, date of birth, NHS number, UPN or postcode")
     return and_(*parts)
@@ -223,22 +257,59 @@ TYPO_GIVEN = "given name spelt very closely (a typing slip)"
 TYPO_FAMILY = "family name spelt very closely (a typing slip)"
 
 
-def _matched_on(query_row: dict[str, str | None], record: LinkageRecord) -> list[str]:
+#: The index columns the match reasons compare, all the search reads of a record.
+_COMPARED = (
+    LinkageRecord.given_name,
+    LinkageRecord.given_name_canonical,
+    LinkageRecord.given_name_canonicals,
+    LinkageRecord.given_name_phonetic,
+    LinkageRecord.given_names_all,
+    LinkageRecord.family_name,
+    LinkageRecord.family_names_all,
+    LinkageRecord.family_name_phonetic,
+    LinkageRecord.date_of_birth,
+    LinkageRecord.nhs_number,
+    LinkageRecord.upn,
+    LinkageRecord.postcode,
+)
+
+
+class _Compared(NamedTuple):
+    given_name: str | None
+    given_name_canonical: str | None
+    given_name_canonicals: str | None
+    given_name_phonetic: str | None
+    given_names_all: str | None
+    family_name: str | None
+    family_names_all: str | None
+    family_name_phonetic: str | None
+    date_of_birth: str | None
+    nhs_number: str | None
+    upn: str | None
+    postcode: str | None
+
+
+def _matched_on(query_row: dict[str, str | None], record: _Compared) -> list[str]:
     """The comparison levels each searched field reached, in the comparisons' words."""
     found: list[str] = []
     given, family = query_row["given_name"], query_row["family_name"]
+    given_sound = query_row["given_name_phonetic"]
     single = query_row.get("single_name")
     if single is not None:
         given = family = single
+        given_sound = query_row["family_name_phonetic"]
+    full_form = single if single is not None else query_row["given_name_canonical"]
     if given and record.given_name:
         if record.given_name == given:
             found.append("same given name")
-        elif f"|{query_row['given_name_canonical']}|" in (record.given_name_canonicals or "") or (
+        elif f"|{full_form}|" in (record.given_name_canonicals or "") or (
             record.given_name_canonical
             and f"|{record.given_name_canonical}|" in str(query_row["given_name_canonicals"] or "")
         ):
             found.append("given name: known variant (nickname / short form)")
-        elif record.given_name_phonetic == query_row["given_name_phonetic"]:
+        elif f"|{given}|" in (record.given_names_all or ""):
+            found.append("given name among their other names")
+        elif record.given_name_phonetic == given_sound:
             found.append("given name sounds alike")
         elif single is None and spelling_very_close(given, record.given_name):
             found.append(TYPO_GIVEN)
@@ -284,6 +355,10 @@ def _strength(matched_on: list[str]) -> int:
     return score
 
 
+def _is_child(born: dt.date | None, born_after: dt.date) -> bool:
+    return born is None or born > born_after
+
+
 def find_children(
     *,
     db_session: Session,
@@ -293,11 +368,20 @@ def find_children(
     limit: int = MAX_SHOWN,
 ) -> ChildSearch:
     """Children matching ``query`` whom the subject may see (best first), and how many
-    others matched whom they may not. Raises ``SearchTooVague`` when nothing can be searched."""
+    others matched whom they may not. Raises ``SearchTooVague`` when nothing can be searched.
+
+    The matching records are found first (only the columns compared), the need-to-know rule
+    is then asked about their people alone (in SQL), the children are ranked by what their
+    pages would call them, and only those shown are summarised and audited."""
     row = _prepared_query(query)
     condition = _condition(db_session, row, query)
-    matched = db_session.execute(
-        select(LinkageRecord, PersonRecordLink.person_id)
+    candidates = db_session.execute(
+        select(
+            PersonRecordLink.person_id,
+            LinkageRecord.agency_id,
+            LinkageRecord.record_ref,
+            *_COMPARED,
+        )
         .join(
             PersonRecordLink,
             and_(
@@ -308,40 +392,50 @@ def find_children(
         )
         .where(condition)
     ).all()
-    if not matched:
+    if not candidates:
         return ChildSearch()
-    person_ids = sorted({person_id for _record, person_id in matched})
-    readable_links = access_repository.readable_record_links(subject, now).subquery("may_read")
-    readable_keys = {
-        (agency_id, record_ref, person_id)
-        for person_id, agency_id, record_ref in db_session.execute(
-            select(
-                readable_links.c.person_id,
-                readable_links.c.agency_id,
-                readable_links.c.record_ref,
-            ).where(among(db_session, readable_links.c.person_id, person_ids))
-        )
-    }
-    visible_people = {person_id for _a, _r, person_id in readable_keys}
-    reasons: dict[int, list[str]] = {}
-    for record, person_id in matched:
-        if (record.agency_id, record.record_ref, person_id) not in readable_keys:
-            continue
-        for reason in _matched_on(row, record):
-            if reason not in reasons.setdefault(person_id, []):
-                reasons[person_id].append(reason)
-    summaries = person_summaries.child_summaries(
-        db_session, subject=subject, now=now, person_ids=sorted(reasons)
+    named = person_summaries.named_as(
+        db_session,
+        subject=subject,
+        now=now,
+        person_ids=sorted({c.person_id for c in candidates}),
     )
     born_after = person_summaries.child_born_after(now.date())
-    matches = [
-        ChildMatch(child=summary, matched_on=tuple(reasons[pid]), strength=_strength(reasons[pid]))
-        for pid, summary in summaries.items()
+    # Many matched records share their compared values (a surname search): each is judged once.
+    judged: dict[_Compared, list[str]] = {}
+    reasons: dict[int, list[str]] = {}
+    hidden_children: set[int] = set()
+    for person_id, agency_id, record_ref, *values in candidates:
+        seen = named.get(person_id)
+        record = _Compared(*values)
+        if seen is None:
+            # Matched, but the subject may not see them: counted when a child, never shown.
+            if record.date_of_birth is None or record.date_of_birth > born_after.isoformat():
+                hidden_children.add(person_id)
+            continue
+        if (agency_id, record_ref) not in seen.readable:
+            continue  # a record the subject may not read says nothing to them
+        if record not in judged:
+            judged[record] = _matched_on(row, record)
+        person_reasons = reasons.setdefault(person_id, [])
+        person_reasons.extend(r for r in judged[record] if r not in person_reasons)
+    ranked = sorted(
+        (-_strength(found), named[pid].name.lower(), named[pid].public_id, pid)
+        for pid, found in reasons.items()
         # Adults the search also found (a parent sharing a surname) are not children.
-        if summary.date_of_birth is None or summary.date_of_birth > born_after
+        if _is_child(named[pid].date_of_birth, born_after)
+    )
+    shown_ids = [pid for *_order, pid in ranked[:limit]]
+    summaries = person_summaries.child_summaries(
+        db_session, subject=subject, now=now, person_ids=shown_ids
+    )
+    shown = [
+        ChildMatch(
+            child=summaries[pid], matched_on=tuple(reasons[pid]), strength=_strength(reasons[pid])
+        )
+        for pid in shown_ids
+        if pid in summaries
     ]
-    matches.sort(key=lambda m: (-m.strength, m.child.name.lower(), m.child.public_id))
-    shown = matches[:limit]
     access_service.record_reads(
         db_session=db_session,
         subject=subject,
@@ -349,13 +443,6 @@ def find_children(
         purpose="find a child",
         now=now,
     )
-    hidden_people = {pid for pid in person_ids if pid not in visible_people}
-    hidden_children = {
-        person_id
-        for record, person_id in matched
-        if person_id in hidden_people
-        and (record.date_of_birth is None or record.date_of_birth > born_after.isoformat())
-    }
     return ChildSearch(
-        matches=shown, held_elsewhere=len(hidden_children), more=len(matches) - len(shown)
+        matches=shown, held_elsewhere=len(hidden_children), more=len(ranked) - len(shown)
     )
