@@ -9,8 +9,10 @@ what each search found (children shown, more, held elsewhere: the same before an
 change) and one JSON line with the load average.
 
 --database NAME keeps the database (created and filled if it does not exist, reused as it is
-if it does: migrations are brought up to date, a new bench user is signed in), so code
-before and after a change can be timed on the same data back to back; drop it with --drop.
+if it does, a new bench user signed in), so code before and after a change can be timed on
+the same data back to back (bring it to the newer code's migrations with
+``FULLPICTURE_DATABASE_URL=... fullpicture db upgrade`` first: the older code runs on it
+unchanged); drop it with --drop.
 
     .venv/bin/python bench/find.py [--requests 40] [--database bench_find_NAME [--drop]]
 """
@@ -65,7 +67,8 @@ def _database(args: argparse.Namespace) -> tuple[Engine, str, bool]:
             connection.execute(text(f'CREATE DATABASE "{database}"'))
     admin.dispose()
     engine = make_engine(make_url(args.postgres).set(database=database).render_as_string(False))
-    migrations.upgrade(engine)
+    if not exists:
+        migrations.upgrade(engine)
     return engine, database, not exists
 
 
