@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
 
-from fullpicture.chronology.taxonomy import CodeKind, Taxonomy
+from fullpicture.chronology.incidents import ScoringEvent
+from fullpicture.chronology.taxonomy import CodeKind, Taxonomy, default_taxonomy
 from fullpicture.harm.harm_model import HarmModel
 
 # (code, spans) suggestions from the concern classifier, most confident first.
@@ -368,3 +370,64 @@ def _late_booking(
         f"a late booking ({late[0]!r}) with a plain explanation ({explained[0]!r}) and no other "
         f"concern is not a concern on its own; missed care after it counts as WNB ({rule.source})",
     )
+
+
+ScoringRow = tuple[int, int, str, dt.date, str, int | None]
+
+
+WrittenRow = tuple[int, int, str, dt.date, str, int | None, str]
+"""(child, entry id, agency code, day, concern code, practitioner's severity, words): one
+scoring entry as the tables hold it, before its words are read."""
+
+
+def read_written_rows(
+    written: Iterable[WrittenRow],
+    births: dict[int, dt.date | None],
+    model: HarmModel,
+    readings_out: dict[int, EntryReading] | None = None,
+) -> list[ScoringRow]:
+    """Scoring rows from written rows ordered by child: each entry's words read first (the
+    readings a rule decided go into ``readings_out``, by entry id, when one is given)."""
+    taxonomy = default_taxonomy()
+    scored: list[ScoringRow] = []
+    for child_id, group in groupby(written, lambda r: r[0]):
+        rows = list(group)
+        readings = read_entries(
+            [
+                CaseEntry(ref=r, day=d, agency=a, code=code, summary=text)
+                for _, r, a, d, code, _s, text in rows
+            ],
+            date_of_birth=births.get(child_id),
+            model=model,
+            taxonomy=taxonomy,
+            classify=None,
+        )
+        for (child, ref, agency, day, code, severity, _text), reading in zip(
+            rows, readings, strict=True
+        ):
+            if severity is not None:
+                # A severity the practitioner gave is their judgement of what the words say.
+                scored.append((child, ref, agency, day, code, severity))
+                continue
+            if readings_out is not None and reading.rule is not None:
+                readings_out[ref] = reading
+            if reading.code is not None:
+                scored.append((child, ref, agency, day, reading.code, reading.severity))
+    return scored
+
+
+def scoring_events_of(
+    written: Sequence[WrittenRow],
+    birth: dt.date | None,
+    model: HarmModel,
+    readings_out: dict[int, EntryReading] | None = None,
+) -> list[ScoringEvent]:
+    """One child's written rows (``harm.repository.child_written_rows``) as the engine scores
+    them: a transformation of rows already read under the reader's access, reading nothing."""
+    births = {row[0]: birth for row in written[:1]}
+    return [
+        ScoringEvent(ref=ref, agency=agency, day=day, code=code, severity=severity)
+        for _child, ref, agency, day, code, severity in read_written_rows(
+            written, births, model, readings_out
+        )
+    ]

@@ -23,11 +23,16 @@ from fullpicture.access import repository as access_repository
 from fullpicture.access.subject import AuthSubject, Reader
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
-from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.core.database import utc_now
 from fullpicture.harm.batch import epoch_day
 from fullpicture.harm.engine import ScoringEvent
-from fullpicture.harm.entry_reading import CaseEntry, EntryReading, read_entries
+from fullpicture.harm.entry_reading import (
+    EntryReading,
+    ScoringRow,
+    WrittenRow,
+    read_written_rows,
+    scoring_events_of,
+)
 from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.childhood import adults_born_by, date_of_birth_from_records
@@ -114,14 +119,6 @@ def children_with_birth(
     return found
 
 
-ScoringRow = tuple[int, int, str, dt.date, str, int | None]
-
-
-WrittenRow = tuple[int, int, str, dt.date, str, int | None, str]
-"""(child, entry id, agency code, day, concern code, practitioner's severity, words): one
-scoring entry as the tables hold it, before its words are read."""
-
-
 def _event_rows(
     db_session: Session,
     births: dict[int, dt.date | None],
@@ -134,42 +131,6 @@ def _event_rows(
     return read_written_rows(
         _written_rows(db_session, births, as_of, model), births, model, readings_out
     )
-
-
-def read_written_rows(
-    written: Iterable[WrittenRow],
-    births: dict[int, dt.date | None],
-    model: HarmModel,
-    readings_out: dict[int, EntryReading] | None = None,
-) -> list[ScoringRow]:
-    """Scoring rows from written rows ordered by child: each entry's words read first (the
-    readings a rule decided go into ``readings_out``, by entry id, when one is given)."""
-    taxonomy = default_taxonomy()
-    scored: list[ScoringRow] = []
-    for child_id, group in groupby(written, lambda r: r[0]):
-        rows = list(group)
-        readings = read_entries(
-            [
-                CaseEntry(ref=r, day=d, agency=a, code=code, summary=text)
-                for _, r, a, d, code, _s, text in rows
-            ],
-            date_of_birth=births.get(child_id),
-            model=model,
-            taxonomy=taxonomy,
-            classify=None,
-        )
-        for (child, ref, agency, day, code, severity, _text), reading in zip(
-            rows, readings, strict=True
-        ):
-            if severity is not None:
-                # A severity the practitioner gave is their judgement of what the words say.
-                scored.append((child, ref, agency, day, code, severity))
-                continue
-            if readings_out is not None and reading.rule is not None:
-                readings_out[ref] = reading
-            if reading.code is not None:
-                scored.append((child, ref, agency, day, reading.code, reading.severity))
-    return scored
 
 
 def _written_rows(
@@ -306,7 +267,7 @@ def child_scoring_events(
     written, birth = child_written_rows(
         db_session=db_session, scorer=scorer, person_id=person_id, as_of=as_of, model=model
     )
-    return scoring_events(written, birth, model, readings_out), birth
+    return scoring_events_of(written, birth, model, readings_out), birth
 
 
 def child_written_rows(
@@ -321,22 +282,6 @@ def child_written_rows(
         raise ChildNotScorable("no such child, or you have no need to know about them")
     births = children_with_birth(db_session=db_session, as_of=as_of, person_ids=[person_id])
     return _written_rows(db_session, [person_id], as_of, model), births.get(person_id)
-
-
-def scoring_events(
-    written: Sequence[WrittenRow],
-    birth: dt.date | None,
-    model: HarmModel,
-    readings_out: dict[int, EntryReading] | None = None,
-) -> list[ScoringEvent]:
-    """One child's written rows (``child_written_rows``) as the engine scores them."""
-    births = {row[0]: birth for row in written[:1]}
-    return [
-        ScoringEvent(ref=ref, agency=agency, day=day, code=code, severity=severity)
-        for _child, ref, agency, day, code, severity in read_written_rows(
-            written, births, model, readings_out
-        )
-    ]
 
 
 def involved_through_alerts(subject: AuthSubject, now: dt.datetime) -> Select[int]:

@@ -27,7 +27,7 @@ from fullpicture.core.database import utc_now
 from fullpicture.harm import repository
 from fullpicture.harm.batch import BatchResult, score_population_duckdb
 from fullpicture.harm.engine import ChildAssessment, Ref, ScoringEvent, assess_child
-from fullpicture.harm.entry_reading import EntryReading
+from fullpicture.harm.entry_reading import EntryReading, WrittenRow, scoring_events_of
 from fullpicture.harm.harm_model import HarmModel, default_harm_model
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.schemas import AlertRead
@@ -226,7 +226,7 @@ class _AssessmentInputs:
     model: str
     taxonomy: str
     default_taxonomy: str
-    written: tuple[repository.WrittenRow, ...]
+    written: tuple[WrittenRow, ...]
 
 
 class _Assessments:
@@ -324,7 +324,7 @@ def assess_one_child(
     stored = ASSESSMENTS.get(inputs)
     if stored is None:
         readings: dict[int, EntryReading] = {}
-        events = repository.scoring_events(written, birth, model, readings)
+        events = scoring_events_of(written, birth, model, readings)
         stored = (_assess(events, birth, as_of, model, taxonomy), readings)
         ASSESSMENTS.put(inputs, *stored)
     if readings_out is not None:
