@@ -97,3 +97,19 @@ def test_budgeted_blocking_scores_pairs_whose_names_sound_alike_and_nothing_else
         prepared, model=model, minimum_match_weight=-1000, extra_blocking=extra
     )
     assert ("a:1", "b:1") in set(scored.select("unique_id_l", "unique_id_r").iter_rows())
+
+
+def test_a_record_with_one_name_matches_the_other_holding_it_in_the_other_field(
+    model: dict[str, Any],
+) -> None:
+    """ "Dreckow Toby" and "Toby" with no family name: a missing family name made the swap
+    test unknown (NULL), so the pair fell to "nothing agrees" on the given name."""
+    left = _prepared(
+        _record("a:1", "2515", "7 garrard street", given_name="Dreckow", family_name="Toby")
+    )
+    right = _prepared(
+        _record("b:1", "2515", "29 garrard street", given_name="Toby", family_name=None)
+    )
+    scored = engine.score_pair(left, right, model=model)
+    labels = {value: label for value, label, _w in engine.level_weights(model)["given_name"]}
+    assert labels[scored["gamma_given_name"]] == "swapped, the other name spelled differently"

@@ -69,9 +69,12 @@ def _names_swapped() -> cll.CustomLevel:
 def _names_swapped_one_side() -> cll.CustomLevel:
     """Swapped, and the other name mistyped or changed too: one record's given name is the
     other's family name."""
+    # IS DISTINCT FROM: a record holding one name only ("toby", no family name) still counts
+    # when the other record holds it in the other field ("dreckow toby").
     return cll.CustomLevel(
         "(given_name_l = family_name_r OR family_name_l = given_name_r) "
-        "AND given_name_l <> family_name_l AND given_name_r <> family_name_r",
+        "AND given_name_l IS DISTINCT FROM family_name_l "
+        "AND given_name_r IS DISTINCT FROM family_name_r",
         label_for_charts="swapped, the other name spelled differently",
     )
 
