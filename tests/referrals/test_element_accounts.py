@@ -1,5 +1,5 @@
 """Issue 17, partial as a first-class judgement: a mention of an element is not a full account.
-Each test fails without the rule change it names (referral_standard.yaml 2026.12.3-2026.12.4,
+Each test fails without the rule change it names (referral_standard.yaml 2026.12.3-2026.12.5,
 language_cues.yaml 2026.12.2, the ``a&b`` same-sentence condition in checker.py)."""
 
 from __future__ import annotations
@@ -182,3 +182,15 @@ def test_a_source_mixed_with_talk_no_one_owns_is_partial() -> None:
     finding = check_referral_text(text, referral_date=DAY).elements["R6"]
     assert finding.status == "partial"
     assert "no source" in (finding.question or "")
+
+
+# -- R10: the referrer asked ----------------------------------------------------------------------
+
+
+def test_an_adult_factors_section_or_a_routine_enquiry_is_the_referrer_asking() -> None:
+    section = "Adult factors: mother had low mood at the six-week check and is on sertraline."
+    assert _status(section, "R10") == "present"
+    enquiry = "DA routine enquiry: mother said he has never hit her."
+    assert _status(enquiry, "R10") == "present"
+    # One factor in passing, with no asking, is still one factor of four.
+    assert _status("Mother had low mood after the birth.", "R10") == "partial"
