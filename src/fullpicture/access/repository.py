@@ -387,11 +387,13 @@ def readable_person(
     db_session: Session, *, reader: Reader, public_id: str, now: dt.datetime
 ) -> Person | None:
     """The person with this public id, if the reader may see them (an audited system job: any)."""
-    statement = select(Person).where(Person.public_id == public_id)
-    if not isinstance(reader, SystemPrincipal):
-        readable = readable_person_ids(reader, now).subquery("readable_person")
-        statement = statement.where(Person.id.in_(select(readable.c.person_id)))
-    return db_session.scalars(statement).first()
+    person = db_session.scalars(select(Person).where(Person.public_id == public_id)).first()
+    # Asked of the one id (``can_read_person``), the rule's every branch is an index lookup;
+    # joined to the public id, PostgreSQL built the reader's whole readable set first (8,000
+    # children for a front door, 35-60 ms a check, two checks a child's page).
+    if person is None or can_read_person(db_session, subject=reader, person_id=person.id, now=now):
+        return person
+    return None
 
 
 def person_id_by_public_id(db_session: Session, public_id: str) -> int | None:
