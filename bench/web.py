@@ -248,7 +248,8 @@ def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[st
             ),
             actor="bench",
         )
-        return {"child": people[0].public_id, "children": children}
+        events = args.entries + per_child * args.background_children
+        return {"child": people[0].public_id, "children": children, "events": events}
 
 
 def _reused(engine: Engine) -> dict[str, Any]:
@@ -266,7 +267,8 @@ def _reused(engine: Engine) -> dict[str, Any]:
             .limit(1)
         )
         children = session.scalar(select(func.count()).select_from(Person))
-    return {"child": child, "children": children, "password": password}
+        events = session.scalar(select(func.count()).select_from(Event))
+    return {"child": child, "children": children, "events": events, "password": password}
 
 
 def _load_average() -> list[str] | None:
@@ -365,7 +367,9 @@ def main() -> None:
             "backend": engine.dialect.name,
             "entries_on_child_page": args.entries,
             "table_rows_rendered": shown,
-            "background_events": args.background_events,
+            # A reused database says what it holds; the arguments did not build it.
+            "background_events": None if args.reuse else args.background_events,
+            "events": built.get("events"),
             "children": built["children"],
             "requests_each": args.requests,
             "build_seconds": None if args.reuse else round(build_seconds, 1),
