@@ -101,8 +101,10 @@ class TokenSequences:
     def find(
         self, lower: Sequence[str], alpha: Sequence[bool], number: Sequence[bool]
     ) -> list[tuple[str, int, int]]:
-        """(key, first token, end token) of every match."""
+        """(key, first token, end token) of every match; a pattern's matches do not overlap
+        (leftmost first, as a regex scans), so "a a few" is one unquantified amount, not two."""
         found: list[tuple[str, int, int]] = []
+        ends: dict[str, int] = {}
         by_first, by_pair = self._by_first, self._by_pair
         n = len(lower)
         for i, word in enumerate(lower):
@@ -116,9 +118,12 @@ class TokenSequences:
             for key, steps in candidates:
                 if (steps[0].alpha and not alpha[i]) or (steps[0].number and not number[i]):
                     continue
+                if i < ends.get(key, 0):
+                    continue
                 end = _longest(steps, lower, alpha, number, i + 1, n)
                 if end is not None:
                     found.append((key, i, end))
+                    ends[key] = end
         return found
 
 
