@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement
+
 from fullpicture.access.models import Role, UserAccount
 from fullpicture.access.roles import Scope, role_book
+
+#: The moment a need-to-know rule is judged at: a time, or the SQL parameter standing for one
+#: in a statement built once and given its moment at each use (``access.repository``). Code
+#: given a ``Moment`` may only compare columns with it in SQL.
+Moment = dt.datetime | ColumnElement[dt.datetime]
 
 
 class AuthMethod(enum.StrEnum):

@@ -70,15 +70,22 @@ def child_chronology(
     """Needs ``children:read`` and a need to know the child; the read is audited. Shows every
     agency's entries to roles holding ``chronology:all_agencies`` (or under break-glass),
     otherwise the caller's agency's own plus what was shared with it, and counts the rest."""
+    # One moment for the whole read: the child is opened and the entries chosen under the
+    # same need-to-know rule, which is then built once (access.repository).
+    now = utc_now()
     person = access_service.open_person(
-        db_session=session, subject=subject, person_public_id=person_id, purpose="chronology"
+        db_session=session,
+        subject=subject,
+        person_public_id=person_id,
+        purpose="chronology",
+        now=now,
     )
     chronology = repository.child_chronology(
         db_session=session,
         person_id=person.id,
         agency_code=agency,
         model=rules,
-        viewer=repository.Viewer(subject, utc_now()),
+        viewer=repository.Viewer(subject, now),
     )
     return _render(chronology, export, f"Chronology of child {person.public_id}")
 

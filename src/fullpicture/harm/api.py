@@ -62,8 +62,15 @@ def child_harm(
     """Needs ``children:read`` and a need to know the child; the read is audited. The score
     is computed on the whole record; the evidence shown is what the caller may see
     (``chronology.visibility.event_visibility``), and ``held_elsewhere`` counts the rest."""
+    # One moment for the whole read: opening the child, scoring it and sorting its evidence
+    # apply the same need-to-know rule, which is then built once (access.repository).
+    now = utc_now()
     person = access_service.open_person(
-        db_session=session, subject=subject, person_public_id=person_id, purpose="harm score"
+        db_session=session,
+        subject=subject,
+        person_public_id=person_id,
+        purpose="harm score",
+        now=now,
     )
     day = as_of or dt.date.today()
     readings: dict[int, EntryReading] = {}
@@ -74,6 +81,7 @@ def child_harm(
             person_id=person.id,
             as_of=day,
             readings_out=readings,
+            now=now,
         )
     except service.HarmNotComputable as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
@@ -83,7 +91,7 @@ def child_harm(
     evidence = service.visible_evidence(
         db_session=session,
         subject=subject,
-        now=utc_now(),
+        now=now,
         person_id=person.id,
         refs=[r for c in incidents for r in c.refs],
     )
@@ -113,18 +121,22 @@ def child_harm(
         alerts=[_raised(a, evidence) for a in assessment.alerts],
         model_version=model.version,
         held_elsewhere=evidence.held_elsewhere,
-        entries_read=_entries_read(session, subject, person.id, readings),
+        entries_read=_entries_read(session, subject, person.id, readings, now),
     )
 
 
 def _entries_read(
-    session: Session, subject: AuthSubject, person_id: int, readings: dict[int, EntryReading]
+    session: Session,
+    subject: AuthSubject,
+    person_id: int,
+    readings: dict[int, EntryReading],
+    now: dt.datetime,
 ) -> list[EntryReadingRead]:
     """The readings of the entries the caller may see; the words of others are never shown."""
     if not readings:
         return []
     visible = service.visible_evidence(
-        db_session=session, subject=subject, now=utc_now(), person_id=person_id, refs=readings
+        db_session=session, subject=subject, now=now, person_id=person_id, refs=readings
     )
     return [
         EntryReadingRead(

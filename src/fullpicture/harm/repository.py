@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, exists, false, func, literal, select, union
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access import repository as access_repository
-from fullpicture.access.subject import AuthSubject, Reader
+from fullpicture.access.subject import AuthSubject, Moment, Reader
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.core.database import utc_now
@@ -271,20 +271,26 @@ def child_scoring_events(
 
 
 def child_written_rows(
-    *, db_session: Session, scorer: Reader, person_id: int, as_of: dt.date, model: HarmModel
+    *,
+    db_session: Session,
+    scorer: Reader,
+    person_id: int,
+    as_of: dt.date,
+    model: HarmModel,
+    now: dt.datetime | None = None,
 ) -> tuple[list[WrittenRow], dt.date | None]:
     """Everything one child's score is computed from, as the tables hold it: the written
     scoring entries up to ``as_of`` (in date order) and the date of birth. The access rule is
-    ``child_scoring_events``'s."""
+    ``child_scoring_events``'s, judged at ``now`` (default: now)."""
     if not access_repository.can_read_person(
-        db_session, subject=scorer, person_id=person_id, now=utc_now()
+        db_session, subject=scorer, person_id=person_id, now=now or utc_now()
     ):
         raise ChildNotScorable("no such child, or you have no need to know about them")
     births = children_with_birth(db_session=db_session, as_of=as_of, person_ids=[person_id])
     return _written_rows(db_session, [person_id], as_of, model), births.get(person_id)
 
 
-def involved_through_alerts(subject: AuthSubject, now: dt.datetime) -> Select[int]:
+def involved_through_alerts(subject: AuthSubject, now: Moment) -> Select[int]:
     """Children with an alert routed to the subject's agency (registered with the need-to-know
     rule): only the agency an alert is routed to may decide on it, and it cannot decide about
     a child it may not see. Routing falls back to the children's social care front door when

@@ -298,10 +298,12 @@ def assess_one_child(
     model: HarmModel | None = None,
     taxonomy: Taxonomy | None = None,
     readings_out: dict[int, EntryReading] | None = None,
+    now: dt.datetime | None = None,
 ) -> ChildAssessment:
     """The incremental path: one child's score, explanation and alerts from their record read
     fresh; how each entry's words were read goes into ``readings_out`` (by entry id) when one
-    is given. Scored again only when an input changed (``ASSESSMENTS``).
+    is given. Scored again only when an input changed (``ASSESSMENTS``). ``now`` is the moment
+    the scorer's need to know is judged at (default: now).
 
     Raises ``HarmNotComputable`` for a day outside ``check_scoring_day``'s range, or a record
     the engine cannot compute with (an entry stored before imports checked dates)."""
@@ -309,7 +311,12 @@ def assess_one_child(
     model = model or default_harm_model()
     taxonomy = taxonomy or default_taxonomy()
     written, birth = repository.child_written_rows(
-        db_session=db_session, scorer=scorer, person_id=person_id, as_of=as_of, model=model
+        db_session=db_session,
+        scorer=scorer,
+        person_id=person_id,
+        as_of=as_of,
+        model=model,
+        now=now,
     )
     inputs = _AssessmentInputs(
         person_id=person_id,

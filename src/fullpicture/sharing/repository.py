@@ -17,14 +17,14 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.repository import sees_all_agencies
-from fullpicture.access.subject import AuthSubject
+from fullpicture.access.subject import AuthSubject, Moment
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event
 from fullpicture.chronology.visibility import event_visibility
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
 
 
-def shared_entries_for(subject: AuthSubject, now: dt.datetime) -> Select[int, int]:
+def shared_entries_for(subject: AuthSubject, now: Moment) -> Select[int, int]:
     """(person_id, event_id) of every entry shared with the subject's agency by ``now``."""
     if subject.agency_id is None:
         return select(SharingDecision.person_id, SharedEntry.event_id).where(false())

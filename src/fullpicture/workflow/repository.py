@@ -4,13 +4,12 @@ child's open case, or having opened it, is involved with the child (registered t
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from fullpicture.access.subject import AuthSubject
+from fullpicture.access.subject import AuthSubject, Moment
 from fullpicture.workflow.models import Case, LeadPractitionerAssignment
 
 
@@ -21,7 +20,7 @@ def current_leads() -> Select[int, int]:
     ).group_by(LeadPractitionerAssignment.case_id)
 
 
-def involved_through_cases(subject: AuthSubject, now: dt.datetime) -> Select[int]:
+def involved_through_cases(subject: AuthSubject, now: Moment) -> Select[int]:
     """People with an open case the subject's agency opened or currently leads."""
     if subject.agency_id is None:
         return select(Case.person_id).where(false())
