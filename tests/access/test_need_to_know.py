@@ -214,6 +214,43 @@ class TestBreakGlass:
             db_session, subject=doctor, person_id=person.id, now=now + dt.timedelta(minutes=31)
         )
 
+    def test_the_kept_statement_is_judged_at_each_reads_own_moment(
+        self, db_session: Session
+    ) -> None:
+        # The need-to-know statement is built once per subject and reused with each read's
+        # moment (access.repository._involved_person_ids): the same subject, asking at
+        # moments inside, after and again inside a grant's window, gets each moment's answer.
+        hospital, school = (
+            make_agency(db_session, kind=AgencyKind.HOSPITAL),
+            make_agency(db_session),
+        )
+        person = make_person(db_session, held_by=[school])
+        make_user(db_session, role=Role.DESIGNATED_LEAD, agency=school)
+        doctor = subject_of(make_user(db_session, agency=hospital))
+        now = utc_now()
+        access_service.break_glass(
+            db_session=db_session,
+            subject=doctor,
+            request=BreakGlassRequest(
+                person_id=person.public_id, reason="Child in ED, need known carers", minutes=30
+            ),
+            now=now,
+        )
+        answers = [
+            access_repository.can_read_person(
+                db_session, subject=doctor, person_id=person.id, now=now + dt.timedelta(minutes=m)
+            )
+            for m in (-1, 10, 31, 10, 60, 29)
+        ]
+        assert answers == [False, True, False, True, False, True]
+        early, late = now - dt.timedelta(days=1), now + dt.timedelta(days=1)
+        first = access_repository.readable_person_ids(doctor, early)
+        second = access_repository.readable_person_ids(doctor, late)
+        assert str(first) == str(second)
+        assert access_repository.NEED_TO_KNOW_MOMENT in first.compile().params
+        assert first.compile().params[access_repository.NEED_TO_KNOW_MOMENT] == early
+        assert second.compile().params[access_repository.NEED_TO_KNOW_MOMENT] == late
+
     @pytest.mark.parametrize("reason", ["", "   ", "because"])
     def test_a_reason_is_required(self, db_session: Session, reason: str) -> None:
         person = make_person(db_session, held_by=[make_agency(db_session)])
