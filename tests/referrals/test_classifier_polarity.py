@@ -169,6 +169,8 @@ def test_every_taxonomy_concern_code_with_cues_is_covered() -> None:
         ("Attendance 96 % this term.", "EDU-ATT"),
         ("Attendance is 96 per cent.", "EDU-ATT"),
         ("Domestic abuse - none. Substance misuse: N/A.", "DOM-ABU"),
+        ("Domestic abuse? No. Substance misuse? None.", "DOM-ABU"),
+        ("Substance misuse? Nil.", "PAR-SUB"),
         ("Strengths: dad's drinking has stopped and is no longer a concern.", "PAR-SUB"),
         ("Attendance 100% this term, good friendships.", "EDU-ATT"),
         ("Good attendance and punctuality.", "EDU-ATT"),
@@ -237,3 +239,10 @@ def test_positive_mentions_say_which_words_made_them_positive() -> None:
     assert mentions["PHY-INJ"].positive is not None
     assert mentions["PHY-INJ"].positive.text == "healing well"
     assert not classify_concerns(text)
+
+
+def test_a_form_question_answered_yes_or_with_words_of_its_own_stays_a_concern() -> None:
+    """The answer is read with its question only when it is a bare answer: "No explanation
+    given" after a question is a sentence of its own, and a cue never reads across sentences."""
+    assert "DOM-ABU" in _codes("Domestic abuse? Yes.")
+    assert "DOM-ABU" in _codes("Was there domestic abuse? No explanation was given for it.")

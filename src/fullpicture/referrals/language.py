@@ -162,6 +162,7 @@ class LanguageEngine:
             [(lower_pattern(d.regex), d.label) for d in language.date_regexes]
         )
         self._terminators = {t.lower() for t in language.scope_terminators}
+        self._question_answers = frozenset(a.lower() for a in language.question_answers)
         # Words after an answer "no" that keep it a denial: the second words of the "no …"
         # negation triggers ("no known", "no evidence of") and a few of a form's own.
         self._denial_after_no = {
@@ -277,7 +278,7 @@ class LanguageEngine:
     ) -> TextAnalysis:
         """Run every matcher over ``text`` once and resolve polarity, speakers and dates."""
         doc = self.nlp(text)
-        tokens = _Tokens.of(doc)
+        tokens = _Tokens.of(doc, self._question_answers)
         names = self._child_names(text, child_names, referral_date)
         quote_spans = [(m.start(), m.end()) for m in _QUOTE_RE.finditer(text)]  # marks included
         quote_ranges = [tokens.token_range(start, end) for start, end in quote_spans]
@@ -314,6 +315,8 @@ class LanguageEngine:
         by_sentence: dict[str, dict[int, list[tuple[int, int]]]] = {}
         for kind, trigger_spans in triggers.items():
             for t_start, t_end in trigger_spans:
+                if tokens.sent[t_end - 1] != tokens.sent[t_start]:
+                    continue  # a cue never reads across sentences ("…abuse? No explanation")
                 by_sentence.setdefault(kind, {}).setdefault(tokens.sent[t_start], []).append(
                     (t_start, t_end)
                 )
@@ -686,7 +689,7 @@ class _Tokens:
     word_count: int
 
     @classmethod
-    def of(cls, doc: Doc) -> _Tokens:
+    def of(cls, doc: Doc, question_answers: frozenset[str] = frozenset()) -> _Tokens:
         # One array copy instead of a Token object per attribute read (several times faster).
         # Whole columns are converted in numpy, not row by row in Python.
         columns = doc.to_array([ORTH, LOWER, IS_PUNCT, IS_ALPHA, LIKE_NUM, IDX, SENT_START])
@@ -713,6 +716,19 @@ class _Tokens:
                 and (mark + 1 >= len(text) or idx[mark] + 1 == idx[mark + 1])
             ):
                 starts[n] = mark
+        # A question answered in a sentence of its own ("Domestic abuse? No.") is one sentence,
+        # so the answer's polarity reaches what was asked about.
+        if question_answers:
+            kept = [starts[0]]
+            for n in range(1, len(starts)):
+                end = starts[n + 1] if n + 1 < len(starts) else len(text)
+                answer = " ".join(
+                    lower[i] for i in range(starts[n], end) if lower[i] not in {".", "!"}
+                )
+                if text[starts[n] - 1] == "?" and answer in question_answers:
+                    continue
+                kept.append(starts[n])
+            starts = kept
         ends = [*starts[1:], len(text)]
         sent = [0] * len(text)
         bounds: list[tuple[int, int]] = []

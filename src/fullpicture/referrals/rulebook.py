@@ -475,6 +475,7 @@ class LanguageCues(BaseModel):
     speech_clause_breaks: tuple[str, ...]
     not_names: tuple[str, ...]
     denial_after_no: tuple[str, ...]
+    question_answers: tuple[str, ...] = ()
     date_regexes: tuple[DateRegex, ...]
     entity_patterns: tuple[dict[str, Any], ...]
 
