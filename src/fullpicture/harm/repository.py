@@ -16,7 +16,7 @@ from itertools import groupby
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, and_, exists, false, func, literal, select, union
+from sqlalchemy import Select, and_, false, func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.access import repository as access_repository
@@ -37,7 +37,12 @@ from fullpicture.harm.harm_model import HarmModel
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.childhood import adults_born_by, date_of_birth_from_records
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
-from fullpicture.people.repository import current_links, link_is_current, membership_covers
+from fullpicture.people.repository import (
+    current_links,
+    link_is_current,
+    membership_covers,
+    record_is_latest_version,
+)
 
 EVENTS_SCHEMA = pa.schema(
     [
@@ -69,7 +74,6 @@ def children_with_birth(
     """Children as of a day: under 18 by the date of birth their linked records give
     (``people.childhood.date_of_birth_from_records``), or a household's child; with that date
     where known."""
-    later = aliased(SourceRecord, name="later_record")
     births = (
         select(
             PersonRecordLink.person_id,
@@ -88,13 +92,7 @@ def children_with_birth(
         .where(
             link_is_current(),
             SourceRecord.date_of_birth.is_not(None),
-            ~exists(
-                select(literal(1)).where(
-                    later.agency_id == SourceRecord.agency_id,
-                    later.record_ref == SourceRecord.record_ref,
-                    later.version > SourceRecord.version,
-                )
-            ),
+            record_is_latest_version(),
         )
         .group_by(PersonRecordLink.person_id, SourceRecord.date_of_birth)
         .order_by(PersonRecordLink.person_id)

@@ -10,14 +10,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, exists, literal, or_, select
+from sqlalchemy.orm import aliased
 
-from fullpicture.people.models import PersonRecordLink
+from fullpicture.people.models import PersonRecordLink, SourceRecord
 
 
 def link_is_current() -> ColumnElement[bool]:
     """The condition that a ``PersonRecordLink`` row is the record's current link."""
     return PersonRecordLink.ended_at.is_(None)
+
+
+def record_is_latest_version() -> ColumnElement[bool]:
+    """The condition that the outer ``SourceRecord`` row is its record's latest version: no
+    later version exists, asked through the (agency, ref, version) index. A grouped maximum
+    over every record in the table cost more than the rest of a search together at 40,000
+    records (issue 14)."""
+    later = aliased(SourceRecord, name="later_record")
+    return ~exists(
+        select(literal(1)).where(
+            later.agency_id == SourceRecord.agency_id,
+            later.record_ref == SourceRecord.record_ref,
+            later.version > SourceRecord.version,
+        )
+    )
 
 
 def current_links(*, agency_id: Any, record_ref: Any) -> ColumnElement[bool]:
