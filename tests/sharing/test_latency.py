@@ -10,12 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
+from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import AgencyKind
+from fullpicture.people.models import Person
 from fullpicture.sharing import latency, service
 from tests.access.principals import (
     authorise_client,
     link_record,
     make_agency,
+    make_event,
     make_user,
     subject_of,
 )
@@ -146,3 +149,78 @@ def test_the_route_is_refused_to_other_agencies_and_roles_without_the_scope(
     assert response.status_code == expected, response.text
     if expected != 200:
         assert world.school_events[0].event_ref not in response.text
+
+
+def _tied_world(db_session: Session) -> tuple[Scenario, list[AuthSubject]]:
+    """``_world`` with entries from every agency on shared dates (ties on the date the page
+    orders by), a corrected entry, one below the threshold, and a front door working with the
+    child: (the world, a reader of each kind)."""
+    from sqlalchemy import select
+
+    from fullpicture.chronology.models import Event, EventParticipant, ParticipantRole
+    from fullpicture.people.models import SourceRecord
+
+    world = _world(db_session)
+    records = {
+        r.agency_id: r
+        for r in db_session.scalars(
+            select(SourceRecord).where(SourceRecord.record_ref.in_(["S1", "G1", "P1"]))
+        )
+        if r.agency_id in {world.school.id, world.gp.id, world.police.id}
+    }
+    for day, agency, code in [
+        (dt.date(2026, 3, 3), world.gp, "PHY-INJ"),
+        (dt.date(2026, 3, 3), world.police, "DOM-ABU"),
+        (dt.date(2026, 3, 3), world.school, "PHY-INJ"),
+        (dt.date(2026, 2, 1), world.gp, "PHY-INJ"),
+        (dt.date(2026, 3, 9), world.gp, "WNB"),  # below the threshold by default
+    ]:
+        make_event(db_session, record=records[agency.id], event_date=day, concern_code=code)
+    corrected = world.school_events[2]
+    db_session.add(
+        Event(
+            agency_id=corrected.agency_id,
+            event_ref=corrected.event_ref,
+            version=2,
+            content_hash="v2-tied",
+            event_date=dt.date(2026, 3, 3),
+            date_precision=corrected.date_precision,
+            concern_code=corrected.concern_code,
+            summary="corrected date",
+            information_type=corrected.information_type,
+            recorded_by="test",
+            participants=[EventParticipant(record_ref="S1", role=ParticipantRole.SUBJECT)],
+        )
+    )
+    csc = make_agency(db_session, "csc-tied", AgencyKind.CHILDRENS_SOCIAL_CARE)
+    link_record(db_session, person=world.child, agency=csc, record_ref="C1")
+    mash = make_user(db_session, role=Role.FRONT_DOOR, agency=csc)
+    db_session.flush()
+    readers = [subject_of(user) for user in (world.teacher, world.gp_doctor, world.officer, mash)]
+    return world, readers
+
+
+@pytest.mark.parametrize("latest", [1, 2, 4, 10, 50])
+def test_the_child_pages_unshared_entries_are_the_full_lists_latest(
+    db_session: Session, latest: int
+) -> None:
+    """What the child's page lists (counted and cut in SQL) is what it listed when it sorted
+    every reader's unshared rows by date itself: the same total, rows, order and note."""
+    world, readers = _tied_world(db_session)
+    person = db_session.get(Person, world.child.id)
+    assert person is not None
+    totals = []
+    for reader in readers:
+        full = service.sharing_latency_of(db_session=db_session, subject=reader, person=person)
+        page = service.unshared_entries_of(
+            db_session=db_session, subject=reader, person=person, latest=latest
+        )
+        expected = sorted(full.unshared, key=lambda r: r.event_date, reverse=True)[:latest]
+        assert page.total == len(full.unshared)
+        assert page.latest == expected
+        assert page.note == full.note
+        totals.append(page.total)
+    # The school: its 3 significant entries (one corrected) each to the GP, the police and the
+    # front door, less the one the GP received; the GP and the police their 2 each to the other
+    # three; the front door every agency's pairs.
+    assert totals == [8, 6, 6, 20]

@@ -379,3 +379,143 @@ def days_to_receipt(
         .group_by(entries.c.agency_id, working.c.agency_id, days)
     )
     return [(a, b, d, n) for a, b, d, n in db_session.execute(query)]
+
+
+@dataclass(frozen=True)
+class UnsharedPairs:
+    """How many (significant entry, other agency working with the child) pairs of one child are
+    unshared, and the latest of them by the entry's date."""
+
+    total: int
+    latest: list[EntrySharing]
+
+
+def _unshared_latest_order(rows: Iterable[EntrySharing]) -> list[EntrySharing]:
+    """Newest entry date first; within a date, ``entry_sharing``'s own order (first recorded,
+    then ref, then receiving agency), as the child's page has always listed them."""
+    ordered = sorted(rows, key=lambda r: (r.recorded_on, r.event_ref, r.to_agency_code))
+    return sorted(ordered, key=lambda r: r.event_date, reverse=True)
+
+
+def unshared_of_child(
+    db_session: Session,
+    *,
+    person_id: int,
+    latest: int,
+    from_agency_id: int | None = None,
+    rules: LatencyRules | None = None,
+) -> UnsharedPairs:
+    """``unshared(entry_sharing(person_ids=[person_id]))`` counted in SQL, with only the
+    ``latest`` newest (by entry date) built: a long record pairs thousands of entries with
+    every agency, and a page lists ten. ``from_agency_id`` keeps one recording agency's entries
+    (what a partner agency may be told); None keeps every agency's (the pooled view)."""
+    rules = rules or latency_rules()
+    versions = aliased(Event, name="other_version")
+    same_entry = and_(versions.agency_id == Event.agency_id, versions.event_ref == Event.event_ref)
+    entries = (
+        select(
+            Event.id.label("event_id"),
+            Event.agency_id.label("from_agency_id"),
+            Event.event_ref.label("event_ref"),
+            Event.concern_code.label("concern_code"),
+            effective_severity().label("severity"),
+            Event.event_date.label("event_date"),
+        )
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .join(
+            PersonRecordLink,
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
+        )
+        .where(
+            PersonRecordLink.person_id == person_id,
+            Event.version == select(func.max(versions.version)).where(same_entry).scalar_subquery(),
+            is_significant(rules),
+        )
+        .distinct()
+    )
+    if from_agency_id is not None:
+        entries = entries.where(Event.agency_id == from_agency_id)
+    entry = entries.subquery("significant_entry")
+    working = (
+        select(PersonRecordLink.agency_id.label("to_agency_id"))
+        .where(PersonRecordLink.person_id == person_id, link_is_current())
+        .distinct()
+        .subquery("working_agency")
+    )
+    shared = aliased(Event, name="shared_version")
+    received = (
+        select(literal(1))
+        .select_from(SharingDecision)
+        .join(SharedEntry, SharedEntry.decision_id == SharingDecision.id)
+        .join(shared, shared.id == SharedEntry.event_id)
+        .where(
+            SharingDecision.person_id == person_id,
+            SharingDecision.outcome == SharingOutcome.SHARED,
+            SharingDecision.shared_at.is_not(None),
+            SharingDecision.to_agency_id == working.c.to_agency_id,
+            shared.agency_id == entry.c.from_agency_id,
+            shared.event_ref == entry.c.event_ref,
+        )
+    )
+    # Read once (a CTE) for the count, the date of the n-th newest and the rows from it on.
+    pairs = (
+        select(entry, working.c.to_agency_id)
+        .join(working, working.c.to_agency_id != entry.c.from_agency_id)
+        .where(~received.exists())
+        .cte("unshared_pair")
+    )
+    nth_newest = (
+        select(pairs.c.event_date)
+        .order_by(pairs.c.event_date.desc())
+        .limit(1)
+        .offset(max(latest, 1) - 1)
+        .scalar_subquery()
+    )
+    same_pair_entry = and_(
+        versions.agency_id == pairs.c.from_agency_id, versions.event_ref == pairs.c.event_ref
+    )
+    # Every row dated on or after the n-th newest date, ties included: the order within a
+    # date is settled here, on agency codes and refs as Python compares them.
+    rows = db_session.execute(
+        select(
+            pairs,
+            select(func.count()).select_from(pairs).scalar_subquery().label("total"),
+            select(func.min(versions.date_recorded)).where(same_pair_entry).scalar_subquery(),
+            select(func.min(versions.recorded_at)).where(same_pair_entry).scalar_subquery(),
+        ).where(or_(nth_newest.is_(None), pairs.c.event_date >= nth_newest))
+    ).all()
+    if not rows or latest < 1:
+        return UnsharedPairs(total=int(rows[0].total) if rows else 0, latest=[])
+    codes = dict(
+        (agency_id, code) for agency_id, code in db_session.execute(select(Agency.id, Agency.code))
+    )
+    found = [
+        EntrySharing(
+            person_id=person_id,
+            event_id=event_id,
+            event_ref=ref,
+            concern_code=code,
+            severity=int(severity),
+            event_date=day,
+            from_agency_id=from_agency,
+            from_agency_code=codes[from_agency],
+            recorded_on=date_recorded or recorded_at.date(),
+            to_agency_id=to_agency,
+            to_agency_code=codes[to_agency],
+            received_on=None,
+            decision_id=None,
+        )
+        for (
+            event_id,
+            from_agency,
+            ref,
+            code,
+            severity,
+            day,
+            to_agency,
+            _total,
+            date_recorded,
+            recorded_at,
+        ) in rows
+    ]
+    return UnsharedPairs(total=int(rows[0].total), latest=_unshared_latest_order(found)[:latest])

@@ -109,6 +109,15 @@ class EntrySharingRead(BaseModel):
     decision_id: str | None
 
 
+class UnsharedEntries(BaseModel):
+    """A child's significant entries not yet received by another agency working with the child,
+    as the reader may see them: how many (entry, agency) pairs, and the latest few."""
+
+    total: int
+    latest: list[EntrySharingRead] = Field(description="newest entry date first")
+    note: str | None = None
+
+
 class ChildSharingLatency(BaseModel):
     child_id: str
     significant_severity: int

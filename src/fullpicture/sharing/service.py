@@ -40,6 +40,7 @@ from fullpicture.sharing.schemas import (
     SharedEntryRead,
     SharingDecisionCreate,
     SharingDecisionRead,
+    UnsharedEntries,
 )
 
 DUTY_TO_SHARE = "ca2004_s16LA"
@@ -391,6 +392,44 @@ HIDDEN_AGENCIES_NOTE = (
 )
 
 
+def _read(row: latency.EntrySharing, *, name_recipient: bool) -> EntrySharingRead:
+    return EntrySharingRead(
+        event_ref=row.event_ref,
+        from_agency_code=row.from_agency_code,
+        concern_code=row.concern_code,
+        severity=row.severity,
+        event_date=row.event_date,
+        recorded_on=row.recorded_on,
+        to_agency_code=row.to_agency_code if name_recipient else None,
+        received_on=row.received_on,
+        days=row.days,
+        decision_id=row.decision_id,
+    )
+
+
+def unshared_entries_of(
+    *, db_session: Session, subject: AuthSubject, person: Person, latest: int
+) -> UnsharedEntries:
+    """``sharing_latency_of(...).unshared`` counted, and only the ``latest`` newest built, for
+    a child the caller has already opened (and audited). The reader's rule is applied in the
+    query: the pooled view sees every agency's entries; a partner agency its own entries only,
+    without the names of the agencies that have not received them."""
+    pooled = access_repository.sees_all_agencies(subject)
+    if not pooled and subject.agency_id is None:
+        return UnsharedEntries(total=0, latest=[])
+    pairs = latency.unshared_of_child(
+        db_session,
+        person_id=person.id,
+        latest=latest,
+        from_agency_id=None if pooled else subject.agency_id,
+    )
+    return UnsharedEntries(
+        total=pairs.total,
+        latest=[_read(row, name_recipient=pooled) for row in pairs.latest],
+        note=HIDDEN_AGENCIES_NOTE if pairs.total and not pooled else None,
+    )
+
+
 def child_sharing_latency(
     *,
     db_session: Session,
@@ -430,20 +469,7 @@ def sharing_latency_of(
             continue
         name_recipient = pooled or row.received_on is not None
         hidden = hidden or not name_recipient
-        shown.append(
-            EntrySharingRead(
-                event_ref=row.event_ref,
-                from_agency_code=row.from_agency_code,
-                concern_code=row.concern_code,
-                severity=row.severity,
-                event_date=row.event_date,
-                recorded_on=row.recorded_on,
-                to_agency_code=row.to_agency_code if name_recipient else None,
-                received_on=row.received_on,
-                days=row.days,
-                decision_id=row.decision_id,
-            )
-        )
+        shown.append(_read(row, name_recipient=name_recipient))
     return ChildSharingLatency(
         child_id=person.public_id,
         significant_severity=latency.latency_rules().significant_severity,

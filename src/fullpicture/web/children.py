@@ -389,8 +389,8 @@ def child_page(
                     db_session, subject=subject, person_id=person.id, open_only=True
                 )
             ],
-            "sharing": sharing_service.sharing_latency_of(
-                db_session=db_session, subject=subject, person=person
+            "unshared": sharing_service.unshared_entries_of(
+                db_session=db_session, subject=subject, person=person, latest=EVIDENCE_SHOWN
             ),
         },
         subject=subject,
