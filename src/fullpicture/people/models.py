@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -189,6 +190,17 @@ class PersonRecordLink(Base):
     __table_args__ = (
         Index("ix_person_record_link_record", "agency_id", "record_ref"),
         Index("ix_person_record_link_person", "person_id"),
+        # Who a record is about now, answered from the index alone: find a child looks up the
+        # person of every matched record (hundreds for a common surname); without it
+        # PostgreSQL read every link to hash them (issue 14).
+        Index(
+            "ix_person_record_link_current_record",
+            "agency_id",
+            "record_ref",
+            "person_id",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
