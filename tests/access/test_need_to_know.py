@@ -66,6 +66,46 @@ class TestReadablePeople:
         with pytest.raises(access_service.AccessError):
             access_service.require_scopes(subject, Scope.CHILDREN_READ)
 
+    @pytest.mark.parametrize("role", [Role.PRACTITIONER, Role.SOCIAL_WORKER])
+    def test_a_kept_narrowed_statement_answers_for_each_list_of_people(
+        self, db_session: Session, role: Role
+    ) -> None:
+        # Narrowed to a list of people (people_among), the rule's statement is kept per
+        # subject and given each read's people as a value: one subject asking about different
+        # lists, in turn, gets each list's answer, and never someone not on the list.
+        school, gp = make_agency(db_session), make_agency(db_session, kind=AgencyKind.GP)
+        ours = [make_person(db_session, held_by=[school, gp]) for _ in range(3)]
+        theirs = make_person(db_session, held_by=[gp])
+        subject = subject_of(make_user(db_session, role=role, agency=school))
+        now = utc_now()
+        everyone = [p.id for p in [*ours, theirs]]
+        for asked in ([ours[0].id], [ours[1].id, theirs.id], everyone, [theirs.id], [ours[0].id]):
+            assert access_repository.readable_among(
+                db_session, subject=subject, person_ids=asked, now=now
+            ) == {pid for pid in asked if pid != theirs.id}
+            links = set(
+                db_session.execute(
+                    access_repository.readable_record_links(
+                        subject, now, only=access_repository.people_among(db_session, asked)
+                    )
+                ).tuples()
+            )
+            assert {person_id for person_id, _agency, _ref in links} == {
+                pid for pid in asked if pid != theirs.id
+            }
+            # The pooled view reads the GP's records too; everyone else their own agency's.
+            expected_agencies = {school.id, gp.id} if role == Role.SOCIAL_WORKER else {school.id}
+            assert {agency for _person, agency, _ref in links} <= expected_agencies
+            if links:
+                assert {agency for _person, agency, _ref in links} == expected_agencies
+        first = access_repository.readable_person_ids(
+            subject, now, only=access_repository.people_among(db_session, [ours[0].id])
+        )
+        second = access_repository.readable_person_ids(
+            subject, now, only=access_repository.people_among(db_session, everyone)
+        )
+        assert str(first) == str(second)
+
 
 class TestReadableRecords:
     def test_within_a_shared_child_only_own_agency_records_and_events(

@@ -88,7 +88,7 @@ def _latest_readable(
     """The readable links of these people (narrowed to them inside the rule), and the
     condition that a ``SourceRecord`` is the latest version of one of them."""
     links = access_repository.readable_record_links(
-        subject, now, only=lambda person_id: among(db_session, person_id, person_ids)
+        subject, now, only=access_repository.people_among(db_session, person_ids)
     ).subquery("readable")
     return links, and_(
         SourceRecord.agency_id == links.c.agency_id,
@@ -211,14 +211,22 @@ def child_summaries(
 @dataclass(frozen=True)
 class NamedAs:
     """How a person is named to the viewer, and which of their records the viewer may read:
-    what ``child_summaries`` would give, without building the records, for ranking many
-    people before summarising the few shown."""
+    what ``child_summaries`` would give for a list of children (name, date of birth, the
+    agencies holding records), without building the records, so many people can be ranked
+    and the few shown listed from one reading of the need-to-know rule."""
 
+    person_id: int
     public_id: str
     name: str
     date_of_birth: dt.date | None
     #: (agency_id, record_ref) of each current record the viewer may read.
     readable: frozenset[tuple[int, str]]
+    #: The names of the agencies holding those records (``ChildSummary.agencies``).
+    agency_names: frozenset[str] = frozenset()
+
+    @property
+    def agencies(self) -> list[str]:
+        return sorted(self.agency_names)
 
 
 @dataclass(frozen=True)
@@ -245,6 +253,7 @@ def named_as(
             SourceRecord.given_name,
             SourceRecord.family_name,
             SourceRecord.date_of_birth,
+            Agency.name,
         )
         .select_from(links)
         .join(SourceRecord, latest)
@@ -255,20 +264,24 @@ def named_as(
     ).all()
     public_ids: dict[int, str] = {}
     records: dict[int, dict[tuple[int, str], _NameRow]] = {}
-    for person_id, public_id, agency_id, ref, given, family, born in rows:
+    agency_names: dict[int, set[str]] = {}
+    for person_id, public_id, agency_id, ref, given, family, born, agency_name in rows:
         public_ids[person_id] = public_id
         # A record readable by two routes (own agency and shared) counts once.
         records.setdefault(person_id, {}).setdefault(
             (agency_id, ref), _NameRow(given, family, born)
         )
+        agency_names.setdefault(person_id, set()).add(agency_name)
     named: dict[int, NamedAs] = {}
     for person_id, readable in records.items():
         name, born = _name_and_birth(list(readable.values()))
         named[person_id] = NamedAs(
+            person_id=person_id,
             public_id=public_ids[person_id],
             name=name,
             date_of_birth=born,
             readable=frozenset(readable),
+            agency_names=frozenset(agency_names[person_id]),
         )
     return named
 

@@ -29,7 +29,8 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVarTuple
+from dataclasses import dataclass
+from typing import Any, TypeVar, TypeVarTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -60,7 +61,7 @@ from fullpicture.access.models import (
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject, Moment, Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
-from fullpicture.core.database import UTCDateTime, among
+from fullpicture.core.database import UTCDateTime, among_parameter, is_postgresql
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 from fullpicture.people.repository import link_is_current
 
@@ -74,9 +75,10 @@ SharedEventSource = Callable[[AuthSubject, Moment], Select[int, int]]
 #: Extra audit detail for a read of one person: what the read rested on (e.g. sharing decisions).
 ReadGroundsSource = Callable[[Session, AuthSubject, int, dt.datetime], dict[str, Any]]
 #: A condition on a person-id column narrowing a read to some people before the rule is
-#: applied, e.g. ``lambda person_id: among(db_session, person_id, candidate_ids)``.
+#: applied, e.g. ``people_among(db_session, candidate_ids)`` (which keeps the statement).
 PeopleFilter = Callable[[ColumnElement[int] | InstrumentedAttribute[int]], ColumnElement[bool]]
 _Columns = TypeVarTuple("_Columns")
+_Statement = TypeVar("_Statement", bound=Select[*tuple[Any, ...]])
 
 _involvement_sources: list[InvolvementSource] = []
 _shared_record_sources: list[SharedRecordSource] = []
@@ -242,49 +244,94 @@ def _need_to_know_links(
     return parts
 
 
-#: How many subjects' need-to-know statements are kept (one per user, token or session in
-#: use in this server process).
-_INVOLVED_STATEMENTS_KEPT = 1024
-_involved_statements: OrderedDict[tuple[Any, ...], Select[int]] = OrderedDict()
-_involved_statements_lock = threading.Lock()
+#: How many need-to-know statements are kept: one to four per user, token or session in use
+#: in this server process (the people they may see, the records they may read, each for
+#: everyone or narrowed to a list of people).
+_KEPT_STATEMENTS = 2048
+_kept_statements: OrderedDict[tuple[Any, ...], Select[*tuple[Any, ...]]] = OrderedDict()
+_kept_statements_lock = threading.Lock()
 #: The parameter standing for the moment in a kept statement.
 NEED_TO_KNOW_MOMENT = "need_to_know_moment"
+#: The parameter standing for the people a kept, narrowed statement is about.
+NEED_TO_KNOW_PEOPLE = "need_to_know_people"
+
+
+@dataclass(frozen=True)
+class AmongPeople:
+    """A ``PeopleFilter`` naming people by id through one parameter (``people_among``). A
+    statement narrowed by it is the same for every list of people, so, like the un-narrowed
+    rule, it is built once per subject and each use is given its people and moment as values.
+    Narrowing by any other condition builds the statement each time."""
+
+    person_ids: tuple[int, ...]
+    postgresql: bool
+
+    def __call__(
+        self, person_id: ColumnElement[int] | InstrumentedAttribute[int]
+    ) -> ColumnElement[bool]:
+        return among_parameter(
+            postgresql=self.postgresql, column=person_id, name=NEED_TO_KNOW_PEOPLE
+        )
+
+
+def people_among(db_session: Session, person_ids: Sequence[int]) -> AmongPeople:
+    """``only`` for a read of these people alone (``readable_record_links`` and the rest)."""
+    return AmongPeople(tuple(sorted(set(person_ids))), is_postgresql(db_session))
+
+
+def _kept(
+    kind: str,
+    subject: AuthSubject,
+    now: dt.datetime,
+    only: PeopleFilter | None,
+    build: Callable[[Moment, PeopleFilter | None], _Statement],
+) -> _Statement:
+    """``build``'s statement for this subject, built once with parameters for the moment and
+    (narrowed by ``AmongPeople``) the people, and given this read's values.
+
+    Building the need-to-know statements (unions over every registered source, with
+    subqueries) took 2.5-5 ms of CPU each, several times in one request: a fifth of an API
+    read's cost and a sixth of a search's (issue 14, bench/load_cpu.py). They depend only on
+    the subject, the registered sources and the moment and people, which the sources use only
+    as values in SQL; so each use gets a copy of the kept statement with its own values
+    (``params``: nothing shared is changed). SQLAlchemy then compiles each shape once."""
+    if only is not None and not isinstance(only, AmongPeople):
+        return build(now, only)
+    key = (
+        kind,
+        subject,
+        None if only is None else only.postgresql,
+        tuple(_involvement_sources),
+        tuple(_shared_record_sources),
+        tuple(_shared_event_sources),
+    )
+    with _kept_statements_lock:
+        built = cast("_Statement | None", _kept_statements.get(key))
+        if built is not None:
+            _kept_statements.move_to_end(key)
+    if built is None:
+        built = build(bindparam(NEED_TO_KNOW_MOMENT, type_=UTCDateTime()), only)
+        with _kept_statements_lock:
+            _kept_statements[key] = built
+            while len(_kept_statements) > _KEPT_STATEMENTS:
+                _kept_statements.popitem(last=False)
+    values: dict[str, Any] = {NEED_TO_KNOW_MOMENT: now}
+    if only is not None:
+        values[NEED_TO_KNOW_PEOPLE] = list(only.person_ids)
+    return built.params(values)
 
 
 def _involved_person_ids(
     subject: AuthSubject, now: dt.datetime, only: PeopleFilter | None = None
 ) -> Select[int]:
-    """The people the subject may see at all, as of ``now`` (with ``only``, among those).
-
-    Building this statement (a union over every registered source, with subqueries) took
-    about 2.5 ms of CPU, two or three times in one request for a child's chronology or harm
-    summary over the API (a fifth of their cost: issue 14, bench/load_cpu.py). It depends
-    only on the subject, the registered sources and the moment, and the sources use the
-    moment only as a value in SQL, so it is built once per subject and sources with a
-    parameter for the moment, and each use is given its own moment (``params``: a copy of
-    the statement with the value set; nothing shared is changed). A narrowed statement
-    (``only``) names its own people and is built each time."""
-    if only is not None:
-        return _build_involved_person_ids(subject, now, only)
-    key = (
+    """The people the subject may see at all, as of ``now`` (with ``only``, among those)."""
+    return _kept(
+        "involved_person_ids",
         subject,
-        tuple(_involvement_sources),
-        tuple(_shared_record_sources),
-        tuple(_shared_event_sources),
+        now,
+        only,
+        lambda moment, people: _build_involved_person_ids(subject, moment, people),
     )
-    with _involved_statements_lock:
-        built = _involved_statements.get(key)
-        if built is not None:
-            _involved_statements.move_to_end(key)
-    if built is None:
-        built = _build_involved_person_ids(
-            subject, bindparam(NEED_TO_KNOW_MOMENT, type_=UTCDateTime()), None
-        )
-        with _involved_statements_lock:
-            _involved_statements[key] = built
-            while len(_involved_statements) > _INVOLVED_STATEMENTS_KEPT:
-                _involved_statements.popitem(last=False)
-    return built.params({NEED_TO_KNOW_MOMENT: now})
 
 
 def _build_involved_person_ids(
@@ -310,20 +357,27 @@ def readable_record_links(
 ) -> Select[int, int, str]:
     """(person_id, agency_id, record_ref) of every agency record the subject may read; with
     ``only``, of those people alone, narrowed inside every part of the rule (so reading a few
-    people never lists every link of the reader's agency first)."""
+    people never lists every link of the reader's agency first; ``people_among`` keeps the
+    statement)."""
     if not reads_children(subject):
         return _no_links()
-    parts = _need_to_know_links(subject, now, only)
-    if sees_all_agencies(subject):
-        # The pooled picture: every agency's current records about the people the subject
-        # may see at all (never more people, only more of each person's record).
-        parts.append(
-            _current_unarchived_links(only).where(
-                PersonRecordLink.person_id.in_(_involved_person_ids(subject, now, only))
+
+    def build(moment: Moment, people: PeopleFilter | None) -> Select[int, int, str]:
+        parts = _need_to_know_links(subject, moment, people)
+        if sees_all_agencies(subject):
+            # The pooled picture: every agency's current records about the people the
+            # subject may see at all (never more people, only more of each person's record).
+            parts.append(
+                _current_unarchived_links(people).where(
+                    PersonRecordLink.person_id.in_(
+                        _build_involved_person_ids(subject, moment, people)
+                    )
+                )
             )
-        )
-    combined = union_all(*parts).subquery("readable_link")
-    return select(combined.c.person_id, combined.c.agency_id, combined.c.record_ref)
+        combined = union_all(*parts).subquery("readable_link")
+        return select(combined.c.person_id, combined.c.agency_id, combined.c.record_ref)
+
+    return _kept("readable_record_links", subject, now, only, build)
 
 
 def readable_person_ids(
@@ -369,9 +423,7 @@ def readable_among(
         return set()
     return set(
         db_session.scalars(
-            readable_person_ids(
-                subject, now, only=lambda person_id: among(db_session, person_id, person_ids)
-            )
+            readable_person_ids(subject, now, only=people_among(db_session, person_ids))
         )
     )
 

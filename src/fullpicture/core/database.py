@@ -152,6 +152,20 @@ def among(
     return column.in_(values)
 
 
+def among_parameter(
+    *,
+    postgresql: bool,
+    column: ColumnElement[int] | InstrumentedAttribute[int],
+    name: str,
+) -> ColumnElement[bool]:
+    """SQL: ``column`` is one of the ids given later as the parameter ``name`` (as ``among``
+    writes it: one array on PostgreSQL, an expanding ``IN`` on SQLite). The statement is the
+    same whatever the ids, so it can be built once and given its ids at each use."""
+    if postgresql:
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True, type_=Integer()))
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 

@@ -71,7 +71,9 @@ class ChildQuery:
 
 @dataclass(frozen=True)
 class ChildMatch:
-    child: person_summaries.ChildSummary
+    #: The child as the practitioner may see them: name, date of birth and agencies, from
+    #: the records the need-to-know rule lets them read.
+    child: person_summaries.NamedAs
     #: In words, why this child matched (the linkage comparison level each field reached).
     matched_on: tuple[str, ...]
     strength: int
@@ -371,8 +373,9 @@ def find_children(
     others matched whom they may not. Raises ``SearchTooVague`` when nothing can be searched.
 
     The matching records are found first (only the columns compared), the need-to-know rule
-    is then asked about their people alone (in SQL), the children are ranked by what their
-    pages would call them, and only those shown are summarised and audited."""
+    is then asked once about their people alone (in SQL: ``named_as`` reads the names, dates
+    of birth and agencies the practitioner may see), the children are ranked by what their
+    pages would call them, and only those shown are audited."""
     row = _prepared_query(query)
     condition = _condition(db_session, row, query)
     candidates = db_session.execute(
@@ -425,16 +428,11 @@ def find_children(
         # Adults the search also found (a parent sharing a surname) are not children.
         if _is_child(named[pid].date_of_birth, born_after)
     )
-    shown_ids = [pid for *_order, pid in ranked[:limit]]
-    summaries = person_summaries.child_summaries(
-        db_session, subject=subject, now=now, person_ids=shown_ids
-    )
     shown = [
         ChildMatch(
-            child=summaries[pid], matched_on=tuple(reasons[pid]), strength=_strength(reasons[pid])
+            child=named[pid], matched_on=tuple(reasons[pid]), strength=_strength(reasons[pid])
         )
-        for pid in shown_ids
-        if pid in summaries
+        for *_order, pid in ranked[:limit]
     ]
     access_service.record_reads(
         db_session=db_session,
