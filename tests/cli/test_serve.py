@@ -4,6 +4,7 @@ session cookies, and each builds the app itself from the same factory."""
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
@@ -63,5 +64,31 @@ def test_a_configured_session_key_is_left_as_it_is(monkeypatch: pytest.MonkeyPat
         (config, environment), *_ = _Supervisor.seen
         assert config.workers == 3
         assert environment["FULLPICTURE_SESSION_SECRET"] == "configured-by-the-operator-" + "x" * 20
+    finally:
+        core_settings.get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("dialect", "configured", "expected"),
+    [
+        ("postgresql", "", len(os.sched_getaffinity(0))),
+        ("sqlite", "", 1),  # one writer at a time: a second process would only wait for it
+        ("postgresql", "3", 3),
+        ("sqlite", "2", 2),  # the operator's choice stands
+    ],
+)
+def test_serve_runs_a_process_per_core_on_postgresql_unless_told(
+    monkeypatch: pytest.MonkeyPatch, dialect: str, configured: str, expected: int
+) -> None:
+    if configured:
+        monkeypatch.setenv("FULLPICTURE_WEB_WORKERS", configured)
+    else:
+        monkeypatch.delenv("FULLPICTURE_WEB_WORKERS", raising=False)
+    core_settings.get_settings.cache_clear()
+    monkeypatch.setattr(
+        serve, "get_engine", lambda: SimpleNamespace(dialect=SimpleNamespace(name=dialect))
+    )
+    try:
+        assert serve.default_workers() == expected
     finally:
         core_settings.get_settings.cache_clear()

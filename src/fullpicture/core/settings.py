@@ -65,11 +65,12 @@ class AccessSettings(BaseSettings):
         "(keep it below the connection pool and the worker threads).",
     )
     web_workers: int = Field(
-        default=1,
-        ge=1,
+        default=0,
+        ge=0,
         le=32,
         description="Server processes `fullpicture serve` runs (each with its own threads and "
-        "connection pool); set it to the machine's cores for production.",
+        "connection pool); 0 means one per core on PostgreSQL and one on SQLite (which takes "
+        "one writer at a time).",
     )
     audit_checkpoint_key: str = Field(
         default="",
