@@ -50,15 +50,15 @@ def group_incidents(
 ) -> list[Incident]:
     """Group entries about the same incident (same code, dated at most ``within_days`` apart);
     events with codes the taxonomy lacks are skipped."""
+    known = taxonomy.by_code
     by_code: dict[str, list[ScoringEvent]] = defaultdict(list)
     for event in events:
-        if event.code in taxonomy:
+        if event.code in known:
             by_code[event.code].append(event)
     within = within_days
     incidents: list[Incident] = []
     for code, entries in by_code.items():
-        entry = taxonomy.get(code)
-        assert entry is not None
+        entry = known[code]
         entries.sort(key=lambda e: (e.day, str(e.ref)))
         current: list[ScoringEvent] = []
         for event in entries:
@@ -78,12 +78,18 @@ def _incident(
         base = max(e.severity if e.severity is not None else default_severity for e in entries)
     else:
         base = 0
+    if len(entries) == 1:
+        # Most incidents are one entry: nothing to order (a long record has thousands).
+        refs, agencies = [entries[0].ref], [entries[0].agency]
+    else:
+        refs = sorted((e.ref for e in entries), key=ref_sort_key)
+        agencies = sorted({e.agency for e in entries})
     return Incident(
         code=code,
         kind=kind,
         day=entries[0].day,
-        refs=sorted((e.ref for e in entries), key=ref_sort_key),
-        agencies=sorted({e.agency for e in entries}),
+        refs=refs,
+        agencies=agencies,
         base_severity=base,
         ordinal=entries[0].day.toordinal(),
     )

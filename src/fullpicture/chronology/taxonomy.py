@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,6 +61,12 @@ class Taxonomy(BaseModel):
 
     def get(self, code: str) -> ConcernCode | None:
         return self._by_code.get(code)
+
+    @property
+    def by_code(self) -> Mapping[str, ConcernCode]:
+        """Every code by its name: for loops over thousands of entries, where each ``get``
+        reaching the private mapping through pydantic's attribute lookup added up."""
+        return self._by_code
 
     def __contains__(self, code: object) -> bool:
         return isinstance(code, str) and code in self._by_code
