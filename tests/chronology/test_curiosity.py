@@ -123,6 +123,23 @@ def test_a_child_not_seen_alone_across_two_contacts() -> None:
     assert "mother present throughout" in prompt.evidence[1].text
 
 
+def test_not_seen_alone_matches_its_words_case_blind_once_an_entry() -> None:
+    """Any of the rule's phrases, in any case, anywhere in the summary; an entry holding two
+    phrases is one contact, and a near miss is none."""
+    shouting = chronology_entry("HOME VISIT: CHILD NOT SEEN ALONE.", days_ago=50)
+    both = chronology_entry(
+        "Mother Present Throughout; the child could not be seen alone.", days_ago=20
+    )
+    seen = chronology_entry("Child seen alone at school and spoke freely.", days_ago=15)
+    near = chronology_entry("Not seen alon- (note cut short)", days_ago=12)
+    household = chronology_entry("Not seen alone.", days_ago=5).model_copy(
+        update={"about": "household member (partner)"}
+    )
+    [prompt] = _prompts(_chronology(shouting, both, seen, near, household))["child not seen alone"]
+    assert "across 2 contacts" in prompt.question
+    assert [e.event_id for e in prompt.evidence] == [shouting.event_id, both.event_id]
+
+
 def test_repeated_was_not_brought_within_a_year() -> None:
     recent = chronology_entry("Not brought to the hearing check.", days_ago=30, code="WNB")
     old = chronology_entry("Not brought to the dentist.", days_ago=400, code="WNB")

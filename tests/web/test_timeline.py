@@ -57,3 +57,36 @@ def test_a_long_lane_draws_a_marker_a_month_and_a_short_one_every_entry() -> Non
     highest = max(e.severity for e in first_month if e.severity is not None)
     assert gp.markers[0].radius == 3 + highest * 1.2
     assert "one marker a month" in timeline.description
+
+
+def test_a_months_marker_counts_its_codes_most_first_and_sits_at_its_first_entry() -> None:
+    """Pinned to what the timeline drew when it grouped with ``Counter``: codes with as many
+    entries each in the order first met, the marker at the month's earliest entry whatever
+    the order entries come in, a kind of entry a marker of its own, and no severity 'not set'."""
+    start = dt.date(2020, 1, 1)
+    busy = [
+        _entry(n, "gp", start + dt.timedelta(days=n * 3), severity=2)
+        for n in range(MARKERS_PER_LANE + 1)
+    ]
+    june = [
+        (dt.date(2019, 6, 20), "WNB", None, "concern"),
+        (dt.date(2019, 6, 5), "NEG-BAS", 2, "concern"),
+        (dt.date(2019, 6, 12), "WNB", 4, "concern"),
+        (dt.date(2019, 6, 8), "NEG-BAS", None, "concern"),
+        (dt.date(2019, 6, 9), "STR-ATT", None, "strength"),
+    ]
+    extra = [
+        _entry(5000 + n, "gp", day, severity).model_copy(
+            update={"concern_code": code, "code_kind": kind}
+        )
+        for n, (day, code, severity, kind) in enumerate(june)
+    ]
+    timeline = build_timeline(entries=extra + busy, score_by_day=[], alerts=[])
+    assert timeline is not None
+    [gp] = timeline.lanes
+    concern, strength = gp.markers[:2]
+    assert concern.title == "June 2019: 4 entries (WNB 2, NEG-BAS 2), highest severity 4"
+    assert concern.kind == "concern" and concern.radius == 3 + 4 * 1.2
+    assert concern.x == timeline.plot_left  # 5 June, the first day drawn
+    assert strength.title == "June 2019: 1 entry (STR-ATT 1), highest severity not set"
+    assert strength.kind == "strength" and strength.x > concern.x

@@ -8,6 +8,7 @@ for them and the household view they opened, so a prompt never reveals a hidden 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -135,10 +136,10 @@ def _unseen_adults(
 def _not_seen_alone(
     entries: Sequence[ChronologyEntry], rule: NotSeenAloneRule
 ) -> list[CuriosityPrompt]:
-    phrases = [p.lower() for p in rule.phrases]
-    found = [
-        e for e in entries if e.about == "child" and any(p in e.summary.lower() for p in phrases)
-    ]
+    # Any phrase within the lower-cased summary: one search for all of them, not one test per
+    # phrase per entry (a long record has thousands of entries).
+    phrases = re.compile("|".join(re.escape(p.lower()) for p in rule.phrases))
+    found = [e for e in entries if e.about == "child" and phrases.search(e.summary.lower())]
     if len(found) < rule.min_contacts:
         return []
     return [

@@ -6,7 +6,6 @@ is a line with its scale; the page gives the same facts as a table beside it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -91,22 +90,35 @@ def _monthly_markers(
 ) -> list[Marker]:
     """One marker for each month and kind of entry: at the month's first entry, as large as
     its highest severity, its tooltip counting the entries by concern code."""
-    months: dict[tuple[dt.date, str], list[ChronologyEntry]] = {}
+    # One pass over a lane's entries (a long record has thousands): per month and kind, the
+    # first date, the count of each code and the highest severity.
+    months: dict[tuple[int, int, str], tuple[dt.date, dict[str, int], int | None]] = {}
     for entry in entries:
-        months.setdefault((entry.event_date.replace(day=1), entry.code_kind), []).append(entry)
+        day = entry.event_date
+        key = (day.year, day.month, entry.code_kind)
+        found = months.get(key)
+        if found is None:
+            months[key] = (day, {entry.concern_code: 1}, entry.severity)
+            continue
+        first, codes, highest = found
+        codes[entry.concern_code] = codes.get(entry.concern_code, 0) + 1
+        if entry.severity is not None and (highest is None or entry.severity > highest):
+            highest = entry.severity
+        months[key] = (min(first, day), codes, highest)
     markers = []
-    for (month, kind), found in sorted(months.items()):
-        codes = Counter(e.concern_code for e in found)
-        severities = [e.severity for e in found if e.severity is not None]
-        highest = max(severities, default=None)
+    for (year, month, kind), (first, codes, highest) in sorted(months.items()):
+        count = sum(codes.values())
+        # Most entries first; a tie in the order first met, as Counter.most_common gives.
+        ranked = sorted(codes.items(), key=lambda item: -item[1])
         markers.append(
             Marker(
-                x=x_of(min(e.event_date for e in found)),
+                x=x_of(first),
                 y=y,
                 radius=_radius(highest),
                 title=(
-                    f"{month:%B %Y}: {len(found)} {'entry' if len(found) == 1 else 'entries'} ("
-                    + ", ".join(f"{code} {n}" for code, n in codes.most_common())
+                    f"{dt.date(year, month, 1):%B %Y}: {count} "
+                    f"{'entry' if count == 1 else 'entries'} ("
+                    + ", ".join(f"{code} {n}" for code, n in ranked)
                     + f"), highest severity {highest if highest is not None else 'not set'}"
                 ),
                 kind=kind,
@@ -135,12 +147,15 @@ def build_timeline(
     def x_of(day: dt.date) -> float:
         return round(plot_left + (day - first).days / span * PLOT_WIDTH, 1)
 
-    agencies = sorted({e.agency_name for e in entries})
+    by_agency: dict[str, list[ChronologyEntry]] = {}
+    for entry in entries:
+        by_agency.setdefault(entry.agency_name, []).append(entry)
+    agencies = sorted(by_agency)
     lanes = []
     grouped = False
     for index, agency in enumerate(agencies):
         y = TOP + index * LANE_HEIGHT + LANE_HEIGHT / 2
-        own = [e for e in entries if e.agency_name == agency]
+        own = by_agency[agency]
         if len(own) > MARKERS_PER_LANE:
             grouped = True
             markers = _monthly_markers(own, y, x_of)
