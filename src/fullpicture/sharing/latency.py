@@ -418,7 +418,10 @@ def unshared_of_child(
             Event.agency_id.label("from_agency_id"),
             Event.event_ref.label("event_ref"),
             Event.concern_code.label("concern_code"),
-            effective_severity().label("severity"),
+            # The practitioner's severity; the taxonomy's default is added below for the few
+            # rows read, not written into the statement as a CASE of every code (its hundred
+            # bound parameters cost more to key, bind and plan than the rows to read).
+            Event.severity.label("severity"),
             Event.event_date.label("event_date"),
         )
         .join(EventParticipant, EventParticipant.event_id == Event.id)
@@ -489,13 +492,22 @@ def unshared_of_child(
     codes = dict(
         (agency_id, code) for agency_id, code in db_session.execute(select(Agency.id, Agency.code))
     )
+    taxonomy = default_taxonomy().by_code
+
+    def effective(code: str, severity: int | None) -> int:
+        # effective_severity() in Python: the practitioner's, else the code's default.
+        if severity is not None:
+            return int(severity)
+        known = taxonomy.get(code)
+        return known.default_severity if known is not None else 0
+
     found = [
         EntrySharing(
             person_id=person_id,
             event_id=event_id,
             event_ref=ref,
             concern_code=code,
-            severity=int(severity),
+            severity=effective(code, severity),
             event_date=day,
             from_agency_id=from_agency,
             from_agency_code=codes[from_agency],
