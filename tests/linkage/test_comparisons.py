@@ -113,3 +113,41 @@ def test_a_record_with_one_name_matches_the_other_holding_it_in_the_other_field(
     scored = engine.score_pair(left, right, model=model)
     labels = {value: label for value, label, _w in engine.level_weights(model)["given_name"]}
     assert labels[scored["gamma_given_name"]] == "swapped, the other name spelled differently"
+
+
+def _family_level(model: dict[str, Any], left: pl.DataFrame, right: pl.DataFrame) -> str:
+    scored = engine.score_pair(left, right, model=model)
+    labels = {value: label for value, label, _w in engine.level_weights(model)["family_name"]}
+    return labels[scored["gamma_family_name"]]
+
+
+def test_one_name_shared_across_the_fields_is_counted_once(model: dict[str, Any]) -> None:
+    """ "archie george" and "george peachey" share one name, George, in the other field. The
+    given name counts it; the family name counted it again, so two people weighed as two
+    agreeing names (FEBRL2: false links at +5). The family name now asks whether the names
+    left over, read across, agree ("whtie brandon" ~ "brandon white": they do)."""
+    george = _prepared(
+        _record("a:1", "2166", "10 mcclure street", given_name="Archie", family_name="George")
+    )
+    peachey = _prepared(
+        _record("b:1", "2166", "114 tingha place", given_name="George", family_name="Peachey")
+    )
+    assert _family_level(model, george, peachey) == "All other comparisons"
+    whtie = _prepared(
+        _record("a:2", "5159", "11 winser crescent", given_name="Whtie", family_name="Brandon")
+    )
+    white = _prepared(
+        _record("b:2", "5159", "11 winser crescent", given_name="Brandon", family_name="White")
+    )
+    assert _family_level(model, whtie, white) == "swapped, the other name spelled differently"
+    # A record with one name, held in the family field: the given name cannot count it
+    # (blank), so the family name does.
+    only_family = _prepared(
+        _record("a:3", "2160", "6 appel crescent", given_name=None, family_name="White")
+    )
+    jasmine = _prepared(
+        _record("b:3", "2160", "6 appel crescent", given_name="White", family_name="Jasmine")
+    )
+    assert (
+        _family_level(model, only_family, jasmine) == "swapped, the other name spelled differently"
+    )

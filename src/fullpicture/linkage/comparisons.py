@@ -57,26 +57,55 @@ def _exact_weighed_by_frequency(column: str, label: str) -> ComparisonLevelCreat
     return _exact(column, label).configure(tf_adjustment_column=column, tf_adjustment_weight=1.0)
 
 
+NAMES_SWAPPED = "given and family names swapped"
+NAMES_SWAPPED_ONE_SIDE = "swapped, the other name spelled differently"
+
+
 def _names_swapped() -> cll.CustomLevel:
     """Given and family name entered the wrong way round (a common form-filling slip)."""
     return cll.CustomLevel(
         "given_name_l = family_name_r AND family_name_l = given_name_r "
         "AND given_name_l <> family_name_l",
-        label_for_charts="given and family names swapped",
+        label_for_charts=NAMES_SWAPPED,
     )
 
 
 def _names_swapped_one_side() -> cll.CustomLevel:
     """Swapped, and the other name mistyped or changed too: one record's given name is the
-    other's family name."""
+    other's family name. This is the given name's level: it counts the one name they share."""
     # IS DISTINCT FROM: a record holding one name only ("toby", no family name) still counts
     # when the other record holds it in the other field ("dreckow toby").
     return cll.CustomLevel(
         "(given_name_l = family_name_r OR family_name_l = given_name_r) "
         "AND given_name_l IS DISTINCT FROM family_name_l "
         "AND given_name_r IS DISTINCT FROM family_name_r",
-        label_for_charts="swapped, the other name spelled differently",
+        label_for_charts=NAMES_SWAPPED_ONE_SIDE,
     )
+
+
+class _OtherNameAcrossLevel(ComparisonLevelCreator):
+    """The family name's side of a one-name swap. One record's family name is the other's given
+    name, or the reverse; the given-name comparison counts that shared name. This level counts
+    the name left on each side, read across, when it is spelled closely ("whtie brandon" ~
+    "brandon white"), or the shared name itself when the given-name comparison cannot (that
+    record has no given name, so its one name sits in the family field). Before, the family
+    name counted the shared name a second time, whatever the other names were: "archie george"
+    and "george peachey" weighed as two agreeing names (FEBRL2: false links at +5)."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        close = f"{sql_dialect.jaro_winkler_function_name}({{}}, {{}}) >= {self.threshold}"
+        return (
+            "(family_name_l = given_name_r AND given_name_l IS DISTINCT FROM family_name_l "
+            f"AND (given_name_l IS NULL OR {close.format('given_name_l', 'family_name_r')})) "
+            "OR (given_name_l = family_name_r AND given_name_r IS DISTINCT FROM family_name_r "
+            f"AND (given_name_r IS NULL OR {close.format('family_name_l', 'given_name_r')}))"
+        )
+
+    def create_label_for_charts(self) -> str:
+        return NAMES_SWAPPED_ONE_SIDE
 
 
 class _SharedWordsLevel(ComparisonLevelCreator):
@@ -162,7 +191,7 @@ def family_name_comparison(cutoffs: ComparisonCutoffs) -> _Comparison:
             _either_null("family_name"),
             _exact_weighed_by_frequency("family_name", "same family name (rarer names weigh more)"),
             _names_swapped(),
-            _names_swapped_one_side(),
+            _OtherNameAcrossLevel(near),
             _among_others(
                 "family_name",
                 "family_names_all",
