@@ -151,3 +151,43 @@ def test_one_name_shared_across_the_fields_is_counted_once(model: dict[str, Any]
     assert (
         _family_level(model, only_family, jasmine) == "swapped, the other name spelled differently"
     )
+
+
+def test_budgeted_blocking_scores_pairs_that_share_only_the_family_name() -> None:
+    """FEBRL1: a duplicate with no given name or birth date, a postcode slip and the address
+    retyped shares only its family name with the original (weight +8.75, never compared)."""
+    rules = default_rules()
+    prepared = _prepared(
+        _record(
+            "a:1",
+            "4656",
+            "2 wittenoom gcrescent nerrgia ashford",
+            given_name=None,
+            family_name="Weller",
+            date_of_birth=None,
+        ),
+        _record(
+            "b:1",
+            "4655",
+            "7 wittenoom crescent nerriga ashford",
+            given_name=None,
+            family_name="Weller",
+        ),
+        *[
+            _record(f"c:{i}", f"{1000 + i}", f"{i} other road", given_name=f"Other{i}")
+            for i in range(5)
+        ],
+    )
+    model = engine.train_model(
+        _prepared(*[_record(f"t:{i}", "2000", "1 a street") for i in range(3)]),
+        rules=rules,
+        when_untrained="neutral",
+    )
+    without = engine.predict_pairs(prepared, model=model, minimum_match_weight=-1000)
+    assert ("a:1", "b:1") not in set(without.select("unique_id_l", "unique_id_r").iter_rows())
+    extra = engine.affordable_blocking(prepared, rules.budgeted_blocking)
+    assert ["family_name"] in extra
+    scored = engine.predict_pairs(
+        prepared, model=model, minimum_match_weight=-1000, extra_blocking=extra
+    )
+    assert ("a:1", "b:1") in set(scored.select("unique_id_l", "unique_id_r").iter_rows())
