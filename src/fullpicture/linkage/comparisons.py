@@ -248,6 +248,14 @@ def sex_comparison() -> _Comparison:
     )
 
 
+# Residence levels that share an area, not a home: a postcode covers a street or (in the
+# four-digit postcodes of the public FEBRL files) a whole suburb.
+SAME_POSTCODE = "same current postcode"
+SAME_SECTOR = "same postcode sector"
+SAME_DISTRICT = "same postcode district"
+POSTCODE_SLIP = "postcode one character mistyped or two swapped"
+
+
 def residence_comparison(cutoffs: ComparisonCutoffs) -> _Comparison:
     """Postcode and address line as one comparison: they say the same thing twice, and
     counting them as independent evidence would double the weight of a shared home
@@ -275,7 +283,7 @@ def residence_comparison(cutoffs: ComparisonCutoffs) -> _Comparison:
                 _exact("postcode", "same postcode"),
                 most,
             ).configure(label_for_charts="same postcode and most address words"),
-            _exact("postcode", "same current postcode"),
+            _exact("postcode", SAME_POSTCODE),
             _exact("address", "same current address line"),
             cll.CustomLevel(
                 "instr(postcodes_all_r, concat('|', postcode_l, '|')) > 0 "
@@ -296,17 +304,44 @@ def residence_comparison(cutoffs: ComparisonCutoffs) -> _Comparison:
                 min_shared=cutoffs.address_min_shared_words,
                 label="most address words shared, postcode differs",
             ),
-            _exact("postcode_sector", "same postcode sector"),
-            _exact("postcode_district", "same postcode district"),
+            _exact("postcode_sector", SAME_SECTOR),
+            _exact("postcode_district", SAME_DISTRICT),
             # Last, so a UK postcode one character off in the same sector or district stays in
             # those levels: this one takes a slip in the district itself, or in a postcode
             # with no sector (a four-digit one), where the address words were retyped too.
-            cll.DamerauLevenshteinLevel("postcode", 1).configure(
-                label_for_charts="postcode one character mistyped or two swapped"
-            ),
+            cll.DamerauLevenshteinLevel("postcode", 1).configure(label_for_charts=POSTCODE_SLIP),
             cll.ElseLevel(),
         ],
     )
+
+
+def same_name_same_home_levels(
+    cutoffs: ComparisonCutoffs | None = None,
+) -> dict[str, frozenset[int]]:
+    """Per comparison (given name, family name, residence), the comparison-vector values
+    (``gamma_<comparison>``) whose level says the two records hold the same name, or share a
+    home: any agreement but a swap of given and family name (names), or but a shared postcode,
+    sector or district, or a postcode slip, without the address (residence). The generation rule
+    (``threshold.py``) is about a parent and the child named after them at one address; a pair
+    that does not show that pattern is left to the model's weight."""
+    cutoffs = cutoffs or default_rules().comparison_cutoffs
+    swaps = {NAMES_SWAPPED, NAMES_SWAPPED_ONE_SIDE}
+    not_the_same = (
+        (given_name_comparison(cutoffs), swaps),
+        (family_name_comparison(cutoffs), swaps),
+        (residence_comparison(cutoffs), {SAME_POSTCODE, SAME_SECTOR, SAME_DISTRICT, POSTCODE_SLIP}),
+    )
+    values: dict[str, frozenset[int]] = {}
+    for comparison, excluded in not_the_same:
+        levels = [lv for lv in comparison.create_comparison_levels() if not lv.is_null_level]
+        # splink numbers the non-null levels from the last (0, "all other comparisons") up.
+        values[str(comparison.create_output_column_name())] = frozenset(
+            len(levels) - 1 - index
+            for index, level in enumerate(levels)
+            if not isinstance(level, cll.ElseLevel)
+            and level.create_level_dict("duckdb")["label_for_charts"] not in excluded
+        )
+    return values
 
 
 def identifier_comparison(column: str, description: str) -> _Comparison:

@@ -14,7 +14,9 @@ below the fixed threshold (a large population) keeps it near. Never below
 ``lowest_match_weight``.
 
 One pattern the model's probabilities cannot be trusted on below the fixed line: the same
-name at the same address with birth dates a generation apart (``generation_gap_years``).
+name at the same address with birth dates a generation apart (``generation_gap_years``), read
+from the pair's comparison levels (both names agree, not swapped or blank; the address agrees,
+not only the postcode).
 The model weighs agreements as independent, but in one household they are not: that is a
 parent and the child named after them, and on the synthetic population such pairs are what
 a lowered line would wrongly link. They are held back (linked only from the fixed threshold)
@@ -33,6 +35,7 @@ from typing import Literal
 import polars as pl
 
 from fullpicture.linkage.clustering import Pair
+from fullpicture.linkage.comparisons import same_name_same_home_levels
 from fullpicture.linkage.rules import ThresholdChoiceRules
 
 ThresholdSource = Literal["chosen", "given"]
@@ -91,7 +94,20 @@ def given_threshold(pairs: pl.DataFrame, match_weight: float, *, why: str) -> Li
 
 
 def generation_apart(pairs: pl.DataFrame, prepared: pl.DataFrame, *, years: int) -> pl.Series:
-    """For each pair: do both records hold a birth date, and are they ``years`` or more apart?"""
+    """For each pair: the same name at the same home, with birth dates ``years`` or more apart?
+
+    The same name and home are read from the pair's comparison levels
+    (``comparisons.same_name_same_home_levels``): both names agree, at any level but a swap,
+    and the address does, not only the postcode. A pair whose given name is blank on one
+    record, whose names are swapped, or who share only a postcode does not show a parent and
+    the child named after them at one address; it is left to the model's weight (FEBRL1: five
+    corrupted duplicates were held back so, against none of the synthetic population's
+    parent-and-child pairs)."""
+    agreeing = same_name_same_home_levels()
+    same_name_and_home = pl.all_horizontal(
+        pl.col(f"gamma_{name}").is_in(sorted(values)).fill_null(False)
+        for name, values in agreeing.items()
+    )
     born = prepared.select(
         "unique_id",
         pl.col("date_of_birth")
@@ -101,12 +117,14 @@ def generation_apart(pairs: pl.DataFrame, prepared: pl.DataFrame, *, years: int)
         .alias("y"),
     )
     with_years = (
-        pairs.select("unique_id_l", "unique_id_r")
+        pairs.select("unique_id_l", "unique_id_r", same_name_and_home.alias("same"))
         .join(born.rename({"unique_id": "unique_id_l", "y": "y_l"}), on="unique_id_l", how="left")
         .join(born.rename({"unique_id": "unique_id_r", "y": "y_r"}), on="unique_id_r", how="left")
     )
     return with_years.select(
-        ((pl.col("y_l") - pl.col("y_r")).abs() >= years).fill_null(False).alias("apart")
+        (pl.col("same") & ((pl.col("y_l") - pl.col("y_r")).abs() >= years))
+        .fill_null(False)
+        .alias("apart")
     )["apart"]
 
 
