@@ -57,8 +57,9 @@ def _frame(rows: Iterable[Sequence[Any]], schema: dict[str, Any]) -> pl.DataFram
     return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
 
 
-#: Each submitted referral's elements and their status at submission, counted per month
-#: (UTC), referring agency and element; the JSON is read in the database, per backend.
+#: Each submitted referral's elements and their status at submission (the narrow
+#: ``referral_element_status`` rows written with the check), counted per month (UTC),
+#: referring agency and element.
 _ELEMENT_STATUS_SQL = """
     SELECT month, agency, element, count(*),
            sum(CASE WHEN status = 'present' THEN 1 ELSE 0 END),
@@ -66,25 +67,17 @@ _ELEMENT_STATUS_SQL = """
            sum(CASE WHEN status = 'absent' THEN 1 ELSE 0 END)
     FROM (
         SELECT coalesce({month}, '') AS month, coalesce(a.code, '') AS agency,
-               e.key AS element, {status} AS status
+               e.element AS element, e.status AS status
         FROM referral AS r
+        JOIN referral_element_status AS e ON e.referral_id = r.id
         LEFT JOIN agency AS a ON a.id = r.referrer_agency_id
-        {elements}
-        WHERE r.status = :submitted AND r.check_result IS NOT NULL
+        WHERE r.status = :submitted
           AND (r.submitted_at IS NULL OR (r.submitted_at < :until{since}))
     ) AS found
     GROUP BY month, agency, element"""
-_ELEMENT_STATUS_DIALECT = {
-    "postgresql": {
-        "month": "to_char(r.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM')",
-        "status": "e.value ->> 'status'",
-        "elements": "CROSS JOIN LATERAL json_each(r.check_result -> 'elements') AS e",
-    },
-    "sqlite": {
-        "month": "strftime('%Y-%m', r.submitted_at)",
-        "status": "json_extract(e.value, '$.status')",
-        "elements": "JOIN json_each(r.check_result, '$.elements') AS e",
-    },
+_MONTH = {
+    "postgresql": "to_char(r.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM')",
+    "sqlite": "strftime('%Y-%m', r.submitted_at)",
 }
 
 
@@ -98,7 +91,7 @@ def referral_quality(
     """Per month, referring agency and element: how many referrals submitted in the period
     had it present, partial or absent (the check stored at submission)."""
     sql = _ELEMENT_STATUS_SQL.format(
-        **_ELEMENT_STATUS_DIALECT[db_session.get_bind().dialect.name],
+        month=_MONTH[db_session.get_bind().dialect.name],
         since="" if since is None else " AND r.submitted_at >= :since",
     )
     bounds: dict[str, Any] = {

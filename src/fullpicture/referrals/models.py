@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    insert,
     inspect,
 )
 from sqlalchemy.engine import Connection
@@ -169,6 +170,32 @@ class ReferralChild(Base):
     referral: Mapped[Referral] = relationship(back_populates="children")
 
 
+class ReferralElementStatus(Base):
+    """One element's status (R1-R20: present, partial or absent) in a submitted referral's
+    check, as ``check_result["elements"]`` holds it: written with the check at submission, so
+    the partnership's figures count elements in a narrow table rather than reading every
+    check's JSON (``partnership.dashboard.referral_quality``; migration 0501 backfilled it).
+    Written when a referral is stored as submitted, however it is stored
+    (``_keep_element_statuses``)."""
+
+    __tablename__ = "referral_element_status"
+
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referral.id"), primary_key=True)
+    element: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str | None] = mapped_column(
+        String(16), comment="as the check gave it; none when the check gave none"
+    )
+
+
+def element_statuses(check_result: dict[str, Any] | None) -> list[tuple[str, str | None]]:
+    """(element, status) of each element a stored check holds, in its order."""
+    elements = (check_result or {}).get("elements") or {}
+    return [
+        (str(element), finding.get("status") if isinstance(finding, dict) else None)
+        for element, finding in elements.items()
+    ]
+
+
 def _was_submitted(target: Referral) -> bool:
     history = inspect(target).attrs.status.history
     before = [*history.unchanged, *history.deleted]
@@ -196,6 +223,23 @@ def _refuse_deleting_submitted(
         raise ReferralImmutableError(
             f"referral {target.referral_ref} v{target.version} was submitted"
         )
+
+
+@event.listens_for(Referral, "after_insert")
+@event.listens_for(Referral, "after_update")
+def _keep_element_statuses(
+    _mapper: Mapper[Referral], connection: Connection, target: Referral
+) -> None:
+    # A submitted referral never changes (above), so it reaches here as submitted once: when
+    # it is submitted, or stored already submitted.
+    if target.status is not ReferralStatus.SUBMITTED:
+        return
+    rows = [
+        {"referral_id": target.id, "element": element, "status": status}
+        for element, status in element_statuses(target.check_result)
+    ]
+    if rows:
+        connection.execute(insert(ReferralElementStatus), rows)
 
 
 @event.listens_for(ReferralChild, "before_update")
