@@ -127,9 +127,8 @@ def sharing_latency(
 ) -> pl.DataFrame:
     """Per (recording agency, receiving agency): significant entries recorded in the period,
     how many were received by its end, how many not, and the median and mean days to receipt."""
-    counted = _frame(
-        latency.days_to_receipt(db_session, recorded_until=today, recorded_since=since),
-        {"from_id": pl.Int64, "to_id": pl.Int64, "days": pl.Int64, "n": pl.Int64},
+    counted = latency.receipt_days(db_session, recorded_until=today, recorded_since=since).rename(
+        {"from_agency_id": "from_id", "to_agency_id": "to_id", "pairs": "n"}
     )
     codes = _agency_codes(db_session)
     # One row per pair again (a few hundred thousand integers) so the median is exact.

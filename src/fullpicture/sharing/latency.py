@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session, aliased
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
-from fullpicture.core.database import days_between, utc_date
+from fullpicture.core.database import utc_date
+from fullpicture.core.frames import read_frame
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.people.repository import current_links, link_is_current
 from fullpicture.sharing.models import (
@@ -290,6 +292,140 @@ def unshared(rows: Iterable[EntrySharing]) -> list[EntrySharing]:
     return [row for row in rows if row.received_on is None]
 
 
+def receipt_days(
+    db_session: Session,
+    *,
+    recorded_until: dt.date,
+    recorded_since: dt.date | None = None,
+    rules: LatencyRules | None = None,
+) -> pl.DataFrame:
+    """What ``entry_sharing`` pairs every child's entries into, counted: one row per
+    recording agency (``from_agency_id``), receiving agency (``to_agency_id``) and days to
+    receipt (``days``, null while unshared), with how many (significant entry, child it is
+    about, other agency working with the child) pairs (``pairs``).
+
+    Only entries first recorded in the period count, and only receipts by its last day: an
+    entry received later was, on that day, not yet shared.
+
+    The database reads three narrow sets (the significant entries with the records they name,
+    the current record links, the first receipts) and polars joins them: the received pairs
+    from the first receipts, the rest as each child's entries times the other agencies
+    working with the child, so an authority's 772,000 pairs are never joined one by one.
+    PostgreSQL's own joins and DISTINCT over the same rows took seconds
+    (``bench/dashboard.py``; docs/benchmarks.md).
+    """
+    rules = rules or latency_rules()
+    history, single, latest = _first_recorded_versions()
+    first_recorded = func.coalesce(
+        case((single, Event.date_recorded), else_=history.c.date_recorded),
+        utc_date(case((single, Event.recorded_at), else_=history.c.recorded_at)),
+    )
+    in_period = [first_recorded <= recorded_until]
+    if recorded_since is not None:
+        in_period.append(first_recorded >= recorded_since)
+    # Each significant entry's latest version once per record it names.
+    named = read_frame(
+        db_session,
+        select(
+            Event.agency_id,
+            Event.event_ref,
+            EventParticipant.record_ref,
+            first_recorded,
+        )
+        .outerjoin(
+            history,
+            and_(
+                history.c.agency_id == Event.agency_id,
+                history.c.event_ref == Event.event_ref,
+            ),
+        )
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .where(latest, is_significant(rules), *in_period),
+        {
+            "agency_id": pl.Int64,
+            "event_ref": pl.String,
+            "record_ref": pl.String,
+            "recorded_on": pl.Date,
+        },
+    )
+    links = read_frame(
+        db_session,
+        select(
+            PersonRecordLink.person_id,
+            PersonRecordLink.agency_id,
+            PersonRecordLink.record_ref,
+        ).where(link_is_current()),
+        {"person_id": pl.Int64, "agency_id": pl.Int64, "record_ref": pl.String},
+    )
+    received = read_frame(
+        db_session,
+        select(
+            EntryReceipt.person_id,
+            EntryReceipt.from_agency_id,
+            EntryReceipt.event_ref,
+            EntryReceipt.to_agency_id,
+            utc_date(EntryReceipt.first_shared_at),
+        ).where(utc_date(EntryReceipt.first_shared_at) <= recorded_until),
+        {
+            "person_id": pl.Int64,
+            "from_agency_id": pl.Int64,
+            "event_ref": pl.String,
+            "to_agency_id": pl.Int64,
+            "received_on": pl.Date,
+        },
+    )
+    # Each entry once per child it is about: an entry can name a child through two of the
+    # agency's records.
+    entries = (
+        named.join(links, on=["agency_id", "record_ref"])
+        .select(
+            "person_id",
+            pl.col("agency_id").alias("from_agency_id"),
+            "event_ref",
+            "recorded_on",
+        )
+        .unique()
+    )
+    working = links.select("person_id", pl.col("agency_id").alias("to_agency_id")).unique()
+    # Received: each first receipt of such an entry by another agency working with the child.
+    got = (
+        received.join(entries, on=["person_id", "from_agency_id", "event_ref"])
+        .join(working, on=["person_id", "to_agency_id"], how="semi")
+        .filter(pl.col("to_agency_id") != pl.col("from_agency_id"))
+        .select(
+            "from_agency_id",
+            "to_agency_id",
+            (pl.col("received_on") - pl.col("recorded_on")).dt.total_days().alias("days"),
+        )
+        .group_by("from_agency_id", "to_agency_id", "days")
+        .agg(pl.len().cast(pl.Int64).alias("pairs"))
+    )
+    # Every pair: each child's entries by agency, times the other agencies working with them.
+    every = (
+        entries.group_by("person_id", "from_agency_id")
+        .agg(pl.len().cast(pl.Int64).alias("entries"))
+        .join(working, on="person_id")
+        .filter(pl.col("to_agency_id") != pl.col("from_agency_id"))
+        .group_by("from_agency_id", "to_agency_id")
+        .agg(pl.col("entries").sum().alias("pairs"))
+    )
+    unshared = (
+        every.join(
+            got.group_by("from_agency_id", "to_agency_id").agg(pl.col("pairs").sum().alias("got")),
+            on=["from_agency_id", "to_agency_id"],
+            how="left",
+        )
+        .select(
+            "from_agency_id",
+            "to_agency_id",
+            pl.lit(None, dtype=pl.Int64).alias("days"),
+            (pl.col("pairs") - pl.col("got").fill_null(0)).alias("pairs"),
+        )
+        .filter(pl.col("pairs") > 0)
+    )
+    return pl.concat([got, unshared])
+
+
 def days_to_receipt(
     db_session: Session,
     *,
@@ -297,88 +433,15 @@ def days_to_receipt(
     recorded_since: dt.date | None = None,
     rules: LatencyRules | None = None,
 ) -> list[tuple[int, int, int | None, int]]:
-    """What ``entry_sharing`` pairs every child's entries into, counted in SQL:
-    (recording agency id, receiving agency id, days to receipt or None while unshared, how
-    many pairs), so an authority's hundreds of thousands of pairs never leave the database.
-
-    Only entries first recorded in the period count, and only receipts by its last day: an
-    entry received later was, on that day, not yet shared.
-    """
-    rules = rules or latency_rules()
-    history, single, latest = _first_recorded_versions()
-    # Each significant entry once per child it is about (an entry can name a child through
-    # two of the agency's records): only what is counted by, so the DISTINCT sorts or hashes
-    # four narrow columns rather than every column of the entry.
-    first_recorded = func.coalesce(
-        case((single, Event.date_recorded), else_=history.c.date_recorded),
-        utc_date(case((single, Event.recorded_at), else_=history.c.recorded_at)),
+    """``receipt_days`` as tuples: (recording agency id, receiving agency id, days to receipt
+    or None while unshared, how many pairs)."""
+    counted = receipt_days(
+        db_session,
+        recorded_until=recorded_until,
+        recorded_since=recorded_since,
+        rules=rules,
     )
-    entries = (
-        select(
-            PersonRecordLink.person_id.label("person_id"),
-            Event.agency_id.label("agency_id"),
-            Event.event_ref.label("event_ref"),
-            first_recorded.label("recorded_on"),
-        )
-        .outerjoin(
-            history,
-            and_(history.c.agency_id == Event.agency_id, history.c.event_ref == Event.event_ref),
-        )
-        .join(EventParticipant, EventParticipant.event_id == Event.id)
-        .join(
-            PersonRecordLink,
-            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
-        )
-        .where(latest, is_significant(rules))
-        .distinct()
-        .subquery("entries")
-    )
-    working = (
-        select(PersonRecordLink.person_id, PersonRecordLink.agency_id)
-        .where(link_is_current())
-        .distinct()
-        .subquery("working")
-    )
-    # The first receipt of each entry by each agency, kept as shares are recorded: received
-    # by the period's end when the first receipt was.
-    received = (
-        select(
-            EntryReceipt.person_id.label("person_id"),
-            EntryReceipt.from_agency_id.label("from_agency_id"),
-            EntryReceipt.event_ref.label("event_ref"),
-            EntryReceipt.to_agency_id.label("to_agency_id"),
-            EntryReceipt.first_shared_at.label("shared_at"),
-        )
-        .where(utc_date(EntryReceipt.first_shared_at) <= recorded_until)
-        .subquery("received")
-    )
-    recorded_on = entries.c.recorded_on
-    days = days_between(recorded_on, utc_date(received.c.shared_at)).label("days")
-    in_period = [recorded_on <= recorded_until]
-    if recorded_since is not None:
-        in_period.append(recorded_on >= recorded_since)
-    query = (
-        select(entries.c.agency_id, working.c.agency_id, days, func.count())
-        .join(
-            working,
-            and_(
-                working.c.person_id == entries.c.person_id,
-                working.c.agency_id != entries.c.agency_id,
-            ),
-        )
-        .outerjoin(
-            received,
-            and_(
-                received.c.person_id == entries.c.person_id,
-                received.c.from_agency_id == entries.c.agency_id,
-                received.c.event_ref == entries.c.event_ref,
-                received.c.to_agency_id == working.c.agency_id,
-            ),
-        )
-        .where(*in_period)
-        .group_by(entries.c.agency_id, working.c.agency_id, days)
-    )
-    return [(a, b, d, n) for a, b, d, n in db_session.execute(query)]
+    return [(a, b, d, n) for a, b, d, n in counted.iter_rows()]
 
 
 @dataclass(frozen=True)
