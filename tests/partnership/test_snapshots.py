@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 from polars.testing import assert_frame_equal
 from sqlalchemy import func, select
@@ -15,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.models import AuditEntry, Role
 from fullpicture.cli import inbox
+from fullpicture.core.database import utc_now
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.partnership import dashboard, snapshots
 from fullpicture.partnership.models import DashboardFigureSnapshot
 from fullpicture.partnership.schemas import DashboardPeriod
 from fullpicture.workflow import timed
-from tests.access.principals import authorise_client, make_agency
+from tests.access.principals import authorise_client, make_agency, make_user
+from tests.conftest import TestDatabase
 from tests.partnership.test_dashboard import TODAY, _dataset
 from tests.web.pages import BROWSER, csrf_of, sign_in
 
@@ -192,3 +197,104 @@ def test_the_schedule_refreshes_the_figures_beside_the_timed_work() -> None:
     assert refresh.max_instances == 1 and refresh.coalesce is True
     assert refresh.trigger.interval == dt.timedelta(minutes=60)
     assert [job.id for job in inbox.build_scheduler(5, 0).get_jobs()] == [timed.JOB_ID]
+
+
+def test_an_analyst_may_ask_for_a_few_computations_an_hour(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _dataset(db_session)
+    monkeypatch.setattr(snapshots, "COMPUTATIONS_PER_HOUR", 2)
+    analyst, other = make_user(db_session), make_user(db_session)
+    for day in (TODAY, TODAY - dt.timedelta(days=1)):
+        snapshots.refresh(
+            db_session, DashboardPeriod(as_of=day), actor="analyst", actor_user_id=analyst.id
+        )
+    third = DashboardPeriod(as_of=TODAY - dt.timedelta(days=2))
+    with pytest.raises(snapshots.ComputationRefused) as refused:
+        snapshots.refresh(db_session, third, actor="analyst", actor_user_id=analyst.id)
+    assert refused.value.reason == "limit" and 0 < refused.value.retry_after <= 3600
+    assert snapshots.stored(db_session, third) is None  # nothing computed or stored
+    # The figures already stored are still shown; another analyst and the scheduler compute.
+    assert snapshots.stored_or_refreshed(
+        db_session, PERIOD, actor="analyst", actor_user_id=analyst.id
+    )
+    snapshots.refresh(db_session, third, actor="other", actor_user_id=other.id)
+    snapshots.refresh(db_session, third, actor=snapshots.SCHEDULER)
+    # An hour on, the analyst may again.
+    snapshots.refresh(
+        db_session,
+        third,
+        actor="analyst",
+        actor_user_id=analyst.id,
+        now=utc_now() + dt.timedelta(hours=1, minutes=1),
+    )
+
+
+def test_one_computation_runs_at_a_time(database: TestDatabase, db_session: Session) -> None:
+    _dataset(db_session)
+    analyst = make_user(db_session)
+    with _another_computation_running(database):
+        with pytest.raises(snapshots.ComputationRefused) as refused:
+            snapshots.refresh(db_session, PERIOD, actor="analyst", actor_user_id=analyst.id)
+        assert refused.value.reason == "busy"
+        assert snapshots.stored(db_session, PERIOD) is None
+    # Once it has finished, the analyst's runs.
+    snapshots.refresh(db_session, PERIOD, actor="analyst", actor_user_id=analyst.id)
+    assert snapshots.stored(db_session, PERIOD) is not None
+
+
+def test_the_page_says_why_figures_were_not_computed(
+    app_client: TestClient,
+    database: TestDatabase,
+    db_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _dataset(db_session)
+    monkeypatch.setattr(snapshots, "COMPUTATIONS_PER_HOUR", 1)
+    sign_in(app_client, db_session, role=Role.PARTNERSHIP_ANALYST, agency=None)
+    path = f"/dashboard?as_of={TODAY.isoformat()}"
+    with _another_computation_running(database):
+        busy = app_client.get(path, headers=BROWSER)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "30"
+        assert "only one computation runs at a time" in busy.text
+        assert 'id="referral_quality"' not in busy.text
+        api = app_client.get(f"/api/v1/dashboard?as_of={TODAY.isoformat()}")
+        assert api.status_code == 503 and api.headers["retry-after"] == "30"
+    first = app_client.get(path, headers=BROWSER)
+    assert first.status_code == 200 and 'id="referral_quality"' in first.text
+    # The analyst's one computation this hour is spent: asked again, the page keeps the
+    # stored figures and says why they were not computed again.
+    again = app_client.post(
+        "/dashboard/refresh",
+        data={"as_of": TODAY.isoformat(), "csrf_token": csrf_of(first.text)},
+        headers=BROWSER,
+        follow_redirects=False,
+    )
+    assert again.headers["location"] == f"{path}&refused=limit#refused"
+    shown = app_client.get(again.headers["location"], headers=BROWSER)
+    assert shown.status_code == 200 and 'id="referral_quality"' in shown.text
+    assert "The figures were not computed now." in shown.text and "in the last hour" in shown.text
+    # A new period is refused outright, with the same words.
+    other = app_client.get("/dashboard?as_of=2026-12-01", headers=BROWSER)
+    assert other.status_code == 429 and int(other.headers["retry-after"]) > 0
+    assert "in the last hour" in other.text and 'id="referral_quality"' not in other.text
+    # Only the fixed texts are shown: a made-up reason shows nothing.
+    made_up = app_client.get(f"{path}&refused=%3Cscript%3E", headers=BROWSER)
+    assert "The figures were not computed now." not in made_up.text
+
+
+@contextmanager
+def _another_computation_running(database: TestDatabase) -> Iterator[None]:
+    """Another process's computation holding the lock (PostgreSQL: from another connection;
+    SQLite: the process's lock, as another request's thread would hold it)."""
+    if database.backend != "postgresql":
+        with snapshots._computing:
+            yield
+        return
+    with database.engine.connect() as other:
+        other.execute(select(func.pg_advisory_lock(snapshots._COMPUTING_LOCK)))
+        try:
+            yield
+        finally:
+            other.execute(select(func.pg_advisory_unlock(snapshots._COMPUTING_LOCK)))
+            other.commit()

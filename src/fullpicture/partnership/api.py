@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
 from fullpicture.access.auth import AggregateReader
-from fullpicture.core.database import utc_now
+from fullpicture.access.subject import AuthSubject
 from fullpicture.core.runtime import request_session
 from fullpicture.partnership import dashboard, snapshots
 from fullpicture.partnership.schemas import DashboardPeriod, PeriodRefused, period_from_text
@@ -41,6 +41,25 @@ def period(
 Period = Annotated[DashboardPeriod, Depends(period)]
 
 
+def _stored_or_refreshed(
+    session: Session, dates: DashboardPeriod, subject: AuthSubject
+) -> snapshots.StoredFigures:
+    """The period's stored figures, computed now if there are none; a computation refused
+    (another running, or the analyst's hourly number reached) is 503 or 429 with Retry-After."""
+    try:
+        return snapshots.stored_or_refreshed(
+            session, dates, actor=subject.actor, actor_user_id=subject.user_id
+        )
+    except snapshots.ComputationRefused as refused:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS
+            if refused.reason == "limit"
+            else status.HTTP_503_SERVICE_UNAVAILABLE,
+            str(refused),
+            headers={"Retry-After": str(refused.retry_after)},
+        ) from refused
+
+
 @router.get("/dashboard", summary="Every dashboard figure as JSON tables")
 def dashboard_json(
     session: DbSession, subject: AggregateReader, response: Response, dates: Period
@@ -54,9 +73,7 @@ def dashboard_json(
         detail=dates.metadata(),
     )
     # The figures the page shows for the period (computed and stored if nobody has yet).
-    figures = snapshots.stored_or_refreshed(
-        session, dates, actor=subject.actor, actor_user_id=subject.user_id
-    )
+    figures = _stored_or_refreshed(session, dates, subject)
     response.headers["X-Figures-Period"] = dates.describe()
     response.headers["X-Figures-Computed-At"] = figures.computed_at.isoformat()
     return {name: frame.to_dicts() for name, frame in figures.frames.items()}
@@ -73,14 +90,15 @@ def dashboard_export(
     """The figure as of ``as_of`` over the period from ``since``; the file's name carries the
     dates, and a Parquet file carries them as key-values too."""
     try:
-        # The figure as the page shows it when one is stored for the period, else now.
+        # The figure as the page shows it: stored for the period, else computed and stored
+        # now as the page would (so it is bounded as the page's computations are).
         found = snapshots.stored_figure(session, figure, dates)
-        frame, computed_at = found or (
-            dashboard.figure(session, figure, today=dates.as_of, since=dates.since),
-            utc_now(),
-        )
     except dashboard.UnknownFigure as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if found is None:
+        computed = _stored_or_refreshed(session, dates, subject)
+        found = (computed.frames[figure], computed.computed_at)
+    frame, computed_at = found
     audit.record(
         db_session=session,
         actor=subject.actor,

@@ -5,7 +5,8 @@ of ~340,000 significant entries' children with every other agency working with t
 docs/benchmarks.md), too long for a page an analyst opens and re-opens. So the page shows the
 figures stored for its period with the time they were computed, an analyst can ask for them
 again, and the scheduler refreshes today's (``fullpicture notifications schedule``). A period
-nobody has asked for before is computed when first asked for, and stored.
+nobody has asked for before is computed when first asked for, and stored. One computation runs
+at a time, and an analyst may ask for ``COMPUTATIONS_PER_HOUR`` an hour.
 
 Each figure is stored exactly as computed (Parquet keeps polars' types), so a stored figure is
 the figure: nothing is recomputed or rounded on the way to the page.
@@ -15,14 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit
+from fullpicture.access.models import AuditEntry
 from fullpicture.core.database import unit_of_work, utc_now
 from fullpicture.core.runtime import get_session_factory
 from fullpicture.partnership import dashboard
@@ -34,6 +39,35 @@ SCHEDULER = "scheduler:dashboard"
 #: Stored figures computed longer ago than this are removed by the scheduled refresh: a
 #: period asked for once is not kept for ever, and a period asked for again is recomputed.
 KEEP_FOR = dt.timedelta(days=31)
+#: How many computations (a new period's first view, or "compute again") one analyst may ask
+#: for in an hour. Each reads the whole authority (about a second and a half of the server
+#: for 100,000 children, docs/benchmarks.md), so typing date after date cannot keep it busy;
+#: figures already stored are shown whatever the count.
+COMPUTATIONS_PER_HOUR = 12
+#: The PostgreSQL advisory lock taken while figures are computed (any number unique to it).
+_COMPUTING_LOCK = 0x0DA5_0015
+#: SQLite is one process's embedded database: a lock in the process does the same.
+_computing = threading.Lock()
+
+
+class ComputationRefused(Exception):
+    """Figures not computed now: another computation is running (``reason`` "busy"), or the
+    analyst has asked for ``COMPUTATIONS_PER_HOUR`` this hour ("limit"). ``retry_after`` is
+    in seconds."""
+
+    def __init__(self, reason: str, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+#: What the page says for each refusal (a fixed text: nothing typed is echoed back).
+REFUSALS = {
+    "busy": "Figures are being computed for someone else just now, and only one computation "
+    "runs at a time. Try again in a minute.",
+    "limit": f"You have had figures computed {COMPUTATIONS_PER_HOUR} times in the last hour, the "
+    "most one person may. Figures already computed can still be shown. Try again later.",
+}
 
 
 @dataclass(frozen=True)
@@ -91,6 +125,43 @@ def stored_figure(
     return None if row is None else (_frame_of(row.parquet), row.computed_at)
 
 
+def _within_the_hourly_limit(db_session: Session, user_id: int, now: dt.datetime) -> None:
+    """Refuses an analyst's computation once they have had ``COMPUTATIONS_PER_HOUR`` in the
+    hour before ``now`` (counted from the audit log, so across processes and restarts)."""
+    hour_ago = now - dt.timedelta(hours=1)
+    done, first = db_session.execute(
+        select(func.count(), func.min(AuditEntry.occurred_at)).where(
+            AuditEntry.action == "dashboard.refresh",
+            AuditEntry.actor_user_id == user_id,
+            AuditEntry.occurred_at > hour_ago,
+        )
+    ).one()
+    if done >= COMPUTATIONS_PER_HOUR:
+        wait = max(1, int((first + dt.timedelta(hours=1) - now).total_seconds()) + 1)
+        raise ComputationRefused("limit", REFUSALS["limit"], retry_after=wait)
+
+
+@contextmanager
+def _one_at_a_time(db_session: Session, *, wait: bool) -> Iterator[None]:
+    """Holds the computing lock (waiting for it when ``wait``, else refusing while another
+    computation holds it). On PostgreSQL it is an advisory lock of the transaction, so every
+    process of the web app and the scheduler share it; the session that holds it may take it
+    again."""
+    if db_session.get_bind().dialect.name == "postgresql":
+        if wait:
+            db_session.execute(select(func.pg_advisory_xact_lock(_COMPUTING_LOCK)))
+        elif not db_session.scalar(select(func.pg_try_advisory_xact_lock(_COMPUTING_LOCK))):
+            raise ComputationRefused("busy", REFUSALS["busy"], retry_after=30)
+        yield
+        return
+    if not _computing.acquire(blocking=wait):
+        raise ComputationRefused("busy", REFUSALS["busy"], retry_after=30)
+    try:
+        yield
+    finally:
+        _computing.release()
+
+
 def refresh(
     db_session: Session,
     period: DashboardPeriod,
@@ -100,14 +171,21 @@ def refresh(
     now: dt.datetime | None = None,
 ) -> StoredFigures:
     """Compute every figure for ``period`` now and store them in place of the last ones
-    (audited, with how long it took)."""
+    (audited, with how long it took). One computation runs at a time: an analyst's
+    (``actor_user_id`` given) is refused with ``ComputationRefused`` while another runs or once
+    they have asked for ``COMPUTATIONS_PER_HOUR`` this hour; the scheduler's waits its turn."""
     computed_at = now or utc_now()
+    if actor_user_id is not None:
+        _within_the_hourly_limit(db_session, actor_user_id, computed_at)
     frames: dict[str, pl.DataFrame] = {}
     seconds: dict[str, float] = {}
-    for name in dashboard.FIGURES:
-        begun = time.perf_counter()
-        frames[name] = dashboard.figure(db_session, name, today=period.as_of, since=period.since)
-        seconds[name] = round(time.perf_counter() - begun, 3)
+    with _one_at_a_time(db_session, wait=actor_user_id is None):
+        for name in dashboard.FIGURES:
+            begun = time.perf_counter()
+            frames[name] = dashboard.figure(
+                db_session, name, today=period.as_of, since=period.since
+            )
+            seconds[name] = round(time.perf_counter() - begun, 3)
     db_session.execute(delete(DashboardFigureSnapshot).where(*_period_is(period)))
     db_session.add_all(
         DashboardFigureSnapshot(
@@ -142,7 +220,8 @@ def refresh(
 def stored_or_refreshed(
     db_session: Session, period: DashboardPeriod, *, actor: str, actor_user_id: int | None = None
 ) -> StoredFigures:
-    """The stored figures for ``period``; computed and stored now if there are none."""
+    """The stored figures for ``period``; computed and stored now if there are none (which
+    ``refresh`` may refuse with ``ComputationRefused``)."""
     return stored(db_session, period) or refresh(
         db_session, period, actor=actor, actor_user_id=actor_user_id
     )

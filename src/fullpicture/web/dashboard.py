@@ -5,7 +5,9 @@ child. Needs ``aggregates:read`` (partnership analysts); every view is audited.
 
 The figures shown are those stored for the period (``partnership.snapshots``), with when they
 were computed and a button to compute them again; a period never computed before is computed
-on its first view."""
+on its first view. One computation runs at a time and each analyst may ask for a few an hour
+(``snapshots.COMPUTATIONS_PER_HOUR``); a refused one says why, and figures already stored are
+still shown."""
 
 from __future__ import annotations
 
@@ -58,14 +60,17 @@ def dashboard_page(
     db_session: DbSession,
     as_of: str | None = None,
     since: str | None = None,
+    refused: str | None = None,
 ) -> HTMLResponse:
     typed = {"as_of": (as_of or "")[:40], "since": (since or "")[:40]}
     errors: list[dict[str, str]] = []
     try:
         period = period_from_text(typed["as_of"], typed["since"])
-    except PeriodRefused as refused:
+    except PeriodRefused as not_a_period:
         period = DashboardPeriod.today()
-        errors = [{"text": message, "href": f"#{field}"} for field, message in refused.problems]
+        errors = [
+            {"text": message, "href": f"#{field}"} for field, message in not_a_period.problems
+        ]
     audit.record(
         db_session=db_session,
         actor=subject.actor,
@@ -76,10 +81,24 @@ def dashboard_page(
     )
     figures: list[dict[str, Any]] = []
     computed: snapshots.StoredFigures | None = None
+    # Why figures were not computed just now (a fixed text: what was typed is never echoed).
+    refusal = snapshots.REFUSALS.get(refused or "")
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK
+    headers: dict[str, str] = {}
     if not errors:
-        computed = snapshots.stored_or_refreshed(
-            db_session, period, actor=subject.actor, actor_user_id=subject.user_id
-        )
+        try:
+            computed = snapshots.stored_or_refreshed(
+                db_session, period, actor=subject.actor, actor_user_id=subject.user_id
+            )
+        except snapshots.ComputationRefused as refusing:
+            refusal = snapshots.REFUSALS[refusing.reason]
+            status_code = (
+                status.HTTP_429_TOO_MANY_REQUESTS
+                if refusing.reason == "limit"
+                else status.HTTP_503_SERVICE_UNAVAILABLE
+            )
+            headers["Retry-After"] = str(refusing.retry_after)
+    if computed is not None:
         for name, frame in computed.frames.items():
             figures.append(
                 {
@@ -119,10 +138,12 @@ def dashboard_page(
             and computed.computed_by == snapshots.SCHEDULER,
             "errors": errors,
             "field_errors": {e["href"][1:]: e["text"] for e in errors},
+            "refusal": refusal,
         },
         subject=subject,
         db_session=db_session,
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else 200,
+        status_code=status_code,
+        headers=headers,
     )
 
 
@@ -139,5 +160,12 @@ async def refresh_figures(
         period = period_from_text(as_of, since)
     except PeriodRefused:
         return RedirectResponse(f"/dashboard?{query}", status_code=status.HTTP_303_SEE_OTHER)
-    snapshots.refresh(db_session, period, actor=subject.actor, actor_user_id=subject.user_id)
+    try:
+        snapshots.refresh(db_session, period, actor=subject.actor, actor_user_id=subject.user_id)
+    except snapshots.ComputationRefused as refusing:
+        # Back to the figures stored for the period, saying why they were not computed again.
+        return RedirectResponse(
+            f"/dashboard?{query}&{urlencode({'refused': refusing.reason})}#refused",
+            status_code=status.HTTP_303_SEE_OTHER,
+        )
     return RedirectResponse(f"/dashboard?{query}#computed", status_code=status.HTTP_303_SEE_OTHER)
