@@ -152,7 +152,12 @@ class AuditEntry(Base):
     database triggers refuse UPDATE and DELETE on both backends."""
 
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_person", "person_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_audit_entry_person", "person_id", "occurred_at"),
+        # Someone's recent actions of one kind (the dashboard's computations an hour), read
+        # without scanning the whole log.
+        Index("ix_audit_entry_action_user", "action", "actor_user_id", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     position: Mapped[int] = mapped_column(Integer, unique=True, comment="1, 2, 3 … in the chain")

@@ -40,9 +40,9 @@ SCHEDULER = "scheduler:dashboard"
 #: period asked for once is not kept for ever, and a period asked for again is recomputed.
 KEEP_FOR = dt.timedelta(days=31)
 #: How many computations (a new period's first view, or "compute again") one analyst may ask
-#: for in an hour. Each reads the whole authority (about a second and a half of the server
-#: for 100,000 children, docs/benchmarks.md), so typing date after date cannot keep it busy;
-#: figures already stored are shown whatever the count.
+#: for in an hour. Each reads the whole authority (seconds of the server for 100,000 children,
+#: docs/benchmarks.md), so typing date after date cannot keep it busy; figures already stored
+#: are shown whatever the count.
 COMPUTATIONS_PER_HOUR = 12
 #: The PostgreSQL advisory lock taken while figures are computed (any number unique to it).
 _COMPUTING_LOCK = 0x0DA5_0015
