@@ -14,14 +14,15 @@ import io
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select
+from sqlalchemy import Select, TextClause
 from sqlalchemy.orm import Session
 
 
 def read_frame(
-    db_session: Session, statement: Select[*tuple[Any, ...]], schema: dict[str, Any]
+    db_session: Session, statement: Select[*tuple[Any, ...]] | TextClause, schema: dict[str, Any]
 ) -> pl.DataFrame:
-    """The rows of ``statement`` (a SELECT) with ``schema``'s column names and types, in order.
+    """The rows of ``statement`` (a SELECT, its values bound in it) with ``schema``'s column
+    names and types, in order.
 
     Read in the session's own transaction, so it sees what the session has flushed."""
     connection = db_session.connection()
