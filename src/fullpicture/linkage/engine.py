@@ -11,6 +11,8 @@ import enum
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -166,6 +168,29 @@ def _trained_state(linker: Linker) -> dict[str, dict[str, Any]]:
     return state
 
 
+@contextmanager
+def _one_thread(linker: Linker) -> Iterator[None]:
+    """Run the enclosed training steps on one DuckDB thread.
+
+    EM sums floating-point shares over the agreement patterns; with several threads DuckDB
+    adds them in whatever order the threads finish, so two trainings of the same file could
+    differ in the last bit of an m probability (seen in CI under load). On one thread the
+    order, and so the model, is the same every time. Scoring keeps every thread.
+    """
+    db_api = linker._db_api
+    if not isinstance(db_api, DuckDBAPI):
+        yield
+        return
+    connection = db_api._con
+    # fetchall: DuckDB refuses other work on a connection while a result is half read.
+    ((threads,),) = connection.execute("SELECT current_setting('threads')").fetchall()
+    connection.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        connection.execute(f"SET threads = {int(threads)}")
+
+
 def train_model(
     prepared: pl.DataFrame,
     *,
@@ -242,9 +267,10 @@ def train_model(
         # each pass starts from a copy and a failure puts the copy back.
         before = copy.deepcopy(linker._settings_obj)
         try:
-            session = linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*columns), estimate_without_term_frequencies=True
-            )
+            with _one_thread(linker):
+                session = linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*columns), estimate_without_term_frequencies=True
+                )
         except Exception as exc:  # no pairs in the block: this pass teaches nothing
             linker._settings_obj = before
             record["skipped"] = f"EM could not run: {str(exc).splitlines()[0]}"
