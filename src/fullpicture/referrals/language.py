@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy
 import spacy
-from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, LIKE_NUM, LOWER, ORTH, SENT_START
+from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_TITLE, LIKE_NUM, LOWER, ORTH, SENT_START
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
@@ -36,6 +36,7 @@ from fullpicture.referrals.dates import (
 from fullpicture.referrals.dates import (
     DateScan as DateScan,
 )
+from fullpicture.referrals.regex_index import WordStartRegexes, word_starts
 from fullpicture.referrals.rulebook import Cue, Polarity, Rulebook, default_rulebook
 from fullpicture.referrals.spans import TextSpan as TextSpan
 from fullpicture.referrals.spans import is_word_char, lower_pattern
@@ -152,6 +153,10 @@ class LanguageEngine:
         # lets the regex engine use its fast literal search (several times quicker).
         self._regexes: list[tuple[re.Pattern[str], str, bool]] = []
         self._regexes_cased: list[tuple[re.Pattern[str], str, bool]] = []
+        # Regexes that start at a word are tried only at words beginning with their first
+        # letters (regex_index.py), not scanned over the whole text one by one.
+        self._regex_index = WordStartRegexes()
+        self._regex_index_cased = WordStartRegexes()
         self._registry: dict[str, _Registered] = {}
         self._language_keys: dict[str, str] = {}
         self._register_rulebook(rulebook)
@@ -205,11 +210,9 @@ class LanguageEngine:
         if cue.patterns:
             matcher_patterns = []
             for pattern in cue.patterns:
-                if (
-                    namespace == "vague"
-                    and not cue.case_sensitive
-                    and self._sequences.add(match_id, pattern)
-                ):
+                # Any namespace: the walk reads the same token attributes spaCy's Matcher
+                # would (LOWER, IS_TITLE …), and the Matcher costs most per pattern.
+                if self._sequences.add(match_id, pattern):
                     continue
                 if any(NOT_FOLLOWED_BY in token for token in pattern):
                     raise ValueError(
@@ -220,7 +223,9 @@ class LanguageEngine:
                 if as_regex is None:
                     matcher_patterns.append(list(pattern))
                 else:
-                    self._regexes.append((re.compile(as_regex), match_id, True))
+                    compiled = re.compile(as_regex)
+                    self._regexes.append((compiled, match_id, True))
+                    self._regex_index.add(compiled, at_word_start=True)
             if matcher_patterns:
                 self._tokens.add(match_id, matcher_patterns)
         for expression in cue.regex:
@@ -231,6 +236,8 @@ class LanguageEngine:
             compiled = re.compile(body if cue.case_sensitive else lower_pattern(body))
             target = self._regexes_cased if cue.case_sensitive else self._regexes
             target.append((compiled, match_id, bounded))
+            index = self._regex_index_cased if cue.case_sensitive else self._regex_index
+            index.add(compiled, at_word_start=bounded)
 
     def _register_language(self, name: str, phrases: Sequence[str]) -> None:
         match_id = f"lang|{name}"
@@ -292,17 +299,29 @@ class LanguageEngine:
                     triggers.setdefault(self._language_keys[key], []).append((start, end))
                 else:
                     raw.append((key, start, end, tokens.idx[start], tokens.end_char(end - 1)))
-        for match_id, start, end in self._tokens(doc):
-            raw.append((strings[match_id], start, end, tokens.idx[start], tokens.end_char(end - 1)))
-        for key, start, end in self._sequences.find(tokens.lower, tokens.alpha, tokens.number):
+        if len(self._tokens):  # the Matcher walks every token even with nothing to find
+            for match_id, start, end in self._tokens(doc):
+                raw.append(
+                    (strings[match_id], start, end, tokens.idx[start], tokens.end_char(end - 1))
+                )
+        for key, start, end in self._sequences.find(
+            tokens.lower, tokens.alpha, tokens.number, tokens.punct, tokens.title
+        ):
             raw.append((key, start, end, tokens.idx[start], tokens.end_char(end - 1)))
         connectives = triggers.pop(_EVIDENCE, [])
         lowered = text.lower()
         if len(lowered) != len(text):  # a few characters change length when lower-cased
             lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
-        for source, expressions in ((lowered, self._regexes), (text, self._regexes_cased)):
-            for expression, key, bounded in expressions:
-                for found in expression.finditer(source):
+        # Lower-casing keeps every character's place (checked above), so words begin at the
+        # same places in both.
+        starts = word_starts(lowered)
+        for source, expressions, index in (
+            (lowered, self._regexes, self._regex_index),
+            (text, self._regexes_cased, self._regex_index_cased),
+        ):
+            found_by_regex = index.find(source, starts)
+            for (_, key, bounded), found_here in zip(expressions, found_by_regex, strict=True):
+                for found in found_here:
                     begin = found.start()
                     if bounded and begin > 0 and is_word_char(source[begin - 1]):
                         continue
@@ -682,6 +701,7 @@ class _Tokens:
     punct: list[bool]
     alpha: list[bool]
     number: list[bool]
+    title: list[bool]
     number_column: Any
     idx: list[int]
     sent: list[int]
@@ -692,7 +712,9 @@ class _Tokens:
     def of(cls, doc: Doc, question_answers: frozenset[str] = frozenset()) -> _Tokens:
         # One array copy instead of a Token object per attribute read (several times faster).
         # Whole columns are converted in numpy, not row by row in Python.
-        columns = doc.to_array([ORTH, LOWER, IS_PUNCT, IS_ALPHA, LIKE_NUM, IDX, SENT_START])
+        columns = doc.to_array(
+            [ORTH, LOWER, IS_PUNCT, IS_ALPHA, LIKE_NUM, IDX, SENT_START, IS_TITLE]
+        )
         lookup = doc.vocab.strings.__getitem__
         text: list[str] = list(map(lookup, columns[:, 0].tolist()))
         lower: list[str] = list(map(lookup, columns[:, 1].tolist()))
@@ -701,6 +723,7 @@ class _Tokens:
         number_column = columns[:, 4].astype(bool)
         like_num: list[bool] = number_column.tolist()
         idx: list[int] = columns[:, 5].tolist()
+        title: list[bool] = columns[:, 7].astype(bool).tolist()
         words = int(numpy.count_nonzero(numpy.logical_or(columns[:, 3], columns[:, 4])))
         starts: list[int] = numpy.flatnonzero(columns[:, 6] == 1).tolist() or [0]
         if starts[0] != 0:
@@ -735,7 +758,9 @@ class _Tokens:
         for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
             bounds.append((start, end))
             sent[start:end] = [number] * (end - start)
-        return cls(text, lower, punct, alpha, like_num, number_column, idx, sent, bounds, words)
+        return cls(
+            text, lower, punct, alpha, like_num, title, number_column, idx, sent, bounds, words
+        )
 
     def end_char(self, i: int) -> int:
         return self.idx[i] + len(self.text[i])

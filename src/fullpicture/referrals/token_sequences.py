@@ -7,7 +7,8 @@ token may be, so one walk over the tokens looks up each word once and tries only
 patterns that can start there.
 
 A pattern may use, per token, ``LOWER`` (a word or ``{"IN": [...]}``), ``IS_ALPHA: true``,
-``LIKE_NUM: true`` and ``OP: "?"`` (not on the first token), each word being one spaCy token.
+``LIKE_NUM: true``, ``IS_PUNCT: true``, ``IS_TITLE: true`` and ``OP: "?"`` (not on the first
+token), each word being one spaCy token.
 The last token may also carry ``NOT_FOLLOWED_BY: [words]``, which spaCy's ``Matcher`` has no
 way to say ("mum is happy", not "mum is happy to talk"); such a pattern must be taken here.
 Anything else is left to the regex or ``Matcher`` route (``TokenSequences.add`` returns False).
@@ -19,7 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_ALLOWED = frozenset({"LOWER", "IS_ALPHA", "LIKE_NUM", "OP", "NOT_FOLLOWED_BY"})
+_ALLOWED = frozenset(
+    {"LOWER", "IS_ALPHA", "LIKE_NUM", "IS_PUNCT", "IS_TITLE", "OP", "NOT_FOLLOWED_BY"}
+)
+_FLAGS = ("IS_ALPHA", "LIKE_NUM", "IS_PUNCT", "IS_TITLE")
 NOT_FOLLOWED_BY = "NOT_FOLLOWED_BY"
 
 
@@ -30,12 +34,14 @@ class _Step:
     number: bool
     optional: bool
     not_followed_by: frozenset[str] = frozenset()
+    punct: bool = False
+    title: bool = False
 
 
 def _step(token: dict[str, Any], one_token: Callable[[str], bool]) -> _Step | None:
     if not set(token) <= _ALLOWED or token.get("OP") not in (None, "?"):
         return None
-    if token.get("IS_ALPHA") not in (None, True) or token.get("LIKE_NUM") not in (None, True):
+    if any(token.get(flag) not in (None, True) for flag in _FLAGS):
         return None
     lower = token.get("LOWER")
     words: frozenset[str] | None
@@ -49,7 +55,7 @@ def _step(token: dict[str, Any], one_token: Callable[[str], bool]) -> _Step | No
         return None
     if words is not None and not all(one_token(w) for w in words):
         return None  # "co-operative" is three spaCy tokens: leave it to the regex route
-    if words is None and not (token.get("IS_ALPHA") or token.get("LIKE_NUM")):
+    if words is None and not any(token.get(flag) for flag in _FLAGS):
         return None
     not_followed_by = token.get(NOT_FOLLOWED_BY) or ()
     if not isinstance(not_followed_by, list | tuple):
@@ -60,6 +66,8 @@ def _step(token: dict[str, Any], one_token: Callable[[str], bool]) -> _Step | No
         bool(token.get("LIKE_NUM")),
         token.get("OP") == "?",
         frozenset(str(w).lower() for w in not_followed_by),
+        bool(token.get("IS_PUNCT")),
+        bool(token.get("IS_TITLE")),
     )
 
 
@@ -99,10 +107,17 @@ class TokenSequences:
         return True
 
     def find(
-        self, lower: Sequence[str], alpha: Sequence[bool], number: Sequence[bool]
+        self,
+        lower: Sequence[str],
+        alpha: Sequence[bool],
+        number: Sequence[bool],
+        punct: Sequence[bool] = (),
+        title: Sequence[bool] = (),
     ) -> list[tuple[str, int, int]]:
         """(key, first token, end token) of every match; a pattern's matches do not overlap
-        (leftmost first, as a regex scans), so "a a few" is one unquantified amount, not two."""
+        (leftmost first, as a regex scans), so "a a few" is one unquantified amount, not two.
+        ``punct`` and ``title`` are needed only by patterns that ask IS_PUNCT or IS_TITLE."""
+        columns = _Columns(lower, alpha, number, punct, title)
         found: list[tuple[str, int, int]] = []
         ends: dict[str, int] = {}
         by_first, by_pair = self._by_first, self._by_pair
@@ -116,37 +131,45 @@ class TokenSequences:
             if candidates is None:
                 continue
             for key, steps in candidates:
-                if (steps[0].alpha and not alpha[i]) or (steps[0].number and not number[i]):
+                if not _fits(steps[0], columns, i):
                     continue
                 if i < ends.get(key, 0):
                     continue
-                end = _longest(steps, lower, alpha, number, i + 1, n)
+                end = _longest(steps, columns, i + 1, n)
                 if end is not None:
                     found.append((key, i, end))
                     ends[key] = end
         return found
 
 
-def _longest(
-    steps: tuple[_Step, ...],
-    lower: Sequence[str],
-    alpha: Sequence[bool],
-    number: Sequence[bool],
-    at: int,
-    n: int,
-) -> int | None:
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    lower: Sequence[str]
+    alpha: Sequence[bool]
+    number: Sequence[bool]
+    punct: Sequence[bool]
+    title: Sequence[bool]
+
+
+def _fits(step: _Step, columns: _Columns, p: int) -> bool:
+    return (
+        (step.words is None or columns.lower[p] in step.words)
+        and (not step.alpha or columns.alpha[p])
+        and (not step.number or columns.number[p])
+        and (not step.punct or columns.punct[p])
+        and (not step.title or columns.title[p])
+    )
+
+
+def _longest(steps: tuple[_Step, ...], columns: _Columns, at: int, n: int) -> int | None:
+    lower = columns.lower
     if not any(step.optional for step in steps):
         # The common case, one way through: no sets of positions to carry.
         end = at + len(steps) - 1
         if end > n:
             return None
         for offset, step in enumerate(steps[1:]):
-            p = at + offset
-            if (
-                (step.words is not None and lower[p] not in step.words)
-                or (step.alpha and not alpha[p])
-                or (step.number and not number[p])
-            ):
+            if not _fits(step, columns, at + offset):
                 return None
         barred = steps[-1].not_followed_by
         return None if barred and end < n and lower[end] in barred else end
@@ -154,14 +177,7 @@ def _longest(
     if len(steps) == 1 and steps[0].not_followed_by:
         return at if at >= n or lower[at] not in steps[0].not_followed_by else None
     for step in steps[1:]:
-        reached = {
-            p + 1
-            for p in positions
-            if p < n
-            and (step.words is None or lower[p] in step.words)
-            and (not step.alpha or alpha[p])
-            and (not step.number or number[p])
-        }
+        reached = {p + 1 for p in positions if p < n and _fits(step, columns, p)}
         if step.optional:
             reached |= positions
         if not reached:

@@ -1,0 +1,191 @@
+"""Regexes that start at a word, tried only where their first letters stand.
+
+Each cue regex scanned the whole referral once: about a hundred passes over a 1,100-word text,
+some 6 ms of the check's 20 ms budget, and a case-insensitive alternation written inline
+(``(?i:mother|mum|…)``) is tried at every character. A regex whose match must begin at the start
+of a word (a leading ``\\b``) can only match where a word begins with one of the few letters its
+pattern allows. Those first letters (up to three) are read from the parsed pattern once, when the
+rules are compiled; for each text, one pass finds where words begin, and each regex is tried
+with ``match`` only at the words that begin with its letters. The matches are the ones a scan
+finds: leftmost first, a regex's matches not overlapping (``finditer``), in the order the regexes
+were added. A regex whose first letters cannot be read (``\\w+``, a negated class) keeps its scan.
+"""
+
+from __future__ import annotations
+
+import re
+import re._constants as sre  # type: ignore[import-not-found]
+import re._parser as sre_parse  # type: ignore[import-not-found]
+from typing import Any
+
+from fullpicture.referrals.spans import is_word_char
+
+PREFIX_LENGTH = 3
+# Above this many first-letter strings a pattern is left to its scan (it could start almost
+# anywhere, so trying it word by word gains nothing).
+_MOST_PREFIXES = 600
+_WORD_START = re.compile(r"(?<!\w)\w")
+
+_Prefixes = set[tuple[str, bool]]  # (first letters, nothing known after them)
+
+
+def _cases(code: int, ignore_case: bool) -> set[str]:
+    ch = chr(code)
+    return {ch.lower(), ch.upper()} if ignore_case else {ch}
+
+
+def _class_chars(items: list[tuple[Any, Any]], ignore_case: bool) -> set[str] | None:
+    chars: set[str] = set()
+    for op, value in items:
+        if op is sre.LITERAL:
+            chars |= _cases(value, ignore_case)
+        elif op is sre.RANGE and value[1] - value[0] <= 26:
+            for code in range(value[0], value[1] + 1):
+                chars |= _cases(code, ignore_case)
+        elif op is sre.CATEGORY and value is sre.CATEGORY_DIGIT:
+            chars |= set("0123456789")
+        else:
+            return None  # a negated or wide class: it could start anywhere
+    return chars
+
+
+def _node(op: Any, value: Any, ignore_case: bool) -> _Prefixes | None:
+    if op is sre.LITERAL:
+        return {(ch, False) for ch in _cases(value, ignore_case)}
+    if op is sre.IN:
+        chars = _class_chars(value, ignore_case)
+        return None if chars is None else {(ch, False) for ch in chars}
+    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+        return {("", False)}  # zero-width: ``match`` checks it at the position
+    if op is sre.SUBPATTERN:
+        _, add_flags, del_flags, items = value
+        flagged = (ignore_case or bool(add_flags & sre.SRE_FLAG_IGNORECASE)) and not (
+            del_flags & sre.SRE_FLAG_IGNORECASE
+        )
+        return _sequence(items, flagged)
+    if op is sre.BRANCH:
+        found: _Prefixes = set()
+        for alternative in value[1]:
+            part = _sequence(alternative, ignore_case)
+            if part is None:
+                return None
+            found |= part
+        return found
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+        low, high, items = value
+        once = _sequence(items, ignore_case)
+        if once is None:
+            return None
+        if not (low == high == 1):
+            once = {(letters, True) for letters, _ in once}
+        return once | {("", False)} if low == 0 else once
+    return None
+
+
+def _sequence(items: Any, ignore_case: bool) -> _Prefixes | None:
+    current: _Prefixes = {("", False)}
+    for op, value in items:
+        if all(done or len(letters) >= PREFIX_LENGTH for letters, done in current):
+            break
+        options = _node(op, value, ignore_case)
+        if options is None:
+            current = {(letters, True) for letters, _ in current}
+            break
+        extended: _Prefixes = set()
+        for letters, done in current:
+            if done or len(letters) >= PREFIX_LENGTH:
+                extended.add((letters, True))
+                continue
+            for more, more_done in options:
+                joined = letters + more
+                extended.add((joined[:PREFIX_LENGTH], more_done or len(joined) > PREFIX_LENGTH))
+        if len(extended) > _MOST_PREFIXES:
+            return None
+        current = extended
+    return current
+
+
+def word_prefixes(expression: str) -> frozenset[str] | None:
+    """The strings (one to three characters) every match of ``expression`` starts with, when
+    the match must begin at the start of a word; None when they cannot be read."""
+    parsed = sre_parse.parse(expression)
+    ignore_case = bool(parsed.state.flags & sre.SRE_FLAG_IGNORECASE)
+    items = list(parsed)
+    at_word = False
+    for op, value in items:
+        if op is sre.AT and value is sre.AT_BOUNDARY:
+            at_word = True
+        elif op not in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            break
+    prefixes = _sequence(items, ignore_case)
+    if prefixes is None or not at_word:
+        return None
+    letters = {found for found, _ in prefixes}
+    if "" in letters or not all(is_word_char(found[0]) for found in letters):
+        return None
+    return frozenset(letters)
+
+
+class WordStartRegexes:
+    """Regexes over one source text (the lower-cased text, or the text as written), each found
+    as a scan would find it. ``add`` a regex with ``at_word_start`` when the caller checks that a
+    match begins a word (it dropped a leading ``\\b``); ``find`` gives each regex's matches."""
+
+    def __init__(self) -> None:
+        self._patterns: list[re.Pattern[str]] = []
+        self._scanned: list[int] = []
+        self._by_prefix: dict[str, list[int]] = {}
+        self._by_length: dict[int, dict[str, list[int]]] = {}
+        self._lengths: list[int] = []
+        self._first_letters: frozenset[str] = frozenset()
+
+    def add(self, pattern: re.Pattern[str], *, at_word_start: bool) -> int:
+        number = len(self._patterns)
+        self._patterns.append(pattern)
+        source = pattern.pattern
+        prefixes = word_prefixes(("\\b" + source) if at_word_start else source)
+        if prefixes is None:
+            self._scanned.append(number)
+        else:
+            for letters in prefixes:
+                self._by_prefix.setdefault(letters, []).append(number)
+                self._by_length.setdefault(len(letters), {})[letters] = self._by_prefix[letters]
+            self._lengths = sorted(self._by_length)
+            self._first_letters = frozenset(letters[0] for letters in self._by_prefix)
+        return number
+
+    @property
+    def indexed(self) -> int:
+        return len(self._patterns) - len(self._scanned)
+
+    def find(self, source: str, starts: list[int] | None = None) -> list[list[re.Match[str]]]:
+        """Each regex's matches (by the number ``add`` gave), leftmost first, not overlapping.
+        ``starts``: where words begin in ``source`` (``word_starts``), when the caller has them."""
+        found: list[list[re.Match[str]]] = [[] for _ in self._patterns]
+        for number in self._scanned:
+            found[number] = list(self._patterns[number].finditer(source))
+        if not self._by_prefix:
+            return found
+        ends = [0] * len(self._patterns)
+        patterns, first_letters = self._patterns, self._first_letters
+        by_length = [(length, self._by_length[length]) for length in self._lengths]
+        for start in word_starts(source) if starts is None else starts:
+            if source[start] not in first_letters:
+                continue
+            for length, by_prefix in by_length:
+                numbers = by_prefix.get(source[start : start + length])
+                if numbers is None:
+                    continue
+                for number in numbers:
+                    if start < ends[number]:
+                        continue
+                    match = patterns[number].match(source, start)
+                    if match is not None and match.end() > start:
+                        found[number].append(match)
+                        ends[number] = match.end()
+        return found
+
+
+def word_starts(source: str) -> list[int]:
+    """Where words begin (a word character not after one), as a regex's ``\\b`` sees them."""
+    return [found.start() for found in _WORD_START.finditer(source)]

@@ -1,0 +1,96 @@
+"""Regexes tried only at the words that begin with their first letters (regex_index.py) find what
+a scan over the whole text finds, for every regex of the shipped rule files."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fullpicture.referrals.language import default_engine
+from fullpicture.referrals.regex_index import WordStartRegexes, word_prefixes, word_starts
+from fullpicture.referrals.spans import is_word_char
+
+
+def test_first_letters_are_read_from_the_pattern() -> None:
+    assert word_prefixes(r"\b(?:mum|dad)\b") == {"mum", "dad"}
+    assert word_prefixes(r"\bno(?:t|ne)\b") == {"not", "non"}
+    assert word_prefixes(r"\b\d+ weeks") == set("0123456789")
+    assert word_prefixes(r"\bs\.?47") == {"s.", "s47"}
+    # An inline case-insensitive group reads both cases, after a lookbehind.
+    assert word_prefixes(r"(?<![Gg][Pp] )\b(?i:mum)") == {
+        a + b + c for a in "mM" for b in "uU" for c in "mM"
+    }
+    # Not at a word start, or could start with almost anything: left to the scan.
+    assert word_prefixes(r"(?:mum|dad)") is None
+    assert word_prefixes(r"\b\w+@") is None
+    assert word_prefixes(r"\b[^a]bc") is None
+    assert word_prefixes(r"\b(?:mum)?") is None
+
+
+def _scan(pattern: re.Pattern[str], source: str, *, at_word_start: bool) -> list[tuple[int, int]]:
+    found = []
+    for match in pattern.finditer(source):
+        begin = match.start()
+        if at_word_start and (
+            (begin > 0 and is_word_char(source[begin - 1])) or not is_word_char(source[begin])
+        ):
+            continue
+        if match.end() > begin:
+            found.append((begin, match.end()))
+    return found
+
+
+_WORDS = st.sampled_from(
+    [
+        "mum", "Mum", "MUM", "dad", "Dad's", "father", "step-father", "Mr", "Smith", "Jo", "Lee",
+        "GP", "gp", "is", "was", "told", "informed", "aware", "parents", "agreed", "s47", "s.47",
+        "3", "12", "weeks", "months", "old", "14ish", "aged", "7", "previous", "referrals", "two",
+        "early", "help", "assessment", "requested", "just", "a", "scratch", "only", "some",
+        "concerns", "known", "to", "police", "for", "(", ")", ",", ":", "-", ".", "\n", "'", '"',
+        "07700", "900123", "jo@example.org", "SW1A", "1AA", "DOB", "01/02/2015",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_WORDS, max_size=40), st.lists(st.sampled_from([" ", "", "  "]), max_size=40))
+def test_every_rule_regex_finds_what_a_scan_finds(words: list[str], gaps: list[str]) -> None:
+    text = "".join(word + (gaps[n] if n < len(gaps) else " ") for n, word in enumerate(words))
+    engine = default_engine()
+    lowered = text.lower()
+    for source, expressions, index in (
+        (lowered, engine._regexes, engine._regex_index),
+        (text, engine._regexes_cased, engine._regex_index_cased),
+    ):
+        found = index.find(source, word_starts(source))
+        for (pattern, _, bounded), matches in zip(expressions, found, strict=True):
+            by_index = [
+                (m.start(), m.end())
+                for m in matches
+                if not bounded
+                or (
+                    (m.start() == 0 or not is_word_char(source[m.start() - 1]))
+                    and is_word_char(source[m.start()])
+                )
+            ]
+            assert by_index == _scan(pattern, source, at_word_start=bounded), (
+                pattern.pattern,
+                text,
+            )
+
+
+def test_most_rule_regexes_are_tried_only_at_their_words() -> None:
+    engine = default_engine()
+    indexed = engine._regex_index.indexed + engine._regex_index_cased.indexed
+    assert indexed >= 0.8 * (len(engine._regexes) + len(engine._regexes_cased))
+
+
+def test_a_regex_matches_do_not_overlap_and_keep_their_order() -> None:
+    index = WordStartRegexes()
+    first = index.add(re.compile(r"a a"), at_word_start=True)
+    second = index.add(re.compile(r"\ba\b"), at_word_start=False)
+    found = index.find("a a a a")
+    assert [(m.start(), m.end()) for m in found[first]] == [(0, 3), (4, 7)]
+    assert [m.start() for m in found[second]] == [0, 2, 4, 6]
