@@ -88,6 +88,8 @@ POSITIVES = [
     ("She reckons the older girl is about fifteen.", "She reckons", "hedge"),
     ("He had a mark on his neck or something like that.", "or something", "hedge"),
     ("He appeared distressed at the door.", "appeared", "hedge"),
+    # a label where the agency is named with no reason
+    ("His brother is known to the youth offending service.", "known to the youth", "label"),
 ]
 
 NEGATIVES = [
@@ -108,6 +110,8 @@ NEGATIVES = [
     ("She is the only adult in the house.", "minimiser"),
     ("Not known to CSC before this referral.", "label"),
     ("Mum is happy to talk to you on 07700 900123.", "reassurance"),
+    # the reason is given after the agency's whole name
+    ("His brother is known to the youth offending service for criminal damage.", "label"),
 ]
 
 
