@@ -43,3 +43,26 @@ def test_date_scan_defers_to_the_alternation_for_an_empty_match() -> None:
 def test_the_engine_uses_the_rulebook_date_regexes() -> None:
     text = "seen on 12/10/2025 at 10.30 and again 3 weeks ago"
     assert default_engine()._date_scan.matches(text) == _scan()._by_alternation(text)
+
+
+_SENTENCE_PIECES = st.sampled_from(
+    [
+        "Mum", "said", "no", "Dr.", "e.g.", "3.5", "kg", ".", "!", "?", "...", "?!", '"', "“",
+        "”", "'", ")", "(", "\n", "\n\n", ":", ";", "-", "•", "yes", "It hurts", "12/05",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SENTENCE_PIECES, max_size=40).map(" ".join))
+def test_sentences_split_as_spacys_sentencizer_splits_them(text: str) -> None:
+    from spacy.pipeline import Sentencizer
+
+    from fullpicture.referrals.language import _Tokens
+
+    engine = default_engine()
+    doc = engine.nlp.make_doc(text)
+    Sentencizer()(doc)
+    by_spacy = _Tokens.of(doc)
+    ours = _Tokens.of(engine.nlp.make_doc(text), sentence_punct=engine._sentence_punct)
+    assert ours.sent == by_spacy.sent, [t.text for t in doc]

@@ -552,7 +552,8 @@ def _spans(
             seen.add(key)
             span = converted.get(evidence)
             if span is None:
-                span = converted[evidence] = EvidenceSpan(
+                # Built from the analysis's own offsets and cue ids: nothing to validate.
+                span = converted[evidence] = EvidenceSpan.model_construct(
                     start=evidence.span.start,
                     end=evidence.span.end,
                     text=evidence.span.text,

@@ -23,6 +23,7 @@ from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_TITLE, LIKE_NUM, LOWER, ORTH
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc
 
 from fullpicture.people.childhood import ADULT_AGE, age_on
@@ -141,7 +142,9 @@ class LanguageEngine:
     def __init__(self, rulebook: Rulebook) -> None:
         self.rulebook = rulebook
         self.nlp: Language = spacy.blank("en")
-        self.nlp.add_pipe("sentencizer")
+        # Sentences are split as spaCy's sentencizer splits them, but over the token columns
+        # read once (``_Tokens.of``): the component builds a Token object per token.
+        self._sentence_punct = frozenset(Sentencizer.default_punct_chars)
         ruler = self.nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
         ruler.add_patterns(list(rulebook.language.entity_patterns))  # type: ignore[attr-defined]
         self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
@@ -285,7 +288,7 @@ class LanguageEngine:
     ) -> TextAnalysis:
         """Run every matcher over ``text`` once and resolve polarity, speakers and dates."""
         doc = self.nlp(text)
-        tokens = _Tokens.of(doc, self._question_answers)
+        tokens = _Tokens.of(doc, self._question_answers, self._sentence_punct)
         names = self._child_names(text, child_names, referral_date)
         quote_spans = [(m.start(), m.end()) for m in _QUOTE_RE.finditer(text)]  # marks included
         quote_ranges = [tokens.token_range(start, end) for start, end in quote_spans]
@@ -709,7 +712,14 @@ class _Tokens:
     word_count: int
 
     @classmethod
-    def of(cls, doc: Doc, question_answers: frozenset[str] = frozenset()) -> _Tokens:
+    def of(
+        cls,
+        doc: Doc,
+        question_answers: frozenset[str] = frozenset(),
+        sentence_punct: frozenset[str] | None = None,
+    ) -> _Tokens:
+        """``sentence_punct``: split sentences here, as spaCy's sentencizer with these
+        characters would; None reads the doc's own sentence starts."""
         # One array copy instead of a Token object per attribute read (several times faster).
         # Whole columns are converted in numpy, not row by row in Python.
         columns = doc.to_array(
@@ -725,7 +735,11 @@ class _Tokens:
         idx: list[int] = columns[:, 5].tolist()
         title: list[bool] = columns[:, 7].astype(bool).tolist()
         words = int(numpy.count_nonzero(numpy.logical_or(columns[:, 3], columns[:, 4])))
-        starts: list[int] = numpy.flatnonzero(columns[:, 6] == 1).tolist() or [0]
+        starts: list[int] = (
+            numpy.flatnonzero(columns[:, 6] == 1).tolist()
+            if sentence_punct is None
+            else _sentence_starts(text, punct, sentence_punct)
+        ) or [0]
         if starts[0] != 0:
             starts.insert(0, 0)
         # The sentencizer leaves an opening quotation mark at the end of the previous sentence
@@ -772,6 +786,22 @@ class _Tokens:
             first += 1
         last = bisect.bisect_left(self.idx, end_char)
         return first, max(first, last)
+
+
+def _sentence_starts(text: list[str], punct: list[bool], marks: frozenset[str]) -> list[int]:
+    """spaCy's ``Sentencizer.predict``: a sentence starts at the first token after a run of
+    sentence-ending marks that is neither punctuation nor such a mark."""
+    if not text:
+        return []
+    starts = [0]
+    seen_mark = False
+    for i, word in enumerate(text):
+        if word in marks:
+            seen_mark = True
+        elif seen_mark and not punct[i]:
+            starts.append(i)
+            seen_mark = False
+    return starts
 
 
 # "Mia Thompson, DOB 14/06/2018", "Ryan (23)", "Leo, aged 7": a name with a date of birth or age.
