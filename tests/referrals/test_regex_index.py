@@ -16,7 +16,8 @@ from fullpicture.referrals.spans import is_word_char
 def test_first_letters_are_read_from_the_pattern() -> None:
     assert word_prefixes(r"\b(?:mum|dad)\b") == {"mum", "dad"}
     assert word_prefixes(r"\bno(?:t|ne)\b") == {"not", "non"}
-    assert word_prefixes(r"\b\d+ weeks") == set("0123456789")
+    digits = word_prefixes(r"\b\d+ weeks")
+    assert digits is not None and set("0123456789٣") <= digits
     assert word_prefixes(r"\bs\.?47") == {"s.", "s47"}
     # An inline case-insensitive group reads both cases, after a lookbehind.
     assert word_prefixes(r"(?<![Gg][Pp] )\b(?i:mum)") == {
@@ -94,3 +95,17 @@ def test_a_regex_matches_do_not_overlap_and_keep_their_order() -> None:
     found = index.find("a a a a")
     assert [(m.start(), m.end()) for m in found[first]] == [(0, 3), (4, 7)]
     assert [m.start() for m in found[second]] == [0, 2, 4, 6]
+
+
+def test_unicode_digits_spaces_and_case_folds_are_first_letters_too() -> None:
+    # What a scan would find: "\d" matches any decimal digit, "\s" any Unicode space, and
+    # (?i:k) the Kelvin sign.
+    index = WordStartRegexes()
+    digits = index.add(re.compile(r"\d+ weeks"), at_word_start=True)
+    spaced = index.add(re.compile(r"\bi\s+think"), at_word_start=False)
+    folded = index.add(re.compile(r"\b(?i:kai)"), at_word_start=False)
+    text = "٣ weeks; i\u00a0think; \u212aai"
+    found = index.find(text)
+    assert [m.group() for m in found[digits]] == ["٣ weeks"]
+    assert [m.group() for m in found[spaced]] == ["i\u00a0think"]
+    assert [m.group() for m in found[folded]] == ["\u212aai"]

@@ -13,40 +13,96 @@ were added. A regex whose first letters cannot be read (``\\w+``, a negated clas
 
 from __future__ import annotations
 
+import _sre  # type: ignore[import-not-found]
 import re
 import re._constants as sre  # type: ignore[import-not-found]
 import re._parser as sre_parse  # type: ignore[import-not-found]
+from functools import cache
+from re._casefix import _EXTRA_CASES  # type: ignore[import-not-found]
 from typing import Any
 
 from fullpicture.referrals.spans import is_word_char
 
 PREFIX_LENGTH = 3
-# Above this many first-letter strings a pattern is left to its scan (it could start almost
-# anywhere, so trying it word by word gains nothing).
+# Above this many first-letter strings a pattern is left to its scan: it could start at almost
+# any word ("[A-Z][a-z]+": every capitalised word), so trying it word by word gains nothing.
+# Counted over ASCII strings, as the Unicode digits, spaces and case-folds a class also lists
+# are rare in referrals.
 _MOST_PREFIXES = 600
+_MOST_LISTED = 20000
 _WORD_START = re.compile(r"(?<!\w)\w")
 
 _Prefixes = set[tuple[str, bool]]  # (first letters, nothing known after them)
 
 
+# Every cased letter, decimal digit and whitespace character lies below this code point.
+_LAST_LISTED = 0x20000
+
+
+@cache
+def _characters() -> dict[str, frozenset[str]]:
+    """What ``\\s`` and ``\\d`` match in a str pattern (Unicode whitespace and decimal digits),
+    and, for ``(?i:…)``, the characters the regex engine folds to each lower-case letter."""
+    everything = [chr(code) for code in range(_LAST_LISTED)]
+    folded: dict[str, set[str]] = {}
+    for ch in everything:
+        lower = chr(_sre.unicode_tolower(ord(ch)))
+        if lower != ch:
+            folded.setdefault(lower, {lower}).add(ch)
+    found = {key: frozenset(chars) for key, chars in folded.items()}
+    found["\\s"] = frozenset(ch for ch in everything if ch.isspace())
+    found["\\d"] = frozenset(ch for ch in everything if ch.isdecimal())
+    return found
+
+
 def _cases(code: int, ignore_case: bool) -> set[str]:
     ch = chr(code)
-    return {ch.lower(), ch.upper()} if ignore_case else {ch}
+    if not ignore_case:
+        return {ch}
+    lower = chr(_sre.unicode_tolower(code))
+    chars = set(_characters().get(lower, {ch}))
+    for extra in _EXTRA_CASES.get(ord(lower), ()):
+        chars |= _characters().get(chr(extra), {chr(extra)})
+    return chars
 
 
 def _class_chars(items: list[tuple[Any, Any]], ignore_case: bool) -> set[str] | None:
+    """The characters a class matches, when they are few enough to list."""
+    negated = bool(items) and items[0][0] is sre.NEGATE
+    members = items[1:] if negated else items
+    if negated:
+        # Only "whitespace but not ..." ([^\\S\\n]) is listed: other negated classes match
+        # almost anything.
+        if not any(op is sre.CATEGORY and value is sre.CATEGORY_NOT_SPACE for op, value in members):
+            return None
+        return {ch for ch in _characters()["\\s"] if not _in_class(ch, members, ignore_case)}
     chars: set[str] = set()
-    for op, value in items:
+    for op, value in members:
         if op is sre.LITERAL:
             chars |= _cases(value, ignore_case)
         elif op is sre.RANGE and value[1] - value[0] <= 26:
             for code in range(value[0], value[1] + 1):
                 chars |= _cases(code, ignore_case)
         elif op is sre.CATEGORY and value is sre.CATEGORY_DIGIT:
-            chars |= set("0123456789")
+            chars |= _characters()["\\d"]
+        elif op is sre.CATEGORY and value is sre.CATEGORY_SPACE:
+            chars |= _characters()["\\s"]
         else:
-            return None  # a negated or wide class: it could start anywhere
+            return None  # a wide class (\\w, a long range): it could start anywhere
     return chars
+
+
+def _in_class(ch: str, members: list[tuple[Any, Any]], ignore_case: bool) -> bool:
+    for op, value in members:
+        if op is sre.LITERAL and ch in _cases(value, ignore_case):
+            return True
+        if op is sre.RANGE and value[0] <= ord(ch) <= value[1]:
+            return True
+        if op is sre.CATEGORY and value is sre.CATEGORY_NOT_SPACE and not ch.isspace():
+            return True
+        if op is sre.CATEGORY and value is sre.CATEGORY_SPACE and ch.isspace():
+            return True
+    return False
 
 
 def _node(op: Any, value: Any, ignore_case: bool) -> _Prefixes | None:
@@ -99,7 +155,7 @@ def _sequence(items: Any, ignore_case: bool) -> _Prefixes | None:
             for more, more_done in options:
                 joined = letters + more
                 extended.add((joined[:PREFIX_LENGTH], more_done or len(joined) > PREFIX_LENGTH))
-        if len(extended) > _MOST_PREFIXES:
+        if len(extended) > _MOST_LISTED:
             return None
         current = extended
     return current
@@ -122,6 +178,8 @@ def word_prefixes(expression: str) -> frozenset[str] | None:
         return None
     letters = {found for found, _ in prefixes}
     if "" in letters or not all(is_word_char(found[0]) for found in letters):
+        return None
+    if sum(1 for found in letters if found.isascii()) > _MOST_PREFIXES:
         return None
     return frozenset(letters)
 
