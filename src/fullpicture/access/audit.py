@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from fullpicture.access import audit_checkpoint
@@ -129,6 +129,24 @@ def append(
     return entry
 
 
+# Every audited request runs these three; built once here, each use only gives its values
+# (building them was part of every API read's statement-building cost, issue 14).
+_LOCK_HEAD = (
+    update(AuditChainHead)
+    .where(AuditChainHead.id == CHAIN_HEAD_ID)
+    .values(position=AuditChainHead.position)
+    .returning(AuditChainHead.position, AuditChainHead.last_hash)
+)
+_LAST_ENTRY = (
+    select(AuditEntry.position, AuditEntry.entry_hash).order_by(AuditEntry.position.desc()).limit(1)
+)
+_MOVE_HEAD = (
+    update(AuditChainHead)
+    .where(AuditChainHead.id == CHAIN_HEAD_ID)
+    .values(position=bindparam("head_position"), last_hash=bindparam("head_last_hash"))
+)
+
+
 def append_all(*, db_session: Session, entries: Sequence[dict[str, Any]]) -> list[AuditEntry]:
     """Add these entries (each the keyword arguments of ``append``) at the end of the chain,
     in order, in the caller's transaction: the same entries and hashes as appending them one
@@ -140,17 +158,8 @@ def append_all(*, db_session: Session, entries: Sequence[dict[str, Any]]) -> lis
     db_session.flush()
     # Taking the head row's lock first serialises appenders: on PostgreSQL the UPDATE holds a
     # row lock until commit; on SQLite a write takes the database's single write lock.
-    head = db_session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == CHAIN_HEAD_ID)
-        .values(position=AuditChainHead.position)
-        .returning(AuditChainHead.position, AuditChainHead.last_hash)
-    ).one_or_none()
-    last = db_session.execute(
-        select(AuditEntry.position, AuditEntry.entry_hash)
-        .order_by(AuditEntry.position.desc())
-        .limit(1)
-    ).one_or_none()
+    head = db_session.execute(_LOCK_HEAD).one_or_none()
+    last = db_session.execute(_LAST_ENTRY).one_or_none()
     found = (last.position, last.entry_hash) if last is not None else (0, GENESIS_HASH)
     repair: dict[str, Any] | None = None
     if head is None or (head.position, head.last_hash) != found:
@@ -191,11 +200,7 @@ def append_all(*, db_session: Session, entries: Sequence[dict[str, Any]]) -> lis
         previous_hash = entry.entry_hash
         added.append(entry)
     db_session.add_all(added)
-    db_session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == CHAIN_HEAD_ID)
-        .values(position=position, last_hash=previous_hash)
-    )
+    db_session.execute(_MOVE_HEAD, {"head_position": position, "head_last_hash": previous_hash})
     db_session.flush()
     for entry in added:
         audit_checkpoint.checkpoint_if_due(db_session=db_session, position=entry.position)
