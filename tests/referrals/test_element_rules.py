@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from fullpicture.referrals.checker import check_referral_text
+from fullpicture.referrals.checker import analyse_referral_text, check_referral_text
 
 DAY = dt.date(2026, 11, 23)  # a Monday
 
@@ -88,3 +88,83 @@ def test_an_earlier_episode_mentioned_without_when_or_what_is_partial(text: str)
     finding = check_referral_text(text, referral_date=DAY).elements["R9"]
     assert finding.status == "partial"
     assert finding.spans, "the hint is the evidence"
+
+
+# -- R7: whose words a quotation holds (language_cues.yaml 2026.12.3) --------------------------
+
+
+def _speakers(text: str) -> list[str]:
+    analysis = analyse_referral_text(text, referral_date=DAY)
+    return [q.speaker for q in analysis.quotations]
+
+
+def test_an_emails_header_does_not_stand_for_the_child() -> None:
+    text = (
+        "To: dsl@school.example.org\nFrom: Hannah Ferris (Year 3 teacher)\nSubject: Lacey M\n\n"
+        "Hi Mark,\n\nJust wanted to flag Lacey Morgan in my class. She's been coming in hungry. "
+        "This morning she asked the TA for toast. She has mentioned there was nothing for tea, "
+        'although when I asked her she said mum had "gone to get some".'
+    )
+    assert _speakers(text) == ["child"]
+
+
+def test_he_does_not_stand_for_the_staff_nor_she_for_dad() -> None:
+    text = (
+        "Child: Ollie DEAN, DOB 11/03/2022.\nOver the past weeks staff have noticed Ollie "
+        'touching other children. On Friday he said to a member of staff "it\'s a secret game".'
+    )
+    assert _speakers(text) == ["child"]
+    text = 'Dad came to the office with Mia (aged 7). She said "I don\'t want to go home".'
+    assert _speakers(text) == ["child"]
+
+
+def test_a_parent_named_earlier_in_the_sentence_is_the_pronouns_person() -> None:
+    text = (
+        "Dylan (aged 10) worries about her. Mum is lovely but she "
+        'cancelled the last session – she said she "couldn\'t face it".'
+    )
+    assert _speakers(text) == ["adult"]
+
+
+def test_a_child_named_in_brackets_or_with_a_capitalised_surname_is_the_child() -> None:
+    text = (
+        "I'm working with a 10 year old boy (Dylan). Dylan worries about school. "
+        'He has mentioned mum "staying in bed".'
+    )
+    assert _speakers(text) == ["child"]
+    text = (
+        'Re: Zara KHAN, DOB 22/05/2012 (13)\nAt the last session Zara said: "I\'m like the maid."'
+    )
+    assert _speakers(text) == ["child"]
+
+
+def test_a_run_of_pronouns_is_one_person_and_a_patient_is_the_child() -> None:
+    text = (
+        "We had a 16 year old lad come in today (Callum). He came in on his own. We can't do "
+        "much as he's under 18. He seemed OK but calmed down. He says mum's boyfriend "
+        '"wants him out".'
+    )
+    assert _speakers(text) == ["child"]
+    text = 'Pt says she was drinking vodka. Wouldn\'t say who bought it – said "just people".'
+    assert _speakers(text) == ["child"]
+    assert _status(text, "R7") == "present"
+
+
+def test_a_childs_name_with_a_nickname_or_an_initial_is_the_child() -> None:
+    text = (
+        "I want to refer Kaitlyn (Kait) Dawson, age 15. Kait has been missing school "
+        '(she said "I just don\'t go on Fridays now").'
+    )
+    assert _speakers(text) == ["child"]
+    text = "Subject: concern re: Ellie B (14)\n\nThere are money worries from what Ellie has said."
+    assert _status(text, "R7") == "partial"
+
+
+def test_a_quotation_about_the_child_is_not_the_childs_words() -> None:
+    text = 'Caller says "everyone knows" and that the girl "is a bit wild". Caller rang off.'
+    assert _status(text, "R7") != "present"
+
+
+def test_the_childs_age_given_as_the_reason_for_no_voice_is_present() -> None:
+    text = "Child's view: Not applicable (2 years old).\nParents informed: Yes."
+    assert _status(text, "R7") == "present"

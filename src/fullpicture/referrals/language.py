@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy
 import spacy
@@ -181,6 +181,12 @@ class LanguageEngine:
         self._subject_skip = frozenset(w.lower() for w in language.speech_subject_skip)
         self._clause_breaks = frozenset(w.lower() for w in language.speech_clause_breaks)
         self._not_names = frozenset(w.lower() for w in language.not_names)
+        plural = frozenset(w.lower() for w in language.plural_terms)
+        # What "he" and "she" may not stand for (gender and number agreement).
+        self._disagrees = {
+            "he": frozenset(w.lower() for w in language.female_terms) | plural,
+            "she": frozenset(w.lower() for w in language.male_terms) | plural,
+        }
         self._speech_verbs = {v.lower() for v in language.speech_verbs}
         self._child_terms = {t.lower() for t in language.child_terms}
         self._adult_terms = {t.lower() for t in language.adult_terms}
@@ -197,6 +203,13 @@ class LanguageEngine:
             rf"(?m)^\s*(?i:{labels})\b\s*[:\-]?\s*(?:(?:Mr|Ms|Miss|Master)\s+)?(?P<name>{_NAME}){following}"
         )
         self._child_relation_re = re.compile(rf"\b(?i:{relations})\s+(?P<name>{_NAME}){following}")
+        # "a 10 year old boy (Dylan)", "a 16 year old lad come in today (Callum)": a child
+        # introduced by a child term with the name in brackets.
+        # Found from the bracketed name back (brackets are rare), so the terms are not tried at
+        # every position of the text.
+        terms = "|".join(re.escape(t) for t in sorted(self._child_terms, key=len, reverse=True))
+        self._bracketed_name_re = re.compile(rf"\(\s*(?P<name>{_NAME})\s*\)")
+        self._child_term_before_re = re.compile(rf"\b(?:{terms})\b[^()\n.]*$")
 
     def _is_one_token(self, word: str) -> bool:
         # A clitic ("'m", "'re", "n't") is one token after its word, though not on its own.
@@ -490,6 +503,11 @@ class LanguageEngine:
                     value = found.group(group)
                     if value and value.lower() not in self._adult_terms:
                         names.append(value)
+        for found in self._bracketed_name_re.finditer(text):
+            value = found.group("name")
+            before = text[max(0, found.start() - 50) : found.start()].lower()
+            if value.lower() not in self._adult_terms and self._child_term_before_re.search(before):
+                names.append(value)
         children, adults = _named_with_an_age(text, referral_date)
         names.extend(children)
         # A referral "to refer Amira Hassan, aged 19" before a birth names the mother on the
@@ -546,27 +564,39 @@ class LanguageEngine:
         names: tuple[str, ...],
         quote_tokens: set[int],
         stop: int | None = None,
+        *,
+        start: int | None = None,
+        pronoun: str | None = None,
     ) -> Speaker | Literal["pronoun"] | None:
         sentence_start, sentence_end = tokens.sent_bounds[sentence]
         first_names = {name.split("-")[0] for name in names}
+        disagrees = self._disagrees.get(pronoun or "", frozenset())
         first_word = True
-        for i in range(sentence_start, sentence_end if stop is None else min(stop, sentence_end)):
+        end = sentence_end if stop is None else min(stop, sentence_end)
+        for i in range(sentence_start if start is None else start, end):
             if i in quote_tokens or tokens.punct[i] or tokens.text[i].isspace():
                 continue
             initial, first_word = first_word, False
             if i + 1 < sentence_end and tokens.lower[i + 1] in {"'s", "’s"}:
                 continue  # "Leo's mother": the person is the mother, not Leo
+            if i + 1 < sentence_end and tokens.text[i + 1] == ":":
+                continue  # a form's or an e-mail's label ("From:", "Child:"), not a person
             text = tokens.text[i]
+            lower = tokens.lower[i]
+            if lower in disagrees:
+                continue  # "he" is not the mother, "she" is not the staff
             if text in first_names:
                 return "child"
-            lower = tokens.lower[i]
             if lower in self._adult_terms:
                 return "adult"
             if lower in self._child_terms:
                 return "child"
             if lower in self._pronouns:
                 return "pronoun"
-            if initial and (lower in STOP_WORDS or lower in self._not_names):
+            # A capitalised "From", "Just" or "Hi" opens a line, not a name.
+            if (initial or text[:1].isupper()) and (
+                lower in STOP_WORDS or lower in self._not_names
+            ):
                 continue
             if (
                 text[:1].isupper()
@@ -579,16 +609,51 @@ class LanguageEngine:
         return None
 
     def _resolve_pronoun(
-        self, tokens: _Tokens, at: int, names: tuple[str, ...], quote_tokens: set[int]
+        self,
+        tokens: _Tokens,
+        at: int,
+        names: tuple[str, ...],
+        quote_tokens: set[int],
+        pronoun: str | None = None,
     ) -> Speaker:
         index = tokens.sent[at]
-        for back in range(index - 1, max(index - 4, -1), -1):
-            found = self._first_mention(tokens, back, names, quote_tokens)
-            if found == "pronoun":
-                continue
-            if found is not None:
-                return found
+        if pronoun is not None:
+            # "Mum is lovely but she is struggling – she said she 'couldn't face it'": the
+            # person named earlier in the same sentence, when the pronoun agrees with them.
+            found = self._first_mention(
+                tokens, index, names, quote_tokens, stop=at, pronoun=pronoun
+            )
+            if found not in (None, "pronoun"):
+                return cast(Speaker, found)
+        # Three sentences back that name someone; a run of "He … He … he" is one person, so
+        # sentences that only carry the pronoun on are not counted (up to eight in all).
+        naming = 0
+        for back in range(index - 1, max(index - 9, -1), -1):
+            if naming == 3:
+                break
+            # The sentencizer does not end a sentence at a line break, so an e-mail's header and
+            # its first line are one "sentence": read its lines from the last, the nearest.
+            carried = False
+            for line_start in reversed(self._line_starts(tokens, back)):
+                found = self._first_mention(
+                    tokens, back, names, quote_tokens, start=line_start, pronoun=pronoun
+                )
+                if found == "pronoun":
+                    carried = True
+                    continue
+                if found is not None:
+                    return found
+            naming += 0 if carried else 1
         return "unknown"
+
+    @staticmethod
+    def _line_starts(tokens: _Tokens, sentence: int) -> list[int]:
+        sentence_start, sentence_end = tokens.sent_bounds[sentence]
+        starts = [sentence_start]
+        for i in range(sentence_start, sentence_end):
+            if "\n" in tokens.text[i] and i + 1 < sentence_end:
+                starts.append(i + 1)
+        return starts
 
     def _speaker_of(
         self, tokens: _Tokens, verb: int, names: tuple[str, ...], quote_tokens: set[int]
@@ -596,10 +661,13 @@ class LanguageEngine:
         subject = self._subject_before(tokens, verb, quote_tokens)
         kind = self._classify_phrase(tokens, subject, names)
         if kind is None and subject and tokens.lower[subject[-1]] in self._pronouns:
-            return self._resolve_pronoun(tokens, verb, names, quote_tokens), subject
+            pronoun = tokens.lower[subject[-1]]
+            return self._resolve_pronoun(tokens, verb, names, quote_tokens, pronoun), subject
         if kind in (None, "unknown"):
             first = self._first_mention(tokens, tokens.sent[verb], names, quote_tokens, verb)
-            if first == "pronoun":
+            # A note's verb with no subject ("Wouldn't say who. – said 'just people'") continues
+            # the person of the sentences before, as a pronoun would.
+            if first == "pronoun" or (first is None and not subject):
                 return self._resolve_pronoun(tokens, verb, names, quote_tokens), subject
             if first is not None:
                 return first, subject
@@ -686,8 +754,10 @@ class LanguageEngine:
                     tokens.idx[i], tokens.end_char(i), tokens.text[i]
                 )
         # "… and Divine, '…'": a name or term with no verb, continuing an earlier report.
+        # Only where a comma or colon sets the quotation off: in "and that the girl 'is a bit
+        # wild'" the girl is what the quotation is about, not who said it.
         lead = [j for j in range(left_from, t_start) if not tokens.punct[j]]
-        if lead:
+        if lead and t_start > 0 and tokens.text[t_start - 1] in {",", ":"}:
             kind = self._classify_phrase(tokens, lead[-2:], names)
             if kind in ("child", "adult"):
                 last = lead[-1]
@@ -805,8 +875,11 @@ def _sentence_starts(text: list[str], punct: list[bool], marks: frozenset[str]) 
 
 
 # "Mia Thompson, DOB 14/06/2018", "Ryan (23)", "Leo, aged 7": a name with a date of birth or age.
+# A surname may be written in capitals or as an initial ("Zara KHAN, DOB 22/05/2012", "Ellie B
+# (14)"), and the name the child goes by may follow in brackets ("Kaitlyn (Kait) Dawson, age 15").
 _NAME_WITH_AGE = re.compile(
-    rf"(?P<name>{_NAME})(?:\s+{_NAME})?\s*(?:,\s*|\(\s*)"
+    rf"(?P<name>{_NAME})(?:\s*\((?P<alias>{_NAME})\))?"
+    rf"(?:\s+(?:{_NAME}|[A-Z]{{2,}}(?:[-'][A-Z]+)*|[A-Z]\.?))?\s*(?:,\s*|\(\s*)"
     r"(?:(?i:dob|d\.o\.b\.?|born)\s*:?\s*(?P<dob>\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
     r"|(?i:aged?)\s*(?P<aged>\d{1,2})\b|(?P<bare>\d{1,2})\s*\)|(?P<weeks>\d{1,2})\s+(?i:weeks|months)\b)"
 )
@@ -830,10 +903,11 @@ def _named_with_an_age(text: str, referral_date: dt.date) -> tuple[list[str], se
             age = int(found.group("aged") or found.group("bare"))
         elif found.group("weeks"):
             age = 0
+        alias = found.group("alias")
         if age is not None and 0 <= age < ADULT_AGE:
-            names.append(name)
+            names.extend([name, alias] if alias else [name])
         elif age is not None and age >= ADULT_AGE:
-            adults.add(name)
+            adults.update([name, alias] if alias else [name])
     return names, adults
 
 

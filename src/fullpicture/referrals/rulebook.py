@@ -474,6 +474,11 @@ class LanguageCues(BaseModel):
     speech_subject_skip: tuple[str, ...]
     speech_clause_breaks: tuple[str, ...]
     not_names: tuple[str, ...]
+    # A pronoun agrees with what it stands for: "he" is not "mum", "she" is not "dad", and
+    # neither is "staff" or "parents" (R7's speaker of a quotation).
+    female_terms: tuple[str, ...] = ()
+    male_terms: tuple[str, ...] = ()
+    plural_terms: tuple[str, ...] = ()
     denial_after_no: tuple[str, ...]
     question_answers: tuple[str, ...] = ()
     date_regexes: tuple[DateRegex, ...]
