@@ -168,3 +168,71 @@ def test_a_quotation_about_the_child_is_not_the_childs_words() -> None:
 def test_the_childs_age_given_as_the_reason_for_no_voice_is_present() -> None:
     text = "Child's view: Not applicable (2 years old).\nParents informed: Yes."
     assert _status(text, "R7") == "present"
+
+
+# -- R13: a worry about what is, and a clinical judgement of inflicted injury -------------------
+
+
+def test_a_worry_about_what_is_is_partial_and_what_may_happen_is_present() -> None:
+    finding = check_referral_text(
+        "I am concerned that she is being sexually exploited.", referral_date=DAY
+    ).elements["R13"]
+    assert finding.status == "partial"
+    assert "what you fear" in (finding.question or "")
+    assert (
+        _status("I am worried that Kayla and her mother may be isolated and unsafe.", "R13")
+        == "present"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Inflicted injury is a strong possibility. Skeletal survey requested.",
+        "Both the consultant and I consider inflicted injury likely.",
+    ],
+)
+def test_a_clinical_judgement_that_an_injury_was_inflicted_is_an_analysis(text: str) -> None:
+    assert _status(text, "R13") == "present"
+
+
+def test_nothing_acute_is_a_level() -> None:
+    assert _status("I don't think there is anything acute.", "R13") == "partial"
+
+
+# -- R12: what someone said is the result only beside the action --------------------------------
+
+
+def test_a_said_elsewhere_is_not_the_result_of_the_action() -> None:
+    text = "I have phoned the health visitor.\n\nMum said he was tired at the weekend."
+    finding = check_referral_text(text, referral_date=DAY).elements["R12"]
+    assert finding.status == "partial"
+    assert finding.question and "result" in finding.question
+    text = "I spoke to mum on Monday, who said she would take him to the GP."
+    assert _status(text, "R12") == "present"
+
+
+# -- R4: where the child is, not a state or a missing-episode interview ------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He is now in pain and at risk of serious infection.",
+        "She is currently not on any mood stabiliser.",
+        "I completed a return home interview today with Kenzie.",
+    ],
+)
+def test_a_state_or_an_interview_is_not_where_the_child_is(text: str) -> None:
+    assert _status(text, "R4") == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Released at 01:10 and handed to mother at 03:40.",
+        "Leo is now in hospital on the children's ward.",
+    ],
+)
+def test_where_the_child_is_now_is_present(text: str) -> None:
+    assert _status(text, "R4") == "present"
