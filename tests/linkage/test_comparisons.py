@@ -191,3 +191,40 @@ def test_budgeted_blocking_scores_pairs_that_share_only_the_family_name() -> Non
         prepared, model=model, minimum_match_weight=-1000, extra_blocking=extra
     )
     assert ("a:1", "b:1") in set(scored.select("unique_id_l", "unique_id_r").iter_rows())
+
+
+def test_name_and_place_rules_pair_only_birth_dates_that_could_be_one_persons() -> None:
+    """A household's same-sounding names (a parent and the child named after them) are not
+    paired by the name-and-place rules when their birth dates differ in year and in day and
+    month; a missing birth date, or one with the year or the day and month mistyped, is."""
+    rules = default_rules()
+    born = dt.date(1982, 1, 25)
+    prepared = _prepared(
+        _record("a:1", "LS1 4AB", "12 park lane", given_name="Sam", date_of_birth=born),
+        _record("b:1", "LS1 4AB", "12 park lane", given_name="Sam", date_of_birth=None),
+        _record(
+            "c:1", "LS1 4AB", "12 park lane", given_name="Sam", date_of_birth=dt.date(1983, 1, 25)
+        ),
+        _record(
+            "d:1", "LS1 4AB", "12 park lane", given_name="Sam", date_of_birth=dt.date(1982, 3, 4)
+        ),
+        _record(
+            "e:1", "LS1 4AB", "12 park lane", given_name="Sam", date_of_birth=dt.date(2010, 6, 2)
+        ),
+    )
+    model = engine.train_model(
+        _prepared(*[_record(f"t:{i}", "2000", "1 a street") for i in range(3)]),
+        rules=rules,
+        when_untrained="neutral",
+    )
+    scored = engine.predict_pairs(prepared, model=model, minimum_match_weight=-1000)
+    paired = {pair for pair in scored.select("unique_id_l", "unique_id_r").iter_rows()}
+    assert {("a:1", "b:1"), ("a:1", "c:1"), ("a:1", "d:1")} <= paired
+    assert ("a:1", "e:1") not in paired
+    assert ("d:1", "e:1") not in paired
+    # A small file still scores every pair of a postcode through the budgeted rules.
+    extra = engine.affordable_blocking(prepared, rules.budgeted_blocking)
+    everything = engine.predict_pairs(
+        prepared, model=model, minimum_match_weight=-1000, extra_blocking=extra
+    )
+    assert ("a:1", "e:1") in set(everything.select("unique_id_l", "unique_id_r").iter_rows())
