@@ -3,6 +3,8 @@ agency, public FEBRL files; a model that did not train is refused, never used si
 
 from __future__ import annotations
 
+import itertools
+import math
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +14,16 @@ from typer.testing import CliRunner
 from fullpicture.cli.main import app
 from fullpicture.linkage.batch import run_batch
 from fullpicture.linkage.clustering import cluster_records
-from fullpicture.linkage.engine import LinkageInputError, LinkageModelNotTrained, train_model
+from fullpicture.linkage.comparisons import DIFFERENT_SOURCES, SAME_SOURCE
+from fullpicture.linkage.engine import (
+    LinkageInputError,
+    LinkageModelMismatch,
+    LinkageModelNotTrained,
+    level_weights,
+    predict_pairs,
+    train_model,
+)
+from fullpicture.linkage.explain import explain_prepared
 from fullpicture.linkage.files import link_person_file
 from fullpicture.linkage.model_report import build_report, fields_missing
 from fullpicture.linkage.preparation import prepare
@@ -46,6 +57,7 @@ def test_trains_every_comparison_with_data_when_there_are_no_nhs_numbers() -> No
         "family_name",
         "date_of_birth",
         "residence",
+        "source",
     }
     nhs_pass = next(p for p in training["em_passes"] if p["blocked_on"] == ["nhs_number"])
     assert "nhs_number" in nhs_pass["skipped"]
@@ -85,6 +97,79 @@ def test_the_prior_follows_how_often_true_pairs_agree_exactly(noise: float) -> N
     training = model["fullpicture_training"]
     assert training["prior_recall_assumed"] == default_rules().training.prior_recall
     assert 0 < training["prior_recall_from_model"] < training["prior_recall_assumed"]
+
+
+def _two_lists(people: int) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Two agencies' lists (a GP's and the police's), no identifiers: each person at most once
+    in each list, so every true pair runs across the two."""
+    population = build_population(people=people, seed=11)
+    records = _without_identifiers(
+        population.records.filter(pl.col("source").is_in(["gp", "police"]))
+    )
+    kept = set(records["unique_id"].to_list())
+    return records, {k: v for k, v in population.truth.items() if k in kept}
+
+
+def _source_weights(model: dict[str, object]) -> dict[str, float]:
+    return {label: weight for _v, label, weight in level_weights(model)["source"] if _v >= 0}
+
+
+def test_a_pair_across_two_lists_weighs_what_the_prior_spread_over_pairs_within() -> None:
+    """The prior is counted over all pairs; on two lists without duplicates inside either, half
+    of them lie within a list and never match. The trained "source" comparison gives a pair
+    across the lists back what the prior spread over pairs that cannot match: log2 of
+    m / u, with u the share of random pairs that cross (about half here) and m the share of
+    EM's matches that cross (all of them)."""
+    records, _truth = _two_lists(300)
+    model = train_model(prepare(records), rules=default_rules())
+    source = next(c for c in model["comparisons"] if c["output_column_name"] == "source")
+    across = next(
+        lv for lv in source["comparison_levels"] if lv.get("label_for_charts") == DIFFERENT_SOURCES
+    )
+    assert across["m_probability"] == pytest.approx(1.0)
+    assert 0.3 < across["u_probability"] < 0.7
+    weights = _source_weights(model)
+    assert weights[DIFFERENT_SOURCES] == pytest.approx(-math.log2(across["u_probability"]))
+    assert weights[DIFFERENT_SOURCES] > 0.5
+    # EM's blocks held no pair within one list: that level stays neutral, never a made-up veto.
+    assert weights[SAME_SOURCE] == pytest.approx(0.0, abs=1e-5)
+    # One source: every pair is "same source", and the comparison adds nothing either way.
+    one_list = train_model(
+        prepare(records.with_columns(source=pl.lit("gp"))), rules=default_rules()
+    )
+    assert all(w == pytest.approx(0.0, abs=1e-5) for w in _source_weights(one_list).values())
+
+
+def test_two_lists_link_across_and_the_waterfall_shows_the_source() -> None:
+    records, truth = _two_lists(400)
+    result = run_batch(records, rules=default_rules())
+    found = dict(result.clustering.assignments.select("unique_id", "cluster_key").rows())
+    precision, recall, _f1 = pairwise_scores(truth, found)
+    assert precision >= 0.99 and recall >= 0.97, (precision, recall)
+    left, right = next(
+        (a, b) for a, b in itertools.combinations(sorted(truth), 2) if truth[a] == truth[b]
+    )
+    explanation = explain_prepared(
+        result.prepared.filter(pl.col("unique_id") == left),
+        result.prepared.filter(pl.col("unique_id") == right),
+        model=result.model,
+        rules=default_rules(),
+        model_version=None,
+        left_label=left,
+        right_label=right,
+    )
+    step = next(s for s in explanation.steps if s.comparison == "source")
+    assert step.level == DIFFERENT_SOURCES
+    assert step.match_weight > 0
+    assert {step.value_left, step.value_right} == {"gp", "police"}
+
+
+def test_a_model_saved_before_the_source_comparison_is_refused_clearly() -> None:
+    records, _truth = _two_lists(100)
+    model = train_model(prepare(records), rules=default_rules())
+    model["comparisons"] = [c for c in model["comparisons"] if c["output_column_name"] != "source"]
+    with pytest.raises(LinkageModelMismatch, match="saved model has no 'source' comparison"):
+        predict_pairs(prepare(records), model=model, minimum_match_weight=0.0)
 
 
 def test_a_model_that_cannot_train_is_refused() -> None:

@@ -203,8 +203,15 @@ def cluster_records(
     same_agency_weights: dict[Pair, float] = {}
     if one_record_per_agency and same_agency_chain_min_match_weight is not None:
         agency = pl.col("unique_id_l").str.split(":").list.first()
+        # The pair's own evidence, without the model's "same source" term: that term says how
+        # rarely one agency holds a person twice before any field is read, while this rule
+        # asks, for two records another agency's record already joins, whether their fields
+        # say they are two people.
+        own = pl.col("match_weight")
+        if "mw_source" in pairs.columns:
+            own = own - pl.col("mw_source").fill_null(0.0)
         within = pairs.filter(agency == pl.col("unique_id_r").str.split(":").list.first()).select(
-            "unique_id_l", "unique_id_r", "match_weight"
+            "unique_id_l", "unique_id_r", own.alias("match_weight")
         )
         same_agency_weights = {ordered(a, b): w for a, b, w in within.iter_rows()}
     held: dict[str, tuple[str | None, ...]] = {}

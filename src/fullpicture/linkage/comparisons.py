@@ -27,6 +27,7 @@ COMPARISON_FIELDS: dict[str, tuple[str, ...]] = {
     "residence": ("postcode", "address"),
     "nhs_number": ("nhs_number",),
     "upn": ("upn",),
+    "source": ("source",),
 }
 
 # Exact name agreement is weighed by how common the name is (splink's term-frequency
@@ -360,6 +361,31 @@ def identifier_comparison(column: str, description: str) -> _Comparison:
     )
 
 
+SAME_SOURCE = "same source (one agency's or list's own records)"
+DIFFERENT_SOURCES = "different sources (two agencies or lists)"
+
+
+def source_comparison() -> _Comparison:
+    """Whether the two records come from one source (an agency, or a list in a plain file) or
+    from two. A person is far likelier to appear once in each of two agencies' lists than twice
+    in one (an agency usually keeps one record per person), and the prior, counted over all
+    pairs, cannot know which kind a pair is: on two lists without duplicates inside either,
+    half the pairs are within a list and can never match, so for a pair across the lists the
+    prior is half what it should be. EM learns the m of each level like any field's (the share
+    of true pairs within one source), and u is the share of random pairs within one source, so
+    the data says how much a pair across sources weighs; on a file with one source every pair is
+    "same source", m = u and the comparison adds nothing."""
+    return _Comparison(
+        output_column_name="source",
+        comparison_description="Source: the same agency or list, or two different ones",
+        comparison_levels=[
+            _either_null("source"),
+            cll.CustomLevel("source_l <> source_r", label_for_charts=DIFFERENT_SOURCES),
+            _exact("source", SAME_SOURCE),
+        ],
+    )
+
+
 # The rules that block on names and a place but not on the birth date would pair everyone of
 # a household, and everyone of the same-sounding name in a postcode district, whatever their
 # birth dates: on the 1M-record population the name sounds and district alone made 15.1M pairs
@@ -418,6 +444,7 @@ def linkage_settings(cutoffs: ComparisonCutoffs | None = None) -> SettingsCreato
             residence_comparison(cutoffs),
             identifier_comparison("nhs_number", "NHS number (strong, not infallible)"),
             identifier_comparison("upn", "School unique pupil number (strong, not infallible)"),
+            source_comparison(),
         ],
         blocking_rules_to_generate_predictions=prediction_blocking_rules(),
         retain_matching_columns=False,

@@ -457,9 +457,13 @@ def _settings_for(model: dict[str, Any], engine: Engine) -> dict[str, Any]:
         name = comparison["output_column_name"]
         source = trained.get(name)
         labels = [lv.get("label_for_charts") for lv in comparison["comparison_levels"]]
-        if source is None or labels != [
-            lv.get("label_for_charts") for lv in source["comparison_levels"]
-        ]:
+        if source is None:
+            raise LinkageModelMismatch(
+                f"the saved model has no {name!r} comparison (it was trained by an earlier "
+                "version, before this one weighed it); retrain (fullpicture link --retrain, "
+                "or without --model)"
+            )
+        if labels != [lv.get("label_for_charts") for lv in source["comparison_levels"]]:
             raise LinkageModelMismatch(
                 f"the saved model's {name!r} comparison differs from this version's; "
                 "retrain (fullpicture link --retrain, or without --model)"
