@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Row, String, func, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Row, String, select, type_coerce
+from sqlalchemy.orm import Session
 
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
@@ -35,6 +35,7 @@ from fullpicture.agencies.models import Agency
 from fullpicture.chronology.incidents import ScoringEvent, group_incidents
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import ConcernCode, Taxonomy, default_taxonomy
+from fullpicture.chronology.versions import entry_is_latest_version
 from fullpicture.chronology.visibility import event_visibility
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
@@ -280,14 +281,6 @@ def _entries(
 ) -> tuple[list[ChronologyEntry], list[ChronologyEntry]]:
     """(entries the viewer may see, entries they may not), each in date order."""
     person_ids = {s.person_id for s in sources}
-    # Only the latest version of each of these people's entries: a correlated lookup on
-    # (agency_id, event_ref), which the index answers, never a pass over the whole table.
-    newer = aliased(Event)
-    latest_version = (
-        select(func.max(newer.version))
-        .where(newer.agency_id == Event.agency_id, newer.event_ref == Event.event_ref)
-        .scalar_subquery()
-    )
     # Only the columns an entry shows, as plain rows: loading 2,000 ORM events and agencies
     # (identity map, instrumented attributes) was most of a long chronology's time.
     rows = db_session.execute(
@@ -308,7 +301,7 @@ def _entries(
             current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
         .join(Agency, Agency.id == Event.agency_id)
-        .where(PersonRecordLink.person_id.in_(person_ids), Event.version == latest_version)
+        .where(PersonRecordLink.person_id.in_(person_ids), entry_is_latest_version())
     ).all()
     by_person: dict[int, list[_Source]] = {}
     for source in sources:

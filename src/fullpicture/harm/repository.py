@@ -17,12 +17,13 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Select, and_, false, func, select, union
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from fullpicture.access import repository as access_repository
 from fullpicture.access.subject import AuthSubject, Moment, Reader
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.chronology.versions import entry_is_latest_version
 from fullpicture.core.database import utc_now
 from fullpicture.harm.batch import epoch_day
 from fullpicture.harm.engine import ScoringEvent
@@ -55,17 +56,6 @@ EVENTS_SCHEMA = pa.schema(
     ]
 )
 CHILDREN_SCHEMA = pa.schema([("child_id", pa.int64()), ("birth_day", pa.int32())])
-
-
-def _latest_version() -> Any:
-    """The latest version of the outer ``Event`` row's (agency, event_ref): a correlated lookup
-    the (agency_id, event_ref) index answers."""
-    newer = aliased(Event)
-    return (
-        select(func.max(newer.version))
-        .where(newer.agency_id == Event.agency_id, newer.event_ref == Event.event_ref)
-        .scalar_subquery()
-    )
 
 
 def children_with_birth(
@@ -150,7 +140,7 @@ def _written_rows(
         .where(
             PersonRecordLink.person_id.in_(ids),
             Event.event_date <= as_of,
-            Event.version == _latest_version(),
+            entry_is_latest_version(),
         )
     )
     child_home = HouseholdMembership.__table__.alias("child_home")
@@ -179,7 +169,7 @@ def _written_rows(
         .where(
             child_home.c.person_id.in_(ids),
             Event.event_date <= as_of,
-            Event.version == _latest_version(),
+            entry_is_latest_version(),
             Event.concern_code.in_(model.household_adult_codes),
             *(
                 membership_covers(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
+from fullpicture.chronology.versions import entry_is_latest_version
 from fullpicture.core.database import utc_date
 from fullpicture.core.frames import read_frame
 from fullpicture.people.models import PersonRecordLink
@@ -196,7 +197,7 @@ def _significant_entries(rules: LatencyRules, person_ids: Sequence[int] | None) 
             .scalar_subquery()
             .label("recorded_at"),
         ).where(
-            Event.version == select(func.max(versions.version)).where(same_entry).scalar_subquery(),
+            entry_is_latest_version(),
             PersonRecordLink.person_id.in_(sorted(set(person_ids))),
         )
     return (
@@ -474,7 +475,6 @@ def unshared_of_child(
     (what a partner agency may be told); None keeps every agency's (the pooled view)."""
     rules = rules or latency_rules()
     versions = aliased(Event, name="other_version")
-    same_entry = and_(versions.agency_id == Event.agency_id, versions.event_ref == Event.event_ref)
     entries = (
         select(
             Event.id.label("event_id"),
@@ -494,7 +494,7 @@ def unshared_of_child(
         )
         .where(
             PersonRecordLink.person_id == person_id,
-            Event.version == select(func.max(versions.version)).where(same_entry).scalar_subquery(),
+            entry_is_latest_version(),
             is_significant(rules),
         )
         .distinct()
