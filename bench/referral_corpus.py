@@ -76,15 +76,21 @@ Span = tuple[int, int, str]  # start, end, family
 # ---------------------------------------------------------------- import and split
 
 
-def import_corpus(source: Path, *, corpus: Path = CORPUS) -> dict[str, Any]:
-    """Copy texts, both annotators' labels, final labels (if any) and the writer's manifest."""
+def import_corpus(source: Path, *, corpus: Path = CORPUS, seed: int = SPLIT_SEED) -> dict[str, Any]:
+    """Copy texts, both annotators' labels, final labels (if any) and the writers' manifests.
+
+    Referrals already in ``split.yaml`` keep their part. Referrals new to the corpus are drawn
+    into train/dev/test by their own seeded draw (``seed``), stratified the same way, and
+    recorded as a new batch, so a later batch adds unspent test referrals without moving any
+    earlier one (the earlier test split has been scored; the new one has not).
+    """
     texts = sorted((source / "referrals").glob("REF-*.yaml"))
     if not texts:
         raise SystemExit(f"no referrals in {source / 'referrals'}")
     (corpus / "texts").mkdir(parents=True, exist_ok=True)
     for path in texts:
         shutil.copy2(path, corpus / "texts" / path.name)
-    counts: dict[str, int] = {"texts": len(texts)}
+    counts: dict[str, Any] = {"texts": len(texts)}
     for folder in (*ANNOTATORS, "final"):
         found = sorted((source / "labels" / folder).glob("REF-*.yaml"))
         if not found:
@@ -93,23 +99,60 @@ def import_corpus(source: Path, *, corpus: Path = CORPUS) -> dict[str, Any]:
         for path in found:
             shutil.copy2(path, corpus / "labels" / folder / path.name)
         counts[folder] = len(found)
-    manifest = source / "referrals-manifest-writer.yaml"
-    if manifest.exists():
-        # For reporting scores by the writer's intended quality only; never used as labels.
-        shutil.copy2(manifest, corpus / "writer-manifest.yaml")
+    _merge_writer_manifests(source, corpus)
     split_file = corpus / "split.yaml"
-    if not split_file.exists():
-        ids = [p.stem for p in texts]
-        split = draw_split(ids, tiers=_writer_tiers(corpus))
+    existing = yaml.safe_load(split_file.read_text(encoding="utf-8")) if split_file.exists() else {}
+    split: dict[str, str] = dict(existing.get("split") or {})
+    batches: list[dict[str, Any]] = list(existing.get("batches") or [])
+    if split and not batches:
+        # The first batch, recorded before batches were: every referral the split already held.
+        batches.append({"batch": 1, "seed": existing.get("seed", SPLIT_SEED), "ids": sorted(split)})
+    new_ids = sorted(p.stem for p in texts if p.stem not in split)
+    if new_ids:
+        drawn = draw_split(new_ids, tiers=_writer_tiers(corpus), seed=seed)
+        split.update(drawn)
+        batches.append({"batch": len(batches) + 1, "seed": seed, "ids": new_ids})
         split_file.write_text(
-            "# Seeded draw (bench/referral_corpus.py draw_split, seed "
-            f"{SPLIT_SEED}), stratified by the writer's intended quality, made at import before\n"
-            "# any checker result on the corpus was looked at. `test` is never used for tuning.\n"
-            + yaml.safe_dump({"seed": SPLIT_SEED, "shares": SPLIT_SHARES, "split": split}),
+            "# Seeded draws (bench/referral_corpus.py draw_split), one per batch of referrals, each\n"
+            "# stratified by the writer's intended quality and made at import, before any checker\n"
+            "# result on that batch was looked at. A referral keeps its part for good. `test` is\n"
+            "# never used for tuning.\n"
+            + yaml.safe_dump(
+                {
+                    "seed": existing.get("seed", seed),
+                    "shares": SPLIT_SHARES,
+                    "batches": batches,
+                    "split": dict(sorted(split.items())),
+                },
+                sort_keys=False,
+            ),
             encoding="utf-8",
         )
-    counts["split"] = dict(Counter(load_split(corpus).values()))  # type: ignore[assignment]
+    counts["new_in_split"] = len(new_ids)
+    counts["split"] = dict(Counter(load_split(corpus).values()))
     return counts
+
+
+def _merge_writer_manifests(source: Path, corpus: Path) -> None:
+    """Union of the writers' intended quality (used to stratify and report by tier only)."""
+    tiers = _writer_tiers(corpus)
+    for manifest in [
+        source / "referrals-manifest-writer.yaml",
+        *sorted(source.glob("manifest-writer-*.yaml")),
+    ]:
+        if manifest.exists():
+            raw = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+            tiers.update({r["id"]: r["intended_quality"] for r in raw.get("referrals") or []})
+    if not tiers:
+        return
+    (corpus / "writer-manifest.yaml").write_text(
+        "# Writer's intended quality per referral (kept apart from annotators).\n"
+        + yaml.safe_dump(
+            {"referrals": [{"id": i, "intended_quality": q} for i, q in sorted(tiers.items())]},
+            sort_keys=False,
+        ),
+        encoding="utf-8",
+    )
 
 
 def draw_split(ids: list[str], *, tiers: dict[str, str], seed: int = SPLIT_SEED) -> dict[str, str]:
@@ -133,6 +176,15 @@ def draw_split(ids: list[str], *, tiers: dict[str, str], seed: int = SPLIT_SEED)
 
 def load_split(corpus: Path = CORPUS) -> dict[str, str]:
     return dict(yaml.safe_load((corpus / "split.yaml").read_text(encoding="utf-8"))["split"])
+
+
+def load_batches(corpus: Path = CORPUS) -> dict[int, set[str]]:
+    """Batch number -> its referral ids (one batch, every referral, before batches were kept)."""
+    raw = yaml.safe_load((corpus / "split.yaml").read_text(encoding="utf-8"))
+    batches = raw.get("batches")
+    if not batches:
+        return {1: set(raw["split"])}
+    return {int(b["batch"]): set(b["ids"]) for b in batches}
 
 
 def _writer_tiers(corpus: Path = CORPUS) -> dict[str, str]:
@@ -334,6 +386,75 @@ def agreement(items: list[CorpusItem]) -> dict[str, Any]:
     }
 
 
+def disagreements(corpus: Path = CORPUS, *, ids: set[str] | None = None) -> dict[str, Any]:
+    """For the third reader: per referral, what A1 and A2 agree on and where they differ.
+
+    Vague phrases are compared by the text they cover (overlap) and family, as the agreed-only
+    gold compares them, so a phrase bounded differently but in the same family is agreed.
+    """
+    sheets: dict[str, Any] = {}
+    for item in load_corpus(corpus):
+        if (ids is not None and item.id not in ids) or not all(
+            name in item.annotations for name in ANNOTATORS
+        ):
+            continue
+        raw = {
+            name: yaml.safe_load(
+                (corpus / "labels" / name / f"{item.id}.yaml").read_text(encoding="utf-8")
+            )
+            for name in ANNOTATORS
+        }
+        agreed_elements: dict[str, Any] = {}
+        disputed_elements: dict[str, Any] = {}
+        for element in LABELLED_ELEMENTS:
+            readings = {name: (raw[name].get("elements") or {}).get(element) for name in ANNOTATORS}
+            statuses = {(r or {}).get("status") for r in readings.values()}
+            if len(statuses) == 1:
+                agreed_elements[element] = readings[ANNOTATORS[0]]
+            else:
+                disputed_elements[element] = readings
+        vague = {name: raw[name].get("vague") or [] for name in ANNOTATORS}
+        agreed_vague, disputed_vague = [], []
+        spans = {
+            name: [(s, v) for v in vague[name] for s in _spans_of(item.text, v)]
+            for name in ANNOTATORS
+        }
+        first, second = ANNOTATORS
+        for span, v in spans[first]:
+            if any(_overlaps(span, t) and w["family"] == v["family"] for t, w in spans[second]):
+                if v not in agreed_vague:
+                    agreed_vague.append(v)
+            elif {first: v} not in disputed_vague:
+                disputed_vague.append({first: v})
+        for span, v in spans[second]:
+            matched = any(
+                _overlaps(span, t) and w["family"] == v["family"] for t, w in spans[first]
+            )
+            if not matched and {second: v} not in disputed_vague:
+                disputed_vague.append({second: v})
+        codes = {name: set(raw[name].get("codes") or []) for name in ANNOTATORS}
+        sheets[item.id] = {
+            "id": item.id,
+            "agreed_elements": agreed_elements,
+            "disputed_elements": disputed_elements,
+            "agreed_vague": agreed_vague,
+            "disputed_vague": disputed_vague,
+            "agreed_codes": sorted(codes[first] & codes[second]),
+            "disputed_codes": {
+                f"only {first}": sorted(codes[first] - codes[second]),
+                f"only {second}": sorted(codes[second] - codes[first]),
+            },
+        }
+    return sheets
+
+
+def _spans_of(text: str, vague: dict[str, str]) -> list[tuple[int, int]]:
+    return [
+        (found.start(), found.end())
+        for found in re.finditer(rf"(?<!\w){re.escape(str(vague['phrase']).strip())}(?!\w)", text)
+    ]
+
+
 # ---------------------------------------------------------------- checker scores
 
 
@@ -472,7 +593,17 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     importing = sub.add_parser("import")
     importing.add_argument("--from", dest="source", type=Path, default=DEFAULT_SOURCE)
-    sub.add_parser("agreement")
+    importing.add_argument(
+        "--seed",
+        type=int,
+        default=SPLIT_SEED,
+        help="the seed of the draw for referrals new to the split",
+    )
+    agreeing = sub.add_parser("agreement")
+    agreeing.add_argument("--batch", type=int, help="only the referrals of this import batch")
+    disputing = sub.add_parser("disagreements", help="sheets for the third reader")
+    disputing.add_argument("--out", type=Path, required=True)
+    disputing.add_argument("--batch", type=int, help="only the referrals of this import batch")
     scoring = sub.add_parser("score")
     scoring.add_argument("--split", choices=["train", "dev", "test", "all"], default="dev")
     scoring.add_argument("--errors", action="store_true", help="list every disagreement")
@@ -484,11 +615,22 @@ def main() -> None:
     scoring.add_argument(
         "--by-quality", action="store_true", help="also score by the writer's intended quality"
     )
+    scoring.add_argument("--batch", type=int, help="only the referrals of this import batch")
     args = parser.parse_args()
     if args.command == "import":
-        print(json.dumps(import_corpus(args.source)))
+        print(json.dumps(import_corpus(args.source, seed=args.seed)))
         return
-    items = load_corpus()
+    batch_ids = load_batches()[args.batch] if getattr(args, "batch", None) else None
+    if args.command == "disagreements":
+        args.out.mkdir(parents=True, exist_ok=True)
+        sheets = disagreements(ids=batch_ids)
+        for ident, sheet in sheets.items():
+            (args.out / f"{ident}.yaml").write_text(
+                yaml.safe_dump(sheet, sort_keys=False, allow_unicode=True), encoding="utf-8"
+            )
+        print(f"{len(sheets)} sheets in {args.out}")
+        return
+    items = [i for i in load_corpus() if batch_ids is None or i.id in batch_ids]
     if args.command == "agreement":
         result = agreement(items)
         print(f"Cohen's kappa, A1 vs A2, {result['n_referrals']} referrals")

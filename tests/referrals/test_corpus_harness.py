@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+import yaml
 from bench.referral_corpus import (
     CorpusItem,
     Labels,
     cohen_kappa,
+    disagreements,
     draw_split,
     gold_for,
+    import_corpus,
+    load_batches,
+    load_split,
 )
 
 
@@ -61,3 +67,90 @@ def test_without_final_labels_only_what_both_annotators_agree_on_is_gold() -> No
     assert final.source == "final"
     assert final.elements["R5"] == "partial"
     assert [item.text[s:e] for s, e, _ in final.vague] == ["lately"]
+
+
+def _write_referral(folder: Path, ident: str) -> None:
+    (folder / f"{ident}.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "id": ident,
+                "referrer_kind": "gp",
+                "agency": "gp",
+                "form": "email",
+                "referral_date": "2026-01-05",
+                "text": f"Referral {ident}: Mum seems fine.",
+            }
+        ),
+        encoding="utf-8",
+    )
+
+
+def _label(folder: Path, ident: str, r5: str, vague: list[dict[str, str]]) -> None:
+    elements = {f"R{n}": {"status": "absent"} for n in range(1, 21) if n != 19}
+    elements["R5"] = {"status": r5} | ({"missing": "no date"} if r5 == "partial" else {})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{ident}.yaml").write_text(
+        yaml.safe_dump({"id": ident, "elements": elements, "vague": vague, "codes": ["WNB"]}),
+        encoding="utf-8",
+    )
+
+
+def test_a_second_batch_keeps_every_earlier_part_and_draws_its_own(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    first, second = tmp_path / "first", tmp_path / "second"
+    for source, numbers, seed in ((first, range(1, 31), 1), (second, range(31, 61), 2)):
+        (source / "referrals").mkdir(parents=True)
+        for n in numbers:
+            _write_referral(source / "referrals", f"REF-{n:03d}")
+        (source / f"manifest-writer-{seed}.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "referrals": [
+                        {"id": f"REF-{n:03d}", "intended_quality": ("good", "poor")[n % 2]}
+                        for n in numbers
+                    ]
+                }
+            ),
+            encoding="utf-8",
+        )
+    import_corpus(first, corpus=corpus, seed=11)
+    before = load_split(corpus)
+    assert len(before) == 30
+    counts = import_corpus(second, corpus=corpus, seed=12)
+    after = load_split(corpus)
+    assert counts["new_in_split"] == 30
+    assert {k: after[k] for k in before} == before  # nothing earlier moves
+    batches = load_batches(corpus)
+    assert batches[1] == set(before)
+    assert batches[2] == {f"REF-{n:03d}" for n in range(31, 61)}
+    assert sum(after[i] == "test" for i in batches[2]) >= 9
+    # Importing the same folder again changes nothing.
+    assert import_corpus(second, corpus=corpus, seed=12)["new_in_split"] == 0
+    assert load_split(corpus) == after
+    assert len(load_batches(corpus)) == 2
+
+
+def test_the_third_reader_sees_each_disagreement_and_what_is_agreed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "texts").mkdir(parents=True)
+    _write_referral(corpus / "texts", "REF-001")
+    _label(
+        corpus / "labels" / "A1",
+        "REF-001",
+        "partial",
+        [{"phrase": "seems fine", "family": "hedge"}],
+    )
+    _label(
+        corpus / "labels" / "A2",
+        "REF-001",
+        "absent",
+        [{"phrase": "Mum seems fine", "family": "hedge"}],
+    )
+    sheet = disagreements(corpus)["REF-001"]
+    assert set(sheet["disputed_elements"]) == {"R5"}
+    assert sheet["disputed_elements"]["R5"]["A1"] == {"status": "partial", "missing": "no date"}
+    assert "R4" in sheet["agreed_elements"]
+    # Differently bounded, same family: agreed, not disputed.
+    assert sheet["agreed_vague"] == [{"phrase": "seems fine", "family": "hedge"}]
+    assert sheet["disputed_vague"] == []
+    assert sheet["agreed_codes"] == ["WNB"]
