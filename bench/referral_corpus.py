@@ -286,6 +286,11 @@ class Gold:
     contested: list[tuple[int, int]]  # marked by one annotator only, or families differ
 
 
+def is_labelled(item: CorpusItem) -> bool:
+    """Gold exists: a third reading, or both annotators' labels."""
+    return "final" in item.annotations or all(name in item.annotations for name in ANNOTATORS)
+
+
 def gold_for(item: CorpusItem) -> Gold:
     words = _word_count(item.text)
     if "final" in item.annotations:
@@ -630,7 +635,11 @@ def main() -> None:
             )
         print(f"{len(sheets)} sheets in {args.out}")
         return
-    items = [i for i in load_corpus() if batch_ids is None or i.id in batch_ids]
+    every = [i for i in load_corpus() if batch_ids is None or i.id in batch_ids]
+    items = [i for i in every if is_labelled(i)]
+    if len(items) < len(every):
+        # A batch is imported (and its split drawn) before its annotators finish.
+        print(f"{len(every) - len(items)} referrals not yet labelled by both annotators: left out")
     if args.command == "agreement":
         result = agreement(items)
         print(f"Cohen's kappa, A1 vs A2, {result['n_referrals']} referrals")
