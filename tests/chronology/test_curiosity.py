@@ -107,7 +107,10 @@ def _prompts(
 ) -> dict[str, list[CuriosityPrompt]]:
     found: dict[str, list[CuriosityPrompt]] = {}
     for prompt in curiosity_prompts(
-        chronology=chronology, households=households, agencies_involved=agencies, today=TODAY
+        entries=chronology.entries,
+        households=households,
+        agencies_involved=agencies,
+        today=TODAY,
     ):
         found.setdefault(prompt.kind, []).append(prompt)
     return found

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
+from fullpicture.access.models import Role
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.export import CSV_COLUMNS, chronology_csv, chronology_pdf
+from fullpicture.chronology.filters import ChronologyFilter, filter_chronology
+from fullpicture.chronology.incidents import ScoringEvent, group_incidents
 from fullpicture.chronology.models import DatePrecision, ParticipantRole
 from fullpicture.chronology.repository import (
     ChronologyNotFound,
     Viewer,
+    _incident_groups,
     child_chronology,
+    child_record,
     household_chronology,
     resolve_person,
 )
+from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.core.database import utc_now
+from fullpicture.harm import repository as harm_repository
+from fullpicture.harm import service as harm_service
 from fullpicture.harm.harm_model import default_harm_model
+from tests.access.principals import make_user, subject_of
 from tests.chronology import factories as make
 
 # The incident and household rules the app hands the chronology (web/app.py).
@@ -139,7 +151,14 @@ def family(db_session: Session) -> dict[str, object]:
         [("G5", SUBJECT)],
         summary="Someone else's child",
     )
-    return {"child": child, "partner": partner, "home": home}
+    return {
+        "child": child,
+        "partner": partner,
+        "home": home,
+        "gp": gp,
+        "police": police,
+        "school": school,
+    }
 
 
 def test_combined_view_has_every_agency_in_date_order(
@@ -251,3 +270,148 @@ def test_a_siblings_entries_are_not_adult_factors_for_the_child(db_session: Sess
         db_session=db_session, person_id=child.id, model=RULES, viewer=_whole(db_session)
     )
     assert view.entries == []
+
+
+def _readers(db_session: Session, family: dict[str, object]) -> list[Viewer]:
+    """The whole record, and a school's and a GP's users (each its own entries; the rest
+    held elsewhere)."""
+    return [
+        _whole(db_session),
+        *(
+            Viewer(subject_of(make_user(db_session, role=role, agency=family[agency])), utc_now())  # type: ignore[arg-type]
+            for role, agency in ((Role.DESIGNATED_LEAD, "school"), (Role.PRACTITIONER, "gp"))
+        ),
+    ]
+
+
+def test_a_record_read_once_gives_the_chronologies_the_full_reads_give(
+    db_session: Session, family: dict[str, object]
+) -> None:
+    child = family["child"]
+    # The same incident twice more, so groups are numbered across people and codes.
+    police, gp = family["police"], family["gp"]
+    make.event(db_session, police, "p-4", dt.date(2024, 5, 1), "DOM-ABU",
+               [("P9", SUBJECT)], summary="The same call-out, about him")  # fmt: skip
+    make.event(db_session, gp, "g-2", dt.date(2024, 3, 5), "PHY-INJ",
+               [("G1", SUBJECT)], summary="Second note of the bruise", severity=2)  # fmt: skip
+    for viewer in _readers(db_session, family):
+        record = child_record(db_session=db_session, person_id=child.id, model=RULES, viewer=viewer)  # type: ignore[attr-defined]
+        for agency in (None, "school-oak", "gp-ashdown"):
+            full = child_chronology(
+                db_session=db_session,
+                person_id=child.id,  # type: ignore[attr-defined]
+                agency_code=agency,
+                model=RULES,
+                viewer=viewer,
+            )
+            view = record.view(agency_code=agency)
+            assert record.page_entries(view, view.entries) == full.entries
+            assert view.incidents == full.incidents
+            assert view.held_elsewhere == full.held_elsewhere
+            assert view.entries_held_by_other_agencies == full.entries_held_by_other_agencies
+            if agency is None:
+                assert record.incident_groups == full.incident_groups
+            # A filter cuts the view as it cuts the full chronology, before any page.
+            criteria = ChronologyFilter(min_severity=3)
+            cut = record.view(agency_code=agency, keeps=criteria.keeps)
+            assert record.page_entries(cut, cut.entries) == (
+                filter_chronology(full, criteria).entries
+            )
+    whole = child_record(
+        db_session=db_session, person_id=child.id, model=RULES, viewer=_whole(db_session)
+    )  # type: ignore[attr-defined]
+    assert len(whole.incident_groups) == 2 and whole.hidden == []
+
+
+def test_the_harm_score_reads_from_the_page_record_what_it_reads_itself(
+    db_session: Session, family: dict[str, object]
+) -> None:
+    child = family["child"]
+    school = family["school"]
+    # An entry dated after the scoring day is in the chronology, not in the score.
+    make.event(db_session, school, "s-9", dt.date(2030, 1, 1), "WNB",
+               [("S1", SUBJECT)], summary="Booked appointment")  # fmt: skip
+    as_of = dt.date(2026, 1, 1)
+    for viewer in _readers(db_session, family):
+        record = child_record(db_session=db_session, person_id=child.id, model=RULES, viewer=viewer)  # type: ignore[attr-defined]
+        own, _birth = harm_repository.child_written_rows(
+            db_session=db_session,
+            scorer=viewer.subject,
+            person_id=child.id,  # type: ignore[attr-defined]
+            as_of=as_of,
+            model=RULES,
+        )
+        from_record = harm_repository.written_rows_of_record(record, as_of)
+        assert from_record == own
+        assert len(own) == 5 and "Call-out to the home" in {row[6] for row in own}
+        assert harm_service.assess_child_record(
+            db_session=db_session, scorer=viewer.subject, record=record, as_of=as_of
+        ) == harm_service.assess_one_child(
+            db_session=db_session,
+            scorer=viewer.subject,
+            person_id=child.id,  # type: ignore[attr-defined]
+            as_of=as_of,
+        )
+
+
+@dataclass(frozen=True)
+class _Entry:
+    event_id: int
+    agency_code: str
+    event_date: dt.date
+    concern_code: str
+    severity: int | None
+    about_person_id: int
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.sampled_from(["WNB", "PHY-INJ", "DOM-ABU", "NOT-A-CODE"]),
+            st.integers(0, 12),
+            st.sampled_from(["gp", "police", "school"]),
+        ),
+        max_size=40,
+    ),
+    st.integers(0, 3),
+)
+def test_incidents_are_grouped_as_the_harm_engine_groups_them(
+    drawn: list[tuple[int, str, int, str]], within_days: int
+) -> None:
+    entries = [
+        _Entry(n, agency, dt.date(2024, 1, 1) + dt.timedelta(days=day), code, None, person)
+        for n, (person, code, day, agency) in enumerate(drawn)
+    ]
+    rules = RULES.model_copy(
+        update={
+            "same_incident": RULES.same_incident.model_copy(update={"within_days": within_days})
+        }
+    )
+    taxonomy = default_taxonomy()
+    groups = _incident_groups(entries, rules, taxonomy)
+    expected: list[tuple[list[int], list[str], dt.date, str]] = []
+    people = list(dict.fromkeys(e.about_person_id for e in entries))
+    for person in people:
+        incidents = group_incidents(
+            (
+                ScoringEvent(e.event_id, e.agency_code, e.event_date, e.concern_code)
+                for e in entries
+                if e.about_person_id == person
+            ),
+            within_days=within_days,
+            taxonomy=taxonomy,
+        )
+        expected += [
+            ([int(r) for r in i.refs], i.agencies, i.day, i.code)
+            for i in incidents
+            if len(i.refs) > 1
+        ]
+    numbered = sorted(
+        [(g.group, g.event_ids, g.agencies, g.first_date, g.concern_code) for g in groups]
+    )
+    assert [(ids, agencies, day, code) for _n, ids, agencies, day, code in numbered] == expected
+    assert [(g.first_date, g.concern_code) for g in groups] == sorted(
+        (g.first_date, g.concern_code) for g in groups
+    )

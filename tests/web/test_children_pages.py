@@ -9,9 +9,10 @@ import zlib
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fullpicture.access.models import Role
+from fullpicture.access.models import AuditEntry, Role
 from fullpicture.chronology import export
 from fullpicture.chronology.models import InformationType
 from fullpicture.web.children import ENTRIES_PER_PAGE
@@ -266,3 +267,96 @@ def test_a_long_chronology_is_paged_with_its_filters_and_exported_whole(
     assert 'chronology.csv?info=reported"' in reported.text
     csv = app_client.get(f"{path}/chronology.csv", params={"info": "reported", "page": "2"})
     assert csv.text.count("Paged entry") == 115  # the odd ones are facts
+
+
+def _range(html: str) -> tuple[int, int, int]:
+    """(first, last, total) from "Showing entries 1 to 100 of 2,000"."""
+    found = re.search(r"Showing entries ([\d,]+) to ([\d,]+) of ([\d,]+)", html)
+    assert found is not None, "the page does not say which entries it shows"
+    first, last, total = (int(n.replace(",", "")) for n in found.groups())
+    return first, last, total
+
+
+def test_a_school_user_never_sees_another_agencys_entry_on_any_page(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    # The GP's entries fall between the school's on every page: paging the record must not
+    # let one through, and the school's every entry is reachable once.
+    start = dt.date(2019, 1, 1)
+    for n in range(130):
+        entry(db_session, picture.gp_record, code="WNB", summary=f"GP only {n:03d}",
+              day=start + dt.timedelta(days=2 * n))  # fmt: skip
+        entry(db_session, picture.school_record, code="EDU-ATT", summary=f"School own {n:03d}",
+              day=start + dt.timedelta(days=2 * n + 1))  # fmt: skip
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.school)
+    path = f"/children/{picture.child.public_id}"
+    first = app_client.get(path)
+    _, _, total = _range(first.text)
+    assert total == 130 + len(picture.school_events)
+    held = 130 + len(picture.gp_events)
+    assert f"{held} further entries held by 1 other agency" in first.text
+    seen: list[str] = []
+    for number in range(1, -(-total // ENTRIES_PER_PAGE) + 1):
+        page = app_client.get(path, params={"page": str(number)})
+        assert "GP only" not in page.text and "Untreated tooth decay" not in page.text
+        seen += _rows(page.text, "combined-chronology")
+    own = sorted(m for row in seen for m in re.findall(r"School own \d+", row))
+    assert own == [f"School own {n:03d}" for n in range(130)]
+    assert len(seen) == len(set(seen)) == total
+
+
+def test_filters_apply_before_paging_and_count_what_they_show(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    start = dt.date(2019, 1, 1)
+    for n in range(230):
+        entry(db_session, picture.gp_record, code="WNB", summary=f"Severity entry {n:03d}",
+              day=start + dt.timedelta(days=n), severity=n % 5 + 1)  # fmt: skip
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.gp)
+    path = f"/children/{picture.child.public_id}"
+    _, _, total = _range(app_client.get(path, params={"severity": "4"}).text)
+    seen: list[str] = []
+    for number in range(1, -(-total // ENTRIES_PER_PAGE) + 1):
+        page = app_client.get(path, params={"severity": "4", "page": str(number)})
+        first, last, shown_total = _range(page.text)
+        assert shown_total == total and first == (number - 1) * ENTRIES_PER_PAGE + 1
+        rows = _rows(page.text, "combined-chronology")
+        assert len(rows) == last - first + 1
+        seen += rows
+    assert len(seen) == len(set(seen)) == total
+    kept = sorted(m for row in seen for m in re.findall(r"Severity entry \d+", row))
+    # Severity 4 or 5: the 4th and 5th of every five; none below it on any page.
+    assert kept == [f"Severity entry {n:03d}" for n in range(230) if n % 5 >= 3]
+
+
+def test_the_incidents_counted_are_those_among_the_entries_shown(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    # Two of the GP's entries on each of ten days with one code: ten incidents of two.
+    for n in range(10):
+        day = dt.date(2020, 3, 1) + dt.timedelta(days=n)
+        for _ in range(2):
+            entry(db_session, picture.gp_record, code="WNB", summary="Twice", day=day)
+    entry(db_session, picture.gp_record, code="WNB", summary="A view", day=dt.date(2020, 5, 1),
+          information_type=InformationType.OPINION)  # fmt: skip
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.gp)
+    path = f"/children/{picture.child.public_id}"
+    whole = app_client.get(path, params={"from": "2020-03-01", "to": "2020-03-31"})
+    assert "Combined chronology: 20 entries, 10 incidents" in whole.text
+    opinion = app_client.get(path, params={"info": "opinion", "from": "2020-01-01"})
+    assert "Combined chronology: 1 entry, 1 incident<" in opinion.text
+
+
+def test_one_view_of_the_child_page_is_one_audited_read(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    user = sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.school)
+    assert app_client.get(f"/children/{picture.child.public_id}").status_code == 200
+    reads = db_session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.actor_user_id == user.id,
+            AuditEntry.action == "person.read",
+            AuditEntry.person_id == picture.child.id,
+        )
+    ).all()
+    assert [entry.target for entry in reads] == ["child page"]

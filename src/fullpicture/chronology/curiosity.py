@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from fullpicture.chronology.repository import Chronology, ChronologyEntry
+from fullpicture.chronology.repository import EntryFacts
 from fullpicture.linkage.schemas import ChildHouseholdView
 
 PROMPTS_FILE = Path(__file__).with_name("curiosity_prompts.yaml")
@@ -83,7 +83,7 @@ class CuriosityPrompt:
     evidence: tuple[Evidence, ...]
 
 
-def _entry_evidence(entry: ChronologyEntry) -> Evidence:
+def _entry_evidence(entry: EntryFacts) -> Evidence:
     return Evidence(
         text=f"{entry.date_label}, {entry.agency_name}: {entry.summary}", event_id=entry.event_id
     )
@@ -133,9 +133,7 @@ def _unseen_adults(
     return prompts
 
 
-def _not_seen_alone(
-    entries: Sequence[ChronologyEntry], rule: NotSeenAloneRule
-) -> list[CuriosityPrompt]:
+def _not_seen_alone(entries: Sequence[EntryFacts], rule: NotSeenAloneRule) -> list[CuriosityPrompt]:
     # Any phrase within the lower-cased summary: one search for all of them, not one test per
     # phrase per entry (a long record has thousands of entries).
     phrases = re.compile("|".join(re.escape(p.lower()) for p in rule.phrases))
@@ -152,7 +150,7 @@ def _not_seen_alone(
 
 
 def _was_not_brought(
-    entries: Sequence[ChronologyEntry], rule: WasNotBroughtRule, today: dt.date
+    entries: Sequence[EntryFacts], rule: WasNotBroughtRule, today: dt.date
 ) -> list[CuriosityPrompt]:
     since = today - dt.timedelta(days=rule.within_days)
     found = [
@@ -172,13 +170,13 @@ def _was_not_brought(
 
 
 def _concerns_not_shared(
-    entries: Sequence[ChronologyEntry],
+    entries: Sequence[EntryFacts],
     agencies_involved: Sequence[str],
     rule: ConcernNotSharedRule,
     today: dt.date,
 ) -> list[CuriosityPrompt]:
     since = today - dt.timedelta(days=rule.within_days)
-    by_agency: dict[str, list[ChronologyEntry]] = {}
+    by_agency: dict[str, list[EntryFacts]] = {}
     for entry in entries:
         if (
             entry.code_kind == "concern"
@@ -233,15 +231,15 @@ def _household_changes(
 
 def curiosity_prompts(
     *,
-    chronology: Chronology,
+    entries: Sequence[EntryFacts],
     households: ChildHouseholdView | None,
     agencies_involved: Sequence[str],
     today: dt.date,
     rules: CuriosityRules | None = None,
 ) -> list[CuriosityPrompt]:
-    """Every prompt the viewer's picture of the child raises, each with its evidence."""
+    """Every prompt the viewer's picture of the child raises (``entries``: the combined
+    chronology they may see, incidents numbered), each with its evidence."""
     rules = rules or default_rules()
-    entries = chronology.entries
     return [
         *_unseen_adults(households, rules.unseen_adult),
         *_not_seen_alone(entries, rules.not_seen_alone),

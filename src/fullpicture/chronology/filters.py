@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from fullpicture.chronology.models import InformationType
-from fullpicture.chronology.repository import Chronology, ChronologyEntry
+from fullpicture.chronology.repository import Chronology, EntryFacts
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class ChronologyFilter:
     def is_empty(self) -> bool:
         return self == ChronologyFilter()
 
-    def keeps(self, entry: ChronologyEntry) -> bool:
+    def keeps(self, entry: EntryFacts) -> bool:
         if self.agency_codes and entry.agency_code not in self.agency_codes:
             return False
         if self.concern_codes and not any(

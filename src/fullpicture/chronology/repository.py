@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,7 +32,6 @@ from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
-from fullpicture.chronology.incidents import ScoringEvent, group_incidents
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import ConcernCode, Taxonomy, default_taxonomy
 from fullpicture.chronology.versions import entry_is_latest_version
@@ -96,6 +95,70 @@ class ChronologyEntry(BaseModel):
     incident_group: int | None = Field(
         default=None, description="set when two or more entries describe one incident"
     )
+
+
+class EntryFacts(Protocol):
+    """What the timeline, the curiosity prompts, the filters and incident grouping read of an
+    entry: a ``ChronologyEntry`` has it, and so has the lighter ``EntryOutline``."""
+
+    @property
+    def event_id(self) -> int: ...
+    @property
+    def agency_code(self) -> str: ...
+    @property
+    def agency_name(self) -> str: ...
+    @property
+    def event_date(self) -> dt.date: ...
+    @property
+    def date_label(self) -> str: ...
+    @property
+    def concern_code(self) -> str: ...
+    @property
+    def code_kind(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def severity(self) -> int | None: ...
+    @property
+    def information_type(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def about_person_id(self) -> int: ...
+    @property
+    def about(self) -> str: ...
+    @property
+    def incident_group(self) -> int | None: ...
+
+
+@dataclass(slots=True)
+class EntryOutline:
+    """One entry of a child's record as a plain object: every entry of a long record is one,
+    and a validated ``ChronologyEntry`` is built only for the entries a page shows (2,000
+    validated models were most of a long chronology's time, for a page showing 100)."""
+
+    event_id: int
+    agency_code: str
+    agency_name: str
+    event_date: dt.date
+    date_precision: DatePrecision
+    concern_code: str
+    code_kind: str
+    category: str
+    #: As shown: the practitioner's, else the taxonomy's default for the code.
+    severity: int | None
+    #: As the agency recorded it (None when it gave none): what the harm score reads.
+    recorded_severity: int | None
+    information_type: str
+    summary: str
+    about_person_id: int
+    about: str
+    #: In the combined chronology's numbering (set when the record is grouped).
+    incident_group: int | None = None
+
+    @property
+    def date_label(self) -> str:
+        return date_label(self.event_date, self.date_precision)
 
 
 class IncidentGroup(BaseModel):
@@ -196,6 +259,126 @@ def child_chronology(
     return _assemble("child", person_id, entries, hidden, agency_code, model, taxonomy)
 
 
+@dataclass(frozen=True)
+class ChronologyView:
+    """A chronology as a page shows it: every entry's outline (filters applied) for counts, the
+    timeline and paging; validated entries are built only for a page's rows
+    (``ChildRecord.page_entries``)."""
+
+    agency_code: str | None
+    entries: list[EntryOutline]
+    incidents: int
+    held_elsewhere: HeldElsewhere | None
+    entries_held_by_other_agencies: int | None
+    #: Incident numbers in this view: one agency's view numbers its own incidents.
+    incident_group_of: Mapping[int, int]
+
+
+@dataclass(frozen=True)
+class ChildRecord:
+    """A child's combined chronology read once (``child_record``), as outlines: what the viewer
+    may see (date order, incidents numbered as the combined chronology numbers them) and what
+    they may not (counted, never shown). The page's views, prompts and timeline, and the harm
+    score's inputs (``harm.service.assess_child_record``), all come from this one read."""
+
+    person_id: int
+    entries: list[EntryOutline]
+    hidden: list[EntryOutline]
+    incident_groups: list[IncidentGroup]
+    model: ChronologyRules
+    taxonomy: Taxonomy
+    reads: Mapping[int, _Read]
+
+    def view(
+        self,
+        *,
+        agency_code: str | None = None,
+        keeps: Callable[[EntryOutline], bool] | None = None,
+    ) -> ChronologyView:
+        """The combined chronology, or with ``agency_code`` what that agency holds alone, cut
+        to the entries ``keeps`` (a filter) keeps; as ``child_chronology`` then
+        ``filters.filter_chronology`` give them."""
+        entries = self.entries
+        others = None
+        if agency_code is None:
+            numbers = {e.event_id: e.incident_group for e in entries if e.incident_group}
+            groups = self.incident_groups
+        else:
+            entries = [e for e in entries if e.agency_code == agency_code]
+            others = len(self.entries) - len(entries)
+            groups = _incident_groups(entries, self.model, self.taxonomy)
+            numbers = {i: g.group for g in groups for i in g.event_ids}
+        if keeps is not None:
+            entries = [e for e in entries if keeps(e)]
+        # Entries counted once per incident, among those shown.
+        in_groups: dict[int, int] = {}
+        for entry in entries:
+            group = numbers.get(entry.event_id)
+            if group is not None:
+                in_groups[group] = in_groups.get(group, 0) + 1
+        return ChronologyView(
+            agency_code=agency_code,
+            entries=entries,
+            incidents=len(entries) - sum(n - 1 for n in in_groups.values()),
+            held_elsewhere=HeldElsewhere.of(
+                entries=len(self.hidden),
+                agencies=len({e.agency_code for e in self.hidden}),
+                what="about this child",
+            ),
+            entries_held_by_other_agencies=others,
+            incident_group_of=numbers,
+        )
+
+    def page_entries(
+        self, view: ChronologyView, outlines: Sequence[EntryOutline]
+    ) -> list[ChronologyEntry]:
+        """Validated entries for the outlines a page shows, numbered as ``view`` numbers them."""
+        codes = self.taxonomy.by_code
+        entries = []
+        for outline in outlines:
+            read = self.reads[outline.event_id]
+            entry = _entry(read.row, read.source, codes)
+            entry.incident_group = view.incident_group_of.get(outline.event_id)
+            entries.append(entry)
+        return entries
+
+
+def child_record(
+    *,
+    db_session: Session,
+    person_id: int,
+    model: ChronologyRules,
+    taxonomy: Taxonomy | None = None,
+    viewer: Viewer,
+) -> ChildRecord:
+    """The child's combined chronology (household adults' factors included) read once, as
+    ``child_chronology`` reads it, for a page that shows a part of it."""
+    taxonomy = taxonomy or default_taxonomy()
+    sources = [_Source(person_id, "child", None, None, None)]
+    sources.extend(_household_adult_sources(db_session, person_id, model))
+    visible = event_visibility(viewer.subject, viewer.now, person=person_id)
+    reads = _read(db_session, sources, visible)
+    codes = taxonomy.by_code
+    shown: list[EntryOutline] = []
+    hidden: list[EntryOutline] = []
+    for read in reads:
+        (shown if read.visible else hidden).append(_outline(read, codes))
+    groups = _incident_groups(shown, model, taxonomy)
+    lookup = {e.event_id: e for e in shown}
+    for group in groups:
+        for event_id in group.event_ids:
+            lookup[event_id].incident_group = group.group
+    return ChildRecord(
+        person_id=person_id,
+        entries=shown,
+        hidden=hidden,
+        incident_groups=groups,
+        model=model,
+        taxonomy=taxonomy,
+        reads={r.row.id: r for r in reads},
+    )
+
+
 def household_chronology(
     *,
     db_session: Session,
@@ -273,13 +456,21 @@ def _earliest(a: dt.date | None, b: dt.date | None) -> dt.date | None:
     return min(a, b) if a and b else a or b
 
 
-def _entries(
-    db_session: Session,
-    sources: Sequence[_Source],
-    taxonomy: Taxonomy,
-    visible: ColumnElement[bool],
-) -> tuple[list[ChronologyEntry], list[ChronologyEntry]]:
-    """(entries the viewer may see, entries they may not), each in date order."""
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One entry as read: its row, the source that brought it into the picture, and whether
+    the viewer may see it."""
+
+    row: Row[*tuple[Any, ...]]
+    source: _Source
+    visible: bool
+
+
+def _read(
+    db_session: Session, sources: Sequence[_Source], visible: ColumnElement[bool]
+) -> list[_Read]:
+    """Every entry the sources bring into the picture, each once (about the child first), in
+    date order, with whether the viewer may see it."""
     person_ids = {s.person_id for s in sources}
     # Only the columns an entry shows, as plain rows: loading 2,000 ORM events and agencies
     # (identity map, instrumented attributes) was most of a long chronology's time.
@@ -306,20 +497,33 @@ def _entries(
     by_person: dict[int, list[_Source]] = {}
     for source in sources:
         by_person.setdefault(source.person_id, []).append(source)
-    codes = taxonomy.by_code
-    entries: dict[int, ChronologyEntry] = {}
-    shown: dict[int, bool] = {}
+    found: dict[int, _Read] = {}
     for row in rows:
         for source in by_person.get(row.person_id, []):
             if not _source_includes(source, row.concern_code, row.event_date):
                 continue
-            if row.id in entries and entries[row.id].about == "child":
+            if row.id in found and found[row.id].source.about == "child":
                 break
-            entries[row.id] = _entry(row, source, codes)
-            shown[row.id] = bool(row.visible)
+            found[row.id] = _Read(row, source, bool(row.visible))
             break
-    ordered = sorted(entries.values(), key=lambda e: (e.event_date, e.agency_code, e.event_ref))
-    return [e for e in ordered if shown[e.event_id]], [e for e in ordered if not shown[e.event_id]]
+    return sorted(
+        found.values(), key=lambda r: (r.row.event_date, r.row.agency_code, r.row.event_ref)
+    )
+
+
+def _entries(
+    db_session: Session,
+    sources: Sequence[_Source],
+    taxonomy: Taxonomy,
+    visible: ColumnElement[bool],
+) -> tuple[list[ChronologyEntry], list[ChronologyEntry]]:
+    """(entries the viewer may see, entries they may not), each in date order."""
+    codes = taxonomy.by_code
+    shown: list[ChronologyEntry] = []
+    hidden: list[ChronologyEntry] = []
+    for read in _read(db_session, sources, visible):
+        (shown if read.visible else hidden).append(_entry(read.row, read.source, codes))
+    return shown, hidden
 
 
 _ENTRY_COLUMNS = (
@@ -351,12 +555,7 @@ def _entry(
 ) -> ChronologyEntry:
     code = codes.get(row.concern_code)
     precision = DatePrecision(row.date_precision)
-    if row.severity is not None:
-        severity, severity_source = row.severity, "practitioner"
-    elif code is not None and code.default_severity:
-        severity, severity_source = code.default_severity, "taxonomy default"
-    else:
-        severity, severity_source = None, "none"
+    severity, severity_source = _severity(row.severity, code)
     return ChronologyEntry(
         event_id=row.id,
         agency_code=row.agency_code,
@@ -383,6 +582,36 @@ def _entry(
     )
 
 
+def _severity(recorded: int | None, code: ConcernCode | None) -> tuple[int | None, str]:
+    """The severity shown, and where it came from: the practitioner's, else the code's."""
+    if recorded is not None:
+        return recorded, "practitioner"
+    if code is not None and code.default_severity:
+        return code.default_severity, "taxonomy default"
+    return None, "none"
+
+
+def _outline(read: _Read, codes: Mapping[str, ConcernCode]) -> EntryOutline:
+    row = read.row
+    code = codes.get(row.concern_code)
+    return EntryOutline(
+        event_id=row.id,
+        agency_code=row.agency_code,
+        agency_name=row.agency_name,
+        event_date=row.event_date,
+        date_precision=DatePrecision(row.date_precision),
+        concern_code=row.concern_code,
+        code_kind=code.kind.value if code else "unknown",
+        category=code.category if code else "not in the taxonomy",
+        severity=_severity(row.severity, code)[0],
+        recorded_severity=row.severity,
+        information_type=row.information_type,
+        summary=row.summary,
+        about_person_id=read.source.person_id,
+        about=read.source.about,
+    )
+
+
 def _assemble(
     subject: str,
     subject_id: int,
@@ -397,6 +626,10 @@ def _assemble(
         held_elsewhere = sum(1 for e in entries if e.agency_code != agency_code)
         entries = [e for e in entries if e.agency_code == agency_code]
     groups = _incident_groups(entries, model, taxonomy or default_taxonomy())
+    lookup = {e.event_id: e for e in entries}
+    for group in groups:
+        for event_id in group.event_ids:
+            lookup[event_id].incident_group = group.group
     incidents = len(entries) - sum(len(g.event_ids) - 1 for g in groups)
     return Chronology(
         subject=subject,
@@ -427,45 +660,52 @@ def same_incident_rule(model: ChronologyRules) -> str:
 
 
 def _incident_groups(
-    entries: Iterable[ChronologyEntry], model: ChronologyRules, taxonomy: Taxonomy
+    entries: Iterable[EntryFacts], model: ChronologyRules, taxonomy: Taxonomy
 ) -> list[IncidentGroup]:
-    by_person: dict[int, list[ChronologyEntry]] = {}
+    """Entries about one person with the same code, each within ``same_incident.within_days``
+    of the one before: ``incidents.group_incidents``'s rule (a test holds them equal), but
+    only groups of two or more are built (a long record is thousands of one-entry incidents).
+    Numbered person by person in the order their entries come, each person's by date and code.
+    """
+    known = taxonomy.by_code
+    within = model.same_incident.within_days
+    by_person: dict[int, dict[str, list[EntryFacts]]] = {}
     for entry in entries:
-        by_person.setdefault(entry.about_person_id, []).append(entry)
+        codes = by_person.setdefault(entry.about_person_id, {})
+        if entry.concern_code in known:
+            codes.setdefault(entry.concern_code, []).append(entry)
     groups: list[IncidentGroup] = []
-    lookup = {e.event_id: e for e in entries}
-    for person_entries in by_person.values():
-        incidents = group_incidents(
-            (
-                ScoringEvent(
-                    ref=e.event_id,
-                    agency=e.agency_code,
-                    day=e.event_date,
-                    code=e.concern_code,
-                    severity=e.severity,
-                )
-                for e in person_entries
-            ),
-            within_days=model.same_incident.within_days,
-            taxonomy=taxonomy,
-        )
-        for incident in incidents:
-            if len(incident.refs) < 2:
+    for codes in by_person.values():
+        runs: list[list[EntryFacts]] = []
+        for same_code in codes.values():
+            if len(same_code) < 2:
                 continue
-            number = len(groups) + 1
-            ids = [int(r) for r in incident.refs]
-            for event_id in ids:
-                lookup[event_id].incident_group = number
+            same_code.sort(key=lambda e: e.event_date)
+            run = [same_code[0]]
+            for entry in same_code[1:]:
+                if (entry.event_date - run[-1].event_date).days > within:
+                    if len(run) > 1:
+                        runs.append(run)
+                    run = []
+                run.append(entry)
+            if len(run) > 1:
+                runs.append(run)
+        # A person's incidents of one code are days apart, so (first day, code) orders them all.
+        runs.sort(key=lambda r: (r[0].event_date, r[0].concern_code))
+        for run in runs:
+            ids = sorted(e.event_id for e in run)
+            agencies = sorted({e.agency_code for e in run})
+            code, day = run[0].concern_code, run[0].event_date
             groups.append(
                 IncidentGroup(
-                    group=number,
-                    concern_code=incident.code,
-                    first_date=incident.day,
+                    group=len(groups) + 1,
+                    concern_code=code,
+                    first_date=day,
                     event_ids=ids,
-                    agencies=incident.agencies,
+                    agencies=agencies,
                     reason=(
-                        f"{len(ids)} entries with code {incident.code} dated "
-                        f"{incident.day.isoformat()}" + (" by " + " and ".join(incident.agencies))
+                        f"{len(ids)} entries with code {code} dated {day.isoformat()}"
+                        + (" by " + " and ".join(agencies))
                     ),
                 )
             )

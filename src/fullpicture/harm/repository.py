@@ -23,6 +23,7 @@ from fullpicture.access import repository as access_repository
 from fullpicture.access.subject import AuthSubject, Moment, Reader
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.chronology.repository import ChildRecord
 from fullpicture.chronology.versions import entry_is_latest_version
 from fullpicture.core.database import utc_now
 from fullpicture.harm.batch import epoch_day
@@ -270,12 +271,51 @@ def child_written_rows(
     """Everything one child's score is computed from, as the tables hold it: the written
     scoring entries up to ``as_of`` (in date order) and the date of birth. The access rule is
     ``child_scoring_events``'s, judged at ``now`` (default: now)."""
+    birth = child_birth(
+        db_session=db_session, scorer=scorer, person_id=person_id, as_of=as_of, now=now
+    )
+    return _written_rows(db_session, [person_id], as_of, model), birth
+
+
+def child_birth(
+    *,
+    db_session: Session,
+    scorer: Reader,
+    person_id: int,
+    as_of: dt.date,
+    now: dt.datetime | None = None,
+) -> dt.date | None:
+    """The child's date of birth as their records give it, under ``child_written_rows``'s
+    access rule (``ChildNotScorable`` when the scorer may not see the child)."""
     if not access_repository.can_read_person(
         db_session, subject=scorer, person_id=person_id, now=now or utc_now()
     ):
         raise ChildNotScorable("no such child, or you have no need to know about them")
     births = children_with_birth(db_session=db_session, as_of=as_of, person_ids=[person_id])
-    return _written_rows(db_session, [person_id], as_of, model), births.get(person_id)
+    return births.get(person_id)
+
+
+def written_rows_of_record(record: ChildRecord, as_of: dt.date) -> list[WrittenRow]:
+    """The written scoring entries ``child_written_rows`` reads, from a chronology already
+    read of the child's whole record (``chronology.repository.child_record``: every entry
+    about the child and the household adults' factors while they lived there, seen or not by
+    its viewer), so a page reads the record once. A test holds the two equal."""
+    rows: list[WrittenRow] = [
+        (
+            record.person_id,
+            e.event_id,
+            e.agency_code,
+            e.event_date,
+            e.concern_code,
+            e.recorded_severity,
+            e.summary or "",
+        )
+        for entries in (record.entries, record.hidden)
+        for e in entries
+        if e.event_date <= as_of
+    ]
+    rows.sort(key=lambda row: (row[3], row[1]))
+    return rows
 
 
 def involved_through_alerts(subject: AuthSubject, now: Moment) -> Select[int]:

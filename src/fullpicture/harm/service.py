@@ -22,6 +22,7 @@ from fullpicture.access.subject import AuthSubject, Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event
+from fullpicture.chronology.repository import ChildRecord
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.core.database import utc_now
 from fullpicture.harm import repository
@@ -318,6 +319,55 @@ def assess_one_child(
         model=model,
         now=now,
     )
+    return _assessed(person_id, as_of, birth, written, model, taxonomy, readings_out)
+
+
+def assess_child_record(
+    *,
+    db_session: Session,
+    scorer: Reader,
+    record: ChildRecord,
+    as_of: dt.date,
+    model: HarmModel | None = None,
+    taxonomy: Taxonomy | None = None,
+    now: dt.datetime | None = None,
+) -> ChildAssessment:
+    """``assess_one_child`` from the child's chronology already read for a page
+    (``chronology.repository.child_record``), under the same access rule and stored
+    assessments: the page reads the child's entries once, not once for each. Read afresh
+    when the chronology was read under other household rules than ``model``'s."""
+    check_scoring_day(as_of)
+    model = model or default_harm_model()
+    taxonomy = taxonomy or default_taxonomy()
+    if tuple(record.model.household_adult_codes) != tuple(model.household_adult_codes) or tuple(
+        record.model.household_roles_not_adults
+    ) != tuple(model.household_roles_not_adults):
+        return assess_one_child(
+            db_session=db_session,
+            scorer=scorer,
+            person_id=record.person_id,
+            as_of=as_of,
+            model=model,
+            taxonomy=taxonomy,
+            now=now,
+        )
+    birth = repository.child_birth(
+        db_session=db_session, scorer=scorer, person_id=record.person_id, as_of=as_of, now=now
+    )
+    written = repository.written_rows_of_record(record, as_of)
+    return _assessed(record.person_id, as_of, birth, written, model, taxonomy, None)
+
+
+def _assessed(
+    person_id: int,
+    as_of: dt.date,
+    birth: dt.date | None,
+    written: Sequence[WrittenRow],
+    model: HarmModel,
+    taxonomy: Taxonomy,
+    readings_out: dict[int, EntryReading] | None,
+) -> ChildAssessment:
+    """The stored assessment for these inputs, or one scored afresh and stored."""
     inputs = _AssessmentInputs(
         person_id=person_id,
         as_of=as_of,

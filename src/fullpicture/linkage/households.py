@@ -480,11 +480,13 @@ def child_household_view(
     reader: Reader,
     person_public_id: str,
     as_of: dt.date | None = None,
+    opened: Person | None = None,
 ) -> ChildHouseholdView:
     """Every household the child has belonged to, with the adults there the reader may know of.
 
     A signed-in reader must have a need to know the child (``access.service.open_person``:
-    checked and audited here). With the pooled view of the child (``chronology:all_agencies``
+    checked and audited here, or by the caller in the same request, which hands the child it
+    opened in as ``opened``: one audited read for one page). With the pooled view of the child (``chronology:all_agencies``
     or break-glass for the child) — or as an audited system job — household members follow the
     child: every adult any agency knows there is shown. Otherwise only members the reader's
     agency holds a record of (or that was shared with it) are shown, with the names, dates of
@@ -494,16 +496,19 @@ def child_household_view(
     as_of = as_of or utc_now().date()
     now = utc_now()
     if isinstance(reader, AuthSubject):
-        try:
-            child = access_service.open_person(
-                db_session=db_session,
-                subject=reader,
-                person_public_id=person_public_id,
-                purpose="households",
-                now=now,
-            )
-        except access_service.PersonNotVisible as exc:
-            raise HouseholdNotFound(str(exc)) from exc
+        if opened is not None and opened.public_id == person_public_id:
+            child = opened
+        else:
+            try:
+                child = access_service.open_person(
+                    db_session=db_session,
+                    subject=reader,
+                    person_public_id=person_public_id,
+                    purpose="households",
+                    now=now,
+                )
+            except access_service.PersonNotVisible as exc:
+                raise HouseholdNotFound(str(exc)) from exc
         pooled = access_repository.sees_all_agencies(reader) or (
             access_repository.live_break_glass_grant(
                 db_session, subject=reader, person_id=child.id, now=now

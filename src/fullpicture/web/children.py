@@ -234,20 +234,26 @@ def _page_number(text: str, pages: int) -> int:
 
 def chronology_page(
     request: Request,
-    shown: chronology_repository.Chronology,
-    agency_view: chronology_repository.Chronology | None,
+    record: chronology_repository.ChildRecord,
+    shown: chronology_repository.ChronologyView,
+    agency_view: chronology_repository.ChronologyView | None,
     page: str,
 ) -> ChronologyPage:
+    """The page asked for: its entries built in full, the rest of the record left as outlines
+    (filters were applied before paging, so every page counts what the filters show)."""
     total = len(shown.entries)
     pages = max(1, -(-total // ENTRIES_PER_PAGE))
     number = _page_number(page, pages)
     start = (number - 1) * ENTRIES_PER_PAGE
-    entries = shown.entries[start : start + ENTRIES_PER_PAGE]
+    on_page = shown.entries[start : start + ENTRIES_PER_PAGE]
+    entries = record.page_entries(shown, on_page)
     agency_entries = None
     if agency_view is not None:
         # One agency's entries are among the combined ones: those on this page, side by side.
-        on_page = {e.event_id for e in entries}
-        agency_entries = [e for e in agency_view.entries if e.event_id in on_page]
+        ids = {e.event_id for e in on_page}
+        agency_entries = record.page_entries(
+            agency_view, [e for e in agency_view.entries if e.event_id in ids]
+        )
 
     def href(to: int) -> str:
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
@@ -321,21 +327,31 @@ def child_page(
     ).get(person.id) or person_summaries.summarise(person.id, person.public_id, [])
     # Household members the user's agency holds no record of are counted, not shown.
     households = linkage_households.child_household_view(
-        db_session=db_session, reader=subject, person_public_id=person.public_id
+        db_session=db_session, reader=subject, person_public_id=person.public_id, opened=person
     )
-    combined, shown, agency_view = _chronologies(db_session, subject, person.id, filters, rules)
+    # The child's entries are read once, as outlines: the views, prompts, timeline and harm
+    # score share them, and only the page's rows are built in full.
+    record = chronology_repository.child_record(
+        db_session=db_session,
+        person_id=person.id,
+        viewer=chronology_repository.Viewer(subject, now),
+        model=rules,
+    )
+    keeps = None if filters.criteria.is_empty else filters.criteria.keeps
+    shown = record.view(keeps=keeps)
+    agency_view = record.view(agency_code=filters.view, keeps=keeps) if filters.view else None
     alerts = harm_service.readable_alerts(
         db_session=db_session, subject=subject, now=now, person_id=person.id, limit=100
     )
-    assessment = harm_service.assess_one_child(
-        db_session=db_session, scorer=subject, person_id=person.id, as_of=now.date()
+    assessment = harm_service.assess_child_record(
+        db_session=db_session, scorer=subject, record=record, as_of=now.date(), now=now
     )
     agencies_involved = sorted(
-        {r.agency_name for r in summary.records} | {e.agency_name for e in combined.entries}
+        {r.agency_name for r in summary.records} | {e.agency_name for e in record.entries}
     )
-    agency_choices = sorted({(e.agency_code, e.agency_name) for e in combined.entries})
+    agency_choices = sorted({(e.agency_code, e.agency_name) for e in record.entries})
     prompts = curiosity.curiosity_prompts(
-        chronology=combined,
+        entries=record.entries,
         households=households,
         agencies_involved=agencies_involved,
         today=now.date(),
@@ -357,10 +373,9 @@ def child_page(
             "person": person,
             "child": summary,
             "households": households,
-            "combined": combined,
             "chronology": shown,
             "agency_view": agency_view,
-            "chronology_page": chronology_page(request, shown, agency_view, page),
+            "chronology_page": chronology_page(request, record, shown, agency_view, page),
             # Lists of entries above the chronology show the latest few and count the rest.
             "evidence_shown": EVIDENCE_SHOWN,
             "agency_choices": agency_choices,

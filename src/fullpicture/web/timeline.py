@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from fullpicture.chronology.repository import ChronologyEntry
+from fullpicture.chronology.repository import EntryFacts
 
 LANE_HEIGHT = 34
 LABEL_WIDTH = 150
@@ -86,7 +86,7 @@ def _radius(severity: int | None) -> float:
 
 
 def _monthly_markers(
-    entries: Sequence[ChronologyEntry], y: float, x_of: Callable[[dt.date], float]
+    entries: Sequence[EntryFacts], y: float, x_of: Callable[[dt.date], float]
 ) -> list[Marker]:
     """One marker for each month and kind of entry: at the month's first entry, as large as
     its highest severity, its tooltip counting the entries by concern code."""
@@ -129,7 +129,7 @@ def _monthly_markers(
 
 def build_timeline(
     *,
-    entries: Sequence[ChronologyEntry],
+    entries: Sequence[EntryFacts],
     score_by_day: Sequence[tuple[dt.date, float]],
     alerts: Sequence[tuple[dt.date, str]],
 ) -> Timeline | None:
@@ -147,7 +147,7 @@ def build_timeline(
     def x_of(day: dt.date) -> float:
         return round(plot_left + (day - first).days / span * PLOT_WIDTH, 1)
 
-    by_agency: dict[str, list[ChronologyEntry]] = {}
+    by_agency: dict[str, list[EntryFacts]] = {}
     for entry in entries:
         by_agency.setdefault(entry.agency_name, []).append(entry)
     agencies = sorted(by_agency)
