@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
@@ -202,3 +204,17 @@ def test_an_unknown_child_is_refused(db_session: Session) -> None:
 def test_months_before_clamps_to_the_end_of_a_short_month() -> None:
     assert months_before(dt.date(2026, 3, 31), 1) == dt.date(2026, 2, 28)
     assert months_before(dt.date(2026, 11, 23), 24) == dt.date(2024, 11, 23)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="ab -'\n1é", max_size=30),
+    st.text(alphabet="ab -'", min_size=1, max_size=4),
+)
+def test_an_agency_word_is_found_as_the_boundary_regex_finds_it(text: str, name: str) -> None:
+    import re
+
+    from fullpicture.referrals.cross_checks import _named_as_a_word
+
+    by_regex = re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", text) is not None
+    assert _named_as_a_word(text, name) == by_regex

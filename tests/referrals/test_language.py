@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import cache
+
+import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spacy.language import Language
 
 from fullpicture.referrals.language import DateScan, _lower_pattern, default_engine
 from fullpicture.referrals.rulebook import default_rulebook
@@ -66,3 +71,33 @@ def test_sentences_split_as_spacys_sentencizer_splits_them(text: str) -> None:
     by_spacy = _Tokens.of(doc)
     ours = _Tokens.of(engine.nlp.make_doc(text), sentence_punct=engine._sentence_punct)
     assert ours.sent == by_spacy.sent, [t.text for t in doc]
+
+
+_DATE_PIECES = st.sampled_from(
+    [
+        "last", "yesterday", "morning", "evening", "this", "night", "week", "friday", "monday",
+        "Last", "YESTERDAY", "earlier", "today", "previous", "month", "term", "year", "the",
+        ".", ",", "\n", "mum", "said", "-", "on",
+    ]
+)  # fmt: skip
+
+
+@cache
+def _entity_ruler() -> Language:
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns(  # type: ignore[attr-defined]
+        [p.model_dump() for p in default_rulebook().language.entity_patterns]
+    )
+    return nlp
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DATE_PIECES, max_size=30).map(" ".join))
+def test_date_phrases_are_the_entities_spacys_entity_ruler_sets(text: str) -> None:
+    """The date phrases found with the shared phrase matcher are kept as the EntityRuler
+    keeps its matches: longest first, then leftmost, never two on one token."""
+    engine = default_engine()
+    by_ruler = [(e.start_char, e.end_char, e.label_) for e in _entity_ruler()(text).ents]
+    analysis = engine.analyse(text, referral_date=dt.date(2026, 11, 23))
+    assert [(e.start_char, e.end_char, e.label_) for e in analysis.doc.ents] == by_ruler

@@ -236,7 +236,7 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
     candidates = [
         m
         for m in analysis.in_namespace("vague")
-        if not (m.cue.outside_quotes and analysis.inside_quotation(m.span.start, m.span.end))
+        if not (m.cue.outside_quotes and m.in_quote)
         and m.polarity in m.cue.counts_when
         and not (
             m.cue.id in kinds[m.key[0]].cleared_by_evidence
@@ -275,7 +275,8 @@ def _cue_groups(
     for match in analysis.for_element(element_id):
         if match.polarity not in match.cue.counts_when:
             continue
-        if match.cue.outside_quotes and analysis.inside_quotation(match.span.start, match.span.end):
+        # ``in_quote`` is the analysis's inside_quotation for the match, read once.
+        if match.cue.outside_quotes and match.in_quote:
             continue
         groups[match.key[1]].append(_Evidence(match.span, match.cue.id))
     return groups
@@ -552,8 +553,9 @@ def _spans(
             seen.add(key)
             span = converted.get(evidence)
             if span is None:
-                # Built from the analysis's own offsets and cue ids: nothing to validate.
-                span = converted[evidence] = EvidenceSpan.model_construct(
+                # Validated: pydantic's model_construct runs in Python and costs about twice
+                # as much as the validator (bench/referrals.py builds some 260 spans a check).
+                span = converted[evidence] = EvidenceSpan(
                     start=evidence.span.start,
                     end=evidence.span.end,
                     text=evidence.span.text,

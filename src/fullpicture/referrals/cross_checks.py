@@ -216,9 +216,25 @@ def _agency_named(text_lower: str, row: RecordEventRow, words: dict[str, tuple[s
         if token not in _GENERIC_AGENCY_WORDS
     ]
     candidates.extend(distinctive)
-    return any(
-        re.search(rf"(?<![a-z]){re.escape(c)}(?![a-z])", text_lower) for c in candidates if c
-    )
+    return any(_named_as_a_word(text_lower, c) for c in candidates if c)
+
+
+def _named_as_a_word(text_lower: str, name: str) -> bool:
+    """``name`` occurs with no letter a-z either side: the regex ``(?<![a-z])name(?![a-z])``,
+    found with ``str.find`` rather than a lookbehind tried at every character."""
+    at = text_lower.find(name)
+    while at >= 0:
+        end = at + len(name)
+        if (at == 0 or not _is_a_to_z(text_lower[at - 1])) and (
+            end == len(text_lower) or not _is_a_to_z(text_lower[end])
+        ):
+            return True
+        at = text_lower.find(name, at + 1)
+    return False
+
+
+def _is_a_to_z(ch: str) -> bool:
+    return "a" <= ch <= "z"
 
 
 _GENERIC_AGENCY_WORDS = {

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from spacy.tokens import Doc
-
 from fullpicture.referrals.spans import TextSpan, is_word_char
 
 _MONTHS = {
@@ -107,12 +105,14 @@ class DateScan:
 
 
 def date_mentions(
-    doc: Doc,
+    entities: Sequence[tuple[int, int, str]],
     text: str,
     lowered: str,
     date_scan: DateScan,
     referral_date: dt.date,
 ) -> list[DateMention]:
+    """The dates and times of a text: the date regexes' matches and the date phrases
+    (``entities``: start and end character, label), resolved against the referral date."""
     found: list[tuple[int, int, str]] = []
     for start, end, label in date_scan.matches(lowered):
         if start > 0 and is_word_char(lowered[start - 1]):
@@ -127,11 +127,10 @@ def date_mentions(
             continue
         kept.append((start, end, label))
     spans = list(kept)
-    for entity in doc.ents:
-        start, end = entity.start_char, entity.end_char
+    for start, end, entity_label in entities:
         following = next((k for k in kept if k[0] >= end), None)
         if (
-            entity.label_ == "DATE"
+            entity_label == "DATE"
             and following
             and following[0] - end <= 2
             and not text[end : following[0]].strip()
@@ -141,7 +140,7 @@ def date_mentions(
             continue
         if any(k[0] < end and start < k[1] for k in kept):
             continue
-        spans.append((start, end, entity.label_))
+        spans.append((start, end, entity_label))
     mentions: list[DateMention] = []
     for start, end, label in sorted(spans):
         if label not in {"DATE", "TIME", "RECENT", "OLDER"}:

@@ -1,7 +1,7 @@
 """Reading referral text: spaCy's blank English pipeline with rule-based matchers.
 
 One pass over the text finds every cue in the rulebook (``PhraseMatcher`` for lexicons,
-``Matcher`` for token patterns, the ``EntityRuler`` for dates and times, regexes for phone
+``Matcher`` for token patterns, date phrases kept as spaCy's ``EntityRuler`` keeps them, regexes for phone
 numbers, postcodes and the like), decides for each match whether it is asserted, denied or
 supposed (negation and hypotheticals, after NegEx: a trigger within a few tokens, stopped by
 "but", ";" and the like), and attributes every quotation to the child or to someone else.
@@ -24,7 +24,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.pipeline import Sentencizer
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from fullpicture.people.childhood import ADULT_AGE, age_on
 from fullpicture.referrals.dates import (
@@ -145,9 +145,16 @@ class LanguageEngine:
         # Sentences are split as spaCy's sentencizer splits them, but over the token columns
         # read once (``_Tokens.of``): the component builds a Token object per token.
         self._sentence_punct = frozenset(Sentencizer.default_punct_chars)
-        ruler = self.nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
-        ruler.add_patterns(list(rulebook.language.entity_patterns))  # type: ignore[attr-defined]
         self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        # The date and time phrases are found by the same phrase matcher as every cue and
+        # resolved as spaCy's EntityRuler would (``_date_entities``): the ruler was a second
+        # matcher pass over the doc (0.3 ms of a 1,100-word referral).
+        self._date_phrase_labels: dict[str, int] = {}
+        for phrase in rulebook.language.entity_patterns:
+            match_id = f"date|{phrase.label}"
+            # The label's id as the ruler's matcher keyed it (spaCy's symbol for "DATE").
+            self._date_phrase_labels[match_id] = self.nlp.vocab.strings.add(phrase.label)
+            self._phrases.add(match_id, [self.nlp.make_doc(phrase.pattern)])
         self._phrases_cased = PhraseMatcher(self.nlp.vocab, attr="ORTH")
         self._tokens = Matcher(self.nlp.vocab)
         # The vague-language patterns run in one walk over the tokens (token_sequences.py).
@@ -300,19 +307,22 @@ class LanguageEngine:
         child_names: Iterable[str] = (),
     ) -> TextAnalysis:
         """Run every matcher over ``text`` once and resolve polarity, speakers and dates."""
-        doc = self.nlp(text)
+        doc = self.nlp.make_doc(text)
         tokens = _Tokens.of(doc, self._question_answers, self._sentence_punct)
         names = self._child_names(text, child_names, referral_date)
         quote_spans = [(m.start(), m.end()) for m in _QUOTE_RE.finditer(text)]  # marks included
         quote_ranges = [tokens.token_range(start, end) for start, end in quote_spans]
         triggers: dict[str, list[tuple[int, int]]] = {}
         raw: list[tuple[str, int, int, int, int]] = []  # id, tokens, chars
+        date_phrases: set[tuple[int, int, int]] = set()
         strings = self.nlp.vocab.strings
         for matcher in (self._phrases, self._phrases_cased):
             for match_id, start, end in matcher(doc):
                 key = strings[match_id]
                 if key in self._language_keys:
                     triggers.setdefault(self._language_keys[key], []).append((start, end))
+                elif key in self._date_phrase_labels:
+                    date_phrases.add((self._date_phrase_labels[key], start, end))
                 else:
                     raw.append((key, start, end, tokens.idx[start], tokens.end_char(end - 1)))
         if len(self._tokens):  # the Matcher walks every token even with nothing to find
@@ -373,7 +383,9 @@ class LanguageEngine:
             for key, start, end, char_start, char_end in raw
         ]
         quotations, speech = self._attribute_speech(tokens, text, names, quote_spans, quote_ranges)
-        dates = date_mentions(doc, text, lowered, self._date_scan, referral_date)
+        dates = date_mentions(
+            _date_entities(doc, tokens, date_phrases), text, lowered, self._date_scan, referral_date
+        )
         return TextAnalysis(
             text=text,
             doc=doc,
@@ -828,12 +840,13 @@ class _Tokens:
         if question_answers:
             kept = [starts[0]]
             for n in range(1, len(starts)):
-                end = starts[n + 1] if n + 1 < len(starts) else len(text)
-                answer = " ".join(
-                    lower[i] for i in range(starts[n], end) if lower[i] not in {".", "!"}
-                )
-                if text[starts[n] - 1] == "?" and answer in question_answers:
-                    continue
+                if text[starts[n] - 1] == "?":
+                    end = starts[n + 1] if n + 1 < len(starts) else len(text)
+                    answer = " ".join(
+                        lower[i] for i in range(starts[n], end) if lower[i] not in {".", "!"}
+                    )
+                    if answer in question_answers:
+                        continue
                 kept.append(starts[n])
             starts = kept
         ends = [*starts[1:], len(text)]
@@ -872,6 +885,27 @@ def _sentence_starts(text: list[str], punct: list[bool], marks: frozenset[str]) 
             starts.append(i)
             seen_mark = False
     return starts
+
+
+def _date_entities(
+    doc: Doc, tokens: _Tokens, found: set[tuple[int, int, int]]
+) -> list[tuple[int, int, str]]:
+    """(start char, end char, label) of the date phrases found (label hash, first token, end
+    token), kept as spaCy 3's ``EntityRuler`` keeps its matches: longest first, then leftmost,
+    a match dropped when its first or last token is already taken. They are set as the doc's
+    entities too, as the ruler would have set them."""
+    taken: set[int] = set()
+    kept: list[tuple[int, int, int]] = []
+    for label, start, end in sorted(found, key=lambda m: (m[2] - m[1], -m[1]), reverse=True):
+        if start != end and start not in taken and end - 1 not in taken:
+            kept.append((label, start, end))
+            taken.update(range(start, end))
+    kept.sort(key=lambda m: m[1])
+    doc.ents = [Span(doc, start, end, label=label) for label, start, end in kept]
+    strings = doc.vocab.strings
+    return [
+        (tokens.idx[start], tokens.end_char(end - 1), strings[label]) for label, start, end in kept
+    ]
 
 
 # "Mia Thompson, DOB 14/06/2018", "Ryan (23)", "Leo, aged 7": a name with a date of birth or age.

@@ -31,6 +31,8 @@ PREFIX_LENGTH = 3
 _MOST_PREFIXES = 600
 _MOST_LISTED = 20000
 _WORD_START = re.compile(r"(?<!\w)\w")
+# Distinct word beginnings remembered per regex index (a few thousand in ordinary English).
+_MOST_WORD_BEGINNINGS = 50_000
 
 _Prefixes = set[tuple[str, bool]]  # (first letters, nothing known after them)
 
@@ -195,7 +197,10 @@ class WordStartRegexes:
         self._by_prefix: dict[str, list[int]] = {}
         self._by_length: dict[int, dict[str, list[int]]] = {}
         self._lengths: list[int] = []
-        self._first_letters: frozenset[str] = frozenset()
+        # The regexes to try at a word, by the word's first PREFIX_LENGTH characters: filled as
+        # words are met (one lookup per word instead of one per prefix length), emptied when a
+        # regex is added. Bounded: words' beginnings repeat, but a text could be all new ones.
+        self._at_word: dict[str, tuple[int, ...]] = {}
 
     def add(self, pattern: re.Pattern[str], *, at_word_start: bool) -> int:
         number = len(self._patterns)
@@ -209,7 +214,7 @@ class WordStartRegexes:
                 self._by_prefix.setdefault(letters, []).append(number)
                 self._by_length.setdefault(len(letters), {})[letters] = self._by_prefix[letters]
             self._lengths = sorted(self._by_length)
-            self._first_letters = frozenset(letters[0] for letters in self._by_prefix)
+            self._at_word = {}
         return number
 
     @property
@@ -225,23 +230,30 @@ class WordStartRegexes:
         if not self._by_prefix:
             return found
         ends = [0] * len(self._patterns)
-        patterns, first_letters = self._patterns, self._first_letters
-        by_length = [(length, self._by_length[length]) for length in self._lengths]
+        patterns, at_word = self._patterns, self._at_word
+        if len(at_word) > _MOST_WORD_BEGINNINGS:
+            at_word.clear()
         for start in word_starts(source) if starts is None else starts:
-            if source[start] not in first_letters:
-                continue
-            for length, by_prefix in by_length:
-                numbers = by_prefix.get(source[start : start + length])
-                if numbers is None:
+            beginning = source[start : start + PREFIX_LENGTH]
+            numbers = at_word.get(beginning)
+            if numbers is None:
+                numbers = at_word[beginning] = self._tried_at(beginning)
+            for number in numbers:
+                if start < ends[number]:
                     continue
-                for number in numbers:
-                    if start < ends[number]:
-                        continue
-                    match = patterns[number].match(source, start)
-                    if match is not None and match.end() > start:
-                        found[number].append(match)
-                        ends[number] = match.end()
+                match = patterns[number].match(source, start)
+                if match is not None and match.end() > start:
+                    found[number].append(match)
+                    ends[number] = match.end()
         return found
+
+    def _tried_at(self, beginning: str) -> tuple[int, ...]:
+        """The regexes whose first letters begin ``beginning``: each regex is tried at most once
+        at a word, and in which order does not matter, as each keeps its own matches."""
+        numbers: set[int] = set()
+        for length in self._lengths:
+            numbers.update(self._by_length[length].get(beginning[:length], ()))
+        return tuple(sorted(numbers))
 
 
 def word_starts(source: str) -> list[int]:

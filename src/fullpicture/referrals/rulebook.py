@@ -454,6 +454,16 @@ class DateRegex(BaseModel):
         return value
 
 
+class DatePhrase(BaseModel):
+    """A date or time phrase ("last night", "this morning"): a whole phrase, matched
+    case-insensitively token by token, as spaCy's EntityRuler matches a phrase pattern."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: Literal["DATE", "TIME", "RECENT", "OLDER"]
+    pattern: str = Field(min_length=1)
+
+
 class LanguageCues(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -482,7 +492,7 @@ class LanguageCues(BaseModel):
     denial_after_no: tuple[str, ...]
     question_answers: tuple[str, ...] = ()
     date_regexes: tuple[DateRegex, ...]
-    entity_patterns: tuple[dict[str, Any], ...]
+    entity_patterns: tuple[DatePhrase, ...]
 
 
 def _read(path: Path) -> Any:

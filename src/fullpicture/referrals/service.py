@@ -152,25 +152,25 @@ def check_text_with_record(
     if child_public_id is None:
         return check
     now = utc_now()
-    child = repository.readable_people(
-        db_session, reader=viewer, public_ids=[child_public_id], now=now
-    ).get(child_public_id)
-    if child is None:
+    child_id = repository.readable_person_id(
+        db_session, reader=viewer, public_id=child_public_id, now=now
+    )
+    if child_id is None:
         raise ChildNotFoundError(
             f"no child with id {child_public_id}, or you have no need to know about them"
         )
     rows = repository.current_events_for_child_and_household(
-        db_session, reader=viewer, child_id=child.id, as_of=as_of, now=now
+        db_session, reader=viewer, child_id=child_id, as_of=as_of, now=now
     )
     events = [e for e in rows if e.visible]
     check.cross_checks = cross_check(
         analysis=analysis,
         child_public_id=child_public_id,
-        child_events=[e for e in events if e.person_id == child.id],
-        household_events=[e for e in events if e.person_id != child.id],
+        child_events=[e for e in events if e.person_id == child_id],
+        household_events=[e for e in events if e.person_id != child_id],
         as_of=as_of,
         rulebook=book,
-        open_escalations=open_escalations_about(db_session, viewer=viewer, person_id=child.id),
+        open_escalations=open_escalations_about(db_session, viewer=viewer, person_id=child_id),
         disagreement_mentioned=check.elements["R17"].status != "absent",
     )
     hidden = [e for e in rows if not e.visible]
@@ -191,6 +191,8 @@ def open_escalations_about(
 ) -> list[OpenEscalation]:
     """The open escalations about the child the viewer may see (a system job: all of them)."""
     rows = visible_escalations(db_session, subject=viewer, person_id=person_id, open_only=True)
+    if not rows:  # most children have none: the agencies' names are not needed
+        return []
     codes = {i: name for i, name in db_session.execute(select(Agency.id, Agency.name))}
     route = escalation_route()
     found = []
