@@ -42,7 +42,9 @@ def _texts() -> list[tuple[str, str, dt.date]]:
             continue  # the test split is scored once by the lead, never read while tuning
         raw = yaml.safe_load((corpus / "texts" / f"{ref}.yaml").read_text(encoding="utf-8"))
         day = raw["referral_date"]
-        texts.append((ref, raw["text"], dt.date.fromisoformat(day) if isinstance(day, str) else day))
+        texts.append(
+            (ref, raw["text"], dt.date.fromisoformat(day) if isinstance(day, str) else day)
+        )
     return texts
 
 
