@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 from fullpicture.access.models import Role
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import AgencyKind
+from fullpicture.chronology.models import ParticipantRole
+from fullpicture.chronology.repository import Viewer, child_record
+from fullpicture.core.database import utc_now
+from fullpicture.harm.harm_model import default_harm_model
 from fullpicture.people.models import Person
 from fullpicture.sharing import latency, service
 from tests.access.principals import (
@@ -22,6 +26,7 @@ from tests.access.principals import (
     make_user,
     subject_of,
 )
+from tests.chronology import factories as make
 from tests.sharing.scenario import Scenario, a_share, build
 
 UTC = dt.UTC
@@ -209,6 +214,12 @@ def test_the_child_pages_unshared_entries_are_the_full_lists_latest(
     world, readers = _tied_world(db_session)
     person = db_session.get(Person, world.child.id)
     assert person is not None
+    # An adult of the household with a significant entry: in the child's chronology, not in
+    # what the child's own record has not shared.
+    partner = make.person(db_session, (world.police, "P-PARTNER"))
+    make.household(db_session, (person, "child", None, None), (partner, "partner", None, None))
+    make.event(db_session, world.police, "p-partner", dt.date(2026, 3, 4), "DOM-ABU",
+               [("P-PARTNER", ParticipantRole.ALLEGED_PERPETRATOR)], severity=5)  # fmt: skip
     totals = []
     for reader in readers:
         full = service.sharing_latency_of(db_session=db_session, subject=reader, person=person)
@@ -219,6 +230,19 @@ def test_the_child_pages_unshared_entries_are_the_full_lists_latest(
         assert page.total == len(full.unshared)
         assert page.latest == expected
         assert page.note == full.note
+        # The same from the chronology the child's page has read for this reader.
+        record = child_record(
+            db_session=db_session,
+            person_id=person.id,
+            model=default_harm_model(),
+            viewer=Viewer(reader, utc_now()),
+        )
+        assert (
+            service.unshared_entries_of(
+                db_session=db_session, subject=reader, person=person, latest=latest, record=record
+            )
+            == page
+        )
         totals.append(page.total)
     # The school: its 3 significant entries (one corrected) each to the GP, the police and the
     # front door, less the one the GP received; the GP and the police their 2 each to the other

@@ -76,17 +76,31 @@ class Evidence:
     event_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EntryEvidence:
+    """An entry as evidence, put in words when read: a prompt over years of record rests on
+    hundreds of entries, and the page lists the latest few."""
+
+    entry: EntryFacts
+
+    @property
+    def text(self) -> str:
+        return f"{self.entry.date_label}, {self.entry.agency_name}: {self.entry.summary}"
+
+    @property
+    def event_id(self) -> int:
+        return self.entry.event_id
+
+
 @dataclass(frozen=True)
 class CuriosityPrompt:
     kind: str
     question: str
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence | EntryEvidence, ...]
 
 
-def _entry_evidence(entry: EntryFacts) -> Evidence:
-    return Evidence(
-        text=f"{entry.date_label}, {entry.agency_name}: {entry.summary}", event_id=entry.event_id
-    )
+def _entry_evidence(entry: EntryFacts) -> EntryEvidence:
+    return EntryEvidence(entry)
 
 
 def _unseen_adults(

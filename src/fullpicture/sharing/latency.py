@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session, aliased
 
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.chronology.repository import ChildRecord
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.chronology.versions import entry_is_latest_version
-from fullpicture.core.database import utc_date
+from fullpicture.core.database import among, utc_date
 from fullpicture.core.frames import read_frame
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.people.repository import current_links, link_is_current
@@ -461,6 +462,28 @@ def _unshared_latest_order(rows: Iterable[EntrySharing]) -> list[EntrySharing]:
     return sorted(ordered, key=lambda r: r.event_date, reverse=True)
 
 
+def significant_entries_of(record: ChildRecord, rules: LatencyRules | None = None) -> list[int]:
+    """The ids of the child's own significant entries (``is_significant``, latest versions,
+    whoever recorded them and whoever may see them) in a record already read for a page
+    (``chronology.repository.child_record``): what ``unshared_of_child`` otherwise finds."""
+    rules = rules or latency_rules()
+    codes = default_taxonomy().by_code
+
+    def significant(severity: int | None, concern_code: str) -> bool:
+        if severity is not None:
+            return severity >= rules.significant_severity
+        code = codes.get(concern_code)
+        return code is not None and code.default_severity >= rules.significant_severity
+
+    return [
+        e.event_id
+        for entries in (record.entries, record.hidden)
+        for e in entries
+        # Household adults' entries join the child's chronology, not the child's own record.
+        if e.about == "child" and significant(e.recorded_severity, e.concern_code)
+    ]
+
+
 def unshared_of_child(
     db_session: Session,
     *,
@@ -468,37 +491,48 @@ def unshared_of_child(
     latest: int,
     from_agency_id: int | None = None,
     rules: LatencyRules | None = None,
+    significant_entry_ids: Sequence[int] | None = None,
 ) -> UnsharedPairs:
     """``unshared(entry_sharing(person_ids=[person_id]))`` counted in SQL, with only the
     ``latest`` newest (by entry date) built: a long record pairs thousands of entries with
     every agency, and a page lists ten. ``from_agency_id`` keeps one recording agency's entries
-    (what a partner agency may be told); None keeps every agency's (the pooled view)."""
+    (what a partner agency may be told); None keeps every agency's (the pooled view).
+    ``significant_entry_ids``: the child's significant entries when the caller has read them
+    (``significant_entries_of``), so they are not found a second time."""
     rules = rules or latency_rules()
     versions = aliased(Event, name="other_version")
-    entries = (
-        select(
-            Event.id.label("event_id"),
-            Event.agency_id.label("from_agency_id"),
-            Event.event_ref.label("event_ref"),
-            Event.concern_code.label("concern_code"),
-            # The practitioner's severity; the taxonomy's default is added below for the few
-            # rows read, not written into the statement as a CASE of every code (its hundred
-            # bound parameters cost more to key, bind and plan than the rows to read).
-            Event.severity.label("severity"),
-            Event.event_date.label("event_date"),
-        )
-        .join(EventParticipant, EventParticipant.event_id == Event.id)
-        .join(
-            PersonRecordLink,
-            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
-        )
-        .where(
-            PersonRecordLink.person_id == person_id,
-            entry_is_latest_version(),
-            is_significant(rules),
-        )
-        .distinct()
+    columns = (
+        Event.id.label("event_id"),
+        Event.agency_id.label("from_agency_id"),
+        Event.event_ref.label("event_ref"),
+        Event.concern_code.label("concern_code"),
+        # The practitioner's severity; the taxonomy's default is added below for the few
+        # rows read, not written into the statement as a CASE of every code (its hundred
+        # bound parameters cost more to key, bind and plan than the rows to read).
+        Event.severity.label("severity"),
+        Event.event_date.label("event_date"),
     )
+    if significant_entry_ids is not None:
+        # Each by its id: walking the child's links, participants and versions again was
+        # most of this statement's time on a long record.
+        entries = select(*columns).where(
+            among(db_session, Event.id, significant_entry_ids), is_significant(rules)
+        )
+    else:
+        entries = (
+            select(*columns)
+            .join(EventParticipant, EventParticipant.event_id == Event.id)
+            .join(
+                PersonRecordLink,
+                current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
+            )
+            .where(
+                PersonRecordLink.person_id == person_id,
+                entry_is_latest_version(),
+                is_significant(rules),
+            )
+            .distinct()
+        )
     if from_agency_id is not None:
         entries = entries.where(Event.agency_id == from_agency_id)
     entry = entries.subquery("significant_entry")

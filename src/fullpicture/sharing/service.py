@@ -28,6 +28,7 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.chronology.repository import ChildRecord
 from fullpicture.core.database import utc_now
 from fullpicture.people.models import Person, PersonRecordLink
 from fullpicture.people.repository import link_is_current
@@ -408,20 +409,30 @@ def _read(row: latency.EntrySharing, *, name_recipient: bool) -> EntrySharingRea
 
 
 def unshared_entries_of(
-    *, db_session: Session, subject: AuthSubject, person: Person, latest: int
+    *,
+    db_session: Session,
+    subject: AuthSubject,
+    person: Person,
+    latest: int,
+    record: ChildRecord | None = None,
 ) -> UnsharedEntries:
     """``sharing_latency_of(...).unshared`` counted, and only the ``latest`` newest built, for
     a child the caller has already opened (and audited). The reader's rule is applied in the
     query: the pooled view sees every agency's entries; a partner agency its own entries only,
-    without the names of the agencies that have not received them."""
+    without the names of the agencies that have not received them. ``record``: the child's
+    chronology the caller has read (``chronology.repository.child_record``), whose entries
+    are then not read again."""
     pooled = access_repository.sees_all_agencies(subject)
     if not pooled and subject.agency_id is None:
         return UnsharedEntries(total=0, latest=[])
+    if record is not None and record.person_id != person.id:
+        raise ValueError(f"the record read is person {record.person_id}'s, not {person.id}'s")
     pairs = latency.unshared_of_child(
         db_session,
         person_id=person.id,
         latest=latest,
         from_agency_id=None if pooled else subject.agency_id,
+        significant_entry_ids=None if record is None else latency.significant_entries_of(record),
     )
     return UnsharedEntries(
         total=pairs.total,

@@ -405,7 +405,11 @@ def child_page(
                 )
             ],
             "unshared": sharing_service.unshared_entries_of(
-                db_session=db_session, subject=subject, person=person, latest=EVIDENCE_SHOWN
+                db_session=db_session,
+                subject=subject,
+                person=person,
+                latest=EVIDENCE_SHOWN,
+                record=record,
             ),
         },
         subject=subject,
