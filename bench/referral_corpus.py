@@ -37,6 +37,7 @@ import shutil
 import statistics
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,11 +224,15 @@ def _read_labels(path: Path) -> Labels:
     return Labels(elements=elements, vague=vague, codes=set(raw.get("codes") or []))
 
 
-def load_corpus(corpus: Path = CORPUS) -> list[CorpusItem]:
+def load_corpus(corpus: Path = CORPUS, *, ids: Collection[str] | None = None) -> list[CorpusItem]:
+    """Every referral, or only ``ids``: the others' files are not opened (a trainer asks for its
+    split's referrals and never reads the test texts or labels)."""
     import datetime as dt
 
     items = []
     for path in sorted((corpus / "texts").glob("REF-*.yaml")):
+        if ids is not None and path.stem not in ids:
+            continue
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         day = raw["referral_date"]
         if isinstance(day, str):
