@@ -3,6 +3,7 @@ overridable."""
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -25,8 +26,10 @@ RULES = ThresholdChoiceRules(
 )
 
 
+@functools.cache
 def _level(comparison: str, label: str) -> int:
-    """The comparison-vector value (gamma) of a level, by its label."""
+    """The comparison-vector value (gamma) of a level, by its label (cached: building splink's
+    settings takes most of a second, and a file of pairs asks for each level once per pair)."""
     settings = linkage_settings().create_settings_dict("duckdb")
     levels = engine.level_weights(settings)[comparison]
     return next(value for value, level_label, _w in levels if level_label == label)
