@@ -41,7 +41,7 @@ from fullpicture.referrals.regex_index import WordStartRegexes, word_starts
 from fullpicture.referrals.rulebook import Cue, Polarity, Rulebook, default_rulebook
 from fullpicture.referrals.spans import TextSpan as TextSpan
 from fullpicture.referrals.spans import is_word_char, lower_pattern
-from fullpicture.referrals.token_sequences import NOT_FOLLOWED_BY, TokenSequences
+from fullpicture.referrals.token_sequences import NOT_FOLLOWED_BY, NOT_PRECEDED_BY, TokenSequences
 
 # Kept importable from here for callers written before the split.
 _lower_pattern = lower_pattern
@@ -237,10 +237,10 @@ class LanguageEngine:
                 # would (LOWER, IS_TITLE …), and the Matcher costs most per pattern.
                 if self._sequences.add(match_id, pattern):
                     continue
-                if any(NOT_FOLLOWED_BY in token for token in pattern):
+                if any(NOT_FOLLOWED_BY in token or NOT_PRECEDED_BY in token for token in pattern):
                     raise ValueError(
-                        f"cue {cue.id}: NOT_FOLLOWED_BY needs a vague-lexicon pattern of single "
-                        f"tokens with it on the last, required token: {pattern}"
+                        f"cue {cue.id}: NOT_FOLLOWED_BY / NOT_PRECEDED_BY need a pattern of single "
+                        f"tokens with them on the last, required / the first token: {pattern}"
                     )
                 as_regex = None if cue.case_sensitive else token_pattern_regex(pattern)
                 if as_regex is None:

@@ -351,7 +351,13 @@ class VagueLexicon(BaseModel):
                 name = lower["IN"]
                 if not name.startswith("@"):
                     raise ValueError(f"IN must be a list or a word class '@name', not {name!r}")
-                return {**token, "LOWER": {**lower, "IN": words_of(name[1:])}}
+                token = {**token, "LOWER": {**lower, "IN": words_of(name[1:])}}
+            for barred in ("NOT_FOLLOWED_BY", "NOT_PRECEDED_BY"):
+                words = token.get(barred)
+                if isinstance(words, str):
+                    if not words.startswith("@"):
+                        raise ValueError(f"{barred} must be a list or a word class '@name'")
+                    token = {**token, barred: words_of(words[1:])}
             return token
 
         def expand_regex(expression: str) -> str:

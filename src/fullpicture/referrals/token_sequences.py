@@ -9,8 +9,9 @@ patterns that can start there.
 A pattern may use, per token, ``LOWER`` (a word or ``{"IN": [...]}``), ``IS_ALPHA: true``,
 ``LIKE_NUM: true``, ``IS_PUNCT: true``, ``IS_TITLE: true`` and ``OP: "?"`` (not on the first
 token), each word being one spaCy token.
-The last token may also carry ``NOT_FOLLOWED_BY: [words]``, which spaCy's ``Matcher`` has no
-way to say ("mum is happy", not "mum is happy to talk"); such a pattern must be taken here.
+The last token may also carry ``NOT_FOLLOWED_BY: [words]``, and the first ``NOT_PRECEDED_BY:
+[words]``, which spaCy's ``Matcher`` has no way to say ("mum is happy", not "mum is happy to
+talk"; "everything is fine", not "dad said everything is fine"); such a pattern must be taken here.
 Anything else is left to the regex or ``Matcher`` route (``TokenSequences.add`` returns False).
 """
 
@@ -21,10 +22,20 @@ from dataclasses import dataclass
 from typing import Any
 
 _ALLOWED = frozenset(
-    {"LOWER", "IS_ALPHA", "LIKE_NUM", "IS_PUNCT", "IS_TITLE", "OP", "NOT_FOLLOWED_BY"}
+    {
+        "LOWER",
+        "IS_ALPHA",
+        "LIKE_NUM",
+        "IS_PUNCT",
+        "IS_TITLE",
+        "OP",
+        "NOT_FOLLOWED_BY",
+        "NOT_PRECEDED_BY",
+    }
 )
 _FLAGS = ("IS_ALPHA", "LIKE_NUM", "IS_PUNCT", "IS_TITLE")
 NOT_FOLLOWED_BY = "NOT_FOLLOWED_BY"
+NOT_PRECEDED_BY = "NOT_PRECEDED_BY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +47,7 @@ class _Step:
     not_followed_by: frozenset[str] = frozenset()
     punct: bool = False
     title: bool = False
+    not_preceded_by: frozenset[str] = frozenset()
 
 
 def _step(token: dict[str, Any], one_token: Callable[[str], bool]) -> _Step | None:
@@ -58,7 +70,10 @@ def _step(token: dict[str, Any], one_token: Callable[[str], bool]) -> _Step | No
     if words is None and not any(token.get(flag) for flag in _FLAGS):
         return None
     not_followed_by = token.get(NOT_FOLLOWED_BY) or ()
-    if not isinstance(not_followed_by, list | tuple):
+    not_preceded_by = token.get(NOT_PRECEDED_BY) or ()
+    if not isinstance(not_followed_by, list | tuple) or not isinstance(
+        not_preceded_by, list | tuple
+    ):
         return None
     return _Step(
         words,
@@ -68,6 +83,7 @@ def _step(token: dict[str, Any], one_token: Callable[[str], bool]) -> _Step | No
         frozenset(str(w).lower() for w in not_followed_by),
         bool(token.get("IS_PUNCT")),
         bool(token.get("IS_TITLE")),
+        frozenset(str(w).lower() for w in not_preceded_by),
     )
 
 
@@ -91,6 +107,8 @@ class TokenSequences:
                 return False
             steps.append(step)
         if not steps or steps[0].words is None or steps[0].optional:
+            return False
+        if any(step.not_preceded_by for step in steps[1:]):
             return False
         if any(step.not_followed_by for step in steps[:-1]) or (
             len(steps) > 1 and steps[-1].optional and steps[-1].not_followed_by
@@ -132,6 +150,8 @@ class TokenSequences:
                 continue
             for key, steps in candidates:
                 if not _fits(steps[0], columns, i):
+                    continue
+                if i and steps[0].not_preceded_by and lower[i - 1] in steps[0].not_preceded_by:
                     continue
                 if i < ends.get(key, 0):
                     continue
