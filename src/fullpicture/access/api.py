@@ -18,7 +18,7 @@ from fullpicture.access.auth import (
     PersonPublicId,
     Principal,
 )
-from fullpicture.access.models import AccessNotification, UserAccount
+from fullpicture.access.models import AccessNotification
 from fullpicture.access.schemas import (
     AccessLogEntry,
     BreakGlassRead,
@@ -38,11 +38,11 @@ router = APIRouter(prefix="/api/v1", tags=["access"])
 
 
 @router.get("/me", summary="Who the caller is, and what they may do")
-def who_am_i(subject: Principal, db_session: DbSession) -> WhoAmI:
-    user = db_session.get(UserAccount, subject.user_id)
+def who_am_i(subject: Principal) -> WhoAmI:
+    # The subject was read from the database for this request (token or session and user).
     return WhoAmI(
         username=subject.username,
-        display_name=user.display_name if user is not None else subject.username,
+        display_name=subject.display_name or subject.username,
         role=subject.role,
         agency_id=subject.agency_id,
         scopes=sorted(subject.scopes),

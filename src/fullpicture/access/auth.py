@@ -227,12 +227,12 @@ def _subject_from_request(
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             raise _unauthenticated("Send the API token as: Authorization: Bearer <token>.")
-        resolved = access_service.resolve_api_token(
+        subject = access_service.authenticate_api_token(
             db_session=db_session, token=credentials.strip()
         )
-        if resolved is None:
+        if subject is None:
             raise _unauthenticated("The API token is not valid (unknown, expired or revoked).")
-        return access_service.token_subject(*resolved)
+        return subject
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None:
         raise _unauthenticated("Sign in first, or send an API token as Authorization: Bearer.")

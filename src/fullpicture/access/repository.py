@@ -45,8 +45,11 @@ from sqlalchemy import (
     select,
     union,
     union_all,
+    update,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import Executable
+from sqlalchemy.types import Integer, String
 
 from fullpicture.access.models import (
     ApiToken,
@@ -79,6 +82,7 @@ ReadGroundsSource = Callable[[Session, AuthSubject, int, dt.datetime], dict[str,
 PeopleFilter = Callable[[ColumnElement[int] | InstrumentedAttribute[int]], ColumnElement[bool]]
 _Columns = TypeVarTuple("_Columns")
 _Statement = TypeVar("_Statement", bound=Select[*tuple[Any, ...]])
+_Kept = TypeVar("_Kept", bound=Executable)
 
 _involvement_sources: list[InvolvementSource] = []
 _shared_record_sources: list[SharedRecordSource] = []
@@ -248,7 +252,7 @@ def _need_to_know_links(
 #: in this server process (the people they may see, the records they may read, each for
 #: everyone or narrowed to a list of people).
 _KEPT_STATEMENTS = 2048
-_kept_statements: OrderedDict[tuple[Any, ...], Select[*tuple[Any, ...]]] = OrderedDict()
+_kept_statements: OrderedDict[tuple[Any, ...], Executable] = OrderedDict()
 _kept_statements_lock = threading.Lock()
 #: The parameter standing for the moment in a kept statement.
 NEED_TO_KNOW_MOMENT = "need_to_know_moment"
@@ -321,6 +325,54 @@ def _kept(
     return built.params(values)
 
 
+def need_to_know_moment() -> ColumnElement[dt.datetime]:
+    """The parameter a statement kept by ``kept_statement`` stands for the moment with."""
+    return bindparam(NEED_TO_KNOW_MOMENT, type_=UTCDateTime())
+
+
+def need_to_know_values(now: dt.datetime) -> dict[str, Any]:
+    """The values a statement kept by ``kept_statement`` is executed with, besides its own."""
+    return {NEED_TO_KNOW_MOMENT: now}
+
+
+def kept_statement(
+    db_session: Session,
+    kind: str,
+    subject: AuthSubject,
+    build: Callable[[ColumnElement[dt.datetime]], _Kept],
+) -> _Kept:
+    """A whole statement applying the need-to-know rule for ``subject``, built once (by
+    ``build``, given the moment's parameter) and kept, like the rule's own statements, per
+    subject and registered sources; execute it with ``need_to_know_values(now)`` and its own
+    parameters.
+
+    ``_kept`` gives each use a copy carrying its values (``Select.params``), which clones
+    every subquery's columns: with the statement around it built again too, that was most
+    of an API read's Python (issue 14, bench/load_cpu.py). A statement kept whole and given
+    its values at execution is neither built nor copied; one missing a value fails loudly
+    (SQLAlchemy refuses a bind parameter without one)."""
+    key = (
+        kind,
+        subject,
+        # A statement may be written for its backend (``among_parameter``).
+        db_session.get_bind().dialect.name,
+        tuple(_involvement_sources),
+        tuple(_shared_record_sources),
+        tuple(_shared_event_sources),
+    )
+    with _kept_statements_lock:
+        built = _kept_statements.get(key)
+        if built is not None:
+            _kept_statements.move_to_end(key)
+    if built is None:
+        built = build(need_to_know_moment())
+        with _kept_statements_lock:
+            _kept_statements[key] = built
+            while len(_kept_statements) > _KEPT_STATEMENTS:
+                _kept_statements.popitem(last=False)
+    return cast("_Kept", built)
+
+
 def _involved_person_ids(
     subject: AuthSubject, now: dt.datetime, only: PeopleFilter | None = None
 ) -> Select[int]:
@@ -381,11 +433,15 @@ def readable_record_links(
 
 
 def readable_person_ids(
-    subject: AuthSubject, now: dt.datetime, *, only: PeopleFilter | None = None
+    subject: AuthSubject, now: Moment, *, only: PeopleFilter | None = None
 ) -> Select[int]:
-    """Ids of every person the subject may see at all (with ``only``, among those people)."""
+    """Ids of every person the subject may see at all (with ``only``, among those people).
+    Given the moment's parameter (inside ``kept_statement``'s build), the rule is built in
+    place with it, to be given its value at execution."""
     if not reads_children(subject):
         return select(Person.id).where(false())
+    if not isinstance(now, dt.datetime):
+        return _build_involved_person_ids(subject, now, only)
     return _involved_person_ids(subject, now, only)
 
 
@@ -403,16 +459,26 @@ def readable_source_records(
     return select(SourceRecord).where(exists(select(literal(1)).where(and_(*conditions))))
 
 
+_CHECKED_PERSON = "readable_check_person"
+
+
 def can_read_person(
     db_session: Session, *, subject: Reader, person_id: int, now: dt.datetime
 ) -> bool:
     if isinstance(subject, SystemPrincipal):
         return True
-    readable = readable_person_ids(subject, now).subquery("readable_check")
-    return (
-        db_session.scalar(select(literal(1)).where(readable.c.person_id == person_id).limit(1))
-        is not None
-    )
+
+    def build(moment: ColumnElement[dt.datetime]) -> Select[int]:
+        readable = readable_person_ids(subject, moment).subquery("readable_check")
+        return (
+            select(literal(1))
+            .where(readable.c.person_id == bindparam(_CHECKED_PERSON, type_=Integer()))
+            .limit(1)
+        )
+
+    statement = kept_statement(db_session, "can_read_person", subject, build)
+    values = {**need_to_know_values(now), _CHECKED_PERSON: person_id}
+    return db_session.scalar(statement, values) is not None
 
 
 def readable_among(
@@ -439,19 +505,21 @@ def live_break_glass_grant(
     ).first()
 
 
-def agency_is_involved(db_session: Session, *, agency_id: int, person_id: int) -> bool:
-    return (
-        db_session.scalar(
-            select(literal(1))
-            .where(
-                PersonRecordLink.agency_id == agency_id,
-                PersonRecordLink.person_id == person_id,
-                link_is_current(),
-            )
-            .limit(1)
-        )
-        is not None
+# Asked on every audited read of a child; built once (issue 14).
+_AGENCY_IS_INVOLVED = (
+    select(literal(1))
+    .where(
+        PersonRecordLink.agency_id == bindparam("involved_agency", type_=Integer()),
+        PersonRecordLink.person_id == bindparam("involved_person", type_=Integer()),
+        link_is_current(),
     )
+    .limit(1)
+)
+
+
+def agency_is_involved(db_session: Session, *, agency_id: int, person_id: int) -> bool:
+    values = {"involved_agency": agency_id, "involved_person": person_id}
+    return db_session.scalar(_AGENCY_IS_INVOLVED, values) is not None
 
 
 def agency_code_of(db_session: Session, agency_id: int) -> str | None:
@@ -483,11 +551,16 @@ def persons_of_agency_records(
     )
 
 
+_PERSON_BY_PUBLIC_ID = select(Person).where(
+    Person.public_id == bindparam("public_id", type_=String())
+)
+
+
 def readable_person(
     db_session: Session, *, reader: Reader, public_id: str, now: dt.datetime
 ) -> Person | None:
     """The person with this public id, if the reader may see them (an audited system job: any)."""
-    person = db_session.scalars(select(Person).where(Person.public_id == public_id)).first()
+    person = db_session.scalars(_PERSON_BY_PUBLIC_ID, {"public_id": public_id}).first()
     # Asked of the one id (``can_read_person``), the rule's every branch is an index lookup;
     # joined to the public id, PostgreSQL built the reader's whole readable set first (8,000
     # children for a front door, 35-60 ms a check, two checks a child's page).
@@ -543,6 +616,62 @@ def forget_sign_in_failures(db_session: Session, *, before: dt.datetime) -> None
 
 def api_token_by_hash(db_session: Session, token_sha256: str) -> ApiToken | None:
     return db_session.scalars(select(ApiToken).where(ApiToken.token_sha256 == token_sha256)).first()
+
+
+# Every API request is checked with these two, read afresh (a revoked token fails on the very
+# next request); built once, one round trip for the token and its user (issue 14).
+_TOKEN_HOLDER = (
+    select(
+        ApiToken.id.label("token_id"),
+        ApiToken.scopes,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        UserAccount.id.label("user_id"),
+        UserAccount.username,
+        UserAccount.display_name,
+        UserAccount.role,
+        UserAccount.agency_id,
+        UserAccount.practitioner_id,
+        UserAccount.is_active,
+    )
+    .join(UserAccount, UserAccount.id == ApiToken.user_id)
+    .where(ApiToken.token_sha256 == bindparam("token_sha256", type_=String()))
+)
+_TOKEN_USED = (
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("used_token", type_=Integer()))
+    .values(last_used_at=bindparam("used_at", type_=UTCDateTime()))
+    .execution_options(synchronize_session=False)
+)
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """An API token's state and its user's columns, as one request reads them."""
+
+    token_id: int
+    scopes: list[str]
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    agency_id: int | None
+    practitioner_id: int | None
+    is_active: bool
+
+
+def token_holder(db_session: Session, token_sha256: str) -> TokenHolder | None:
+    """The token with this hash and its user, whatever their state (the caller judges it)."""
+    row = db_session.execute(_TOKEN_HOLDER, {"token_sha256": token_sha256}).first()
+    return None if row is None else TokenHolder(**row._asdict())
+
+
+def mark_token_used(db_session: Session, *, token_id: int, at: dt.datetime) -> None:
+    db_session.execute(_TOKEN_USED, {"used_token": token_id, "used_at": at})
 
 
 def designated_leads_for_person(db_session: Session, *, person_id: int) -> Sequence[UserAccount]:

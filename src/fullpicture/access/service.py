@@ -30,7 +30,13 @@ from fullpicture.access.models import (
 )
 from fullpicture.access.roles import Scope, role_book
 from fullpicture.access.schemas import AccessLogEntry, BreakGlassRequest, TokenCreate, UserCreate
-from fullpicture.access.subject import AuthMethod, AuthSubject, SystemPrincipal, subject_for
+from fullpicture.access.subject import (
+    AuthMethod,
+    AuthSubject,
+    SystemPrincipal,
+    subject_for,
+    subject_of,
+)
 from fullpicture.agencies.models import Agency, Practitioner
 from fullpicture.core.database import utc_now
 from fullpicture.core.settings import Settings, get_settings
@@ -466,14 +472,62 @@ def resolve_api_token(
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = access_repository.api_token_by_hash(db_session, sha256_hex(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if row is None or not _token_is_live(
+        revoked_at=row.revoked_at, expires_at=row.expires_at, now=now
+    ):
         return None
     user = db_session.get(UserAccount, row.user_id)
     if user is None or not user.is_active:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= dt.timedelta(minutes=1):
+    if _token_use_is_news(row.last_used_at, now):
         row.last_used_at = now
     return row, user
+
+
+def authenticate_api_token(
+    *, db_session: Session, token: str, now: dt.datetime | None = None
+) -> AuthSubject | None:
+    """The subject an API token speaks for, or None when it is unknown, expired, revoked or
+    its user is inactive: ``resolve_api_token``'s rule, read afresh from the database in one
+    round trip (every request; nothing about a token is remembered between requests)."""
+    now = now or utc_now()
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    holder = access_repository.token_holder(db_session, sha256_hex(token))
+    if (
+        holder is None
+        or not _token_is_live(revoked_at=holder.revoked_at, expires_at=holder.expires_at, now=now)
+        or not holder.is_active
+    ):
+        return None
+    if _token_use_is_news(holder.last_used_at, now):
+        access_repository.mark_token_used(db_session, token_id=holder.token_id, at=now)
+    return subject_of(
+        user_id=holder.user_id,
+        username=holder.username,
+        display_name=holder.display_name,
+        role=holder.role,
+        agency_id=holder.agency_id,
+        practitioner_id=holder.practitioner_id,
+        method=AuthMethod.TOKEN,
+        token_scopes=_token_scopes(holder.scopes),
+        token_id=holder.token_id,
+    )
+
+
+def _token_is_live(
+    *, revoked_at: dt.datetime | None, expires_at: dt.datetime, now: dt.datetime
+) -> bool:
+    return revoked_at is None and expires_at > now
+
+
+def _token_use_is_news(last_used_at: dt.datetime | None, now: dt.datetime) -> bool:
+    # Written at most once a minute: a write per request would make every read a write.
+    return last_used_at is None or now - last_used_at >= dt.timedelta(minutes=1)
+
+
+def _token_scopes(stored: list[str]) -> frozenset[Scope]:
+    return frozenset(Scope(value) for value in stored if value in _SCOPE_VALUES)
 
 
 def revoke_api_token(*, db_session: Session, token: ApiToken, actor: str) -> None:
@@ -490,7 +544,7 @@ def token_subject(token: ApiToken, user: UserAccount) -> AuthSubject:
     return subject_for(
         user,
         method=AuthMethod.TOKEN,
-        token_scopes=frozenset(Scope(value) for value in token.scopes if value in _SCOPE_VALUES),
+        token_scopes=_token_scopes(token.scopes),
         token_id=token.id,
     )
 

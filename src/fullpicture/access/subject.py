@@ -36,6 +36,8 @@ class AuthSubject:
     method: AuthMethod
     session_id: int | None = None
     token_id: int | None = None
+    #: The user's name as shown to them (``/api/v1/me``); not part of any access decision.
+    display_name: str = ""
 
     @property
     def actor(self) -> str:
@@ -58,19 +60,49 @@ def subject_for(
     token_id: int | None = None,
 ) -> AuthSubject:
     """The subject for a user; a token narrows the role's scopes, never widens them."""
-    scopes = role_book().policy(user.role).scopes
-    if token_scopes is not None:
-        scopes = scopes & token_scopes
-    return AuthSubject(
+    return subject_of(
         user_id=user.id,
         username=user.username,
+        display_name=user.display_name,
         role=user.role,
         agency_id=user.agency_id,
         practitioner_id=user.practitioner_id,
+        method=method,
+        token_scopes=token_scopes,
+        session_id=session_id,
+        token_id=token_id,
+    )
+
+
+def subject_of(
+    *,
+    user_id: int,
+    username: str,
+    display_name: str,
+    role: Role,
+    agency_id: int | None,
+    practitioner_id: int | None,
+    method: AuthMethod,
+    token_scopes: frozenset[Scope] | None = None,
+    session_id: int | None = None,
+    token_id: int | None = None,
+) -> AuthSubject:
+    """``subject_for`` from the user's columns (an API token's one-query check reads only
+    those)."""
+    scopes = role_book().policy(role).scopes
+    if token_scopes is not None:
+        scopes = scopes & token_scopes
+    return AuthSubject(
+        user_id=user_id,
+        username=username,
+        role=role,
+        agency_id=agency_id,
+        practitioner_id=practitioner_id,
         scopes=frozenset(scopes),
         method=method,
         session_id=session_id,
         token_id=token_id,
+        display_name=display_name,
     )
 
 

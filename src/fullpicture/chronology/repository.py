@@ -20,10 +20,11 @@ import calendar
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Row, String, select, type_coerce
+from sqlalchemy import ColumnElement, Integer, Row, Select, String, bindparam, select, type_coerce
 from sqlalchemy.orm import Session
 
 from fullpicture.access import repository as access_repository
@@ -36,7 +37,7 @@ from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import ConcernCode, Taxonomy, default_taxonomy
 from fullpicture.chronology.versions import entry_is_latest_version
 from fullpicture.chronology.visibility import event_visibility
-from fullpicture.core.database import utc_now
+from fullpicture.core.database import among_parameter, is_postgresql, utc_now
 from fullpicture.people.models import HouseholdMembership, Person, PersonRecordLink
 from fullpicture.people.repository import current_links
 
@@ -253,9 +254,8 @@ def child_chronology(
     sources = [_Source(person_id, "child", None, None, None)]
     if include_household:
         sources.extend(_household_adult_sources(db_session, person_id, model))
-    # Household adults' entries in a child's chronology follow the child's picture.
-    visible = event_visibility(viewer.subject, viewer.now, person=person_id)
-    entries, hidden = _entries(db_session, sources, taxonomy or default_taxonomy(), visible)
+    picture = _child_picture(db_session, viewer, person_id)
+    entries, hidden = _entries(db_session, sources, taxonomy or default_taxonomy(), picture)
     return _assemble("child", person_id, entries, hidden, agency_code, model, taxonomy)
 
 
@@ -356,8 +356,7 @@ def child_record(
     taxonomy = taxonomy or default_taxonomy()
     sources = [_Source(person_id, "child", None, None, None)]
     sources.extend(_household_adult_sources(db_session, person_id, model))
-    visible = event_visibility(viewer.subject, viewer.now, person=person_id)
-    reads = _read(db_session, sources, visible)
+    reads = _read(db_session, sources, _child_picture(db_session, viewer, person_id))
     shown, hidden = _outlines(reads, taxonomy)
     groups = _incident_groups(shown, model, taxonomy)
     lookup = {e.event_id: e for e in shown}
@@ -392,8 +391,15 @@ def household_chronology(
     if not memberships:
         raise ChronologyNotFound(f"no household with id {household_id} (or it has no members)")
     sources = [_Source(m.person_id, m.role, None, m.date_from, m.date_to) for m in memberships]
-    visible = event_visibility(viewer.subject, viewer.now, person=PersonRecordLink.person_id)
-    entries, hidden = _entries(db_session, sources, taxonomy or default_taxonomy(), visible)
+    picture = _Picture.kept(
+        db_session,
+        "household_chronology_entries",
+        viewer,
+        # Each member's entries follow that member's picture.
+        lambda moment: event_visibility(viewer.subject, moment, person=PersonRecordLink.person_id),
+        {},
+    )
+    entries, hidden = _entries(db_session, sources, taxonomy or default_taxonomy(), picture)
     if not isinstance(viewer.subject, SystemPrincipal):
         # Members the viewer may not see at all are left out without a count: counting them
         # would say that someone they do not know of lives there.
@@ -415,17 +421,12 @@ def _household_adult_sources(
 ) -> list[_Source]:
     """Adults who shared a household with the child, with the dates they did so; only their
     adult-factor entries affect the child (research-notes §6.2, §6.6)."""
-    own = db_session.scalars(
-        select(HouseholdMembership).where(HouseholdMembership.person_id == person_id)
-    ).all()
+    own = db_session.scalars(_MEMBERSHIPS_OF, {"member": person_id}).all()
     sources: list[_Source] = []
     for membership in own:
         others = db_session.scalars(
-            select(HouseholdMembership).where(
-                HouseholdMembership.household_id == membership.household_id,
-                HouseholdMembership.person_id != person_id,
-                HouseholdMembership.role.not_in(model.household_roles_not_adults),
-            )
+            _housemates(tuple(model.household_roles_not_adults)),
+            {"household": membership.household_id, "member": person_id},
         ).all()
         for other in others:
             start = _latest(membership.date_from, other.date_from)
@@ -442,6 +443,21 @@ def _household_adult_sources(
                 )
             )
     return sources
+
+
+# Asked on every chronology read; built once (issue 14).
+_MEMBERSHIPS_OF = select(HouseholdMembership).where(
+    HouseholdMembership.person_id == bindparam("member", type_=Integer())
+)
+
+
+@lru_cache(maxsize=8)
+def _housemates(roles_not_adults: tuple[str, ...]) -> Select[HouseholdMembership]:
+    return select(HouseholdMembership).where(
+        HouseholdMembership.household_id == bindparam("household", type_=Integer()),
+        HouseholdMembership.person_id != bindparam("member", type_=Integer()),
+        HouseholdMembership.role.not_in(roles_not_adults),
+    )
 
 
 def _latest(a: dt.date | None, b: dt.date | None) -> dt.date | None:
@@ -462,33 +478,64 @@ class _Read:
     visible: bool
 
 
-def _read(
-    db_session: Session, sources: Sequence[_Source], visible: ColumnElement[bool]
-) -> list[_Read]:
+#: The parameters of the kept chronology statements: whose picture, and the people read.
+_CHRONOLOGY_CHILD = "chronology_child"
+_CHRONOLOGY_PEOPLE = "chronology_people"
+
+
+@dataclass(frozen=True)
+class _Picture:
+    """The statement reading entries with whether the viewer may see each, and its values
+    (the people read are added by ``_read``)."""
+
+    statement: Select[*tuple[Any, ...]]
+    values: dict[str, Any]
+
+    @classmethod
+    def kept(
+        cls,
+        db_session: Session,
+        kind: str,
+        viewer: Viewer,
+        visible_at: Callable[[ColumnElement[dt.datetime]], ColumnElement[bool]],
+        values: dict[str, Any],
+    ) -> _Picture:
+        """Built once per subject and kept (``access.repository.kept_statement``), given the
+        moment's parameter: building it on every read was a third of an API chronology
+        request's Python (issue 14). An audited system job's is built each time."""
+        postgresql = is_postgresql(db_session)
+
+        def build(moment: ColumnElement[dt.datetime]) -> Select[*tuple[Any, ...]]:
+            return _entries_select(postgresql, visible_at(moment))
+
+        subject = viewer.subject
+        statement = (
+            build(access_repository.need_to_know_moment())
+            if isinstance(subject, SystemPrincipal)
+            else access_repository.kept_statement(db_session, kind, subject, build)
+        )
+        return cls(statement, {**access_repository.need_to_know_values(viewer.now), **values})
+
+
+def _child_picture(db_session: Session, viewer: Viewer, person_id: int) -> _Picture:
+    # Household adults' entries in a child's chronology follow the child's picture.
+    return _Picture.kept(
+        db_session,
+        "child_chronology_entries",
+        viewer,
+        lambda moment: event_visibility(
+            viewer.subject, moment, person=bindparam(_CHRONOLOGY_CHILD, type_=Integer())
+        ),
+        {_CHRONOLOGY_CHILD: person_id},
+    )
+
+
+def _read(db_session: Session, sources: Sequence[_Source], picture: _Picture) -> list[_Read]:
     """Every entry the sources bring into the picture, each once (about the child first), in
     date order, with whether the viewer may see it."""
-    person_ids = {s.person_id for s in sources}
-    # Only the columns an entry shows, as plain rows: loading 2,000 ORM events and agencies
-    # (identity map, instrumented attributes) was most of a long chronology's time.
+    person_ids = sorted({s.person_id for s in sources})
     rows = db_session.execute(
-        select(
-            *_ENTRY_COLUMNS,
-            Agency.code.label("agency_code"),
-            Agency.name.label("agency_name"),
-            # Enums as the strings stored (each is its value): an entry shows the value, and
-            # converting four columns of every row to members and back was a tenth of the time.
-            type_coerce(Agency.kind, String).label("agency_kind"),
-            PersonRecordLink.person_id,
-            type_coerce(EventParticipant.role, String).label("role"),
-            visible.label("visible"),
-        )
-        .join(EventParticipant, EventParticipant.event_id == Event.id)
-        .join(
-            PersonRecordLink,
-            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
-        )
-        .join(Agency, Agency.id == Event.agency_id)
-        .where(PersonRecordLink.person_id.in_(person_ids), entry_is_latest_version())
+        picture.statement, {**picture.values, _CHRONOLOGY_PEOPLE: person_ids}
     ).all()
     by_person: dict[int, list[_Source]] = {}
     for source in sources:
@@ -508,17 +555,47 @@ def _read(
     return sorted(found.values(), key=lambda r: (r.row[3], r.row[12], r.row[1]))
 
 
+def _entries_select(postgresql: bool, visible: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    # Only the columns an entry shows, as plain rows: loading 2,000 ORM events and agencies
+    # (identity map, instrumented attributes) was most of a long chronology's time.
+    return (
+        select(
+            *_ENTRY_COLUMNS,
+            Agency.code.label("agency_code"),
+            Agency.name.label("agency_name"),
+            # Enums as the strings stored (each is its value): an entry shows the value, and
+            # converting four columns of every row to members and back was a tenth of the time.
+            type_coerce(Agency.kind, String).label("agency_kind"),
+            PersonRecordLink.person_id,
+            type_coerce(EventParticipant.role, String).label("role"),
+            visible.label("visible"),
+        )
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .join(
+            PersonRecordLink,
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
+        )
+        .join(Agency, Agency.id == Event.agency_id)
+        .where(
+            among_parameter(
+                postgresql=postgresql, column=PersonRecordLink.person_id, name=_CHRONOLOGY_PEOPLE
+            ),
+            entry_is_latest_version(),
+        )
+    )
+
+
 def _entries(
     db_session: Session,
     sources: Sequence[_Source],
     taxonomy: Taxonomy,
-    visible: ColumnElement[bool],
+    picture: _Picture,
 ) -> tuple[list[ChronologyEntry], list[ChronologyEntry]]:
     """(entries the viewer may see, entries they may not), each in date order."""
     codes = taxonomy.by_code
     shown: list[ChronologyEntry] = []
     hidden: list[ChronologyEntry] = []
-    for read in _read(db_session, sources, visible):
+    for read in _read(db_session, sources, picture):
         (shown if read.visible else hidden).append(_entry(read.row, read.source, codes))
     return shown, hidden
 

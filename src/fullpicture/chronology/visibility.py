@@ -12,17 +12,31 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fullpicture.access import repository as access_repository
-from fullpicture.access.subject import AuthSubject, Reader, SystemPrincipal
+from fullpicture.access.subject import AuthSubject, Moment, Reader, SystemPrincipal
 from fullpicture.chronology.models import Event, EventParticipant
+from fullpicture.core.database import among_parameter, is_postgresql
 
 
 def _shared_event_condition(
     subject: AuthSubject,
-    now: dt.datetime,
+    now: Moment,
     person: int | ColumnElement[int] | InstrumentedAttribute[int] | None,
 ) -> list[ColumnElement[bool]]:
     """One condition per shared-entry source: this ``Event`` version was shared with the
@@ -60,7 +74,7 @@ def readable_events(
 
 def event_visibility(
     subject: Reader,
-    now: dt.datetime,
+    now: Moment,
     *,
     person: int | ColumnElement[int] | InstrumentedAttribute[int],
 ) -> ColumnElement[bool]:
@@ -71,7 +85,8 @@ def event_visibility(
     pooled view (``chronology:all_agencies``, or a live break-glass grant for the person), or
     the event was recorded by the subject's agency, or a record of one of its participants was
     shared with the subject's agency. Entries about household adults shown in a child's
-    picture follow the child: pass the child's id.
+    picture follow the child: pass the child's id. Given the moment's parameter (building an
+    ``access.repository.kept_statement``), the condition takes its values at execution.
     """
     if isinstance(subject, SystemPrincipal):
         return true()  # an audited job reading the whole record (access.service.system_principal)
@@ -115,14 +130,22 @@ def visible_event_ids(
     """Which of these events (from one person's picture) the subject may see."""
     if not event_ids:
         return set()
-    return set(
-        db_session.scalars(
-            select(Event.id).where(
-                Event.id.in_(sorted(set(event_ids))),
-                event_visibility(subject, now, person=person_id),
-            )
+
+    def build(moment: ColumnElement[dt.datetime]) -> Select[int]:
+        return select(Event.id).where(
+            among_parameter(
+                postgresql=is_postgresql(db_session), column=Event.id, name="candidate_events"
+            ),
+            event_visibility(subject, moment, person=bindparam("visible_person", type_=Integer())),
         )
-    )
+
+    statement = access_repository.kept_statement(db_session, "visible_event_ids", subject, build)
+    values = {
+        **access_repository.need_to_know_values(now),
+        "candidate_events": sorted(set(event_ids)),
+        "visible_person": person_id,
+    }
+    return set(db_session.scalars(statement, values))
 
 
 def agency_count(db_session: Session, *, event_ids: Sequence[int]) -> int:

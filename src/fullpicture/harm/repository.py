@@ -12,11 +12,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, and_, false, func, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from fullpicture.access import repository as access_repository
@@ -25,7 +38,7 @@ from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.repository import ChildRecord
 from fullpicture.chronology.versions import entry_is_latest_version
-from fullpicture.core.database import utc_now
+from fullpicture.core.database import among_parameter, is_postgresql, utc_now
 from fullpicture.harm.batch import epoch_day
 from fullpicture.harm.engine import ScoringEvent
 from fullpicture.harm.entry_reading import (
@@ -65,6 +78,26 @@ def children_with_birth(
     """Children as of a day: under 18 by the date of birth their linked records give
     (``people.childhood.date_of_birth_from_records``), or a household's child; with that date
     where known."""
+    if person_ids is not None:
+        # One child's score on every harm read: the statements are built once (issue 14).
+        births_of, household_children_of = _births_of_some(is_postgresql(db_session))
+        values = {"born_people": list(person_ids)}
+        return _children_of(
+            db_session.execute(births_of, values).all(),
+            db_session.execute(household_children_of, values).all(),
+            as_of,
+        )
+    births, household_children = _births_statements()
+    return _children_of(
+        db_session.execute(births).all(),
+        db_session.execute(household_children.distinct()).all(),
+        as_of,
+    )
+
+
+def _births_statements() -> tuple[Select[int, dt.date | None, int], Select[int]]:
+    """(person, date of birth, how many records give it) of everyone with one, in person
+    order, and the household children."""
     births = (
         select(
             PersonRecordLink.person_id,
@@ -88,22 +121,42 @@ def children_with_birth(
         .group_by(PersonRecordLink.person_id, SourceRecord.date_of_birth)
         .order_by(PersonRecordLink.person_id)
     )
-    if person_ids is not None:
-        births = births.where(PersonRecordLink.person_id.in_(person_ids))
-    found: dict[int, dt.date | None] = {}
-    # A child is under the adult age in people/childhood.yaml, by calendar birthdays.
-    earliest_birth = adults_born_by(as_of)
-    rows = db_session.execute(births)
-    for person_id, dates in groupby(rows, key=lambda row: row[0]):
-        dob = date_of_birth_from_records(date for _, date, records in dates for _ in range(records))
-        if dob is not None and earliest_birth < dob <= as_of:
-            found[person_id] = dob
     household_children = select(HouseholdMembership.person_id).where(
         HouseholdMembership.role == "child"
     )
-    if person_ids is not None:
-        household_children = household_children.where(HouseholdMembership.person_id.in_(person_ids))
-    for (person_id,) in db_session.execute(household_children.distinct()):
+    return births, household_children
+
+
+@lru_cache(maxsize=2)
+def _births_of_some(postgresql: bool) -> tuple[Select[int, dt.date | None, int], Select[int]]:
+    births, household_children = _births_statements()
+    return (
+        births.where(
+            among_parameter(
+                postgresql=postgresql, column=PersonRecordLink.person_id, name="born_people"
+            )
+        ),
+        household_children.where(
+            among_parameter(
+                postgresql=postgresql, column=HouseholdMembership.person_id, name="born_people"
+            )
+        ).distinct(),
+    )
+
+
+def _children_of(
+    births: Iterable[Row[int, dt.date | None, int]],
+    household_children: Iterable[Row[int]],
+    as_of: dt.date,
+) -> dict[int, dt.date | None]:
+    found: dict[int, dt.date | None] = {}
+    # A child is under the adult age in people/childhood.yaml, by calendar birthdays.
+    earliest_birth = adults_born_by(as_of)
+    for person_id, dates in groupby(births, key=lambda row: row[0]):
+        dob = date_of_birth_from_records(date for _, date, records in dates for _ in range(records))
+        if dob is not None and earliest_birth < dob <= as_of:
+            found[person_id] = dob
+    for (person_id,) in household_children:
         found.setdefault(person_id, None)
     return found
 
@@ -128,6 +181,27 @@ def _written_rows(
     ids = list(child_ids)
     if not ids:
         return []
+    statement = _written_rows_statement(
+        is_postgresql(db_session),
+        tuple(model.household_roles_not_adults),
+        tuple(model.household_adult_codes),
+    )
+    return [
+        (int(c), int(r), str(a), d, str(code), sev, str(text or ""))
+        for c, r, a, d, code, sev, text in db_session.execute(
+            statement, {"scored_children": ids, "scored_as_of": as_of}
+        )
+    ]
+
+
+@lru_cache(maxsize=8)
+def _written_rows_statement(
+    postgresql: bool, roles_not_adults: tuple[str, ...], adult_codes: tuple[str, ...]
+) -> Select[int, int, str, dt.date, str, int | None, str | None]:
+    """The written scoring rows of the children given as ``scored_children`` up to
+    ``scored_as_of``: built once per backend and model (building it was a third of a harm
+    read's Python, issue 14)."""
+    as_of = bindparam("scored_as_of", type_=Date())
     own = (
         select(
             PersonRecordLink.person_id.label("child_id"),
@@ -139,7 +213,9 @@ def _written_rows(
             current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
         .where(
-            PersonRecordLink.person_id.in_(ids),
+            among_parameter(
+                postgresql=postgresql, column=PersonRecordLink.person_id, name="scored_children"
+            ),
             Event.event_date <= as_of,
             entry_is_latest_version(),
         )
@@ -157,7 +233,7 @@ def _written_rows(
             adult_home,
             and_(
                 adult_home.c.person_id == PersonRecordLink.person_id,
-                adult_home.c.role.not_in(model.household_roles_not_adults),
+                adult_home.c.role.not_in(roles_not_adults),
             ),
         )
         .join(
@@ -168,10 +244,12 @@ def _written_rows(
             ),
         )
         .where(
-            child_home.c.person_id.in_(ids),
+            among_parameter(
+                postgresql=postgresql, column=child_home.c.person_id, name="scored_children"
+            ),
             Event.event_date <= as_of,
             entry_is_latest_version(),
-            Event.concern_code.in_(model.household_adult_codes),
+            Event.concern_code.in_(adult_codes),
             *(
                 membership_covers(
                     date_from=home.c.date_from, date_to=home.c.date_to, day=Event.event_date
@@ -181,7 +259,7 @@ def _written_rows(
         )
     )
     pairs = union(own, adults).subquery()
-    statement = (
+    return (
         select(
             pairs.c.child_id,
             Event.id,
@@ -195,10 +273,6 @@ def _written_rows(
         .join(Agency, Agency.id == Event.agency_id)
         .order_by(pairs.c.child_id, Event.event_date, Event.id)
     )
-    return [
-        (int(c), int(r), str(a), d, str(code), sev, str(text or ""))
-        for c, r, a, d, code, sev, text in db_session.execute(statement)
-    ]
 
 
 def population_tables(
@@ -331,7 +405,7 @@ def involved_through_alerts(subject: AuthSubject, now: Moment) -> Select[int]:
 
 def readable_alerts(
     reader: AuthSubject,
-    now: dt.datetime,
+    now: Moment,
     *,
     statuses: Sequence[AlertStatus] = (),
     person_id: int | None = None,
@@ -352,3 +426,45 @@ def readable_alerts(
     if routed_to_agency_id is not None:
         statement = statement.where(HarmAlert.routed_to_agency_id == routed_to_agency_id)
     return statement
+
+
+def listed_alerts(
+    db_session: Session,
+    reader: AuthSubject,
+    now: dt.datetime,
+    *,
+    statuses: Sequence[AlertStatus],
+    person_id: int | None,
+    routed_to_agency_id: int | None,
+    limit: int,
+) -> list[HarmAlert]:
+    """``readable_alerts`` with its filters, newest first, at most ``limit``: the statement
+    is kept per reader and filters used (``access.repository.kept_statement``), each list
+    given its values (the alerts list is asked on every visit to the page and the API)."""
+
+    def build(moment: ColumnElement[dt.datetime]) -> Select[HarmAlert]:
+        statement = readable_alerts(reader, moment)
+        if statuses:
+            statement = statement.where(
+                HarmAlert.status.in_(bindparam("alert_statuses", expanding=True))
+            )
+        if person_id is not None:
+            statement = statement.where(
+                HarmAlert.person_id == bindparam("alert_person", type_=Integer())
+            )
+        if routed_to_agency_id is not None:
+            statement = statement.where(
+                HarmAlert.routed_to_agency_id == bindparam("alert_agency", type_=Integer())
+            )
+        return statement.limit(bindparam("alert_limit", type_=Integer()))
+
+    kind = f"alerts:{bool(statuses)}:{person_id is not None}:{routed_to_agency_id is not None}"
+    statement = access_repository.kept_statement(db_session, kind, reader, build)
+    values = {
+        **access_repository.need_to_know_values(now),
+        "alert_statuses": list(statuses),
+        "alert_person": person_id,
+        "alert_agency": routed_to_agency_id,
+        "alert_limit": limit,
+    }
+    return list(db_session.scalars(statement, values))

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access import repository as access_repository
@@ -492,16 +492,14 @@ def readable_alerts(
     the API, the CLI and the pages list by, applied in the query
     (``harm.repository.readable_alerts`` on ``access.repository.readable_person_ids``)."""
     access_service.require_scopes(subject, Scope.CHILDREN_READ)
-    return list(
-        db_session.scalars(
-            repository.readable_alerts(
-                subject,
-                now,
-                statuses=statuses,
-                person_id=person_id,
-                routed_to_agency_id=routed_to_agency_id,
-            ).limit(limit)
-        )
+    return repository.listed_alerts(
+        db_session,
+        subject,
+        now,
+        statuses=statuses,
+        person_id=person_id,
+        routed_to_agency_id=routed_to_agency_id,
+        limit=limit,
     )
 
 
@@ -634,6 +632,14 @@ class VisibleEvidence:
         return WITHHELD, held.message
 
 
+# Every score shown and every alert listed asks this; built once (issue 14).
+_EVIDENCE_RECORDED_BY = (
+    select(Event.id, Agency.id, Agency.code, Event.concern_code, Event.event_date)
+    .join(Agency, Agency.id == Event.agency_id)
+    .where(Event.id.in_(bindparam("evidence_events", expanding=True, type_=Integer())))
+)
+
+
 def visible_evidence(
     *,
     db_session: Session,
@@ -651,9 +657,7 @@ def visible_evidence(
         {
             event_id: (agency_id, code, concern_code, day)
             for event_id, agency_id, code, concern_code, day in db_session.execute(
-                select(Event.id, Agency.id, Agency.code, Event.concern_code, Event.event_date)
-                .join(Agency, Agency.id == Event.agency_id)
-                .where(Event.id.in_(event_ids))
+                _EVIDENCE_RECORDED_BY, {"evidence_events": event_ids}
             )
         }
         if event_ids

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Integer, Select, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.repository import sees_all_agencies
@@ -21,6 +21,7 @@ from fullpicture.access.subject import AuthSubject, Moment
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event
 from fullpicture.chronology.visibility import event_visibility
+from fullpicture.core.database import UTCDateTime
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
 
 
@@ -45,19 +46,22 @@ def decisions_giving_access(
     """For the audit of a read: the shares to the reader's agency that the read may show."""
     if subject.agency_id is None:
         return {}
-    ids = list(
-        db_session.scalars(
-            select(SharingDecision.public_id)
-            .where(
-                SharingDecision.person_id == person_id,
-                SharingDecision.to_agency_id == subject.agency_id,
-                SharingDecision.outcome == SharingOutcome.SHARED,
-                SharingDecision.shared_at <= now,
-            )
-            .order_by(SharingDecision.id)
-        )
-    )
+    values = {"read_person": person_id, "read_by_agency": subject.agency_id, "read_at": now}
+    ids = list(db_session.scalars(_DECISIONS_GIVING_ACCESS, values))
     return {"sharing_decisions": ids} if ids else {}
+
+
+# Asked on every audited read of a child; built once (issue 14).
+_DECISIONS_GIVING_ACCESS = (
+    select(SharingDecision.public_id)
+    .where(
+        SharingDecision.person_id == bindparam("read_person", type_=Integer()),
+        SharingDecision.to_agency_id == bindparam("read_by_agency", type_=Integer()),
+        SharingDecision.outcome == SharingOutcome.SHARED,
+        SharingDecision.shared_at <= bindparam("read_at", type_=UTCDateTime()),
+    )
+    .order_by(SharingDecision.id)
+)
 
 
 def agency_by_code(db_session: Session, code: str) -> Agency | None:
