@@ -163,7 +163,7 @@ class Authenticator:
             except BaseException:
                 audit.drop_deferred(db_session)  # the request rolls back; so do its entries
                 raise
-            await run_in_threadpool(audit.flush_deferred, db_session)
+            await run_in_threadpool(_append_and_commit, db_session)
 
     def _authenticate(
         self, *, request: Request, db_session: Session, csrf: str | None
@@ -187,6 +187,20 @@ class Authenticator:
                 },
             )
         return subject
+
+
+def _append_and_commit(db_session: Session) -> None:
+    """Append the entries the request recorded and commit the request, in one worker-thread
+    turn, still inside the request's database turn.
+
+    Appending takes the audit chain head's lock, which every other audited request then waits
+    for until this one commits. Left to the session dependency's exit, the commit came one
+    more thread hand-off later, after the event loop had served whatever else was waiting:
+    the lock was held, and every reader of a child queued behind it, that much longer
+    (issue 14). The write, its audit entries and the read's entries still commit or roll back
+    together; the session dependency's own commit then has nothing left to do."""
+    audit.flush_deferred(db_session)
+    db_session.commit()
 
 
 def authenticated(*scopes: Scope) -> Authenticator:
