@@ -126,6 +126,10 @@ POSITIVES = [
     ("There was not much food in the cupboards.", "not much food", "unquantified"),
     ("He has little contact with his father.", "little contact", "unquantified"),
     ("The baby cries for hours.", "for hours", "unquantified"),
+    ("She has self-harmed in the past.", "in the past", "unquantified"),
+    # label: engagement judged with nothing seen
+    ("Mum has a history of not engaging with the nursery.", "not engaging", "label"),
+    ("Dad won't engage with anyone from school.", "n't engage", "label"),
 ]
 
 NEGATIVES = [
@@ -165,6 +169,9 @@ NEGATIVES = [
     # a thing the writer did, not an amount of concern
     ("I took some photos of the bruises on my phone.", "unquantified"),
     ("She keeps a little contact book for school.", "unquantified"),
+    # a record check that found nothing has no past event to date
+    ("We are not aware of any contact with services in the past.", "unquantified"),
+    ('Dad said "she won\'t engage with them" and left.', "label"),
     # doubt about the threshold is not a minimiser (settled batch 3)
     ("Not sure if this meets threshold for you.", "minimiser"),
     # the new shapes inside quoted speech are the speaker's words, not the writer's
