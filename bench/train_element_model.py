@@ -59,7 +59,7 @@ from fullpicture.referrals.element_model import (  # noqa: E402
 from fullpicture.referrals.rulebook import ElementStatus, default_rulebook  # noqa: E402
 
 GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
-MODEL_VERSION = "2026.12.2"
+MODEL_VERSION = "2026.12.3"
 SKIPPED = ("R19",)  # derived from vague-phrase density; no cue evidence to adjust
 TUNED_BATCH = 1  # the batch whose train and dev texts the rules were written from
 
