@@ -52,14 +52,18 @@ def _corpus(
     return root
 
 
-def _referrals(test_r1: str) -> list[Any]:
-    # Train and dev: a role with a phone is a full account of the referrer, a role alone partial.
+def _referrals(test_r1: str, *, against_the_standard: bool = False) -> list[Any]:
+    # Train and dev: a role with a phone is a full account of the referrer, a role alone partial
+    # (as the standard says), or the other way round ``against_the_standard``.
+    with_phone, role_alone = (
+        ("partial", "present") if against_the_standard else ("present", "partial")
+    )
     train = [
-        (f"REF-{n:03d}", "train", (PHONE if n % 2 else ROLE) + EVENT, "present" if n % 2 else "partial")
+        (f"REF-{n:03d}", "train", (PHONE if n % 2 else ROLE) + EVENT, with_phone if n % 2 else role_alone)
         for n in range(1, 13)
     ]  # fmt: skip
     dev = [
-        (f"REF-{n:03d}", "dev", (PHONE if n % 2 else ROLE) + EVENT, "present" if n % 2 else "partial")
+        (f"REF-{n:03d}", "dev", (PHONE if n % 2 else ROLE) + EVENT, with_phone if n % 2 else role_alone)
         for n in range(13, 19)
     ]  # fmt: skip
     # Test gives the role alone as a full account, the opposite of train and dev.
@@ -100,3 +104,18 @@ def test_the_test_labels_would_change_the_model_were_they_read(tmp_path: Path) -
     mixed_in = trainer.train(1, _corpus(tmp_path / "b", read), ())
     assert kept_apart["report"]["R1"]["model_right"] == 6
     assert mixed_in["report"]["R1"]["model_right"] < 6
+
+
+def test_a_model_that_reads_the_projects_own_texts_worse_than_the_rules_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Train and dev read R1 against the standard: the model gains on dev over the rules.
+    folder = _corpus(tmp_path / "a", _referrals("present", against_the_standard=True))
+    assert "R1" in trainer.train(1, folder, ())["model"]["elements"]
+    # The project's own texts (here: texts labelled as the standard reads R1) refuse it.
+    standard = trainer.rows_of("dev", _corpus(tmp_path / "b", _referrals("present")))
+    monkeypatch.setattr(trainer, "project_rows", lambda parts: standard.rows)
+    refused = trainer.train(1, folder, ("tuning",))
+    assert "R1" not in refused["model"]["elements"]
+    row = refused["report"]["R1"]
+    assert row["project_model_right"] < row["project_rules_right"]
