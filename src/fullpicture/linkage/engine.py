@@ -85,7 +85,9 @@ def _linker(
 ) -> Linker:
     db_api = _database_api(engine)
     table: Any = prepared.to_pandas() if engine is Engine.SPARK else prepared.to_arrow()
-    linker = Linker(db_api.register(table), settings, log_level=logging.ERROR)
+    linker = Linker(
+        db_api.register(table), settings, log_level=logging.ERROR, validate_settings=False
+    )
     _register_term_frequencies(linker, db_api, engine, term_frequencies)
     return linker
 
@@ -120,6 +122,9 @@ def term_frequencies(prepared: pl.DataFrame) -> dict[str, dict[str, float]]:
     return frequencies
 
 
+# Every Linker here is built with validate_settings=False: splink's settings validation only
+# logs warnings, which _quiet_splink drops, and it parses every comparison's SQL with sqlglot
+# (most of a second per Linker; an incremental link builds one per record).
 def _quiet_splink() -> None:
     for name in ("splink", "py4j"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -557,6 +562,7 @@ def predict_between(
         db_api.register(new.to_arrow(), table_name="fp_new_records"),
         settings,
         log_level=logging.ERROR,
+        validate_settings=False,
     )
     _register_term_frequencies(
         linker, db_api, Engine.DUCKDB, model.get("fullpicture_term_frequencies")
@@ -592,6 +598,7 @@ def score_pair(left: pl.DataFrame, right: pl.DataFrame, *, model: dict[str, Any]
         db_api.register(left.to_arrow(), table_name="fp_explain_left"),
         _settings_for(model, Engine.DUCKDB),
         log_level=logging.ERROR,
+        validate_settings=False,
     )
     _register_term_frequencies(
         linker, db_api, Engine.DUCKDB, model.get("fullpicture_term_frequencies")
