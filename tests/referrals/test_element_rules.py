@@ -236,3 +236,46 @@ def test_a_state_or_an_interview_is_not_where_the_child_is(text: str) -> None:
 )
 def test_where_the_child_is_now_is_present(text: str) -> None:
     assert _status(text, "R4") == "present"
+
+
+# -- referral_standard.yaml 2026.12.7: R13's level, R10's adults (each fails on 2026.12.6) -----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PPN submitted. RISK: MEDIUM.",
+        "Risk grading - standard.",
+        "The incident was graded as high by the attending officer.",
+        "The health visitor was worried and asked me to pass this on.",
+        "Staff concerned re the marks on his arm.",
+    ],
+)
+def test_a_risk_grade_or_a_bare_worry_is_a_partial_analysis(text: str) -> None:
+    """Guide R13 partial: "only a level/threshold, or a bare 'I am worried' about a topic"."""
+    assert _status(text, "R13") == "partial"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jayden has been under CAMHS for low mood since March.",
+        "She was found intoxicated in the park with older boys.",
+        "He told me he smokes cannabis most days before school.",
+    ],
+)
+def test_the_childs_own_mental_health_or_drug_use_is_not_an_adult_factor(text: str) -> None:
+    """Guide R10 is the household adults' factors: a word about the child does not address it."""
+    assert _status(text, "R10") == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mum has been under the community mental health team for low mood since March.",
+        "Dad was intoxicated when he came to collect Leo.",
+        "Her partner smokes cannabis in the flat.",
+    ],
+)
+def test_an_adults_mental_health_or_drug_use_addresses_that_factor(text: str) -> None:
+    assert _status(text, "R10") == "partial"
