@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,9 +131,9 @@ def backend(database: TestDatabase, request: pytest.FixtureRequest) -> str:
     return database.backend
 
 
-@pytest.fixture
-def db_session(database: TestDatabase, backend: str) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test.
+@contextmanager
+def rolled_back_session(database: TestDatabase) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back at the end.
 
     Code under test may commit: with ``create_savepoint`` its commits release savepoints,
     and the outer transaction still rolls everything back.
@@ -151,6 +152,13 @@ def db_session(database: TestDatabase, backend: str) -> Iterator[Session]:
 
 
 @pytest.fixture
+def db_session(database: TestDatabase, backend: str) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    with rolled_back_session(database) as session:
+        yield session
+
+
+@pytest.fixture
 def fresh_database(
     request: pytest.FixtureRequest, database: TestDatabase, backend: str, tmp_path: Path
 ) -> Iterator[TestDatabase]:
@@ -164,6 +172,13 @@ def fresh_database(
 @pytest.fixture
 def app_client(db_session: Session) -> Iterator[TestClient]:
     """The web app and API, bound to the test's rolled-back session."""
+    with client_bound_to(db_session) as client:
+        yield client
+
+
+@contextmanager
+def client_bound_to(db_session: Session) -> Iterator[TestClient]:
+    """The web app and API, every request in the given session."""
     from fullpicture.core.runtime import request_session
     from fullpicture.web.app import create_app
 

@@ -6,7 +6,6 @@ import csv
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,21 +18,7 @@ from fullpicture.linkage import service as linkage_service
 from fullpicture.linkage.households import DERIVED_BASES, rebuild_households
 from fullpicture.linkage.rules import default_rules
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink, SourceRecord
-from fullpicture.synth import service as synth_service
-
-HELD_BACK_KIND = "police"
-
-
-@pytest.fixture(scope="module")
-def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("population")
-    synth_service.generate(children=150, seed=5, out=out)
-    return out
-
-
-def _held_back_agency(population: Path) -> str:
-    with (population / "agencies.csv").open(encoding="utf-8", newline="") as handle:
-        return next(row["code"] for row in csv.DictReader(handle) if row["kind"] == HELD_BACK_KIND)
+from tests.imports.held_back import held_back_agency
 
 
 def _import(db_session: Session, feeds: list[Path]) -> str:
@@ -43,14 +28,10 @@ def _import(db_session: Session, feeds: list[Path]) -> str:
 
 
 def test_a_later_feed_is_linked_and_its_children_rescored(
-    db_session: Session, population: Path
+    linked_session: Session, population: Path
 ) -> None:
-    agency_service.register_from_csv(db_session=db_session, path=population / "agencies.csv")
-    held_back = _held_back_agency(population)
-    feeds = sorted(p for p in (population / "feeds").iterdir() if p.is_dir())
-    _import(db_session, [feed for feed in feeds if feed.name != held_back])
-    linkage_service.link_database(db_session=db_session, rules=default_rules(), started_by="test")
-
+    db_session = linked_session  # every other agency's feed imported and linked
+    held_back = held_back_agency(population)
     batch = _import(db_session, [population / "feeds" / held_back])
     outcome = follow_up_import(db_session=db_session, batch_public_id=batch, started_by="test")
 
@@ -74,7 +55,7 @@ def test_a_large_or_unlinked_batch_gets_advice_instead(
     db_session: Session, population: Path
 ) -> None:
     agency_service.register_from_csv(db_session=db_session, path=population / "agencies.csv")
-    held_back = _held_back_agency(population)
+    held_back = held_back_agency(population)
     batch = _import(db_session, [population / "feeds" / held_back])
     outcome = follow_up_import(db_session=db_session, batch_public_id=batch, started_by="test")
     assert outcome.records_linked == 0
@@ -108,13 +89,10 @@ def _memberships(db_session: Session) -> dict[int, tuple[object, ...]]:
 
 
 def test_only_the_households_of_the_people_a_feed_touches_are_rebuilt(
-    db_session: Session, population: Path
+    linked_session: Session, population: Path
 ) -> None:
-    agency_service.register_from_csv(db_session=db_session, path=population / "agencies.csv")
-    held_back = _held_back_agency(population)
-    feeds = sorted(p for p in (population / "feeds").iterdir() if p.is_dir())
-    _import(db_session, [feed for feed in feeds if feed.name != held_back])
-    linkage_service.link_database(db_session=db_session, rules=default_rules(), started_by="test")
+    db_session = linked_session  # every other agency's feed imported and linked
+    held_back = held_back_agency(population)
     job = access_service.system_principal(db_session=db_session, job="test", operator="test")
     rebuild_households(db_session=db_session, linker=job)
     before = _memberships(db_session)

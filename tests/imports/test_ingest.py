@@ -3,7 +3,6 @@ imported with ``fullpicture import`` (both backends)."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from fullpicture.access.models import AuditEntry, Role
-from fullpicture.agencies import service as agency_service
 from fullpicture.agencies.models import Agency
 from fullpicture.cli.main import app
 from fullpicture.core import runtime
@@ -22,27 +20,16 @@ from fullpicture.core.database import session_factory, unit_of_work
 from fullpicture.core.settings import get_settings
 from fullpicture.harm.models import HarmAlert
 from fullpicture.imports import flows
-from fullpicture.imports import service as import_service
-from fullpicture.linkage import service as linkage_service
-from fullpicture.linkage.rules import default_rules
 from fullpicture.people.models import HouseholdMembership, PersonRecordLink
-from fullpicture.synth import service as synth_service
 from tests.access.principals import authorise_client
 from tests.conftest import TestDatabase
 from tests.imports.feeds import declare_every_agency
+from tests.imports.held_back import every_other_agency_linked, held_back_feed
 
-HELD_BACK_KIND = "police"
 TABLES = ("records", "relationships", "events")
 
 # An alert as both databases can name it: person ids differ, the child's records do not.
 AlertKey = tuple[str, str, float, frozenset[tuple[str, str]]]
-
-
-@pytest.fixture(scope="module")
-def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("population")
-    synth_service.generate(children=150, seed=5, out=out)
-    return out
 
 
 @pytest.fixture
@@ -59,21 +46,6 @@ def cli_database(
     runtime.get_engine().dispose()
     for cached in (get_settings, runtime.get_engine, runtime.get_session_factory):
         cached.cache_clear()
-
-
-def _held_back(population: Path) -> Path:
-    with (population / "agencies.csv").open(encoding="utf-8", newline="") as handle:
-        code = next(row["code"] for row in csv.DictReader(handle) if row["kind"] == HELD_BACK_KIND)
-    return population / "feeds" / code
-
-
-def _every_other_agency_linked(db_session: Session, population: Path) -> None:
-    """The partnership's picture before the held-back agency's feed arrives."""
-    agency_service.register_from_csv(db_session=db_session, path=population / "agencies.csv")
-    held_back = _held_back(population)
-    feeds = sorted(p for p in (population / "feeds").iterdir() if p.is_dir() and p != held_back)
-    import_service.import_feed(db_session=db_session, paths=feeds, imported_by="setup")
-    linkage_service.link_database(db_session=db_session, rules=default_rules(), started_by="setup")
 
 
 def _alerts(db_session: Session) -> set[AlertKey]:
@@ -99,30 +71,29 @@ def _alerts(db_session: Session) -> set[AlertKey]:
 
 
 def test_an_uploaded_feed_raises_the_same_alerts_as_the_cli(
-    db_session: Session,
-    app_client: TestClient,
+    linked_session: Session,
+    linked_client: TestClient,
     cli_database: TestDatabase,
     population: Path,
 ) -> None:
-    held_back = _held_back(population)
+    held_back = held_back_feed(population)
 
-    # Through the API, in the test's session.
-    _every_other_agency_linked(db_session, population)
-    assert _alerts(db_session) == set()
-    authorise_client(app_client, db_session, role=Role.ADMINISTRATOR)
-    declare_every_agency(app_client)  # the partnership's data team uploads every agency's feed
+    # Through the API, in the test's session on the shared linked database.
+    assert _alerts(linked_session) == set()
+    authorise_client(linked_client, linked_session, role=Role.ADMINISTRATOR)
+    declare_every_agency(linked_client)  # the partnership's data team uploads every agency's feed
     files = {
         table: (f"{table}.csv", (held_back / f"{table}.csv").read_bytes(), "text/csv")
         for table in TABLES
     }
-    response = app_client.post("/api/v1/imports", files=files)
+    response = linked_client.post("/api/v1/imports", files=files)
     assert response.status_code == 201, response.text
-    through_api = _alerts(db_session)
-    assert db_session.scalar(select(HouseholdMembership.id).limit(1)) is not None
+    through_api = _alerts(linked_session)
+    assert linked_session.scalar(select(HouseholdMembership.id).limit(1)) is not None
 
     # Through the CLI, in a database of its own with the same picture beforehand.
     with unit_of_work(session_factory(cli_database.engine)) as session:
-        _every_other_agency_linked(session, population)
+        every_other_agency_linked(session, population)
     result = CliRunner().invoke(app, ["import", str(held_back)])
     assert result.exit_code == 0, result.output
     with unit_of_work(session_factory(cli_database.engine)) as session:
@@ -132,28 +103,31 @@ def test_an_uploaded_feed_raises_the_same_alerts_as_the_cli(
     assert through_api == through_cli
 
 
-def test_the_steps_are_audited_once_under_the_caller(db_session: Session, population: Path) -> None:
-    _every_other_agency_linked(db_session, population)
+def test_the_steps_are_audited_once_under_the_caller(
+    linked_session: Session, population: Path
+) -> None:
     ingested = flows.ingest_feed(
-        db_session=db_session, paths=[_held_back(population)], actor="sw.jones", actor_user_id=None
+        db_session=linked_session,
+        paths=[held_back_feed(population)],
+        actor="sw.jones",
+        actor_user_id=None,
     )
     assert ingested.result is not None and ingested.follow_up is not None
     target = f"import_batch:{ingested.result.batch.public_id}"
-    entries = db_session.scalars(select(AuditEntry).where(AuditEntry.target == target)).all()
+    entries = linked_session.scalars(select(AuditEntry).where(AuditEntry.target == target)).all()
     assert sorted(entry.action for entry in entries) == ["import.batch", "import.follow_up"]
     assert {entry.actor for entry in entries} == {"sw.jones"}
     assert ingested.follow_up.households is not None and ingested.follow_up.households > 0
 
 
 def test_a_step_registered_after_ingest_is_told_the_outcome(
-    db_session: Session, population: Path, monkeypatch: pytest.MonkeyPatch
+    linked_session: Session, population: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     told: list[flows.AfterIngest] = []
     monkeypatch.setattr(flows, "_after_ingest_steps", [])
     flows.register_after_ingest(lambda _session, outcome: told.append(outcome))
-    _every_other_agency_linked(db_session, population)
     ingested = flows.ingest_feed(
-        db_session=db_session, paths=[_held_back(population)], actor="tester"
+        db_session=linked_session, paths=[held_back_feed(population)], actor="tester"
     )
     assert ingested.follow_up is not None
     assert [outcome.batch_public_id for outcome in told] == [ingested.result.batch.public_id]  # type: ignore[union-attr]
