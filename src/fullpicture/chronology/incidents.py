@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from fullpicture.chronology.taxonomy import CodeKind, Taxonomy
@@ -55,20 +55,31 @@ def group_incidents(
     for event in events:
         if event.code in known:
             by_code[event.code].append(event)
-    within = within_days
     incidents: list[Incident] = []
     for code, entries in by_code.items():
         entry = known[code]
         entries.sort(key=lambda e: (e.day, str(e.ref)))
-        current: list[ScoringEvent] = []
-        for event in entries:
-            if current and (event.day - current[-1].day).days > within:
-                incidents.append(_incident(code, entry.kind, entry.default_severity, current))
-                current = []
-            current.append(event)
-        incidents.append(_incident(code, entry.kind, entry.default_severity, current))
+        for start, end in same_incident_spans([e.day for e in entries], within_days):
+            incidents.append(
+                _incident(code, entry.kind, entry.default_severity, entries[start:end])
+            )
     incidents.sort(key=lambda i: (i.day, i.code))
     return incidents
+
+
+def same_incident_spans(days: Sequence[dt.date], within_days: int) -> list[tuple[int, int]]:
+    """The rule itself, for one person's entries of one code in date order: the ``[start,
+    end)`` index spans that are one incident each, every day at most ``within_days`` after
+    the one before. The engine and the combined chronology both group by it."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for index in range(1, len(days)):
+        if (days[index] - days[index - 1]).days > within_days:
+            spans.append((start, index))
+            start = index
+    if days:
+        spans.append((start, len(days)))
+    return spans
 
 
 def _incident(

@@ -33,6 +33,7 @@ from fullpicture.access.roles import Scope
 from fullpicture.access.schemas import HeldElsewhere
 from fullpicture.access.subject import Reader, SystemPrincipal
 from fullpicture.agencies.models import Agency
+from fullpicture.chronology.incidents import same_incident_spans
 from fullpicture.chronology.models import DatePrecision, Event, EventParticipant
 from fullpicture.chronology.taxonomy import ConcernCode, Taxonomy, default_taxonomy
 from fullpicture.chronology.versions import entry_is_latest_version
@@ -359,10 +360,7 @@ def child_record(
     reads = _read(db_session, sources, _child_picture(db_session, viewer, person_id))
     shown, hidden = _outlines(reads, taxonomy)
     groups = _incident_groups(shown, model, taxonomy)
-    lookup = {e.event_id: e for e in shown}
-    for group in groups:
-        for event_id in group.event_ids:
-            lookup[event_id].incident_group = group.group
+    _number_incidents(shown, groups)
     return ChildRecord(
         person_id=person_id,
         entries=shown,
@@ -725,10 +723,7 @@ def _assemble(
         held_elsewhere = sum(1 for e in entries if e.agency_code != agency_code)
         entries = [e for e in entries if e.agency_code == agency_code]
     groups = _incident_groups(entries, model, taxonomy or default_taxonomy())
-    lookup = {e.event_id: e for e in entries}
-    for group in groups:
-        for event_id in group.event_ids:
-            lookup[event_id].incident_group = group.group
+    _number_incidents(entries, groups)
     incidents = len(entries) - sum(len(g.event_ids) - 1 for g in groups)
     return Chronology(
         subject=subject,
@@ -758,14 +753,23 @@ def same_incident_rule(model: ChronologyRules) -> str:
     )
 
 
+def _number_incidents(
+    entries: Iterable[EntryOutline | ChronologyEntry], groups: Iterable[IncidentGroup]
+) -> None:
+    """Give each grouped entry its incident's number."""
+    lookup = {e.event_id: e for e in entries}
+    for group in groups:
+        for event_id in group.event_ids:
+            lookup[event_id].incident_group = group.group
+
+
 def _incident_groups(
     entries: Iterable[EntryFacts], model: ChronologyRules, taxonomy: Taxonomy
 ) -> list[IncidentGroup]:
     """Entries about one person with the same code, each within ``same_incident.within_days``
-    of the one before: ``incidents.group_incidents``'s rule (a test holds them equal), but
-    only groups of two or more are built (a long record is thousands of one-entry incidents).
-    Numbered person by person in the order their entries come, each person's by date and code.
-    """
+    of the one before (``incidents.same_incident_spans``, the engine's rule), but only groups
+    of two or more are built (a long record is thousands of one-entry incidents). Numbered
+    person by person in the order their entries come, each person's by date and code."""
     known = taxonomy.by_code
     within = model.same_incident.within_days
     by_person: dict[int, dict[str, list[EntryFacts]]] = {}
@@ -780,15 +784,12 @@ def _incident_groups(
             if len(same_code) < 2:
                 continue
             same_code.sort(key=lambda e: e.event_date)
-            run = [same_code[0]]
-            for entry in same_code[1:]:
-                if (entry.event_date - run[-1].event_date).days > within:
-                    if len(run) > 1:
-                        runs.append(run)
-                    run = []
-                run.append(entry)
-            if len(run) > 1:
-                runs.append(run)
+            days = [e.event_date for e in same_code]
+            runs.extend(
+                same_code[start:end]
+                for start, end in same_incident_spans(days, within)
+                if end - start > 1
+            )
         # A person's incidents of one code are days apart, so (first day, code) orders them all.
         runs.sort(key=lambda r: (r[0].event_date, r[0].concern_code))
         for run in runs:
