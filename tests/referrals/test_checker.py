@@ -448,10 +448,18 @@ def test_a_parents_view_is_partial_and_awareness_of_the_referral_is_present() ->
     assert view.elements["R15"].status == "partial"
     teacher = check_referral_text(base + "His teacher said he was quiet.", referral_date=DAY)
     assert teacher.elements["R15"].status == "absent"
-    aware = check_referral_text(
+    # Not told with no reason is partial (the corpus's settlement notes, decision 2: the guide's
+    # "or the reason for not informing" would be pointless otherwise); with the reason, present.
+    not_told = check_referral_text(
         base + "I have not discussed this referral with his mother yet.", referral_date=DAY
     )
-    assert aware.elements["R15"].status == "present"
+    assert not_told.elements["R15"].status == "partial"
+    with_reason = check_referral_text(
+        base + "I have not discussed this referral with his mother yet as her partner may be "
+        "present.",
+        referral_date=DAY,
+    )
+    assert with_reason.elements["R15"].status == "present"
 
 
 def test_an_approximate_age_identifies_the_child_in_part_and_a_stated_role_names_the_referrer() -> (

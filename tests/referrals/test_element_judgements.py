@@ -1,0 +1,81 @@
+"""Issue 17, the element judgements (referral_standard.yaml 2026.12.8): present, partial and
+absent as the annotation guide and the corpus's settlement notes read them, from the errors of
+the corpus's train split (dev the check). Each rule has an example that fires and one that does
+not."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from fullpicture.referrals.checker import check_referral_text
+
+DAY = dt.date(2026, 11, 23)  # a Monday
+
+
+def _finding(text: str, element: str) -> tuple[str, str | None]:
+    finding = check_referral_text(text, referral_date=DAY).elements[element]
+    return finding.status, finding.question
+
+
+# -- R15: the parents not told is partial without a reason, present with one ------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Parent aware: No - Molly asked me not to tell mum.",
+        "I have not discussed this referral with Jade or her mother yet as I am concerned it "
+        "will affect her engagement.",
+        "Parents informed of referral: No - unable to contact.",
+        "I couldn't tell her because she would tell me not to.",
+        "She does not want her brother to know she rang.",
+    ],
+)
+def test_parents_not_told_with_the_reason_is_present(text: str) -> None:
+    assert _finding(text, "R15")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We have not discussed the referral with Ethan or his mum yet.",
+        "Parents aware: No",
+        "Parent informed? - No",
+        "Mum is aware school has concerns. Not told about this referral specifically.",
+    ],
+)
+def test_parents_not_told_without_a_reason_is_partial(text: str) -> None:
+    status, question = _finding(text, "R15")
+    assert status == "partial"
+    assert question is not None and "why not" in question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mum is aware.",
+        "Parents are aware of this referral.",
+        "I told Hollie I would need to let someone know because I'm worried about her.",
+        "Mum got quite defensive when I said I'd have to pass this on, but she understands.",
+        "She agreed to our sharing information with you.",
+    ],
+)
+def test_the_parent_told_or_agreeing_is_present(text: str) -> None:
+    assert _finding(text, "R15")[0] == "present"
+
+
+def test_a_parent_aware_of_the_injury_is_not_aware_of_the_referral() -> None:
+    assert _finding("Mum is aware of the bruise on his arm.", "R15")[0] == "absent"
+
+
+def test_what_the_parent_said_about_the_concern_is_their_view_only() -> None:
+    status, question = _finding("Mum said he fell off his bike at the weekend.", "R15")
+    assert status == "partial"
+    assert question is not None and "do they know about this referral" in question
+
+
+def test_a_parent_quoted_by_the_child_is_not_the_parents_view() -> None:
+    text = 'Ava told me: "mum says I\'m the reason dad left."'
+    assert _finding(text, "R15")[0] == "absent"
