@@ -79,3 +79,51 @@ def test_what_the_parent_said_about_the_concern_is_their_view_only() -> None:
 def test_a_parent_quoted_by_the_child_is_not_the_parents_view() -> None:
     text = 'Ava told me: "mum says I\'m the reason dad left."'
     assert _finding(text, "R15")[0] == "absent"
+
+
+# -- R13: what is feared next is the analysis; unease or a trend alone is partial --------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm also worried the hostility could tip into physical harm.",
+        "I'm just worried this will keep happening and next time could be worse.",
+        "Until the medication is reviewed I think this could happen again any afternoon.",
+        "Being held during the assault puts her at direct risk of physical harm.",
+        "I am not confident the children are safe at the weekend.",
+        "I don't think this will change without help.",
+        "Please assess whether he is safe at home.",
+    ],
+)
+def test_what_is_feared_next_is_the_analysis_of_risk(text: str) -> None:
+    assert _finding(text, "R13")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not worried she would hurt him, but things are being missed.",
+        "We are concerned he may have relapsed.",
+        "I have not told mum yet as I am concerned it will affect her engagement.",
+    ],
+)
+def test_a_denied_worry_a_guess_at_the_past_or_a_worry_about_the_referral_is_not(
+    text: str,
+) -> None:
+    assert _finding(text, "R13")[0] != "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Something doesn't seem right at home.",
+        "His attendance is not improving.",
+        "It has gone on too long.",
+        "He is heading down the wrong path.",
+    ],
+)
+def test_unease_or_a_trend_alone_is_a_partial_analysis_asking_what_is_feared(text: str) -> None:
+    status, question = _finding(text, "R13")
+    assert status == "partial"
+    assert question is not None and "what do you think will happen" in question
