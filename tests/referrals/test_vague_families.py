@@ -130,6 +130,26 @@ POSITIVES = [
     # label: engagement judged with nothing seen
     ("Mum has a history of not engaging with the nursery.", "not engaging", "label"),
     ("Dad won't engage with anyone from school.", "n't engage", "label"),
+    # 2026-12-07 (refvague): shapes added from train and dev errors, each with a near miss below
+    ("There is an older man, possibly her uncle, at the flat.", "possibly", "hedge"),
+    ("A girl, approx 6?, was upstairs and not seen.", "6?", "hedge"),
+    ("An older lad (cousin?) opened the door.", "(cousin?)", "hedge"),
+    ("I did wonder if dad had been drinking.", "I did wonder", "hedge"),
+    ("We had a feeling something was wrong there.", "had a feeling", "hedge"),
+    ("My understanding is that dad moved back in.", "My understanding is", "unattributed"),
+    ("We've heard he is back living there.", "We've heard", "unattributed"),
+    ("Dad is a known drinker on the estate.", "a known drinker", "label"),
+    ("It was just a tiny scratch on his arm.", "just a tiny scratch", "minimiser"),
+    ("Kai has had bruises before on his arms.", "has had bruises before", "unquantified"),
+    ("Nursery have no concerns.", "no concerns", "reassurance"),
+    ("Mum was appropriate with the baby.", "was appropriate with the baby", "reassurance"),
+    ("Tanya is warm with Leo and Mia.", "is warm with Leo", "reassurance"),
+    ("The twins are clearly loved.", "clearly loved", "reassurance"),
+    ("He's never been any trouble at club.", "never been any trouble", "reassurance"),
+    ("We don't have any other worries about her.", "have any other worries", "reassurance"),
+    ("Baby settled, feeding ok.", "feeding ok", "reassurance"),
+    ("Home conditions adequate.", "Home conditions adequate", "reassurance"),
+    ("The flat was cluttered but considered acceptable.", "cluttered but considered acceptable", "reassurance"),
 ]
 
 NEGATIVES = [
@@ -179,6 +199,38 @@ NEGATIVES = [
     ('Dad told me "she is always clean and fed" and shut the door.', "reassurance"),
     ('The log reads "a bit short with staff" for that day.', "label"),
     ('Kai said "think mum has a new boyfriend" to his teacher.', "hedge"),
+    # 2026-12-07 (refvague): the near misses of the shapes added that day
+    # a request or a risk framed, not a guess at a fact
+    ("Could you maybe ring the school tomorrow.", "hedge"),
+    ("Perhaps someone could visit this week.", "hedge"),
+    ("This needs a strategy discussion and possibly a child protection medical.", "hedge"),
+    # a year queried is a record's date, not a guess at the child
+    ("Early Help closed (2023?) after six months.", "hedge"),
+    # someone's belief with its holder named
+    ("He believes he owes them money for the phone.", "hedge"),
+    ("Ruby says she has a feeling of dread before school.", "hedge"),
+    # what the writer heard
+    ("Through the wall I hear the children crying at night.", "unattributed"),
+    ("I have heard him say he hates school.", "unattributed"),
+    ("Dad told me he is a social drinker.", "label"),
+    # how little a child wore, or how little is on file, is not a harm made smaller
+    ("He was in just a vest in the cold.", "minimiser"),
+    ("We only keep just a first name for mum.", "minimiser"),
+    ("Jack has only a few words.", "minimiser"),
+    # a dated past, a topic, and the look of marks already counted
+    ("Kai had bruises on 3 May and 9 June.", "unquantified"),
+    ("She talked about things at home with her form tutor.", "unquantified"),
+    ("There were four bruises, some yellow and some darker.", "unquantified"),
+    # a record check that found nothing, and what is asked for
+    ("Her primary school records show no safeguarding concerns.", "reassurance"),
+    ("No concerns recorded on our system.", "reassurance"),
+    ("Please make appropriate checks on the household.", "reassurance"),
+    ("The flat is warm with the heating on.", "reassurance"),
+    ("I am not confident she is safe tonight.", "reassurance"),
+    ("He has not felt loved since dad left.", "reassurance"),
+    ("He has never been in trouble with police.", "reassurance"),
+    ("Weight 9.2 kg, 50th centile, so weight ok.", "reassurance"),
+    ("Home conditions were not adequate for a baby.", "reassurance"),
 ]
 
 
