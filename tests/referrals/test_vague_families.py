@@ -150,6 +150,21 @@ POSITIVES = [
     ("Baby settled, feeding ok.", "feeding ok", "reassurance"),
     ("Home conditions adequate.", "Home conditions adequate", "reassurance"),
     ("The flat was cluttered but considered acceptable.", "cluttered but considered acceptable", "reassurance"),
+    ("Lives with mum, poss dad, on the estate.", "poss", "hedge"),
+    ("A girl was seen leaving at 2am looking unwell.", "looking unwell", "hedge"),
+    ("Mum looks flat and says she is not sleeping.", "looks flat", "hedge"),
+    ("I believe there was a response sent to school.", "I believe", "hedge"),
+    ("She seemed in a hurry to leave.", "seemed", "hedge"),
+    ("Lives with mum and two brothers. Not sure about dad.", "Not sure about dad", "hedge"),
+    ("The stepdad was abusive to officers.", "was abusive", "label"),
+    ("House is a mess and the kids run riot.", "House is a mess", "label"),
+    ("Home untidy, dog in the kitchen.", "Home untidy", "label"),
+    ("Mum herself is known to the practice.", "known to the practice", "label"),
+    ("Mother known to police (previous).", "known to police", "label"),
+    ("PREVIOUS: Subject known.", "Subject known", "label"),
+    ("Shared with CSC given lack of engagement.", "lack of engagement", "label"),
+    ("Sofia was a little quiet but played.", "a little quiet", "minimiser"),
+    ("Same clothes every week. Bit smelly.", "Bit smelly", "minimiser"),
 ]
 
 NEGATIVES = [
@@ -231,6 +246,15 @@ NEGATIVES = [
     ("He has never been in trouble with police.", "reassurance"),
     ("Weight 9.2 kg, 50th centile, so weight ok.", "reassurance"),
     ("Home conditions were not adequate for a baby.", "reassurance"),
+    ("He came in new-looking branded trainers.", "hedge"),
+    ("I believe that the risk to Kai is high.", "hedge"),
+    ("Not sure about the threshold for this one.", "hedge"),
+    ("The flat is known to the police for drug supply in 2024.", "label"),
+    ("Mum is known to the practice (asthma clinic since 2019).", "label"),
+    ("The subject known to us as Jay is 19.", "label"),
+    ("The house was tidy and warm.", "label"),
+    ("She has a little sister at home.", "minimiser"),
+    ("The dog bit him on the hand.", "minimiser"),
 ]
 
 
