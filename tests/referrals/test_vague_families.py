@@ -149,7 +149,11 @@ POSITIVES = [
     ("We don't have any other worries about her.", "have any other worries", "reassurance"),
     ("Baby settled, feeding ok.", "feeding ok", "reassurance"),
     ("Home conditions adequate.", "Home conditions adequate", "reassurance"),
-    ("The flat was cluttered but considered acceptable.", "cluttered but considered acceptable", "reassurance"),
+    (
+        "The flat was cluttered but considered acceptable.",
+        "cluttered but considered acceptable",
+        "reassurance",
+    ),
     ("Lives with mum, poss dad, on the estate.", "poss", "hedge"),
     ("A girl was seen leaving at 2am looking unwell.", "looking unwell", "hedge"),
     ("Mum looks flat and says she is not sleeping.", "looks flat", "hedge"),
