@@ -127,3 +127,56 @@ def test_unease_or_a_trend_alone_is_a_partial_analysis_asking_what_is_feared(tex
     status, question = _finding(text, "R13")
     assert status == "partial"
     assert question is not None and "what do you think will happen" in question
+
+
+# -- R7: a child named with a school year or an age written another way is the child ------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Harley (Y5, DOB 30/01/2016) lives with mum. Harley told his teacher there was "no bread".',
+        'I saw Lola (Year 9, Kelsham High) today. Lola said her mum is "not well again".',
+        'Tyrese ANDERSON-BLAKE, 15yrs, was stopped in a car. Tyrese said he was "just getting a '
+        'lift".',
+        'YP: Kayden MOORE, 14\nKayden says it\'s "rubbish" and there is nowhere to do anything.',
+    ],
+)
+def test_a_child_named_with_a_school_year_or_an_age_is_quoted_as_the_child(text: str) -> None:
+    assert _finding(text, "R7")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Gary Stott, 34\nGary said "leave it, she is fine".',
+        'Lodger: Dean Price, 41yrs. Dean said "nothing happened".',
+    ],
+)
+def test_an_adult_named_with_an_age_is_not_the_child(text: str) -> None:
+    assert _finding(text, "R7")[0] != "present"
+
+
+# -- R8: what was seen of the child's body or care is the specific account ---------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On examination he had a torn frenum and some bruising to his upper lip.",
+        "Baby had a small bruise on the side of his face; he seemed settled, feeding ok.",
+        "He is always starving and comes to training with no coat.",
+    ],
+)
+def test_what_was_seen_of_the_child_is_a_specific_effect(text: str) -> None:
+    assert _finding(text, "R8")[0] == "present"
+
+
+def test_no_marks_seen_is_not_a_mark() -> None:
+    assert _finding("He was checked and no bruises or marks were seen.", "R8")[0] == "absent"
+
+
+def test_an_impact_in_general_words_is_partial_asking_what_is_seen() -> None:
+    status, question = _finding("I think this is affecting him.", "R8")
+    assert status == "partial"
+    assert question is not None and "what exactly do you see" in question

@@ -911,11 +911,18 @@ def _date_entities(
 # "Mia Thompson, DOB 14/06/2018", "Ryan (23)", "Leo, aged 7": a name with a date of birth or age.
 # A surname may be written in capitals or as an initial ("Zara KHAN, DOB 22/05/2012", "Ellie B
 # (14)"), and the name the child goes by may follow in brackets ("Kaitlyn (Kait) Dawson, age 15").
+# A school year is a child's age too, and may come before the date of birth in the brackets
+# ("Harley (Y5, DOB 30/01/2016)", "Lola (Year 9, Kelsham High)"); an age may be written
+# "15yrs" or stand alone after the comma at the end of a form's line ("YP: Kayden MOORE, 14 –").
 _NAME_WITH_AGE = re.compile(
     rf"(?P<name>{_NAME})(?:\s*\((?P<alias>{_NAME})\))?"
     rf"(?:\s+(?:{_NAME}|[A-Z]{{2,}}(?:[-'][A-Z]+)*|[A-Z]\.?))?\s*(?:,\s*|\(\s*)"
+    r"(?:(?i:y|year|yr)\s?\d{1,2}\s*,\s*)?"
     r"(?:(?i:dob|d\.o\.b\.?|born)\s*:?\s*(?P<dob>\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
-    r"|(?i:aged?)\s*(?P<aged>\d{1,2})\b|(?P<bare>\d{1,2})\s*\)|(?P<weeks>\d{1,2})\s+(?i:weeks|months)\b)"
+    r"|(?i:aged?)\s*(?P<aged>\d{1,2})\b|(?P<bare>\d{1,2})\s*\)|(?P<weeks>\d{1,2})\s+(?i:weeks|months)\b"
+    r"|(?P<school_year>(?i:y|year|yr)\s?\d{1,2})\b"
+    r"|(?P<years>\d{1,2})\s*(?i:yrs?|years?(?:\s+old)?|y/o|yo)\b"
+    r"|(?P<alone>\d{1,2})(?=[^\S\n]*(?:[-–—]|\n|$)))"
 )
 
 
@@ -935,6 +942,10 @@ def _named_with_an_age(text: str, referral_date: dt.date) -> tuple[list[str], se
                 age = age_on(born, referral_date)
         elif found.group("aged") or found.group("bare"):
             age = int(found.group("aged") or found.group("bare"))
+        elif found.group("years") or found.group("alone"):
+            age = int(found.group("years") or found.group("alone"))
+        elif found.group("school_year"):
+            age = 0  # in a school year: a child, whatever the year's number
         elif found.group("weeks"):
             age = 0
         alias = found.group("alias")
