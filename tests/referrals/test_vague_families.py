@@ -169,6 +169,11 @@ POSITIVES = [
     ("Shared with CSC given lack of engagement.", "lack of engagement", "label"),
     ("Sofia was a little quiet but played.", "a little quiet", "minimiser"),
     ("Same clothes every week. Bit smelly.", "Bit smelly", "minimiser"),
+    ("Dad is known to you.", "known to you", "label"),
+    ("I've been told she missed the list.", "I've been told", "unattributed"),
+    ("I understand she moved out in May.", "I understand", "unattributed"),
+    ("We've heard on the grapevine he is back.", "heard on the grapevine", "unattributed"),
+    ("Mum is always polite with staff.", "always polite", "reassurance"),
 ]
 
 NEGATIVES = [
@@ -259,6 +264,14 @@ NEGATIVES = [
     ("The house was tidy and warm.", "label"),
     ("She has a little sister at home.", "minimiser"),
     ("The dog bit him on the hand.", "minimiser"),
+    # a question asks, a source is named, a plan is accepted, a heading is not a guess
+    ("I'd like to know if Tolley is known to you.", "label"),
+    ("I've been told by the hospital she missed the list.", "unattributed"),
+    ("You may need to tell mum and I understand that.", "unattributed"),
+    ("Police will visit, which I understand will be today.", "unattributed"),
+    ("What I think: this family is struggling.", "hedge"),
+    ("She looked out of the window and saw him.", "hedge"),
+    ("He was polite, said hello to Nia, then went upstairs.", "reassurance"),
 ]
 
 
