@@ -180,3 +180,45 @@ def test_an_impact_in_general_words_is_partial_asking_what_is_seen() -> None:
     status, question = _finding("I think this is affecting him.", "R8")
     assert status == "partial"
     assert question is not None and "what exactly do you see" in question
+
+
+# -- R4: where the child is living now, or was taken, is where the child is ---------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Current address: Temporary accommodation – Station Lodge, Room 9.",
+        "They are being evicted and are now all staying in one room at a friend's house.",
+        "Conveyed to Royal General ED with dad.",
+    ],
+)
+def test_where_the_child_is_living_now_or_was_taken_is_present(text: str) -> None:
+    assert _finding(text, "R4")[0] == "present"
+
+
+def test_a_previous_address_is_not_where_the_child_is() -> None:
+    assert _finding("Previous address: 14 Larch Close, Brookfield.", "R4")[0] == "absent"
+
+
+# -- R12: the result of an attempt, or what came of asking, completes the action ---------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We have tried warning letters and an acceptable behaviour contract, but nothing has "
+        "changed.",
+        "Several letters have been sent and visits made with no response.",
+        "I discussed it with my manager today, who said I should refer it to you.",
+        "He denied thoughts of self-harm when asked.",
+    ],
+)
+def test_an_action_with_its_result_is_present(text: str) -> None:
+    assert _finding(text, "R12")[0] == "present"
+
+
+def test_an_action_without_its_result_is_partial_asking_what_came_of_it() -> None:
+    status, question = _finding("We gave mum the number for the Samaritans.", "R12")
+    assert status == "partial"
+    assert question is not None and "what happened as a result" in question
