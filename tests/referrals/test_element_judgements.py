@@ -222,3 +222,25 @@ def test_an_action_without_its_result_is_partial_asking_what_came_of_it() -> Non
     status, question = _finding("We gave mum the number for the Samaritans.", "R12")
     assert status == "partial"
     assert question is not None and "what happened as a result" in question
+
+
+# -- R14: attendance or care kept up, or a named helper nearby, is a specific strength ----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Alfie has attended regularly and his teeth are well cared for.",
+        "He's a good lad, never misses training.",
+        "Maternal gran Pat Brennan (01632 960775) 5 mins away, supportive.",
+        "Mum is attending Horizon alcohol service.",
+    ],
+)
+def test_attendance_kept_up_or_a_helper_nearby_is_a_specific_strength(text: str) -> None:
+    assert _finding(text, "R14")[0] == "present"
+
+
+def test_global_words_alone_are_a_partial_strength_asking_what_is_seen() -> None:
+    status, question = _finding("Mum is loving and they have a good relationship.", "R14")
+    assert status == "partial"
+    assert question is not None and "what do you actually see" in question
