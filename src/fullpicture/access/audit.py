@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, select, text, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from fullpicture.access import audit_checkpoint
 from fullpicture.access.models import AuditChainHead, AuditEntry
@@ -36,6 +36,30 @@ def _timestamp(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+def _body(
+    *,
+    occurred_at: dt.datetime,
+    actor: str,
+    actor_user_id: int | None,
+    action: str,
+    person_id: int | None,
+    target: str | None,
+    reason: str | None,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    """An entry's hashed fields but its two chain fields (``position``, ``previous_hash``)."""
+    return {
+        "occurred_at": _timestamp(occurred_at),
+        "actor": actor,
+        "actor_user_id": actor_user_id,
+        "action": action,
+        "person_id": person_id,
+        "target": target,
+        "reason": reason,
+        "detail": detail,
+    }
+
+
 def entry_digest(
     *,
     position: int,
@@ -49,19 +73,36 @@ def entry_digest(
     detail: dict[str, Any],
     previous_hash: str,
 ) -> str:
-    body = {
-        "position": position,
-        "occurred_at": _timestamp(occurred_at),
-        "actor": actor,
-        "actor_user_id": actor_user_id,
-        "action": action,
-        "person_id": person_id,
-        "target": target,
-        "reason": reason,
-        "detail": detail,
-        "previous_hash": previous_hash,
-    }
+    body = _body(
+        occurred_at=occurred_at,
+        actor=actor,
+        actor_user_id=actor_user_id,
+        action=action,
+        person_id=person_id,
+        target=target,
+        reason=reason,
+        detail=detail,
+    )
+    body["position"] = position
+    body["previous_hash"] = previous_hash
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def text_around_link(**fields: Any) -> tuple[str, str]:
+    """An entry's canonical JSON (as ``entry_digest`` hashes it) without its chain link: the
+    text before ``"position":N,"previous_hash":"H"`` and the text after it. Sorted, the two
+    chain fields are adjacent (``person_id`` < ``position`` < ``previous_hash`` < ``reason``),
+    so the database can splice the link in once it holds the chain head's lock and knows it
+    (``audit_append``, PostgreSQL)."""
+    body = _body(**fields)
+    before = {key: value for key, value in body.items() if key < "position"}
+    after = {key: value for key, value in body.items() if key > "previous_hash"}
+    return canonical_json(before)[:-1] + ",", "," + canonical_json(after)[1:]
+
+
+def link_text(*, position: int, previous_hash: str) -> str:
+    """What goes between ``text_around_link``'s two halves."""
+    return f'"position":{canonical_json(position)},"previous_hash":{canonical_json(previous_hash)}'
 
 
 def digest_of(entry: AuditEntry) -> str:
@@ -129,7 +170,7 @@ def append(
     return entry
 
 
-# Every audited request runs these three; built once here, each use only gives its values
+# Every audited request runs these; built once here, each use only gives its values
 # (building them was part of every API read's statement-building cost, issue 14).
 _LOCK_HEAD = (
     update(AuditChainHead)
@@ -145,6 +186,41 @@ _MOVE_HEAD = (
     .where(AuditChainHead.id == CHAIN_HEAD_ID)
     .values(position=bindparam("head_position"), last_hash=bindparam("head_last_hash"))
 )
+#: PostgreSQL: lock, read the last entry, hash, insert and move the head in one round trip
+#: (migration 0082). Casts name every array's type: a list of only ``None`` has none.
+_APPEND_IN_DATABASE = text(
+    "SELECT entry_id, entry_position, entry_previous_hash, entry_hash FROM audit_append("
+    "CAST(:text_before AS text[]), CAST(:text_after AS text[]), "
+    "CAST(:occurred_at AS timestamptz[]), CAST(:actor AS text[]), "
+    "CAST(:actor_user_id AS integer[]), CAST(:action AS text[]), "
+    "CAST(:person_id AS integer[]), CAST(:target AS text[]), CAST(:reason AS text[]), "
+    "CAST(:detail AS text[]))"
+)
+_COLUMNS = (
+    "occurred_at",
+    "actor",
+    "actor_user_id",
+    "action",
+    "person_id",
+    "target",
+    "reason",
+    "detail",
+)
+
+
+def _entry_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """One entry's columns but its chain fields, as the database will give them back: the
+    detail round-tripped through canonical JSON, the time in UTC."""
+    return {
+        "occurred_at": (fields.get("occurred_at") or utc_now()).astimezone(dt.UTC),
+        "actor": fields["actor"],
+        "actor_user_id": fields.get("actor_user_id"),
+        "action": fields["action"],
+        "person_id": fields.get("person_id"),
+        "target": fields.get("target"),
+        "reason": fields.get("reason"),
+        "detail": json.loads(canonical_json(dict(fields.get("detail") or {}))),
+    }
 
 
 def append_all(*, db_session: Session, entries: Sequence[dict[str, Any]]) -> list[AuditEntry]:
@@ -152,10 +228,68 @@ def append_all(*, db_session: Session, entries: Sequence[dict[str, Any]]) -> lis
     in order, in the caller's transaction: the same entries and hashes as appending them one
     by one, for one lock, one read of the last entry and one insert (a search showing 50
     children records 50 reads; one by one they took 200 round trips, issue 14)."""
+    return _append(db_session, entries, give_entries=True)
+
+
+def _append(
+    db_session: Session, entries: Sequence[dict[str, Any]], *, give_entries: bool
+) -> list[AuditEntry]:
     if not entries:
         return []
-    # Round-trip through JSON so the hash covers exactly what the database will give back.
+    rows = [_entry_fields(fields) for fields in entries]
     db_session.flush()
+    if db_session.get_bind().dialect.name == "postgresql":
+        added = _append_in_database(db_session, rows, give_entries=give_entries)
+        if added is not None:
+            return added
+        # The function found the head missing or disagreeing with the entries and appended
+        # nothing; the head (when present) is locked by this transaction now.
+    return _append_in_python(db_session, rows)
+
+
+def _append_in_database(
+    db_session: Session, rows: list[dict[str, Any]], *, give_entries: bool
+) -> list[AuditEntry] | None:
+    """Append on PostgreSQL with ``audit_append``: the chain head's lock is then held for this
+    one round trip and the commit, where the Python append holds it over four round trips
+    and, with a busy server process, over each wait to win the interpreter back after each
+    (issue 14). ``None`` when the function appended nothing (the head needs repair)."""
+    halves = [text_around_link(**row) for row in rows]
+    parameters: dict[str, Any] = {
+        "text_before": [before for before, _ in halves],
+        "text_after": [after for _, after in halves],
+    }
+    for column in _COLUMNS:
+        parameters[column] = [row[column] for row in rows]
+    parameters["detail"] = [canonical_json(detail) for detail in parameters["detail"]]
+    chained = db_session.execute(_APPEND_IN_DATABASE, parameters).all()
+    if not chained:
+        return None
+    added: list[AuditEntry] = []
+    if give_entries:
+        # Built only now, from what the database wrote; attached as if loaded, so the caller
+        # holds persistent entries as the Python append gives.
+        added = [
+            AuditEntry(
+                id=entry_id,
+                position=position,
+                previous_hash=previous_hash,
+                entry_hash=entry_hash,
+                **row,
+            )
+            for row, (entry_id, position, previous_hash, entry_hash) in zip(
+                rows, chained, strict=True
+            )
+        ]
+        for entry in added:
+            make_transient_to_detached(entry)
+            db_session.add(entry)
+    for _, position, _, _ in chained:
+        audit_checkpoint.checkpoint_if_due(db_session=db_session, position=position)
+    return added
+
+
+def _append_in_python(db_session: Session, rows: list[dict[str, Any]]) -> list[AuditEntry]:
     # Taking the head row's lock first serialises appenders: on PostgreSQL the UPDATE holds a
     # row lock until commit; on SQLite a write takes the database's single write lock.
     head = db_session.execute(_LOCK_HEAD).one_or_none()
@@ -177,24 +311,15 @@ def append_all(*, db_session: Session, entries: Sequence[dict[str, Any]]) -> lis
             db_session.flush()
     position, previous_hash = found
     added: list[AuditEntry] = []
-    for fields in entries:
-        detail = dict(fields.get("detail") or {})
+    for row in rows:
+        detail = row["detail"]
         if repair is not None:
             # Only the first entry finds the disagreement: it repairs the head for the rest.
-            detail["chain_head_repair"], repair = repair, None
+            detail = {**detail, "chain_head_repair": repair}
+            repair = None
         position += 1
-        when = (fields.get("occurred_at") or utc_now()).astimezone(dt.UTC)
         entry = AuditEntry(
-            position=position,
-            occurred_at=when,
-            actor=fields["actor"],
-            actor_user_id=fields.get("actor_user_id"),
-            action=fields["action"],
-            person_id=fields.get("person_id"),
-            target=fields.get("target"),
-            reason=fields.get("reason"),
-            detail=json.loads(canonical_json(detail)),
-            previous_hash=previous_hash,
+            position=position, previous_hash=previous_hash, **{**row, "detail": detail}
         )
         entry.entry_hash = digest_of(entry)
         previous_hash = entry.entry_hash
@@ -253,7 +378,9 @@ def defer_entries(db_session: Session) -> None:
 
 def flush_deferred(db_session: Session) -> None:
     """Append the entries the request recorded, in order; stop deferring."""
-    append_all(db_session=db_session, entries=db_session.info.pop(DEFERRED_ENTRIES, None) or [])
+    # Nothing reads the entries back here: on PostgreSQL they are not built as objects at all
+    # (that would be more work while the chain head is locked).
+    _append(db_session, db_session.info.pop(DEFERRED_ENTRIES, None) or [], give_entries=False)
 
 
 def drop_deferred(db_session: Session) -> None:
