@@ -323,3 +323,34 @@ def test_a_checkpoint_falls_due_on_an_append(
     assert len(signing.read_text(encoding="utf-8").splitlines()) == 2
     with unit_of_work(factory) as session:
         assert audit.verify_chain(db_session=session, checkpoint=checkpoint).intact
+
+
+@pytest.mark.postgres_only
+def test_the_application_role_appends_through_the_function_with_its_own_grants(
+    db_session: Session, database: TestDatabase
+) -> None:
+    """The production role of docs/security.md (audit_entry: SELECT and INSERT only) appends
+    through ``audit_append``, which runs with the caller's rights: it needs nothing more."""
+    import uuid
+
+    before = _append_some(db_session, 1)[0]
+    role = f"fp_app_{uuid.uuid4().hex[:10]}"
+    db_session.execute(text(f"CREATE ROLE {role} NOLOGIN"))
+    db_session.execute(text(f'GRANT USAGE ON SCHEMA "{database.schema}" TO {role}'))
+    db_session.execute(text(f"GRANT SELECT, INSERT ON audit_entry TO {role}"))
+    db_session.execute(text(f"GRANT SELECT, UPDATE ON audit_chain_head TO {role}"))
+    db_session.execute(
+        text(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{database.schema}" TO {role}')
+    )
+    db_session.execute(text(f"SET LOCAL ROLE {role}"))
+    with appends_in_database(_engine(db_session)) as calls:
+        added = audit.append_all(
+            db_session=db_session,
+            entries=[{"actor": "user:app", "action": "person.read"} for _ in range(2)],
+        )
+    assert len(calls) == 1
+    assert added[0].previous_hash == before.entry_hash
+    db_session.execute(text("RESET ROLE"))
+    db_session.expire_all()
+    assert audit.verify_chain(db_session=db_session).intact
+    # Everything here, the role included, goes with the test's rolled-back transaction.
