@@ -4,7 +4,10 @@ Each entry's hash is SHA-256 over the canonical JSON of its fields and the previ
 hash, so changing, removing or reordering any entry breaks every hash after it. Appends take
 a lock on the single ``audit_chain_head`` row first (a row lock on PostgreSQL, the database
 write lock on SQLite), so two transactions can never both extend the same entry and fork
-the chain.
+the chain. On PostgreSQL the whole append is one call to the database function
+``audit_append`` (migration 0082), which hashes the canonical JSON sent to it around each
+entry's chain link, so the lock is held for one round trip and the commit; the hash is the
+one ``entry_digest`` gives.
 """
 
 from __future__ import annotations
