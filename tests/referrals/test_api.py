@@ -45,9 +45,34 @@ def test_check_returns_exactly_elements_vague_phrases_and_score(client: TestClie
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {"elements", "vague_phrases", "score"}
-    assert set(body["elements"]["R1"]) == {"status", "spans", "question"}
+    assert set(body["elements"]["R1"]) == {"status", "spans", "question", "adjusted"}
     assert {"text", "start", "end", "kind", "question"} <= set(body["vague_phrases"][0])
     assert body["elements"]["R7"]["status"] == "present"
+
+
+def test_a_status_the_learned_adjustment_changed_says_so_and_others_say_null(
+    client: TestClient,
+) -> None:
+    # A dated account with nothing seen: the rules' R5 is partial, the shipped model's present.
+    text = (
+        "I am the class teacher at Selsdon Primary. On 23/11/2026 Leo, aged 7, told me his dad "
+        "hit him. Mum said he fell."
+    )
+    response = client.post(
+        "/api/v1/referrals/check", json={"text": text, "referral_date": "2026-11-24"}
+    )
+    assert response.status_code == 200, response.text
+    elements = response.json()["elements"]
+    adjusted = elements["R5"]["adjusted"]
+    assert elements["R5"]["status"] == "present"
+    assert adjusted["rule_status"] == "partial"
+    assert adjusted["moved_by"][0] == {
+        "group": "timeliness:any_day",
+        "words": "a dated event",
+        "found": 1,
+    }
+    assert adjusted["explanation"].startswith("The rules read this as partial;")
+    assert elements["R7"]["adjusted"] is None
 
 
 def test_with_a_child_id_a_practitioner_is_checked_against_their_agencys_entries(

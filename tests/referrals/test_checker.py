@@ -119,8 +119,11 @@ def test_the_check_returns_exactly_the_documented_shape() -> None:
     assert set(result) == {"elements", "vague_phrases", "score"}
     assert list(result["elements"]) == [f"R{n}" for n in range(1, 21)]
     for finding in result["elements"].values():
-        assert set(finding) == {"status", "spans", "question"}
+        assert set(finding) == {"status", "spans", "question", "adjusted"}
         assert finding["status"] in {"present", "partial", "absent"}
+        if finding["adjusted"] is not None:  # the learned adjustment, not the rules, chose it
+            assert finding["adjusted"]["rule_status"] != finding["status"]
+            assert finding["spans"]
         assert (finding["question"] is None) == (finding["status"] == "present")
         for span in finding["spans"]:
             assert GOOD[span["start"] : span["end"]] == span["text"]

@@ -45,6 +45,23 @@ def test_check_prints_a_checklist(tmp_path: Path) -> None:
     assert "R13" in output and "Score" in output and "never a gate" in output
 
 
+def test_the_checklist_says_where_the_learned_adjustment_changed_a_status(
+    tmp_path: Path,
+) -> None:
+    # A dated account with nothing seen: the rules' R5 is partial, the shipped model's present.
+    path = tmp_path / "referral.txt"
+    path.write_text(
+        "I am the class teacher at Selsdon Primary. On 23/11/2026 Leo, aged 7, told me his dad "
+        "hit him. Mum said he fell.",
+        encoding="utf-8",
+    )
+    code, output = _run("check", str(path), "--referral-date", "2026-11-24")
+    assert code == 0, output
+    flat = " ".join(output.replace("│", " ").split())
+    assert "The rules read this as partial; the learned adjustment" in flat
+    assert "mainly because of a dated event" in flat
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [

@@ -97,6 +97,35 @@ def test_the_live_check_answers_with_the_panel(
     assert app_client.post("/referrals/check", data={"concern_narrative": "x"}).status_code == 403
 
 
+def test_the_panel_says_where_the_learned_adjustment_changed_a_status(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.school)
+    new = app_client.get("/referrals/new")
+    # A dated account with nothing seen: the rules' R5 is partial, the shipped model's present.
+    dated = _form(
+        new.text,
+        "",
+        concern_narrative=(
+            "I am the class teacher at Selsdon Primary. On 23/11/2026 Leo, aged 7, told me his "
+            "dad hit him. Mum said he fell."
+        ),
+    )
+    panel = app_client.post("/referrals/check", data=dated)
+    assert panel.status_code == 200
+    r5 = re.search(r'<li class="fp-element[^"]*">\s*<strong>R5 .*?</li>', panel.text, re.S)
+    assert r5 is not None
+    assert 'class="govuk-body-s fp-element-adjusted"' in r5.group(0)
+    assert "The rules read this as partial; the learned adjustment (version" in r5.group(0)
+    assert "reads it as present, mainly because of a dated event" in r5.group(0)
+    # Where the model agrees with the rules, the panel says nothing of it.
+    plain = app_client.post(
+        "/referrals/check",
+        data=_form(new.text, "", concern_narrative="There were some concerns about hygiene."),
+    )
+    assert "fp-element-adjusted" not in plain.text
+
+
 def test_another_agency_and_a_role_without_the_scope_are_refused(
     app_client: TestClient, db_session: Session, picture: Picture
 ) -> None:

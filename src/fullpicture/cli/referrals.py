@@ -143,6 +143,8 @@ def _print_check(result: ReferralCheck) -> None:
     for element, finding in result.elements.items():
         evidence = "; ".join(f"“{s.text}”" for s in finding.spans[:3])
         detail = evidence if finding.status == "present" else (finding.question or "")
+        if finding.adjusted is not None:  # the learned adjustment, not the rules, chose it
+            detail = f"{detail}\n{finding.adjusted.explanation}"
         table.add_row(
             f"{element} {book[element].title}",
             f"[{colours[finding.status]}]{finding.status}[/]",

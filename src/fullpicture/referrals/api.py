@@ -51,8 +51,10 @@ def _text_problem(exc: ReferralTextError) -> HTTPException:
     responses=CHECK_RESPONSES,
 )
 def check(body: CheckRequest, session: SessionDep, subject: Principal) -> dict[str, Any]:
-    """Return ``{"elements": {"R1": {"status", "spans", "question"}, …}, "vague_phrases": […],
-    "score": {…}}``; with ``child_id`` (needs ``children:read`` and a need to know), add
+    """Return ``{"elements": {"R1": {"status", "spans", "question", "adjusted"}, …},
+    "vague_phrases": […], "score": {…}}`` (``adjusted``: null, or where the learned adjustment
+    changed the rules' status, the rules' status, the model version, what moved it and a plain
+    sentence saying so); with ``child_id`` (needs ``children:read`` and a need to know), add
     ``cross_checks`` from the child's record. A prompt, never a gate: the score never blocks."""
     if body.child_id is not None:
         try:

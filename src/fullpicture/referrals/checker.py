@@ -25,6 +25,7 @@ from fullpicture.referrals.element_model import (
     condition_groups,
     default_element_model,
     element_features,
+    group_in_words,
 )
 from fullpicture.referrals.language import (
     CueMatch,
@@ -41,9 +42,11 @@ from fullpicture.referrals.rulebook import (
     default_rulebook,
 )
 from fullpicture.referrals.schemas import (
+    AdjustmentReason,
     CheckScore,
     ElementFinding,
     EvidenceSpan,
+    ModelAdjustment,
     ReferralCheck,
     VaguePhrase,
 )
@@ -154,9 +157,10 @@ def check_from_analysis(
         _add_together(rule, groups, analysis.text)
         status, spans, question = _decide(rule, groups, converted)
         classifier = model.elements.get(element_id) if model is not None else None
-        if classifier is not None and facts is not None:
-            status, spans, question = _learned(
-                rule, groups, status, spans, question, classifier, facts, converted
+        adjusted: ModelAdjustment | None = None
+        if classifier is not None and facts is not None and model is not None:
+            status, spans, question, adjusted = _learned(
+                rule, groups, (status, spans, question), classifier, facts, model.version, converted
             )
         if (
             element_id in standard.urgent_elements
@@ -165,7 +169,9 @@ def check_from_analysis(
             and question
         ):
             question = f"Urgent (the concern described is severity {max_severity}): {question}"
-        elements[element_id] = ElementFinding(status=status, spans=spans, question=question)
+        elements[element_id] = ElementFinding(
+            status=status, spans=spans, question=question, adjusted=adjusted
+        )
     total_weight = sum(rule.weight for rule in standard.elements.values()) or 1.0
     credit = standard.status_credit
     earned = sum(standard.elements[e].weight * credit.of(f.status) for e, f in elements.items())
@@ -203,30 +209,73 @@ def _text_facts(analysis: TextAnalysis, derived: dict[str, list[_Evidence]]) -> 
 def _learned(
     rule: ElementRule,
     groups: dict[str, list[_Evidence]],
-    status: ElementStatus,
-    spans: list[EvidenceSpan],
-    question: str | None,
+    by_rules: tuple[ElementStatus, list[EvidenceSpan], str | None],
     classifier: ElementClassifier,
     facts: TextFacts,
+    model_version: str,
     converted: dict[_Evidence, EvidenceSpan],
-) -> tuple[ElementStatus, list[EvidenceSpan], str | None]:
+) -> tuple[ElementStatus, list[EvidenceSpan], str | None, ModelAdjustment | None]:
     """The learned status, only where the rules found some evidence of the element, and then only
     present or partial: the model weighs whether the evidence makes a full account, never
     erases it (absent stays the rules' verdict when nothing was found). Spans are the rules'
-    evidence; a partial element asks about the part the rules did not find."""
+    evidence; a partial element asks about the part the rules did not find. Where the status
+    changes, the adjustment says so: the rules' status, the model's version and what moved it."""
+    status, spans, question = by_rules
     found = _group_counts(rule, groups)
     evidence = tuple(
         name for name in condition_groups(rule) if found[name] and not name.startswith("density:")
     )
     if not evidence:
-        return status, spans, question
-    decided = classifier.decide(element_features(rule, found, status, facts), EVIDENCED)
+        return status, spans, question, None
+    features = element_features(rule, found, status, facts)
+    decided = classifier.decide(features, EVIDENCED)
     if decided == status:
-        return status, spans, question
+        return status, spans, question, None
+    adjusted = _adjustment(
+        rule, found, status, decided, classifier.moved_by(features, status, decided), model_version
+    )
     evidence_spans = _spans(evidence, groups, converted)
     if decided == "present":
-        return "present", evidence_spans, None
-    return "partial", evidence_spans, _partial_question(rule, groups)
+        return "present", evidence_spans, None, adjusted
+    return "partial", evidence_spans, _partial_question(rule, groups), adjusted
+
+
+def _adjustment(
+    rule: ElementRule,
+    found: dict[str, int],
+    rule_status: ElementStatus,
+    decided: ElementStatus,
+    moved_by: list[str],
+    model_version: str,
+) -> ModelAdjustment:
+    """The reader's account of a status the learned adjustment changed (never a silent change:
+    the project's first principle is that every finding shows what it came from)."""
+    reasons = [
+        AdjustmentReason(group=group, words=group_in_words(rule, group), found=found[group])
+        for group in moved_by
+    ]
+    # The sentence names the groups without their counts: a count is of cue matches, which
+    # overlap ("I am the class teacher" is four matches of the referrer's role).
+    because = (
+        f", mainly because of {_listed([reason.words for reason in reasons])}"
+        if reasons
+        # A logistic model can move a status on its intercept and the rules' status alone.
+        else " from its baseline for this element, not from any one piece of the evidence"
+    )
+    return ModelAdjustment(
+        rule_status=rule_status,
+        model_version=model_version,
+        moved_by=reasons,
+        explanation=(
+            f"The rules read this as {rule_status}; the learned adjustment (version "
+            f"{model_version}) reads it as {decided}{because}."
+        ),
+    )
+
+
+def _listed(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePhrase]:

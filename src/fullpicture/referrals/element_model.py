@@ -12,7 +12,9 @@ Explanation is kept: the model only chooses among the statuses the evidence allo
 partial only when some evidence of the element was found, and the evidence spans shown are the
 rules' — and a partial element still names the missing part (the rule's narrower question).
 The model applies only to the rule files it was trained with: when ``referral_standard.yaml``
-changes version, the rules decide alone until the model is trained again.
+changes version, the rules decide alone until the model is trained again. Where it changes the
+rules' status, the finding says so: ``ElementClassifier.moved_by`` names the rule groups whose
+counts moved it most, and ``group_in_words`` names each as a practitioner would.
 """
 
 from __future__ import annotations
@@ -68,6 +70,41 @@ def element_features(
     return features
 
 
+# The rule groups the modelled elements read, in a practitioner's words: a finding that says the
+# learned adjustment moved "unattributed_passive" explains nothing to the person reading it.
+# tests/referrals/test_element_model.py holds every group of the shipped model to a name here.
+GROUP_WORDS: dict[str, str] = {
+    "role": "the referrer's role",
+    "contact": "a phone number or email to call back",
+    "specifics": "a detail of what was seen or heard",
+    "timeliness:any_day": "a dated event",
+    "timeliness:time": "a time of day",
+    "timeliness:recent": "a recent dated event",
+    "timeliness:older": "an earlier dated event",
+    "vague:any": "vague language",
+    "vague:unattributed": "an unattributed report",
+    "attribution": "a named source",
+    "unattributed_passive": "information with no source",
+    "speech:child_quote": "the child's words in quotation marks",
+    "speech:child_reported": "what the child said, reported",
+}
+
+
+def group_in_words(rule: ElementRule, name: str) -> str:
+    """A rule group as a practitioner would name it: the wording above, else its first cue's
+    label (the rule file's own words), else the group's id."""
+    if name in GROUP_WORDS:
+        return GROUP_WORDS[name]
+    cues = rule.groups.get(name)
+    return cues[0].label if cues else name
+
+
+def feature_group(feature: str) -> str | None:
+    """The rule group a ``has:`` or ``count:`` feature reads (None for the rules' status)."""
+    kind, _, group = feature.partition(":")
+    return group if kind in ("has", "count") else None
+
+
 @dataclass(frozen=True)
 class ElementClassifier:
     """One element's logistic regression: a weight per (status, feature) and an intercept."""
@@ -92,6 +129,33 @@ class ElementClassifier:
         """The highest-scoring status among those the evidence allows."""
         scores = self.scores(features)
         return max(allowed, key=lambda status: scores.get(status, -math.inf))
+
+    def moved_by(
+        self,
+        features: Mapping[str, float],
+        rule_status: ElementStatus,
+        decided: ElementStatus,
+        most: int = 3,
+    ) -> list[str]:
+        """The rule groups that moved the status from the rules' ``rule_status`` to ``decided``,
+        most first: for each group found, the score its ``has:`` and ``count:`` features add to
+        ``decided`` less what they add to the rules' status, where that is positive. The rules'
+        status itself (``rule:``) is not a reason: it is what was moved."""
+        if rule_status not in self.classes or decided not in self.classes:
+            return []
+        to = self.coefficients[self.classes.index(decided)]
+        away = self.coefficients[self.classes.index(rule_status)]
+        pushes: dict[str, float] = {}
+        for n, name in enumerate(self.features):
+            group = feature_group(name)
+            value = features.get(name, 0.0)
+            if group is not None and value:
+                pushes[group] = pushes.get(group, 0.0) + (to[n] - away[n]) * value
+        ranked = sorted(
+            ((push, group) for group, push in pushes.items() if push > 0),
+            key=lambda item: (-item[0], item[1]),
+        )
+        return [group for _, group in ranked[:most]]
 
 
 @dataclass(frozen=True)
@@ -141,11 +205,14 @@ def default_element_model() -> ElementModel | None:
 
 
 __all__ = [
+    "GROUP_WORDS",
     "ElementClassifier",
     "ElementModel",
     "TextFacts",
     "condition_groups",
     "default_element_model",
     "element_features",
+    "feature_group",
+    "group_in_words",
     "parse_element_model",
 ]

@@ -31,12 +31,34 @@ class EvidenceSpan(BaseModel):
     cue: str
 
 
+class AdjustmentReason(BaseModel):
+    """One piece of the rules' evidence that moved the learned adjustment, in a practitioner's
+    words ("a dated event"), with the rule group it is and how many cue matches the rules found
+    in it (the model reads that count; matches may overlap)."""
+
+    group: str
+    words: str
+    found: int
+
+
+class ModelAdjustment(BaseModel):
+    """Where the learned element adjustment, not the rules, chose the status: the rules' own
+    status, the model's version, what moved it most, and all of it as one plain sentence."""
+
+    rule_status: ElementStatusValue
+    model_version: str
+    moved_by: list[AdjustmentReason]
+    explanation: str
+
+
 class ElementFinding(BaseModel):
-    """One element of R1–R20: its status, the spans behind it, and the question to ask if not present."""
+    """One element of R1–R20: its status, the spans behind it, and the question to ask if not
+    present; ``adjusted`` is set only where the learned adjustment changed the rules' status."""
 
     status: ElementStatusValue
     spans: list[EvidenceSpan]
     question: str | None
+    adjusted: ModelAdjustment | None = None
 
 
 class VaguePhrase(BaseModel):
