@@ -7,10 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fullpicture.access.models import Role
+from fullpicture.core.rule_files import load_rules_file
 
 ROLES_FILE = Path(__file__).with_name("roles.yaml")
 
@@ -79,7 +79,7 @@ class RoleBook(BaseModel):
 
 
 def load_role_book(path: Path = ROLES_FILE) -> RoleBook:
-    return RoleBook.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return RoleBook.model_validate(load_rules_file(path))
 
 
 @lru_cache(maxsize=1)

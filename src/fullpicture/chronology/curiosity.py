@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from fullpicture.chronology.repository import EntryFacts
+from fullpicture.core.rule_files import load_rules_text
 from fullpicture.linkage.schemas import ChildHouseholdView
 
 PROMPTS_FILE = Path(__file__).with_name("curiosity_prompts.yaml")
@@ -65,7 +65,7 @@ class CuriosityRules(BaseModel):
 @lru_cache(maxsize=1)
 def default_rules() -> CuriosityRules:
     with PROMPTS_FILE.open(encoding="utf-8") as handle:
-        return CuriosityRules.model_validate(yaml.safe_load(handle))
+        return CuriosityRules.model_validate(load_rules_text(handle))
 
 
 @dataclass(frozen=True)

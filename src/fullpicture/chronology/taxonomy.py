@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from fullpicture.core.rule_files import load_rules_text
 
 TAXONOMY_FILE = Path(__file__).with_name("concern_taxonomy.yaml")
 
@@ -78,7 +79,7 @@ class Taxonomy(BaseModel):
 def load_taxonomy(path: Path = TAXONOMY_FILE) -> Taxonomy:
     """Read and validate a taxonomy file; raises ``ValueError`` naming what is wrong."""
     with path.open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+        raw = load_rules_text(handle)
     return Taxonomy.model_validate(raw)
 
 

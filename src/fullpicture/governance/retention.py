@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from fullpicture.access import audit
 from fullpicture.access.models import ArchivedRecord
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.core.database import utc_now
+from fullpicture.core.rule_files import load_rules_file
 
 RULES_FILE = Path(__file__).with_name("retention.yaml")
 
@@ -45,7 +45,7 @@ class RetentionRules(BaseModel):
 
 @lru_cache(maxsize=1)
 def retention_rules() -> RetentionRules:
-    return RetentionRules.model_validate(yaml.safe_load(RULES_FILE.read_text(encoding="utf-8")))
+    return RetentionRules.model_validate(load_rules_file(RULES_FILE))
 
 
 @dataclass(frozen=True)

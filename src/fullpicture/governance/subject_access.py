@@ -9,7 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.core.database import utc_now
+from fullpicture.core.rule_files import load_rules_file
 
 RULES_FILE = Path(__file__).with_name("subject_access.yaml")
 EXEMPTION = "child abuse data: DPA 2018 Schedule 3 Part 5 (disclosure not shown to be in the child's best interests)"
@@ -37,7 +37,7 @@ class SubjectAccessRules(BaseModel):
 
 @lru_cache(maxsize=1)
 def subject_access_rules() -> SubjectAccessRules:
-    return SubjectAccessRules.model_validate(yaml.safe_load(RULES_FILE.read_text(encoding="utf-8")))
+    return SubjectAccessRules.model_validate(load_rules_file(RULES_FILE))
 
 
 class Requester(enum.StrEnum):

@@ -10,10 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fullpicture.chronology.taxonomy import CodeKind, Taxonomy, default_taxonomy
+from fullpicture.core.rule_files import load_rules_text
 
 HARM_MODEL_FILE = Path(__file__).with_name("harm_model.yaml")
 
@@ -314,7 +314,7 @@ class HarmModel(_Strict):
 def load_harm_model(path: Path = HARM_MODEL_FILE, taxonomy: Taxonomy | None = None) -> HarmModel:
     """Read and validate a harm model file; raises ``ValueError`` saying what is wrong."""
     with path.open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+        raw = load_rules_text(handle)
     model = HarmModel.model_validate(raw)
     model.check_against(taxonomy or default_taxonomy())
     return model

@@ -8,8 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fullpicture.core.rule_files import load_rules_file
 
 RULES_FILE = Path(__file__).with_name("plausible_dates.yaml")
 
@@ -71,7 +72,7 @@ class PlausibleDates(BaseModel):
 
 @lru_cache(maxsize=1)
 def plausible_dates() -> PlausibleDates:
-    return PlausibleDates.model_validate(yaml.safe_load(RULES_FILE.read_text(encoding="utf-8")))
+    return PlausibleDates.model_validate(load_rules_file(RULES_FILE))
 
 
 def check_plausible(day: dt.date, field: DateField, *, label: str, today: dt.date) -> None:

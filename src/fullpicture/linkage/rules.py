@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fullpicture.core.rule_files import load_rules_text
 
 RULES_FILE = Path(__file__).with_name("linkage_rules.yaml")
 
@@ -118,7 +119,7 @@ class LinkageRules(BaseModel):
 
 def load_rules(path: Path = RULES_FILE) -> LinkageRules:
     with path.open(encoding="utf-8") as handle:
-        return LinkageRules.model_validate(yaml.safe_load(handle))
+        return LinkageRules.model_validate(load_rules_text(handle))
 
 
 @lru_cache(maxsize=1)

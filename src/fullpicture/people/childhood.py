@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from fullpicture.core.rule_files import load_rules_file
 
 CHILDHOOD_FILE = Path(__file__).with_name("childhood.yaml")
 
@@ -25,7 +26,7 @@ class Childhood(BaseModel):
 
 @lru_cache(maxsize=1)
 def childhood() -> Childhood:
-    return Childhood.model_validate(yaml.safe_load(CHILDHOOD_FILE.read_text(encoding="utf-8")))
+    return Childhood.model_validate(load_rules_file(CHILDHOOD_FILE))
 
 
 ADULT_AGE = childhood().adult_age_years

@@ -22,6 +22,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fullpicture.core.rule_files import load_rules_text
+
 RULES_DIR = Path(__file__).resolve().parent
 STANDARD_FILE = RULES_DIR / "referral_standard.yaml"
 VAGUE_FILE = RULES_DIR / "vague_lexicon.yaml"
@@ -504,7 +506,7 @@ class LanguageCues(BaseModel):
 def _read(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return load_rules_text(handle)
     except yaml.YAMLError as exc:
         raise RulebookError(f"{path.name}: not valid YAML: {exc}") from exc
 

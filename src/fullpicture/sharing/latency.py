@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -31,6 +30,7 @@ from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.chronology.versions import entry_is_latest_version
 from fullpicture.core.database import among, utc_date
 from fullpicture.core.frames import read_frame
+from fullpicture.core.rule_files import load_rules_file
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.people.repository import current_links, link_is_current
 from fullpicture.sharing.models import (
@@ -52,7 +52,7 @@ class LatencyRules(BaseModel):
 
 @lru_cache(maxsize=1)
 def latency_rules() -> LatencyRules:
-    return LatencyRules.model_validate(yaml.safe_load(LATENCY_FILE.read_text(encoding="utf-8")))
+    return LatencyRules.model_validate(load_rules_file(LATENCY_FILE))
 
 
 @dataclass(frozen=True)

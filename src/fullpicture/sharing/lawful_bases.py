@@ -7,8 +7,9 @@ import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fullpicture.core.rule_files import load_rules_file
 
 HERE = Path(__file__).parent
 LAWFUL_BASES_FILE = HERE / "lawful_bases.yaml"
@@ -129,11 +130,11 @@ class GoldenRules(BaseModel):
 
 
 def load_lawful_bases(path: Path = LAWFUL_BASES_FILE) -> LawfulBases:
-    return LawfulBases.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return LawfulBases.model_validate(load_rules_file(path))
 
 
 def load_golden_rules(path: Path = GOLDEN_RULES_FILE) -> GoldenRules:
-    return GoldenRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return GoldenRules.model_validate(load_rules_file(path))
 
 
 @lru_cache(maxsize=1)

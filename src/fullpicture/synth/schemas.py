@@ -11,12 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology.models import InformationType, ParticipantRole
 from fullpicture.chronology.taxonomy import default_taxonomy
+from fullpicture.core.rule_files import load_rules_text
 
 SETTINGS_FILE = Path(__file__).with_name("synthesis.yaml")
 
@@ -454,7 +454,7 @@ def apply_profile(settings: SynthesisSettings, name: str) -> SynthesisSettings:
 def load_settings(path: Path = SETTINGS_FILE) -> SynthesisSettings:
     """Read and validate a synthesis settings file; raises ``ValueError`` naming what is wrong."""
     with path.open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+        raw = load_rules_text(handle)
     return SynthesisSettings.model_validate(raw)
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import EventParticipant
 from fullpicture.core.database import utc_now
+from fullpicture.core.rule_files import load_rules_file
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.harm.repository import readable_alerts
 from fullpicture.people.models import Person, PersonRecordLink
@@ -60,7 +60,7 @@ class DriftRules(BaseModel):
 @lru_cache(maxsize=1)
 def drift_rules() -> DriftRules:
     path = Path(__file__).with_name("drift.yaml")
-    return DriftRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return DriftRules.model_validate(load_rules_file(path))
 
 
 class DriftFinding(BaseModel):

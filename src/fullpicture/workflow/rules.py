@@ -9,8 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fullpicture.core.rule_files import load_rules_file
 
 HERE = Path(__file__).parent
 _FROZEN = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -93,12 +94,12 @@ def _file(variable: str, default: str) -> Path:
 
 def load_timescales(path: Path | None = None) -> Timescales:
     path = path or _file("FULLPICTURE_TIMESCALES_FILE", "timescales.yaml")
-    return Timescales.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return Timescales.model_validate(load_rules_file(path))
 
 
 def load_levels_of_need(path: Path | None = None) -> LevelsOfNeed:
     path = path or _file("FULLPICTURE_LEVELS_OF_NEED_FILE", "levels_of_need.yaml")
-    return LevelsOfNeed.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return LevelsOfNeed.model_validate(load_rules_file(path))
 
 
 @lru_cache(maxsize=1)
@@ -145,7 +146,7 @@ class EscalationRoute(BaseModel):
 
 def load_escalation_route(path: Path | None = None) -> EscalationRoute:
     path = path or _file("FULLPICTURE_ESCALATION_FILE", "escalation.yaml")
-    return EscalationRoute.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return EscalationRoute.model_validate(load_rules_file(path))
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,6 +28,7 @@ from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
 from fullpicture.chronology.taxonomy import CodeKind, default_taxonomy
 from fullpicture.core.database import utc_now
+from fullpicture.core.rule_files import load_rules_file
 from fullpicture.people.models import Person, PersonRecordLink
 from fullpicture.people.repository import current_links
 from fullpicture.workflow import repository
@@ -88,7 +88,7 @@ class OwnershipRules(BaseModel):
 @lru_cache(maxsize=1)
 def ownership_rules() -> OwnershipRules:
     path = Path(__file__).with_name("ownership.yaml")
-    return OwnershipRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return OwnershipRules.model_validate(load_rules_file(path))
 
 
 def _today(now: dt.datetime | None) -> dt.date:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,6 +29,7 @@ from fullpicture.access.subject import AuthSubject
 from fullpicture.chronology import visibility as chronology_visibility
 from fullpicture.chronology.models import Event, InformationType
 from fullpicture.core.database import utc_now
+from fullpicture.core.rule_files import load_rules_file
 from fullpicture.harm.models import AlertStatus
 from fullpicture.harm.repository import readable_alerts
 from fullpicture.people.models import HouseholdMembership, Person
@@ -64,7 +64,7 @@ class Prompts(BaseModel):
 @lru_cache(maxsize=1)
 def supervision_prompts() -> Prompts:
     path = Path(__file__).with_name("supervision_prompts.yaml")
-    return Prompts.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return Prompts.model_validate(load_rules_file(path))
 
 
 class PromptRead(BaseModel):
