@@ -63,7 +63,7 @@ def test_the_model_may_call_evidence_a_full_account_and_keeps_the_rules_spans() 
     assert finding.status == "present"
     assert finding.question is None
     assert finding.spans and all(ROLE_ONLY[s.start : s.end] == s.text for s in finding.spans)
-    assert check.score.rule_versions["element_model"] == "test"
+    assert check.score.rule_versions["element_model"].startswith("test+")
 
 
 def test_the_model_never_erases_evidence_nor_invents_it() -> None:
@@ -112,13 +112,13 @@ def test_a_status_the_model_changed_carries_the_rules_status_and_what_moved_it()
     assert finding.status == "present"
     assert finding.adjusted is not None
     assert finding.adjusted.rule_status == "partial"
-    assert finding.adjusted.model_version == "weights-test"
+    assert finding.adjusted.model_version.startswith("weights-test+")
     assert [(r.group, r.words) for r in finding.adjusted.moved_by] == [
         ("role", "the referrer's role")
     ]
     assert finding.adjusted.explanation == (
-        "The rules read this as partial; the learned adjustment (version weights-test) reads it "
-        "as present, mainly because of the referrer's role."
+        f"The rules read this as partial; the learned adjustment (version {finding.adjusted.model_version}) "
+        "reads it as present, mainly because of the referrer's role."
     )
     # The other elements kept the rules' status, so they have nothing to explain.
     assert all(f.adjusted is None for e, f in check.elements.items() if e != "R1")
@@ -175,7 +175,7 @@ def test_the_shipped_model_says_where_it_changed_a_status() -> None:
     assert finding.adjusted.model_version == model.version
     assert finding.adjusted.moved_by[0].words == "a dated event"
     assert finding.adjusted.explanation.startswith(
-        f"The rules read this as partial; the learned adjustment (version {model.version}) "
+        f"The rules read this as partial; the learned adjustment (version {finding.adjusted.model_version}) "
         "reads it as present, mainly because of a dated event"
     )
 
@@ -225,3 +225,18 @@ def test_the_shipped_model_matches_the_shipped_rules_and_is_small() -> None:
 def test_a_malformed_model_is_refused(broken: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         parse_element_model(json.loads(json.dumps(broken)))
+
+
+def test_a_retrained_model_has_a_version_of_its_own() -> None:
+    """Retraining keeps the trainer's version string; the weights' digest tells models apart."""
+    raw = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    shipped = parse_element_model(raw)
+    assert shipped.version.startswith(f"{raw['version']}+")
+    assert parse_element_model(json.loads(json.dumps(raw))).version == shipped.version
+    retrained = json.loads(json.dumps(raw))
+    element = next(iter(retrained["elements"].values()))
+    element["intercepts"][0] += 0.5
+    assert parse_element_model(retrained).version != shipped.version
+    retrained = json.loads(json.dumps(raw))
+    retrained["referral_standard_version"] += "-next"
+    assert parse_element_model(retrained).version != shipped.version

@@ -19,6 +19,7 @@ counts moved it most, and ``group_in_words`` names each as a practitioner would.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -184,8 +185,19 @@ def parse_element_model(raw: Mapping[str, object]) -> ElementModel:
             if any(len(row) != len(features) for row in coefficients):
                 raise ValueError(f"{element_id}: one weight per feature is needed")
             elements[element_id] = ElementClassifier(classes, features, coefficients, intercepts)
+        # Retraining on changed rules keeps the trainer's version string, so the weights' own
+        # digest is part of the version: a stored check then names the exact model behind it.
+        weights = json.dumps(
+            {
+                "referral_standard_version": raw["referral_standard_version"],
+                "elements": raw["elements"],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        digest = hashlib.sha256(weights.encode("utf-8")).hexdigest()[:8]
         return ElementModel(
-            version=str(raw["version"]),
+            version=f"{raw['version']}+{digest}",
             referral_standard_version=str(raw["referral_standard_version"]),
             elements=elements,
         )
