@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from fullpicture.cli.main import app
 from fullpicture.linkage import engine
-from fullpicture.linkage.clustering import cluster_records
+from fullpicture.linkage.clustering import cluster_records, pairs_joining_people
 from fullpicture.linkage.comparisons import linkage_settings
 from fullpicture.linkage.rules import ThresholdChoiceRules, default_rules
 from fullpicture.linkage.threshold import choose_threshold
@@ -109,6 +109,66 @@ def test_many_uncertain_pairs_keep_the_line_up() -> None:
     chosen = choose_threshold(pairs, born, start=8.0, rules=RULES)
     assert chosen.match_weight == 8.0
     assert chosen.links == 0
+
+
+def test_the_budget_counts_only_pairs_that_join_two_people() -> None:
+    """A wrong link merges two people, so the budget counts the pairs a lower line would join:
+    not a pair inside a person stronger links already made, nor one the one-record-per-agency
+    rule refuses. Ellie's GP and school records match at 20; her police record matches each at
+    7 (one join, not two). Twins: the GP holds both, with their own NHS numbers; the school
+    record of one matches her GP record at 20 and her twin's at 6.5, which would put the GP's two
+    records in one person: refused, no link. A lone pair at 4 would add 0.059."""
+    pairs = _pairs(
+        [
+            ("gp:1", "school:2", 20.0),
+            ("gp:1", "police:3", 7.0),
+            ("police:3", "school:2", 7.0),
+            ("gp:4", "school:6", 20.0),
+            ("gp:5", "school:6", 6.5),
+            ("hv:7", "police:8", 4.0),
+        ]
+    )
+    ids = ["gp:1", "school:2", "police:3", "gp:4", "gp:5", "school:6", "hv:7", "police:8"]
+    born = _born(dict.fromkeys(ids, 2015))
+    identifiers = pl.DataFrame(
+        {
+            "unique_id": ids,
+            "nhs_number": [None, None, None, "4857773456", "4857773457", None, None, None],
+            "upn": [None] * len(ids),
+        },
+        schema={"unique_id": pl.String, "nhs_number": pl.String, "upn": pl.String},
+    )
+    joins = functools.partial(
+        pairs_joining_people,
+        pl.Series(ids),
+        pairs,
+        start=8.0,
+        one_record_per_agency=True,
+        same_agency_chain_min_match_weight=0.0,
+        identifiers=identifiers,
+    )
+    budget = RULES.model_copy(update={"expected_false_links_budget": 0.01})
+    # Every pair counted: the two pairs at 7 alone add 2 x 0.0078 = 0.0156, over 0.01.
+    assert choose_threshold(pairs, born, start=8.0, rules=budget).match_weight == 8.0
+    # Joins counted: 0.0078 at 7 (one join), nothing at 6.5 (refused); the pair at 4 is over.
+    chosen = choose_threshold(pairs, born, start=8.0, rules=budget, joins_people=joins)
+    assert chosen.match_weight == 6.5
+    assert chosen.expected_false_links == pytest.approx(
+        2 * _wrong(20.0) + 2 * _wrong(7.0) + _wrong(6.5)
+    )
+    assert "3 pairs (1 joining two people), 0.01 expected wrong" in chosen.reason
+    people = cluster_records(
+        pl.Series(ids),
+        pairs,
+        threshold_match_weight=chosen.match_weight,
+        one_record_per_agency=True,
+        same_agency_chain_min_match_weight=0.0,
+        identifiers=identifiers,
+    ).assignments
+    person = dict(people.select("unique_id", "cluster_key").iter_rows())
+    assert person["police:3"] == person["gp:1"] == person["school:2"]
+    assert person["gp:5"] != person["gp:4"] == person["school:6"]
+    assert person["hv:7"] != person["police:8"]
 
 
 def test_a_generation_apart_is_never_linked_below_the_fixed_line() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +11,12 @@ from typing import Any, Literal
 import polars as pl
 
 from fullpicture.linkage import engine as linkage_engine
-from fullpicture.linkage.clustering import Clustering, PairDecisions, cluster_records
+from fullpicture.linkage.clustering import (
+    Clustering,
+    PairDecisions,
+    cluster_records,
+    pairs_joining_people,
+)
 from fullpicture.linkage.engine import Engine
 from fullpicture.linkage.preparation import prepare
 from fullpicture.linkage.rules import LinkageRules
@@ -86,9 +92,26 @@ def run_batch(
     stage_done("predict")
 
     say("clustering pairs into people")
+    identifiers = prepared.select("unique_id", "nhs_number", "upn")
+    # The threshold's budget counts the wrong links a lower line would make: only pairs that
+    # join two people, as the clustering below would join them.
+    joins_people = functools.partial(
+        pairs_joining_people,
+        prepared["unique_id"],
+        pairs,
+        start=rules.link_threshold_match_weight,
+        decisions=decisions,
+        one_record_per_agency=rules.one_record_per_agency,
+        same_agency_chain_min_match_weight=rules.same_agency_chain_min_match_weight,
+        identifiers=identifiers,
+    )
     link_threshold = (
         choose_threshold(
-            pairs, prepared, start=rules.link_threshold_match_weight, rules=rules.threshold_choice
+            pairs,
+            prepared,
+            start=rules.link_threshold_match_weight,
+            rules=rules.threshold_choice,
+            joins_people=joins_people,
         )
         if threshold == "choose"
         else given_threshold(pairs, threshold, why=threshold_reason)
@@ -101,7 +124,7 @@ def run_batch(
         decisions=decisions,
         one_record_per_agency=rules.one_record_per_agency,
         same_agency_chain_min_match_weight=rules.same_agency_chain_min_match_weight,
-        identifiers=prepared.select("unique_id", "nhs_number", "upn"),
+        identifiers=identifiers,
     )
     stage_done("cluster")
     return BatchResult(

@@ -177,23 +177,78 @@ def cluster_records(
     pair, if scored, weighs at least that (a true duplicate in one agency's list joins through
     a chain; twins, with their own NHS numbers or given names, do not). A ``held_back`` pair
     is not linked on its own weight (it may still end up in one person through others)."""
+    decisions = _known_decisions(record_ids, decisions)
+    strong = pairs.filter(pl.col("match_weight") >= threshold_match_weight)
+    if held_back:
+        strong = strong.join(_pair_frame(held_back), on=["unique_id_l", "unique_id_r"], how="anti")
+    strong = _strongest_first(strong)
+    forest = _forest(
+        pairs,
+        strong,
+        decisions,
+        one_record_per_agency=one_record_per_agency,
+        same_agency_chain_min_match_weight=same_agency_chain_min_match_weight,
+        identifiers=identifiers,
+    )
+    refused: list[Pair] = []
+    for a, b in sorted(decisions.confirmed):
+        if not forest.join(a, b, confirmed=True):
+            refused.append((a, b))
+    rejected = decisions.rejected
+    for a, b, _weight in strong.iter_rows():
+        if (a, b) in rejected:
+            continue
+        if not forest.join(a, b):
+            refused.append((a, b))
+
+    ids = record_ids.unique().sort()
+    keys = [forest.find(r) if r in forest.parent else r for r in ids.to_list()]
+    assignments = pl.DataFrame({"unique_id": ids, "cluster_key": keys})
+    cluster_min = assignments.group_by("cluster_key").agg(pl.col("unique_id").min().alias("k"))
+    assignments = (
+        assignments.join(cluster_min, on="cluster_key")
+        .drop("cluster_key")
+        .rename({"k": "cluster_key"})
+    )
+    return Clustering(_with_confidence(assignments, pairs, decisions), refused)
+
+
+def _known_decisions(record_ids: pl.Series, decisions: PairDecisions | None) -> PairDecisions:
+    """The decisions whose two records are both among ``record_ids``."""
     decisions = decisions or PairDecisions()
     known = set(record_ids.to_list())
-    decisions = PairDecisions(
+    return PairDecisions(
         frozenset(p for p in decisions.confirmed if p[0] in known and p[1] in known),
         frozenset(p for p in decisions.rejected if p[0] in known and p[1] in known),
     )
-    strong = pairs.filter(pl.col("match_weight") >= threshold_match_weight)
-    if held_back:
-        not_linked = pl.DataFrame(
-            list(held_back),
-            schema={"unique_id_l": pl.String, "unique_id_r": pl.String},
-            orient="row",
-        )
-        strong = strong.join(not_linked, on=["unique_id_l", "unique_id_r"], how="anti")
-    strong = strong.select("unique_id_l", "unique_id_r", "match_weight").sort(
+
+
+def _pair_frame(pairs: frozenset[Pair]) -> pl.DataFrame:
+    return pl.DataFrame(
+        list(pairs), schema={"unique_id_l": pl.String, "unique_id_r": pl.String}, orient="row"
+    )
+
+
+def _strongest_first(pairs: pl.DataFrame) -> pl.DataFrame:
+    """The order pairs are joined in: strongest first, ties by record key (so the result never
+    depends on the order the pairs arrived in)."""
+    return pairs.select("unique_id_l", "unique_id_r", "match_weight").sort(
         ["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False]
     )
+
+
+def _forest(
+    pairs: pl.DataFrame,
+    strong: pl.DataFrame,
+    decisions: PairDecisions,
+    *,
+    one_record_per_agency: bool,
+    same_agency_chain_min_match_weight: float | None,
+    identifiers: pl.DataFrame | None,
+) -> _Forest:
+    """The union-find the pairs are joined in, with what the one-record-per-agency rule reads:
+    the ``strong`` pairs (those that will be linked), every same-agency pair's own weight, and
+    the records' identifiers."""
     strong_pairs = (
         {ordered(a, b) for a, b in strong.select("unique_id_l", "unique_id_r").iter_rows()}
         | set(decisions.confirmed)
@@ -220,7 +275,7 @@ def cluster_records(
             pl.any_horizontal(pl.exclude("unique_id").is_not_null())
         ).select("unique_id", pl.exclude("unique_id"))
         held = {row[0]: tuple(row[1:]) for row in with_any.iter_rows()}
-    forest = _Forest(
+    return _Forest(
         decisions.rejected,
         strong=strong_pairs,
         one_per_agency=one_record_per_agency,
@@ -228,27 +283,54 @@ def cluster_records(
         chain_min_match_weight=same_agency_chain_min_match_weight,
         identifiers=held,
     )
-    refused: list[Pair] = []
-    for a, b in sorted(decisions.confirmed):
-        if not forest.join(a, b, confirmed=True):
-            refused.append((a, b))
-    rejected = decisions.rejected
-    for a, b, _weight in strong.iter_rows():
-        if (a, b) in rejected:
-            continue
-        if not forest.join(a, b):
-            refused.append((a, b))
 
-    ids = record_ids.unique().sort()
-    keys = [forest.find(r) if r in forest.parent else r for r in ids.to_list()]
-    assignments = pl.DataFrame({"unique_id": ids, "cluster_key": keys})
-    cluster_min = assignments.group_by("cluster_key").agg(pl.col("unique_id").min().alias("k"))
-    assignments = (
-        assignments.join(cluster_min, on="cluster_key")
-        .drop("cluster_key")
-        .rename({"k": "cluster_key"})
+
+def pairs_joining_people(
+    record_ids: pl.Series,
+    pairs: pl.DataFrame,
+    walk: pl.DataFrame,
+    *,
+    start: float,
+    decisions: PairDecisions | None = None,
+    one_record_per_agency: bool = False,
+    same_agency_chain_min_match_weight: float | None = None,
+    identifiers: pl.DataFrame | None = None,
+) -> pl.Series:
+    """For each pair of ``walk`` (pairs below ``start``, strongest first), whether linking it
+    would join two people, when the pairs at or above ``start`` are linked first and then
+    ``walk``'s pairs one by one, as ``cluster_records`` joins them. A pair whose two records
+    are already one person (through stronger links) links nothing new, and one the clustering
+    refuses (a rejected pair, or two records of one agency that do not themselves match) links
+    nothing at all: neither can be a wrong link. The threshold's budget of expected wrong links
+    (``threshold.choose_threshold``) counts only the pairs that join.
+
+    The one-record-per-agency rule treats every pair from the weakest of ``walk`` up as linked
+    (at a higher line fewer are, so it could refuse a join this walk lets through): a join is
+    counted wherever the lowest line would make it, so the count errs towards more wrong links,
+    never fewer."""
+    decisions = _known_decisions(record_ids, decisions)
+    lowest = start if walk.is_empty() else float(walk.select(pl.col("match_weight").min()).item())
+    strong = _strongest_first(pairs.filter(pl.col("match_weight") >= min(start, lowest)))
+    forest = _forest(
+        pairs,
+        strong,
+        decisions,
+        one_record_per_agency=one_record_per_agency,
+        same_agency_chain_min_match_weight=same_agency_chain_min_match_weight,
+        identifiers=identifiers,
     )
-    return Clustering(_with_confidence(assignments, pairs, decisions), refused)
+    for a, b in sorted(decisions.confirmed):
+        forest.join(a, b, confirmed=True)
+    rejected = decisions.rejected
+    for a, b, _weight in strong.filter(pl.col("match_weight") >= start).iter_rows():
+        if (a, b) not in rejected:
+            forest.join(a, b)
+    joins: list[bool] = []
+    for a, b in walk.select("unique_id_l", "unique_id_r").iter_rows():
+        joins.append(
+            (a, b) not in rejected and forest.find(a) != forest.find(b) and forest.join(a, b)
+        )
+    return pl.Series("joins", joins, dtype=pl.Boolean)
 
 
 def _with_confidence(

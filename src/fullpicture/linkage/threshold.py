@@ -6,6 +6,8 @@ fields (FEBRL) true pairs score 4 to 8, and a fixed 8 misses them. Each scored p
 probability (from the trained m, u and prior) is the model's estimate that it is one person,
 so one minus it is the chance that linking it is wrong, and summing those chances over the
 pairs a lower line would add gives the wrong links the model expects the lowering to make.
+Only pairs that would join two people are summed: one inside a person that stronger links
+already made, or one the clustering refuses, merges no one.
 The line comes down from the fixed threshold while that sum stays within an absolute budget
 (``expected_false_links_budget``, one wrong link by default): a wrong link merges two
 people's records, so it is counted, not spread as a rate over a million sure links. A file
@@ -29,6 +31,7 @@ the same line).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +42,10 @@ from fullpicture.linkage.comparisons import same_name_same_home_levels
 from fullpicture.linkage.rules import ThresholdChoiceRules
 
 ThresholdSource = Literal["chosen", "given"]
+
+# For pairs below the fixed line, strongest first: whether linking each would join two people
+# (``clustering.pairs_joining_people`` with the run's records, decisions and agency rule).
+JoinsPeople = Callable[[pl.DataFrame], pl.Series]
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,12 @@ def generation_apart(pairs: pl.DataFrame, prepared: pl.DataFrame, *, years: int)
 
 
 def choose_threshold(
-    pairs: pl.DataFrame, prepared: pl.DataFrame, *, start: float, rules: ThresholdChoiceRules
+    pairs: pl.DataFrame,
+    prepared: pl.DataFrame,
+    *,
+    start: float,
+    rules: ThresholdChoiceRules,
+    joins_people: JoinsPeople | None = None,
 ) -> LinkThreshold:
     """Lower the link line from ``start`` (the partnership's fixed threshold) while the model
     expects at most ``rules.expected_false_links_budget`` wrong links among the pairs that
@@ -139,22 +151,42 @@ def choose_threshold(
     Walking the scored pairs below ``start`` from the strongest down, each adds its own chance
     of being wrong (one minus its match probability, which carries the trained prior); those
     chances only grow on the way down, so the line stops where the next pair would take the
-    expected wrong links over the budget."""
+    expected wrong links over the budget.
+
+    A wrong link is two people's records merged into one person, so with ``joins_people`` only
+    a pair that joins two people counts: one whose records stronger links have already made one
+    person links nothing new, and one the clustering refuses (two records of one agency that do
+    not match) links nothing at all. Without it every pair counts, as if each joined two."""
     budget = rules.expected_false_links_budget
     floor = rules.lowest_match_weight
     apart = generation_apart(pairs, prepared, years=rules.generation_gap_years)
     band = pairs.with_columns(apart=apart).filter(
         (pl.col("match_weight") < start) & (pl.col("match_weight") >= floor)
     )
-    candidates = band.filter(~pl.col("apart"))
+    candidates = band.filter(~pl.col("apart")).sort(
+        ["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False]
+    )
+    joins = (
+        joins_people(candidates.select("unique_id_l", "unique_id_r", "match_weight"))
+        if joins_people is not None
+        else pl.Series("joins", [True] * candidates.height, dtype=pl.Boolean)
+    )
+    candidates = candidates.with_columns(joins=joins)
     # Pairs of one weight go in together (a line cannot split them).
     added = (
         candidates.group_by("match_weight")
-        .agg(pl.len().alias("pairs"), (1.0 - _probability).sum().alias("wrong"))
+        .agg(
+            pl.len().alias("pairs"),
+            pl.col("joins").sum().alias("joining"),
+            (1.0 - _probability).filter(pl.col("joins")).sum().alias("wrong"),
+        )
         .sort("match_weight", descending=True)
-        .with_columns(pl.col("pairs").cum_sum(), false=pl.col("wrong").cum_sum())
+        .with_columns(
+            pl.col("pairs").cum_sum(), pl.col("joining").cum_sum(), false=pl.col("wrong").cum_sum()
+        )
         .filter(pl.col("false") <= budget)
     )
+    counted = "" if joins_people is None else "joining two people"
     if added.is_empty():
         weight = start
         reason = (
@@ -167,15 +199,17 @@ def choose_threshold(
         weight = floor
         reason = (
             f"lowered from {start:g} to the floor {floor:g}: the {candidates.height:,} pairs between "
-            f"add {float(added['false'][-1]):.2f} expected wrong link(s), within the budget "
+            + (f"({int(added['joining'][-1]):,} {counted}) " if counted else "")
+            + f"add {float(added['false'][-1]):.2f} expected wrong link(s), within the budget "
             f"of {budget:g}"
         )
     else:
         weight = float(added["match_weight"][-1])
         reason = (
             f"lowered from {start:g} while the model expects at most {budget:g} wrong "
-            f"link(s) among the pairs it adds: {int(added['pairs'][-1]):,} pairs, "
-            f"{float(added['false'][-1]):.2f} expected wrong"
+            f"link(s) among the pairs it adds: {int(added['pairs'][-1]):,} pairs"
+            + (f" ({int(added['joining'][-1]):,} {counted})" if counted else "")
+            + f", {float(added['false'][-1]):.2f} expected wrong"
         )
     held_back = frozenset(
         band.filter(pl.col("apart") & (pl.col("match_weight") >= weight))
