@@ -171,6 +171,45 @@ def test_the_budget_counts_only_pairs_that_join_two_people() -> None:
     assert person["hv:7"] != person["police:8"]
 
 
+def test_two_people_already_formed_at_the_fixed_line_are_not_joined_below_it() -> None:
+    """Twins: Amara's health visiting and school records match at 20, Zara's police and social
+    care records at 20; Amara's school record and Zara's police record match at 7 (same family
+    name, birth date and address). Each is a person of two records whose records were compared
+    and never reached 8: held back, linked only from 8, and not counted in the budget. A lone
+    nursery record matching Amara's health visiting record at 6.5 joins her."""
+    pairs = _pairs(
+        [
+            ("hv:1", "school:2", 20.0),
+            ("csc:4", "police:3", 20.0),
+            ("police:3", "school:2", 7.0),
+            ("hv:1", "nursery:5", 6.5),
+        ]
+    )
+    ids = ["hv:1", "school:2", "police:3", "csc:4", "nursery:5"]
+    joins = functools.partial(
+        pairs_joining_people, pl.Series(ids), pairs, start=8.0, one_record_per_agency=True
+    )
+    chosen = choose_threshold(
+        pairs, _born(dict.fromkeys(ids, 2016)), start=8.0, rules=RULES, joins_people=joins
+    )
+    assert chosen.match_weight == 3.0
+    assert chosen.held_back == frozenset({("police:3", "school:2")})
+    assert "1 pair(s) above the line between two people already of two or more records" in (
+        chosen.reason
+    )
+    assert "the 1 pairs between (1 joining two people)" in chosen.reason
+    people = cluster_records(
+        pl.Series(ids),
+        pairs,
+        threshold_match_weight=chosen.match_weight,
+        held_back=chosen.held_back,
+        one_record_per_agency=True,
+    ).assignments
+    person = dict(people.select("unique_id", "cluster_key").iter_rows())
+    assert person["hv:1"] == person["school:2"] == person["nursery:5"]
+    assert person["police:3"] == person["csc:4"] != person["hv:1"]
+
+
 def test_a_generation_apart_is_never_linked_below_the_fixed_line() -> None:
     # Margaret Brown born 1990 and Margaret Brown born 2022 at one address: the model gives
     # them 6, but they are a mother and her daughter. Born 3 years apart: a mistyped year.

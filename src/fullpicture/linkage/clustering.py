@@ -295,19 +295,21 @@ def pairs_joining_people(
     one_record_per_agency: bool = False,
     same_agency_chain_min_match_weight: float | None = None,
     identifiers: pl.DataFrame | None = None,
-) -> pl.Series:
-    """For each pair of ``walk`` (pairs below ``start``, strongest first), whether linking it
-    would join two people, when the pairs at or above ``start`` are linked first and then
-    ``walk``'s pairs one by one, as ``cluster_records`` joins them. A pair whose two records
-    are already one person (through stronger links) links nothing new, and one the clustering
-    refuses (a rejected pair, or two records of one agency that do not themselves match) links
-    nothing at all: neither can be a wrong link. The threshold's budget of expected wrong links
-    (``threshold.choose_threshold``) counts only the pairs that join.
+) -> pl.DataFrame:
+    """For each pair of ``walk`` (pairs below ``start``, strongest first): ``formed``, whether
+    its two records already belong, at ``start``, to two people of two or more records each;
+    and ``joins``, whether linking it would join two people, when the pairs at or above
+    ``start`` are linked first and then ``walk``'s pairs one by one, as ``cluster_records``
+    joins them, except the ``formed`` ones (the threshold holds those back).
 
-    The one-record-per-agency rule treats every pair from the weakest of ``walk`` up as linked
-    (at a higher line fewer are, so it could refuse a join this walk lets through): a join is
-    counted wherever the lowest line would make it, so the count errs towards more wrong links,
-    never fewer."""
+    A pair whose two records are already one person (through stronger links) links nothing
+    new, and one the clustering refuses (a rejected pair, or two records of one agency that do
+    not themselves match) links nothing at all: neither can be a wrong link. The threshold's
+    budget of expected wrong links (``threshold.choose_threshold``) counts only the pairs that
+    join. The one-record-per-agency rule treats every pair from the weakest of ``walk`` up as
+    linked (at a higher line fewer are, so it could refuse a join this walk lets through): a
+    join is counted wherever the lowest line would make it, so the count errs towards more
+    wrong links, never fewer."""
     decisions = _known_decisions(record_ids, decisions)
     lowest = start if walk.is_empty() else float(walk.select(pl.col("match_weight").min()).item())
     strong = _strongest_first(pairs.filter(pl.col("match_weight") >= min(start, lowest)))
@@ -325,12 +327,29 @@ def pairs_joining_people(
     for a, b, _weight in strong.filter(pl.col("match_weight") >= start).iter_rows():
         if (a, b) not in rejected:
             forest.join(a, b)
+    # How many records each person holds at the fixed line (a record never joined is alone).
+    size: dict[str, int] = {}
+    for record in list(forest.parent):
+        root = forest.find(record)
+        size[root] = size.get(root, 0) + 1
+    rows = walk.select("unique_id_l", "unique_id_r").rows()
+    formed = [
+        size.get(forest.find(a), 1) >= 2
+        and size.get(forest.find(b), 1) >= 2
+        and forest.find(a) != forest.find(b)
+        for a, b in rows
+    ]
     joins: list[bool] = []
-    for a, b in walk.select("unique_id_l", "unique_id_r").iter_rows():
+    for (a, b), apart in zip(rows, formed, strict=True):
         joins.append(
-            (a, b) not in rejected and forest.find(a) != forest.find(b) and forest.join(a, b)
+            not apart
+            and (a, b) not in rejected
+            and forest.find(a) != forest.find(b)
+            and forest.join(a, b)
         )
-    return pl.Series("joins", joins, dtype=pl.Boolean)
+    return pl.DataFrame(
+        {"formed": formed, "joins": joins}, schema={"formed": pl.Boolean, "joins": pl.Boolean}
+    )
 
 
 def _with_confidence(
