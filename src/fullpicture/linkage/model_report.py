@@ -162,8 +162,8 @@ def build_report(
         weights = pairs["match_weight"]
         report.histogram = weight_histogram(weights)
         held_back = len(threshold.held_back) if threshold else 0
-        # Held-back pairs (a generation apart) are above the line but not linked: a
-        # practitioner's to look at, like the review band's.
+        # Held-back pairs (a generation apart, or two people already formed) are above the
+        # line but not linked: a practitioner's to look at, like the review band's.
         report.pairs_linked = int((weights >= line).sum()) - held_back
         report.pairs_for_review = (
             int(((weights >= report.review_lower) & (weights < line)).sum()) + held_back
