@@ -29,11 +29,12 @@ people who at the fixed line are each already two or more records, joined only b
 below it. Their records were compared with each other record by record and none reached the
 fixed line; the pair's weight, read alone, does not see that. On the synthetic populations
 those pairs are siblings and twins (same family name, birth date or address, the given name
-or birth date wholly different): on the 1M population, of the pairs between 5 and 7.94 joining
-two people as clustered at 7.94, 20 of the 1,195 between two such people were one person,
-against 3,594 of 3,648 joining a lone record to its one candidate; on the population without identifiers, every such pair between 3 and 8 was two
-people. They are held back too (linked only from the fixed threshold, left out of the
-budget, counted in the report); a practitioner can confirm one in review.
+or birth date wholly different): on the 1M population, of the pairs between 5 and 7.94
+joining two people as clustered at 7.94, 20 of the 1,195 between two such people were one
+person, against 3,594 of 3,648 joining a lone record to its one candidate; on the population
+without identifiers, every such pair between 3 and 8 was two people. They are held back too
+(linked only from the fixed threshold, left out of the budget, counted in the report); a
+practitioner can confirm one in review.
 
 The model report prints the line, the reason and the model's estimate; ``--threshold``
 overrides it, and the database links at the fixed threshold (a record linked later must meet
