@@ -72,6 +72,9 @@ def test_a_status_the_learned_adjustment_changed_says_so_and_others_say_null(
         "found": 1,
     }
     assert adjusted["explanation"].startswith("The rules read this as partial;")
+    # The rules' R5 question (what was seen) stays beside the model's "present".
+    assert elements["R5"]["question"] is None
+    assert adjusted["rule_question"] and "seen" in adjusted["rule_question"]
     assert elements["R7"]["adjusted"] is None
 
 

@@ -60,6 +60,7 @@ def test_the_checklist_says_where_the_learned_adjustment_changed_a_status(
     flat = " ".join(output.replace("│", " ").split())
     assert "The rules read this as partial; the learned adjustment" in flat
     assert "mainly because of a dated event" in flat
+    assert "The rules' question:" in flat
 
 
 @pytest.mark.parametrize(

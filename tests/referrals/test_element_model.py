@@ -120,6 +120,10 @@ def test_a_status_the_model_changed_carries_the_rules_status_and_what_moved_it()
         f"The rules read this as partial; the learned adjustment (version {finding.adjusted.model_version}) "
         "reads it as present, mainly because of the referrer's role."
     )
+    # Read as present the element asks nothing, but the rules' question is kept beside it.
+    assert finding.question is None
+    assert finding.adjusted.rule_question == _check(None).elements["R1"].question
+    assert "phone" in (finding.adjusted.rule_question or "")
     # The other elements kept the rules' status, so they have nothing to explain.
     assert all(f.adjusted is None for e, f in check.elements.items() if e != "R1")
 
@@ -134,6 +138,8 @@ def test_only_what_pushed_towards_the_new_status_is_named() -> None:
     assert finding.adjusted is not None and finding.adjusted.rule_status == "present"
     assert [r.group for r in finding.adjusted.moved_by] == ["role"]
     assert "phone" not in finding.adjusted.explanation
+    # The rules read it as present and asked nothing; the element's own question is the model's.
+    assert finding.adjusted.rule_question is None
 
 
 def test_a_change_from_the_baseline_alone_says_no_piece_of_evidence_moved_it() -> None:

@@ -118,6 +118,7 @@ def test_the_panel_says_where_the_learned_adjustment_changed_a_status(
     assert 'class="govuk-body-s fp-element-adjusted"' in r5.group(0)
     assert "The rules read this as partial; the learned adjustment (version" in r5.group(0)
     assert "reads it as present, mainly because of a dated event" in r5.group(0)
+    assert "The rules' question, still worth asking:" in r5.group(0)
     # Where the model agrees with the rules, the panel says nothing of it.
     plain = app_client.post(
         "/referrals/check",

@@ -145,6 +145,8 @@ def _print_check(result: ReferralCheck) -> None:
         detail = evidence if finding.status == "present" else (finding.question or "")
         if finding.adjusted is not None:  # the learned adjustment, not the rules, chose it
             detail = f"{detail}\n{finding.adjusted.explanation}"
+            if finding.adjusted.rule_question:
+                detail = f"{detail}\nThe rules' question: {finding.adjusted.rule_question}"
         table.add_row(
             f"{element} {book[element].title}",
             f"[{colours[finding.status]}]{finding.status}[/]",

@@ -232,7 +232,12 @@ def _learned(
     if decided == status:
         return status, spans, question, None
     adjusted = _adjustment(
-        rule, found, status, decided, classifier.moved_by(features, status, decided), model_version
+        rule,
+        found,
+        (status, question),
+        decided,
+        classifier.moved_by(features, status, decided),
+        model_version,
     )
     evidence_spans = _spans(evidence, groups, converted)
     if decided == "present":
@@ -243,13 +248,14 @@ def _learned(
 def _adjustment(
     rule: ElementRule,
     found: dict[str, int],
-    rule_status: ElementStatus,
+    by_rules: tuple[ElementStatus, str | None],
     decided: ElementStatus,
     moved_by: list[str],
     model_version: str,
 ) -> ModelAdjustment:
     """The reader's account of a status the learned adjustment changed (never a silent change:
     the project's first principle is that every finding shows what it came from)."""
+    rule_status, rule_question = by_rules
     reasons = [
         AdjustmentReason(group=group, words=group_in_words(rule, group), found=found[group])
         for group in moved_by
@@ -270,6 +276,9 @@ def _adjustment(
             f"The rules read this as {rule_status}; the learned adjustment (version "
             f"{model_version}) reads it as {decided}{because}."
         ),
+        # Read as a full account, the element asks nothing; the rules' question stays beside it
+        # for the writer to weigh: a prompt, and the model may be wrong about this referral.
+        rule_question=rule_question,
     )
 
 

@@ -49,6 +49,11 @@ class ModelAdjustment(BaseModel):
     model_version: str
     moved_by: list[AdjustmentReason]
     explanation: str
+    rule_question: str | None = Field(
+        default=None,
+        description="the question the rules would have asked (their status was not present); "
+        "kept when the adjustment reads the element as present, so the prompt is not lost",
+    )
 
 
 class ElementFinding(BaseModel):
