@@ -187,7 +187,13 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
         if child:
             person = child.rsplit("/", 1)[-1]
             page.goto(f"{base}/referrals/new?child={person}")
-            page.fill("#concern_narrative", "Mum seemed a bit off and the child was quite upset.")
+            # A dated account with nothing seen: the learned adjustment reads R5 as present, so
+            # the page shows its sentence and the rules' question beside the vague phrases.
+            page.fill(
+                "#concern_narrative",
+                "I am the class teacher. On 23/11/2026 Leo told me his dad hit him. Mum said he "
+                "fell. Mum seemed a bit off and the child was quite upset.",
+            )
             page.click("#check-button")
             page.wait_for_selector("#check-score")
             _shoot(page, out, "referral")
