@@ -213,6 +213,9 @@ class CorpusItem:
     referral_date: Any
     meta: dict[str, Any]
     annotations: dict[str, Labels] = field(default_factory=dict)
+    #: Element statuses from a later blind re-reading of one element (``labels/reread``),
+    #: which replace that element's gold; empty when scoring with the original gold.
+    rereads: dict[str, str] = field(default_factory=dict)
 
 
 def _read_labels(path: Path) -> Labels:
@@ -224,11 +227,34 @@ def _read_labels(path: Path) -> Labels:
     return Labels(elements=elements, vague=vague, codes=set(raw.get("codes") or []))
 
 
-def load_corpus(corpus: Path = CORPUS, *, ids: Collection[str] | None = None) -> list[CorpusItem]:
+def load_rereads(corpus: Path = CORPUS) -> dict[str, dict[str, str]]:
+    """The settled statuses of every blind re-reading (``labels/reread/R*.yaml``), by referral:
+    an element whose batches were labelled by different conventions was read again, for that
+    element only, by two new annotators blind to each other, to the old labels and to the
+    checker, and their disagreements settled by a third (see ``labels/reread/README.md``)."""
+    found: dict[str, dict[str, str]] = defaultdict(dict)
+    for path in sorted((corpus / "labels" / "reread").glob("R*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        element = raw["element"]
+        if element not in LABELLED_ELEMENTS:
+            raise SystemExit(f"{path}: {element!r} is not a hand-labelled element")
+        for ident, row in (raw.get("labels") or {}).items():
+            status = row["status"]
+            if status not in ORDINAL:
+                raise SystemExit(f"{path}: {ident} has status {status!r}")
+            found[ident][element] = status
+    return dict(found)
+
+
+def load_corpus(
+    corpus: Path = CORPUS, *, ids: Collection[str] | None = None, original_gold: bool = False
+) -> list[CorpusItem]:
     """Every referral, or only ``ids``: the others' files are not opened (a trainer asks for its
-    split's referrals and never reads the test texts or labels)."""
+    split's referrals and never reads the test texts or labels). ``original_gold`` leaves the
+    blind re-readings out, to score against the labels as first settled."""
     import datetime as dt
 
+    rereads = {} if original_gold else load_rereads(corpus)
     items = []
     for path in sorted((corpus / "texts").glob("REF-*.yaml")):
         if ids is not None and path.stem not in ids:
@@ -242,6 +268,7 @@ def load_corpus(corpus: Path = CORPUS, *, ids: Collection[str] | None = None) ->
             text=raw["text"],
             referral_date=day,
             meta={k: raw.get(k) for k in ("referrer_kind", "agency", "form")},
+            rereads=dict(rereads.get(raw["id"], {})),
         )
         for folder in (*ANNOTATORS, "final"):
             label_file = corpus / "labels" / folder / path.name
@@ -289,6 +316,7 @@ class Gold:
     elements: dict[str, str | None]
     vague: list[Span]
     contested: list[tuple[int, int]]  # marked by one annotator only, or families differ
+    reread: tuple[str, ...] = ()  # elements whose status is a blind re-reading's
 
 
 def is_labelled(item: CorpusItem) -> bool:
@@ -297,6 +325,14 @@ def is_labelled(item: CorpusItem) -> bool:
 
 
 def gold_for(item: CorpusItem) -> Gold:
+    gold = _first_gold(item)
+    for element, status in item.rereads.items():
+        gold.elements[element] = status
+    gold.reread = tuple(sorted(item.rereads))
+    return gold
+
+
+def _first_gold(item: CorpusItem) -> Gold:
     words = _word_count(item.text)
     if "final" in item.annotations:
         final = item.annotations["final"]
@@ -465,6 +501,53 @@ def _spans_of(text: str, vague: dict[str, str]) -> list[tuple[int, int]]:
     ]
 
 
+def reread_agreement(element: str, corpus: Path = CORPUS) -> dict[str, Any]:
+    """Cohen's kappa between the two blind re-readers of ``element`` (each referral was read by
+    two of ``labels/reread/<element>-readers/*.yaml``), and how far the settled re-reading moved
+    the first settled labels, by import batch."""
+    readers = {
+        path.stem: {
+            ident: row["status"]
+            for ident, row in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items()
+        }
+        for path in sorted((corpus / "labels" / "reread" / f"{element}-readers").glob("*.yaml"))
+    }
+    first: list[str] = []
+    second: list[str] = []
+    for ident in sorted({i for statuses in readers.values() for i in statuses}):
+        read = [statuses[ident] for statuses in readers.values() if ident in statuses]
+        if len(read) != 2:
+            raise SystemExit(f"{ident} was read by {len(read)} re-readers, not two")
+        first.append(read[0])
+        second.append(read[1])
+    settled = {i: s[element] for i, s in load_rereads(corpus).items() if element in s}
+    batches = load_batches(corpus)
+    moved: dict[str, Any] = {}
+    for batch, ids in sorted(batches.items()):
+        before = Counter[str]()
+        after = Counter[str]()
+        changed = 0
+        for ident in sorted(ids & settled.keys()):
+            old = _read_labels(corpus / "labels" / "final" / f"{ident}.yaml").elements[element]
+            before[old] += 1
+            after[settled[ident]] += 1
+            changed += old != settled[ident]
+        moved[f"batch {batch}"] = {
+            "first settled": dict(before),
+            "re-read": dict(after),
+            "changed": changed,
+        }
+    observed = sum(a == b for a, b in zip(first, second, strict=True))
+    kappa = cohen_kappa(first, second)
+    return {
+        "element": element,
+        "referrals": len(first),
+        "kappa": None if kappa is None else round(kappa, 3),
+        "observed": round(observed / len(first), 3) if first else None,
+        "by_batch": moved,
+    }
+
+
 # ---------------------------------------------------------------- checker scores
 
 
@@ -486,6 +569,8 @@ def score(
     for item in items:
         gold = gold_for(item)
         sources[gold.source] += 1
+        for element in gold.reread:
+            sources[f"{element} re-read"] += 1
         analysis = analyse_referral_text(item.text, referral_date=item.referral_date, rulebook=book)
         check = check_from_analysis(
             analysis,
@@ -614,6 +699,8 @@ def main() -> None:
     disputing = sub.add_parser("disagreements", help="sheets for the third reader")
     disputing.add_argument("--out", type=Path, required=True)
     disputing.add_argument("--batch", type=int, help="only the referrals of this import batch")
+    rereading = sub.add_parser("reread-agreement", help="kappa of an element's blind re-readers")
+    rereading.add_argument("--element", default="R11")
     scoring = sub.add_parser("score")
     scoring.add_argument("--split", choices=["train", "dev", "test", "all"], default="dev")
     scoring.add_argument("--errors", action="store_true", help="list every disagreement")
@@ -626,9 +713,17 @@ def main() -> None:
         "--by-quality", action="store_true", help="also score by the writer's intended quality"
     )
     scoring.add_argument("--batch", type=int, help="only the referrals of this import batch")
+    scoring.add_argument(
+        "--original-gold",
+        action="store_true",
+        help="the labels as first settled, without the blind re-readings in labels/reread",
+    )
     args = parser.parse_args()
     if args.command == "import":
         print(json.dumps(import_corpus(args.source, seed=args.seed)))
+        return
+    if args.command == "reread-agreement":
+        print(json.dumps(reread_agreement(args.element), indent=2))
         return
     batch_ids = load_batches()[args.batch] if getattr(args, "batch", None) else None
     if args.command == "disagreements":
@@ -640,7 +735,10 @@ def main() -> None:
             )
         print(f"{len(sheets)} sheets in {args.out}")
         return
-    every = [i for i in load_corpus() if batch_ids is None or i.id in batch_ids]
+    original = bool(getattr(args, "original_gold", False))
+    every = [
+        i for i in load_corpus(original_gold=original) if batch_ids is None or i.id in batch_ids
+    ]
     items = [i for i in every if is_labelled(i)]
     if len(items) < len(every):
         # A batch is imported (and its split drawn) before its annotators finish.

@@ -16,7 +16,10 @@ from bench.referral_corpus import (
     gold_for,
     import_corpus,
     load_batches,
+    load_corpus,
+    load_rereads,
     load_split,
+    reread_agreement,
 )
 
 
@@ -154,3 +157,74 @@ def test_the_third_reader_sees_each_disagreement_and_what_is_agreed(tmp_path: Pa
     assert sheet["agreed_vague"] == [{"phrase": "seems fine", "family": "hedge"}]
     assert sheet["disputed_vague"] == []
     assert sheet["agreed_codes"] == ["WNB"]
+
+
+def _corpus_with_a_reread(tmp_path: Path, settled: str) -> Path:
+    corpus = tmp_path / "corpus"
+    (corpus / "texts").mkdir(parents=True)
+    for ident in ("REF-001", "REF-002"):
+        _write_referral(corpus / "texts", ident)
+        _label(corpus / "labels" / "final", ident, "partial", [])
+    (corpus / "split.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "batches": [{"batch": 1, "seed": 1, "ids": ["REF-001", "REF-002"]}],
+                "split": {"REF-001": "train", "REF-002": "dev"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    reread = corpus / "labels" / "reread"
+    (reread / "R11-readers").mkdir(parents=True)
+    for reader, second in (("r1", "partial"), ("r2", settled)):
+        (reread / "R11-readers" / f"{reader}.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "REF-001": {"status": "partial", "reason": "own school only"},
+                    "REF-002": {"status": second, "reason": "the GP is named"},
+                }
+            ),
+            encoding="utf-8",
+        )
+    (reread / "R11.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "element": "R11",
+                "labels": {
+                    "REF-001": {"status": "partial"},
+                    "REF-002": {"status": settled, "settled": "third reading"},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    return corpus
+
+
+def test_a_blind_rereading_replaces_only_its_element_and_can_be_left_out(tmp_path: Path) -> None:
+    corpus = _corpus_with_a_reread(tmp_path, settled="present")
+    assert load_rereads(corpus) == {"REF-001": {"R11": "partial"}, "REF-002": {"R11": "present"}}
+    items = {item.id: item for item in load_corpus(corpus)}
+    gold = gold_for(items["REF-002"])
+    assert gold.elements["R11"] == "present"  # first settled absent
+    assert gold.elements["R5"] == "partial"  # other elements keep their first settlement
+    assert gold.reread == ("R11",)
+    original = {item.id: item for item in load_corpus(corpus, original_gold=True)}
+    first = gold_for(original["REF-002"])
+    assert first.elements["R11"] == "absent"
+    assert first.reread == ()
+
+
+def test_rereaders_agreement_and_what_moved(tmp_path: Path) -> None:
+    corpus = _corpus_with_a_reread(tmp_path, settled="present")
+    result = reread_agreement("R11", corpus)
+    assert result["referrals"] == 2
+    assert result["observed"] == 0.5
+    assert result["by_batch"]["batch 1"]["changed"] == 2  # both absent at first
+    assert result["by_batch"]["batch 1"]["re-read"] == {"partial": 1, "present": 1}
+
+
+def test_a_rereading_with_an_unknown_status_is_refused(tmp_path: Path) -> None:
+    corpus = _corpus_with_a_reread(tmp_path, settled="maybe")
+    with pytest.raises(SystemExit, match="maybe"):
+        load_rereads(corpus)
