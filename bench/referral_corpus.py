@@ -234,6 +234,8 @@ def load_rereads(corpus: Path = CORPUS) -> dict[str, dict[str, str]]:
     checker, and their disagreements settled by a third (see ``labels/reread/README.md``)."""
     found: dict[str, dict[str, str]] = defaultdict(dict)
     for path in sorted((corpus / "labels" / "reread").glob("R*.yaml")):
+        if path.stem not in ALL_ELEMENTS:
+            continue  # the readers' own files and the third reading sit beside it
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         element = raw["element"]
         if element not in LABELLED_ELEMENTS:

@@ -303,7 +303,7 @@ def train(
         "referral_standard_version": book.standard.version,
         "trained_on": {
             "corpus": "bench/data/referrals/corpus, gold from labels/final (else both annotators' "
-            "agreed labels)",
+            "agreed labels), with the blind re-readings of labels/reread over their element",
             "fitted_on_split_train": _described(train_part),
             "chosen_on_split_dev": _described(dev_part),
             "test": "never read",
