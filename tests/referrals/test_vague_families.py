@@ -174,6 +174,23 @@ POSITIVES = [
     ("I understand she moved out in May.", "I understand", "unattributed"),
     ("We've heard on the grapevine he is back.", "heard on the grapevine", "unattributed"),
     ("Mum is always polite with staff.", "always polite", "reassurance"),
+    # 2026-12-07 (refvague2): labels for conduct, each with a near miss below
+    ("Her brother has a temper and slams doors.", "has a temper", "label"),
+    ("The younger two were running riot in the hall.", "running riot", "label"),
+    ("Dad was civil but cagey on the doorstep.", "but cagey", "label"),
+    ("He kicked off in the canteen again.", "kicked off", "label"),
+]
+
+# An amount inside a guess is part of the guess (the hedge); after a clause boundary it is not.
+GOVERNED = [
+    ("I reckon he has some debts with them.", "some debts", "unquantified", False),
+    ("I believe there were several men at the flat.", "several men", "unquantified", False),
+    ("I believe, several men were at the flat.", "several men", "unquantified", True),
+    ("There were several men at the flat.", "several men", "unquantified", True),
+    # someone else's claim with its source, or a check asked for, is not the writer's reassurance
+    ("The stepdad stated the kids are fine.", "kids are fine", "reassurance", False),
+    ("Could you check the children are okay tonight.", "children are okay", "reassurance", False),
+    ("The children are okay at home with gran.", "children are okay", "reassurance", True),
 ]
 
 NEGATIVES = [
@@ -272,6 +289,10 @@ NEGATIVES = [
     ("What I think: this family is struggling.", "hedge"),
     ("She looked out of the window and saw him.", "hedge"),
     ("He was polite, said hello to Nia, then went upstairs.", "reassurance"),
+    # 2026-12-07 (refvague2): what a conduct label is not
+    ("She lost her temper once, on 3 May, and shouted at him.", "label"),
+    ("The riot van attended at 9pm.", "label"),
+    ("Mum was tired but friendly at drop-off.", "label"),
 ]
 
 
@@ -297,6 +318,26 @@ def test_near_misses_with_evidence_a_source_or_a_number_are_not_vague(
 ) -> None:
     found = _found(sentence)
     assert not [f for f in found if f[1] == family], found
+
+
+@pytest.mark.parametrize(("sentence", "phrase", "family", "found"), GOVERNED)
+def test_a_phrase_governed_earlier_in_its_clause_is_not_flagged_on_its_own(
+    sentence: str, phrase: str, family: str, found: bool
+) -> None:
+    flagged = any(
+        phrase.lower() in text.lower() and fam == family for text, fam in _found(sentence)
+    )
+    assert flagged is found, _found(sentence)
+
+
+def test_a_governor_must_name_kinds_and_cues_that_exist(tmp_path: Path) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["kinds"]["unquantified"]["governed_by"] = [
+            {"after_kinds": ["no_such_kind"], "reason": "test"}
+        ]
+
+    with pytest.raises(RulebookError, match="no_such_kind"):
+        load_rulebook(vague_file=_edited_lexicon(tmp_path, edit))
 
 
 def test_praise_with_a_measurement_is_cleared_but_bare_praise_is_not() -> None:

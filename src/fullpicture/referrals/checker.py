@@ -313,6 +313,7 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
                 kept[-1] = match
             continue
         kept.append(match)
+    kept = [m for m in kept if not _governed(m, kept, analysis.text, rulebook)]
     return [
         VaguePhrase(
             text=m.span.text,
@@ -324,6 +325,54 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
         )
         for m in kept
     ]
+
+
+# Words and punctuation, as the clause walk reads them back from a phrase.
+_CLAUSE_TOKEN = re.compile(r"[\w'’]+|[^\w\s]")
+# The end of a sentence always ends the clause.
+_SENTENCE_END = frozenset({".", "!", "?"})
+
+
+def _clause_start(text: str, start: int, boundaries: frozenset[str], limit: int | None) -> int:
+    """Where the clause holding a phrase at ``start`` begins: walking back token by token to a
+    boundary, a line break or a sentence's end, over at most ``limit`` tokens and the one
+    before them (the governor)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    tokens = list(_CLAUSE_TOKEN.finditer(text, max(line_start, start - 400), start))
+    begin = start
+    for count, token in enumerate(reversed(tokens)):
+        word = token.group().lower()
+        if word in boundaries or word in _SENTENCE_END or (limit is not None and count > limit):
+            break
+        begin = token.start()
+    return begin
+
+
+def _governed(match: CueMatch, kept: list[CueMatch], text: str, rulebook: Rulebook) -> bool:
+    """Whether something earlier in the phrase's clause takes it into its own reading
+    (``VagueKind.governed_by``)."""
+    lexicon = rulebook.vague
+    for governor in lexicon.kinds[match.key[0]].governed_by:
+        if governor.cues and match.cue.id not in governor.cues:
+            continue
+        begin = _clause_start(
+            text, match.span.start, frozenset(lexicon.clause_boundaries), governor.within_tokens
+        )
+        if governor.after_words:
+            words = {
+                w.group().lower() for w in _CLAUSE_TOKEN.finditer(text, begin, match.span.start)
+            }
+            if words & set(governor.after_words):
+                return True
+        for other in kept:
+            if (
+                other.key[0] in governor.after_kinds
+                and (not governor.after_cues or other.cue.id in governor.after_cues)
+                and other.span.start < match.span.start
+                and begin < other.span.end <= match.span.start
+            ):
+                return True
+    return False
 
 
 def _cue_groups(

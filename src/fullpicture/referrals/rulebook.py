@@ -257,6 +257,38 @@ VAGUE_FAMILIES: tuple[VagueFamily, ...] = (
 )
 
 
+class VagueGovernor(BaseModel):
+    """Words or a phrase of another kind that, earlier in the same clause, take a vague phrase
+    into their own reading: "I think he has [some needs]" is one guess (a hedge), not a guess and
+    an amount; "Mother stated the [children are fine]" is the mother's account with its source,
+    not the writer's reassurance. The clause runs back from the phrase to the nearest of
+    ``VagueLexicon.clause_boundaries`` (or the sentence's start); with ``within_tokens``, at most
+    that many tokens may stand between the governor and the phrase."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cues: tuple[str, ...] = Field(
+        default=(), description="this kind's cues it applies to (none: all of them)"
+    )
+    after_kinds: tuple[str, ...] = Field(
+        default=(), description="a kept phrase of one of these kinds ends inside the clause"
+    )
+    after_cues: tuple[str, ...] = Field(
+        default=(), description="only phrases found by these cues of after_kinds (none: any)"
+    )
+    after_words: tuple[str, ...] = Field(
+        default=(), description="or one of these lower-case words is inside the clause"
+    )
+    within_tokens: int | None = Field(default=None, ge=0)
+    reason: str
+
+    @model_validator(mode="after")
+    def _governs_by_something(self) -> VagueGovernor:
+        if not (self.after_kinds or self.after_words):
+            raise ValueError("a governor needs after_kinds or after_words")
+        return self
+
+
 class VagueKind(BaseModel):
     """One kind of vague language, in one of the guide's six families, with the question it raises."""
 
@@ -283,11 +315,24 @@ class VagueKind(BaseModel):
         ),
     )
 
+    governed_by: tuple[VagueGovernor, ...] = Field(
+        default=(),
+        description=(
+            "what, earlier in the same clause, makes this kind's phrase part of another reading "
+            "(an amount inside a guess is the guess; praise after 'she said' is her account)"
+        ),
+    )
+
     @model_validator(mode="after")
     def _cleared_cues_exist(self) -> VagueKind:
-        unknown = set(self.cleared_by_evidence) - {cue.id for cue in self.cues}
+        own = {cue.id for cue in self.cues}
+        unknown = set(self.cleared_by_evidence) - own
         if unknown:
             raise ValueError(f"cleared_by_evidence names cues this kind does not have: {unknown}")
+        for governor in self.governed_by:
+            unknown = set(governor.cues) - own
+            if unknown:
+                raise ValueError(f"governed_by names cues this kind does not have: {unknown}")
         return self
 
 
@@ -316,7 +361,27 @@ class VagueLexicon(BaseModel):
         description="small closed classes of words (praise, carers, harms …) the patterns share",
     )
     evidence: VagueEvidence
+    clause_boundaries: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "punctuation and words that end a clause when a governor (VagueKind.governed_by) "
+            "is looked for before a phrase"
+        ),
+    )
     kinds: dict[str, VagueKind]
+
+    @model_validator(mode="after")
+    def _governors_name_kinds(self) -> VagueLexicon:
+        for name, kind in self.kinds.items():
+            for governor in kind.governed_by:
+                unknown = set(governor.after_kinds) - set(self.kinds)
+                if unknown:
+                    raise ValueError(f"{name}: governed_by names unknown kinds {unknown}")
+                cues = {c.id for k in governor.after_kinds for c in self.kinds[k].cues}
+                unknown = set(governor.after_cues) - cues
+                if unknown:
+                    raise ValueError(f"{name}: governed_by names unknown cues {unknown}")
+        return self
 
     @field_validator("word_classes")
     @classmethod
