@@ -244,3 +244,135 @@ def test_global_words_alone_are_a_partial_strength_asking_what_is_seen() -> None
     status, question = _finding("Mum is loving and they have a good relationship.", "R14")
     assert status == "partial"
     assert question is not None and "what do you actually see" in question
+
+
+# -- R10: an adult factor named in a clinician's or a service's words is addressed ------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mum has a diagnosis of bipolar disorder and is under the community team.",
+        "Dad has a long history of opioid dependence and is on a methadone script.",
+        "Mum is open to the drug service.",
+        "Police records show two domestic incidents at the address last year involving mum.",
+        "His mother has schizoaffective disorder.",
+    ],
+)
+def test_an_adult_factor_in_clinical_or_service_words_is_addressed(text: str) -> None:
+    status, question = _finding(text, "R10")
+    assert status == "partial"
+    assert question is not None
+
+
+def test_the_childs_own_diagnosis_is_not_an_adult_factor() -> None:
+    assert (
+        _finding("Kayden has been referred to CAMHS for possible bipolar disorder.", "R10")[0]
+        == "absent"
+    )
+
+
+# -- R16: a generic ask in the referrer's words is partial; "check if known" is a response -----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can someone look into it please.",
+        "Somebody needs to check on that baby before something happens.",
+        "Please could this be looked into.",
+        "Please do something.",
+        "Crew concerned re the delay in calling for help. Please follow up.",
+    ],
+)
+def test_a_generic_ask_is_partial_asking_which_response(text: str) -> None:
+    status, question = _finding(text, "R16")
+    assert status == "partial"
+    assert question is not None and "which response" in question
+
+
+def test_contact_details_are_not_an_ask() -> None:
+    assert _finding("Please contact me on 07700 900123 if you need more.", "R16")[0] == "absent"
+
+
+def test_asking_whether_the_family_is_known_is_a_named_response() -> None:
+    assert _finding("Not sure what to make of it. Can you check if known?", "R16")[0] == "present"
+
+
+def test_a_carers_treatment_counts_without_the_word_parent() -> None:
+    status, _ = _finding("Gary Hollis is on a methadone script.", "R10")
+    assert status == "partial"
+
+
+# -- R17: a form's "no difference of view" is the explicit statement that there is none --------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No difference of professional view at this point.",
+        "PROFESSIONAL DIFFERENCE: None - CMHT and school share the same concern.",
+        "The panel recommended a penalty notice. I do not agree, and my manager supports me.",
+    ],
+)
+def test_no_difference_of_view_or_a_disagreement_is_addressed(text: str) -> None:
+    assert _finding(text, "R17")[0] == "present"
+
+
+# -- R18: SEND and language in the words forms use --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shaquille has SEN (ADHD, on our SEN register).",
+        "Kerry-Ann is English speaking. She has hearing loss in her left ear.",
+        "Jayden is dyslexic and hates forms.",
+    ],
+)
+def test_send_or_language_in_a_forms_words_is_addressed(text: str) -> None:
+    assert _finding(text, "R18")[0] == "present"
+
+
+def test_the_word_send_as_a_verb_is_not_send() -> None:
+    assert _finding("Please send me the form when you can.", "R18")[0] == "absent"
+
+
+# -- R9: a count of earlier episodes with no detail is a hint --------------------------------
+
+
+def test_a_count_of_episodes_without_detail_is_a_partial_history() -> None:
+    status, question = _finding("This is the 2nd time he has come in hungry.", "R9")
+    assert status == "partial"
+    assert question is not None
+
+
+# -- R14: politeness, cooperation or one day's presentation are global words ------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mum is always polite with staff.",
+        "Mother engaged well with officers.",
+        "He was appropriately dressed and clean.",
+        "She is normally a bubbly girl with lots of friends.",
+    ],
+)
+def test_politeness_or_one_days_presentation_is_a_partial_strength(text: str) -> None:
+    status, question = _finding(text, "R14")
+    assert status == "partial"
+    assert question is not None
+
+
+def test_a_denied_courtesy_is_not_a_strength() -> None:
+    assert _finding("Dad was not polite or cooperative with the crew.", "R14")[0] == "absent"
+
+
+# -- R15: a form's "Does the family know …? No" is not told, with no reason --------------------
+
+
+def test_a_form_answering_that_the_family_does_not_know_is_partial() -> None:
+    status, question = _finding("Does the family know you are contacting us? No", "R15")
+    assert status == "partial"
+    assert question is not None and "why not" in question
