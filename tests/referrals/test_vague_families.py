@@ -191,6 +191,11 @@ GOVERNED = [
     ("The stepdad stated the kids are fine.", "kids are fine", "reassurance", False),
     ("Could you check the children are okay tonight.", "children are okay", "reassurance", False),
     ("The children are okay at home with gran.", "children are okay", "reassurance", True),
+    # an impression verb with praise, or with a state softened, is one hedge (settled batches)
+    ("The baby appeared well looked after on the ward.", "well looked after", "reassurance", False),
+    ("The baby was well looked after on the ward.", "well looked after", "reassurance", True),
+    ("Dad seemed a bit flustered at the door.", "a bit", "minimiser", False),
+    ("Dad was a bit flustered at the door.", "a bit", "minimiser", True),
 ]
 
 NEGATIVES = [

@@ -355,6 +355,9 @@ def _governed(match: CueMatch, kept: list[CueMatch], text: str, rulebook: Rulebo
     for governor in lexicon.kinds[match.key[0]].governed_by:
         if governor.cues and match.cue.id not in governor.cues:
             continue
+        first = _CLAUSE_TOKEN.match(match.span.text)
+        if first and first.group().lower() in governor.unless_phrase_starts_with:
+            continue
         begin = _clause_start(
             text, match.span.start, frozenset(lexicon.clause_boundaries), governor.within_tokens
         )

@@ -280,6 +280,13 @@ class VagueGovernor(BaseModel):
         default=(), description="or one of these lower-case words is inside the clause"
     )
     within_tokens: int | None = Field(default=None, ge=0)
+    unless_phrase_starts_with: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "lower-case words: a phrase beginning with one of them is not governed ('seems a "
+            "caring dad' judges the person; 'seems happy' is an impression of a state)"
+        ),
+    )
     reason: str
 
     @model_validator(mode="after")
