@@ -51,6 +51,7 @@ from fullpicture.referrals.schemas import (
     VaguePhrase,
 )
 from fullpicture.referrals.text_input import validate_referral_text
+from fullpicture.referrals.writer_agency import Writer, find_writer
 
 STATUSES: tuple[ElementStatus, ...] = ("present", "partial", "absent")
 EVIDENCED: tuple[ElementStatus, ...] = ("present", "partial")
@@ -111,9 +112,11 @@ def rule_findings(
     )
     findings: dict[str, RuleFinding] = {}
     converted: dict[_Evidence, EvidenceSpan] = {}
+    writer = _writer(analysis, rulebook)
     for element_id, rule in rulebook.standard.elements.items():
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
+        _add_writer_groups(element_id, groups, writer, rulebook)
         _add_together(rule, groups, analysis.text)
         status, _, _ = _decide(rule, groups, converted)
         findings[element_id] = RuleFinding(status, _group_counts(rule, groups))
@@ -151,11 +154,16 @@ def check_from_analysis(
     # Derived evidence (vague phrases, dates, speech) backs many elements; EvidenceSpan is
     # frozen, so each piece of evidence is validated once and the same object shared.
     converted: dict[_Evidence, EvidenceSpan] = {}
+    writer = _writer(analysis, rulebook)
     for element_id, rule in standard.elements.items():
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
+        _add_writer_groups(element_id, groups, writer, rulebook)
         _add_together(rule, groups, analysis.text)
         status, spans, question = _decide(rule, groups, converted)
+        if status == "present" and groups.get("writer:own") and groups.get("writer:other"):
+            # Shown beside the other service: which agency was read as the writer's own.
+            spans = _spans(("writer:other", "writer:own"), groups, converted)
         classifier = model.elements.get(element_id) if model is not None else None
         adjusted: ModelAdjustment | None = None
         if classifier is not None and facts is not None and model is not None:
@@ -390,6 +398,57 @@ def _cue_groups(
             continue
         groups[match.key[1]].append(_Evidence(match.span, match.cue.id))
     return groups
+
+
+def _writer(analysis: TextAnalysis, rulebook: Rulebook) -> Writer | None:
+    rule = rulebook.standard.writer_agency
+    return find_writer(analysis.text, rule) if rule is not None else None
+
+
+def _add_writer_groups(
+    element_id: str,
+    groups: dict[str, list[_Evidence]],
+    writer: Writer | None,
+    rulebook: Rulebook,
+) -> None:
+    """``writer:own``, ``writer:other`` and ``writer:unplaced`` for the element that tells the
+    writer's own agency from another's (R11): an agency cue found where the text says who
+    writes is the writer's own kind of agency, and every mention of that kind is theirs; any
+    other kind is another service, unless it is only where the text addresses the recipient
+    ("Dear Early Help Team"). A member of the public has no agency of their own. Where the text
+    does not say who writes, the agencies found are ``unplaced`` (the rule then asks for two)."""
+    rule = rulebook.standard.writer_agency
+    if rule is None or writer is None or element_id != rule.element:
+        return
+    agency = groups.get(rule.group, [])
+    # A cue inside a longer one of another kind is the longer one's ("School" in "School Nurse").
+    found = [
+        e
+        for e in agency
+        if not any(
+            o.cue != e.cue
+            and o.span.start <= e.span.start
+            and e.span.end <= o.span.end
+            and o.span.end - o.span.start > e.span.end - e.span.start
+            for o in agency
+        )
+    ]
+    own_kinds = {e.cue for e in found if writer.names_writer(e.span)}
+    involved = [e for e in found if not writer.names_recipient(e.span)]
+    known = bool(own_kinds) or writer.public
+    groups["writer:own"] = [
+        _Evidence(e.span, f"{e.cue} (the writer's own)") for e in found if e.cue in own_kinds
+    ]
+    groups["writer:other"] = (
+        [
+            _Evidence(e.span, f"{e.cue} (another service)")
+            for e in involved
+            if e.cue not in own_kinds
+        ]
+        if known
+        else []
+    )
+    groups["writer:unplaced"] = [] if known else involved
 
 
 def _derived_groups(

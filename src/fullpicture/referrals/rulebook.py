@@ -195,6 +195,42 @@ class StatusCredit(BaseModel):
         return float(getattr(self, status))
 
 
+class WriterAgencyRule(BaseModel):
+    """Where a referral says who writes it, so that an element can tell the writer's own agency
+    from another (R11: only the writer's own service involved is partial). Case-insensitive
+    regexes, read by ``writer_agency.find_writer``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    element: str
+    group: str
+    writer_lines: tuple[str, ...] = Field(
+        description="a line that names the writer from its start ('From:', 'Referrer:')"
+    )
+    writer_phrases: tuple[str, ...] = Field(
+        description="words that name the writer to the end of their sentence ('I am the ...')"
+    )
+    own_service: str = Field(description="words before a service that make it the writer's ('our')")
+    recipient_lines: tuple[str, ...] = Field(
+        description="a line addressed to the recipient ('Dear ...', 'To:'); its agencies are theirs"
+    )
+    heading_recipient: str = Field(
+        description="where a heading turns to its recipient ('REFERRAL TO CHILDREN'S SERVICES')"
+    )
+    not_a_heading: str = Field(description="a first line that is not the writer's heading")
+    heading_max_chars: int = Field(ge=10, description="a longer first line is not a heading")
+    public: str = Field(description="words for a writer who is a member of the public")
+    signature_max_lines: int = Field(ge=1)
+    signature_max_chars: int = Field(ge=10)
+
+    @field_validator("writer_lines", "writer_phrases", "recipient_lines")
+    @classmethod
+    def _regexes_compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for expression in value:
+            re.compile(expression)
+        return value
+
+
 class ReferralStandard(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -207,6 +243,7 @@ class ReferralStandard(BaseModel):
     r20_timeliness: TimelinessRule
     limits: Limits
     cross_checks: CrossCheckRules
+    writer_agency: WriterAgencyRule | None = None
 
     @field_validator("elements")
     @classmethod
@@ -242,8 +279,9 @@ class ReferralStandard(BaseModel):
 
 # Groups computed by the checker rather than matched from a cue list (documented in
 # docs/referral-checker.md): vague phrases by kind, the child's quoted or reported speech,
-# the dated-event timeliness of R20 and the vague density of R19.
-DERIVED_PREFIXES = ("vague:", "speech:", "timeliness:", "density:")
+# the dated-event timeliness of R20, the vague density of R19 and, for the element named in
+# ``writer_agency``, its agency cues read as the writer's own or another's.
+DERIVED_PREFIXES = ("vague:", "speech:", "timeliness:", "density:", "writer:")
 
 
 VagueFamily = Literal["hedge", "unquantified", "unattributed", "reassurance", "label", "minimiser"]

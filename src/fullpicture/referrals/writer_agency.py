@@ -1,0 +1,168 @@
+"""Who writes a referral, read from its text, so that one agency named in it can be told to be
+the writer's own or another's.
+
+R11 (other agencies involved) is *partial* when the only service involved is the writer's own
+(the annotation guide, and the blind re-reading of R11): a hospital referral naming its ward and
+its paediatrician names one agency, not two. The writer says who they are in a few places: the
+heading ("Referral from Maternity Assessment Unit"), a labelled line ("From:", "Referrer:",
+"Caller:"), a sentence ("I am the DSL at …", "call from Dale Hughes, DSL, Riverside Juniors"),
+"our nursery", and the signature block. The patterns are data (``writer_agency`` in
+``referral_standard.yaml``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from fullpicture.referrals.rulebook import WriterAgencyRule
+from fullpicture.referrals.spans import TextSpan
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Where the text says who writes it (``said_by``) and who receives it (``recipient``), and
+    whether the writer is a member of the public (then no agency is their own)."""
+
+    said_by: tuple[TextSpan, ...]
+    recipient: tuple[TextSpan, ...]
+    public: bool
+
+    def names_writer(self, span: TextSpan) -> bool:
+        return _inside(span, self.said_by)
+
+    def names_recipient(self, span: TextSpan) -> bool:
+        return _inside(span, self.recipient)
+
+
+def _inside(span: TextSpan, regions: tuple[TextSpan, ...]) -> bool:
+    return any(r.start <= span.start and span.end <= r.end for r in regions)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    writer_lines: re.Pattern[str]
+    writer_phrases: re.Pattern[str]
+    own_service: re.Pattern[str]
+    recipient_lines: re.Pattern[str]
+    heading_recipient: re.Pattern[str]
+    not_a_heading: re.Pattern[str]
+    public: re.Pattern[str]
+
+
+@lru_cache(maxsize=4)
+def _compiled(rule: WriterAgencyRule) -> _Compiled:
+    def either(expressions: tuple[str, ...]) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{e})" for e in expressions), re.IGNORECASE | re.MULTILINE)
+
+    return _Compiled(
+        writer_lines=either(rule.writer_lines),
+        writer_phrases=either(rule.writer_phrases),
+        own_service=re.compile(rule.own_service, re.IGNORECASE),
+        recipient_lines=either(rule.recipient_lines),
+        heading_recipient=re.compile(rule.heading_recipient, re.IGNORECASE),
+        not_a_heading=re.compile(rule.not_a_heading, re.IGNORECASE),
+        public=re.compile(rule.public, re.IGNORECASE),
+    )
+
+
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+
+
+def find_writer(text: str, rule: WriterAgencyRule) -> Writer:
+    patterns = _compiled(rule)
+    said_by: list[TextSpan] = []
+    recipient: list[TextSpan] = []
+
+    def region(start: int, end: int, into: list[TextSpan]) -> None:
+        if end > start:
+            into.append(TextSpan(start, end, text[start:end]))
+
+    heading = _first_line(text)
+    if (
+        heading is not None
+        and len(heading.text) <= rule.heading_max_chars
+        and not patterns.not_a_heading.match(heading.text)
+    ):
+        turn = patterns.heading_recipient.search(heading.text)
+        cut = heading.start + turn.start() if turn else heading.end
+        region(heading.start, cut, said_by)
+        region(cut, heading.end, recipient)
+    for match in patterns.writer_lines.finditer(text):
+        region(match.start(), _line_end(text, match.start()), said_by)
+    for match in patterns.recipient_lines.finditer(text):
+        region(match.start(), _line_end(text, match.start()), recipient)
+    for match in patterns.writer_phrases.finditer(text):
+        stop = _SENTENCE_END.search(text, match.end())
+        region(match.start(), stop.start() if stop else len(text), said_by)
+    signature = _signature(text, rule)
+    if signature is not None:
+        said_by.append(signature)
+    # A member of the public says so where they say who they are ("Caller: neighbour", "I'm
+    # her aunt"); their "our school" is the child's school, not an agency of theirs.
+    public = any(patterns.public.match(span.text) for span in said_by)
+    if not public:
+        for match in patterns.own_service.finditer(text):
+            region(match.start(), match.end(), said_by)
+    return Writer(said_by=tuple(said_by), recipient=tuple(recipient), public=public)
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
+def _first_line(text: str) -> TextSpan | None:
+    start = len(text) - len(text.lstrip())
+    if start >= len(text):
+        return None
+    end = _line_end(text, start)
+    return TextSpan(start, end, text[start:end])
+
+
+def _signature(text: str, rule: WriterAgencyRule) -> TextSpan | None:
+    """The last paragraph when it is a short block of short lines (a name, role, team, phone)
+    set apart by a blank line; else, in a last paragraph that runs on, a sign-off ("Thanks",
+    "Kind regards") and the short lines after it. A bullet list's last lines are not a
+    signature."""
+    end = len(text.rstrip())
+    position = end
+    kept: list[tuple[int, str]] = []
+    set_apart = False
+    while True:
+        line_start = text.rfind("\n", 0, position) + 1
+        line = text[line_start:position].strip()
+        if not line:
+            set_apart = True
+            break
+        if (
+            len(kept) == rule.signature_max_lines
+            or len(line) > rule.signature_max_chars
+            or line.startswith(("-", "•", "*"))
+            or (line.endswith(".") and len(line.split()) > 6)
+        ):
+            break
+        kept.append((line_start, line))
+        if line_start == 0:
+            set_apart = True
+            break
+        position = line_start - 1
+    if not kept:
+        return None
+    if not set_apart:
+        sign_off = [start for start, line in kept if _SIGN_OFF.match(line)]
+        if not sign_off:
+            return None
+        kept = [(start, line) for start, line in kept if start >= sign_off[0]]
+    start = kept[-1][0]
+    return TextSpan(start, end, text[start:end])
+
+
+_SIGN_OFF = re.compile(
+    r"^(?:thanks|thank you|many thanks|best|best wishes|kind regards|regards|yours|cheers)\b",
+    re.IGNORECASE,
+)
+
+
+__all__ = ["Writer", "find_writer"]
