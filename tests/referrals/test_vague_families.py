@@ -179,6 +179,11 @@ POSITIVES = [
     ("The younger two were running riot in the hall.", "running riot", "label"),
     ("Dad was civil but cagey on the doorstep.", "but cagey", "label"),
     ("He kicked off in the canteen again.", "kicked off", "label"),
+    (
+        "There have also been reports of a man at the door.",
+        "There have also been reports",
+        "unattributed",
+    ),
 ]
 
 # An amount inside a guess is part of the guess (the hedge); after a clause boundary it is not.
