@@ -24,6 +24,7 @@ Prints a table, the ratios, and as its last line one JSON object with every figu
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -42,7 +43,7 @@ from rich.table import Table
 
 from fullpicture.linkage.batch import run_batch
 from fullpicture.linkage.clustering import cluster_records
-from fullpicture.linkage.files import read_feed_records
+from fullpicture.linkage.files import read_feed_records, read_feed_relationships
 from fullpicture.linkage.rules import default_rules
 
 RECORDS_PER_CHILD = 4.45  # measured on the generator's default settings (manifest counts)
@@ -108,9 +109,11 @@ def scores(truth: pl.DataFrame, predicted: pl.DataFrame) -> dict[str, float]:
     }
 
 
-def fullpicture_linkage(records: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+def fullpicture_linkage(
+    records: pl.DataFrame, relationships: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     started, cpu_started = time.perf_counter(), time.process_time()
-    result = run_batch(records, rules=default_rules())
+    result = run_batch(records, rules=default_rules(), relationships=relationships)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     clusters = result.clustering.assignments.select(
         "unique_id", pl.col("cluster_key").alias("cluster")
@@ -138,6 +141,7 @@ def fullpicture_linkage(records: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, 
         "pairs_scored": result.pairs.height,
         "threshold": round(result.threshold.match_weight, 3),
         "threshold_reason": result.threshold.reason,
+        "relatives_used": result.relatives.used,
         **{f"seconds_{k}": round(v, 2) for k, v in result.timings.items()},
         **{f"cpu_seconds_{k}": round(v, 2) for k, v in result.cpu_timings.items()},
         "alternative_thresholds": alternatives,
@@ -569,6 +573,11 @@ def main() -> None:
     )
     parser.add_argument("--no-synthetic", action="store_true", help="only the FEBRL files")
     parser.add_argument(
+        "--no-relationships",
+        action="store_true",
+        help="link the synthetic population without its feeds' relationships",
+    )
+    parser.add_argument(
         "--profile",
         default=None,
         choices=["no_identifiers", "other_names"],
@@ -585,6 +594,8 @@ def main() -> None:
     for target in [] if args.no_synthetic else args.records:
         root = population(target, args.seed, args.profile)
         records = read_feed_records(root / "feeds")
+        # The feeds' relationships (parent, sibling, …) feed the relatives' comparison.
+        relationships = None if args.no_relationships else read_feed_relationships(root / "feeds")
         truth = (
             pl.read_parquet(root / "truth/identity.parquet")
             if (root / "truth/identity.parquet").exists()
@@ -594,7 +605,10 @@ def main() -> None:
             pl.format("{}:{}", "agency", "record_id").alias("unique_id"), "person_id"
         )
         size: dict[str, Any] = {"records": records.height}
-        methods = [("fullpicture", fullpicture_linkage), ("deterministic", deterministic)]
+        methods = [
+            ("fullpicture", functools.partial(fullpicture_linkage, relationships=relationships)),
+            ("deterministic", deterministic),
+        ]
         if not args.skip_plain_splink:
             methods.append(("plain_splink", plain_splink))
         for name, method in methods:

@@ -41,6 +41,8 @@ _STAGES = [
     "training the model on the records",
     "scoring candidate pairs",
     "clustering pairs into people",
+    "reading relatives linked by the first clustering",
+    "clustering pairs into people again, with the relatives' comparison",
     "saving the linkage index and scored pairs",
     "writing links to persons",
     "deriving households",
@@ -106,6 +108,17 @@ def run(
             "chosen from the model trained on the file (the model report says which and why)."
         ),
     ),
+    relationships: Path | None = typer.Option(
+        None,
+        "--relationships",
+        exists=True,
+        dir_okay=False,
+        help=(
+            "File mode: RELATIONSHIPS.csv (source,record_id,related_record_id,relationship): "
+            "two records whose relatives are linked to one person gain the relatives' "
+            "comparison (docs/linkage.md)."
+        ),
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="File mode: no model report."),
     as_user: str | None = typer.Option(
         None, "--as", help="Database mode: " + AS_USER_HELP + " Needs linkage:run."
@@ -141,6 +154,7 @@ def run(
                     report=report,
                     charts_dir=charts,
                     threshold=threshold,
+                    relationships_path=relationships,
                 )
                 progress.update(task, completed=len(_STAGES), description="done")
         except (LinkageInputError, LinkageModelMismatch) as exc:

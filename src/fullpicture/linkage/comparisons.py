@@ -345,6 +345,34 @@ def same_name_same_home_levels(
     return values
 
 
+def same_child_levels(
+    cutoffs: ComparisonCutoffs | None = None,
+) -> dict[str, frozenset[int]]:
+    """Per comparison (given name, date of birth), the comparison-vector values whose level
+    says the two records could be one child by these fields: the same given name, and the
+    same birth date (or its day and month swapped). The relatives' comparison
+    (``relatives.py``) is read only for such pairs: for two siblings, linked parents say
+    "same family", not "same child", and siblings' given names can be variants of each other
+    (twins Harry and Henry, Emily and Millie) and their birthdays a year or a digit apart
+    (on the 1M synthetic population, 15 sibling pairs below the line with linked parents
+    agreed at those looser levels; none at these)."""
+    cutoffs = cutoffs or default_rules().comparison_cutoffs
+    kept = (
+        (given_name_comparison(cutoffs), {"same given name (rarer names weigh more)"}),
+        (date_of_birth_comparison(), {"same date of birth", "day and month swapped"}),
+    )
+    values: dict[str, frozenset[int]] = {}
+    for comparison, labels in kept:
+        levels = [lv for lv in comparison.create_comparison_levels() if not lv.is_null_level]
+        values[str(comparison.create_output_column_name())] = frozenset(
+            len(levels) - 1 - index
+            for index, level in enumerate(levels)
+            if not isinstance(level, cll.ElseLevel)
+            and level.create_level_dict("duckdb")["label_for_charts"] in labels
+        )
+    return values
+
+
 def identifier_comparison(column: str, description: str) -> _Comparison:
     """A recorded identifier: strong evidence, not proof; a one-character slip still counts."""
     return _Comparison(

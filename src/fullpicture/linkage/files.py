@@ -28,6 +28,7 @@ from fullpicture.linkage.model_report import (
     write_charts,
 )
 from fullpicture.linkage.preparation import RECORD_SCHEMA, prepare
+from fullpicture.linkage.relatives import no_relationships
 from fullpicture.linkage.rules import LinkageRules
 
 PERSON_FILE_COLUMNS = [
@@ -42,6 +43,10 @@ PERSON_FILE_COLUMNS = [
     "nhs_number",
 ]
 CLUSTER_FILE_COLUMNS = ["source", "record_id", "person_id", "cluster_confidence"]
+# An optional relationships file (``--relationships``): how two records of one source stand to
+# each other (what ``related_record_id`` is to ``record_id``: parent, sibling, partner, …, as
+# in a feed's relationships, docs/import-format.md).
+RELATIONSHIP_FILE_COLUMNS = ["source", "record_id", "related_record_id", "relationship"]
 _MAX_ROWS_NAMED = 20
 
 
@@ -121,6 +126,59 @@ def read_person_file(path: Path) -> pl.DataFrame:
     ).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
 
 
+def read_relationship_file(path: Path, records: pl.DataFrame) -> pl.DataFrame:
+    """Read and check a relationships CSV against the persons file's ``records``: every
+    problem is reported at once, by line number (line 1 is the header)."""
+    try:
+        raw = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.NoDataError as exc:
+        raise LinkageInputError(f"{path.name}: the file is empty (no header)") from exc
+    except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
+        raise LinkageInputError(f"{path.name}: not a readable CSV file ({exc})") from exc
+    raw = raw.rename({c: c.strip().lstrip("\ufeff") for c in raw.columns})
+    missing = [c for c in RELATIONSHIP_FILE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise LinkageInputError(
+            f"{path.name}: missing column(s) {', '.join(missing)}; "
+            f"expected {','.join(RELATIONSHIP_FILE_COLUMNS)}"
+        )
+    frame = (
+        raw.select(RELATIONSHIP_FILE_COLUMNS)
+        .with_columns(
+            pl.col(c).str.strip_chars().replace("", None) for c in RELATIONSHIP_FILE_COLUMNS
+        )
+        .with_row_index("line", offset=2)
+        .with_columns(
+            pl.format("{}:{}", "source", "record_id").alias("unique_id"),
+            pl.format("{}:{}", "source", "related_record_id").alias("related_unique_id"),
+        )
+    )
+    problems: list[str] = []
+    blank = frame.filter(pl.any_horizontal(pl.col(RELATIONSHIP_FILE_COLUMNS).is_null()))
+    if not blank.is_empty():
+        problems.append(f"a blank cell on {_rows(blank['line'].to_list())}")
+    known = records.select("unique_id", pl.lit(True).alias("held"))
+    unknown = (
+        frame.join(known, on="unique_id", how="left")
+        .join(
+            known.rename({"unique_id": "related_unique_id", "held": "related_held"}),
+            on="related_unique_id",
+            how="left",
+        )
+        .filter(pl.col("held").is_null() | pl.col("related_held").is_null())
+        .join(blank.select("line"), on="line", how="anti")
+        .sort("line")
+    )
+    if not unknown.is_empty():
+        problems.append(
+            f"a record the persons file does not hold (source,record_id) on "
+            f"{_rows(unknown['line'].to_list())}"
+        )
+    if problems:
+        raise LinkageInputError(f"{path.name}: " + "; ".join(problems))
+    return frame.select("unique_id", "related_unique_id", "relationship")
+
+
 def write_atomically(path: Path, write: Any) -> None:
     """Write to a temporary file beside ``path`` and rename it into place: whole or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,13 +224,21 @@ def link_person_file(
     report: StageReporter | None = None,
     charts_dir: Path | None = None,
     threshold: float | None = None,
+    relationships_path: Path | None = None,
 ) -> FileLinkage:
     """Link a persons CSV, training on the file itself unless a saved model is given, at
     ``threshold`` or else the threshold chosen from the model (``threshold.py``).
 
     With a saved model, a field the model weighs but the file never fills is named (and the
-    file refused when without it no pair could reach the link threshold)."""
+    file refused when without it no pair could reach the link threshold). With
+    ``relationships_path`` the relatives' comparison is read (``relatives.py``); without it
+    the report says it was not used."""
     records = read_person_file(source)
+    relationships = (
+        read_relationship_file(relationships_path, records)
+        if relationships_path is not None
+        else no_relationships()
+    )
     model = json.loads(model_path.read_text(encoding="utf-8")) if model_path else None
     notes = (
         fields_missing(
@@ -188,6 +254,7 @@ def link_person_file(
         model=model,
         report=report,
         threshold="choose" if threshold is None else threshold,
+        relationships=relationships,
     )
     keys = result.clustering.assignments["cluster_key"].unique()
     person_ids = pl.DataFrame(
@@ -254,6 +321,28 @@ def read_feed_records(root: Path) -> pl.DataFrame:
     if not frames:
         raise LinkageInputError(f"{root}: no records.csv or records.parquet found")
     return pl.concat(frames)
+
+
+def read_feed_relationships(root: Path) -> pl.DataFrame:
+    """Every relationships table under ``root`` (feeds as in docs/import-format.md, CSV or
+    Parquet) as the relatives' comparison reads them (``relatives.RELATIONSHIP_SCHEMA``), keyed
+    ``agency:record_id`` like ``read_feed_records``. None found: an empty frame."""
+    frames = []
+    for path in sorted(root.rglob("relationships.*")):
+        if path.suffix == ".csv":
+            raw = pl.read_csv(path, infer_schema=False)
+        elif path.suffix == ".parquet":
+            raw = pl.read_parquet(path)
+        else:
+            continue
+        frames.append(
+            raw.select(
+                pl.format("{}:{}", "agency", "record_id").alias("unique_id"),
+                pl.format("{}:{}", "agency", "related_record_id").alias("related_unique_id"),
+                pl.col("relationship").cast(pl.String),
+            )
+        )
+    return pl.concat(frames) if frames else no_relationships()
 
 
 def _feed_to_records(raw: pl.DataFrame) -> pl.DataFrame:

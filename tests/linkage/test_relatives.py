@@ -1,0 +1,235 @@
+"""The relatives' comparison: two records of one child whose recorded relatives the first
+clustering made one person."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from fullpicture.cli.main import app
+from fullpicture.linkage import engine
+from fullpicture.linkage.comparisons import linkage_settings
+from fullpicture.linkage.relatives import (
+    LINKED,
+    add_relatives_evidence,
+    no_relationships,
+)
+from tests.linkage.population import build_population
+from tests.linkage.test_files import write_persons
+
+runner = CliRunner()
+
+
+@functools.cache
+def _level(comparison: str, label: str) -> int:
+    settings = linkage_settings().create_settings_dict("duckdb")
+    levels = engine.level_weights(settings)[comparison]
+    return next(value for value, level_label, _w in levels if level_label == label)
+
+
+SAME = {
+    "given_name": "same given name (rarer names weigh more)",
+    "date_of_birth": "same date of birth",
+}
+OTHER_GIVEN_NAME = {**SAME, "given_name": "All other comparisons"}
+
+
+def _pairs(rows: list[tuple[str, str, float, dict[str, str]]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "unique_id_l": [a for a, _b, _w, _lv in rows],
+            "unique_id_r": [b for _a, b, _w, _lv in rows],
+            "match_weight": [w for _a, _b, w, _lv in rows],
+            "match_probability": [1 / (1 + 2**-w) for _a, _b, w, _lv in rows],
+            **{
+                f"gamma_{comparison}": pl.Series(
+                    [_level(comparison, levels[comparison]) for *_rest, levels in rows],
+                    dtype=pl.Int8,
+                )
+                for comparison in SAME
+            },
+        }
+    )
+
+
+def _family_population(families: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``families`` families, each a child known to the GP and the school (their pair at 25)
+    and the child's mother at both, the two mothers one person (their pair at 24). One
+    family's mothers were not linked. Then the case: Ava Smith, born the same day, at the
+    health visitor (hv:ava, mother hv:mum) and the police (police:ava, mother police:mum),
+    one record without an address, so their pair weighs 6; the two mothers matched at 20.
+    And a second Ava Smith at the nursery with the same birthday (nursery:ava, mother
+    nursery:mum), whose mother is someone else: her pair with hv:ava weighs 6 too."""
+    rows: list[tuple[str, str, float, dict[str, str]]] = []
+    relationships: list[tuple[str, str, str]] = []
+    person: dict[str, str] = {}
+    for f in range(families):
+        child_gp, child_school = f"gp:c{f}", f"school:c{f}"
+        mum_gp, mum_school = f"gp:m{f}", f"school:m{f}"
+        rows.append((child_gp, child_school, 25.0, SAME))
+        person |= {child_gp: f"c{f}", child_school: f"c{f}"}
+        person |= {mum_gp: f"m{f}", mum_school: f"m{f}" if f else "m0-school"}
+        if f:
+            rows.append((mum_gp, mum_school, 24.0, SAME))
+        for child, mum in ((child_gp, mum_gp), (child_school, mum_school)):
+            relationships += [(child, mum, "parent"), (mum, child, "child")]
+    rows += [
+        ("hv:ava", "police:ava", 6.0, SAME),
+        ("hv:ava", "nursery:ava", 6.0, SAME),
+        ("hv:mum", "police:mum", 20.0, SAME),
+    ]
+    person |= {
+        "hv:ava": "hv:ava",
+        "police:ava": "police:ava",
+        "nursery:ava": "nursery:ava",
+        "hv:mum": "mum",
+        "police:mum": "mum",
+        "nursery:mum": "nursery:mum",
+    }
+    for agency in ("hv", "police", "nursery"):
+        relationships += [(f"{agency}:ava", f"{agency}:mum", "parent")]
+        relationships += [(f"{agency}:mum", f"{agency}:ava", "child")]
+    assignments = pl.DataFrame({"unique_id": list(person), "cluster_key": list(person.values())})
+    related = pl.DataFrame(
+        relationships, schema=["unique_id", "related_unique_id", "relationship"], orient="row"
+    )
+    return _pairs(rows), related, assignments
+
+
+def _pair(pairs: pl.DataFrame, a: str, b: str) -> dict[str, object]:
+    row: dict[str, object] = pairs.filter(
+        (pl.col("unique_id_l") == a) & (pl.col("unique_id_r") == b)
+    ).row(0, named=True)
+    return row
+
+
+def test_a_child_whose_mother_is_linked_gains_and_one_whose_mother_is_not_does_not() -> None:
+    pairs, relationships, assignments = _family_population(40)
+    scored, evidence = add_relatives_evidence(
+        pairs, relationships, assignments, below=8.0, random_pairs=20_000
+    )
+    assert evidence.used
+    # m from the sure pairs: 39 of 40 children's mothers linked, 39 of 40 mothers' children
+    # (Ava's two records are not, before this pass).
+    assert (evidence.sure_linked, evidence.sure_pairs) == (78, 80)
+    assert evidence.m_linked == pytest.approx(78 / 80)
+    assert 0 < evidence.u_linked < 0.1
+    assert evidence.weight_linked > 2
+    assert evidence.weight_not_linked < 0
+    same_mother = _pair(scored, "hv:ava", "police:ava")
+    assert same_mother["mw_relatives"] == pytest.approx(evidence.weight_linked)
+    assert same_mother["match_weight"] == pytest.approx(6.0 + evidence.weight_linked)
+    assert same_mother["match_weight"] >= 8.0  # type: ignore[operator]
+    assert same_mother["relatives_relationship"] == "parent"
+    assert (same_mother["relatives_left"], same_mother["relatives_right"]) == (
+        "hv:mum",
+        "police:mum",
+    )
+    other_mother = _pair(scored, "hv:ava", "nursery:ava")
+    assert other_mother["mw_relatives"] == pytest.approx(evidence.weight_not_linked)
+    assert other_mother["match_weight"] < 6.0  # type: ignore[operator]
+    # Pairs at or above the line, and the mothers' own pair, are not read.
+    assert _pair(scored, "gp:c1", "school:c1")["match_weight"] == 25.0
+    assert _pair(scored, "gp:c1", "school:c1")["mw_relatives"] == 0.0
+    assert (evidence.pairs_read, evidence.pairs_linked_relatives) == (2, 1)
+    assert LINKED in evidence.reason or "linked to one person" in evidence.reason
+
+
+def test_siblings_are_not_read_however_their_parents_are_linked() -> None:
+    """Two children of one mother differ in given name: linked parents say one family, not
+    one child, so their pair is left to the fields."""
+    pairs, relationships, assignments = _family_population(40)
+    pairs = pl.concat(
+        [
+            pairs.filter(pl.col("unique_id_l") != "hv:ava"),
+            _pairs(
+                [
+                    ("hv:ava", "police:ava", 6.0, OTHER_GIVEN_NAME),
+                    ("hv:ava", "nursery:ava", 6.0, SAME),
+                ]
+            ),
+        ]
+    )
+    scored, evidence = add_relatives_evidence(
+        pairs, relationships, assignments, below=8.0, random_pairs=20_000
+    )
+    assert _pair(scored, "hv:ava", "police:ava")["match_weight"] == 6.0
+    assert evidence.pairs_read == 1
+
+
+def test_without_relationships_nothing_changes_and_the_reason_says_so() -> None:
+    pairs, _relationships, assignments = _family_population(5)
+    scored, evidence = add_relatives_evidence(pairs, no_relationships(), assignments, below=8.0)
+    assert not evidence.used
+    assert scored.equals(pairs)
+    assert "no relationships" in evidence.reason
+
+
+def test_a_pair_whose_records_hold_different_nhs_numbers_is_not_read() -> None:
+    """Twins carry their own NHS numbers: two records holding different ones are two
+    children, whatever their mothers' records say."""
+    pairs, relationships, assignments = _family_population(40)
+    nhs = pl.when(
+        (pl.col("unique_id_l") == "hv:ava") & (pl.col("unique_id_r") == "police:ava")
+    ).then(pl.lit(0, dtype=pl.Int8))
+    pairs = pairs.with_columns(gamma_nhs_number=nhs.otherwise(pl.lit(-1, dtype=pl.Int8)))
+    scored, evidence = add_relatives_evidence(
+        pairs, relationships, assignments, below=8.0, random_pairs=20_000
+    )
+    assert _pair(scored, "hv:ava", "police:ava")["match_weight"] == 6.0
+    assert evidence.pairs_read == 1
+
+
+def test_the_file_interface_reads_an_optional_relationships_file(tmp_path: Path) -> None:
+    population = build_population(people=120, seed=5).records
+    persons = write_persons(tmp_path / "p.csv", population)
+    without = runner.invoke(app, ["link", str(persons), "--out", str(tmp_path / "a.csv")])
+    assert without.exit_code == 0, without.output
+    assert "relatives' comparison was not used" in " ".join(without.output.split())
+
+    # Each record of the first 40 is recorded as the parent of the next one at its source.
+    first = population.head(40).select("source", "record_id")
+    rows = [
+        (a["source"], a["record_id"], b["record_id"], "parent")
+        for a, b in zip(
+            first[:-1].iter_rows(named=True), first[1:].iter_rows(named=True), strict=True
+        )
+        if a["source"] == b["source"]
+    ]
+    relationships = tmp_path / "r.csv"
+    pl.DataFrame(
+        rows, schema=["source", "record_id", "related_record_id", "relationship"], orient="row"
+    ).write_csv(relationships)
+    given = runner.invoke(
+        app,
+        [
+            "link",
+            str(persons),
+            "--out",
+            str(tmp_path / "b.csv"),
+            "--relationships",
+            str(relationships),
+        ],
+    )
+    assert given.exit_code == 0, given.output
+    assert "relatives' comparison" in " ".join(given.output.split())
+    assert "relatives' comparison was not used" not in " ".join(given.output.split())
+
+    unknown = tmp_path / "bad.csv"
+    unknown.write_text(
+        "source,record_id,related_record_id,relationship\n"
+        f"{rows[0][0]},{rows[0][1]},NO-SUCH-RECORD,parent\n",
+        encoding="utf-8",
+    )
+    refused = runner.invoke(
+        app,
+        ["link", str(persons), "--out", str(tmp_path / "c.csv"), "--relationships", str(unknown)],
+    )
+    assert refused.exit_code == 2
+    text = " ".join(refused.output.split())
+    assert "does not hold" in text and "line 2" in text
+    assert not (tmp_path / "c.csv").exists()
