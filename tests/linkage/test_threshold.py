@@ -288,7 +288,9 @@ def test_link_reports_the_chosen_threshold_and_takes_an_override(tmp_path: Path)
     assert given.exit_code == 0, given.output
     text = " ".join(given.output.split())
     assert "Link at +11.50" in text
-    assert "Threshold: Given: given with --threshold." in text
+    assert "Threshold: Given: given with --threshold;" in text
+    # No relationships file: the relatives' comparison did nothing, and the report says so.
+    assert "the relatives' comparison was not used." in text
     # A higher line can only split people, never join more.
     assert (
         pl.read_csv(tmp_path / "g.csv")["person_id"].n_unique()
