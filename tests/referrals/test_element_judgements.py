@@ -376,3 +376,47 @@ def test_a_form_answering_that_the_family_does_not_know_is_partial() -> None:
     status, question = _finding("Does the family know you are contacting us? No", "R15")
     assert status == "partial"
     assert question is not None and "why not" in question
+
+
+# -- R4: the immediate safety arrangement: left in a parent's care, the adult not allowed back ---
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Child left in care of father as no immediate risk identified.",
+        "Dad has bail conditions and is not allowed back to the address.",
+        "The children are at home with their grandmother.",
+    ],
+)
+def test_a_current_safety_arrangement_is_where_the_child_is(text: str) -> None:
+    assert _finding(text, "R4")[0] == "present"
+
+
+def test_a_general_school_day_is_not_where_the_child_is_now() -> None:
+    assert _finding("The children are in school most days and doing well.", "R4")[0] == "absent"
+
+
+# -- R7: the child too young to be asked is the reason the voice could not be obtained -------
+
+
+def test_a_child_too_young_to_ask_is_the_reason_for_no_voice() -> None:
+    assert _finding("VOICE OF THE CHILD: Not obtained - child too young.", "R7")[0] == "present"
+
+
+# -- R2: an age on a form line, a guessed age or an age group identifies the child ------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Name of child: Tyler | Age: 10 | Address: not known",
+        "Could not say the boy's age, maybe 16.",
+        "Child's name: Haleema (U16s)",
+        "Child: Lola GRAY, 6 (our area).",
+    ],
+)
+def test_an_age_without_a_date_of_birth_is_partial(text: str) -> None:
+    status, question = _finding(text, "R2")
+    assert status == "partial"
+    assert question is not None
