@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import random
+import resource
 import secrets
 import socket
 import subprocess
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +196,73 @@ def start_server(
     raise SystemExit("the server did not start within 180 s")
 
 
+class KeptAliveConnection:
+    """One HTTP/1.1 keep-alive connection to the server, on asyncio streams: a GET with the
+    user's token and the answer's status, its body read to the end and dropped.
+
+    The driver shares the machine's cores with the server it measures; httpx spent about
+    2 ms of CPU a request here, a sixth of what the server, PostgreSQL and the driver spent
+    together (docs/benchmarks.md). This does what the load needs and no more."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.head = (
+            f"GET {{}} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: */*\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n"
+        )
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        """The answer's status, or 0 when there was none (refused, cut off, over 60 s)."""
+        try:
+            async with asyncio.timeout(60):
+                return await self._exchange(path)
+        except (OSError, EOFError, ValueError, IndexError, TimeoutError):
+            self.close()
+            return 0
+
+    async def _exchange(self, path: str) -> int:
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        self.writer.write(self.head.format(path).encode())
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length: int | None = None
+        chunked = closing = False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value
+            elif name == b"connection":
+                closing = b"close" in value
+        if chunked:
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                await self.reader.readexactly(size + 2)  # the chunk and its CRLF
+                if size == 0:
+                    break
+        elif length is not None:
+            await self.reader.readexactly(length)
+        else:
+            await self.reader.read()  # the body runs to the end of the connection
+            closing = True
+        if closing:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+DRIVERS = ("streams", "httpx")
+
+
 async def drive(
     port: int,
     people: list[str],
@@ -202,41 +271,116 @@ async def drive(
     requests: int,
     seconds: float,
     weights: dict[str, int],
+    driver: str = "streams",
 ) -> tuple[list[tuple[str, int, float]], float]:
+    """Each token's user sends the mix until ``requests`` are issued or ``seconds`` pass.
+    ``driver``: "streams" (KeptAliveConnection) or "httpx" (httpx.AsyncClient, the driver
+    until 2026-12-07); the same requests, order and status checks either way."""
     base = f"http://{HOST}:{port}"
     results: list[tuple[str, int, float]] = []
     issued = 0
     stop_at = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
 
-    async def user(token: str, seed: int) -> None:
+    async def send_mix(get: Callable[[str], Awaitable[int]], seed: int) -> None:
         nonlocal issued
         rng = random.Random(seed)
-        headers = {"Authorization": f"Bearer {token}"}
+        while issued < requests and time.monotonic() < stop_at:
+            issued += 1
+            person = rng.choice(people)
+            paths = {
+                "me": "/api/v1/me",
+                "chronology": f"/api/v1/children/{person}/chronology",
+                "harm": f"/api/v1/children/{person}/harm",
+                "alerts": "/api/v1/alerts",
+            }
+            name = rng.choices(list(weights), weights=list(weights.values()))[0]
+            path = paths[name]
+            started = time.perf_counter()
+            status = await get(path)
+            results.append((name, status, time.perf_counter() - started))
+
+    async def user(token: str, seed: int) -> None:
+        if driver == "streams":
+            connection = KeptAliveConnection(port, token)
+            try:
+                await send_mix(connection.get, seed)
+            finally:
+                connection.close()
+            return
         async with httpx.AsyncClient(
-            base_url=base, headers=headers, limits=limits, timeout=60
+            base_url=base,
+            headers={"Authorization": f"Bearer {token}"},
+            limits=limits,
+            timeout=60,
         ) as client:
-            while issued < requests and time.monotonic() < stop_at:
-                issued += 1
-                person = rng.choice(people)
-                paths = {
-                    "me": "/api/v1/me",
-                    "chronology": f"/api/v1/children/{person}/chronology",
-                    "harm": f"/api/v1/children/{person}/harm",
-                    "alerts": "/api/v1/alerts",
-                }
-                name = rng.choices(list(weights), weights=list(weights.values()))[0]
-                path = paths[name]
-                started = time.perf_counter()
+
+            async def get(path: str) -> int:
                 try:
-                    status = (await client.get(path)).status_code
+                    return (await client.get(path)).status_code
                 except httpx.HTTPError:
-                    status = 0
-                results.append((name, status, time.perf_counter() - started))
+                    return 0
+
+            await send_mix(get, seed)
 
     started = time.perf_counter()
     await asyncio.gather(*(user(token, index) for index, token in enumerate(tokens)))
     return results, time.perf_counter() - started
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of ``root`` and every process descended from it, from
+    /proc (Linux); 0.0 where /proc cannot say."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(spent.get(pid, 0.0) for pid in tree)
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the local PostgreSQL server's processes (the postmaster's tree: its
+    backends, including other users' of the same server); 0.0 where none is found."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if (Path("/proc") / str(parent) / "comm").read_text().strip() != "postgres":
+                    return process_tree_cpu(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return 0.0
+
+
+def machine_busy_cpu() -> float:
+    """CPU seconds every core of the machine has spent busy since boot (/proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -293,7 +437,7 @@ def measure(
     *,
     checkout: Path | None,
     workers: int,
-) -> tuple[list[tuple[str, int, float]], float]:
+) -> tuple[list[tuple[str, int, float]], float, dict[str, float]]:
     """One fresh database, one server, one drive; the database is dropped afterwards."""
     schema = None
     if args.postgres:
@@ -324,7 +468,13 @@ def measure(
             workers=workers,
         )
         try:
-            return asyncio.run(
+            before = (
+                own_cpu(),
+                process_tree_cpu(server.pid),
+                postgres_cpu(),
+                machine_busy_cpu(),
+            )
+            results, elapsed = asyncio.run(
                 drive(
                     port,
                     people,
@@ -332,8 +482,29 @@ def measure(
                     requests=args.requests,
                     seconds=args.seconds,
                     weights=MIXES[args.mix],
+                    driver=args.driver,
                 )
             )
+            after = (
+                own_cpu(),
+                process_tree_cpu(server.pid),
+                postgres_cpu(),
+                machine_busy_cpu(),
+            )
+            driver, served, database, machine = (a - b for a, b in zip(after, before, strict=True))
+            # Per request, in ms: what the driver itself spent (it shares the cores with the
+            # server under test), the server's processes, and the rest of the machine
+            # (PostgreSQL's processes, with other users' of it, and anything else running).
+            per_request = 1000 / max(1, len(results))
+            cpu = {
+                "driver_cpu_ms_per_request": round(driver * per_request, 2),
+                "server_cpu_ms_per_request": round(served * per_request, 2),
+                "postgres_cpu_ms_per_request": round(database * per_request, 2),
+                "rest_cpu_ms_per_request": round(
+                    max(0.0, machine - driver - served - database) * per_request, 2
+                ),
+            }
+            return results, elapsed, cpu
         finally:
             server.terminate()
             try:
@@ -354,6 +525,7 @@ def summarise(
     title: str,
     results: list[tuple[str, int, float]],
     elapsed: float,
+    cpu: dict[str, float],
     console: Console,
 ) -> dict[str, Any]:
     table = Table("endpoint", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", title=title)
@@ -375,6 +547,7 @@ def summarise(
     overall = {
         "backend": "postgresql" if args.postgres else "sqlite",
         "mix": args.mix,
+        "driver": args.driver,
         "users": args.users,
         "requests": len(results),
         "errors": errors,
@@ -387,6 +560,7 @@ def summarise(
             str(s): sum(1 for r in results if r[1] == s) for s in sorted({r[1] for r in results})
         },
         "endpoints": summary,
+        **cpu,
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
         "load_average": Path("/proc/loadavg").read_text().split()[:3]
         if Path("/proc/loadavg").exists()
@@ -402,7 +576,11 @@ def summarise(
     )
     console.print(table)
     console.print(
-        f"{title}: throughput {overall['throughput_rps']} requests/s over {overall['seconds']} s"
+        f"{title}: throughput {overall['throughput_rps']} requests/s over {overall['seconds']} s;"
+        f" CPU ms a request: driver {cpu['driver_cpu_ms_per_request']}, server"
+        f" {cpu['server_cpu_ms_per_request']}, PostgreSQL {cpu['postgres_cpu_ms_per_request']},"
+        f" rest of the machine"
+        f" {cpu['rest_cpu_ms_per_request']}"
     )
     return overall
 
@@ -431,6 +609,12 @@ def main() -> None:
         "--postgres", default="", help="PostgreSQL URL; a schema of its own is used"
     )
     parser.add_argument(
+        "--driver",
+        choices=DRIVERS,
+        default="streams",
+        help="the client: streams (asyncio, light) or httpx (the driver before 2026-12-07)",
+    )
+    parser.add_argument(
         "--mix",
         choices=sorted(MIXES),
         default="full",
@@ -453,7 +637,7 @@ def main() -> None:
                 plan.append(("baseline", checkout, 0))
             plan.append(("this", None, args.workers))
             for label, source, workers in plan:
-                results, elapsed = measure(
+                results, elapsed, cpu = measure(
                     args, workdir, f"{label}-{round_number}", checkout=source, workers=workers
                 )
                 title = (
@@ -461,7 +645,7 @@ def main() -> None:
                     if label == "baseline"
                     else f"round {round_number}: this checkout, {args.workers} worker processes"
                 )
-                runs[label].append(summarise(args, title, results, elapsed, console))
+                runs[label].append(summarise(args, title, results, elapsed, cpu, console))
     finally:
         if checkout is not None:
             subprocess.run(
