@@ -38,6 +38,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    event,
     exists,
     false,
     literal,
@@ -462,11 +463,42 @@ def readable_source_records(
 _CHECKED_PERSON = "readable_check_person"
 
 
+# A request may ask twice at one moment whether its subject may read a child (the harm
+# summary opens the child, then scores it under the scorer's rule): the answer is kept in the
+# session for that subject, child and moment, and forgotten when the session next flushes or
+# its transaction ends, so nothing the request writes (a break-glass grant) goes unseen.
+_READ_ANSWERS = "fullpicture.access.can_read_person"
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_read_answers_on_flush(db_session: Session, _flush_context: object) -> None:
+    db_session.info.pop(_READ_ANSWERS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_read_answers(db_session: Session, _transaction: object) -> None:
+    db_session.info.pop(_READ_ANSWERS, None)
+
+
 def can_read_person(
     db_session: Session, *, subject: Reader, person_id: int, now: dt.datetime
 ) -> bool:
     if isinstance(subject, SystemPrincipal):
         return True
+    answers: dict[tuple[AuthSubject, int, dt.datetime], bool] = db_session.info.setdefault(
+        _READ_ANSWERS, {}
+    )
+    answer = answers.get((subject, person_id, now))
+    if answer is None:
+        answer = answers[(subject, person_id, now)] = _may_read_person(
+            db_session, subject=subject, person_id=person_id, now=now
+        )
+    return answer
+
+
+def _may_read_person(
+    db_session: Session, *, subject: AuthSubject, person_id: int, now: dt.datetime
+) -> bool:
 
     def build(moment: ColumnElement[dt.datetime]) -> Select[int]:
         readable = readable_person_ids(subject, moment).subquery("readable_check")
