@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Enum, MetaData, any_, bindparam, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Enum,
+    MetaData,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    exc,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.compiler import compiles
@@ -118,7 +128,41 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _disable_pysqlite_autobegin)
         event.listen(engine, "begin", _emit_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    ping_when_idle(engine)
+    return engine
+
+
+#: A pooled connection unused for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 1.0
+_IDLE_SINCE = "fullpicture.idle_since"
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection with a ping before use if it has lain idle in the pool for
+    more than ``IDLE_PING_SECONDS``; one found gone is replaced (the whole pool with it, as
+    after a database restart) before anything runs on it.
+
+    SQLAlchemy's ``pool_pre_ping`` pinged on every checkout: one more round trip and
+    statement for the database on every API request (issue 14, docs/benchmarks.md). A
+    connection used within the last second was alive then; a busy server's connections
+    come back within milliseconds, so they go unpinged, and a quiet one's are pinged."""
+
+    @event.listens_for(engine, "checkin")
+    def idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since <= IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.InvalidatePoolError() from error
+            raise
 
 
 def _disable_pysqlite_autobegin(dbapi_connection: Any, _record: Any) -> None:
