@@ -328,9 +328,9 @@ async def drive(
     return results, time.perf_counter() - started
 
 
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) of ``root`` and every process descended from it, from
-    /proc (Linux); 0.0 where /proc cannot say."""
+def process_tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) of ``root`` and every process descended from it, by
+    process id, from /proc (Linux); empty where /proc cannot say."""
     ticks = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     spent: dict[int, float] = {}
@@ -351,12 +351,18 @@ def process_tree_cpu(root: int) -> float:
             if parent in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
-    return sum(spent.get(pid, 0.0) for pid in tree)
+    return {pid: spent[pid] for pid in tree if pid in spent}
 
 
-def postgres_cpu() -> float:
+def spent_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the processes alive at the end spent since ``before`` (all of it for one
+    started since); what a process that ended in between spent is not counted."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def postgres_cpu() -> dict[int, float]:
     """CPU seconds of the local PostgreSQL server's processes (the postmaster's tree: its
-    backends, including other users' of the same server); 0.0 where none is found."""
+    backends, including other users' of the same server), by process id."""
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
@@ -365,7 +371,7 @@ def postgres_cpu() -> float:
                     return process_tree_cpu(int(entry.name))
         except (OSError, ValueError):
             continue
-    return 0.0
+    return {}
 
 
 def machine_busy_cpu() -> float:
@@ -468,12 +474,8 @@ def measure(
             workers=workers,
         )
         try:
-            before = (
-                own_cpu(),
-                process_tree_cpu(server.pid),
-                postgres_cpu(),
-                machine_busy_cpu(),
-            )
+            driver_from, server_from = own_cpu(), process_tree_cpu(server.pid)
+            postgres_from, machine_from = postgres_cpu(), machine_busy_cpu()
             results, elapsed = asyncio.run(
                 drive(
                     port,
@@ -485,16 +487,14 @@ def measure(
                     driver=args.driver,
                 )
             )
-            after = (
-                own_cpu(),
-                process_tree_cpu(server.pid),
-                postgres_cpu(),
-                machine_busy_cpu(),
-            )
-            driver, served, database, machine = (a - b for a, b in zip(after, before, strict=True))
+            driver = own_cpu() - driver_from
+            served = spent_between(server_from, process_tree_cpu(server.pid))
+            database = spent_between(postgres_from, postgres_cpu())
+            machine = machine_busy_cpu() - machine_from
             # Per request, in ms: what the driver itself spent (it shares the cores with the
             # server under test), the server's processes, and the rest of the machine
-            # (PostgreSQL's processes, with other users' of it, and anything else running).
+            # (PostgreSQL's processes, with other users' of it, and anything else running;
+            # PostgreSQL's backends that ended during the drive are counted in the rest).
             per_request = 1000 / max(1, len(results))
             cpu = {
                 "driver_cpu_ms_per_request": round(driver * per_request, 2),
