@@ -420,3 +420,21 @@ def test_an_age_without_a_date_of_birth_is_partial(text: str) -> None:
     status, question = _finding(text, "R2")
     assert status == "partial"
     assert question is not None
+
+
+# -- R1: a role alone, in the words practitioners sign with, is partial -----------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks, Dan, Paramedic, Eastbury Ambulance Station",
+        "Sharon (Teaching Assistant), 04/02",
+        "Kerry (EH family worker)",
+        "Yours sincerely, Dr A. Patel",
+    ],
+)
+def test_a_role_without_a_number_is_partial(text: str) -> None:
+    status, question = _finding(text, "R1")
+    assert status == "partial"
+    assert question is not None
