@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fullpicture.referrals.checker import check_referral_text
+from fullpicture.referrals.checker import (
+    analyse_referral_text,
+    check_from_analysis,
+    check_referral_text,
+)
 from fullpicture.referrals.rulebook import default_rulebook
 from fullpicture.referrals.writer_agency import find_writer
 
@@ -121,3 +125,49 @@ def test_where_the_writer_is_named() -> None:
     assert not writer.public
     heading = find_writer(POLICE_ONLY, rule)
     assert any("CHILDREN'S SERVICES" in span.text for span in heading.recipient)
+
+
+# -- advice and the recipient are not involvement (2026.12.16) --------------------------------
+
+
+def test_advice_to_go_to_a_service_is_not_involvement() -> None:
+    text = (
+        "KENT POLICE - CHILD CONCERN NOTIFICATION\n\n"
+        "Officers attended after a youth was seen on a footbridge. Returned home to mother. "
+        "Mother advised to contact GP / NHS 111."
+    )
+    status, cues, _ = _r11(text)
+    assert status == "partial"
+    assert not any("another service" in cue for cue in cues)
+    told = text.replace("Mother advised to contact GP / NHS 111.", "The GP has been informed.")
+    assert _r11(told)[0] == "present"
+
+
+def test_the_referral_going_to_social_care_is_not_social_care_involved() -> None:
+    text = (
+        "KENT POLICE - CHILD CONCERN NOTIFICATION\n\n"
+        "Officers attended the home address. Children present. Submitted for CSC information."
+    )
+    assert _r11(text)[0] == "partial"
+
+
+# -- the signed-in writer's agency (API, stored referral) --------------------------------------
+
+UNSIGNED = "Maya was admitted to the ward yesterday. The paediatrician found bruising to both ears."
+
+
+def _r11_as(text: str, kind: str | None) -> str:
+    book = default_rulebook()
+    analysis = analyse_referral_text(text, referral_date=DAY, rulebook=book)
+    check = check_from_analysis(analysis, referral_date=DAY, rulebook=book, writer_agency_kind=kind)
+    return check.elements["R11"].status
+
+
+def test_the_signed_in_writers_agency_is_their_own() -> None:
+    # The text does not say who writes: one kind of agency found is partial as it was.
+    assert _r11_as(UNSIGNED, None) == "partial"
+    # Written by the hospital, the ward is its own; by the child's school, the ward is another's.
+    assert _r11_as(UNSIGNED, "hospital") == "partial"
+    assert _r11_as(UNSIGNED, "school") == "present"
+    # A charity's worker: the cues know no kind of theirs, so the hospital is another service.
+    assert _r11_as(UNSIGNED, "voluntary_sector") == "present"

@@ -76,6 +76,8 @@ def check(body: CheckRequest, session: SessionDep, subject: Principal) -> dict[s
             referral_date=body.referral_date,
             child_names=body.child_names,
             viewer=subject,
+            # The signed-in writer's agency is theirs (R11 reads it as their own).
+            writer_agency_kind=service.writer_agency_kind_of(session, subject.agency_id),
         )
     except ReferralTextError as exc:
         raise _text_problem(exc) from exc

@@ -129,9 +129,12 @@ def check_from_analysis(
     referral_date: dt.date | None,
     rulebook: Rulebook,
     element_model: ElementModel | Literal["default"] | None = "default",
+    writer_agency_kind: str | None = None,
 ) -> ReferralCheck:
     """The check; ``element_model`` "default" applies the shipped learned adjustment when it was
-    trained on these rule files, None gives the rules alone."""
+    trained on these rule files, None gives the rules alone. ``writer_agency_kind`` (an
+    ``AgencyKind`` value: the signed-in writer's agency) is the writer's own agency, beside
+    what the text says of who writes."""
     standard = rulebook.standard
     vague = vague_phrases(analysis, rulebook=rulebook)
     density = round(100.0 * len(vague) / analysis.word_count, 2) if analysis.word_count else 0.0
@@ -154,7 +157,7 @@ def check_from_analysis(
     # Derived evidence (vague phrases, dates, speech) backs many elements; EvidenceSpan is
     # frozen, so each piece of evidence is validated once and the same object shared.
     converted: dict[_Evidence, EvidenceSpan] = {}
-    writer = _writer(analysis, rulebook)
+    writer = _writer(analysis, rulebook, writer_agency_kind)
     for element_id, rule in standard.elements.items():
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
@@ -400,9 +403,13 @@ def _cue_groups(
     return groups
 
 
-def _writer(analysis: TextAnalysis, rulebook: Rulebook) -> Writer | None:
+def _writer(
+    analysis: TextAnalysis, rulebook: Rulebook, agency_kind: str | None = None
+) -> Writer | None:
     rule = rulebook.standard.writer_agency
-    return find_writer(analysis.text, rule) if rule is not None else None
+    if rule is None:
+        return None
+    return find_writer(analysis.text, rule, agency_kind=agency_kind)
 
 
 def _add_writer_groups(
@@ -415,7 +422,8 @@ def _add_writer_groups(
     writer's own agency from another's (R11): an agency cue found where the text says who
     writes is the writer's own kind of agency, and every mention of that kind is theirs; any
     other kind is another service, unless it is only where the text addresses the recipient
-    ("Dear Early Help Team"). A member of the public has no agency of their own. Where the text
+    ("Dear Early Help Team", "for CSC consideration") or advises going to it ("advised to
+    contact GP / NHS 111": signposting is not involvement). A member of the public has no agency of their own. Where the text
     does not say who writes, the agencies found are ``unplaced`` (the rule then asks for two)."""
     rule = rulebook.standard.writer_agency
     if rule is None or writer is None or element_id != rule.element:
@@ -433,9 +441,11 @@ def _add_writer_groups(
             for o in agency
         )
     ]
-    own_kinds = {e.cue for e in found if writer.names_writer(e.span)}
-    involved = [e for e in found if not writer.names_recipient(e.span)]
-    known = bool(own_kinds) or writer.public
+    own_kinds = {e.cue for e in found if writer.names_writer(e.span)} | writer.given_kinds
+    involved = [
+        e for e in found if not (writer.names_recipient(e.span) or writer.signposts(e.span))
+    ]
+    known = bool(own_kinds) or writer.public or writer.agency_given
     groups["writer:own"] = [
         _Evidence(e.span, f"{e.cue} (the writer's own)") for e in found if e.cue in own_kinds
     ]

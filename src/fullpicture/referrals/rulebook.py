@@ -214,16 +214,30 @@ class WriterAgencyRule(BaseModel):
     recipient_lines: tuple[str, ...] = Field(
         description="a line addressed to the recipient ('Dear ...', 'To:'); its agencies are theirs"
     )
+    recipient_phrases: tuple[str, ...] = Field(
+        default=(),
+        description="words that name the recipient in a sentence ('for CSC consideration')",
+    )
+    signposting: tuple[str, ...] = Field(
+        default=(),
+        description="advice to go to a service, to the end of its sentence: not involvement",
+    )
     heading_recipient: str = Field(
         description="where a heading turns to its recipient ('REFERRAL TO CHILDREN'S SERVICES')"
     )
     not_a_heading: str = Field(description="a first line that is not the writer's heading")
     heading_max_chars: int = Field(ge=10, description="a longer first line is not a heading")
     public: str = Field(description="words for a writer who is a member of the public")
+    agency_kinds: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="an agency's kind (AgencyKind) -> the agency cues that are that kind's own",
+    )
     signature_max_lines: int = Field(ge=1)
     signature_max_chars: int = Field(ge=10)
 
-    @field_validator("writer_lines", "writer_phrases", "recipient_lines")
+    @field_validator(
+        "writer_lines", "writer_phrases", "recipient_lines", "recipient_phrases", "signposting"
+    )
     @classmethod
     def _regexes_compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for expression in value:

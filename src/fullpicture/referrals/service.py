@@ -122,6 +122,14 @@ def open_referral(
     return rows
 
 
+def writer_agency_kind_of(db_session: Session, agency_id: int | None) -> str | None:
+    """The kind of a signed-in writer's agency (None for a user tied to no agency)."""
+    if agency_id is None:
+        return None
+    agency = db_session.get(Agency, agency_id)
+    return agency.kind.value if agency is not None else None
+
+
 class ReferralStateError(ValueError):
     """The action does not fit the referral's state (e.g. submitting twice); the message says why."""
 
@@ -135,8 +143,11 @@ def check_text_with_record(
     child_names: Iterable[str] = (),
     rulebook: Rulebook | None = None,
     viewer: Reader,
+    writer_agency_kind: str | None = None,
 ) -> ReferralCheck:
     """Check a referral text; with a child, add the record cross-checks (R9, R10, R11).
+    ``writer_agency_kind`` is the kind of the writer's agency when it is known (R11 then reads
+    that agency as the writer's own, beside what the text says; ``writer_agency_kind_of``).
 
     The cross-checks use only the entries the ``viewer`` may see
     (``chronology.visibility.event_visibility``) and a note counts the rest; a job reading the
@@ -148,7 +159,9 @@ def check_text_with_record(
     analysis = analyse_referral_text(
         text, referral_date=as_of, child_names=child_names, rulebook=book
     )
-    check = check_from_analysis(analysis, referral_date=as_of, rulebook=book)
+    check = check_from_analysis(
+        analysis, referral_date=as_of, rulebook=book, writer_agency_kind=writer_agency_kind
+    )
     if child_public_id is None:
         return check
     now = utc_now()
@@ -565,9 +578,11 @@ def check_referral(
 ) -> ReferralCheck | None:
     """Check a stored referral (cross-checks for its first linked child); None if it has no text yet."""
     agency_name = None
+    agency_kind = None
     if referral.referrer_agency_id is not None:
         agency = db_session.get(Agency, referral.referrer_agency_id)
         agency_name = agency.name if agency else None
+        agency_kind = agency.kind.value if agency else None
     text = referral_text(referral, agency_name=agency_name)
     try:
         validate_referral_text(text, limits=default_rulebook().standard.limits)
@@ -590,6 +605,7 @@ def check_referral(
         referral_date=as_of or (referral.submitted_at or utc_now()).date(),
         child_names=names,
         viewer=viewer,
+        writer_agency_kind=agency_kind,
     )
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from fullpicture.referrals.rulebook import WriterAgencyRule
 from fullpicture.referrals.spans import TextSpan
@@ -28,12 +27,21 @@ class Writer:
     said_by: tuple[TextSpan, ...]
     recipient: tuple[TextSpan, ...]
     public: bool
+    signposted: tuple[TextSpan, ...] = ()
+    #: The agency cue kinds of the writer's agency when the caller knows it (a signed-in
+    #: practitioner's agency), beside what the text says.
+    given_kinds: frozenset[str] = frozenset()
+    #: The caller named the writer's agency (of a kind the cues may not know: a charity).
+    agency_given: bool = False
 
     def names_writer(self, span: TextSpan) -> bool:
         return _inside(span, self.said_by)
 
     def names_recipient(self, span: TextSpan) -> bool:
         return _inside(span, self.recipient)
+
+    def signposts(self, span: TextSpan) -> bool:
+        return _inside(span, self.signposted)
 
 
 def _inside(span: TextSpan, regions: tuple[TextSpan, ...]) -> bool:
@@ -46,13 +54,30 @@ class _Compiled:
     writer_phrases: re.Pattern[str]
     own_service: re.Pattern[str]
     recipient_lines: re.Pattern[str]
+    recipient_phrases: re.Pattern[str]
+    signposting: re.Pattern[str]
     heading_recipient: re.Pattern[str]
     not_a_heading: re.Pattern[str]
     public: re.Pattern[str]
 
 
-@lru_cache(maxsize=4)
 def _compiled(rule: WriterAgencyRule) -> _Compiled:
+    # Keyed by the rule object (frozen, but with a mapping, so not hashable); kept with it so
+    # that a freed rule's id is never mistaken for a new one's.
+    cached = _COMPILED.get(id(rule))
+    if cached is not None and cached[0] is rule:
+        return cached[1]
+    compiled = _compile(rule)
+    if len(_COMPILED) >= 4:
+        _COMPILED.clear()
+    _COMPILED[id(rule)] = (rule, compiled)
+    return compiled
+
+
+_COMPILED: dict[int, tuple[WriterAgencyRule, _Compiled]] = {}
+
+
+def _compile(rule: WriterAgencyRule) -> _Compiled:
     def either(expressions: tuple[str, ...]) -> re.Pattern[str]:
         return re.compile("|".join(f"(?:{e})" for e in expressions), re.IGNORECASE | re.MULTILINE)
 
@@ -61,6 +86,8 @@ def _compiled(rule: WriterAgencyRule) -> _Compiled:
         writer_phrases=either(rule.writer_phrases),
         own_service=re.compile(rule.own_service, re.IGNORECASE),
         recipient_lines=either(rule.recipient_lines),
+        recipient_phrases=either(rule.recipient_phrases),
+        signposting=either(rule.signposting),
         heading_recipient=re.compile(rule.heading_recipient, re.IGNORECASE),
         not_a_heading=re.compile(rule.not_a_heading, re.IGNORECASE),
         public=re.compile(rule.public, re.IGNORECASE),
@@ -70,7 +97,7 @@ def _compiled(rule: WriterAgencyRule) -> _Compiled:
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 
 
-def find_writer(text: str, rule: WriterAgencyRule) -> Writer:
+def find_writer(text: str, rule: WriterAgencyRule, *, agency_kind: str | None = None) -> Writer:
     patterns = _compiled(rule)
     said_by: list[TextSpan] = []
     recipient: list[TextSpan] = []
@@ -83,6 +110,8 @@ def find_writer(text: str, rule: WriterAgencyRule) -> Writer:
     if (
         heading is not None
         and len(heading.text) <= rule.heading_max_chars
+        # A sentence is not a heading ("Maya was admitted to the ward yesterday.").
+        and not heading.text.rstrip().endswith((".", "!", "?"))
         and not patterns.not_a_heading.match(heading.text)
     ):
         turn = patterns.heading_recipient.search(heading.text)
@@ -93,6 +122,14 @@ def find_writer(text: str, rule: WriterAgencyRule) -> Writer:
         region(match.start(), _line_end(text, match.start()), said_by)
     for match in patterns.recipient_lines.finditer(text):
         region(match.start(), _line_end(text, match.start()), recipient)
+    for match in patterns.recipient_phrases.finditer(text):
+        region(match.start(), match.end(), recipient)
+    signposted: list[TextSpan] = []
+    for match in patterns.signposting.finditer(text):
+        stop = _SENTENCE_END.search(text, match.end())
+        region(
+            match.start(), min(stop.start() if stop else len(text), match.end() + 80), signposted
+        )
     for match in patterns.writer_phrases.finditer(text):
         stop = _SENTENCE_END.search(text, match.end())
         region(match.start(), stop.start() if stop else len(text), said_by)
@@ -101,11 +138,20 @@ def find_writer(text: str, rule: WriterAgencyRule) -> Writer:
         said_by.append(signature)
     # A member of the public says so where they say who they are ("Caller: neighbour", "I'm
     # her aunt"); their "our school" is the child's school, not an agency of theirs.
-    public = any(patterns.public.match(span.text) for span in said_by)
+    public = agency_kind is None and any(patterns.public.match(span.text) for span in said_by)
     if not public:
         for match in patterns.own_service.finditer(text):
             region(match.start(), match.end(), said_by)
-    return Writer(said_by=tuple(said_by), recipient=tuple(recipient), public=public)
+    return Writer(
+        said_by=tuple(said_by),
+        recipient=tuple(recipient),
+        public=public,
+        signposted=tuple(signposted),
+        given_kinds=frozenset(rule.agency_kinds.get(agency_kind, ()))
+        if agency_kind
+        else frozenset(),
+        agency_given=agency_kind is not None,
+    )
 
 
 def _line_end(text: str, start: int) -> int:
