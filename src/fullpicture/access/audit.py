@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import bindparam, event, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from fullpicture.access import audit_checkpoint
@@ -250,13 +252,8 @@ def _append(
     return _append_in_python(db_session, rows)
 
 
-def _append_in_database(
-    db_session: Session, rows: list[dict[str, Any]], *, give_entries: bool
-) -> list[AuditEntry] | None:
-    """Append on PostgreSQL with ``audit_append``: the chain head's lock is then held for this
-    one round trip and the commit, where the Python append holds it over four round trips
-    and, with a busy server process, over each wait to win the interpreter back after each
-    (issue 14). ``None`` when the function appended nothing (the head needs repair)."""
+def _parameters(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``audit_append``'s arguments: one array per column, an element per entry."""
     halves = [text_around_link(**row) for row in rows]
     parameters: dict[str, Any] = {
         "text_before": [before for before, _ in halves],
@@ -265,7 +262,17 @@ def _append_in_database(
     for column in _COLUMNS:
         parameters[column] = [row[column] for row in rows]
     parameters["detail"] = [canonical_json(detail) for detail in parameters["detail"]]
-    chained = db_session.execute(_APPEND_IN_DATABASE, parameters).all()
+    return parameters
+
+
+def _append_in_database(
+    db_session: Session, rows: list[dict[str, Any]], *, give_entries: bool
+) -> list[AuditEntry] | None:
+    """Append on PostgreSQL with ``audit_append``: the chain head's lock is then held for this
+    one round trip and the commit, where the Python append holds it over four round trips
+    and, with a busy server process, over each wait to win the interpreter back after each
+    (issue 14). ``None`` when the function appended nothing (the head needs repair)."""
+    chained = db_session.execute(_APPEND_IN_DATABASE, _parameters(rows)).all()
     if not chained:
         return None
     added: list[AuditEntry] = []
@@ -375,19 +382,96 @@ def record(
         pending.append(fields)
 
 
+#: Set beside ``DEFERRED_ENTRIES``: entries ``append_at_commit`` gave during the request, appended
+#: after the request's own when it commits.
+AT_COMMIT_ENTRIES = "fullpicture.audit.at_commit"
+#: ``audit_append_or_refuse``'s SQLSTATE: the chain head is missing or disagrees (migration 0083).
+HEAD_DISAGREES = "FPA01"
+_BEFORE_APPEND = "audit_append"  # the savepoint's name
+_APPEND_OR_REFUSE = (
+    "SELECT entry_position FROM audit_append_or_refuse("
+    "%(text_before)s::text[], %(text_after)s::text[], %(occurred_at)s::timestamptz[], "
+    "%(actor)s::text[], %(actor_user_id)s::integer[], %(action)s::text[], "
+    "%(person_id)s::integer[], %(target)s::text[], %(reason)s::text[], %(detail)s::text[])"
+)
+
+
 def defer_entries(db_session: Session) -> None:
     db_session.info[DEFERRED_ENTRIES] = []
-
-
-def flush_deferred(db_session: Session) -> None:
-    """Append the entries the request recorded, in order; stop deferring."""
-    # Nothing reads the entries back here: on PostgreSQL they are not built as objects at all
-    # (that would be more work while the chain head is locked).
-    _append(db_session, db_session.info.pop(DEFERRED_ENTRIES, None) or [], give_entries=False)
+    db_session.info[AT_COMMIT_ENTRIES] = []
 
 
 def drop_deferred(db_session: Session) -> None:
     db_session.info.pop(DEFERRED_ENTRIES, None)
+    db_session.info.pop(AT_COMMIT_ENTRIES, None)
+
+
+def commit_with_deferred(db_session: Session) -> None:
+    """Append the entries the request recorded (then those given to ``append_at_commit``), in
+    order, and commit them with the request; stop deferring.
+
+    On PostgreSQL the append and the COMMIT go to the server together in one pipeline, so the
+    chain head's lock, taken by the append, is released by the server's own COMMIT: no answer
+    has to reach this process, and no thread of it win the interpreter back, while every
+    other audited request waits on that lock (issue 14). A head that disagrees with the
+    entries makes the append refuse; the server then skips the COMMIT, and the request rolls
+    back to the savepoint before the append and repairs in Python, in the same transaction,
+    so the request's writes and its entries still commit or roll back together.
+    """
+    entries = [
+        *(db_session.info.pop(DEFERRED_ENTRIES, None) or []),
+        *(db_session.info.pop(AT_COMMIT_ENTRIES, None) or []),
+    ]
+    if entries and _can_pipeline(db_session):
+        rows = [_entry_fields(fields) for fields in entries]
+        db_session.flush()
+        positions = _append_and_commit_in_database(db_session, rows)
+        if positions is None:
+            _append_in_python(db_session, rows)
+        else:
+            for position in positions:
+                audit_checkpoint.checkpoint_if_due(db_session=db_session, position=position)
+    else:
+        _append(db_session, entries, give_entries=False)
+    # After the pipeline this sends nothing (the connection is already out of its transaction)
+    # but ends the session's transaction and runs its after_commit hooks (checkpoints).
+    db_session.commit()
+
+
+def _can_pipeline(db_session: Session) -> bool:
+    bind = db_session.get_bind()
+    return (
+        bind.dialect.name == "postgresql"
+        and bind.dialect.driver == "psycopg"
+        # A session given a connection may be inside its owner's transaction (a test's): its
+        # commit is not the database's COMMIT.
+        and isinstance(bind, Engine)
+        and not db_session.connection().in_nested_transaction()
+        # A before_commit hook would otherwise run after the COMMIT, outside the transaction.
+        and not db_session.dispatch.before_commit
+        and psycopg.Pipeline.is_supported()
+    )
+
+
+def _append_and_commit_in_database(
+    db_session: Session, rows: list[dict[str, Any]]
+) -> list[int] | None:
+    """Send the append and the COMMIT in one pipeline; the positions appended, or ``None``
+    when the head disagreed (the transaction is then back at the savepoint, still open)."""
+    connection = db_session.connection().connection.driver_connection
+    assert isinstance(connection, psycopg.Connection)
+    try:
+        with connection.pipeline():
+            connection.execute(f"SAVEPOINT {_BEFORE_APPEND}")
+            appended = connection.execute(_APPEND_OR_REFUSE, _parameters(rows))
+            connection.execute(f"RELEASE SAVEPOINT {_BEFORE_APPEND}")
+            connection.commit()
+        return [position for (position,) in appended.fetchall()]
+    except psycopg.Error as error:
+        if error.sqlstate != HEAD_DISAGREES:
+            raise
+    connection.execute(f"ROLLBACK TO SAVEPOINT {_BEFORE_APPEND}")
+    return None
 
 
 def append_at_commit(
@@ -408,6 +492,22 @@ def append_at_commit(
     whole of it on PostgreSQL. Taking it at commit keeps the wait to the commit itself.
     """
     occurred_at = utc_now()
+    at_commit = db_session.info.get(AT_COMMIT_ENTRIES)
+    if at_commit is not None:
+        # Inside a request: appended with the request's own entries when it commits.
+        at_commit.append(
+            {
+                "actor": actor,
+                "action": action,
+                "actor_user_id": actor_user_id,
+                "person_id": person_id,
+                "target": target,
+                "reason": reason,
+                "detail": detail,
+                "occurred_at": occurred_at,
+            }
+        )
+        return
 
     def write_entry(session: Session) -> None:
         append(

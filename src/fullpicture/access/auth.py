@@ -153,12 +153,17 @@ class Authenticator:
     ) -> AsyncIterator[AuthSubject]:
         presented_csrf = await _presented_csrf(request)
         async with database_turn(db_session):
-            subject = await run_in_threadpool(
-                self._authenticate, request=request, db_session=db_session, csrf=presented_csrf
-            )
-            request.state.auth_subject = subject
+            # From here ``append_at_commit`` (the write's entry, in ``_authenticate``) and
+            # ``record`` wait for ``_append_and_commit``.
             audit.defer_entries(db_session)
             try:
+                subject = await run_in_threadpool(
+                    self._authenticate,
+                    request=request,
+                    db_session=db_session,
+                    csrf=presented_csrf,
+                )
+                request.state.auth_subject = subject
                 yield subject
             except BaseException:
                 audit.drop_deferred(db_session)  # the request rolls back; so do its entries
@@ -197,10 +202,11 @@ def _append_and_commit(db_session: Session) -> None:
     for until this one commits. Left to the session dependency's exit, the commit came one
     more thread hand-off later, after the event loop had served whatever else was waiting:
     the lock was held, and every reader of a child queued behind it, that much longer
-    (issue 14). The write, its audit entries and the read's entries still commit or roll back
-    together; the session dependency's own commit then has nothing left to do."""
-    audit.flush_deferred(db_session)
-    db_session.commit()
+    (issue 14); on PostgreSQL the append and the COMMIT now go in one round trip
+    (``audit.commit_with_deferred``). The write, its audit entries and the read's entries
+    still commit or roll back together; the session dependency's own commit then has nothing
+    left to do."""
+    audit.commit_with_deferred(db_session)
 
 
 def authenticated(*scopes: Scope) -> Authenticator:

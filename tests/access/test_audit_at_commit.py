@@ -1,0 +1,188 @@
+"""A request's audit entries are appended and committed together (``audit.commit_with_deferred``):
+on PostgreSQL the append and the COMMIT go in one pipeline, so the chain head's lock is released
+by the server's COMMIT, with no Python of the request's process between them (issue 14). The
+write and its entries still commit or roll back together, and a head that disagrees with the
+entries is still repaired, with the request's write, in the same transaction. Runs on SQLite
+and PostgreSQL with sessions bound to the engine, as a server's are."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session
+
+from fullpicture.access import audit
+from fullpicture.access.models import AuditChainHead, AuditEntry
+from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.core.database import session_factory, unit_of_work
+from tests.access.test_audit import _append_some, _drop_guards
+from tests.conftest import TestDatabase
+
+
+def _request_session(factory: Callable[[], Session]) -> Session:
+    """A session as the access dependency leaves it: entries deferred to the commit."""
+    session = factory()
+    audit.defer_entries(session)
+    return session
+
+
+def _record_read(session: Session, actor: str) -> None:
+    audit.record(db_session=session, actor=actor, action="person.read", detail={"by": actor})
+
+
+def _entries(factory: Callable[[], Session]) -> list[AuditEntry]:
+    with unit_of_work(factory) as session:
+        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.position)))
+
+
+@pytest.mark.postgres_only
+def test_the_chain_heads_lock_is_released_by_the_commit_sent_with_the_append(
+    fresh_database: TestDatabase,
+) -> None:
+    """While the request's process is still busy after its COMMIT was issued (here: held in
+    the engine's commit hook for up to 5 s), another appender must already get the lock. With
+    the COMMIT sent after the append's answer came back, that appender waited the whole time
+    and gave up at its 2 s lock timeout."""
+    factory = session_factory(fresh_database.engine)
+    failures: list[BaseException] = []
+    appended: list[AuditEntry] = []
+
+    def append_meanwhile() -> None:
+        try:
+            with unit_of_work(factory) as session:
+                session.execute(text("SET LOCAL lock_timeout = '2s'"))
+                appended.extend(
+                    audit.append_all(
+                        db_session=session,
+                        entries=[{"actor": "user:second", "action": "person.read"}],
+                    )
+                )
+        except BaseException as exc:  # reported below; a thread cannot fail the test itself
+            failures.append(exc)
+
+    def busy_while_committing(_connection: Any) -> None:
+        other = threading.Thread(target=append_meanwhile)
+        other.start()
+        other.join(5)
+
+    request = _request_session(factory)
+    _record_read(request, "user:first")
+    event.listen(fresh_database.engine, "commit", busy_while_committing, once=True)
+    try:
+        audit.commit_with_deferred(request)
+    finally:
+        request.close()
+    assert failures == []
+    first, second = _entries(factory)
+    assert (first.actor, second.actor) == ("user:first", "user:second")
+    assert appended[0].previous_hash == first.entry_hash
+    with unit_of_work(factory) as session:
+        verdict = audit.verify_chain(db_session=session)
+    assert verdict.intact and verdict.entries_checked == 2, verdict.problem
+
+
+def test_a_head_that_disagrees_is_repaired_with_the_requests_write(
+    fresh_database: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries removed behind the head's back: on PostgreSQL the pipelined append refuses, the
+    COMMIT behind it does not happen, and the request repairs in Python in the same
+    transaction; the write, the repaired entry and the write's own entry commit together, in
+    order, and the next request's append is the pipeline's again."""
+    factory = session_factory(fresh_database.engine)
+    with unit_of_work(factory) as session:
+        entries = _append_some(session, 3)
+        _drop_guards(session, fresh_database.backend)
+        session.execute(text("DELETE FROM audit_entry WHERE id = :id"), {"id": entries[-1].id})
+    pipelined: list[list[int] | None] = []
+    in_database = audit._append_and_commit_in_database
+
+    def spy(db_session: Session, rows: list[dict[str, Any]]) -> list[int] | None:
+        pipelined.append(in_database(db_session, rows))
+        return pipelined[-1]
+
+    monkeypatch.setattr(audit, "_append_and_commit_in_database", spy)
+
+    request = _request_session(factory)
+    try:
+        request.add(Agency(code="school-repair", name="Repair School", kind=AgencyKind.SCHOOL))
+        _record_read(request, "user:alice")
+        audit.append_at_commit(db_session=request, actor="user:alice", action="request.write")
+        audit.commit_with_deferred(request)
+    finally:
+        request.close()
+    request = _request_session(factory)
+    try:
+        _record_read(request, "user:bob")
+        audit.commit_with_deferred(request)
+    finally:
+        request.close()
+
+    *_, repaired, written, after = _entries(factory)
+    assert (repaired.action, written.action, after.action) == (
+        "person.read",
+        "request.write",
+        "person.read",
+    )
+    assert repaired.position == entries[1].position + 1
+    assert repaired.previous_hash == entries[1].entry_hash
+    assert repaired.detail["chain_head_repair"]["last_entry_position"] == entries[1].position
+    assert written.previous_hash == repaired.entry_hash
+    assert after.previous_hash == written.entry_hash and "chain_head_repair" not in after.detail
+    with unit_of_work(factory) as session:
+        assert session.scalar(select(func.count()).where(Agency.code == "school-repair")) == 1
+        head = session.get(AuditChainHead, audit.CHAIN_HEAD_ID)
+        assert head is not None and (head.position, head.last_hash) == (
+            after.position,
+            after.entry_hash,
+        )
+    if fresh_database.backend == "postgresql":
+        assert pipelined == [None, [after.position]]
+    else:
+        assert pipelined == []
+
+
+def test_a_write_refused_at_commit_leaves_neither_it_nor_its_entries(
+    fresh_database: TestDatabase,
+) -> None:
+    """A constraint checked only at COMMIT fails there, after the append: the transaction
+    rolls back whole, so the log keeps no entry for a write that never happened, the head does
+    not move, and the next request appends after the last committed entry."""
+    factory = session_factory(fresh_database.engine)
+    with unit_of_work(factory) as session:
+        session.execute(text("CREATE TABLE parcel (id integer PRIMARY KEY)"))
+        session.execute(
+            text(
+                "CREATE TABLE parcel_label (parcel_id integer REFERENCES parcel (id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+        (kept,) = _append_some(session, 1)
+
+    request = _request_session(factory)
+    try:
+        request.execute(text("INSERT INTO parcel_label (parcel_id) VALUES (42)"))
+        _record_read(request, "user:alice")
+        audit.append_at_commit(db_session=request, actor="user:alice", action="request.write")
+        with pytest.raises(Exception, match=r"(?i)foreign key"):
+            audit.commit_with_deferred(request)
+        request.rollback()
+    finally:
+        request.close()
+    request = _request_session(factory)
+    try:
+        _record_read(request, "user:bob")
+        audit.commit_with_deferred(request)
+    finally:
+        request.close()
+
+    first, after = _entries(factory)
+    assert first.entry_hash == kept.entry_hash
+    assert after.actor == "user:bob" and after.previous_hash == kept.entry_hash
+    with unit_of_work(factory) as session:
+        assert session.scalar(text("SELECT count(*) FROM parcel_label")) == 0
+        verdict = audit.verify_chain(db_session=session)
+    assert verdict.intact and verdict.entries_checked == 2, verdict.problem
