@@ -186,3 +186,33 @@ def test_a_write_refused_at_commit_leaves_neither_it_nor_its_entries(
         assert session.scalar(text("SELECT count(*) FROM parcel_label")) == 0
         verdict = audit.verify_chain(db_session=session)
     assert verdict.intact and verdict.entries_checked == 2, verdict.problem
+
+
+@pytest.mark.postgres_only
+def test_the_application_role_may_call_the_refusing_append(
+    db_session: Session, database: TestDatabase
+) -> None:
+    """The production role of docs/security.md needs no grant for ``audit_append_or_refuse``
+    either (it runs with the caller's rights), and the entry it appends chains on."""
+    import uuid
+
+    (before,) = _append_some(db_session, 1)
+    role = f"fp_app_{uuid.uuid4().hex[:10]}"
+    db_session.execute(text(f"CREATE ROLE {role} NOLOGIN"))
+    db_session.execute(text(f'GRANT USAGE ON SCHEMA "{database.schema}" TO {role}'))
+    db_session.execute(text(f"GRANT SELECT, INSERT ON audit_entry TO {role}"))
+    db_session.execute(text(f"GRANT SELECT, UPDATE ON audit_chain_head TO {role}"))
+    db_session.execute(
+        text(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{database.schema}" TO {role}')
+    )
+    db_session.execute(text(f"SET LOCAL ROLE {role}"))
+    rows = [audit._entry_fields({"actor": "user:app", "action": "person.read"})]
+    positions = db_session.connection().exec_driver_sql(
+        audit._APPEND_OR_REFUSE, audit._parameters(rows)
+    )
+    assert [position for (position,) in positions] == [before.position + 1]
+    db_session.execute(text("RESET ROLE"))
+    db_session.expire_all()
+    verdict = audit.verify_chain(db_session=db_session)
+    assert verdict.intact, verdict.problem
+    # Everything here, the role included, goes with the test's rolled-back transaction.
