@@ -490,6 +490,8 @@ def append_at_commit(
     Appending takes the chain head's lock until commit; for a long request (an import over
     the API) taking it at the start would make every other audited request wait for the
     whole of it on PostgreSQL. Taking it at commit keeps the wait to the commit itself.
+    Inside a request (``defer_entries``) the entry waits for ``commit_with_deferred``, the
+    request's one commit, and goes after the request's own entries.
     """
     occurred_at = utc_now()
     at_commit = db_session.info.get(AT_COMMIT_ENTRIES)
