@@ -1,5 +1,5 @@
 """A request's audit entries are appended and committed together (``audit.commit_with_deferred``):
-on PostgreSQL the append and the COMMIT go in one pipeline, so the chain head's lock is released
+on PostgreSQL the append and the COMMIT go in one message, so the chain head's lock is released
 by the server's COMMIT, with no Python of the request's process between them (issue 14). The
 write and its entries still commit or roll back together, and a head that disagrees with the
 entries is still repaired, with the request's write, in the same transaction. Runs on SQLite
@@ -7,11 +7,14 @@ and PostgreSQL with sessions bound to the engine, as a server's are."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
@@ -20,6 +23,7 @@ from fullpicture.access.models import AuditChainHead, AuditEntry
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.core.database import session_factory, unit_of_work
 from tests.access.test_audit import _append_some, _drop_guards
+from tests.access.test_audit_in_database import entry_fields
 from tests.conftest import TestDatabase
 
 
@@ -88,21 +92,21 @@ def test_the_chain_heads_lock_is_released_by_the_commit_sent_with_the_append(
 def test_a_head_that_disagrees_is_repaired_with_the_requests_write(
     fresh_database: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Entries removed behind the head's back: on PostgreSQL the pipelined append refuses, the
+    """Entries removed behind the head's back: on PostgreSQL the append sent with the COMMIT refuses, the
     COMMIT behind it does not happen, and the request repairs in Python in the same
     transaction; the write, the repaired entry and the write's own entry commit together, in
-    order, and the next request's append is the pipeline's again."""
+    order, and the next request's append goes with its COMMIT again."""
     factory = session_factory(fresh_database.engine)
     with unit_of_work(factory) as session:
         entries = _append_some(session, 3)
         _drop_guards(session, fresh_database.backend)
         session.execute(text("DELETE FROM audit_entry WHERE id = :id"), {"id": entries[-1].id})
-    pipelined: list[list[int] | None] = []
+    with_commit: list[list[int] | None] = []
     in_database = audit._append_and_commit_in_database
 
     def spy(db_session: Session, rows: list[dict[str, Any]]) -> list[int] | None:
-        pipelined.append(in_database(db_session, rows))
-        return pipelined[-1]
+        with_commit.append(in_database(db_session, rows))
+        return with_commit[-1]
 
     monkeypatch.setattr(audit, "_append_and_commit_in_database", spy)
 
@@ -140,9 +144,9 @@ def test_a_head_that_disagrees_is_repaired_with_the_requests_write(
             after.entry_hash,
         )
     if fresh_database.backend == "postgresql":
-        assert pipelined == [None, [after.position]]
+        assert with_commit == [None, [after.position]]
     else:
-        assert pipelined == []
+        assert with_commit == []
 
 
 def test_a_write_refused_at_commit_leaves_neither_it_nor_its_entries(
@@ -216,3 +220,38 @@ def test_the_application_role_may_call_the_refusing_append(
     verdict = audit.verify_chain(db_session=db_session)
     assert verdict.intact, verdict.problem
     # Everything here, the role included, goes with the test's rolled-back transaction.
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batch=st.lists(entry_fields, min_size=1, max_size=3))
+def test_awkward_entries_sent_with_the_commit_hash_as_entry_digest_says(
+    fresh_database: TestDatabase, batch: list[dict[str, Any]]
+) -> None:
+    """On PostgreSQL the entries go with the COMMIT with their values written into the message
+    by the client (quotes, backslashes, any Unicode, nested JSON, None, any offset): stored,
+    they still hash as ``entry_digest`` says and chain on."""
+    factory = session_factory(fresh_database.engine)
+    request = _request_session(factory)
+    try:
+        for fields in batch:
+            audit.record(db_session=request, **fields)
+        audit.commit_with_deferred(request)
+    finally:
+        request.close()
+    stored = _entries(factory)[-len(batch) :]
+    for entry, fields in zip(stored, batch, strict=True):
+        assert entry.entry_hash == audit.digest_of(entry)
+        assert (entry.actor, entry.target, entry.reason) == (
+            fields["actor"],
+            fields["target"],
+            fields["reason"],
+        )
+        assert entry.detail == json.loads(audit.canonical_json(fields["detail"] or {}))
+        assert entry.occurred_at == fields["occurred_at"]
+    with unit_of_work(factory) as session:
+        verdict = audit.verify_chain(db_session=session)
+    assert verdict.intact, verdict.problem

@@ -394,6 +394,9 @@ _APPEND_OR_REFUSE = (
     "%(actor)s::text[], %(actor_user_id)s::integer[], %(action)s::text[], "
     "%(person_id)s::integer[], %(target)s::text[], %(reason)s::text[], %(detail)s::text[])"
 )
+_APPEND_AND_COMMIT = (
+    f"SAVEPOINT {_BEFORE_APPEND}; {_APPEND_OR_REFUSE}; RELEASE SAVEPOINT {_BEFORE_APPEND}; COMMIT"
+)
 
 
 def defer_entries(db_session: Session) -> None:
@@ -410,7 +413,7 @@ def commit_with_deferred(db_session: Session) -> None:
     """Append the entries the request recorded (then those given to ``append_at_commit``), in
     order, and commit them with the request; stop deferring.
 
-    On PostgreSQL the append and the COMMIT go to the server together in one pipeline, so the
+    On PostgreSQL the append and the COMMIT go to the server together in one message, so the
     chain head's lock, taken by the append, is released by the server's own COMMIT: no answer
     has to reach this process, and no thread of it win the interpreter back, while every
     other audited request waits on that lock (issue 14). A head that disagrees with the
@@ -422,7 +425,7 @@ def commit_with_deferred(db_session: Session) -> None:
         *(db_session.info.pop(DEFERRED_ENTRIES, None) or []),
         *(db_session.info.pop(AT_COMMIT_ENTRIES, None) or []),
     ]
-    if entries and _can_pipeline(db_session):
+    if entries and _can_commit_with_the_append(db_session):
         rows = [_entry_fields(fields) for fields in entries]
         db_session.flush()
         positions = _append_and_commit_in_database(db_session, rows)
@@ -433,12 +436,12 @@ def commit_with_deferred(db_session: Session) -> None:
                 audit_checkpoint.checkpoint_if_due(db_session=db_session, position=position)
     else:
         _append(db_session, entries, give_entries=False)
-    # After the pipeline this sends nothing (the connection is already out of its transaction)
+    # After the append this sends nothing (the connection is already out of its transaction)
     # but ends the session's transaction and runs its after_commit hooks (checkpoints).
     db_session.commit()
 
 
-def _can_pipeline(db_session: Session) -> bool:
+def _can_commit_with_the_append(db_session: Session) -> bool:
     bind = db_session.get_bind()
     return (
         bind.dialect.name == "postgresql"
@@ -449,29 +452,30 @@ def _can_pipeline(db_session: Session) -> bool:
         and not db_session.connection().in_nested_transaction()
         # A before_commit hook would otherwise run after the COMMIT, outside the transaction.
         and not db_session.dispatch.before_commit
-        and psycopg.Pipeline.is_supported()
     )
 
 
 def _append_and_commit_in_database(
     db_session: Session, rows: list[dict[str, Any]]
 ) -> list[int] | None:
-    """Send the append and the COMMIT in one pipeline; the positions appended, or ``None``
-    when the head disagreed (the transaction is then back at the savepoint, still open)."""
+    """Send the append and the COMMIT as one message; the positions appended, or ``None``
+    when the head disagreed (the transaction is then back at the savepoint, still open).
+
+    One simple-protocol message, parameters bound by the client: the server runs its four
+    statements back to back. (psycopg's pipeline mode sends each statement as it is given,
+    so the COMMIT would still wait for this process between the append and itself.)"""
     connection = db_session.connection().connection.driver_connection
     assert isinstance(connection, psycopg.Connection)
+    cursor = psycopg.ClientCursor(connection)
     try:
-        with connection.pipeline():
-            connection.execute(f"SAVEPOINT {_BEFORE_APPEND}")
-            appended = connection.execute(_APPEND_OR_REFUSE, _parameters(rows))
-            connection.execute(f"RELEASE SAVEPOINT {_BEFORE_APPEND}")
-            connection.commit()
-        return [position for (position,) in appended.fetchall()]
+        cursor.execute(_APPEND_AND_COMMIT, _parameters(rows))
     except psycopg.Error as error:
         if error.sqlstate != HEAD_DISAGREES:
             raise
-    connection.execute(f"ROLLBACK TO SAVEPOINT {_BEFORE_APPEND}")
-    return None
+        connection.execute(f"ROLLBACK TO SAVEPOINT {_BEFORE_APPEND}")
+        return None
+    cursor.nextset()  # past the SAVEPOINT's result to the append's
+    return [position for (position,) in cursor.fetchall()]
 
 
 def append_at_commit(

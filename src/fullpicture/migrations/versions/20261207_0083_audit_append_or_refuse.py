@@ -6,7 +6,7 @@ With ``audit_append`` the client must read the answer before it may commit (no r
 head needs the Python repair), so the chain head's lock stayed held while the answer crossed
 back to a busy server process, that process won the interpreter back, and sent COMMIT. This
 function refuses with SQLSTATE ``FPA01`` instead: the COMMIT sent behind it in the same
-pipeline is then skipped by the server, the client rolls back to the savepoint taken before
+message is then skipped by the server, the client rolls back to the savepoint taken before
 the append and repairs in Python, in the same transaction, as before.
 
 Revision ID: 0083
