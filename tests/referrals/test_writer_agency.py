@@ -171,3 +171,8 @@ def test_the_signed_in_writers_agency_is_their_own() -> None:
     assert _r11_as(UNSIGNED, "school") == "present"
     # A charity's worker: the cues know no kind of theirs, so the hospital is another service.
     assert _r11_as(UNSIGNED, "voluntary_sector") == "present"
+
+
+def test_who_writes_is_read_whatever_the_case() -> None:
+    # The patterns run on the lower-cased text: a form in capitals names its writer too.
+    assert _r11("CALLER: NEIGHBOUR\nSays the police came to the flat last month.")[0] == "present"
