@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,22 +57,28 @@ def _rows(lines: list[int]) -> str:
     return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
 
 
-def read_person_file(path: Path) -> pl.DataFrame:
-    """Read and check a persons CSV; every problem found is reported at once, by line number
-    (line 1 is the header)."""
+def _read_csv_with(path: Path, columns: Sequence[str], *, empty: str) -> pl.DataFrame:
+    """The CSV as text, its header's names trimmed (and a byte-order mark dropped), refused
+    with a clear message when it is empty, unreadable or lacks any of ``columns``."""
     try:
         raw = pl.read_csv(path, infer_schema=False)
     except pl.exceptions.NoDataError as exc:
-        raise LinkageInputError(f"{path.name}: the file is empty (no header, no records)") from exc
+        raise LinkageInputError(f"{path.name}: the file is empty ({empty})") from exc
     except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
         raise LinkageInputError(f"{path.name}: not a readable CSV file ({exc})") from exc
     raw = raw.rename({c: c.strip().lstrip("\ufeff") for c in raw.columns})
-    missing = [c for c in PERSON_FILE_COLUMNS if c not in raw.columns]
+    missing = [c for c in columns if c not in raw.columns]
     if missing:
         raise LinkageInputError(
-            f"{path.name}: missing column(s) {', '.join(missing)}; "
-            f"expected {','.join(PERSON_FILE_COLUMNS)}"
+            f"{path.name}: missing column(s) {', '.join(missing)}; expected {','.join(columns)}"
         )
+    return raw
+
+
+def read_person_file(path: Path) -> pl.DataFrame:
+    """Read and check a persons CSV; every problem found is reported at once, by line number
+    (line 1 is the header)."""
+    raw = _read_csv_with(path, PERSON_FILE_COLUMNS, empty="no header, no records")
     if raw.is_empty():
         raise LinkageInputError(f"{path.name}: the file has a header but no records")
 
@@ -129,19 +136,7 @@ def read_person_file(path: Path) -> pl.DataFrame:
 def read_relationship_file(path: Path, records: pl.DataFrame) -> pl.DataFrame:
     """Read and check a relationships CSV against the persons file's ``records``: every
     problem is reported at once, by line number (line 1 is the header)."""
-    try:
-        raw = pl.read_csv(path, infer_schema=False)
-    except pl.exceptions.NoDataError as exc:
-        raise LinkageInputError(f"{path.name}: the file is empty (no header)") from exc
-    except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
-        raise LinkageInputError(f"{path.name}: not a readable CSV file ({exc})") from exc
-    raw = raw.rename({c: c.strip().lstrip("\ufeff") for c in raw.columns})
-    missing = [c for c in RELATIONSHIP_FILE_COLUMNS if c not in raw.columns]
-    if missing:
-        raise LinkageInputError(
-            f"{path.name}: missing column(s) {', '.join(missing)}; "
-            f"expected {','.join(RELATIONSHIP_FILE_COLUMNS)}"
-        )
+    raw = _read_csv_with(path, RELATIONSHIP_FILE_COLUMNS, empty="no header")
     frame = (
         raw.select(RELATIONSHIP_FILE_COLUMNS)
         .with_columns(
