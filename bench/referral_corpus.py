@@ -3,6 +3,7 @@
 Usage (from the worktree root, PYTHONPATH=$PWD/src):
   python bench/referral_corpus.py import [--from /work/helpers/corpus]   # copy texts + labels, draw split
   python bench/referral_corpus.py agreement                             # Cohen's kappa A1 vs A2
+  python bench/referral_corpus.py ceiling [--split train+dev|train|dev]  # annotators vs settled gold
   python bench/referral_corpus.py score --split train|dev|test|all [--errors] [--by-quality]
                                         [--rules-only]
 
@@ -553,6 +554,92 @@ def reread_agreement(element: str, corpus: Path = CORPUS) -> dict[str, Any]:
 # ---------------------------------------------------------------- checker scores
 
 
+@dataclass
+class VagueCounts:
+    """Vague phrases matched against gold, per family and for "any" (the scorer's one rule)."""
+
+    tp_pred: Counter[str] = field(default_factory=Counter)
+    pred: Counter[str] = field(default_factory=Counter)
+    tp_gold: Counter[str] = field(default_factory=Counter)
+    gold: Counter[str] = field(default_factory=Counter)
+
+    def per_family(self) -> dict[str, dict[str, Any]]:
+        rows = {}
+        for family in (*FAMILIES, "any"):
+            rows[family] = {
+                "precision": round(self.tp_pred[family] / self.pred[family], 3)
+                if self.pred[family]
+                else None,
+                "recall": round(self.tp_gold[family] / self.gold[family], 3)
+                if self.gold[family]
+                else None,
+                "predicted": self.pred[family],
+                "gold": self.gold[family],
+            }
+        return rows
+
+
+def match_vague(
+    item: CorpusItem,
+    predicted: list[Span],
+    gold: Gold,
+    counts: VagueCounts,
+    *,
+    errors: list[str] | None = None,
+) -> None:
+    """Count ``predicted`` phrases against ``gold``'s: a predicted phrase is right for its family
+    when it overlaps a gold phrase of that family (for "any", any gold phrase); a gold phrase is
+    found when a predicted phrase of its family overlaps it. A predicted phrase on contested text
+    only (agreed-only gold) is neither credited nor counted against. The checker and each
+    annotator (``ceiling``) are scored by this one function."""
+    for start, end, family in predicted:
+        hits_gold = [g for g in gold.vague if _overlaps((start, end), g[:2])]
+        if not hits_gold and any(_overlaps((start, end), c) for c in gold.contested):
+            continue  # text the annotators did not agree on: neither credit nor blame
+        for key in (family, "any"):
+            counts.pred[key] += 1
+            counts.tp_pred[key] += any(key in ("any", g[2]) for g in hits_gold)
+        if errors is not None:
+            verdict = "TP" if hits_gold else "FP"
+            errors.append(f"{item.id} vague {verdict} {family}: {item.text[start:end]!r}")
+    for start, end, family in gold.vague:
+        hit = [p for p in predicted if _overlaps((start, end), p[:2])]
+        for key in (family, "any"):
+            counts.gold[key] += 1
+            counts.tp_gold[key] += any(key in ("any", p[2]) for p in hit)
+        if errors is not None and not hit:
+            errors.append(f"{item.id} vague FN {family}: {item.text[start:end]!r}")
+
+
+def annotator_ceiling(items: list[CorpusItem]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each annotator's own vague phrases scored against the settled gold by ``match_vague``,
+    the checker's rule: how far a careful human reader reaches on these labels. Only referrals
+    with a third reading (``labels/final``) count; there the gold is the third reader's, who saw
+    both annotators' phrases, so an annotator's figures are an upper bound on what a reader
+    blind to the settlement reaches (a phrase both marked is gold by default); "A1 vs A2" is
+    the lower bound, one blind reader scored against the other."""
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in ANNOTATORS:
+        counts = VagueCounts()
+        for item in items:
+            if "final" not in item.annotations or name not in item.annotations:
+                continue
+            gold = gold_for(item)
+            mine = phrase_spans(item.text, item.annotations[name].vague)
+            match_vague(item, mine, gold, counts)
+        result[name] = counts.per_family()
+    # The other bound: one blind reader against the other, with nothing settled (A1's phrases
+    # scored as if A2's were gold; swapping the two swaps P and R).
+    counts = VagueCounts()
+    for item in items:
+        if not all(name in item.annotations for name in ANNOTATORS):
+            continue
+        first, second = (phrase_spans(item.text, item.annotations[n].vague) for n in ANNOTATORS)
+        match_vague(item, first, Gold("A2", {}, second, []), counts)
+    result["A1 vs A2"] = counts.per_family()
+    return result
+
+
 def score(
     items: list[CorpusItem], *, keep_errors: bool = False, rules_only: bool = False
 ) -> dict[str, Any]:
@@ -565,7 +652,7 @@ def score(
 
     book = default_rulebook()
     tp, fp, fn, agree, judged, ordinal = (Counter[str]() for _ in range(6))
-    fam_tp_pred, fam_pred, fam_tp_gold, fam_gold = (Counter[str]() for _ in range(4))
+    vague_counts = VagueCounts()
     sources: Counter[str] = Counter()
     errors: list[str] = []
     for item in items:
@@ -600,23 +687,7 @@ def score(
             (v.start, v.end, v.family or FAMILY_OF_KIND.get(v.kind, v.kind))
             for v in vague_phrases(analysis, rulebook=book)
         ]
-        for start, end, family in predicted:
-            hits_gold = [g for g in gold.vague if _overlaps((start, end), g[:2])]
-            if not hits_gold and any(_overlaps((start, end), c) for c in gold.contested):
-                continue  # text the annotators did not agree on: neither credit nor blame
-            for key in (family, "any"):
-                fam_pred[key] += 1
-                fam_tp_pred[key] += any(key in ("any", g[2]) for g in hits_gold)
-            if keep_errors:
-                verdict = "TP" if hits_gold else "FP"
-                errors.append(f"{item.id} vague {verdict} {family}: {item.text[start:end]!r}")
-        for start, end, family in gold.vague:
-            hit = [p for p in predicted if _overlaps((start, end), p[:2])]
-            for key in (family, "any"):
-                fam_gold[key] += 1
-                fam_tp_gold[key] += any(key in ("any", p[2]) for p in hit)
-            if keep_errors and not hit:
-                errors.append(f"{item.id} vague FN {family}: {item.text[start:end]!r}")
+        match_vague(item, predicted, gold, vague_counts, errors=errors if keep_errors else None)
     per_element = {}
     for element in ALL_ELEMENTS:
         precision = tp[element] / (tp[element] + fp[element]) if tp[element] + fp[element] else 1.0
@@ -631,18 +702,7 @@ def score(
             "ordinal_error": round(ordinal[element] / n, 3) if n else None,
             "judged": n,
         }
-    per_family = {}
-    for family in (*FAMILIES, "any"):
-        per_family[family] = {
-            "precision": round(fam_tp_pred[family] / fam_pred[family], 3)
-            if fam_pred[family]
-            else None,
-            "recall": round(fam_tp_gold[family] / fam_gold[family], 3)
-            if fam_gold[family]
-            else None,
-            "predicted": fam_pred[family],
-            "gold": fam_gold[family],
-        }
+    per_family = vague_counts.per_family()
     total_judged = sum(judged.values())
     return {
         "n": len(items),
@@ -703,6 +763,10 @@ def main() -> None:
     disputing.add_argument("--batch", type=int, help="only the referrals of this import batch")
     rereading = sub.add_parser("reread-agreement", help="kappa of an element's blind re-readers")
     rereading.add_argument("--element", default="R11")
+    ceiling = sub.add_parser(
+        "ceiling", help="each annotator's vague phrases against the settled gold, per family"
+    )
+    ceiling.add_argument("--split", choices=["train", "dev", "train+dev"], default="train+dev")
     scoring = sub.add_parser("score")
     scoring.add_argument("--split", choices=["train", "dev", "test", "all"], default="dev")
     scoring.add_argument("--errors", action="store_true", help="list every disagreement")
@@ -736,6 +800,28 @@ def main() -> None:
                 yaml.safe_dump(sheet, sort_keys=False, allow_unicode=True), encoding="utf-8"
             )
         print(f"{len(sheets)} sheets in {args.out}")
+        return
+    if args.command == "ceiling":
+        # Only the chosen parts' files are opened: test's labels are never read here.
+        split = load_split()
+        parts = {"train", "dev"} if args.split == "train+dev" else {args.split}
+        chosen_ids = {i for i, part in split.items() if part in parts}
+        labelled = [i for i in load_corpus(ids=chosen_ids) if is_labelled(i)]
+        rows = annotator_ceiling(labelled)
+        print(f"annotators against the settled gold, {args.split}, {len(labelled)} referrals")
+        print(f"{'family':13} " + "  ".join(f"{n:>13}" for n in rows))
+        for family in (*FAMILIES, "any"):
+            cells = []
+            for name in rows:
+                row = rows[name][family]
+                cells.append(
+                    " ".join(
+                        "  -   " if row[k] is None else f"{row[k]:6.3f}"
+                        for k in ("precision", "recall")
+                    )
+                )
+            print(f"{family:13} " + "  ".join(cells))
+        print(json.dumps(rows))
         return
     original = bool(getattr(args, "original_gold", False))
     every = [

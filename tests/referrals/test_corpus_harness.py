@@ -10,6 +10,7 @@ import yaml
 from bench.referral_corpus import (
     CorpusItem,
     Labels,
+    annotator_ceiling,
     cohen_kappa,
     disagreements,
     draw_split,
@@ -228,3 +229,39 @@ def test_a_rereading_with_an_unknown_status_is_refused(tmp_path: Path) -> None:
     corpus = _corpus_with_a_reread(tmp_path, settled="maybe")
     with pytest.raises(SystemExit, match="maybe"):
         load_rereads(corpus)
+
+
+def test_the_human_ceiling_scores_each_annotator_by_the_checkers_rule() -> None:
+    # Settled gold: "seems fine" (hedge) and "lately" (unquantified). A1 marked the hedge
+    # with the wrong family and a phrase the third reader dropped; A2 marked "lately" by a
+    # longer span (overlap counts, as for the checker) and missed the hedge.
+    text = "Mum seems fine. There were some concerns lately about school."
+    final = [("seems fine", "hedge"), ("lately", "unquantified")]
+    item = CorpusItem(
+        id="REF-998",
+        text=text,
+        referral_date=dt.date(2026, 11, 23),
+        meta={},
+        annotations={
+            "A1": _labels(
+                "present", [("seems fine", "reassurance"), ("some concerns", "unquantified")]
+            ),
+            "A2": _labels("present", [("concerns lately", "unquantified")]),
+            "final": _labels("present", final),
+        },
+    )
+    rows = annotator_ceiling([item])
+    assert rows["A1"]["hedge"] == {"precision": None, "recall": 0.0, "predicted": 0, "gold": 1}
+    assert rows["A1"]["reassurance"]["precision"] == 0.0
+    assert rows["A1"]["unquantified"]["precision"] == 0.0  # "some concerns" misses "lately"
+    assert rows["A1"]["any"]["precision"] == 0.5  # the wrong-family hedge still overlaps gold
+    assert rows["A2"]["unquantified"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "predicted": 1,
+        "gold": 1,
+    }
+    assert rows["A2"]["any"]["recall"] == 0.5
+    # A1 against A2: A1's "some concerns" overlaps A2's "concerns lately", same family.
+    assert rows["A1 vs A2"]["unquantified"]["precision"] == 1.0
+    assert rows["A1 vs A2"]["reassurance"]["precision"] == 0.0
