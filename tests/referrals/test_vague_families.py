@@ -201,6 +201,14 @@ GOVERNED = [
     ("The baby was well looked after on the ward.", "well looked after", "reassurance", True),
     ("Dad seemed a bit flustered at the door.", "a bit", "minimiser", False),
     ("Dad was a bit flustered at the door.", "a bit", "minimiser", True),
+    # 2026-12-07 (refvague3): a guess that the harm is small is one minimiser, not a hedge beside
+    # it; a guess with a clause boundary or a word between is still a hedge
+    ("The cut is probably just a graze from play.", "probably", "hedge", False),
+    ("Maybe only a scrape, she wasn't sure.", "maybe", "hedge", False),
+    ("Normal teenage stuff probably, I would say.", "probably", "hedge", False),
+    ("Probably, just a graze from play.", "probably", "hedge", True),
+    ("He is probably 14 and only a child.", "probably", "hedge", True),
+    ("It is probably a graze from play.", "probably", "hedge", True),
 ]
 
 NEGATIVES = [
@@ -348,6 +356,14 @@ def test_a_governor_must_name_kinds_and_cues_that_exist(tmp_path: Path) -> None:
 
     with pytest.raises(RulebookError, match="no_such_kind"):
         load_rulebook(vague_file=_edited_lexicon(tmp_path, edit))
+
+    def edit_before(raw: dict[str, Any]) -> None:
+        raw["kinds"]["hedged"]["governed_by"] = [
+            {"before_kinds": ["minimising"], "before_cues": ["no_such_cue"], "reason": "test"}
+        ]
+
+    with pytest.raises(RulebookError, match="no_such_cue"):
+        load_rulebook(vague_file=_edited_lexicon(tmp_path, edit_before))
 
 
 def test_praise_with_a_measurement_is_cleared_but_bare_praise_is_not() -> None:

@@ -359,9 +359,24 @@ def _clause_start(text: str, start: int, boundaries: frozenset[str], limit: int 
     return begin
 
 
+def _clause_end(text: str, end: int, boundaries: frozenset[str], limit: int | None) -> int:
+    """Where the clause holding a phrase that ends at ``end`` stops, walking forward as
+    ``_clause_start`` walks back: to a boundary, a line break or a sentence's end, over at most
+    ``limit`` tokens and the one after them (the governor's first)."""
+    line_end = text.find("\n", end)
+    stop = end
+    limit_at = min(line_end if line_end >= 0 else len(text), end + 400)
+    for count, token in enumerate(_CLAUSE_TOKEN.finditer(text, end, limit_at)):
+        word = token.group().lower()
+        if word in boundaries or word in _SENTENCE_END or (limit is not None and count > limit):
+            break
+        stop = token.end()
+    return stop
+
+
 def _governed(match: CueMatch, kept: list[CueMatch], text: str, rulebook: Rulebook) -> bool:
-    """Whether something earlier in the phrase's clause takes it into its own reading
-    (``VagueKind.governed_by``)."""
+    """Whether something in the phrase's clause takes it into its own reading
+    (``VagueKind.governed_by``): earlier (``after_*``) or, for ``before_kinds``, later."""
     lexicon = rulebook.vague
     for governor in lexicon.kinds[match.key[0]].governed_by:
         if governor.cues and match.cue.id not in governor.cues:
@@ -386,6 +401,17 @@ def _governed(match: CueMatch, kept: list[CueMatch], text: str, rulebook: Rulebo
                 and begin < other.span.end <= match.span.start
             ):
                 return True
+        if governor.before_kinds:
+            stop = _clause_end(
+                text, match.span.end, frozenset(lexicon.clause_boundaries), governor.within_tokens
+            )
+            for other in kept:
+                if (
+                    other.key[0] in governor.before_kinds
+                    and (not governor.before_cues or other.cue.id in governor.before_cues)
+                    and match.span.end <= other.span.start < stop
+                ):
+                    return True
     return False
 
 

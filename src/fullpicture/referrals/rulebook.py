@@ -315,7 +315,9 @@ class VagueGovernor(BaseModel):
     an amount; "Mother stated the [children are fine]" is the mother's account with its source,
     not the writer's reassurance. The clause runs back from the phrase to the nearest of
     ``VagueLexicon.clause_boundaries`` (or the sentence's start); with ``within_tokens``, at most
-    that many tokens may stand between the governor and the phrase."""
+    that many tokens may stand between the governor and the phrase. ``before_kinds`` reads the
+    other way, forward to the clause's end: "[probably] just a sprain" is a guess that the harm is
+    small, one minimiser, not a hedge beside it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -331,6 +333,12 @@ class VagueGovernor(BaseModel):
     after_words: tuple[str, ...] = Field(
         default=(), description="or one of these lower-case words is inside the clause"
     )
+    before_kinds: tuple[str, ...] = Field(
+        default=(), description="or a kept phrase of one of these kinds starts later in the clause"
+    )
+    before_cues: tuple[str, ...] = Field(
+        default=(), description="only phrases found by these cues of before_kinds (none: any)"
+    )
     within_tokens: int | None = Field(default=None, ge=0)
     unless_phrase_starts_with: tuple[str, ...] = Field(
         default=(),
@@ -343,8 +351,8 @@ class VagueGovernor(BaseModel):
 
     @model_validator(mode="after")
     def _governs_by_something(self) -> VagueGovernor:
-        if not (self.after_kinds or self.after_words):
-            raise ValueError("a governor needs after_kinds or after_words")
+        if not (self.after_kinds or self.after_words or self.before_kinds):
+            raise ValueError("a governor needs after_kinds, after_words or before_kinds")
         return self
 
 
@@ -433,13 +441,17 @@ class VagueLexicon(BaseModel):
     def _governors_name_kinds(self) -> VagueLexicon:
         for name, kind in self.kinds.items():
             for governor in kind.governed_by:
-                unknown = set(governor.after_kinds) - set(self.kinds)
-                if unknown:
-                    raise ValueError(f"{name}: governed_by names unknown kinds {unknown}")
-                cues = {c.id for k in governor.after_kinds for c in self.kinds[k].cues}
-                unknown = set(governor.after_cues) - cues
-                if unknown:
-                    raise ValueError(f"{name}: governed_by names unknown cues {unknown}")
+                for kinds, named_cues in (
+                    (governor.after_kinds, governor.after_cues),
+                    (governor.before_kinds, governor.before_cues),
+                ):
+                    unknown = set(kinds) - set(self.kinds)
+                    if unknown:
+                        raise ValueError(f"{name}: governed_by names unknown kinds {unknown}")
+                    cues = {c.id for k in kinds for c in self.kinds[k].cues}
+                    unknown = set(named_cues) - cues
+                    if unknown:
+                        raise ValueError(f"{name}: governed_by names unknown cues {unknown}")
         return self
 
     @field_validator("word_classes")
