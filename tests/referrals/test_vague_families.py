@@ -184,6 +184,9 @@ POSITIVES = [
         "There have also been reports",
         "unattributed",
     ),
+    # 2026-12-07 (refvague3): a share of a period with no figure, each with a near miss below
+    ("The lights were off for much of the evening.", "much of the evening", "unquantified"),
+    ("He sat on his own most of the lesson.", "most of the lesson", "unquantified"),
 ]
 
 # An amount inside a guess is part of the guess (the hedge); after a clause boundary it is not.
@@ -311,6 +314,9 @@ NEGATIVES = [
     ("She lost her temper once, on 3 May, and shouted at him.", "label"),
     ("The riot van attended at 9pm.", "label"),
     ("Mum was tired but friendly at drop-off.", "label"),
+    # 2026-12-07 (refvague3): a share of something that is not a period
+    ("She spent most of the money on the electric.", "unquantified"),
+    ("Much of the damage was to the front door.", "unquantified"),
 ]
 
 
