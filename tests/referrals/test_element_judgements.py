@@ -438,3 +438,28 @@ def test_a_role_without_a_number_is_partial(text: str) -> None:
     status, question = _finding(text, "R1")
     assert status == "partial"
     assert question is not None
+
+
+# -- R14 (2026.12.19): a sign-off, a willingness or a name is not a strength ---------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kind regards,\nJo Barker",
+        "Happy to be contacted on the number above.",
+        "I am happy for my name to be shared with the family.",
+        "From: Happy Days Nursery <office@example.org>",
+        "Kind wishes, the Sunflower Room team",
+    ],
+)
+def test_a_sign_off_a_willingness_or_a_name_is_not_a_strength(text: str) -> None:
+    assert _finding(text, "R14")[0] == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["She is a kind and happy girl.", "Dad is kind with the baby.", "He seems happy at home."],
+)
+def test_happy_or_kind_said_of_the_child_or_family_stays_a_global_strength(text: str) -> None:
+    assert _finding(text, "R14")[0] == "partial"
