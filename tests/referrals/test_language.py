@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 
 import spacy
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
 
-from fullpicture.referrals.language import DateScan, _lower_pattern, default_engine
+from fullpicture.referrals.language import DateScan, _lower_pattern, default_engine, make_doc
 from fullpicture.referrals.rulebook import default_rulebook
 
 _PIECES = st.sampled_from(
@@ -101,3 +102,52 @@ def test_date_phrases_are_the_entities_spacys_entity_ruler_sets(text: str) -> No
     by_ruler = [(e.start_char, e.end_char, e.label_) for e in _entity_ruler()(text).ents]
     analysis = engine.analyse(text, referral_date=dt.date(2026, 11, 23))
     assert [(e.start_char, e.end_char, e.label_) for e in analysis.doc.ents] == by_ruler
+
+
+_CHUNK_PIECES = st.sampled_from(
+    [
+        "don't", "Mr.", "mum's", "(DOB", "12/05/2019", "e.g.", "it's", "can't.", "(Dr.", "...",
+        "o'clock", "x-ray", "“Hi”", "5kg", "U.K.", "a", "Mia", "said:", "\n", "\n\n", "  ", "\t",
+        " \n ", "",
+    ]
+)  # fmt: skip
+
+
+@cache
+def _plain_english() -> Language:
+    return spacy.blank("en")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_CHUNK_PIECES, max_size=30).map(" ".join))
+def test_a_text_is_tokenized_as_spacys_tokenizer_tokenizes_it(text: str) -> None:
+    engine = default_engine()
+    ours = make_doc(engine.nlp, text, engine._tokenized_chunks)
+    plain = _plain_english().make_doc(text)
+    assert [(t.text, t.idx, t.whitespace_) for t in ours] == [
+        (t.text, t.idx, t.whitespace_) for t in plain
+    ]
+
+
+def test_a_texts_words_after_a_special_case_are_split_by_the_affix_rules_once() -> None:
+    """spaCy caches none of a text's chunks after its first special case ("don't"), so every
+    check split them again with the prefix regex; ``make_doc`` leaves them cached."""
+    nlp = spacy.blank("en")
+    prefix_search = nlp.tokenizer.prefix_search
+    searched: list[str] = []
+
+    def counted(chunk: str) -> re.Match[str] | None:
+        searched.append(chunk)
+        return prefix_search(chunk)  # type: ignore[no-any-return]
+
+    nlp.tokenizer.prefix_search = counted
+    text = "I don't know (DOB 12/05/2019), mum's partner said:\n\n“Hi” to Mia."
+    tokenized: set[str] = set()
+    first = make_doc(nlp, text, tokenized)
+    searched.clear()
+    again = make_doc(nlp, text, tokenized)
+    assert searched == []
+    assert [t.text for t in again] == [t.text for t in first]
+    assert "(DOB" in tokenized and "\n\n" in tokenized
+    nlp.make_doc(text)
+    assert searched == [], "spaCy's own cache holds the chunks once make_doc has given them"

@@ -24,6 +24,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.pipeline import Sentencizer
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 
 from fullpicture.people.childhood import ADULT_AGE, age_on
@@ -52,6 +53,7 @@ Speaker = Literal["child", "adult", "writer", "unknown"]
 # quotes are apostrophes far more often than quotation marks in practitioners' writing.
 _QUOTE_RE = re.compile(r"\"([^\"\n]{1,600})\"|“([^”\n]{1,600})”|‘([^’\n]{1,600})’")
 _NAME = r"(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*)"
+_SPACE_RUN = re.compile(r"[^\S ]\s*| \s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,8 @@ class LanguageEngine:
         # Sentences are split as spaCy's sentencizer splits them, but over the token columns
         # read once (``_Tokens.of``): the component builds a Token object per token.
         self._sentence_punct = frozenset(Sentencizer.default_punct_chars)
+        # The chunks of text already given to the tokenizer on their own (``make_doc``).
+        self._tokenized_chunks: set[str] = set()
         self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         # The date and time phrases are found by the same phrase matcher as every cue and
         # resolved as spaCy's EntityRuler would (``_date_entities``): the ruler was a second
@@ -307,7 +311,7 @@ class LanguageEngine:
         child_names: Iterable[str] = (),
     ) -> TextAnalysis:
         """Run every matcher over ``text`` once and resolve polarity, speakers and dates."""
-        doc = self.nlp.make_doc(text)
+        doc = make_doc(self.nlp, text, self._tokenized_chunks)
         tokens = _Tokens.of(doc, self._question_answers, self._sentence_punct)
         names = self._child_names(text, child_names, referral_date)
         quote_spans = [(m.start(), m.end()) for m in _QUOTE_RE.finditer(text)]  # marks included
@@ -869,6 +873,29 @@ class _Tokens:
             first += 1
         last = bisect.bisect_left(self.idx, end_char)
         return first, max(first, last)
+
+
+def make_doc(nlp: Language, text: str, tokenized: set[str]) -> Doc:
+    """``nlp.make_doc(text)``, the tokenizer's cache holding the text's chunks first.
+
+    spaCy's tokenizer caches how it split each whitespace-separated chunk ("mum's", "(DOB"), but
+    once a text has met a special case ("don't", "Mr.") it caches nothing more of that text
+    (``Tokenizer._save_cached``: ``has_special`` is not reset between chunks), so most of a
+    referral's words went through the prefix, suffix and infix regexes on every check. A chunk
+    tokenized on its own is cached unless it holds a special case itself, as spaCy caches it
+    when it meets the chunk first in a text; the doc is the same either way. ``tokenized``: the
+    chunks already given to this tokenizer alone (updated here); each is given once, until the
+    cache is full (spaCy caches no more then)."""
+    tokenizer = nlp.tokenizer
+    if isinstance(tokenizer, Tokenizer) and len(tokenized) < tokenizer.max_cache_size:
+        # A run of spaces or line breaks is a chunk too, less the one space a word keeps (a
+        # single space is no chunk).
+        spaces = {run[1:] if run[0] == " " else run for run in _SPACE_RUN.findall(text)}
+        new = set(text.split()).union(spaces).difference(tokenized)
+        for chunk in new:
+            tokenizer(chunk)
+        tokenized.update(new)
+    return nlp.make_doc(text)
 
 
 def _sentence_starts(text: list[str], punct: list[bool], marks: frozenset[str]) -> list[int]:
