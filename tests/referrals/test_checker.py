@@ -476,3 +476,22 @@ def test_an_approximate_age_identifies_the_child_in_part_and_a_stated_role_names
     assert check.elements["R2"].status == "partial"
     assert check.elements["R1"].status == "partial"
     assert "phone" in (check.elements["R1"].question or "")
+
+
+_BREAK_PIECES = st.sampled_from(
+    ["Mum", " ", "said", ".", "!", "?", "\n", "\t", "\u00a0", "...", "e.g.", "3.5", "?!", "a"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_BREAK_PIECES, max_size=30).map("".join), st.integers(0, 60), st.integers(0, 60))
+def test_sentence_breaks_are_found_as_the_break_regex_searches_for_them(
+    text: str, low: int, high: int
+) -> None:
+    """The breaks found once per text answer as a search of the range between two pieces of
+    evidence did (a mark at the end of the range counts: ``$`` matches there)."""
+    from fullpicture.referrals.checker import _SENTENCE_BREAK, SentenceBreaks
+
+    low, high = min(low, len(text)), min(high, len(text))
+    searched = low < high and _SENTENCE_BREAK.search(text, low, high) is not None
+    assert SentenceBreaks(text).between(low, high) == searched
