@@ -93,10 +93,13 @@ class TokenSequences:
 
     def __init__(self, one_token: Callable[[str], bool]) -> None:
         self._one_token = one_token
-        self._by_first: dict[str, list[tuple[str, tuple[_Step, ...]]]] = {}
+        self._by_first: dict[str, list[_Entry]] = {}
         # Patterns whose second token is required and spelled out are indexed by their first two
         # words: most first words ("a", "the", "she") start many patterns but few pairs.
-        self._by_pair: dict[tuple[str, str], list[tuple[str, tuple[_Step, ...]]]] = {}
+        self._by_pair: dict[tuple[str, str], list[_Entry]] = {}
+        # The words any pattern starts with: the walk passes over every other token at once
+        # (most of a text's tokens start none).
+        self._first_words: set[str] = set()
 
     def add(self, key: str, pattern: Sequence[dict[str, Any]]) -> bool:
         """Index ``pattern`` under ``key``; False (nothing added) when it is not simple enough."""
@@ -114,8 +117,9 @@ class TokenSequences:
             len(steps) > 1 and steps[-1].optional and steps[-1].not_followed_by
         ):
             return False
-        entry = (key, tuple(steps))
+        entry = (key, tuple(steps), _next_words(steps))
         second = steps[1] if len(steps) > 1 else None
+        self._first_words.update(steps[0].words or ())
         for word in steps[0].words or ():
             if second is not None and not second.optional and second.words is not None:
                 for next_word in second.words:
@@ -138,9 +142,10 @@ class TokenSequences:
         columns = _Columns(lower, alpha, number, punct, title)
         found: list[tuple[str, int, int]] = []
         ends: dict[str, int] = {}
-        by_first, by_pair = self._by_first, self._by_pair
+        by_first, by_pair, first_words = self._by_first, self._by_pair, self._first_words
         n = len(lower)
-        for i, word in enumerate(lower):
+        for i in [i for i, word in enumerate(lower) if word in first_words]:
+            word = lower[i]
             candidates = by_first.get(word)
             if i + 1 < n:
                 paired = by_pair.get((word, lower[i + 1]))
@@ -148,7 +153,10 @@ class TokenSequences:
                     candidates = paired if candidates is None else candidates + paired
             if candidates is None:
                 continue
-            for key, steps in candidates:
+            following = lower[i + 1] if i + 1 < n else None
+            for key, steps, next_words in candidates:
+                if next_words is not None and following not in next_words:
+                    continue
                 if not _fits(steps[0], columns, i):
                     continue
                 if i and steps[0].not_preceded_by and lower[i - 1] in steps[0].not_preceded_by:
@@ -160,6 +168,26 @@ class TokenSequences:
                     found.append((key, i, end))
                     ends[key] = end
         return found
+
+
+# A pattern under its key, with the words the token after its first may be (``_next_words``).
+_Entry = tuple[str, tuple[_Step, ...], frozenset[str] | None]
+
+
+def _next_words(steps: Sequence[_Step]) -> frozenset[str] | None:
+    """The words the token after a match's first must be one of: those of the steps up to the
+    first required one, when each of them spells out its words; None when the pattern may end
+    at its first token or a step there is not a list of words. A pattern whose words do not
+    follow is passed over before its optional steps are walked (most patterns of the common
+    first words "a", "the" and "is" have an optional word next)."""
+    words: set[str] = set()
+    for step in steps[1:]:
+        if step.words is None:
+            return None
+        words |= step.words
+        if not step.optional:
+            return frozenset(words)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
