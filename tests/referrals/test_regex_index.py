@@ -125,3 +125,9 @@ def test_unicode_digits_spaces_and_case_folds_are_first_letters_too() -> None:
     assert [m.group() for m in found[digits]] == ["٣ weeks"]
     assert [m.group() for m in found[spaced]] == ["i\u00a0think"]
     assert [m.group() for m in found[folded]] == ["\u212aai"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1_ -'\n.é٣\u00a0", max_size=40))
+def test_words_begin_where_a_word_character_follows_none(source: str) -> None:
+    assert word_starts(source) == [found.start() for found in re.finditer(r"(?<!\w)\w", source)]
