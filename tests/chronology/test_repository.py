@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
@@ -415,3 +416,38 @@ def test_incidents_are_grouped_as_the_harm_engine_groups_them(
     assert [(g.first_date, g.concern_code) for g in groups] == sorted(
         (g.first_date, g.concern_code) for g in groups
     )
+
+
+def test_only_the_latest_of_several_versions_is_read(db_session: Session) -> None:
+    """Corrections of corrections: versions 2 and 3 are both in the partial index of later
+    versions (migration 0071), and only 3 may count; an entry never corrected still counts."""
+    gp = make.agency(db_session, "gp-three", AgencyKind.GP)
+    child = make.person(db_session, (gp, "G3"))
+    for version, summary in ((1, "first"), (2, "second"), (3, "third")):
+        make.event(
+            db_session,
+            gp,
+            "g-1",
+            dt.date(2024, 1, 5),
+            "WNB",
+            [("G3", SUBJECT)],
+            summary=summary,
+            version=version,
+        )
+    make.event(db_session, gp, "g-2", dt.date(2024, 2, 5), "WNB", [("G3", SUBJECT)], summary="once")
+    chronology = child_chronology(
+        db_session=db_session, person_id=child.id, viewer=_whole(db_session), model=RULES
+    )
+    assert [(e.summary, e.version) for e in chronology.entries] == [("third", 3), ("once", 1)]
+    record = child_record(
+        db_session=db_session, person_id=child.id, viewer=_whole(db_session), model=RULES
+    )
+    assert [e.summary for e in record.entries] == ["third", "once"]
+
+
+def test_versions_count_from_one(db_session: Session) -> None:
+    """The latest-version question relies on it: a later version is always above 1."""
+    gp = make.agency(db_session, "gp-zero", AgencyKind.GP)
+    make.person(db_session, (gp, "G0"))
+    with pytest.raises(IntegrityError):
+        make.event(db_session, gp, "g-0", dt.date(2024, 1, 5), "WNB", [("G0", SUBJECT)], version=0)

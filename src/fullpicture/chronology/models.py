@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,6 +63,18 @@ class Event(Base):
         # (migration 0007, which dropped one for import speed).
         UniqueConstraint("agency_id", "event_ref", "version"),
         Index("ix_event_date", "event_date"),
+        # Versions count from 1, so every later version of an entry is above 1 and in the
+        # small index below: "is this the latest version?" asks it, not the unique index
+        # (chronology.versions; migration 0071).
+        CheckConstraint("version >= 1", name="version_from_one"),
+        Index(
+            "ix_event_later_version",
+            "agency_id",
+            "event_ref",
+            "version",
+            postgresql_where=text("version > 1"),
+            sqlite_where=text("version > 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
