@@ -5,9 +5,11 @@ is a line with its scale; the page gives the same facts as a table beside it."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fullpicture.chronology.repository import EntryFacts
 
@@ -21,9 +23,14 @@ AXIS = 34
 #: tooltip counting them): 2,000 markers each with its own tooltip were a third of the page's
 #: bytes and no more readable than a month's count at 760 pixels for years of record.
 MARKERS_PER_LANE = 150
+#: strftime's %B for each month, looked up once: ``calendar.month_name`` calls strftime on
+#: every lookup, and a long record's timeline names hundreds of months.
+MONTH_NAMES = tuple(calendar.month_name)
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, twice the time to
+# build, and a long record's timeline builds hundreds of markers per page.
+@dataclass(slots=True)
 class Marker:
     x: float
     y: float
@@ -91,40 +98,49 @@ def _monthly_markers(
     """One marker for each month and kind of entry: at the month's first entry, as large as
     its highest severity, its tooltip counting the entries by concern code."""
     # One pass over a lane's entries (a long record has thousands): per month and kind, the
-    # first date, the count of each code and the highest severity.
-    months: dict[tuple[int, int, str], tuple[dt.date, dict[str, int], int | None]] = {}
+    # first date, the count of each code and the highest severity, kept in a list changed in
+    # place (a new tuple per entry, and a strftime per marker, were most of the timeline's
+    # time: docs/benchmarks.md).
+    months: dict[tuple[int, int, str], list[Any]] = {}
     for entry in entries:
         day = entry.event_date
         key = (day.year, day.month, entry.code_kind)
         found = months.get(key)
         if found is None:
-            months[key] = (day, {entry.concern_code: 1}, entry.severity)
+            months[key] = [day, {entry.concern_code: 1}, entry.severity]
             continue
-        first, codes, highest = found
-        codes[entry.concern_code] = codes.get(entry.concern_code, 0) + 1
-        if entry.severity is not None and (highest is None or entry.severity > highest):
-            highest = entry.severity
-        months[key] = (min(first, day), codes, highest)
+        codes = found[1]
+        code = entry.concern_code
+        codes[code] = codes.get(code, 0) + 1
+        severity = entry.severity
+        if severity is not None and (found[2] is None or severity > found[2]):
+            found[2] = severity
+        if day < found[0]:
+            found[0] = day
     markers = []
     for (year, month, kind), (first, codes, highest) in sorted(months.items()):
         count = sum(codes.values())
         # Most entries first; a tie in the order first met, as Counter.most_common gives.
-        ranked = sorted(codes.items(), key=lambda item: -item[1])
+        ranked = sorted(codes.items(), key=_most_first) if len(codes) > 1 else codes.items()
         markers.append(
             Marker(
                 x=x_of(first),
                 y=y,
                 radius=_radius(highest),
                 title=(
-                    f"{dt.date(year, month, 1):%B %Y}: {count} "
+                    f"{MONTH_NAMES[month]} {year}: {count} "
                     f"{'entry' if count == 1 else 'entries'} ("
-                    + ", ".join(f"{code} {n}" for code, n in ranked)
+                    + ", ".join([f"{code} {n}" for code, n in ranked])
                     + f"), highest severity {highest if highest is not None else 'not set'}"
                 ),
                 kind=kind,
             )
         )
     return markers
+
+
+def _most_first(item: tuple[str, int]) -> int:
+    return -item[1]
 
 
 def build_timeline(
@@ -144,8 +160,12 @@ def build_timeline(
     span = (last - first).days
     plot_left, plot_right = LABEL_WIDTH, LABEL_WIDTH + PLOT_WIDTH
 
+    first_day = first.toordinal()
+
     def x_of(day: dt.date) -> float:
-        return round(plot_left + (day - first).days / span * PLOT_WIDTH, 1)
+        # The same arithmetic as (day - first).days, without a timedelta for each of
+        # thousands of entries and score days.
+        return round(plot_left + (day.toordinal() - first_day) / span * PLOT_WIDTH, 1)
 
     by_agency: dict[str, list[EntryFacts]] = {}
     for entry in entries:
@@ -178,11 +198,14 @@ def build_timeline(
     score_top = TOP + len(agencies) * LANE_HEIGHT + 20
     score_bottom = score_top + SCORE_HEIGHT
     score_max = max((s for _d, s in score_by_day), default=0.0) or 1.0
-    points = [
-        (x_of(day), round(score_bottom - score / score_max * SCORE_HEIGHT, 1))
-        for day, score in score_by_day
-    ]
-    path = " ".join(f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y) in enumerate(points))
+    path = " ".join(
+        [
+            f"L{x_of(day)},{round(score_bottom - score / score_max * SCORE_HEIGHT, 1)}"
+            for day, score in score_by_day
+        ]
+    )
+    if path:
+        path = "M" + path[1:]
     height = int(score_bottom + AXIS)
     alert_marks = [
         AlertMark(x=x_of(day), label=str(n), title=f"Alert {n}, raised {day:%d %b %Y}: {reason}")
