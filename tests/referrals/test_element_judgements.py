@@ -463,3 +463,40 @@ def test_a_sign_off_a_willingness_or_a_name_is_not_a_strength(text: str) -> None
 )
 def test_happy_or_kind_said_of_the_child_or_family_stays_a_global_strength(text: str) -> None:
     assert _finding(text, "R14")[0] == "partial"
+
+
+# -- R13 (2026.12.20): the feared harm said with a noun, a level with its basis, and unease -----
+# -- only in the referrer's own words -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My fear is she will go back to him and the baby will be there when he drinks.",
+        "The worry is he could take the children out of the country before the hearing.",
+        "This is a high-risk presentation given the ligature found in her bedroom.",
+        "We think this is a serious risk because he has access to the knives in the flat.",
+    ],
+)
+def test_the_feared_harm_or_a_level_with_its_basis_is_the_analysis(text: str) -> None:
+    assert _finding(text, "R13")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A guess at what has happened, not what is feared next.
+        ("The fear is he may have been drinking that night.", "absent"),
+        # A level alone (guide R13 partial).
+        ("Risk: high.", "partial"),
+        ("High risk.", "partial"),
+    ],
+)
+def test_a_guess_at_the_past_or_a_bare_level_is_not_the_analysis(text: str, expected: str) -> None:
+    assert _finding(text, "R13")[0] == expected
+
+
+def test_unease_quoted_from_someone_else_is_not_the_referrers_worry() -> None:
+    text = 'The neighbour said it was "just not right, nobody should live like that".'
+    assert _finding(text, "R13")[0] == "absent"
+    assert _finding("It just doesn't feel right to me.", "R13")[0] == "partial"
