@@ -35,7 +35,7 @@ from fullpicture.access.schemas import (
     UUID_PATTERN,
 )
 from fullpicture.access.subject import AuthMethod, AuthSubject, subject_for
-from fullpicture.core.runtime import request_session
+from fullpicture.core.runtime import database_requests_at_once, request_session
 from fullpicture.core.settings import get_settings, session_signing_key
 
 SESSION_COOKIE = "fp_session"
@@ -94,20 +94,15 @@ _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 )
 
 
-def _gate_size(dialect: str) -> int:
-    configured = get_settings().concurrent_database_requests
-    if configured:
-        return configured
-    return 1 if dialect == "sqlite" else 8
-
-
 @asynccontextmanager
 async def database_turn(db_session: Session) -> AsyncIterator[None]:
     """Wait (without holding a thread) for a turn to use the database in this request."""
     loop = asyncio.get_running_loop()
     gate = _gates.get(loop)
     if gate is None:
-        gate = _gates[loop] = asyncio.Semaphore(_gate_size(db_session.get_bind().dialect.name))
+        gate = _gates[loop] = asyncio.Semaphore(
+            database_requests_at_once(db_session.get_bind().dialect.name)
+        )
     async with gate:
         yield
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -13,9 +13,28 @@ from fullpicture.core.database import make_engine, session_factory
 from fullpicture.core.settings import get_settings
 
 
+def database_requests_at_once(dialect: str) -> int:
+    """How many requests a server process lets into the database at once (the request gate,
+    ``access.auth.database_turn``): the setting, or 1 on SQLite (one writer) and 8 on
+    PostgreSQL."""
+    configured = get_settings().concurrent_database_requests
+    if configured:
+        return configured
+    return 1 if dialect == "sqlite" else 8
+
+
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
-    return make_engine(get_settings().resolved_database_url())
+    url = get_settings().resolved_database_url()
+    dialect = make_url(url).get_backend_name()
+    if dialect == "sqlite":
+        return make_engine(url)
+    # Pool as many connections as the gate lets requests in, so a busy process keeps them.
+    # With SQLAlchemy's default of 5 under a gate of 8, every moment more than 5 requests were
+    # in the database opened an overflow connection, closed again when it came back to a full
+    # pool: at 50 API users 20-odd PostgreSQL backends started and ended a minute, each
+    # forking, signing in and planning every statement afresh (issue 14).
+    return make_engine(url, pool_size=database_requests_at_once(dialect))
 
 
 @lru_cache(maxsize=1)

@@ -61,8 +61,9 @@ class AccessSettings(BaseSettings):
         default=0,
         ge=0,
         le=64,
-        description="Requests let into the database at once; 0 means 1 on SQLite, 8 on PostgreSQL "
-        "(keep it below the connection pool and the worker threads).",
+        description="Requests let into the database at once, per server process; 0 means 1 on "
+        "SQLite, 8 on PostgreSQL. The connection pool keeps as many connections (keep it below "
+        "the worker threads and the database's max_connections over all processes).",
     )
     web_workers: int = Field(
         default=0,
