@@ -585,15 +585,14 @@ def open_person(
     """
     now = now or utc_now()
     require_scopes(subject, Scope.CHILDREN_READ)
-    person = access_repository.readable_person(
+    opened = access_repository.readable_person_and_involvement(
         db_session, reader=subject, public_id=person_public_id, now=now
     )
-    if person is None:
+    if opened is None:
         raise PersonNotVisible("no such person, or you have no need to know about them")
+    person, agency_involved = opened
     grant = None
-    if subject.agency_id is None or not access_repository.agency_is_involved(
-        db_session, agency_id=subject.agency_id, person_id=person.id
-    ):
+    if not agency_involved:
         grant = access_repository.live_break_glass_grant(
             db_session, subject=subject, person_id=person.id, now=now
         )
