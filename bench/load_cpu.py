@@ -129,6 +129,14 @@ def main() -> None:
             statements += 1
 
         event.listen(runtime.get_engine(), "before_cursor_execute", count_statement)
+        connections = 0
+
+        def count_connection(*_: object) -> None:
+            # Each is a PostgreSQL backend started (and, when the pool closes it, ended).
+            nonlocal connections
+            connections += 1
+
+        event.listen(runtime.get_engine(), "connect", count_connection)
         groups = (
             [g.split(",") for g in args.only.split(";")]
             if args.only
@@ -162,8 +170,10 @@ def main() -> None:
 
                 threading.setprofile(start_thread_profiler)
             statements = 0
+            connections = 0
             calls = 0
             cpu, wall = time.process_time(), time.perf_counter()
+            postgres_from = load.postgres_cpu()
             if profiler:
                 profiler.enable()
             statuses = asyncio.run(
@@ -185,6 +195,8 @@ def main() -> None:
                 # Load-independent: Python function calls made per request (all threads).
                 calls = stats.total_calls  # type: ignore[attr-defined]
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            # The local PostgreSQL's CPU, its ended backends with it (and other users' of it).
+            database = load.spent_between(postgres_from, load.postgres_cpu())
             print(
                 json.dumps(
                     {
@@ -193,7 +205,9 @@ def main() -> None:
                         "requests": args.requests,
                         "concurrency": args.concurrency,
                         "cpu_ms_per_request": round(cpu * 1000 / args.requests, 2),
+                        "postgres_cpu_ms_per_request": round(database * 1000 / args.requests, 2),
                         "statements_per_request": round(statements / args.requests, 2),
+                        "connections_opened": connections,
                         "python_calls_per_request": round(calls / args.requests)
                         if profiler
                         else None,
