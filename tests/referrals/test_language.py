@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from spacy.language import Language
 
 from fullpicture.referrals.language import DateScan, _lower_pattern, default_engine, make_doc
+from fullpicture.referrals.regex_index import word_starts
 from fullpicture.referrals.rulebook import default_rulebook
 
 _PIECES = st.sampled_from(
@@ -151,3 +152,26 @@ def test_a_texts_words_after_a_special_case_are_split_by_the_affix_rules_once() 
     assert "(DOB" in tokenized and "\n\n" in tokenized
     nlp.make_doc(text)
     assert searched == [], "spaCy's own cache holds the chunks once make_doc has given them"
+
+
+_RELATION_PIECES = st.sampled_from(
+    [
+        "son", "Son", "SON", "grandson", "daughter", "Daughter", "refer", "referring", "baby",
+        "Tom", "Amy-Lee", "O'Neil", "Smith", "and", "his", "brother", "(7)", ",", " ", "\n", "x",
+        "İ", "children", "Children:",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_RELATION_PIECES, max_size=30).map(" ".join))
+def test_child_relations_are_found_at_words_as_the_scan_finds_them(text: str) -> None:
+    """The relations regex ("his son Tom") tried only at the words that begin with a relation
+    finds what the scan of its ``\\b(?i:…)`` form finds."""
+    engine = default_engine()
+    assert engine._child_relations.indexed == 1
+    at_words = engine._child_relations.find(text, word_starts(text))[0]
+    scanned = list(engine._child_relation_re.finditer(text))
+    assert [(m.span(), m.groupdict()) for m in at_words] == [
+        (m.span(), m.groupdict()) for m in scanned
+    ]

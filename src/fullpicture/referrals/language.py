@@ -213,7 +213,12 @@ class LanguageEngine:
         self._child_label_re = re.compile(
             rf"(?m)^\s*(?i:{labels})\b\s*[:\-]?\s*(?:(?:Mr|Ms|Miss|Master)\s+)?(?P<name>{_NAME}){following}"
         )
-        self._child_relation_re = re.compile(rf"\b(?i:{relations})\s+(?P<name>{_NAME}){following}")
+        relation = rf"(?i:{relations})\s+(?P<name>{_NAME}){following}"
+        self._child_relation_re = re.compile(rf"\b{relation}")
+        # Tried only at the words beginning with a relation's first letters (regex_index.py):
+        # scanned, the inline (?i:…) after \b was tried at every character of the text.
+        self._child_relations = WordStartRegexes()
+        self._child_relations.add(re.compile(relation), at_word_start=True)
         # "a 10 year old boy (Dylan)", "a 16 year old lad come in today (Callum)": a child
         # introduced by a child term with the name in brackets.
         # Found from the bracketed name back (brackets are rare), so the terms are not tried at
@@ -313,7 +318,13 @@ class LanguageEngine:
         """Run every matcher over ``text`` once and resolve polarity, speakers and dates."""
         doc = make_doc(self.nlp, text, self._tokenized_chunks)
         tokens = _Tokens.of(doc, self._question_answers, self._sentence_punct)
-        names = self._child_names(text, child_names, referral_date)
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a few characters change length when lower-cased
+            lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+        # Lower-casing keeps every character's place (checked above), so words begin at the
+        # same places in both.
+        starts = word_starts(lowered)
+        names = self._child_names(text, child_names, referral_date, starts)
         quote_spans = [(m.start(), m.end()) for m in _QUOTE_RE.finditer(text)]  # marks included
         quote_ranges = [tokens.token_range(start, end) for start, end in quote_spans]
         triggers: dict[str, list[tuple[int, int]]] = {}
@@ -339,12 +350,6 @@ class LanguageEngine:
         ):
             raw.append((key, start, end, tokens.idx[start], tokens.end_char(end - 1)))
         connectives = triggers.pop(_EVIDENCE, [])
-        lowered = text.lower()
-        if len(lowered) != len(text):  # a few characters change length when lower-cased
-            lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
-        # Lower-casing keeps every character's place (checked above), so words begin at the
-        # same places in both.
-        starts = word_starts(lowered)
         for source, expressions, index in (
             (lowered, self._regexes, self._regex_index),
             (text, self._regexes_cased, self._regex_index_cased),
@@ -508,13 +513,23 @@ class LanguageEngine:
     # -- who is speaking ------------------------------------------------------------------
 
     def _child_names(
-        self, text: str, given: Iterable[str], referral_date: dt.date
+        self,
+        text: str,
+        given: Iterable[str],
+        referral_date: dt.date,
+        starts: list[int] | None = None,
     ) -> tuple[str, ...]:
+        """``starts``: where the text's words begin (``word_starts``), when the caller has them."""
         names: list[str] = []
         for name in given:
             names.extend(part for part in name.split() if part[:1].isupper())
-        for expression in (self._child_label_re, self._child_relation_re):
-            for found in expression.finditer(text):
+        relations = (
+            self._child_relations.find(text, starts)[0]
+            if self._child_relations.indexed
+            else list(self._child_relation_re.finditer(text))
+        )
+        for found_by in (self._child_label_re.finditer(text), relations):
+            for found in found_by:
                 for group in ("name", "more"):
                     value = found.group(group)
                     if value and value.lower() not in self._adult_terms:
