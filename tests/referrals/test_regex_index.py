@@ -71,6 +71,15 @@ def test_a_match_inside_a_word_does_not_hide_the_next_words() -> None:
     )
 
 
+def test_a_scanned_match_begun_at_a_mark_does_not_hide_the_word_after_it() -> None:
+    # Hypothesis found it: the e-mail regex (\b[\w.+-]+@…, scanned: its first letters cannot be
+    # listed) matched from the "-" of "-jo@example.org"; the match was dropped for not starting
+    # a word and hid the address itself.
+    test_every_rule_regex_finds_what_a_scan_finds.hypothesis.inner_test(  # type: ignore[attr-defined]
+        ["-", "jo@example.org"], ["", " "]
+    )
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_WORDS, max_size=40), st.lists(st.sampled_from([" ", "", "  "]), max_size=40))
 def test_every_rule_regex_finds_what_a_scan_finds(words: list[str], gaps: list[str]) -> None:

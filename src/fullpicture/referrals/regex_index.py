@@ -34,6 +34,8 @@ _MOST_LISTED = 20000
 # regex engine is not started at each of the word's letters to test a lookbehind (``(?<!\w)\w``
 # took twice as long).
 _WORD = re.compile(r"\w+")
+# Inline flags for the whole pattern ("(?i)"), which must stay at its start.
+_GLOBAL_FLAGS = re.compile(r"^(?:\(\?[aiLmsux]+\))+")
 # Distinct word beginnings remembered per regex index (a few thousand in ordinary English).
 _MOST_WORD_BEGINNINGS = 50_000
 
@@ -211,6 +213,12 @@ class WordStartRegexes:
         source = pattern.pattern
         prefixes = word_prefixes(("\\b" + source) if at_word_start else source)
         if prefixes is None:
+            if at_word_start:
+                # Scanned, a match may begin only where a word begins, as at an indexed word:
+                # filtered afterwards, a match begun inside a word or at a mark ("-jo@x.org")
+                # was dropped and hid the match at the word it overlapped.
+                body = _GLOBAL_FLAGS.sub("", source)
+                self._patterns[number] = re.compile(rf"(?<!\w)(?=\w)(?:{body})", pattern.flags)
             self._scanned.append(number)
         else:
             for letters in prefixes:
