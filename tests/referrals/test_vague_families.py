@@ -187,6 +187,10 @@ POSITIVES = [
     # 2026-12-07 (refvague3): a share of a period with no figure, each with a near miss below
     ("The lights were off for much of the evening.", "much of the evening", "unquantified"),
     ("He sat on his own most of the lesson.", "most of the lesson", "unquantified"),
+    # a time ago with no number; praise of engagement as a noun
+    ("Dad had a caution, but that was years ago.", "years ago", "unquantified"),
+    ("Her aunt took them in for a while, months ago.", "months ago", "unquantified"),
+    ("Positive engagement from both parents so far.", "Positive engagement", "reassurance"),
 ]
 
 # An amount inside a guess is part of the guess (the hedge); after a clause boundary it is not.
@@ -317,6 +321,9 @@ NEGATIVES = [
     # 2026-12-07 (refvague3): a share of something that is not a period
     ("She spent most of the money on the electric.", "unquantified"),
     ("Much of the damage was to the front door.", "unquantified"),
+    ("Dad had a caution three years ago, for theft.", "unquantified"),
+    ("The flat was let to them 6 months ago.", "unquantified"),
+    ("Engagement with the plan is recorded on each visit.", "reassurance"),
 ]
 
 
