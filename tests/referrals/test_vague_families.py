@@ -191,6 +191,7 @@ POSITIVES = [
     ("Dad had a caution, but that was years ago.", "years ago", "unquantified"),
     ("Her aunt took them in for a while, months ago.", "months ago", "unquantified"),
     ("Positive engagement from both parents so far.", "Positive engagement", "reassurance"),
+    ("Since the summer mum has disengaged.", "disengaged", "label"),
 ]
 
 # An amount inside a guess is part of the guess (the hedge); after a clause boundary it is not.
@@ -324,6 +325,7 @@ NEGATIVES = [
     ("Dad had a caution three years ago, for theft.", "unquantified"),
     ("The flat was let to them 6 months ago.", "unquantified"),
     ("Engagement with the plan is recorded on each visit.", "reassurance"),
+    ("Dad disengaged from the clinic in May; he missed 3 reviews.", "label"),
 ]
 
 
