@@ -335,6 +335,21 @@ def explain(
     model: Path | None = typer.Option(
         None, "--model", exists=True, dir_okay=False, help="Model JSON for --file."
     ),
+    relationships: Path | None = typer.Option(
+        None,
+        "--relationships",
+        exists=True,
+        dir_okay=False,
+        help=(
+            "RELATIONSHIPS.csv for --file: link the file as `fullpicture link` does and show "
+            "the relatives' comparison of the second pass when it weighed the pair."
+        ),
+    ),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        help="With --relationships: the --threshold the file was linked at, if one was given.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
     as_user: str | None = typer.Option(
         None, "--as", help="Database mode: " + AS_USER_HELP + " Needs linkage:review."
@@ -343,14 +358,33 @@ def explain(
     """Show the match-weight waterfall for two records: which fields agreed and how much each counted.
 
     Example: fullpicture link explain school-oakfield:S123 gp-ashdown:G77 --as mash.worker
+    Example: fullpicture link explain hv:A1 police:B7 --file persons.csv --relationships rel.csv
     """
     from fullpicture.linkage import explain as linkage_explain
 
+    if persons_csv is None and (relationships is not None or threshold is not None):
+        err_console.print(
+            "[red]--relationships and --threshold are for --file.[/red] The database links "
+            "on the records' own fields at its fixed line."
+        )
+        raise typer.Exit(code=2)
+    if relationships is None and threshold is not None:
+        err_console.print(
+            "[red]--threshold needs --relationships.[/red] Without relationships a pair is "
+            "explained on its own fields, whatever the line."
+        )
+        raise typer.Exit(code=2)
     try:
         left_ref, right_ref = RecordRef.parse(left), RecordRef.parse(right)
         if persons_csv is not None:
             explanation = linkage_explain.explain_file_pair(
-                persons_csv, left_ref, right_ref, rules=default_rules(), model_path=model
+                persons_csv,
+                left_ref,
+                right_ref,
+                rules=default_rules(),
+                model_path=model,
+                relationships_path=relationships,
+                threshold=threshold,
             )
         else:
             with unit_of_work(get_session_factory()) as session:
@@ -378,8 +412,10 @@ def explain(
         raise typer.Exit(code=2) from exc
     if as_json:
         typer.echo(explanation.model_dump_json(indent=2))
-    else:
-        console.print(render_explanation(explanation))
+        return
+    console.print(render_explanation(explanation))
+    if explanation.second_pass is not None:
+        console.print(escape(explanation.second_pass))
 
 
 @app.command("review")

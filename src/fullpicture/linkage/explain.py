@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from fullpicture.core.database import utc_now
 from fullpicture.linkage import engine as linkage_engine
 from fullpicture.linkage import repository as repo
 from fullpicture.linkage import review as linkage_review
-from fullpicture.linkage.files import read_person_file
+from fullpicture.linkage.batch import run_batch
+from fullpicture.linkage.files import read_person_file, read_relationship_file
 from fullpicture.linkage.preparation import prepare
+from fullpicture.linkage.relatives import relative_names, relatives_step, second_pass_words
 from fullpicture.linkage.rules import LinkageRules
 from fullpicture.linkage.schemas import MatchExplanation, RecordRef, WaterfallStep
 from fullpicture.linkage.service import LinkageStateError
@@ -81,12 +84,6 @@ def explain_prepared(
             )
         )
     weight = float(scored["match_weight"])
-    if weight >= rules.link_threshold_match_weight:
-        decision = "link"
-    elif weight >= rules.review_band.lower_match_weight:
-        decision = "review"
-    else:
-        decision = "separate"
     return MatchExplanation(
         left=left_label,
         right=right_label,
@@ -95,7 +92,50 @@ def explain_prepared(
         match_weight=round(weight, 4),
         match_probability=round(float(scored["match_probability"]), 6),
         model_version=model_version,
-        decision=decision,
+        decision=_decision(weight, rules),
+    )
+
+
+def _decision(weight: float, rules: LinkageRules) -> str:
+    if weight >= rules.link_threshold_match_weight:
+        return "link"
+    if weight >= rules.review_band.lower_match_weight:
+        return "review"
+    return "separate"
+
+
+def add_second_pass(
+    explanation: MatchExplanation,
+    pair: Mapping[str, Any] | None,
+    names: Mapping[str, str],
+    *,
+    rules: LinkageRules,
+    line: float | None = None,
+) -> MatchExplanation:
+    """``explanation`` (the pair on its own fields) with what the batch's second pass added:
+    the relatives' comparison as one more step (``relatives.relatives_step``), the weight,
+    probability and decision it leads to, and in words where the first pass left the pair.
+    ``pair`` is the batch's scored pair (None: the batch never scored it), ``line`` the match
+    weight the batch linked from; unchanged when the relatives' comparison did not weigh it."""
+    step = None if pair is None else relatives_step(pair, names, left=explanation.left)
+    if step is None:
+        return explanation
+    first_pass = explanation.match_weight
+    weight = first_pass + step.match_weight
+    return explanation.model_copy(
+        update={
+            "steps": [*explanation.steps, step],
+            "match_weight": round(weight, 4),
+            "match_probability": round(1.0 / (1.0 + 2.0**-weight), 6),
+            "decision": _decision(weight, rules),
+            "first_pass_match_weight": first_pass,
+            "second_pass": second_pass_words(
+                first_pass=first_pass,
+                relatives=step.match_weight,
+                below=rules.link_threshold_match_weight,
+                line=line,
+            ),
+        }
     )
 
 
@@ -153,15 +193,38 @@ def explain_file_pair(
     *,
     rules: LinkageRules,
     model_path: Path | None,
+    relationships_path: Path | None = None,
+    threshold: float | None = None,
 ) -> MatchExplanation:
-    """Explain two rows of a persons CSV, with a saved model or one trained on the file."""
+    """Explain two rows of a persons CSV, with a saved model or one trained on the file.
+
+    With ``relationships_path`` the file is linked as ``fullpicture link`` links it (at
+    ``threshold``, or the line chosen from the model), so that the relatives' comparison of
+    the second pass, read from the first clustering of the whole file, shows as one more step
+    when it weighed the pair."""
     records = read_person_file(path)
-    prepared = prepare(records)
-    model = (
-        json.loads(model_path.read_text(encoding="utf-8"))
-        if model_path
-        else linkage_engine.train_model(prepared, rules=rules)
-    )
+    model = json.loads(model_path.read_text(encoding="utf-8")) if model_path else None
+    pair: dict[str, Any] | None = None
+    line: float | None = None
+    if relationships_path is not None:
+        result = run_batch(
+            records,
+            rules=rules,
+            model=model,
+            threshold="choose" if threshold is None else threshold,
+            relationships=read_relationship_file(relationships_path, records),
+        )
+        model, prepared, line = result.model, result.prepared, result.threshold.match_weight
+        keys = sorted(f"{ref.agency}:{ref.record_id}" for ref in (left, right))
+        scored = result.pairs.filter(
+            (pl.col("unique_id_l").is_in(keys) & pl.col("unique_id_r").is_in(keys))
+            & (pl.col("unique_id_l") != pl.col("unique_id_r"))
+        )
+        pair = scored.row(0, named=True) if scored.height else None
+    else:
+        prepared = prepare(records)
+    if model is None:
+        model = linkage_engine.train_model(prepared, rules=rules)
     rows = []
     for ref in (left, right):
         row = prepared.filter(pl.col("unique_id") == f"{ref.agency}:{ref.record_id}")
@@ -170,7 +233,7 @@ def explain_file_pair(
                 f"{path.name} has no row with source,record_id = {ref.agency},{ref.record_id}"
             )
         rows.append(row)
-    return explain_prepared(
+    explanation = explain_prepared(
         rows[0],
         rows[1],
         model=model,
@@ -178,4 +241,8 @@ def explain_file_pair(
         model_version=None,
         left_label=str(left),
         right_label=str(right),
+    )
+    shown = [] if pair is None else [pair]
+    return add_second_pass(
+        explanation, pair, relative_names(prepared, shown), rules=rules, line=line
     )

@@ -8,14 +8,21 @@ to read it. ``write_charts`` saves splink's own charts beside a run's output.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
 from fullpicture.linkage import engine as linkage_engine
 from fullpicture.linkage.comparisons import COMPARISON_FIELDS
+from fullpicture.linkage.relatives import (
+    relative_names,
+    relatives_step,
+    second_pass_words,
+    was_read,
+)
 from fullpicture.linkage.rules import LinkageRules
 from fullpicture.linkage.threshold import LinkThreshold
 
@@ -231,7 +238,10 @@ def write_charts(
     threshold: float | None = None,
 ) -> list[Path]:
     """splink's match-weights and m/u charts for the model, and the waterfall of the weakest
-    linked pair (the one nearest the threshold), as HTML files in ``out_dir``."""
+    linked pair (the one nearest the threshold), as HTML files in ``out_dir``. When the
+    relatives' comparison of the second pass weighed a linked pair, the waterfall holds the
+    weakest such pair too (its second record), and every pair it weighed shows it as a bar
+    of its own (``relatives.relatives_step``)."""
     linker = linkage_engine.charting_linker(prepared, model)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -242,15 +252,89 @@ def write_charts(
     line = rules.link_threshold_match_weight if threshold is None else threshold
     linked = pairs.filter(pl.col("match_weight") >= line)
     if not linked.is_empty():
-        left, right = linked.sort("match_weight").select("unique_id_l", "unique_id_r").row(0)
-        rows = prepared.filter(pl.col("unique_id").is_in([left, right]))
+        shown = [linked.sort("match_weight").row(0, named=True)]
+        # The weakest linked pair the relatives weighed, when that pair is not already it.
+        if "gamma_relatives" in linked.columns and not was_read(shown[0]):
+            weighed = linked.filter(pl.col("gamma_relatives") >= 0)
+            if not weighed.is_empty():
+                order = ["match_weight", "unique_id_l", "unique_id_r"]
+                shown.append(weighed.sort(order).row(0, named=True))
+        ids = {pair[side] for pair in shown for side in ("unique_id_l", "unique_id_r")}
+        rows = prepared.filter(pl.col("unique_id").is_in(sorted(ids)))
         by_id = {row["unique_id"]: row for row in rows.iter_rows(named=True)}
-        compared = linker.inference.score_pair(by_id[left], by_id[right])
-        records = compared.as_record_list()
-        charts.append(("waterfall.html", linker.visualisations.waterfall_chart(records)))
+        records = [
+            record
+            for pair in shown
+            for record in linker.inference.score_pair(
+                by_id[pair["unique_id_l"]], by_id[pair["unique_id_r"]]
+            ).as_record_list()
+        ]
+        waterfall = linker.visualisations.waterfall_chart(records)
+        # splink's waterfall draws the model's comparisons only: the relatives' bar is put in
+        # its data before the final score, which then adds up to the batch's weight.
+        waterfall.raw_records = with_relatives_bars(
+            # splink types its chart records as a bare protocol; the waterfall's are dicts.
+            cast("Sequence[dict[str, Any]]", waterfall.raw_records),
+            shown,
+            relative_names(prepared, shown),
+            below=rules.link_threshold_match_weight,
+            line=line,
+        )
+        charts.append(("waterfall.html", waterfall))
     for file_name, chart in charts:
         path = out_dir / file_name
         # Offline: splink embeds the chart libraries it ships, no CDN needed to view it.
         chart.save_offline_chart(str(path), overwrite=True, print_msg=False)
         written.append(path)
     return written
+
+
+def with_relatives_bars(
+    bars: Sequence[dict[str, Any]],
+    pairs: Sequence[Mapping[str, Any]],
+    names: Mapping[str, str],
+    *,
+    below: float,
+    line: float | None = None,
+) -> list[dict[str, Any]]:
+    """splink's waterfall data (``bars``, record ``n`` for ``pairs[n]``) with a bar for the
+    relatives' comparison before the final score of each pair it weighed, the final score
+    moved by its weight and the second pass said in words on the bar."""
+    out: list[dict[str, Any]] = []
+    for number, pair in enumerate(pairs):
+        own = [dict(bar) for bar in bars if bar["record_number"] == number]
+        step = relatives_step(pair, names)
+        if step is not None:
+            final = own[-1]
+            if final["column_name"] != "Final score":
+                raise ValueError(f"splink's waterfall ends with {final['column_name']!r}")
+            first_pass = float(final["log2_bayes_factor"])
+            total = first_pass + step.match_weight
+            own.insert(
+                -1,
+                {
+                    "column_name": step.comparison,
+                    "label_for_charts": step.level,
+                    "sql_condition": None,
+                    "log2_bayes_factor": step.match_weight,
+                    "bayes_factor": 2.0**step.match_weight,
+                    "comparison_vector_value": pair["gamma_relatives"],
+                    "m_probability": None,
+                    "u_probability": None,
+                    "bayes_factor_description": second_pass_words(
+                        first_pass=first_pass,
+                        relatives=step.match_weight,
+                        below=below,
+                        line=line,
+                    ),
+                    "value_l": step.value_left or "",
+                    "value_r": step.value_right or "",
+                    "term_frequency_adjustment": False,
+                    "record_number": number,
+                },
+            )
+            own[-1] = {**final, "log2_bayes_factor": total, "bayes_factor": 2.0**total}
+        for order, bar in enumerate(own):
+            bar["bar_sort_order"] = order
+        out.extend(own)
+    return out

@@ -34,11 +34,14 @@ only weakens the evidence.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from fullpicture.linkage.comparisons import same_child_levels
+from fullpicture.linkage.schemas import WaterfallStep
 
 # Pairs at or above this weight are taken as one person when m is estimated (about one wrong
 # in a million by the model's own probability).
@@ -311,3 +314,90 @@ _EVIDENCE_COLUMNS = (
 
 def _unchanged(pairs: pl.DataFrame) -> pl.DataFrame:
     return pairs
+
+
+# --- explaining it ----------------------------------------------------------------------
+
+DESCRIPTION = (
+    "relatives' comparison (second pass): relatives of one kind on both records, read after "
+    "the first clustering"
+)
+
+
+def was_read(pair: Mapping[str, Any]) -> bool:
+    """Whether the relatives' comparison weighed this scored pair (``gamma_relatives`` 0 or 1;
+    -1 or absent: not read, and the pair stands on its own fields)."""
+    gamma = pair.get("gamma_relatives")
+    return gamma is not None and gamma >= 0
+
+
+def relative_names(records: pl.DataFrame, pairs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The given and family name of each relative shown for ``pairs`` (unique_id -> name), read
+    from ``records`` (prepared or as filed)."""
+    wanted = {
+        pair[side]
+        for pair in pairs
+        for side in ("relatives_left", "relatives_right")
+        if pair.get(side) is not None
+    }
+    if not wanted:
+        return {}
+    rows = records.filter(pl.col("unique_id").is_in(sorted(wanted))).select(
+        "unique_id", "given_name", "family_name"
+    )
+    return {
+        key: " ".join(part for part in (given, family) if part)
+        for key, given, family in rows.iter_rows()
+    }
+
+
+def relatives_step(
+    pair: Mapping[str, Any], names: Mapping[str, str], *, left: str | None = None
+) -> WaterfallStep | None:
+    """The relatives' comparison of one scored pair as a waterfall step ("parent Jane Smith
+    (records hv:1, police:7) linked as one person", with its weight), or None when it was not
+    read for the pair. ``left``: the record the caller shows on the left (the pair's own left
+    record unless it names the other)."""
+    if not was_read(pair):
+        return None
+    weight = round(float(pair.get("mw_relatives") or 0.0), 4)
+    if pair["gamma_relatives"] == 1:
+        kind, of_left, of_right = (
+            pair["relatives_relationship"],
+            pair["relatives_left"],
+            pair["relatives_right"],
+        )
+        shown = [names.get(of_left), names.get(of_right)]
+        who = " / ".join(dict.fromkeys(name for name in shown if name))
+        named = f"{kind} {who} " if who else f"{kind} "
+        level = f"{named}(records {of_left}, {of_right}) linked as one person"
+        values: list[str | None] = [
+            f"{kind} {name + ' ' if name else ''}({record})"
+            for name, record in zip(shown, (of_left, of_right), strict=True)
+        ]
+    else:
+        level, values = NOT_LINKED, [None, None]
+    if left is not None and left == pair["unique_id_r"]:
+        values.reverse()
+    return WaterfallStep(
+        comparison="relatives",
+        description=DESCRIPTION,
+        level=level,
+        value_left=values[0],
+        value_right=values[1],
+        match_weight=weight,
+    )
+
+
+def second_pass_words(
+    *, first_pass: float, relatives: float, below: float, line: float | None = None
+) -> str:
+    """What the second pass did to a pair: where the first pass left it and what the
+    relatives' comparison added (and, given the run's ``line``, where the run linked)."""
+    linked_from = "" if line is None else f" The run linked pairs from {line:+.2f}."
+    return (
+        f"The relatives' comparison was added in the second pass, after the first clustering: "
+        f"on its own fields the first pass scored this pair {first_pass:+.2f}, under {below:g}, "
+        f"the line below which relatives are read; the relatives add {relatives:+.2f}, making "
+        f"{first_pass + relatives:+.2f}.{linked_from}"
+    )

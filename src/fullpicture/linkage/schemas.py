@@ -51,6 +51,17 @@ class MatchExplanation(BaseModel):
     match_probability: float
     model_version: int | None
     decision: str = Field(description="link, review or separate, at the configured thresholds")
+    first_pass_match_weight: float | None = Field(
+        default=None,
+        description=(
+            "the pair on its own fields, before the relatives' comparison of the second pass "
+            "(null when that comparison did not weigh the pair)"
+        ),
+    )
+    second_pass: str | None = Field(
+        default=None,
+        description="in words, what the relatives' comparison of the second pass did to the pair",
+    )
 
 
 class ReviewDecisionIn(BaseModel):
