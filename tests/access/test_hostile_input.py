@@ -69,7 +69,9 @@ def _fuzz(operation: Any, token: str, failures: list[str], statuses: list[int]) 
     )
     @given(case=operation.as_strategy())
     def call(case: Any) -> None:
-        response = case.call(headers={"Authorization": f"Bearer {token}"})
+        # schemathesis's in-process client gives up after 10 s; on a loaded two-core CI machine a
+        # bulk operation such as a replay can take that long, and a timeout is not a server error.
+        response = case.call(headers={"Authorization": f"Bearer {token}"}, timeout=120)
         statuses.append(response.status_code)
         if response.status_code >= 500:
             failures.append(
