@@ -500,3 +500,85 @@ def test_unease_quoted_from_someone_else_is_not_the_referrers_worry() -> None:
     text = 'The neighbour said it was "just not right, nobody should live like that".'
     assert _finding(text, "R13")[0] == "absent"
     assert _finding("It just doesn't feel right to me.", "R13")[0] == "partial"
+
+
+# -- R9, R12, R13 (2026.12.21): what a full account needs, read by kind -------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "before" closing a quotation or a hedged clause hints at a history (guide R9 partial).
+        'Caller thinks there was "something with Lee before" but does not know what.',
+        "She has missed appointments before I think.",
+    ],
+)
+def test_before_closing_a_quotation_or_a_hedge_hints_at_a_history(text: str) -> None:
+    assert _finding(text, "R9")[0] == "partial"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "the week before" dates the present concern; it is not an earlier one.
+        'Could not say when she last saw it: "last week sometime? or the week before".',
+        'He said it happened "the night before".',
+    ],
+)
+def test_a_day_or_week_before_is_a_date_not_a_history(text: str) -> None:
+    assert _finding(text, "R9")[0] == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Caller rang off before further information could be obtained.",
+        "Caller (declined to give name) says a girl on the estate is out late.",
+        "Caller refused to give her surname.",
+    ],
+)
+def test_a_caller_hanging_up_or_withholding_a_name_is_no_action_or_result(text: str) -> None:
+    assert _finding(text, "R12")[0] == "absent"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I rang mum this morning and she declined any help.", "present"),
+        ("We rang the family on Monday.", "partial"),
+    ],
+)
+def test_ringing_and_declining_help_stay_an_action_and_a_result(text: str, expected: str) -> None:
+    assert _finding(text, "R12")[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A level denied is a level (guide R13 partial), not the referrer's analysis.
+        ("Child left in care of father as no immediate risk identified.", "partial"),
+        # Advice on what to do if a risk arises says nothing of the referrer's own worry.
+        ("Advised caller to ring 999 if she sees the girl at immediate risk.", "absent"),
+    ],
+)
+def test_a_level_denied_or_in_advice_is_not_the_analysis(text: str, expected: str) -> None:
+    assert _finding(text, "R13")[0] == expected
+
+
+def test_an_immediate_risk_stated_is_still_the_analysis() -> None:
+    assert _finding("There is an immediate risk to the baby tonight.", "R13")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A need named, or unease in the verb's other forms, with nothing of what is feared.
+        "I think he could do with some support as a young carer.",
+        "I think she needs more support than we can give.",
+        "The bruises and Mia's words worry me.",
+        "It just didn't sit right with any of us.",
+        "My nurse felt uncomfortable about this.",
+    ],
+)
+def test_a_need_or_unease_in_other_words_is_a_bare_worry(text: str) -> None:
+    assert _finding(text, "R13")[0] == "partial"
