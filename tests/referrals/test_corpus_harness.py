@@ -255,6 +255,8 @@ def test_the_human_ceiling_scores_each_annotator_by_the_checkers_rule() -> None:
     assert rows["A1"]["reassurance"]["precision"] == 0.0
     assert rows["A1"]["unquantified"]["precision"] == 0.0  # "some concerns" misses "lately"
     assert rows["A1"]["any"]["precision"] == 0.5  # the wrong-family hedge still overlaps gold
+    # With the family required, the wrong-family hedge is wrong: 0 of 2 right, 0 of 2 found.
+    assert rows["A1"]["family"] == {"precision": 0.0, "recall": 0.0, "predicted": 2, "gold": 2}
     assert rows["A2"]["unquantified"] == {
         "precision": 1.0,
         "recall": 1.0,

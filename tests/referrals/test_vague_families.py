@@ -76,7 +76,9 @@ POSITIVES = [
     # minimisers
     ("It was merely a push between the brothers.", "merely a push", "minimiser"),
     ("It was just a silly tiff with her boyfriend.", "just a silly tiff", "minimiser"),
-    ("Mum said it was only a slight graze.", "only a slight graze", "minimiser"),
+    # The writer's own words: "Mum said it was only a slight graze" is mum's account since
+    # 2026.12.14 (a minimiser in someone's account, with its speaker, is theirs).
+    ("It was only a slight graze.", "only a slight graze", "minimiser"),
     ("Girls will be girls, they were soon friends again.", "Girls will be girls", "minimiser"),
     ("Staff felt it was normal teenage stuff.", "normal teenage stuff", "minimiser"),
     ("School are not overly worried about the bruising.", "not overly worried", "minimiser"),
@@ -547,3 +549,76 @@ def test_token_sequences_read_numbers_optional_tokens_and_what_must_not_follow()
     alpha = [w.isalpha() for w in words]
     found = sequences.find(words, alpha, number)
     assert found == [("about", 0, 3), ("about", 5, 7), ("fine", 11, 13)]
+
+
+# -- refvague4: how long, and instances listed (lexicon 2026.12.14) -------------------------
+
+DURATION_OR_LISTED = [
+    # An amount of clock time is how long, not how often: not vague.
+    ("The door was opened after a few minutes.", False),
+    ("She waited several minutes before calling back.", False),
+    ("He slept for a couple of hours on the ward.", False),
+    ("The crew arrived within the next few minutes.", False),
+    # No amount word before the unit: still vague.
+    ("Mum works long hours.", True),
+    ("The baby screams for hours.", True),
+    # A frequency with two or more dated instances in its clause counts them.
+    ("He has come in hungry on several days (recorded 04/11, 11/11 and 18/11).", False),
+    ("She often misses breakfast club; staff logged it on 02/10 and 09/10.", True),
+    # One day named twice is one instance; a clock time is none.
+    ("He often arrives late, as he did yesterday (Sunday 22/11) at 10am.", True),
+    ("He has come in hungry on several days.", True),
+]
+
+
+@pytest.mark.parametrize(("sentence", "vague"), DURATION_OR_LISTED)
+def test_a_duration_or_a_frequency_with_its_dates_is_not_unquantified(
+    sentence: str, vague: bool
+) -> None:
+    found = [f for f in _found(sentence) if f[1] == "unquantified"]
+    assert bool(found) is vague, found
+
+
+def test_duration_and_listed_dates_are_the_lexicons_data(tmp_path: Path) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        del raw["kinds"]["unquantified"]["duration"]
+        del raw["kinds"]["unquantified"]["cleared_by_listed_dates"]
+
+    book = load_rulebook(vague_file=_edited_lexicon(tmp_path, edit))
+    for sentence in (
+        "The door was opened after a few minutes.",
+        "He has come in hungry on several days (recorded 04/11, 11/11 and 18/11).",
+    ):
+        text = f"Referral for Kai Brown, Year 4. {sentence} Please advise."
+        found = check_referral_text(text, referral_date=DAY, rulebook=book).vague_phrases
+        assert [v for v in found if v.family == "unquantified"], sentence
+
+    def bad(raw: dict[str, Any]) -> None:
+        raw["kinds"]["unquantified"]["cleared_by_listed_dates"] = 0
+
+    with pytest.raises(RulebookError, match="cleared_by_listed_dates"):
+        load_rulebook(vague_file=_edited_lexicon(tmp_path, bad))
+
+
+MINIMISED_IN_AN_ACCOUNT = [
+    # Someone else's minimising, with its speaker, is their account: not the writer's.
+    ("Mum said it was only a small graze from the park.", "small graze", False),
+    ("His uncle says the boys were just messing about.", "just messing", False),
+    ("Nan told the nurse it was merely a push.", "merely a push", False),
+    # The writer's own minimising, or a guess, stays a minimiser.
+    ("It was only a small graze from the park.", "small graze", True),
+    ("I thought it was just a scratch.", "just a scratch", True),
+    # Too far from the verb, or past a clause boundary, the minimiser stands on its own.
+    ("She said that, to be fair, it was only a small graze.", "small graze", True),
+]
+
+
+@pytest.mark.parametrize(("sentence", "phrase", "found"), MINIMISED_IN_AN_ACCOUNT)
+def test_a_minimiser_in_someone_elses_account_is_theirs(
+    sentence: str, phrase: str, found: bool
+) -> None:
+    flagged = any(
+        (phrase.lower() in text.lower() or text.lower() in phrase.lower()) and fam == "minimiser"
+        for text, fam in _found(sentence)
+    )
+    assert flagged is found, _found(sentence)

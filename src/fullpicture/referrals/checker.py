@@ -40,6 +40,7 @@ from fullpicture.referrals.rulebook import (
     ElementStatus,
     Polarity,
     Rulebook,
+    VagueDuration,
     default_rulebook,
 )
 from fullpicture.referrals.schemas import (
@@ -305,6 +306,22 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
     """Vague phrases in the writer's own words (not inside quotations); of overlapping phrases
     the kind with the higher priority is kept, then the longer phrase."""
     kinds = rulebook.vague.kinds
+    return [
+        VaguePhrase(
+            text=m.span.text,
+            start=m.span.start,
+            end=m.span.end,
+            kind=m.key[0],
+            family=kinds[m.key[0]].family,
+            question=kinds[m.key[0]].question,
+        )
+        for m in vague_matches(analysis, rulebook=rulebook)
+    ]
+
+
+def vague_matches(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[CueMatch]:
+    """The cue matches behind ``vague_phrases``, with the cue that found each."""
+    kinds = rulebook.vague.kinds
     candidates = [
         m
         for m in analysis.in_namespace("vague")
@@ -314,6 +331,8 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
             m.cue.id in kinds[m.key[0]].cleared_by_evidence
             and analysis.backed_by_evidence(m.span.start)
         )
+        and not _a_duration(m, kinds[m.key[0]].duration, analysis.text)
+        and not _instances_listed(m, kinds[m.key[0]].cleared_by_listed_dates, analysis)
     ]
     candidates.sort(key=lambda m: (m.span.start, -(m.span.end - m.span.start)))
 
@@ -327,22 +346,53 @@ def vague_phrases(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[VaguePh
                 kept[-1] = match
             continue
         kept.append(match)
-    kept = [m for m in kept if not _governed(m, kept, analysis.text, rulebook)]
-    return [
-        VaguePhrase(
-            text=m.span.text,
-            start=m.span.start,
-            end=m.span.end,
-            kind=m.key[0],
-            family=kinds[m.key[0]].family,
-            question=kinds[m.key[0]].question,
-        )
-        for m in kept
-    ]
+    return [m for m in kept if not _governed(m, kept, analysis.text, rulebook)]
 
 
 # Words and punctuation, as the clause walk reads them back from a phrase.
 _CLAUSE_TOKEN = re.compile(r"[\w'’]+|[^\w\s]")
+_NEXT_WORD = re.compile(r"\s*([\w'’]+)")
+# Where a sentence or a clause between semicolons ends, for the dates that list instances.
+_CLAUSE_STOP = re.compile(r"[.!?](?=\s|$)|;|\n")
+
+
+def _a_duration(match: CueMatch, duration: VagueDuration | None, text: str) -> bool:
+    """Whether the phrase's amount counts clock time ("after several minutes", "within [a few]
+    minutes", "for a couple of hours"): how long, not how often or how much."""
+    if duration is None:
+        return False
+    words = [w.lower() for w in _CLAUSE_TOKEN.findall(match.span.text)]
+    following = _NEXT_WORD.match(text, match.span.end)
+    if following:
+        words.append(following.group(1).lower())
+    for i in range(1, len(words)):
+        if words[i] in duration.units:
+            before = words[i - 1]
+            if before in duration.amounts or (
+                before == "of" and i > 1 and words[i - 2] in duration.amounts
+            ):
+                return True
+    return False
+
+
+def _instances_listed(match: CueMatch, at_least: int | None, analysis: TextAnalysis) -> bool:
+    """Whether the phrase's clause (its sentence, or the part between semicolons) gives at least
+    ``at_least`` different days: "on several mornings ... recorded on 29/09, 08/10 and 13/10" counts its
+    instances."""
+    if at_least is None:
+        return False
+    text = analysis.text
+    begin = max(0, match.span.start - 600)
+    for stop in _CLAUSE_STOP.finditer(text, begin, match.span.start):
+        begin = stop.end()
+    after = _CLAUSE_STOP.search(text, match.span.end)
+    end = after.start() if after else len(text)
+    # Distinct calendar days: "yesterday (Wednesday 14/10)" is one day named twice, and a clock
+    # time ("at 2pm") is no instance.
+    days = {d.day for d in analysis.dates if d.day is not None and begin <= d.span.start < end}
+    return len(days) >= at_least
+
+
 # The end of a sentence always ends the clause.
 _SENTENCE_END = frozenset({".", "!", "?"})
 

@@ -356,6 +356,18 @@ class VagueGovernor(BaseModel):
         return self
 
 
+class VagueDuration(BaseModel):
+    """An amount of clock time is how long something took, not how often or how much of a
+    concern: "answered after several minutes", "slept for a few hours"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amounts: tuple[str, ...] = Field(
+        min_length=1, description="the amount words ('few', 'several')"
+    )
+    units: tuple[str, ...] = Field(min_length=1, description="the clock units ('minutes', 'hours')")
+
+
 class VagueKind(BaseModel):
     """One kind of vague language, in one of the guide's six families, with the question it raises."""
 
@@ -387,6 +399,21 @@ class VagueKind(BaseModel):
         description=(
             "what, earlier in the same clause, makes this kind's phrase part of another reading "
             "(an amount inside a guess is the guess; praise after 'she said' is her account)"
+        ),
+    )
+    duration: VagueDuration | None = Field(
+        default=None,
+        description=(
+            "a phrase whose amount counts one of these clock units (the unit inside the phrase "
+            "or straight after it) is a duration, not vague"
+        ),
+    )
+    cleared_by_listed_dates: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "a phrase is not vague when its clause (its sentence, or the part between "
+            "semicolons) gives at least this many dates: the instances are listed"
         ),
     )
 
