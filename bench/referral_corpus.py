@@ -815,7 +815,7 @@ def main() -> None:
         rows = annotator_ceiling(labelled)
         print(f"annotators against the settled gold, {args.split}, {len(labelled)} referrals")
         print(f"{'family':13} " + "  ".join(f"{n:>13}" for n in rows))
-        for family in (*FAMILIES, "any"):
+        for family in (*FAMILIES, "any", "family"):
             cells = []
             for name in rows:
                 row = rows[name][family]
