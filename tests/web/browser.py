@@ -15,6 +15,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from fullpicture.web.templating import CHECKOUT_DIR
+
+#: axe-core from npm, injected into pages by the tests that check accessibility.
+AXE = CHECKOUT_DIR / "node_modules" / "axe-core" / "axe.min.js"
+
 
 def chromium_path() -> str:
     """Debian's chromium; skip (or fail in CI) when it is not installed."""
@@ -53,7 +58,8 @@ def live_server(app: FastAPI) -> Iterator[str]:
 
 
 @contextmanager
-def browser_page() -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
+    """Chromium, started once for a test module: each test opens its own context in it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -69,17 +75,27 @@ def browser_page() -> Iterator[Any]:
             ],
         )
         try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "console",
-                lambda msg: errors.append(msg.text) if msg.type == "error" else None,
-            )
-            page.js_errors = errors
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_page(browser: Any) -> Iterator[Any]:
+    """A page in a new browser context: no cookies, storage or scripts from another test."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+        )
+        page.js_errors = errors
+        yield page
+    finally:
+        context.close()
 
 
 PageCheck = Callable[[Any], None]

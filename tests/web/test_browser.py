@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,8 +53,8 @@ def served_app(served_with_database: tuple[str, sessionmaker[Session]]) -> str:
     return url
 
 
-def test_api_docs_render_in_chromium(served_app: str, tmp_path: Path) -> None:
-    with browser_page() as page:
+def test_api_docs_render_in_chromium(browser: Any, served_app: str, tmp_path: Path) -> None:
+    with browser_page(browser) as page:
         page.goto(f"{served_app}/api/docs")
         page.wait_for_selector("text=/healthz", timeout=15_000)
         assert "fullpicture" in page.inner_text("body")
@@ -62,6 +63,7 @@ def test_api_docs_render_in_chromium(served_app: str, tmp_path: Path) -> None:
 
 
 def test_a_designated_lead_sees_who_has_looked_at_a_child(
+    browser: Any,
     served_with_database: tuple[str, sessionmaker[Session]],
 ) -> None:
     url, factory = served_with_database
@@ -85,7 +87,7 @@ def test_a_designated_lead_sees_who_has_looked_at_a_child(
         )
         child_id = child.public_id
     failed: list[str] = []
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.on(
             "response",
             lambda response: (
@@ -116,6 +118,7 @@ def test_a_designated_lead_sees_who_has_looked_at_a_child(
 
 
 def test_a_signed_in_user_refused_a_page_sees_a_page_saying_why(
+    browser: Any,
     served_with_database: tuple[str, sessionmaker[Session]],
 ) -> None:
     url, factory = served_with_database
@@ -125,7 +128,7 @@ def test_a_signed_in_user_refused_a_page_sees_a_page_saying_why(
         child = make_person(session, held_by=[school])
         make_user(session, agency=school, username="teacher.refused", password=password)
         child_id = child.public_id
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.goto(f"{url}/sign-in?next=/account")
         page.fill("#username", "teacher.refused")
         page.fill("#password", password)

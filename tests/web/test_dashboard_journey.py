@@ -5,20 +5,23 @@ again, and no child's name anywhere, also when printed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fullpicture.access.models import Role
 from fullpicture.partnership import dashboard
 from tests.access.principals import make_user
-from tests.web.browser import browser_page
-from tests.web.test_journeys import AXE, Served, _checked, _sign_in, served  # noqa: F401
+from tests.web.browser import AXE, browser_page
+from tests.web.served import Served
+from tests.web.test_journeys import _checked, _sign_in
 
 
-def test_an_analyst_reads_the_dashboard_in_the_browser(served: Served) -> None:  # noqa: F811
+def test_an_analyst_reads_the_dashboard_in_the_browser(browser: Any, served: Served) -> None:
     with served.factory.begin() as session:
         served.users["analyst"] = make_user(
             session, role=Role.PARTNERSHIP_ANALYST, password=served.password
         ).username
     problems: list[str] = []
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.context.add_init_script(path=str(AXE))
         _sign_in(page, served, "analyst")
         page.click("text=Partnership dashboard")

@@ -5,173 +5,17 @@ shows a child the school does not know."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
-from fullpicture.access.models import Role, UserAccount
-from fullpicture.agencies.models import AgencyKind
-from fullpicture.core import migrations
-from fullpicture.core.database import make_engine, session_factory, unit_of_work
-from fullpicture.core.runtime import request_session
+from fullpicture.core.database import unit_of_work
 from fullpicture.harm.models import AlertStatus, HarmAlert
-from fullpicture.linkage.models import ReviewItem, ReviewStatus
-from fullpicture.linkage.repository import record_key
-from fullpicture.web.app import create_app
-from fullpicture.web.templating import CHECKOUT_DIR
-from fullpicture.workflow import service as workflow_service
-from fullpicture.workflow.models import CaseKind
-from fullpicture.workflow.schemas import CaseOpen, LeadIn, StepIn
-from tests.access.principals import make_agency, make_user, strong_password, subject_of
-from tests.web.browser import browser_page, chromium_path, live_server
-from tests.web.picture import add_stranger_child, build_picture
+from tests.web.browser import AXE, browser_page
+from tests.web.served import Served
 
-AXE = CHECKOUT_DIR / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
-
-
-@dataclass
-class Served:
-    url: str
-    factory: sessionmaker[Session]
-    password: str
-    users: dict[str, str]  # role name -> username
-    child_id: str
-    stranger_id: str
-    stranger_refs: list[str]
-    alert_id: str
-    review_item_id: int
-    routed_alert_id: str  # about the stranger child, routed to a front door holding no record
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    chromium_path()
-    if not AXE.is_file():
-        pytest.fail("axe-core is not installed: run npm ci (scripts/bootstrap does)")
-    engine = make_engine(f"sqlite:///{tmp_path / 'journeys.sqlite3'}")
-    migrations.upgrade(engine)
-    factory = session_factory(engine)
-    password = strong_password()
-    with unit_of_work(factory) as session:
-        picture = build_picture(session, "journey")
-        stranger = add_stranger_child(session, picture)
-        users = {
-            "school": make_user(
-                session, role=Role.DESIGNATED_LEAD, agency=picture.school, password=password
-            ).username,
-            "school_teacher": make_user(
-                session, role=Role.PRACTITIONER, agency=picture.school, password=password
-            ).username,
-            "gp": make_user(
-                session, role=Role.PRACTITIONER, agency=picture.gp, password=password
-            ).username,
-            "auditor": make_user(session, role=Role.AUDITOR, password=password).username,
-            # The pooled view, at agencies that know Amelia but not Zebedee.
-            "social_worker": make_user(
-                session, role=Role.SOCIAL_WORKER, agency=picture.gp, password=password
-            ).username,
-            "team_manager": make_user(
-                session, role=Role.TEAM_MANAGER, agency=picture.school, password=password
-            ).username,
-            "administrator": make_user(
-                session, role=Role.ADMINISTRATOR, password=password
-            ).username,
-            "front_door": make_user(
-                session, role=Role.FRONT_DOOR, agency=picture.gp, password=password
-            ).username,
-        }
-        # An early-help plan the school leads, visited last 40 days ago: overdue on its home.
-        school_lead = session.query(UserAccount).filter_by(username=users["school"]).one()
-        plan = workflow_service.open_case(
-            db_session=session,
-            subject=subject_of(school_lead),
-            person_public_id=picture.child.public_id,
-            case_in=CaseOpen(
-                kind=CaseKind.EARLY_HELP,
-                opened_on=dt.date.today() - dt.timedelta(days=90),
-                level_of_need=2,
-                level_reason="early help assessment agreed with mother",
-                lead=LeadIn(username=school_lead.username),
-                lead_reason="the school knows the family best",
-            ),
-        )
-        workflow_service.record_step(
-            db_session=session,
-            subject=subject_of(school_lead),
-            case_public_id=plan.public_id,
-            step_in=StepIn(
-                kind="contact_with_child", occurred_on=dt.date.today() - dt.timedelta(days=40)
-            ),
-        )
-        namesake_record = picture.namesake_records[0]
-        review_item = ReviewItem(
-            record_key_l=record_key(picture.gp_record.agency_id, picture.gp_record.record_ref),
-            record_key_r=record_key(namesake_record.agency_id, namesake_record.record_ref),
-            match_weight=2.5,
-            match_probability=0.85,
-            comparison_levels={
-                "given_name": {"level": "same given name", "match_weight": 6.4},
-                "date_of_birth": {"level": "different date of birth", "match_weight": -7.2},
-            },
-            status=ReviewStatus.OPEN,
-        )
-        session.add(review_item)
-        session.flush()
-        review_item_id = review_item.id
-        # The harm router's fallback: an alert about a child only the other GP knows, sent to
-        # children's social care, which holds no record of them.
-        csc = make_agency(session, "csc-journey", kind=AgencyKind.CHILDRENS_SOCIAL_CARE)
-        users["csc_front_door"] = make_user(
-            session, role=Role.FRONT_DOOR, agency=csc, password=password
-        ).username
-        routed = HarmAlert(
-            person_id=stranger.id,
-            kind="threshold",
-            raised_on=dt.date.today() - dt.timedelta(days=6),
-            # Shown on the day it was raised: the acknowledgement clock starts then.
-            created_at=dt.datetime.combine(
-                dt.date.today() - dt.timedelta(days=6), dt.time(9), tzinfo=dt.UTC
-            ),
-            score=31.0,
-            reason="A bruise recorded by the surgery, with earlier concerns",
-            evidence={"event_ids": []},
-            model_version="test",
-            status=AlertStatus.NEW,
-            routed_to_agency_id=csc.id,
-            routing_reason="no lead practitioner is recorded; sent to the front door",
-        )
-        session.add(routed)
-        session.flush()
-        routed_alert_id = routed.public_id
-        served_data = (
-            picture.child.public_id,
-            stranger.public_id,
-            [
-                r.record_ref
-                for r in session.query(type(picture.school_record)).filter_by(
-                    agency_id=picture.other_gp.id
-                )
-            ],
-            picture.alert.public_id,
-        )
-    app = create_app()
-    app.state.review_item_id = review_item_id
-
-    def _session() -> Iterator[Session]:
-        with factory.begin() as session:
-            yield session
-
-    app.dependency_overrides[request_session] = _session
-    with live_server(app) as url:
-        yield Served(url, factory, password, users, *served_data, review_item_id, routed_alert_id)
-    engine.dispose()
 
 
 def _axe(page: Any) -> list[str]:
@@ -202,9 +46,9 @@ def _checked(page: Any, problems: list[str]) -> None:
         problems.append(f"{page.url}: {violations}")
 
 
-def test_a_designated_lead_walks_the_journeys(served: Served) -> None:
+def test_a_designated_lead_walks_the_journeys(browser: Any, served: Served) -> None:
     problems: list[str] = []
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.context.add_init_script(path=str(AXE))
         page.goto(f"{served.url}/sign-in")
         _checked(page, problems)
@@ -286,9 +130,11 @@ def test_a_designated_lead_walks_the_journeys(served: Served) -> None:
         assert alert.decided_by == f"user:{served.users['school']}"
 
 
-def test_record_and_correct_an_entry_keep_a_draft_and_confirm_a_link(served: Served) -> None:
+def test_record_and_correct_an_entry_keep_a_draft_and_confirm_a_link(
+    browser: Any, served: Served
+) -> None:
     problems: list[str] = []
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.context.add_init_script(path=str(AXE))
         _sign_in(page, served, "school_teacher")
         page.goto(f"{served.url}/children/{served.child_id}")
@@ -356,11 +202,13 @@ def _sign_in_again(page: Any, served: Served, who: str) -> None:
     page.click("button[type=submit]")
 
 
-def test_drafts_come_back_after_sign_in_and_are_forgotten_once_saved(served: Served) -> None:
+def test_drafts_come_back_after_sign_in_and_are_forgotten_once_saved(
+    browser: Any, served: Served
+) -> None:
     """What was typed and chosen survives an expired session on each kind of form, and a
     saved form does not come back into the next one."""
     entry_form = f"{served.url}/children/{served.child_id}/entries/new"
-    with browser_page() as page:
+    with browser_page(browser) as page:
         _sign_in(page, served, "school_teacher")
         page.goto(entry_form)
         page.fill("#summary", "Amelia said her stepdad shouts at night.")
@@ -399,12 +247,14 @@ def test_drafts_come_back_after_sign_in_and_are_forgotten_once_saved(served: Ser
         assert page.js_errors == []
 
 
-def test_a_front_door_worker_opens_a_child_through_an_alert_routed_to_it(served: Served) -> None:
+def test_a_front_door_worker_opens_a_child_through_an_alert_routed_to_it(
+    browser: Any, served: Served
+) -> None:
     """The front door holds no record of the child; the alert routed to it opens the child
     (its pooled view: the other GP's entry) so it can decide. Every page it reaches from
     there opens (no refusal, no error) and passes axe-core."""
     problems: list[str] = []
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.context.add_init_script(path=str(AXE))
         _sign_in(page, served, "csc_front_door")
         _checked(page, problems)
@@ -468,7 +318,7 @@ def _walk(page: Any, served: Served, starts: list[str], limit: int = 40) -> list
     ["school_teacher", "school", "gp", "auditor", "social_worker", "team_manager", "administrator"],
 )
 def test_every_page_a_user_reaches_shows_only_children_their_agency_knows(
-    served: Served, who: str
+    browser: Any, served: Served, who: str
 ) -> None:
     """Walks every page reachable from home, a search and the alerts, as this user; fails on
     any page naming the child only another GP knows, and on any serious axe violation."""
@@ -478,7 +328,7 @@ def test_every_page_a_user_reaches_shows_only_children_their_agency_knows(
     # the child's id and records anywhere in the page, links included.
     names = ["Zebedee", "Quarrington"]
     ids = [served.stranger_id, *served.stranger_refs]
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.context.add_init_script(path=str(AXE))
         _sign_in(page, served, who)
         starts = [
@@ -502,11 +352,11 @@ def test_every_page_a_user_reaches_shows_only_children_their_agency_knows(
     assert problems == []
 
 
-def test_the_api_docs_try_a_write_as_the_signed_in_user(served: Served) -> None:
+def test_the_api_docs_try_a_write_as_the_signed_in_user(browser: Any, served: Served) -> None:
     """Swagger UI's "Try it out" on a POST, signed in: the request carries the session's CSRF
     token and is answered (it was refused with "The CSRF token is missing or wrong")."""
     answers: list[tuple[str, int, bool]] = []
-    with browser_page() as page:
+    with browser_page(browser) as page:
         _sign_in(page, served, "school_teacher")
         page.on(
             "response",

@@ -4,17 +4,19 @@ beside the form, a refusal in the error summary, then the decision recorded."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select
 
 from fullpicture.sharing.models import SharedEntry, SharingDecision
-from tests.web.browser import browser_page
-from tests.web.test_journeys import AXE, Served, _checked, _sign_in, served  # noqa: F401
+from tests.web.browser import AXE, browser_page
+from tests.web.served import Served
+from tests.web.test_journeys import _checked, _sign_in
 
 
-def test_record_a_sharing_decision_in_the_browser(served: Served) -> None:  # noqa: F811
+def test_record_a_sharing_decision_in_the_browser(browser: Any, served: Served) -> None:
     problems: list[str] = []
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.context.add_init_script(path=str(AXE))
         _sign_in(page, served, "school")
         page.goto(f"{served.url}/children/{served.child_id}/sharing/new")

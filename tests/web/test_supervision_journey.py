@@ -5,6 +5,7 @@ early-help case, reads the prompts, is refused a record without its decisions, t
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,11 +14,12 @@ from fullpicture.workflow import service
 from fullpicture.workflow.models import CaseKind, SupervisionRecord
 from fullpicture.workflow.schemas import CaseOpen, LeadIn
 from tests.access.principals import subject_of
-from tests.web.browser import browser_page
-from tests.web.test_journeys import AXE, Served, _checked, _sign_in, served  # noqa: F401
+from tests.web.browser import AXE, browser_page
+from tests.web.served import Served
+from tests.web.test_journeys import _checked, _sign_in
 
 
-def test_a_supervision_session_in_the_browser(served: Served) -> None:  # noqa: F811
+def test_a_supervision_session_in_the_browser(browser: Any, served: Served) -> None:
     teacher_name = served.users["school_teacher"]
     with served.factory.begin() as session:
         teacher = access_repository.user_by_username(session, teacher_name)
@@ -36,7 +38,7 @@ def test_a_supervision_session_in_the_browser(served: Served) -> None:  # noqa: 
             ),
         )
     problems: list[str] = []
-    with browser_page() as page:
+    with browser_page(browser) as page:
         page.context.add_init_script(path=str(AXE))
         _sign_in(page, served, "school")
         page.click(".govuk-service-navigation >> text=Supervision")
