@@ -582,3 +582,32 @@ def test_an_immediate_risk_stated_is_still_the_analysis() -> None:
 )
 def test_a_need_or_unease_in_other_words_is_a_bare_worry(text: str) -> None:
     assert _finding(text, "R13")[0] == "partial"
+
+
+# -- R15 (2026.12.22): a colleague's advice to refer is not the parents knowing ----------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mum said he fell. I discussed it with my manager today, who said I should refer it to you.",
+        "Mum said he fell. Spoke to our area safeguarding adviser who said to refer.",
+        "Mum said he fell. Your duty worker told me the police would be informed and that I should "
+        "put the referral in writing.",
+        "Mum said he fell. I can get her address, it's on our consent form.",
+    ],
+)
+def test_advice_to_refer_or_a_consent_form_is_not_the_parents_awareness(text: str) -> None:
+    assert _finding(text, "R15")[0] == "partial"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have told mum that I am making this referral.",
+        "Mum gave consent for us to share this.",
+        "I explained to dad that we would be contacting you and he agreed.",
+    ],
+)
+def test_the_parents_told_or_consenting_stays_awareness(text: str) -> None:
+    assert _finding(text, "R15")[0] == "present"
