@@ -266,6 +266,10 @@ def _subject_from_request(
             status_code=status.HTTP_403_FORBIDDEN,
             detail="The CSRF token is missing or wrong; reload the page and try again.",
         )
+    # The ORM holds loaded rows weakly: held here for the request, the session is still in
+    # the identity map when the page reads its CSRF token (``csrf_token_of``), not loaded
+    # again in a round trip of its own on every page (issue 14).
+    request.state.sign_in_session = session
     return subject_for(user, method=AuthMethod.SESSION, session_id=session.id)
 
 
