@@ -205,7 +205,7 @@ def _tied_world(db_session: Session) -> tuple[Scenario, list[AuthSubject]]:
     return world, readers
 
 
-@pytest.mark.parametrize("latest", [1, 2, 4, 10, 50])
+@pytest.mark.parametrize("latest", [0, 1, 2, 4, 10, 50])
 def test_the_child_pages_unshared_entries_are_the_full_lists_latest(
     db_session: Session, latest: int
 ) -> None:

@@ -330,6 +330,10 @@ class ChildRecord:
             incident_group_of=numbers,
         )
 
+    def event_ref(self, event_id: int) -> str:
+        """The recording agency's reference of an entry read (outlines leave it out)."""
+        return str(self.reads[event_id].row[1])
+
     def page_entries(
         self, view: ChronologyView, outlines: Sequence[EntryOutline]
     ) -> list[ChronologyEntry]:

@@ -20,15 +20,26 @@ from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event, EventParticipant
-from fullpicture.chronology.repository import ChildRecord
+from fullpicture.chronology.repository import ChildRecord, EntryOutline
 from fullpicture.chronology.taxonomy import Taxonomy, default_taxonomy
 from fullpicture.chronology.versions import entry_is_latest_version
-from fullpicture.core.database import among, utc_date
+from fullpicture.core.database import among_parameter, is_postgresql, utc_date
 from fullpicture.core.frames import read_frame
 from fullpicture.core.rule_files import load_rules_file
 from fullpicture.people.models import PersonRecordLink
@@ -462,26 +473,183 @@ def _unshared_latest_order(rows: Iterable[EntrySharing]) -> list[EntrySharing]:
     return sorted(ordered, key=lambda r: r.event_date, reverse=True)
 
 
-def significant_entries_of(record: ChildRecord, rules: LatencyRules | None = None) -> list[int]:
-    """The ids of the child's own significant entries (``is_significant``, latest versions,
-    whoever recorded them and whoever may see them) in a record already read for a page
+def significant_outlines(
+    record: ChildRecord, rules: LatencyRules | None = None
+) -> list[EntryOutline]:
+    """The child's own significant entries (``is_significant``, latest versions, whoever
+    recorded them and whoever may see them) in a record already read for a page
     (``chronology.repository.child_record``): what ``unshared_of_child`` otherwise finds."""
-    rules = rules or latency_rules()
+    threshold = (rules or latency_rules()).significant_severity
     codes = default_taxonomy().by_code
+    # Whether each code's default severity reaches the threshold, found once per code.
+    by_default: dict[str, bool] = {}
+    found = []
+    for entries in (record.entries, record.hidden):
+        for e in entries:
+            # Household adults' entries join the child's chronology, not the child's record.
+            if e.about != "child":
+                continue
+            if e.recorded_severity is not None:
+                if e.recorded_severity >= threshold:
+                    found.append(e)
+                continue
+            significant = by_default.get(e.concern_code)
+            if significant is None:
+                code = codes.get(e.concern_code)
+                significant = by_default[e.concern_code] = (
+                    code is not None and code.default_severity >= threshold
+                )
+            if significant:
+                found.append(e)
+    return found
 
-    def significant(severity: int | None, concern_code: str) -> bool:
+
+#: The parameters of the statements ``unshared_of_record`` keeps.
+_CHILD = "unshared_child"
+_LISTED = "unshared_listed"
+
+
+@lru_cache(maxsize=1)
+def _agencies_working_with() -> Select[int, str, bool]:
+    """Every agency, and whether it holds a current record of the child ``_CHILD``."""
+    return select(
+        Agency.id,
+        Agency.code,
+        select(literal(1))
+        .where(
+            PersonRecordLink.person_id == bindparam(_CHILD, type_=Integer()),
+            PersonRecordLink.agency_id == Agency.id,
+            link_is_current(),
+        )
+        .exists(),
+    )
+
+
+@lru_cache(maxsize=1)
+def _received_about() -> Select[int, int, str]:
+    """(receiving agency, recording agency, ref) of every entry shared about ``_CHILD``."""
+    shared = aliased(Event, name="shared_version")
+    return (
+        select(SharingDecision.to_agency_id, shared.agency_id, shared.event_ref)
+        .join(SharedEntry, SharedEntry.decision_id == SharingDecision.id)
+        .join(shared, shared.id == SharedEntry.event_id)
+        .where(
+            SharingDecision.person_id == bindparam(_CHILD, type_=Integer()),
+            SharingDecision.outcome == SharingOutcome.SHARED,
+            SharingDecision.shared_at.is_not(None),
+        )
+    )
+
+
+@lru_cache(maxsize=2)
+def _first_recorded(postgresql: bool) -> Select[int, dt.date | None, dt.datetime]:
+    """For each entry ``_LISTED``: the first date recorded and moment recorded of any version."""
+    versions = aliased(Event, name="other_version")
+    return (
+        select(Event.id, func.min(versions.date_recorded), func.min(versions.recorded_at))
+        .join(
+            versions,
+            and_(versions.agency_id == Event.agency_id, versions.event_ref == Event.event_ref),
+        )
+        .where(among_parameter(postgresql=postgresql, column=Event.id, name=_LISTED))
+        .group_by(Event.id)
+    )
+
+
+def unshared_of_record(
+    db_session: Session,
+    *,
+    record: ChildRecord,
+    latest: int,
+    from_agency_id: int | None = None,
+    rules: LatencyRules | None = None,
+) -> UnsharedPairs:
+    """``unshared_of_child`` from the child's record already read for a page
+    (``chronology.repository.child_record``): its significant entries are among the record's,
+    so only the agencies working with the child and the shares recorded about the child are
+    read, and the pairs counted here (in SQL, a long record's thousand significant entries
+    paired with every agency were most of the page's database time, to list ten). The first
+    recording is read for the listed entries alone. A test holds the two equal."""
+    rules = rules or latency_rules()
+    person_id = record.person_id
+    codes: dict[int, str] = {}
+    ids: dict[str, int] = {}
+    working: list[int] = []
+    for agency_id, code, works in db_session.execute(_agencies_working_with(), {_CHILD: person_id}):
+        codes[agency_id] = code
+        ids[code] = agency_id
+        if works:
+            working.append(agency_id)
+    # Each agency's entries go to every other agency working with the child ...
+    others = {agency_id: [a for a in working if a != agency_id] for agency_id in codes}
+    # ... but those it has received (by the recording agency: (receiving agency, ref)).
+    received: dict[int, set[tuple[int, str]]] = {}
+    for to_agency, from_agency, ref in db_session.execute(_received_about(), {_CHILD: person_id}):
+        received.setdefault(from_agency, set()).add((to_agency, ref))
+    entries = sorted(
+        (
+            e
+            for e in significant_outlines(record, rules)
+            if from_agency_id is None or ids[e.agency_code] == from_agency_id
+        ),
+        key=lambda e: e.event_date,
+        reverse=True,
+    )
+    total = 0
+    # (entry, its agency, its ref, an agency that has not received it), newest first.
+    pairs: list[tuple[EntryOutline, int, str, int]] = []
+    for entry in entries:
+        from_agency = ids[entry.agency_code]
+        to_agencies = others[from_agency]
+        got = received.get(from_agency)
+        if got:
+            ref = record.event_ref(entry.event_id)
+            to_agencies = [a for a in to_agencies if (a, ref) not in got]
+        total += len(to_agencies)
+        # Every pair dated on or after the latest-th newest, ties included, as the statement
+        # keeps them: the order within a date is settled below.
+        if to_agencies and (
+            len(pairs) < latest or (pairs and pairs[-1][0].event_date == entry.event_date)
+        ):
+            ref = record.event_ref(entry.event_id)
+            pairs.extend((entry, from_agency, ref, a) for a in to_agencies)
+    if not pairs or latest < 1:
+        return UnsharedPairs(total=total, latest=[])
+    first_recorded = {
+        event_id: date_recorded or recorded_at.date()
+        for event_id, date_recorded, recorded_at in db_session.execute(
+            _first_recorded(is_postgresql(db_session)),
+            {_LISTED: sorted({e.event_id for e, *_ in pairs})},
+        )
+    }
+    taxonomy = default_taxonomy().by_code
+
+    def effective(code: str, severity: int | None) -> int:
+        # effective_severity() in Python: the practitioner's, else the code's default.
         if severity is not None:
-            return severity >= rules.significant_severity
-        code = codes.get(concern_code)
-        return code is not None and code.default_severity >= rules.significant_severity
+            return int(severity)
+        known = taxonomy.get(code)
+        return known.default_severity if known is not None else 0
 
-    return [
-        e.event_id
-        for entries in (record.entries, record.hidden)
-        for e in entries
-        # Household adults' entries join the child's chronology, not the child's own record.
-        if e.about == "child" and significant(e.recorded_severity, e.concern_code)
+    found = [
+        EntrySharing(
+            person_id=person_id,
+            event_id=entry.event_id,
+            event_ref=ref,
+            concern_code=entry.concern_code,
+            severity=effective(entry.concern_code, entry.recorded_severity),
+            event_date=entry.event_date,
+            from_agency_id=from_agency,
+            from_agency_code=codes[from_agency],
+            recorded_on=first_recorded[entry.event_id],
+            to_agency_id=to_agency,
+            to_agency_code=codes[to_agency],
+            received_on=None,
+            decision_id=None,
+        )
+        for entry, from_agency, ref, to_agency in pairs
     ]
+    return UnsharedPairs(total=total, latest=_unshared_latest_order(found)[:latest])
 
 
 def unshared_of_child(
@@ -491,14 +659,12 @@ def unshared_of_child(
     latest: int,
     from_agency_id: int | None = None,
     rules: LatencyRules | None = None,
-    significant_entry_ids: Sequence[int] | None = None,
 ) -> UnsharedPairs:
     """``unshared(entry_sharing(person_ids=[person_id]))`` counted in SQL, with only the
     ``latest`` newest (by entry date) built: a long record pairs thousands of entries with
     every agency, and a page lists ten. ``from_agency_id`` keeps one recording agency's entries
-    (what a partner agency may be told); None keeps every agency's (the pooled view).
-    ``significant_entry_ids``: the child's significant entries when the caller has read them
-    (``significant_entries_of``), so they are not found a second time."""
+    (what a partner agency may be told); None keeps every agency's (the pooled view). A page
+    that has read the child's record asks ``unshared_of_record``."""
     rules = rules or latency_rules()
     versions = aliased(Event, name="other_version")
     columns = (
@@ -512,27 +678,20 @@ def unshared_of_child(
         Event.severity.label("severity"),
         Event.event_date.label("event_date"),
     )
-    if significant_entry_ids is not None:
-        # Each by its id: walking the child's links, participants and versions again was
-        # most of this statement's time on a long record.
-        entries = select(*columns).where(
-            among(db_session, Event.id, significant_entry_ids), is_significant(rules)
+    entries = (
+        select(*columns)
+        .join(EventParticipant, EventParticipant.event_id == Event.id)
+        .join(
+            PersonRecordLink,
+            current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
         )
-    else:
-        entries = (
-            select(*columns)
-            .join(EventParticipant, EventParticipant.event_id == Event.id)
-            .join(
-                PersonRecordLink,
-                current_links(agency_id=Event.agency_id, record_ref=EventParticipant.record_ref),
-            )
-            .where(
-                PersonRecordLink.person_id == person_id,
-                entry_is_latest_version(),
-                is_significant(rules),
-            )
-            .distinct()
+        .where(
+            PersonRecordLink.person_id == person_id,
+            entry_is_latest_version(),
+            is_significant(rules),
         )
+        .distinct()
+    )
     if from_agency_id is not None:
         entries = entries.where(Event.agency_id == from_agency_id)
     entry = entries.subquery("significant_entry")

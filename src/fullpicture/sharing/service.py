@@ -427,12 +427,15 @@ def unshared_entries_of(
         return UnsharedEntries(total=0, latest=[])
     if record is not None and record.person_id != person.id:
         raise ValueError(f"the record read is person {record.person_id}'s, not {person.id}'s")
-    pairs = latency.unshared_of_child(
-        db_session,
-        person_id=person.id,
-        latest=latest,
-        from_agency_id=None if pooled else subject.agency_id,
-        significant_entry_ids=None if record is None else latency.significant_entries_of(record),
+    from_agency_id = None if pooled else subject.agency_id
+    pairs = (
+        latency.unshared_of_child(
+            db_session, person_id=person.id, latest=latest, from_agency_id=from_agency_id
+        )
+        if record is None
+        else latency.unshared_of_record(
+            db_session, record=record, latest=latest, from_agency_id=from_agency_id
+        )
     )
     return UnsharedEntries(
         total=pairs.total,
