@@ -346,10 +346,12 @@ def child_page(
     assessment = harm_service.assess_child_record(
         db_session=db_session, scorer=subject, record=record, as_of=now.date(), now=now
     )
+    # Each agency's name by its code, in one pass over a long record's entries.
+    entry_agencies = {e.agency_code: e.agency_name for e in record.entries}
     agencies_involved = sorted(
-        {r.agency_name for r in summary.records} | {e.agency_name for e in record.entries}
+        {r.agency_name for r in summary.records} | set(entry_agencies.values())
     )
-    agency_choices = sorted({(e.agency_code, e.agency_name) for e in record.entries})
+    agency_choices = sorted(entry_agencies.items())
     prompts = curiosity.curiosity_prompts(
         entries=record.entries,
         households=households,
