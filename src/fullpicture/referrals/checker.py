@@ -327,6 +327,7 @@ def vague_matches(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[CueMatc
         for m in analysis.in_namespace("vague")
         if not (m.cue.outside_quotes and m.in_quote)
         and m.polarity in m.cue.counts_when
+        and not m.denied_in_place
         and not (
             m.cue.id in kinds[m.key[0]].cleared_by_evidence
             and analysis.backed_by_evidence(m.span.start)
@@ -473,7 +474,7 @@ def _cue_groups(
 ) -> dict[str, list[_Evidence]]:
     groups: dict[str, list[_Evidence]] = {name: [] for name in rule.groups}
     for match in analysis.for_element(element_id):
-        if match.polarity not in match.cue.counts_when:
+        if match.polarity not in match.cue.counts_when or match.denied_in_place:
             continue
         # ``in_quote`` is the analysis's inside_quotation for the match, read once.
         if match.cue.outside_quotes and match.in_quote:
@@ -568,12 +569,12 @@ def _derived_groups(
     derived["speech:child_reported"] = [
         _Evidence(_joined(s.subject, s.verb, analysis.text), "child_reported_speech")
         for s in analysis.speech
-        if s.speaker == "child"
+        if s.speaker == "child" and not s.negated
     ]
     derived["speech:adult"] = [
         _Evidence(_joined(s.subject, s.verb, analysis.text), "adult_reported_speech")
         for s in analysis.speech
-        if s.speaker == "adult"
+        if s.speaker == "adult" and not s.negated
     ]
     derived.update(_timeliness(analysis, referral_date=referral_date, rulebook=rulebook))
     bands = rulebook.standard.r19_density

@@ -67,6 +67,8 @@ class CueMatch:
     sentence: int
     polarity: Polarity
     in_quote: bool
+    # Read only for a cue with ``counts_denied_in_place`` false: a denial word straight before.
+    denied_in_place: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class ReportedSpeech:
     subject: TextSpan | None
     speaker: Speaker
     quoted: bool
+    # "Ava didn't tell me anything": the verb is denied, so no words are reported.
+    negated: bool = False
 
 
 @dataclass
@@ -191,6 +195,12 @@ class LanguageEngine:
         self._pronouns = frozenset(w.lower() for w in language.speech_subject_pronouns)
         self._subject_skip = frozenset(w.lower() for w in language.speech_subject_skip)
         self._clause_breaks = frozenset(w.lower() for w in language.speech_clause_breaks)
+        # Each denial as its words ("no longer" is two tokens), indexed by its last word.
+        self._denials: dict[str, list[tuple[str, ...]]] = {}
+        for denial in language.denial_words:
+            words = tuple(t.lower_ for t in self.nlp.make_doc(denial))
+            self._denials.setdefault(words[-1], []).append(words)
+        self._denial_skip = frozenset(w.lower() for w in language.denial_skip)
         self._not_names = frozenset(w.lower() for w in language.not_names)
         plural = frozenset(w.lower() for w in language.plural_terms)
         # What "he" and "she" may not stand for (gender and number agreement).
@@ -460,7 +470,26 @@ class LanguageEngine:
             if triggers is None
             else self._polarity(tokens, start, end, triggers),
             in_quote=last >= 0 and end_char <= quote_spans[last][1],
+            denied_in_place=not registered.cue.counts_denied_in_place
+            and self._denied_before(tokens, start),
         )
+
+    def _denial_ends_at(self, tokens: _Tokens, index: int, sentence_start: int) -> bool:
+        """Whether a denial ("not", "n't", "no longer") ends at token ``index``."""
+        lower = tokens.lower
+        for words in self._denials.get(lower[index], ()):
+            first = index - len(words) + 1
+            if first >= sentence_start and tuple(lower[first : index + 1]) == words:
+                return True
+        return False
+
+    def _denied_before(self, tokens: _Tokens, start: int) -> bool:
+        """A denial straight before token ``start``, past intensifiers ("isn't very caring")."""
+        sentence_start = tokens.sent_bounds[tokens.sent[start]][0]
+        i = start - 1
+        while i >= sentence_start and tokens.lower[i] in self._denial_skip:
+            i -= 1
+        return i >= sentence_start and self._denial_ends_at(tokens, i, sentence_start)
 
     def _polarity(
         self,
@@ -472,11 +501,23 @@ class LanguageEngine:
         sentence = tokens.sent[start]
         sentence_start, sentence_end = tokens.sent_bounds[sentence]
         window = self.rulebook.language.scope_window_tokens
+        # The trigger nearest the match governs it: in "I don't know if there's any previous
+        # involvement" the involvement is supposed ("if"), not denied ("n't").
+        supposed_from = -1
+        for t_start, t_end in triggers.get("hypothetical_before", {}).get(sentence, ()):
+            if (
+                sentence_start <= t_start
+                and t_end <= start
+                and start - t_end <= window
+                and not self._terminated(tokens, t_end, start)
+            ):
+                supposed_from = max(supposed_from, t_start)
         for t_start, t_end in triggers.get("negation_before", {}).get(sentence, ()):
             if (
                 sentence_start <= t_start
                 and t_end <= start
                 and start - t_end <= window
+                and t_start > supposed_from
                 and not self._terminated(tokens, t_end, start)
             ):
                 return Polarity.NEGATED
@@ -488,15 +529,7 @@ class LanguageEngine:
                 and not self._answer_continues(tokens, t_end, sentence_end)
             ):
                 return Polarity.NEGATED
-        for t_start, t_end in triggers.get("hypothetical_before", {}).get(sentence, ()):
-            if (
-                sentence_start <= t_start
-                and t_end <= start
-                and start - t_end <= window
-                and not self._terminated(tokens, t_end, start)
-            ):
-                return Polarity.HYPOTHETICAL
-        return Polarity.AFFIRMED
+        return Polarity.HYPOTHETICAL if supposed_from >= 0 else Polarity.AFFIRMED
 
     def _answer_continues(self, tokens: _Tokens, t_end: int, sentence_end: int) -> bool:
         """A form's answer "no" must end there, or go on as a denial ("no known use", "no
@@ -729,13 +762,23 @@ class LanguageEngine:
                 start, end = tokens.idx[subject[0]], tokens.end_char(subject[-1])
                 subject_span = TextSpan(start, end, text[start:end])
             verb_speaker[i] = (speaker, subject_span)
-            sentence_end = tokens.sent_bounds[tokens.sent[i]][1]
+            sentence_start, sentence_end = tokens.sent_bounds[tokens.sent[i]]
+            # The auxiliary and its negation sit within three tokens of the verb ("did n't
+            # tell", "has not yet said"); further back a "not" belongs to another clause.
+            negated = False
+            for j in range(i - 1, max(sentence_start, i - 3) - 1, -1):
+                if tokens.lower[j] in self._clause_breaks or tokens.punct[j]:
+                    break  # "did not speak when asked": the denial is of another verb
+                if self._denial_ends_at(tokens, j, sentence_start):
+                    negated = True
+                    break
             speech.append(
                 ReportedSpeech(
                     verb=TextSpan(tokens.idx[i], tokens.end_char(i), tokens.text[i]),
                     subject=subject_span,
                     speaker=speaker,
                     quoted=any(i < q < sentence_end for q in quote_starts),
+                    negated=negated,
                 )
             )
         quotations: list[Quotation] = []

@@ -65,6 +65,10 @@ class Cue(BaseModel):
     case_sensitive: bool = False
     counts_when: tuple[Polarity, ...] = (Polarity.AFFIRMED, Polarity.NEGATED)
     outside_quotes: bool = False
+    # False: a match straight after a denial word (language_cues ``denial_words``: "he isn't
+    # [well cared for]") does not count, whatever the sentence's wider negation scope says
+    # ("No marks seen, well cared for" still counts).
+    counts_denied_in_place: bool = True
     confidence: float = Field(default=0.8, ge=0.0, le=1.0)
 
     @field_validator("regex")
@@ -654,6 +658,8 @@ class LanguageCues(BaseModel):
     speech_subject_pronouns: tuple[str, ...]
     speech_subject_skip: tuple[str, ...]
     speech_clause_breaks: tuple[str, ...]
+    denial_words: tuple[str, ...] = ()
+    denial_skip: tuple[str, ...] = ()
     not_names: tuple[str, ...]
     # A pronoun agrees with what it stands for: "he" is not "mum", "she" is not "dad", and
     # neither is "staff" or "parents" (R7's speaker of a quotation).
