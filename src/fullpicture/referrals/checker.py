@@ -476,6 +476,8 @@ def _cue_groups(
     for match in analysis.for_element(element_id):
         if match.polarity not in match.cue.counts_when or match.denied_in_place:
             continue
+        if match.cue.whose == "child" and match.holder in ("adult", "writer"):
+            continue  # "mum was upset" is not the child's lived experience (R8)
         # ``in_quote`` is the analysis's inside_quotation for the match, read once.
         if match.cue.outside_quotes and match.in_quote:
             continue

@@ -69,6 +69,8 @@ class CueMatch:
     in_quote: bool
     # Read only for a cue with ``counts_denied_in_place`` false: a denial word straight before.
     denied_in_place: bool = False
+    # Read only for a cue with ``whose`` set: who the nearest person before it is.
+    holder: Speaker | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,8 @@ class LanguageEngine:
             words = tuple(t.lower_ for t in self.nlp.make_doc(denial))
             self._denials.setdefault(words[-1], []).append(words)
         self._denial_skip = frozenset(w.lower() for w in language.denial_skip)
+        self._state_links = frozenset(w.lower() for w in language.state_links)
+        self._state_writers = frozenset(w.lower() for w in language.state_writers)
         self._not_names = frozenset(w.lower() for w in language.not_names)
         plural = frozenset(w.lower() for w in language.plural_terms)
         # What "he" and "she" may not stand for (gender and number agreement).
@@ -385,6 +389,7 @@ class LanguageEngine:
                     (t_start, t_end)
                 )
         triggered = {sentence for spans in by_sentence.values() for sentence in spans}
+        holders = _Holders(names, quote_ranges)
         quote_starts = [q_start for q_start, _ in quote_spans]
         matches = [
             self._cue_match(
@@ -398,6 +403,7 @@ class LanguageEngine:
                 quote_spans,
                 quote_starts,
                 text,
+                holders,
             )
             for key, start, end, char_start, char_end in raw
         ]
@@ -454,6 +460,7 @@ class LanguageEngine:
         quote_spans: list[tuple[int, int]],
         quote_starts: list[int],
         text: str,
+        holders: _Holders,
     ) -> CueMatch:
         """``triggers`` is None when the match's sentence has no negation or hypothetical trigger."""
         registered = self._registry[match_id]
@@ -472,7 +479,30 @@ class LanguageEngine:
             in_quote=last >= 0 and end_char <= quote_spans[last][1],
             denied_in_place=not registered.cue.counts_denied_in_place
             and self._denied_before(tokens, start),
+            holder=None if registered.cue.whose is None else self._holder(tokens, start, holders),
         )
+
+    def _holder(self, tokens: _Tokens, start: int, holders: _Holders) -> Speaker | None:
+        """Whose state a match describes: the person it is said of, straight before it past
+        linking words ("mum was very [upset]", "Ava's dad is [exhausted]", "Parents very
+        [upset]"), judged by the language cues' child, adult and writer terms and the child's
+        names. None when no person is said to be in the state there (a pronoun, a list, the
+        child as an object: "the GP referred Amira with [weight loss]"): the match counts."""
+        sentence_start = tokens.sent_bounds[tokens.sent[start]][0]
+        lower = tokens.lower
+        i = start - 1
+        while i >= sentence_start and lower[i] in self._state_links:
+            i -= 1
+        if i < sentence_start or i in holders.quote_tokens():
+            return None
+        word = lower[i]
+        if tokens.text[i] in holders.name_words or word in self._child_terms:
+            return "child"
+        if word in self._adult_terms:
+            return "adult"
+        if word in self._state_writers:
+            return "writer"
+        return None
 
     def _denial_ends_at(self, tokens: _Tokens, index: int, sentence_start: int) -> bool:
         """Whether a denial ("not", "n't", "no longer") ends at token ``index``."""
@@ -837,6 +867,22 @@ class LanguageEngine:
                 last = lead[-1]
                 return kind, TextSpan(tokens.idx[last], tokens.end_char(last), tokens.text[last])
         return "unknown", None
+
+
+class _Holders:
+    """What finding a cue's holder needs, built at most once a text (few cues ask)."""
+
+    def __init__(self, names: tuple[str, ...], quote_ranges: list[tuple[int, int]]) -> None:
+        self.name_words = frozenset(word for name in names for word in name.split())
+        self._quote_ranges = quote_ranges
+        self._quote_tokens: set[int] | None = None
+
+    def quote_tokens(self) -> set[int]:
+        if self._quote_tokens is None:
+            self._quote_tokens = {
+                i for q_start, q_end in self._quote_ranges for i in range(q_start, q_end)
+            }
+        return self._quote_tokens
 
 
 @dataclass

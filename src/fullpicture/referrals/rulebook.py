@@ -69,6 +69,11 @@ class Cue(BaseModel):
     # [well cared for]") does not count, whatever the sentence's wider negation scope says
     # ("No marks seen, well cared for" still counts).
     counts_denied_in_place: bool = True
+    # "child": what the cue describes must be the child's. A match said of an adult or the
+    # writer straight before it, past linking words (language_cues ``state_links``: "mum was
+    # upset", "Ava's dad is exhausted", "I was upset"), does not count; said of the child, of
+    # a pronoun, or of no one (a list of what was seen), it does.
+    whose: Literal["child"] | None = None
     confidence: float = Field(default=0.8, ge=0.0, le=1.0)
 
     @field_validator("regex")
@@ -660,6 +665,8 @@ class LanguageCues(BaseModel):
     speech_clause_breaks: tuple[str, ...]
     denial_words: tuple[str, ...] = ()
     denial_skip: tuple[str, ...] = ()
+    state_links: tuple[str, ...] = ()
+    state_writers: tuple[str, ...] = ()
     not_names: tuple[str, ...]
     # A pronoun agrees with what it stands for: "he" is not "mum", "she" is not "dad", and
     # neither is "staff" or "parents" (R7's speaker of a quotation).
