@@ -541,6 +541,14 @@ def _received_about() -> Select[int, int, str]:
     )
 
 
+def _effective_severity_of(code: str, severity: int | None) -> int:
+    """``effective_severity()`` in Python: the practitioner's severity, else the code's default."""
+    if severity is not None:
+        return int(severity)
+    known = default_taxonomy().by_code.get(code)
+    return known.default_severity if known is not None else 0
+
+
 @lru_cache(maxsize=2)
 def _first_recorded(postgresql: bool) -> Select[int, dt.date | None, dt.datetime]:
     """For each entry ``_LISTED``: the first date recorded and moment recorded of any version."""
@@ -622,14 +630,6 @@ def unshared_of_record(
             {_LISTED: sorted({e.event_id for e, *_ in pairs})},
         )
     }
-    taxonomy = default_taxonomy().by_code
-
-    def effective(code: str, severity: int | None) -> int:
-        # effective_severity() in Python: the practitioner's, else the code's default.
-        if severity is not None:
-            return int(severity)
-        known = taxonomy.get(code)
-        return known.default_severity if known is not None else 0
 
     found = [
         EntrySharing(
@@ -637,7 +637,7 @@ def unshared_of_record(
             event_id=entry.event_id,
             event_ref=ref,
             concern_code=entry.concern_code,
-            severity=effective(entry.concern_code, entry.recorded_severity),
+            severity=_effective_severity_of(entry.concern_code, entry.recorded_severity),
             event_date=entry.event_date,
             from_agency_id=from_agency,
             from_agency_code=codes[from_agency],
@@ -748,14 +748,6 @@ def unshared_of_child(
     codes = dict(
         (agency_id, code) for agency_id, code in db_session.execute(select(Agency.id, Agency.code))
     )
-    taxonomy = default_taxonomy().by_code
-
-    def effective(code: str, severity: int | None) -> int:
-        # effective_severity() in Python: the practitioner's, else the code's default.
-        if severity is not None:
-            return int(severity)
-        known = taxonomy.get(code)
-        return known.default_severity if known is not None else 0
 
     found = [
         EntrySharing(
@@ -763,7 +755,7 @@ def unshared_of_child(
             event_id=event_id,
             event_ref=ref,
             concern_code=code,
-            severity=effective(code, severity),
+            severity=_effective_severity_of(code, severity),
             event_date=day,
             from_agency_id=from_agency,
             from_agency_code=codes[from_agency],
