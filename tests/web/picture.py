@@ -20,6 +20,7 @@ from fullpicture.chronology.models import (
 )
 from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.linkage import repository as linkage_repository
+from fullpicture.linkage.models import ReviewItem, ReviewStatus
 from fullpicture.linkage.preparation import prepare
 from fullpicture.people.models import Person, SourceRecord
 from tests.access.principals import make_agency
@@ -186,3 +187,27 @@ def add_stranger_child(db_session: Session, picture: Picture) -> Person:
     )
     index_for_linkage(db_session, [record])
     return stranger
+
+
+def queue_namesake_review(db_session: Session, picture: Picture) -> ReviewItem:
+    """An open review of the GP's record of the child against its namesake's: the same given
+    name, a different date of birth, so a reviewer has a real choice to make."""
+    namesake_record = picture.namesake_records[0]
+    queued = ReviewItem(
+        record_key_l=linkage_repository.record_key(
+            picture.gp_record.agency_id, picture.gp_record.record_ref
+        ),
+        record_key_r=linkage_repository.record_key(
+            namesake_record.agency_id, namesake_record.record_ref
+        ),
+        match_weight=2.5,
+        match_probability=0.85,
+        comparison_levels={
+            "given_name": {"level": "same given name", "match_weight": 6.4},
+            "date_of_birth": {"level": "different date of birth", "match_weight": -7.2},
+        },
+        status=ReviewStatus.OPEN,
+    )
+    db_session.add(queued)
+    db_session.flush()
+    return queued

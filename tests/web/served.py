@@ -23,15 +23,13 @@ from fullpicture.core import migrations
 from fullpicture.core.database import make_engine, session_factory, unit_of_work
 from fullpicture.core.runtime import request_session
 from fullpicture.harm.models import AlertStatus, HarmAlert
-from fullpicture.linkage.models import ReviewItem, ReviewStatus
-from fullpicture.linkage.repository import record_key
 from fullpicture.web.app import create_app
 from fullpicture.workflow import service as workflow_service
 from fullpicture.workflow.models import CaseKind
 from fullpicture.workflow.schemas import CaseOpen, LeadIn, StepIn
 from tests.access.principals import make_agency, make_user, strong_password, subject_of
 from tests.web.browser import live_server
-from tests.web.picture import add_stranger_child, build_picture
+from tests.web.picture import add_stranger_child, build_picture, queue_namesake_review
 
 
 @dataclass
@@ -119,21 +117,7 @@ def build_served_picture(path: Path) -> BuiltPicture:
                 kind="contact_with_child", occurred_on=dt.date.today() - dt.timedelta(days=40)
             ),
         )
-        namesake_record = picture.namesake_records[0]
-        review_item = ReviewItem(
-            record_key_l=record_key(picture.gp_record.agency_id, picture.gp_record.record_ref),
-            record_key_r=record_key(namesake_record.agency_id, namesake_record.record_ref),
-            match_weight=2.5,
-            match_probability=0.85,
-            comparison_levels={
-                "given_name": {"level": "same given name", "match_weight": 6.4},
-                "date_of_birth": {"level": "different date of birth", "match_weight": -7.2},
-            },
-            status=ReviewStatus.OPEN,
-        )
-        session.add(review_item)
-        session.flush()
-        review_item_id = review_item.id
+        review_item_id = queue_namesake_review(session, picture).id
         # The harm router's fallback: an alert about a child only the other GP knows, sent to
         # children's social care, which holds no record of them.
         csc = make_agency(session, "csc-journey", kind=AgencyKind.CHILDRENS_SOCIAL_CARE)

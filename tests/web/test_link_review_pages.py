@@ -9,10 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
-from fullpicture.linkage import repository as linkage_repository
 from fullpicture.linkage.models import ReviewDecision, ReviewItem, ReviewStatus
 from tests.web.pages import csrf_of, sign_in
-from tests.web.picture import Picture, build_picture
+from tests.web.picture import Picture, build_picture, queue_namesake_review
 
 
 @pytest.fixture
@@ -22,25 +21,7 @@ def picture(db_session: Session) -> Picture:
 
 @pytest.fixture
 def item(db_session: Session, picture: Picture) -> ReviewItem:
-    namesake_record = picture.namesake_records[0]
-    queued = ReviewItem(
-        record_key_l=linkage_repository.record_key(
-            picture.gp_record.agency_id, picture.gp_record.record_ref
-        ),
-        record_key_r=linkage_repository.record_key(
-            namesake_record.agency_id, namesake_record.record_ref
-        ),
-        match_weight=2.5,
-        match_probability=0.85,
-        comparison_levels={
-            "given_name": {"level": "same given name", "match_weight": 6.4},
-            "date_of_birth": {"level": "different date of birth", "match_weight": -7.2},
-        },
-        status=ReviewStatus.OPEN,
-    )
-    db_session.add(queued)
-    db_session.flush()
-    return queued
+    return queue_namesake_review(db_session, picture)
 
 
 def test_a_reviewer_confirms_then_undoes_with_reasons_as_themselves(
