@@ -160,6 +160,19 @@ def test_two_lists_link_across_and_the_waterfall_shows_the_source() -> None:
     )
     step = next(s for s in explanation.steps if s.comparison == "source")
     assert step.level == DIFFERENT_SOURCES
+    # Linked at a line of the run's own, the decision is judged at that line, not the fixed 8.
+    for line, decision in ((explanation.match_weight + 0.5, "review"), (3.5, "link")):
+        at_line = explain_prepared(
+            result.prepared.filter(pl.col("unique_id") == left),
+            result.prepared.filter(pl.col("unique_id") == right),
+            model=result.model,
+            rules=default_rules(),
+            model_version=None,
+            left_label=left,
+            right_label=right,
+            line=line,
+        )
+        assert (at_line.match_weight, at_line.decision) == (explanation.match_weight, decision)
     assert step.match_weight > 0
     assert {step.value_left, step.value_right} == {"gp", "police"}
 

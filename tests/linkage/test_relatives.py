@@ -340,6 +340,34 @@ def test_the_explanation_of_a_pair_the_relatives_linked_names_them_and_their_wei
         assert (alone.first_pass_match_weight, alone.second_pass) == (None, None)
 
 
+def test_the_decision_is_judged_at_the_line_the_run_linked_from() -> None:
+    """A file linked at a line chosen from its own model links below the fixed 8: the
+    explanation's decision says what that run did, and the words say where it linked."""
+    pairs, relationships, assignments = _family_population(40)
+    scored, _evidence = add_relatives_evidence(
+        pairs, relationships, assignments, below=8.0, random_pairs=20_000
+    )
+    pair = _pair(scored, "hv:ava", "police:ava")
+    names = relative_names(NAMES, [pair])
+    weight = add_second_pass(
+        _own_fields("hv:ava", "police:ava", 6.0), pair, names, rules=default_rules()
+    ).match_weight
+    decisions = {
+        line: add_second_pass(
+            _own_fields("hv:ava", "police:ava", 6.0),
+            pair,
+            names,
+            rules=default_rules(),
+            line=line,
+        )
+        for line in (weight - 0.5, weight + 0.5)
+    }
+    assert decisions[weight - 0.5].decision == "link"
+    assert decisions[weight + 0.5].decision == "review"
+    words = decisions[weight + 0.5].second_pass
+    assert words is not None and f"The run linked pairs from {weight + 0.5:+.2f}." in words
+
+
 def test_the_charts_waterfall_carries_the_relatives_bar() -> None:
     pairs, relationships, assignments = _family_population(40)
     pairs = pl.concat([pairs, _pairs([("hv:ben", "police:ben", 6.0, SAME)])])
@@ -455,6 +483,9 @@ def test_link_explain_and_the_charts_show_the_relatives_that_linked_a_pair(
     assert total == pytest.approx(ava["match_weight"], abs=1e-3)
     assert f"{first_pass:+.2f}" in ava["second_pass"]
     assert "The run linked pairs from +" in ava["second_pass"]
+    # The run put Ava's two records in one person; the explanation must say so, though the
+    # pair is under the fixed line 8 at which a database run would have sent it to review.
+    assert ava["match_weight"] < 8 and ava["decision"] == "link"
 
     # Without the relationships the same pair stands on its fields, as the first pass had it.
     alone = explained("hv:ava", "police:ava")

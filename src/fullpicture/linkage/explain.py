@@ -60,8 +60,10 @@ def explain_prepared(
     model_version: int | None,
     left_label: str,
     right_label: str,
+    line: float | None = None,
 ) -> MatchExplanation:
-    """Score two prepared records and lay out what each field contributed."""
+    """Score two prepared records and lay out what each field contributed; ``line`` is the
+    match weight the pair's run linked from, when it was not the rules' fixed line."""
     scored = linkage_engine.score_pair(left, right, model=model)
     # score_pair orders the pair; keep the caller's left/right for the values shown.
     left_row, right_row = left.row(0, named=True), right.row(0, named=True)
@@ -92,12 +94,14 @@ def explain_prepared(
         match_weight=round(weight, 4),
         match_probability=round(float(scored["match_probability"]), 6),
         model_version=model_version,
-        decision=_decision(weight, rules),
+        decision=_decision(weight, rules, line=line),
     )
 
 
-def _decision(weight: float, rules: LinkageRules) -> str:
-    if weight >= rules.link_threshold_match_weight:
+def _decision(weight: float, rules: LinkageRules, *, line: float | None = None) -> str:
+    # A file linked at a line chosen from its own model (or given with --threshold) links
+    # below the fixed line: the explanation must say what that run did, not what 8 would do.
+    if weight >= (rules.link_threshold_match_weight if line is None else line):
         return "link"
     if weight >= rules.review_band.lower_match_weight:
         return "review"
@@ -127,7 +131,7 @@ def add_second_pass(
             "steps": [*explanation.steps, step],
             "match_weight": round(weight, 4),
             "match_probability": round(1.0 / (1.0 + 2.0**-weight), 6),
-            "decision": _decision(weight, rules),
+            "decision": _decision(weight, rules, line=line),
             "first_pass_match_weight": first_pass,
             "second_pass": second_pass_words(
                 first_pass=first_pass,
@@ -241,6 +245,7 @@ def explain_file_pair(
         model_version=None,
         left_label=str(left),
         right_label=str(right),
+        line=line,
     )
     shown = [] if pair is None else [pair]
     return add_second_pass(
