@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access.models import AuditEntry, Role
 from fullpicture.chronology import export
 from fullpicture.chronology.models import InformationType
+from fullpicture.people.models import PersonRecordLink
 from fullpicture.web.children import ENTRIES_PER_PAGE
 from tests.web.pages import sign_in
 from tests.web.picture import Picture, build_picture, entry
@@ -142,6 +143,32 @@ def test_the_child_page_shows_what_the_school_holds_and_counts_the_rest(
     assert "Neglect of health and repeated was-not-brought" not in text
     # A curiosity prompt with its evidence: was not brought twice.
     assert "repeated was-not-brought" in text and "not brought 2 times" in text
+
+
+def test_why_a_record_was_linked_says_what_differed_not_the_models_labels(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    """The waterfall of the school's record: the model's last level and missing level, as
+    linkage stores them, are said in words (the demo showed "All other comparisons")."""
+    link = db_session.scalars(
+        select(PersonRecordLink).where(
+            PersonRecordLink.agency_id == picture.school_record.agency_id,
+            PersonRecordLink.record_ref == picture.school_record.record_ref,
+        )
+    ).one()
+    link.evidence = {
+        "comparison_levels": {
+            "given_name": {"level": "All other comparisons", "match_weight": -7.8},
+            "upn": {"level": "upn missing", "match_weight": 0.0},
+            "date_of_birth": {"level": "same date of birth", "match_weight": 9.2},
+        }
+    }
+    db_session.flush()
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.school)
+    text = app_client.get(f"/children/{picture.child.public_id}").text
+    assert "different given names" in text and "same date of birth" in text
+    assert "UPN not recorded on one record or both" in text
+    assert "All other comparisons" not in text and "upn missing" not in text
 
 
 def test_front_door_sees_the_combined_chronology_filters_it_and_compares_one_agency(

@@ -77,3 +77,24 @@ def test_the_queue_is_refused_without_the_scope_or_a_need_to_know(
     assert f"/linkage/review/{item.id}" not in app_client.get("/linkage/review").text
     other = app_client.get(f"/linkage/review/{item.id}")
     assert other.status_code == 404 and "Okafor" not in other.text
+
+
+def test_the_queue_and_the_pair_say_what_differed_not_the_models_labels(
+    app_client: TestClient, db_session: Session, picture: Picture, item: ReviewItem
+) -> None:
+    """The model's last level ("All other comparisons") and its missing level ("nhs_number
+    missing") are what linkage stores; a reviewer reads what they mean. Seen in the demo: a
+    "Matilda" and "Tilly" pair listed "All other comparisons" under "What agreed"."""
+    item.comparison_levels = {
+        "date_of_birth": {"level": "same date of birth", "match_weight": 9.2},
+        "given_name": {"level": "All other comparisons", "match_weight": -7.8},
+        "nhs_number": {"level": "nhs_number missing", "match_weight": 0.0},
+    }
+    db_session.flush()
+    sign_in(app_client, db_session, role=Role.FRONT_DOOR, agency=picture.gp)
+    for path in ("/linkage/review", f"/linkage/review/{item.id}"):
+        text = app_client.get(path).text
+        assert "different given names" in text and "same date of birth" in text
+        assert "NHS number not recorded on one record or both" in text
+        assert "All other comparisons" not in text and "nhs_number missing" not in text
+    assert "What agreed" not in app_client.get("/linkage/review").text

@@ -50,6 +50,43 @@ def _either_null(column: str) -> ComparisonLevelCreator:
     ).configure(is_null_level=True)
 
 
+#: splink's label for every comparison's last level (``cll.ElseLevel``): none above it held.
+#: It stays the model's label (saved models are checked against it); pages say it in words.
+OTHER_LEVEL = "All other comparisons"
+
+#: What the last level means for each comparison, as a reviewer reads it.
+_DIFFERENT = {
+    "given_name": "different given names",
+    "family_name": "different family names",
+    "date_of_birth": "different dates of birth",
+    "sex": "different sex",
+    "residence": "different addresses and postcodes",
+    "nhs_number": "different NHS numbers",
+    "upn": "different UPNs",
+}
+
+#: Each compared field by its own name, for "... missing".
+_FIELD_NAMES = {
+    "given_name": "given name",
+    "family_name": "family name",
+    "date_of_birth": "date of birth",
+    "nhs_number": "NHS number",
+    "upn": "UPN",
+}
+
+
+def level_in_words(comparison: str, level: str) -> str:
+    """A comparison level as the link review and the child's page say it. The model's own
+    labels read well except two: the last level ("All other comparisons", which says nothing
+    of what differed) and the missing level ("nhs_number missing", a column name)."""
+    if level == OTHER_LEVEL:
+        return _DIFFERENT.get(comparison, f"different {comparison.replace('_', ' ')}")
+    if level == f"{comparison} missing":
+        field = _FIELD_NAMES.get(comparison, comparison.replace("_", " "))
+        return f"{field} not recorded on one record or both"
+    return level
+
+
 def _exact(column: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(f"{column}_l = {column}_r", label_for_charts=label)
 

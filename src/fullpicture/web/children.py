@@ -35,6 +35,7 @@ from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import search as child_search
+from fullpicture.linkage.comparisons import level_in_words
 from fullpicture.sharing import service as sharing_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 from fullpicture.web.timeline import build_timeline
@@ -398,6 +399,7 @@ def child_page(
             else None,
             "writes_children": subject.has(Scope.CHILDREN_WRITE),
             "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
+            "level_in_words": level_in_words,
             # Issue 15: open escalations and significant entries not yet shared, as the
             # reader may see them (workflow.escalation, sharing.service).
             "open_escalations": [

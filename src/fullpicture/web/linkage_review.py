@@ -18,6 +18,7 @@ from fullpicture.agencies.models import Agency
 from fullpicture.core.database import utc_now
 from fullpicture.linkage import repository as linkage_repository
 from fullpicture.linkage import review as linkage_review
+from fullpicture.linkage.comparisons import level_in_words
 from fullpicture.linkage.models import ReviewAction, ReviewItem, ReviewStatus
 from fullpicture.linkage.rules import default_rules
 from fullpicture.linkage.schemas import ReviewDecisionIn
@@ -36,7 +37,7 @@ def review_queue_page(
         templates,
         request,
         "review_queue.html",
-        {"items": items},
+        {"items": items, "level_in_words": level_in_words},
         subject=subject,
         db_session=db_session,
     )
@@ -90,7 +91,11 @@ def _item_page(
     read = linkage_review.read_item(db_session=db_session, item=item)
     waterfall = sorted(
         (
-            (name, str(level.get("level", "")), float(level.get("match_weight") or 0.0))
+            (
+                name,
+                level_in_words(name, str(level.get("level", ""))),
+                float(level.get("match_weight") or 0.0),
+            )
             for name, level in item.comparison_levels.items()
             if isinstance(level, dict)
         ),
