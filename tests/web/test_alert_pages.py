@@ -74,6 +74,10 @@ def test_acknowledge_then_close_are_recorded_as_the_signed_in_user(
     # Who closed it is shown; the words follow the alert's disclosure rule (withheld here,
     # as the evidence includes an entry the school may not see).
     assert f"user:{user.username}" in shown
+    # ... and when: the decision and the closing each with its time, as an entry's versions are.
+    assert picture.alert.decided_at is not None and picture.alert.closed_at is not None
+    assert f"user:{user.username}, {picture.alert.decided_at:%d %b %Y %H:%M} UTC" in shown
+    assert f"user:{user.username}, {picture.alert.closed_at:%d %b %Y %H:%M} UTC" in shown
 
 
 def test_deciding_needs_the_csrf_token_a_write_scope_and_a_need_to_know(

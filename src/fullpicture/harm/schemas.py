@@ -112,8 +112,10 @@ class AlertRead(BaseModel):
     routing_reason: str
     decision: str | None
     decided_by: str | None
+    decided_at: dt.datetime | None = None
     outcome: str | None
     closed_by: str | None
+    closed_at: dt.datetime | None = None
     withheld: HeldElsewhere | None = Field(
         default=None,
         description="entries behind the alert your role may not see: counted, not shown; the "
