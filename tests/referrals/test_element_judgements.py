@@ -611,3 +611,98 @@ def test_advice_to_refer_or_a_consent_form_is_not_the_parents_awareness(text: st
 )
 def test_the_parents_told_or_consenting_stays_awareness(text: str) -> None:
     assert _finding(text, "R15")[0] == "present"
+
+
+# -- referral_standard 2026.12.25: R13 trends and grounds, R12 attempts, R8 in other words -----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The state of the flat has got worse since the spring.",
+        "Her weight shows a steady deterioration over the last two clinics.",
+        "Sam's school attendance is worsening.",
+        "Given the baby in the household, I felt you needed to know about this.",
+        "We ask that you review the family given the number of police call-outs.",
+    ],
+)
+def test_a_trend_or_the_grounds_of_the_referral_is_a_bare_worry(text: str) -> None:
+    status, question = _finding(text, "R13")
+    assert status == "partial"
+    assert question is not None and "what you fear" in question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mum gave her the bottle at ten o'clock.",
+        "Given the chance, he talks about football all day.",
+    ],
+)
+def test_given_without_grounds_for_the_referral_is_no_worry(text: str) -> None:
+    assert _finding(text, "R13")[0] == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dad doesn't answer our calls.",
+        "The parents do not reply to the letters or the texts we send.",
+        "Mum never answers when we phone.",
+    ],
+)
+def test_an_attempt_to_reach_the_family_with_no_answer_is_an_action_and_its_result(
+    text: str,
+) -> None:
+    assert _finding(text, "R12")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Asked about the bruise, he looked away and didn't answer.",
+        "Jo did not reply when the teacher called her name.",
+    ],
+)
+def test_a_child_not_answering_a_question_is_no_attempt(text: str) -> None:
+    assert _finding(text, "R12")[0] == "absent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have concerns about how thin Tyler has become.",
+        "We have worries about the state of her uniform.",
+    ],
+)
+def test_the_referrers_concerns_are_not_an_action(text: str) -> None:
+    assert _finding(text, "R12")[0] == "absent"
+
+
+def test_a_step_taken_with_i_have_stays_an_action() -> None:
+    assert _finding("I have spoken to the school nurse.", "R12")[0] == "partial"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On arrival Ruby was floppy and vomiting.",
+        "Examined at 14:00: unresponsive to voice, pinpoint pupils.",
+        "Kai was kept off school on Monday and Tuesday.",
+        "Zara is missing a lot of education this term.",
+        "Ivy should have been at school but was at the shops with her uncle.",
+    ],
+)
+def test_the_childs_state_in_a_clinicians_or_the_schools_words_is_specific(text: str) -> None:
+    assert _finding(text, "R8")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mum was vomiting and could not stand.",
+        "cc Children Missing Education Officer",
+    ],
+)
+def test_an_adults_state_or_a_job_title_is_not_the_childs_state(text: str) -> None:
+    assert _finding(text, "R8")[0] == "absent"
