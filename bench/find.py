@@ -40,7 +40,7 @@ from fullpicture.cli.serve import serving_app
 from fullpicture.core import migrations
 from fullpicture.core.database import make_engine, session_factory, unit_of_work
 from fullpicture.core.runtime import request_session
-from web import POSTGRES, _load_average, _percentiles, populate
+from web import POSTGRES, _load_average, _percentiles, found_on, populate
 
 #: What the last session profiled: a full name misspelt both ways (a sound-alike each), a
 #: common surname alone (hundreds of children, more than are shown) and a date of birth.
@@ -96,19 +96,6 @@ def _bench_user(engine: Engine, password: str) -> str:
     return username
 
 
-def _found(page: str) -> dict[str, Any]:
-    """What a results page shows: the children (in order), how many more, how many held
-    elsewhere."""
-    results = page.split('id="find-results"', 1)[-1] if 'id="find-results"' in page else ""
-    more = re.search(r"(\d+) more matched", page)
-    held = re.search(r'id="held-elsewhere">(\d+) other', page)
-    return {
-        "shown": re.findall(r'href="/children/([0-9a-f-]{36})"', results),
-        "more": int(more.group(1)) if more else 0,
-        "held_elsewhere": int(held.group(1)) if held else 0,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=40)
@@ -152,7 +139,7 @@ def main() -> None:
             for name, params in SEARCHES.items():
                 first = client.get("/children", params=params)
                 assert first.status_code == 200, first.text[:500]
-                found = _found(first.text)
+                found = found_on(first.text)
                 times = []
                 for _ in range(args.requests):
                     begun = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Web app server time: a child's page with 2,000 chronology entries, and find a child.
+"""Web app server time: a child's page with 2,000 chronology entries, and find a child by every
+kind of search a practitioner types.
 
 Creates a PostgreSQL database of its own (``bench_web_<random>`` on the server of --postgres,
 dropped at the end; or an SQLite file with --sqlite) holding one child with --entries entries
@@ -10,13 +11,31 @@ app's own time, no network: ASGI in the same process, the app built and its garb
 collector tuned as ``fullpicture serve`` does) and prints p50/p95/max (and the process's CPU
 a request, p50/p95) and one JSON line.
 
+Find a child is timed for each kind of search (``searches``), each of the first child's
+details: ``find_a_child`` (both names misspelt, "Amelya Okafur": the search timed alone
+before, its key kept so its figures stay comparable), a misspelt given name with the
+surname, a nickname with the surname, the surname alone (one of nine: 2,200 children, far
+more than a page shows), the date of birth alone, the NHS number, the UPN and the postcode
+alone. Each prints what it found (children shown, more, held elsewhere, a digest of the
+children shown in order: the same before and after a change).
+
+The children's postcodes are shared as a local authority's are (``_postcodes_of``): most by
+one to a dozen children, one postcode in a hundred by 50-250, and the first child's
+(TOWER_BLOCK) by 300, the largest block of flats; the postcode search is of that one.
+Before 2026-12-07 every child had the same postcode, so a postcode search matched all
+20,001 (seconds, and like no real area). Records carry an NHS number (health, police and
+social care) or a UPN (schools). These are drawn from random generators of their own, so
+the names, dates of birth and entries are those drawn before; a database built before then
+has neither (rebuild it: the NHS number and UPN searches find no one there).
+
     .venv/bin/python bench/web.py [--entries 2000] [--background-events 998000] [--requests 200]
         [--keep | --reuse DATABASE]
 
 The entries go in with COPY on PostgreSQL, as the importer writes events (through the ORM a
 million took twenty minutes). ``--keep`` leaves the database behind and names it (``--database``
 names it at the start); ``--reuse DATABASE`` times it again without building (the first run's
-``VACUUM (ANALYZE)`` stays).
+``VACUUM (ANALYZE)`` stays). To time code before and after a change on the same database, run
+this file with the other checkout's ``src`` first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -33,6 +52,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -58,6 +78,50 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CODES = ["WNB", "NEG-BAS", "NEG-HLT", "EDU-ATT", "DOM-ABU", "PAR-MH", "PRC-RTN", "STR-ATT"]
 GIVEN = ["Amelia", "Oliver", "Isla", "Noah", "Ava", "Leo", "Mia", "Jack", "Ella", "Harry"]
 FAMILY = ["Okafor", "Smith", "Jones", "Khan", "Brown", "Taylor", "Wilson", "Evans", "Patel"]
+
+
+#: The tower block the first child lives in: the most children any one postcode holds.
+TOWER_BLOCK = "CR0 1AA"
+TOWER_BLOCK_CHILDREN = 300
+
+
+def _postcodes_of(children: int) -> list[str]:
+    """Each child's postcode, shared as a local authority's are: most by one to a dozen
+    children (a street's few houses), one in a hundred by 50-250 (an estate, a block of
+    flats), and the first child's by TOWER_BLOCK_CHILDREN (the largest block). Drawn from a
+    random generator of their own, so the names, dates of birth and entries drawn before
+    postcodes were shared this way are unchanged (every child once had TOWER_BLOCK)."""
+    rng = random.Random(14)
+    postcodes = [TOWER_BLOCK] * min(children, TOWER_BLOCK_CHILDREN)
+    number = 0
+    while len(postcodes) < children:
+        number += 1
+        # Postcodes are of the form CR<district> <sector><unit><unit>, each made once.
+        district, rest = divmod(number, 2600)
+        sector, unit = divmod(rest, 676)
+        postcode = f"CR{district + 2} {sector + 1}{chr(65 + unit // 26)}{chr(65 + unit % 26)}"
+        sharing = rng.randint(50, 250) if rng.random() < 0.01 else rng.randint(1, 12)
+        postcodes.extend([postcode] * sharing)
+    order = postcodes[TOWER_BLOCK_CHILDREN:]
+    rng.shuffle(order)
+    return (postcodes[:TOWER_BLOCK_CHILDREN] + order)[:children]
+
+
+def nhs_number_of(index: int) -> str:
+    """A valid NHS number for the index-th child (modulus 11 check digit), each different."""
+    while True:
+        digits = [int(d) for d in f"{600_000_000 + index * 7:09d}"]
+        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
+        if check == 11:
+            check = 0
+        if check != 10:  # 10: no valid number has these nine digits
+            return "".join(map(str, digits)) + str(check)
+        index += 1_000_000  # a number with no check digit: another, outside every child's
+
+
+def upn_of(index: int) -> str:
+    """A unique pupil number for the index-th child: a letter and twelve digits."""
+    return f"H{index + 820_000_000_000:012d}"
 
 
 def _engine(args: argparse.Namespace) -> tuple[Engine, str | None]:
@@ -148,12 +212,17 @@ def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[st
         session.flush()
         records: list[dict[str, Any]] = []
         links: list[dict[str, Any]] = []
+        postcodes = _postcodes_of(children)
+        first_born: dt.date | None = None
         for index, person in enumerate(people):
             given = "Amelia" if index == 0 else rng.choice(GIVEN)
             family = "Okafor" if index == 0 else rng.choice(FAMILY)
             born = dt.date(2012, 1, 1) + dt.timedelta(days=rng.randrange(3650))
+            if index == 0:
+                first_born = born
             for agency in agencies if index == 0 else rng.sample(agencies, 2):
                 ref = f"r{index}-{agency.id}"
+                school = agency.kind == AgencyKind.SCHOOL
                 records.append(
                     {
                         "agency_id": agency.id,
@@ -165,7 +234,11 @@ def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[st
                         "other_names": [],
                         "previous_family_names": [],
                         "date_of_birth": born,
-                        "addresses": [{"line1": "1 High St", "postcode": "CR0 1AA"}],
+                        # A school knows the pupil's UPN; health, police and social care
+                        # records carry the NHS number.
+                        "nhs_number": None if school else nhs_number_of(index),
+                        "upn": upn_of(index) if school else None,
+                        "addresses": [{"line1": "1 High St", "postcode": postcodes[index]}],
                         "recorded_by": "bench",
                     }
                 )
@@ -254,7 +327,12 @@ def populate(engine: Engine, args: argparse.Namespace, password: str) -> dict[st
             actor="bench",
         )
         events = sum(count for _person, count in subjects)
-        return {"child": people[0].public_id, "children": children, "events": events}
+        return {
+            "child": people[0].public_id,
+            "born": first_born,
+            "children": children,
+            "events": events,
+        }
 
 
 def _reused(engine: Engine) -> dict[str, Any]:
@@ -271,9 +349,54 @@ def _reused(engine: Engine) -> dict[str, Any]:
             .where(PersonRecordLink.record_ref.like("r0-%"))
             .limit(1)
         )
+        born = session.scalar(
+            select(SourceRecord.date_of_birth).where(SourceRecord.record_ref.like("r0-%")).limit(1)
+        )
         children = session.scalar(select(func.count()).select_from(Person))
         events = session.scalar(select(func.count()).select_from(Event))
-    return {"child": child, "children": children, "events": events, "password": password}
+    return {
+        "child": child,
+        "born": born,
+        "children": children,
+        "events": events,
+        "password": password,
+    }
+
+
+def searches(built: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each kind of search a practitioner types (issue 14), of the first child's details.
+    ``find_a_child`` is the search timed before the others were (both names misspelt), kept
+    under its name so its figures stay comparable."""
+    born: dt.date = built["born"]
+    return {
+        "find_a_child": {"name": "Amelya Okafur"},
+        "misspelt_given_and_surname": {"name": "Ameila Okafor"},
+        "nickname_and_surname": {"name": "Millie Okafor"},
+        # One of nine surnames: 2,200 children, far more than are shown.
+        "surname_alone": {"name": "Okafor"},
+        "date_of_birth_alone": {
+            "dob_day": str(born.day),
+            "dob_month": str(born.month),
+            "dob_year": str(born.year),
+        },
+        "nhs_number": {"nhs_number": nhs_number_of(0)},
+        "upn": {"upn": upn_of(0)},
+        # The largest block of flats: TOWER_BLOCK_CHILDREN children share it.
+        "postcode_alone": {"postcode": TOWER_BLOCK},
+    }
+
+
+def found_on(page: str) -> dict[str, Any]:
+    """What a results page shows: the children (in order), how many more matched, how many
+    are held elsewhere."""
+    results = page.split('id="find-results"', 1)[-1] if 'id="find-results"' in page else ""
+    more = re.search(r"(\d+) more (?:children )?matched", page)
+    held = re.search(r'id="held-elsewhere">(\d+) other', page)
+    return {
+        "shown": re.findall(r'href="/children/([0-9a-f-]{36})"', results),
+        "more": int(more.group(1)) if more else 0,
+        "held_elsewhere": int(held.group(1)) if held else 0,
+    }
 
 
 def _load_average() -> list[str] | None:
@@ -359,10 +482,19 @@ def main() -> None:
             assert page.status_code == 200, page.text[:500]
             shown = page.text.count('class="govuk-table__row"')
             results: dict[str, Any] = {}
-            for name, path in (
-                ("child_page", f"/children/{built['child']}"),
-                ("find_a_child", "/children?name=Amelya+Okafur"),
-            ):
+            found: dict[str, dict[str, Any]] = {}
+            pages = {"child_page": f"/children/{built['child']}"}
+            for kind, params in searches(built).items():
+                pages[kind] = "/children?" + urlencode(params)
+                first = client.get(pages[kind])
+                assert first.status_code == 200, first.text[:500]
+                found[kind] = found_on(first.text)
+                # Each search is of something the first child's records hold; the first
+                # child shares a name with hundreds, but no one shares an NHS number or UPN.
+                assert found[kind]["shown"], (kind, found[kind])
+                if kind in {"nhs_number", "upn"}:
+                    assert found[kind]["shown"] == [built["child"]], (kind, found[kind])
+            for name, path in pages.items():
                 times = []
                 # The process's CPU a request (the app's threads and the client's): on a shared
                 # machine the wall time also counts the turns other processes took.
@@ -377,6 +509,18 @@ def main() -> None:
                 results[name].update(
                     {f"cpu_{k}": v for k, v in _percentiles(cpu).items() if k != "max_ms"}
                 )
+                if name in found:
+                    results[name].update(
+                        {
+                            "shown": len(found[name]["shown"]),
+                            "more": found[name]["more"],
+                            "held_elsewhere": found[name]["held_elsewhere"],
+                            # The children shown, in order: compare runs before and after.
+                            "shown_digest": uuid.uuid5(
+                                uuid.NAMESPACE_OID, " ".join(found[name]["shown"])
+                            ).hex[:12],
+                        }
+                    )
         summary = {
             "backend": engine.dialect.name,
             "entries_on_child_page": args.entries,
@@ -392,10 +536,16 @@ def main() -> None:
             "load_average": _load_average(),
             **results,
         }
-        for name in ("child_page", "find_a_child"):
+        for name, timed in results.items():
+            shown = (
+                f"  [shown {timed['shown']}, more {timed['more']}, held elsewhere "
+                f"{timed['held_elsewhere']}, {timed['shown_digest']}]"
+                if "shown" in timed
+                else ""
+            )
             print(
-                f"{name:14} p50 {results[name]['p50_ms']} ms  p95 {results[name]['p95_ms']} ms  max {results[name]['max_ms']} ms"
-                f"  (CPU p50 {results[name]['cpu_p50_ms']} ms, p95 {results[name]['cpu_p95_ms']} ms)"
+                f"{name:27} p50 {timed['p50_ms']} ms  p95 {timed['p95_ms']} ms  max {timed['max_ms']} ms"
+                f"  (CPU p50 {timed['cpu_p50_ms']} ms, p95 {timed['cpu_p95_ms']} ms){shown}"
             )
         print(json.dumps(summary))
     finally:
