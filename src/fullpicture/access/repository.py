@@ -406,12 +406,13 @@ def _build_involved_person_ids(
 
 
 def readable_record_links(
-    subject: AuthSubject, now: dt.datetime, *, only: PeopleFilter | None = None
+    subject: AuthSubject, now: Moment, *, only: PeopleFilter | None = None
 ) -> Select[int, int, str]:
     """(person_id, agency_id, record_ref) of every agency record the subject may read; with
     ``only``, of those people alone, narrowed inside every part of the rule (so reading a few
     people never lists every link of the reader's agency first; ``people_among`` keeps the
-    statement)."""
+    statement). Given the moment's parameter (inside ``kept_statement``'s build), the rule is
+    built in place with it, to be given its value at execution."""
     if not reads_children(subject):
         return _no_links()
 
@@ -430,6 +431,8 @@ def readable_record_links(
         combined = union_all(*parts).subquery("readable_link")
         return select(combined.c.person_id, combined.c.agency_id, combined.c.record_ref)
 
+    if not isinstance(now, dt.datetime):
+        return build(now, only)
     return _kept("readable_record_links", subject, now, only, build)
 
 

@@ -290,6 +290,9 @@ class _Compared(NamedTuple):
     postcode: str | None
 
 
+_COMPARED_COLUMNS = _Compared._fields
+
+
 def _matched_on(query_row: dict[str, str | None], record: _Compared) -> list[str]:
     """The comparison levels each searched field reached, in the comparisons' words."""
     found: list[str] = []
@@ -415,7 +418,9 @@ def find_children(
     pages would call them, and only those shown are audited."""
     row = _prepared_query(query)
     condition = _condition(db_session, row, query)
-    candidates = db_session.execute(_matching_records(db_session, condition)).all()
+    # Plain rows on the session's connection: the ORM's loading of a surname's 4,500 matched
+    # records cost more Python than the rest of the search's handling of them.
+    candidates = db_session.connection().execute(_matching_records(db_session, condition)).all()
     if not candidates:
         return ChildSearch()
     named = person_summaries.named_as(
@@ -425,24 +430,31 @@ def find_children(
         person_ids=sorted({c.person_id for c in candidates}),
     )
     born_after = person_summaries.child_born_after(now.date())
+    born_after_text = born_after.isoformat()  # the index holds dates as ISO text
+    born_column = _COMPARED_COLUMNS.index("date_of_birth")
     # Many matched records share their compared values (a surname search): each is judged once.
-    judged: dict[_Compared, list[str]] = {}
+    judged: dict[tuple[str | None, ...], list[str]] = {}
     reasons: dict[int, list[str]] = {}
     hidden_children: set[int] = set()
     for person_id, agency_id, record_ref, *values in candidates:
         seen = named.get(person_id)
-        record = _Compared(*values)
         if seen is None:
             # Matched, but the subject may not see them: counted when a child, never shown.
-            if record.date_of_birth is None or record.date_of_birth > born_after.isoformat():
+            born = values[born_column]
+            if born is None or born > born_after_text:
                 hidden_children.add(person_id)
             continue
         if (agency_id, record_ref) not in seen.readable:
             continue  # a record the subject may not read says nothing to them
-        if record not in judged:
-            judged[record] = _matched_on(row, record)
-        person_reasons = reasons.setdefault(person_id, [])
-        person_reasons.extend(r for r in judged[record] if r not in person_reasons)
+        compared = tuple(values)
+        found = judged.get(compared)
+        if found is None:
+            found = judged[compared] = _matched_on(row, _Compared(*compared))
+        person_reasons = reasons.get(person_id)
+        if person_reasons is None:
+            reasons[person_id] = list(found)
+        else:
+            person_reasons.extend(r for r in found if r not in person_reasons)
     ranked = sorted(
         (-_strength(found), named[pid].name.lower(), named[pid].public_id, pid)
         for pid, found in reasons.items()
