@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from fullpicture.access.models import AuditEntry, Role
 from fullpicture.chronology import export
 from fullpicture.chronology.models import InformationType
+from fullpicture.linkage import search as child_search
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.web.children import ENTRIES_PER_PAGE
-from tests.web.pages import sign_in
-from tests.web.picture import Picture, build_picture, entry
+from tests.web.pages import named_child, sign_in
+from tests.web.picture import Picture, build_picture, entry, index_for_linkage
 
 
 @pytest.fixture
@@ -69,6 +70,43 @@ def test_a_nickname_and_a_date_of_birth_find_the_child(
     assert f'href="/children/{picture.child.public_id}"' in by_nhs.text
     by_postcode = app_client.get("/children", params={"postcode": "cr01aa"})
     assert f'href="/children/{picture.child.public_id}"' in by_postcode.text
+
+
+def test_more_matches_than_are_listed_says_how_many_and_how_to_narrow(
+    app_client: TestClient,
+    db_session: Session,
+    picture: Picture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Three of the school's children share the postcode; the page lists at most two here.
+    records = []
+    for given in ("Leo", "Isla"):
+        _person, held = named_child(
+            db_session,
+            held_by=[picture.school],
+            given_name=given,
+            family_name="Okafor",
+            date_of_birth=dt.date(2017, 5, 5),
+            postcode="CR0 1AA",
+        )
+        records.extend(held)
+    index_for_linkage(db_session, records)
+    monkeypatch.setattr(child_search, "MAX_SHOWN", 2)
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.school)
+    page = app_client.get("/children", params={"postcode": "CR0 1AA"})
+    assert page.status_code == 200, page.text
+    listed = page.text.split('id="find-results"', 1)[1].split("</ul>", 1)[0]
+    assert listed.count('href="/children/') == 2
+    heading = page.text.split('id="results-heading">', 1)[1].split("</h2>", 1)[0]
+    assert "3 children you may see" in heading  # every match counted, not only those listed
+    narrow = page.text.split('id="narrow-search">', 1)[1].split("</div>", 1)[0]
+    assert "1 more matched than are listed here: the 2 closest matches are shown" in narrow
+    assert "add their name, date of birth or NHS number" in narrow  # not the postcode again
+    surname = app_client.get("/children", params={"name": "Okafor"})
+    assert "add their full name, date of birth, NHS number or postcode" in surname.text
+    # Few enough to list: no such message.
+    one = app_client.get("/children", params={"name": "Isla Okafor"})
+    assert 'id="narrow-search"' not in one.text
 
 
 def test_find_a_child_explains_what_to_fix(

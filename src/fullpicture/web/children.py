@@ -60,6 +60,24 @@ def _date_from_parts(day: str, month: str, year: str) -> tuple[dt.date | None, s
         return None, "Date of birth must be a real date, for example 27 3 2016"
 
 
+def _narrow_by(query: child_search.ChildQuery) -> str:
+    """The details not yet given that would narrow a search, in words ("date of birth or
+    postcode"): what a practitioner is asked to add when more children match than are
+    listed."""
+    words = len(query.name.split())
+    not_given = (
+        # One word typed is one of the two names: the other narrows too.
+        ("name" if words == 0 else "full name", words < 2),
+        ("date of birth", query.date_of_birth is None),
+        ("NHS number", not query.nhs_number.strip()),
+        ("postcode", not query.postcode.strip()),
+    )
+    missing = [label for label, absent in not_given if absent]
+    if len(missing) <= 1:
+        return "".join(missing)
+    return ", ".join(missing[:-1]) + " or " + missing[-1]
+
+
 @router.get("/children", response_class=HTMLResponse)
 def find_a_child_page(
     request: Request,
@@ -93,7 +111,11 @@ def find_a_child_page(
     elif searched:
         try:
             result = child_search.find_children(
-                db_session=db_session, subject=subject, now=utc_now(), query=query
+                db_session=db_session,
+                subject=subject,
+                now=utc_now(),
+                query=query,
+                limit=child_search.MAX_SHOWN,
             )
         except child_search.SearchTooVague as exc:
             errors.append({"text": str(exc), "href": "#name"})
@@ -114,6 +136,7 @@ def find_a_child_page(
             "errors": errors,
             "result": result,
             "searched": searched,
+            "narrow_by": _narrow_by(query),
         },
         subject=subject,
         db_session=db_session,
