@@ -207,6 +207,19 @@ def test_why_a_record_was_linked_says_what_differed_not_the_models_labels(
     assert "different given names" in text and "same date of birth" in text
     assert "UPN not recorded on one record or both" in text
     assert "All other comparisons" not in text and "upn missing" not in text
+    # No total stored with these levels: the table alone, no chart made up without one.
+    assert "fp-waterfall-chart" not in text
+    link.evidence = {**link.evidence, "match_weight": 11.4, "match_probability": 0.9996}
+    db_session.flush()
+    drawn = app_client.get(f"/children/{picture.child.public_id}").text
+    chart = drawn[
+        drawn.index('<svg class="fp-waterfall-chart"') : drawn.index(
+            "</svg>", drawn.index('<svg class="fp-waterfall-chart"')
+        )
+    ]
+    assert 'role="img"' in chart and "How the match weight was reached" in chart
+    assert "given name −7.8 (different given names)" in chart
+    assert "ends at a match weight of +11.4, at or over the link line 8." in chart
 
 
 def test_front_door_sees_the_combined_chronology_filters_it_and_compares_one_agency(

@@ -35,6 +35,11 @@ def test_a_reviewer_confirms_then_undoes_with_reasons_as_themselves(
     assert page.text.count("Amelia Okafor") >= 2  # both records, side by side
     assert "2016-03-14" in page.text and "2019-07-02" in page.text
     assert "different date of birth" in page.text and "-7.2" in page.text
+    # The waterfall drawn: from the prior, each field's move, to the pair's 2.5, under 8.
+    chart = page.text[page.text.index('<svg class="fp-waterfall-chart"') :]
+    assert "date of birth −7.2 (different date of birth)" in chart
+    assert "ends at a match weight of +2.5, under the link line 8." in chart
+    assert ">−7.2 against</text>" in chart and ">link line 8</text>" in chart
     missing = app_client.post(
         f"/linkage/review/{item.id}",
         data={"csrf_token": csrf_of(page.text), "action": "confirm", "reason": ""},

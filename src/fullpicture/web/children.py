@@ -21,6 +21,7 @@ from fullpicture.access import person_summaries
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.auth import ChildReader, DbSession, PersonPublicId
+from fullpicture.access.person_summaries import ReadableRecord
 from fullpicture.access.roles import Scope
 from fullpicture.access.subject import AuthSubject
 from fullpicture.chronology import curiosity
@@ -36,9 +37,11 @@ from fullpicture.harm.models import AlertStatus
 from fullpicture.linkage import households as linkage_households
 from fullpicture.linkage import search as child_search
 from fullpicture.linkage.comparisons import level_in_words
+from fullpicture.linkage.rules import default_rules
 from fullpicture.sharing import service as sharing_service
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 from fullpicture.web.timeline import build_timeline
+from fullpicture.web.waterfall import Waterfall, waterfall
 from fullpicture.workflow import escalation as escalation_service
 
 templates = page_templates(WEB_DIR / "templates")
@@ -332,6 +335,20 @@ def _chronologies(
     return combined, chronology_filters.filter_chronology(combined, filters.criteria), agency_view
 
 
+def _link_waterfall(index: int, record: ReadableRecord) -> Waterfall | None:
+    """Why ``record`` was linked, drawn: the stored strongest pair's comparisons and total,
+    against the line the database links from (``linkage_rules.yaml``)."""
+    total = record.link_evidence.get("match_weight")
+    if not isinstance(total, int | float):
+        return None
+    return waterfall(
+        f"why-linked-{index}",
+        record.waterfall,
+        total=float(total),
+        line=default_rules().link_threshold_match_weight,
+    )
+
+
 @router.get("/children/{person_id}", response_class=HTMLResponse)
 def child_page(
     request: Request,
@@ -423,6 +440,7 @@ def child_page(
             "writes_children": subject.has(Scope.CHILDREN_WRITE),
             "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
             "level_in_words": level_in_words,
+            "link_waterfall": _link_waterfall,
             # Issue 15: open escalations and significant entries not yet shared, as the
             # reader may see them (workflow.escalation, sharing.service).
             "open_escalations": [

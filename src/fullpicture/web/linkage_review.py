@@ -23,6 +23,7 @@ from fullpicture.linkage.models import ReviewAction, ReviewItem, ReviewStatus
 from fullpicture.linkage.rules import default_rules
 from fullpicture.linkage.schemas import ReviewDecisionIn
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
+from fullpicture.web.waterfall import waterfall
 
 templates = page_templates(WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
@@ -89,18 +90,15 @@ def _item_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     read = linkage_review.read_item(db_session=db_session, item=item)
-    waterfall = sorted(
+    steps = sorted(
         (
-            (
-                name,
-                level_in_words(name, str(level.get("level", ""))),
-                float(level.get("match_weight") or 0.0),
-            )
+            (name, str(level.get("level", "")), float(level.get("match_weight") or 0.0))
             for name, level in item.comparison_levels.items()
             if isinstance(level, dict)
         ),
         key=lambda step: -abs(step[2]),
     )
+    rules = default_rules()
     return render_page(
         templates,
         request,
@@ -108,7 +106,14 @@ def _item_page(
         {
             "item": read,
             "records": _side_by_side(db_session, subject, item),
-            "waterfall": waterfall,
+            "waterfall": [
+                (name, level_in_words(name, level), weight) for name, level, weight in steps
+            ],
+            # The queue holds pairs in the review band: the chart shows how far under the
+            # line the database links from each one stands, and what put it there.
+            "chart": waterfall(
+                "why-pair", steps, total=item.match_weight, line=rules.link_threshold_match_weight
+            ),
             "errors": errors or [],
             "typed": typed or {},
             "decided": item.status is not ReviewStatus.OPEN,
