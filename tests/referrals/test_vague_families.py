@@ -622,3 +622,45 @@ def test_a_minimiser_in_someone_elses_account_is_theirs(
         for text, fam in _found(sentence)
     )
     assert flagged is found, _found(sentence)
+
+
+# -- refvague5: what the writer asks, doubts, expects or recalls (lexicon 2026.12.16) ----------
+
+NOT_CLAIMED_BY_THE_WRITER = [
+    # (sentence, family, phrase, found). An amount asked about is not claimed.
+    ("When I asked how often, Jo shrugged.", "unquantified", "often", False),
+    ("It is unclear how often he stays with his uncle.", "unquantified", "often", False),
+    # The asking's own frequency is a claim, and so is the answer.
+    ("She has asked several times for help.", "unquantified", "several times", True),
+    ("He goes out often and comes back late.", "unquantified", "often", True),
+    # A frequency in what ought to happen is a standard, not what happened.
+    ("A baby of that age should be weighed often.", "unquantified", "often", False),
+    ("She ought to visit most days.", "unquantified", "most days", False),
+    ("He should have been seen several times by now.", "unquantified", "several times", True),
+    # Praise the writer doubts or denies is a worry.
+    ("I am not confident the children are safe at night.", "reassurance", "safe", False),
+    ("The children may not be supervised properly after school.", "reassurance", "properly", False),
+    ("I doubt she is coping well.", "reassurance", "coping well", False),
+    # A denial further off, or one the praise needs, leaves the praise standing.
+    ("Mum does not drink and is a loving mum.", "reassurance", "a loving mum", True),
+    ("We do not think it is anything to worry about.", "reassurance", "anything to worry", True),
+    # How things used to be, set against a change, is the change's baseline.
+    ("Until last spring he was doing well.", "reassurance", "doing well", False),
+    ("She used to be a happy girl.", "reassurance", "a happy girl", False),
+    ("She is a happy girl.", "reassurance", "a happy girl", True),
+    # Doubt about the writer's own conduct is not a hedge on a fact.
+    ("Maybe I should have rung sooner.", "hedge", "maybe", False),
+    ("Perhaps we should have referred last year.", "hedge", "perhaps", False),
+    ("Dad is maybe 30 and drives a van.", "hedge", "maybe", True),
+]
+
+
+@pytest.mark.parametrize(("sentence", "family", "phrase", "found"), NOT_CLAIMED_BY_THE_WRITER)
+def test_what_the_writer_asks_doubts_expects_or_recalls_is_not_their_claim(
+    sentence: str, family: str, phrase: str, found: bool
+) -> None:
+    flagged = any(
+        (phrase.lower() in text.lower() or text.lower() in phrase.lower()) and fam == family
+        for text, fam in _found(sentence)
+    )
+    assert flagged is found, _found(sentence)
