@@ -398,12 +398,13 @@ def _instances_listed(match: CueMatch, at_least: int | None, analysis: TextAnaly
 _SENTENCE_END = frozenset({".", "!", "?"})
 
 
-def _clause_start(text: str, start: int, boundaries: frozenset[str], limit: int | None) -> int:
-    """Where the clause holding a phrase at ``start`` begins: walking back token by token to a
-    boundary, a line break or a sentence's end, over at most ``limit`` tokens and the one
+def _clause_start(
+    start: int, boundaries: frozenset[str], limit: int | None, tokens: list[re.Match[str]]
+) -> int:
+    """Where the clause holding a phrase at ``start`` begins: walking back over ``tokens`` (the
+    tokens before it on its line, ``_tokens_before``, read once for all of a phrase's governors)
+    to a boundary, a line break or a sentence's end, over at most ``limit`` tokens and the one
     before them (the governor)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    tokens = list(_CLAUSE_TOKEN.finditer(text, max(line_start, start - 400), start))
     begin = start
     for count, token in enumerate(reversed(tokens)):
         word = token.group().lower()
@@ -411,6 +412,12 @@ def _clause_start(text: str, start: int, boundaries: frozenset[str], limit: int 
             break
         begin = token.start()
     return begin
+
+
+def _tokens_before(text: str, start: int) -> list[re.Match[str]]:
+    """The tokens on ``start``'s line before it, at most 400 characters back."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return list(_CLAUSE_TOKEN.finditer(text, max(line_start, start - 400), start))
 
 
 def _clause_end(text: str, end: int, boundaries: frozenset[str], limit: int | None) -> int:
@@ -432,19 +439,21 @@ def _governed(match: CueMatch, kept: list[CueMatch], text: str, rulebook: Rulebo
     """Whether something in the phrase's clause takes it into its own reading
     (``VagueKind.governed_by``): earlier (``after_*``) or, for ``before_kinds``, later."""
     lexicon = rulebook.vague
+    boundaries = frozenset(lexicon.clause_boundaries)
+    # A phrase of a kind with several governors walks back from the same place for each: the
+    # tokens before it are read once.
+    before: list[re.Match[str]] | None = None
     for governor in lexicon.kinds[match.key[0]].governed_by:
         if governor.cues and match.cue.id not in governor.cues:
             continue
         first = _CLAUSE_TOKEN.match(match.span.text)
         if first and first.group().lower() in governor.unless_phrase_starts_with:
             continue
-        begin = _clause_start(
-            text, match.span.start, frozenset(lexicon.clause_boundaries), governor.within_tokens
-        )
+        if before is None:
+            before = _tokens_before(text, match.span.start)
+        begin = _clause_start(match.span.start, boundaries, governor.within_tokens, before)
         if governor.after_words:
-            words = {
-                w.group().lower() for w in _CLAUSE_TOKEN.finditer(text, begin, match.span.start)
-            }
+            words = {w.group().lower() for w in before if w.start() >= begin}
             if words & set(governor.after_words):
                 return True
         for other in kept:
@@ -456,9 +465,7 @@ def _governed(match: CueMatch, kept: list[CueMatch], text: str, rulebook: Rulebo
             ):
                 return True
         if governor.before_kinds:
-            stop = _clause_end(
-                text, match.span.end, frozenset(lexicon.clause_boundaries), governor.within_tokens
-            )
+            stop = _clause_end(text, match.span.end, boundaries, governor.within_tokens)
             for other in kept:
                 if (
                     other.key[0] in governor.before_kinds
