@@ -664,3 +664,21 @@ def test_what_the_writer_asks_doubts_expects_or_recalls_is_not_their_claim(
         for text, fam in _found(sentence)
     )
     assert flagged is found, _found(sentence)
+
+
+ARRIVAL_SUMMED_UP = [
+    # A child's arrival or going summed up in a good-state word, nothing seen: reassurance.
+    ("Ruby went into school fine this morning.", True),
+    ("He comes in okay most of the time.", True),
+    ("She went home happy after tea.", True),
+    # A result, or the state followed by what it is about, is not.
+    ("The scan results came back fine.", False),
+    ("He went in fine with the plan for the day.", False),
+]
+
+
+@pytest.mark.parametrize(("sentence", "found"), ARRIVAL_SUMMED_UP)
+def test_an_arrival_summed_up_in_a_good_state_word_is_reassurance(
+    sentence: str, found: bool
+) -> None:
+    assert any(fam == "reassurance" for _, fam in _found(sentence)) is found, _found(sentence)
