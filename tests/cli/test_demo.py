@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 
 from fullpicture.access import service as access_service
 from fullpicture.access.models import UserAccount
+from fullpicture.agencies.models import Agency
 from fullpicture.chronology.models import Event
+from fullpicture.cli.demo import DEMO_SIGN_INS
 from fullpicture.cli.main import app
 from fullpicture.core import migrations, runtime
 from fullpicture.core.settings import get_settings
@@ -53,8 +55,16 @@ def test_demo_without_serving_builds_a_linked_population(clean_configuration: Pa
         assert session.scalar(select(func.count()).select_from(QuarantinedRow)) == 0
         assert session.scalar(select(func.count()).select_from(Person)) > 0
         assert session.scalar(select(func.count()).select_from(PersonRecordLink)) > 0
-        assert session.scalar(select(func.count()).select_from(UserAccount)) == 1
         assert session.scalar(select(func.count()).select_from(HarmAlert)) > 0
+        # A sign-in for each practitioner the web app is for, at an agency of their kind.
+        users = session.scalars(select(UserAccount)).all()
+        assert {(u.username, u.role) for u in users} == {
+            (s.username, s.role) for s in DEMO_SIGN_INS
+        }
+        for user in users:
+            wanted = next(s for s in DEMO_SIGN_INS if s.username == user.username)
+            agency = session.get(Agency, user.agency_id)
+            assert agency is not None and agency.kind is wanted.agency_kind
 
 
 @pytest.fixture
@@ -93,12 +103,15 @@ def test_demo_runs_again_on_the_same_database_with_a_working_sign_in(
     assert second.exit_code == 0, second.output
     password = _password(second.output)
     assert password != _password(first.output)
+    for sign_in in DEMO_SIGN_INS:
+        assert sign_in.username in second.output
     with runtime.get_session_factory()() as session:
-        signed_in = access_service.sign_in_with_password(
-            db_session=session, username="demo.frontdoor", password=password
-        )
-        assert signed_in.succeeded
-        assert session.scalar(select(func.count()).select_from(UserAccount)) == 1
+        for sign_in in DEMO_SIGN_INS:
+            signed_in = access_service.sign_in_with_password(
+                db_session=session, username=sign_in.username, password=password
+            )
+            assert signed_in.succeeded, sign_in.username
+        assert session.scalar(select(func.count()).select_from(UserAccount)) == len(DEMO_SIGN_INS)
     # Every file it wrote is under FULLPICTURE_DATA_DIR, none beside where it was run.
     assert list(demo_on_own_database.iterdir()) == []
     assert (tmp_path / "data" / "demo" / "population" / "agencies.csv").exists()

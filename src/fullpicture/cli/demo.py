@@ -3,8 +3,9 @@
 It builds a fresh embedded database (or reuses ``FULLPICTURE_DATABASE_URL`` when set), writes a
 small synthetic population under ``FULLPICTURE_DATA_DIR/demo``, and runs every agency's feed
 through the one ingest flow (import, linkage into people and households, cumulative harm and
-its alerts); then it creates the demo sign-in (or gives it a new password on a re-run) and
-serves the web app on 127.0.0.1.
+its alerts); then it creates a sign-in for each of the practitioners the web app is built
+for, front door, social worker, school lead and health visitor (or gives them a new password on
+a re-run), and serves the web app on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import secrets
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -38,6 +40,41 @@ from fullpicture.people.models import Household, Person
 from fullpicture.synth import service as synth_service
 
 DEMO_USER = "demo.frontdoor"
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    username: str
+    display_name: str
+    role: Role
+    agency_kind: AgencyKind
+
+
+#: One sign-in for each practitioner issue 14 builds the web app for, so the demo shows each
+#: their own view (what a school may see is not what the front door may); one password for all.
+DEMO_SIGN_INS = (
+    DemoSignIn(
+        DEMO_USER,
+        "Demo front-door (MASH) worker",
+        Role.FRONT_DOOR,
+        AgencyKind.CHILDRENS_SOCIAL_CARE,
+    ),
+    DemoSignIn(
+        "demo.socialworker",
+        "Demo social worker",
+        Role.SOCIAL_WORKER,
+        AgencyKind.CHILDRENS_SOCIAL_CARE,
+    ),
+    DemoSignIn(
+        "demo.schoollead",
+        "Demo designated safeguarding lead",
+        Role.DESIGNATED_LEAD,
+        AgencyKind.SCHOOL,
+    ),
+    DemoSignIn(
+        "demo.healthvisitor", "Demo health visitor", Role.PRACTITIONER, AgencyKind.HEALTH_VISITING
+    ),
+)
 
 
 def demo(
@@ -119,28 +156,35 @@ def demo(
 
     password = secrets.token_urlsafe(12)
     with unit_of_work(factory) as session:
-        existing = access_repository.user_by_username(session, DEMO_USER)
-        if existing is None:
-            access_service.create_user(
-                db_session=session,
-                user_in=UserCreate(
-                    username=DEMO_USER,
-                    display_name="Demo front-door (MASH) worker",
-                    role=Role.FRONT_DOOR,
-                    agency_code=_front_door_agency(population),
-                    password=SecretStr(password),
-                ),
-                actor="demo",
-            )
-        else:
-            # Run again on the same database: the account stays, with a password shown now.
-            access_service.set_password(
-                db_session=session, user=existing, password=password, actor="demo"
-            )
+        for sign_in in DEMO_SIGN_INS:
+            existing = access_repository.user_by_username(session, sign_in.username)
+            if existing is None:
+                access_service.create_user(
+                    db_session=session,
+                    user_in=UserCreate(
+                        username=sign_in.username,
+                        display_name=sign_in.display_name,
+                        role=sign_in.role,
+                        agency_code=_agency_of_kind(population, sign_in.agency_kind),
+                        password=SecretStr(password),
+                    ),
+                    actor="demo",
+                )
+            else:
+                # Run again on the same database: the account stays, with a password shown now.
+                access_service.set_password(
+                    db_session=session, user=existing, password=password, actor="demo"
+                )
     console.print(f"Ready in {time.perf_counter() - started:.0f} s.")
     console.print(
         f"[bold]Demo sign-in[/bold]: user [cyan]{DEMO_USER}[/cyan] password [cyan]{password}[/cyan]"
     )
+    others = ", ".join(
+        f"[cyan]{s.username}[/cyan] ({s.display_name.removeprefix('Demo ')})"
+        for s in DEMO_SIGN_INS
+        if s.username != DEMO_USER
+    )
+    console.print(f"Each other role, with the same password: {others}")
     if serve:
         run_server(host="127.0.0.1", port=port)
 
@@ -158,10 +202,11 @@ def _counts(manifest: dict[str, object]) -> str:
     return ", ".join(f"{value} {key}" for key, value in counts.items() if isinstance(value, int))
 
 
-def _front_door_agency(population: Path) -> str:
+def _agency_of_kind(population: Path, kind: AgencyKind) -> str:
+    """The first agency of this kind the synthetic population registered."""
     with (population / "agencies.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            if row["kind"] == AgencyKind.CHILDRENS_SOCIAL_CARE.value:
+            if row["kind"] == kind.value:
                 return row["code"]
-    err_console.print("[red]The synthetic population has no children's social care agency.[/red]")
+    err_console.print(f"[red]The synthetic population has no {kind.value} agency.[/red]")
     raise typer.Exit(code=1)
