@@ -80,6 +80,9 @@ def test_the_checker_improves_a_referral_which_is_then_submitted_as_the_user(
     assert stored.submitted_by == f"user:{user.username}"
     done = app_client.get(submitted.headers["location"])
     assert "Referral submitted" in done.text and "Submit to the front door" not in done.text
+    # The panel's reference is markup, not markup shown as text.
+    assert f'<strong id="referral-ref">{stored.referral_ref}</strong>' in done.text
+    assert "&lt;strong" not in done.text
 
 
 def test_the_live_check_answers_with_the_panel(
