@@ -70,6 +70,9 @@ def _build_demo(workdir: Path, password: str) -> dict[str, str]:
         # shows what is overdue.
         "screens.mash": ("front_door", agency("csc-")),
         "screens.auditor": ("auditor", ""),
+        # Supervision lists the practitioners of the manager's own agency (the front door's).
+        "screens.manager": ("team_manager", agency("csc-")),
+        "screens.analyst": ("partnership_analyst", ""),
     }
     for username, (role, agency_code) in users.items():
         args = ["user", "create", username, "--name", f"Screens {role}", "--role", role]
@@ -197,6 +200,9 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
             page.click("#check-button")
             page.wait_for_selector("#check-score")
             _shoot(page, out, "referral")
+            page.click("#submit-button")
+            page.wait_for_selector("text=Referral submitted")
+            _shoot(page, out, "referral-submitted")
             page.goto(f"{base}/children/{person}/entries/new")
             page.fill("#summary", "Came in hungry and said there was no food at home.")
             page.click("#suggest-button")
@@ -209,9 +215,20 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
                 page.click("text=Correct this entry")
                 page.fill("#summary", "Came in hungry and said there was no breakfast at home.")
                 page.fill("#reason", "She said breakfast, not food at all.")
+                _shoot(page, out, "correct-an-entry")
                 page.click("#save-entry")
                 page.wait_for_selector("#versions")
                 _shoot(page, out, "entry-history")
+            page.goto(f"{base}/children/{person}/sharing/new")
+            _shoot(page, out, "sharing-decision")
+            page.goto(f"{base}/children/{person}/escalations/new")
+            _shoot(page, out, "escalation-form")
+            page.select_option("#with_agency_code", index=1)
+            page.fill("#disagreement", "We think the threshold for a strategy discussion is met.")
+            page.fill("#raised_with", "Duty team manager, children's social care")
+            page.click("#raise-escalation")
+            page.wait_for_selector("#escalation-heading")
+            _shoot(page, out, "escalation")
         page.goto(f"{base}/referrals")
         _shoot(page, out, "referrals")
         page.goto(f"{base}/account")
@@ -239,6 +256,18 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
 
         _sign_in(page, base, "screens.mash", password)
         _shoot(page, out, "home-front-door")
+
+        _sign_in(page, base, "screens.manager", password)
+        page.goto(f"{base}/supervision")
+        _shoot(page, out, "supervision-list")
+        supervisee = _first_href(page, "#practitioners a")
+        if supervisee:
+            page.goto(f"{base}{supervisee}")
+            _shoot(page, out, "supervision")
+
+        _sign_in(page, base, "screens.analyst", password)
+        page.goto(f"{base}/dashboard")
+        _shoot(page, out, "partnership-dashboard")
 
         _sign_in(page, base, "screens.auditor", password)
         page.goto(f"{base}/children")
