@@ -256,6 +256,14 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
 
         _sign_in(page, base, "screens.mash", password)
         _shoot(page, out, "home-front-door")
+        # The front door reads the pooled picture: the child of its oldest open alert, with
+        # every agency's entries in the chronology and a lane each on the timeline (the GP's
+        # "child" shot above shows only what the practice holds).
+        page.goto(f"{base}/alerts")
+        pooled = _first_href(page, "#alerts-list tbody a[href^='/children/']")
+        if pooled:
+            page.goto(f"{base}{pooled}")
+            _shoot(page, out, "child-front-door")
 
         _sign_in(page, base, "screens.manager", password)
         page.goto(f"{base}/supervision")
