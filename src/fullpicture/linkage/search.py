@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from fullpicture.access import person_summaries
 from fullpicture.access import service as access_service
 from fullpicture.access.subject import AuthSubject
-from fullpicture.core.database import is_postgresql
+from fullpicture.core.database import is_postgresql, without_parallel_workers
 from fullpicture.linkage.models import LinkageNameKey, LinkageRecord, NameKind
 from fullpicture.linkage.preparation import prepare_one
 from fullpicture.linkage.spelling import spelling_very_close
@@ -417,18 +417,20 @@ def find_children(
     of birth and agencies the practitioner may see), the children are ranked by what their
     pages would call them, and only those shown are audited."""
     row = _prepared_query(query)
-    condition = _condition(db_session, row, query)
-    # Plain rows on the session's connection: the ORM's loading of a surname's 4,500 matched
-    # records cost more Python than the rest of the search's handling of them.
-    candidates = db_session.connection().execute(_matching_records(db_session, condition)).all()
-    if not candidates:
-        return ChildSearch()
-    named = person_summaries.named_as(
-        db_session,
-        subject=subject,
-        now=now,
-        person_ids=sorted({c.person_id for c in candidates}),
-    )
+    with without_parallel_workers(db_session):
+        condition = _condition(db_session, row, query)
+        # Plain rows on the session's connection: the ORM's loading of a surname's 4,500
+        # matched records cost more Python than the rest of the search's handling of them.
+        matching = _matching_records(db_session, condition)
+        candidates = db_session.connection().execute(matching).all()
+        if not candidates:
+            return ChildSearch()
+        named = person_summaries.named_as(
+            db_session,
+            subject=subject,
+            now=now,
+            person_ids=sorted({c.person_id for c in candidates}),
+        )
     born_after = person_summaries.child_born_after(now.date())
     born_after_text = born_after.isoformat()  # the index holds dates as ISO text
     born_column = _COMPARED_COLUMNS.index("date_of_birth")
