@@ -203,7 +203,8 @@ def test_child_view_lists_every_adult_and_flags_the_unseen(db_session: Session) 
     )
     assert len(view.households) == 1
     household = view.households[0]
-    assert household.address == "12 oak road, SE254AB"
+    # As recorded (OAK), not the normalised key "12 oak road, SE254AB".
+    assert household.address == "12 Oak Road, SE25 4AB"
     adults = {a.name: a for a in household.adults}
     assert set(adults) == {"Jane Smith", "Dean Cole", "Mark Fry"}
     assert adults["Jane Smith"].known_to_agencies == ["csc-a", "gp-a", "housing-a"]

@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import service as access_service
 from fullpicture.access.models import AuditEntry, Role
 from fullpicture.chronology import export
 from fullpicture.chronology.models import InformationType
 from fullpicture.linkage import search as child_search
+from fullpicture.linkage.households import rebuild_households
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.web.children import ENTRIES_PER_PAGE
 from tests.web.pages import named_child, sign_in
@@ -181,6 +183,38 @@ def test_the_child_page_shows_what_the_school_holds_and_counts_the_rest(
     assert "Neglect of health and repeated was-not-brought" not in text
     # A curiosity prompt with its evidence: was not brought twice.
     assert "repeated was-not-brought" in text and "not brought 2 times" in text
+
+
+def test_the_household_names_the_agencies_and_shows_the_address_as_recorded(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    """The audit of issue 14: "Known to" listed agency codes, and the address heading was the
+    linkage's normalised key ("100 willow road, CR73BH")."""
+    willow = [{"line": "100 Willow Road", "postcode": "CR7 3BH", "date_from": "2022-01-01"}]
+    picture.school.name = "Rowan Primary School"
+    picture.school_record.addresses = willow
+    [mother] = named_child(
+        db_session,
+        held_by=[picture.school],
+        given_name="Grace",
+        family_name="Okafor",
+        date_of_birth=dt.date(1988, 5, 2),
+    )[1]
+    mother.addresses = willow
+    db_session.flush()
+    linker = access_service.system_principal(
+        db_session=db_session, job="household page test", operator="test"
+    )
+    rebuild_households(db_session=db_session, linker=linker, as_of=dt.date.today())
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=picture.school)
+    text = app_client.get(f"/children/{picture.child.public_id}").text
+    households = text[text.index('id="households"') : text.index('id="timeline"')]
+    assert "100 Willow Road, CR7 3BH" in households
+    assert "willow road" not in households and "CR73BH" not in households
+    assert "Grace Okafor" in households
+    cells = re.findall(r'<td class="govuk-table__cell">([^<]*)</td>', households)
+    assert cells[-1].strip() == "Rowan Primary School", cells
+    assert picture.school.code not in households
 
 
 def test_why_a_record_was_linked_says_what_differed_not_the_models_labels(

@@ -118,11 +118,9 @@ def _unseen_adults(
                 continue
             seen.add(adult.person_public_id)
             name = adult.name or "an adult whose name is not recorded"
-            known = (
-                f"known only to {', '.join(adult.known_to_agencies)}"
-                if adult.known_to_agencies
-                else "known to no agency"
-            )
+            # Agencies by name where the view gives them (a code is not what a reader knows).
+            agencies = adult.known_to_agency_names or adult.known_to_agencies
+            known = f"known only to {', '.join(agencies)}" if agencies else "known to no agency"
             since = f" since {adult.date_from:%d %b %Y}" if adult.date_from else ""
             evidence = [
                 Evidence(

@@ -81,6 +81,35 @@ def _clean_line(value: Any) -> str | None:
     return standard_address(str(value)) if value else None
 
 
+def _spaced_postcode(postcode: str) -> str:
+    """A cleaned UK postcode with its space back ("CR73BH" -> "CR7 3BH"): the inward code is
+    always the last three characters; a shorter (non-UK) one is left as it is."""
+    return f"{postcode[:-3]} {postcode[-3:]}" if len(postcode) >= 5 else postcode
+
+
+def _address_in_words(
+    address: HouseholdAddress | None, evidence: Iterable[dict[str, Any]], readable: Collection[str]
+) -> str | None:
+    """The household's address for a reader: the line as one of the agencies the reader may
+    read recorded it (the child's own address evidence), else the linkage key's line with each
+    word capitalised; the postcode always spaced. The key ("100 willow road", "CR73BH") is
+    normalised for matching and was never meant to be read."""
+    if address is None or not address.address_line:
+        return None
+    postcode = _spaced_postcode(address.postcode) if address.postcode else None
+    recorded = sorted(
+        str(e["address"]).strip()
+        for e in evidence
+        if e.get("basis") == SHARED_ADDRESS and e.get("agency") in readable and e.get("address")
+    )
+    line = (
+        recorded[0]
+        if recorded
+        else " ".join(word[:1].upper() + word[1:] for word in address.address_line.split())
+    )
+    return f"{line}, {postcode}" if postcode else line
+
+
 def _date(value: Any) -> dt.date | None:
     if value in (None, ""):
         return None
@@ -522,6 +551,17 @@ def child_household_view(
             raise HouseholdNotFound(f"no person {person_public_id}")
         child, links = found, None
     codes = repo.agency_codes(db_session=db_session)
+    names = repo.agency_names(db_session=db_session)
+    # The agencies whose records of the child the reader may read: their address lines are
+    # shown as recorded.
+    child_readable = {
+        codes.get(a, str(a))
+        for a in (
+            codes
+            if links is None
+            else _agencies_holding(db_session, [child.id], links).get(child.id, set())
+        )
+    }
     own = db_session.scalars(
         select(HouseholdMembership)
         .where(HouseholdMembership.person_id == child.id)
@@ -576,6 +616,7 @@ def child_household_view(
                 date_of_birth=born,
                 roles=sorted({m.role for m in rows}),
                 known_to_agencies=sorted(shown_codes),
+                known_to_agency_names=sorted({names.get(a, str(a)) for a in seen_by}),
                 # Known to one agency only, counted over every agency (a count, never which).
                 unseen_adult=len(held_by_any.get(person_id, set())) <= 1,
                 date_from=min((m.date_from for m in rows if m.date_from), default=None),
@@ -595,11 +636,7 @@ def child_household_view(
         periods.append(
             HouseholdPeriodRead(
                 household_public_id=household.public_id,
-                address=(
-                    f"{address.address_line}, {address.postcode}"
-                    if address and address.address_line
-                    else None
-                ),
+                address=_address_in_words(address, membership.evidence or [], child_readable),
                 date_from=membership.date_from,
                 date_to=membership.date_to,
                 adults=adults,

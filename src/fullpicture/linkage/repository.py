@@ -465,6 +465,11 @@ def agency_codes(*, db_session: Session) -> dict[int, str]:
     return dict(db_session.execute(select(Agency.id, Agency.code)).all())
 
 
+def agency_names(*, db_session: Session) -> dict[int, str]:
+    """Each agency's name as practitioners know it ("Rowan Primary School"), by id."""
+    return dict(db_session.execute(select(Agency.id, Agency.name)).all())
+
+
 def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 

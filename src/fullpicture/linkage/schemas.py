@@ -123,6 +123,9 @@ class HouseholdAdultRead(BaseModel):
     date_of_birth: dt.date | None
     roles: list[str]
     known_to_agencies: list[str]
+    known_to_agency_names: list[str] = Field(
+        default_factory=list, description="the agencies of known_to_agencies, by name"
+    )
     unseen_adult: bool = Field(description="known to one agency only: nobody else has seen them")
     date_from: dt.date | None
     date_to: dt.date | None
@@ -131,7 +134,9 @@ class HouseholdAdultRead(BaseModel):
 
 class HouseholdPeriodRead(BaseModel):
     household_public_id: str
-    address: str | None
+    address: str | None = Field(
+        description="as an agency the reader may read recorded it (else the linkage key, cased)"
+    )
     date_from: dt.date | None
     date_to: dt.date | None
     adults: list[HouseholdAdultRead]
