@@ -79,7 +79,22 @@ def _adult(name: str, *, known_to: list[str], moved_in_days_ago: int) -> Househo
         unseen_adult=len(known_to) <= 1,
         date_from=TODAY - dt.timedelta(days=moved_in_days_ago),
         date_to=None,
-        evidence=[{"agency": known_to[0] if known_to else None, "record": "R1"}],
+        evidence=[
+            {
+                "basis": "shared address",
+                "agency": known_to[0] if known_to else None,
+                "record_id": "H23",
+                "address": "1 High Street",
+                "postcode": "CR0 1AA",
+            },
+            {
+                "basis": "feed relationship",
+                "agency": known_to[0] if known_to else None,
+                "record_id": "H03",
+                "related_record_id": "H23",
+                "relationship": "regular_visitor",
+            },
+        ],
     )
 
 
@@ -163,7 +178,7 @@ def test_a_serious_concern_only_one_agency_holds() -> None:
     )
     agencies = ("Meadow Surgery", "Rowan Primary School")
     [prompt] = _prompts(_chronology(concern), agencies=agencies)["concern one agency holds"]
-    assert prompt.question.startswith("Meadow Surgery recorded 1 concerns")
+    assert prompt.question.startswith("Meadow Surgery recorded 1 concern that")
     assert "Rowan Primary School" in prompt.question
     assert "Bruise on the upper arm" in prompt.evidence[0].text
     # Recorded by both agencies (one incident), or below the severity: no prompt.
@@ -182,6 +197,11 @@ def test_an_adult_no_other_agency_has_met_and_who_moved_in() -> None:
     [prompt] = found["unseen adult"]
     assert "Who is Dean Cole" in prompt.question
     assert "known only to Housing" in prompt.evidence[0].text
+    # Which records put him there, in words a practitioner can ask about, not linkage's keys.
+    assert [e.text for e in prompt.evidence[1:]] == [
+        "Housing record H23 gives this address: 1 High Street, CR0 1AA.",
+        "Housing's records name record H23 as the regular visitor of record H03.",
+    ]
     # Dean moved in 60 days ago (a change in the household); Sara 900 days ago (not recent).
     [change] = found["change in the household"]
     assert "Dean Cole moved in" in change.question and "Sara" not in change.question

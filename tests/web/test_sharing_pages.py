@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
+from fullpicture.agencies.models import AgencyKind
 from fullpicture.sharing.models import SharingDecision
-from tests.access.principals import make_agency
+from tests.access.principals import link_record, make_agency
 from tests.sharing.scenario import build
 from tests.web.pages import BROWSER, csrf_of, sign_in
 
@@ -91,3 +92,18 @@ def test_the_child_page_lists_unshared_entries_and_open_escalations(
     police = app_client.get(f"/children/{world.child.public_id}", headers=BROWSER)
     assert police.status_code == 200
     assert "the GP sees no concern" not in police.text  # not a party to it
+    # The pooled view names the agencies on each side by name, as the rest of the page does.
+    app_client.cookies.clear()
+    csc = make_agency(db_session, "csc-sh-page", AgencyKind.CHILDRENS_SOCIAL_CARE)
+    link_record(db_session, person=world.child, agency=csc, record_ref="C1")
+    sign_in(app_client, db_session, role=Role.SOCIAL_WORKER, agency=csc)
+    pooled = app_client.get(f"/children/{world.child.public_id}", headers=BROWSER).text
+    listed = pooled[
+        pooled.index('id="unshared-entries"') : pooled.index(
+            "</ul>", pooled.index('id="unshared-entries"')
+        )
+    ]
+    assert f"{world.school.name}, " in listed and f"not yet received by {world.gp.name}" in listed
+    # (The test agencies are named "Agency <code>": the code alone must not stand for one.)
+    assert f"received by {world.gp.code}" not in listed
+    assert f"2026 {world.school.code}" not in listed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fullpicture.chronology.repository import EntryFacts
 from fullpicture.core.rule_files import load_rules_text
+from fullpicture.linkage.households import FEED_RELATIONSHIP, SHARED_ADDRESS
 from fullpicture.linkage.schemas import ChildHouseholdView
 
 PROMPTS_FILE = Path(__file__).with_name("curiosity_prompts.yaml")
@@ -103,6 +104,25 @@ def _entry_evidence(entry: EntryFacts) -> EntryEvidence:
     return EntryEvidence(entry)
 
 
+def _household_evidence_words(item: Mapping[str, str | None]) -> str:
+    """What an agency's record says that puts the adult in the household, in words: the
+    practitioner reads it to know which record to ask about (the keys are linkage's)."""
+    agency = item.get("agency") or "an agency"
+    record = item.get("record_id")
+    if item.get("basis") == SHARED_ADDRESS:
+        where = ", ".join(part for part in (item.get("address"), item.get("postcode")) if part)
+        return f"{agency} record {record} gives this address{': ' + where if where else ''}."
+    if item.get("basis") == FEED_RELATIONSHIP:
+        # An import's relationship row says what the related record is to the record.
+        kind = (item.get("relationship") or "relative").replace("_", " ")
+        return (
+            f"{agency}'s records name record {item.get('related_record_id')} as the {kind} "
+            f"of record {record}."
+        )
+    known = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in item.items() if v is not None)
+    return f"Recorded: {known}."
+
+
 def _unseen_adults(
     households: ChildHouseholdView | None, rule: UnseenAdultRule
 ) -> list[CuriosityPrompt]:
@@ -129,11 +149,7 @@ def _unseen_adults(
                 )
             ]
             evidence.extend(
-                Evidence(
-                    "Recorded by "
-                    + ", ".join(f"{k}: {v}" for k, v in item.items() if v is not None)
-                )
-                for item in adult.evidence[:3]
+                Evidence(_household_evidence_words(item)) for item in adult.evidence[:3]
             )
             prompts.append(
                 CuriosityPrompt(
@@ -206,8 +222,12 @@ def _concerns_not_shared(
         prompts.append(
             CuriosityPrompt(
                 kind="concern one agency holds",
+                # {count} stays for partnerships' own wording; {concerns} agrees with it.
                 question=rule.question.format(
-                    agency=agency, count=len(found), others=", ".join(others)
+                    agency=agency,
+                    count=len(found),
+                    concerns=f"{len(found)} concern{'' if len(found) == 1 else 's'}",
+                    others=", ".join(others),
                 ),
                 evidence=tuple(_entry_evidence(e) for e in found),
             )

@@ -393,6 +393,9 @@ def child_page(
         {r.agency_name for r in summary.records} | set(entry_agencies.values())
     )
     agency_choices = sorted(entry_agencies.items())
+    # Names for the agencies the unshared list gives by code: those whose records or entries
+    # the reader sees (a partner agency's list names no other agency).
+    agency_names = {r.agency_code: r.agency_name for r in summary.records} | entry_agencies
     prompts = curiosity.curiosity_prompts(
         entries=record.entries,
         households=households,
@@ -449,6 +452,7 @@ def child_page(
                     db_session, subject=subject, person_id=person.id, open_only=True
                 )
             ],
+            "agency_names": agency_names,
             "unshared": sharing_service.unshared_entries_of(
                 db_session=db_session,
                 subject=subject,
