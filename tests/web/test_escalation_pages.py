@@ -55,6 +55,10 @@ def test_raise_respond_escalate_resolve_through_the_pages(
     assert f'href="{page_url}"' in child.text  # the open escalation links to its page
     page = app_client.get(page_url, headers=BROWSER)
     assert "Escalate to stage 2" in page.text and "Record the response" not in page.text
+    # Who raised it and with whom, by the agencies' names (the read model carries codes).
+    summary = page.text[: page.text.index("Stages")]
+    assert f">{world.school.name}</dd>" in summary and f">{world.csc.name}</dd>" in summary
+    assert f">{world.school.code}</dd>" not in summary
 
     app_client.cookies.clear()
     worker = sign_in(app_client, db_session, role=Role.SOCIAL_WORKER, agency=world.csc)

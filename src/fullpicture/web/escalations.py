@@ -141,6 +141,15 @@ def _render_escalation(
 ) -> HTMLResponse:
     route = escalation_route()
     read = escalation_service.to_read(db_session, escalation)
+    # The read model carries codes (the API's contract); a practitioner reads agencies' names.
+    names = {
+        id_: name
+        for id_, name in db_session.execute(
+            select(Agency.id, Agency.name).where(
+                Agency.id.in_((escalation.raised_by_agency_id, escalation.with_agency_id))
+            )
+        )
+    }
     is_open = escalation.status is EscalationStatus.OPEN
     return render_page(
         templates,
@@ -148,6 +157,10 @@ def _render_escalation(
         "escalation.html",
         {
             "escalation": read,
+            "raised_by_agency": names.get(
+                escalation.raised_by_agency_id, read.raised_by_agency_code
+            ),
+            "with_agency": names.get(escalation.with_agency_id, read.with_agency_code),
             "may_respond": is_open and subject.agency_id == escalation.with_agency_id,
             "may_escalate": is_open
             and subject.agency_id == escalation.raised_by_agency_id
