@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
-from fullpicture.chronology.models import Event
+from fullpicture.chronology.models import Event, EventParticipant, ParticipantRole
 from tests.web.pages import csrf_of, sign_in
 from tests.web.picture import Picture, build_picture
 
@@ -108,3 +108,24 @@ def test_another_agency_and_a_role_without_write_are_refused(
     app_client.cookies.clear()
     sign_in(app_client, db_session, role=Role.AUDITOR, agency=None)
     assert app_client.get(f"/children/{child}/entries/new").status_code == 403
+
+
+def test_an_entrys_people_are_named_as_the_practitioner_may_see_them(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    """The issue 14 audit: "People" showed the record reference ("CSC100024 (subject)"). The
+    child is named as the child's page names them; a record linked to no one keeps its
+    reference, since no name may be read for it."""
+    event = picture.school_events[0]
+    event.participants.append(
+        EventParticipant(record_ref="rec-not-linked", role=ParticipantRole.WITNESS)
+    )
+    db_session.flush()
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.school)
+    history = app_client.get(f"/children/{picture.child.public_id}/entries/{event.event_ref}")
+    assert history.status_code == 200, history.text
+    people = history.text[history.text.index(">People<") :]
+    people = people[: people.index("</dd>")]
+    assert "Amelia Okafor (subject)" in people
+    assert picture.school_record.record_ref not in people
+    assert "record rec-not-linked (witness)" in people

@@ -375,3 +375,44 @@ def agency_children(
     summaries = child_summaries(db_session, subject=subject, now=now, person_ids=person_ids)
     ordered = sorted(summaries.values(), key=lambda s: (s.name.lower(), s.public_id))
     return ordered[:limit], total
+
+
+def names_of_records(
+    db_session: Session,
+    *,
+    subject: AuthSubject,
+    now: dt.datetime,
+    agency_id: int,
+    record_refs: Sequence[str],
+) -> dict[str, str]:
+    """How the subject may name the person behind each of one agency's records (an entry's
+    people are records of the agency that made it): the person's name as ``child_summaries``
+    gives it, for each record the subject may read. A record the subject may not read, or one
+    linked to no one, is left out: the page shows its reference, never a name from elsewhere."""
+    refs = sorted(set(record_refs))
+    if not refs:
+        return {}
+    person_of = {
+        ref: person_id
+        for person_id, ref in db_session.execute(
+            select(PersonRecordLink.person_id, PersonRecordLink.record_ref).where(
+                PersonRecordLink.agency_id == agency_id,
+                PersonRecordLink.record_ref.in_(refs),
+                link_is_current(),
+            )
+        )
+    }
+    summaries = child_summaries(
+        db_session, subject=subject, now=now, person_ids=sorted(set(person_of.values()))
+    )
+    code = db_session.scalar(select(Agency.code).where(Agency.id == agency_id))
+    names: dict[str, str] = {}
+    for ref, person_id in person_of.items():
+        summary = summaries.get(person_id)
+        if summary is None or summary.name == NAME_NOT_RECORDED:
+            continue
+        # Only a record the subject may read itself is named (a person may be visible through
+        # another agency's record while this one is not theirs to read).
+        if any(r.agency_code == code and r.record_ref == ref for r in summary.records):
+            names[ref] = summary.name
+    return names

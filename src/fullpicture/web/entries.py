@@ -214,11 +214,26 @@ def entry_history_page(
     """Every version of one of the agency's entries, with who recorded each and why."""
     _person, child, code, own = _own_records(db_session, subject, person_id, "entry history")
     versions = _history(db_session, code, event_ref, own)
+    # The entry's people by name where the practitioner may read the record named (the same
+    # service that names the child), by reference where not.
+    assert subject.agency_id is not None  # _own_records refused an account of no agency
+    people_names = person_summaries.names_of_records(
+        db_session,
+        subject=subject,
+        now=utc_now(),
+        agency_id=subject.agency_id,
+        record_refs=[p.record_ref for v in versions for p in v.participants],
+    )
     return render_page(
         templates,
         request,
         "entry_history.html",
-        {"child": child, "versions": versions, "event_ref": versions[-1].event_ref},
+        {
+            "child": child,
+            "versions": versions,
+            "event_ref": versions[-1].event_ref,
+            "people_names": people_names,
+        },
         subject=subject,
         db_session=db_session,
     )
