@@ -39,6 +39,7 @@ from fullpicture.linkage import search as child_search
 from fullpicture.linkage.comparisons import level_in_words
 from fullpicture.linkage.rules import default_rules
 from fullpicture.sharing import service as sharing_service
+from fullpicture.web import entries as entry_pages
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 from fullpicture.web.timeline import build_timeline
 from fullpicture.web.waterfall import Waterfall, waterfall
@@ -409,6 +410,11 @@ def child_page(
         # Reasons as the user may read them: withheld when they rest on others' entries.
         alerts=[(a.raised_on, a.reason) for a in disclosed],
     )
+    own_agency_code = (
+        access_repository.agency_code_of(db_session, subject.agency_id)
+        if subject.agency_id is not None and subject.has(Scope.CHILDREN_WRITE)
+        else None
+    )
     # The exports take every entry the filters show, whatever page is open.
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
     return render_page(
@@ -437,10 +443,13 @@ def child_page(
             "taxonomy": default_taxonomy(),
             "export_query": query,
             "reads_access_log": subject.has(Scope.ACCESS_LOG_READ),
-            "own_agency_code": access_repository.agency_code_of(db_session, subject.agency_id)
-            if subject.agency_id is not None and subject.has(Scope.CHILDREN_WRITE)
-            else None,
+            "own_agency_code": own_agency_code,
             "writes_children": subject.has(Scope.CHILDREN_WRITE),
+            # The rule the entry form applies (web.entries): an entry is about one of the
+            # agency's own records of the child; a front door that opened the child through
+            # an alert may hold none, and is told so rather than offered a form that cannot
+            # be sent.
+            "records_entries": bool(entry_pages.own_records(summary, own_agency_code)),
             "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
             "level_in_words": level_in_words,
             "link_waterfall": _link_waterfall,
