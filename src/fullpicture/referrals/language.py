@@ -14,7 +14,7 @@ import bisect
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, cast
 
 import numpy
@@ -41,7 +41,7 @@ from fullpicture.referrals.dates import (
 from fullpicture.referrals.regex_index import WordStartRegexes, word_starts
 from fullpicture.referrals.rulebook import Cue, Polarity, Rulebook, default_rulebook
 from fullpicture.referrals.spans import TextSpan as TextSpan
-from fullpicture.referrals.spans import is_word_char, lower_pattern
+from fullpicture.referrals.spans import is_word_char, lower_pattern, text_span
 from fullpicture.referrals.token_sequences import NOT_FOLLOWED_BY, NOT_PRECEDED_BY, TokenSequences
 
 # Kept importable from here for callers written before the split.
@@ -73,6 +73,20 @@ class CueMatch:
     denied_in_place: bool = False
     # Read only for a cue with ``whose`` set: who the nearest person before it is.
     holder: Speaker | None = None
+
+
+# CueMatch's fields in order, each stored through its slot (``_cue_match``; spans.text_span).
+(
+    _SET_NAMESPACE,
+    _SET_KEY,
+    _SET_CUE,
+    _SET_SPAN,
+    _SET_SENTENCE,
+    _SET_POLARITY,
+    _SET_IN_QUOTE,
+    _SET_DENIED_IN_PLACE,
+    _SET_HOLDER,
+) = [vars(CueMatch)[f.name].__set__ for f in fields(CueMatch)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,20 +486,24 @@ class LanguageEngine:
         # Quotations do not overlap (one regex scan), so only the last one starting at or
         # before the match can contain it.
         last = bisect.bisect_right(quote_starts, start_char) - 1
-        return CueMatch(
-            namespace=registered.namespace,
-            key=registered.key,
-            cue=registered.cue,
-            span=TextSpan(start_char, end_char, text[start_char:end_char]),
-            sentence=tokens.sent[start],
-            polarity=Polarity.AFFIRMED
-            if triggers is None
-            else self._polarity(tokens, start, end, triggers),
-            in_quote=last >= 0 and end_char <= quote_spans[last][1],
-            denied_in_place=not registered.cue.counts_denied_in_place
-            and self._denied_before(tokens, start),
-            holder=None if registered.cue.whose is None else self._holder(tokens, start, holders),
+        cue = registered.cue
+        # Built as CueMatch(...) would build it, its slots stored directly (spans.text_span).
+        match: CueMatch = object.__new__(CueMatch)
+        _SET_NAMESPACE(match, registered.namespace)
+        _SET_KEY(match, registered.key)
+        _SET_CUE(match, cue)
+        _SET_SPAN(match, text_span(start_char, end_char, text[start_char:end_char]))
+        _SET_SENTENCE(match, tokens.sent[start])
+        _SET_POLARITY(
+            match,
+            Polarity.AFFIRMED if triggers is None else self._polarity(tokens, start, end, triggers),
         )
+        _SET_IN_QUOTE(match, last >= 0 and end_char <= quote_spans[last][1])
+        _SET_DENIED_IN_PLACE(
+            match, not cue.counts_denied_in_place and self._denied_before(tokens, start)
+        )
+        _SET_HOLDER(match, None if cue.whose is None else self._holder(tokens, start, holders))
+        return match
 
     def _holder(self, tokens: _Tokens, start: int, holders: _Holders) -> Speaker | None:
         """Whose state a match describes: the person it is said of, straight before it past

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +12,21 @@ class TextSpan:
     start: int
     end: int
     text: str
+
+
+# A frozen dataclass's __init__ stores each field with a call of object.__setattr__, which
+# costs about twice as much as storing it through its slot; the analysis makes some 530 spans
+# and cue matches for a 1,100-word referral. ``text_span`` stores the slots directly.
+_SET_START, _SET_END, _SET_TEXT = [vars(TextSpan)[f.name].__set__ for f in fields(TextSpan)]
+
+
+def text_span(start: int, end: int, text: str) -> TextSpan:
+    """``TextSpan(start, end, text)``, its fields stored through their slots."""
+    span: TextSpan = object.__new__(TextSpan)
+    _SET_START(span, start)
+    _SET_END(span, end)
+    _SET_TEXT(span, text)
+    return span
 
 
 def is_word_char(ch: str) -> bool:
