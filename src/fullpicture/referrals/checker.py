@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import holidays
@@ -65,6 +65,12 @@ class _Evidence:
     cue: str
 
 
+# An evidence span built once per check is shared by every element it backs, found by what
+# makes two pieces of evidence equal (span and cue) as a flat tuple: hashing the frozen
+# dataclasses nests two Python-level __hash__ calls (some 650 lookups a 1,100-word check).
+_EvidenceKey = tuple[int, int, str, str]
+
+
 def check_referral_text(
     text: str,
     *,
@@ -113,7 +119,7 @@ def rule_findings(
         analysis, vague, density, referral_date=referral_date or dt.date.today(), rulebook=rulebook
     )
     findings: dict[str, RuleFinding] = {}
-    converted: dict[_Evidence, EvidenceSpan] = {}
+    converted: dict[_EvidenceKey, EvidenceSpan] = {}
     writer = _writer(analysis, rulebook)
     breaks = SentenceBreaks(analysis.text)
     for element_id, rule in rulebook.standard.elements.items():
@@ -159,7 +165,7 @@ def check_from_analysis(
     elements: dict[str, ElementFinding] = {}
     # Derived evidence (vague phrases, dates, speech) backs many elements; EvidenceSpan is
     # frozen, so each piece of evidence is validated once and the same object shared.
-    converted: dict[_Evidence, EvidenceSpan] = {}
+    converted: dict[_EvidenceKey, EvidenceSpan] = {}
     writer = _writer(analysis, rulebook, writer_agency_kind)
     breaks = SentenceBreaks(analysis.text)
     for element_id, rule in standard.elements.items():
@@ -228,7 +234,7 @@ def _learned(
     classifier: ElementClassifier,
     facts: TextFacts,
     model_version: str,
-    converted: dict[_Evidence, EvidenceSpan],
+    converted: dict[_EvidenceKey, EvidenceSpan],
 ) -> tuple[ElementStatus, list[EvidenceSpan], str | None, ModelAdjustment | None]:
     """The learned status, only where the rules found some evidence of the element, and then only
     present or partial: the model weighs whether the evidence makes a full account, never
@@ -784,7 +790,10 @@ def _joined(subject: TextSpan | None, verb: TextSpan, text: str) -> TextSpan:
     return TextSpan(start, verb.end, text[start : verb.end])
 
 
+@cache
 def _term(term: str) -> tuple[str, bool, int]:
+    """A condition's term read once per rulebook term ("!vague:any", "event*2"), not at each
+    of the several thousand readings a check makes."""
     negated = term.startswith("!")
     name = term.removeprefix("!")
     minimum = 1
@@ -803,7 +812,7 @@ def _holds(term: str, groups: dict[str, list[_Evidence]]) -> bool:
 def _decide(
     rule: ElementRule,
     groups: dict[str, list[_Evidence]],
-    converted: dict[_Evidence, EvidenceSpan],
+    converted: dict[_EvidenceKey, EvidenceSpan],
 ) -> tuple[ElementStatus, list[EvidenceSpan], str | None]:
     for condition in rule.present_when:
         if all(_holds(term, groups) for term in condition):
@@ -832,7 +841,7 @@ def _partial_question(rule: ElementRule, groups: dict[str, list[_Evidence]]) -> 
 def _spans(
     condition: tuple[str, ...],
     groups: dict[str, list[_Evidence]],
-    converted: dict[_Evidence, EvidenceSpan],
+    converted: dict[_EvidenceKey, EvidenceSpan],
 ) -> list[EvidenceSpan]:
     seen: set[tuple[int, int]] = set()
     spans: list[EvidenceSpan] = []
@@ -845,11 +854,13 @@ def _spans(
             if key in seen or evidence.span.end <= evidence.span.start:
                 continue
             seen.add(key)
-            span = converted.get(evidence)
+            found = evidence.span
+            shared = (found.start, found.end, found.text, evidence.cue)
+            span = converted.get(shared)
             if span is None:
                 # Validated: pydantic's model_construct runs in Python and costs about twice
                 # as much as the validator (bench/referrals.py builds some 260 spans a check).
-                span = converted[evidence] = EvidenceSpan(
+                span = converted[shared] = EvidenceSpan(
                     start=evidence.span.start,
                     end=evidence.span.end,
                     text=evidence.span.text,

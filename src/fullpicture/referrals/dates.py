@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from fullpicture.referrals.regex_index import searchable
 from fullpicture.referrals.spans import TextSpan, is_word_char
 
 _MONTHS = {
@@ -69,7 +70,9 @@ class DateScan:
     """
 
     def __init__(self, patterns: Sequence[tuple[str, str]]) -> None:
-        self._regexes = [(re.compile(pattern), label) for pattern, label in patterns]
+        # Each searched as written for the engine's fast scan (regex_index.searchable): the
+        # same matches.
+        self._regexes = [(re.compile(searchable(pattern)), label) for pattern, label in patterns]
         self._alternation = re.compile(
             "|".join(f"(?P<d{n}>{pattern})" for n, (pattern, _) in enumerate(patterns))
         )
