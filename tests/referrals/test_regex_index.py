@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fullpicture.referrals.language import default_engine
-from fullpicture.referrals.regex_index import WordStartRegexes, word_prefixes, word_starts
+from fullpicture.referrals.regex_index import (
+    WordStartRegexes,
+    searchable,
+    word_prefixes,
+    word_starts,
+)
 from fullpicture.referrals.spans import is_word_char
 
 
@@ -140,3 +145,74 @@ def test_unicode_digits_spaces_and_case_folds_are_first_letters_too() -> None:
 @given(st.text(alphabet="ab1_ -'\n.é٣\u00a0", max_size=40))
 def test_words_begin_where_a_word_character_follows_none(source: str) -> None:
     assert word_starts(source) == [found.start() for found in re.finditer(r"(?<!\w)\w", source)]
+
+
+_LEADING_REPEATS = [
+    r"\d{1,2}[:.]\d{2}\b",
+    r"\d+\s+(?:weeks|months)\s+ago\b",
+    r"\d{2}x",
+    r"\d{1,}\s?am",
+    r"[a-c]{2,3}\b",
+    r"a+b",
+]
+
+
+def test_a_leading_repeat_is_written_once_before_it() -> None:
+    assert searchable(r"\d{1,2}[:.]\d{2}") == r"\d(?:\d{0,1})[:.]\d{2}"
+    assert searchable(r"\d+ ago") == r"\d(?:\d*) ago"
+    # Not a leading repeat of one character, or lazy, or possibly empty: as written.
+    for expression in (r"\d+?a", r"\d*b", r"\d{0,2}z", r"(?:ab)+", r"\bab", r"ab|cd"):
+        assert searchable(expression) == expression
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789abcx :.\nsmweko", max_size=60))
+def test_a_searchable_regex_finds_what_it_did(source: str) -> None:
+    for expression in _LEADING_REPEATS:
+        rewritten = re.compile(searchable(expression))
+        assert [m.span() for m in rewritten.finditer(source)] == [
+            m.span() for m in re.finditer(expression, source)
+        ], expression
+        for start in range(len(source)):
+            found, expected = rewritten.search(source, start), re.search(expression, source[start:])
+            assert (found and found.start() - start, found and found.group()) == (
+                expected and expected.start(),
+                expected and expected.group(),
+            )
+
+
+def test_capitalised_regexes_are_scanned_from_their_first_letter() -> None:
+    index = WordStartRegexes()
+    number = index.add(re.compile(r"[A-Z][a-z]+ \(\d{1,2}\)"), at_word_start=True)
+    # Rewritten so that the engine scans for the capital, not for a word boundary.
+    assert index._patterns[number].pattern.startswith("[A-Z](?<=\\w)")
+    text = "Ava (7), McAva (8), -Leo (9)"
+    assert [m.group() for m in index.find(text)[number]] == ["Ava (7)", "Leo (9)"]
+    # A class holding lower-case letters is met at most characters: left as it was.
+    other = index.add(re.compile(r"[\w.]+@x\.org"), at_word_start=True)
+    assert index._patterns[other].pattern.startswith("(?<!\\w)(?=\\w)")
+
+
+def test_regexes_tried_together_at_a_word_are_gated_by_their_alternation() -> None:
+    index = WordStartRegexes()
+    numbers = [
+        index.add(re.compile(expression), at_word_start=True)
+        for expression in (r"\d+ weeks", r"\d+ kg", r"\d+(?:st|nd|rd|th) centile")
+    ]
+    found = index.find("3 weeks, 12 kg and 2nd centile; 4 days")
+    assert [[m.group() for m in found[n]] for n in numbers] == [
+        ["3 weeks"],
+        ["12 kg"],
+        ["2nd centile"],
+    ]
+    assert set(index._gates) == {tuple(numbers)} and index._gates[tuple(numbers)] is not None
+    # A regex with a group reference cannot stand in an alternation: no gate, tried one by one.
+    index.add(re.compile(r"(\d)\1 times"), at_word_start=True)
+    found = index.find("33 times, 34 times")
+    assert [m.group() for m in found[-1]] == ["33 times"]
+    assert all(gate is None for gate in index._gates.values())
+
+
+def test_an_alternative_opening_with_a_mark_is_never_tried_at_a_word() -> None:
+    # "(?:has|'ve) had" at a word: "'ve" cannot begin one, so only "has" words are tried.
+    assert word_prefixes(r"\b(?:has|'ve) had") == {"has"}
