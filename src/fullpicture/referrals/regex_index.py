@@ -17,7 +17,6 @@ import _sre  # type: ignore[import-not-found]
 import re
 import re._constants as sre  # type: ignore[import-not-found]
 import re._parser as sre_parse  # type: ignore[import-not-found]
-import string
 from functools import cache
 from re._casefix import _EXTRA_CASES  # type: ignore[import-not-found]
 from typing import Any
@@ -31,6 +30,8 @@ PREFIX_LENGTH = 3
 # are rare in referrals.
 _MOST_PREFIXES = 600
 _MOST_LISTED = 20000
+# A capital letter or a digit; more first letters than these (any letter) are left to the scan.
+_MOST_FIRST_LETTERS = 36
 # A whole word per match: its start is a word start, and the scan resumes after the word, so the
 # regex engine is not started at each of the word's letters to test a lookbehind (``(?<!\w)\w``
 # took twice as long).
@@ -193,7 +194,12 @@ def word_prefixes(expression: str) -> frozenset[str] | None:
     # a mark ("'ve" in "(?:have|'ve) had") can never be found there, so it needs no word.
     letters = {found for found in letters if is_word_char(found[0])}
     if sum(1 for found in letters if found.isascii()) > _MOST_PREFIXES:
-        return None
+        # Too many beginnings to list ("[A-Z][a-z]+ …": every capitalised word), but few first
+        # letters: tried at the words that begin with one of them, behind the gate of the
+        # regexes tried there together (``WordStartRegexes._gate``), not scanned.
+        letters = {found[0] for found in letters}
+        if sum(1 for found in letters if found.isascii()) > _MOST_FIRST_LETTERS:
+            return None
     return frozenset(letters)
 
 
@@ -226,11 +232,7 @@ class WordStartRegexes:
                 # filtered afterwards, a match begun inside a word or at a mark ("-jo@x.org")
                 # was dropped and hid the match at the word it overlapped.
                 body = _GLOBAL_FLAGS.sub("", source)
-                self._patterns[number] = re.compile(
-                    _first_character_then_word_start(body, pattern.flags)
-                    or rf"(?<!\w)(?=\w)(?:{body})",
-                    pattern.flags,
-                )
+                self._patterns[number] = re.compile(rf"(?<!\w)(?=\w)(?:{body})", pattern.flags)
             self._scanned.append(number)
         else:
             for letters in prefixes:
@@ -307,52 +309,6 @@ class WordStartRegexes:
 # What a character class or a single character may look like at the start of a pattern.
 _ONE_CHARACTER = re.compile(r"\[\^?\]?(?:\\.|[^\]\\])*\]|\\.|[^\\()|?*+{}^$.\[]")
 _QUANTIFIERS = frozenset("*+?{")
-
-
-def _first_character_then_word_start(body: str, flags: int) -> str | None:
-    r"""``(?<!\w)(?=\w)(?:body)`` written with the body's first character first, when the body
-    opens with one character or class (``[A-Z]``, ``[\w.+-]+``): ``X(?<=\w)(?<!\w[\s\S])rest``.
-
-    The regex engine scans for a pattern's leading character class in C, position by position,
-    but starts the whole matcher at every character when the pattern opens with an assertion:
-    the names-with-ages regexes (``[A-Z][a-z]+ …``) took about three times as long scanned
-    with the assertions first. The matches are the same: the assertions consume nothing and
-    offer no alternatives, and after one character ``(?<=\w)`` asks that it was a word
-    character and ``(?<!\w[\s\S])`` that none stands before it. None when the body does not
-    open so (it keeps the assertions first)."""
-    first = _ONE_CHARACTER.match(body)
-    if first is None or flags & re.VERBOSE:
-        return None
-    character, rest = first.group(), body[first.end() :]
-    repeated = rest[:1] == "+" and rest[1:2] not in _QUANTIFIERS
-    if repeated:
-        rest = f"{character}*{rest[1:]}"  # X+ is X then X*, backtracking in the same order
-    elif rest[:1] in _QUANTIFIERS:
-        return None
-    rewritten = f"{character}(?<=\\w)(?<!\\w[\\s\\S])(?:{rest})"
-    try:
-        one = list(sre_parse.parse(character, flags))
-        opening = sre_parse.parse(body, flags)[0]
-        whole = list(sre_parse.parse(rewritten, flags))
-    except (re.error, IndexError):  # an empty body has no opening
-        return None
-    if len(one) != 1 or one[0][0] not in (sre.LITERAL, sre.IN):
-        return None
-    # Only a character most of a text is not: a class holding lower-case letters (``\w``) is
-    # met at almost every character, each then paying for the two assertions that fail inside
-    # a word, where the leading ``(?<!\w)`` alone failed (the e-mail regex took twice as long).
-    opener = re.compile(character, flags)
-    if any(opener.match(letter) for letter in string.ascii_lowercase):
-        return None
-    if [op for op, _ in whole[1:3]] != [sre.ASSERT, sre.ASSERT_NOT]:
-        return None
-    # The body must open with that character itself (not an alternation of which it is the
-    # first branch's start), and hold no back-reference, whose group numbers the rewrite keeps
-    # but would be checked against a different text order.
-    expected = (sre.MAX_REPEAT, (1, sre.MAXREPEAT, one)) if repeated else one[0]
-    if repr(opening) != repr(expected) or "GROUPREF" in repr(whole):
-        return None
-    return rewritten
 
 
 _COUNTED = re.compile(r"\{(\d+)(?:(,)(\d*))?\}")
