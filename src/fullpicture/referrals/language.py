@@ -171,6 +171,7 @@ class LanguageEngine:
         self._sentence_punct = frozenset(Sentencizer.default_punct_chars)
         # The chunks of text already given to the tokenizer on their own (``make_doc``).
         self._tokenized_chunks: set[str] = set()
+        self._strings = _Strings(self.nlp.vocab.strings)
         self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         # The date and time phrases are found by the same phrase matcher as every cue and
         # resolved as spaCy's EntityRuler would (``_date_entities``): the ruler was a second
@@ -350,7 +351,7 @@ class LanguageEngine:
     ) -> TextAnalysis:
         """Run every matcher over ``text`` once and resolve polarity, speakers and dates."""
         doc = make_doc(self.nlp, text, self._tokenized_chunks)
-        tokens = _Tokens.of(doc, self._question_answers, self._sentence_punct)
+        tokens = _Tokens.of(doc, self._question_answers, self._sentence_punct, self._strings)
         lowered = text.lower()
         if len(lowered) != len(text):  # a few characters change length when lower-cased
             lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
@@ -916,6 +917,27 @@ class _Holders:
         return self._quote_tokens
 
 
+class _Strings(dict[int, str]):
+    """The strings of a vocabulary by hash, read from it once: spaCy's ``StringStore`` lookup
+    is a Python-level call per token (two per token of a 1,100-word referral, 0.1 ms), a dict's
+    own lookup is not. A hash always names the same string; the words are those of the texts
+    read, emptied when there are very many."""
+
+    _MOST = 200_000
+
+    def __init__(self, store: Any) -> None:
+        super().__init__()
+        self._store = store
+        self.of = self.__getitem__
+
+    def __missing__(self, key: int) -> str:
+        if len(self) >= self._MOST:
+            self.clear()
+        found: str = self._store[key]
+        self[key] = found
+        return found
+
+
 @dataclass
 class _Tokens:
     """Plain-Python views of a doc's tokens: read many times per text, so read from Cython once."""
@@ -938,15 +960,19 @@ class _Tokens:
         doc: Doc,
         question_answers: frozenset[str] = frozenset(),
         sentence_punct: frozenset[str] | None = None,
+        strings: _Strings | None = None,
     ) -> _Tokens:
         """``sentence_punct``: split sentences here, as spaCy's sentencizer with these
-        characters would; None reads the doc's own sentence starts."""
+        characters would; None reads the doc's own sentence starts. ``strings``: the words
+        already read from the doc's vocabulary (``_Strings``), kept between texts."""
         # One array copy instead of a Token object per attribute read (several times faster).
         # Whole columns are converted in numpy, not row by row in Python.
         columns = doc.to_array(
             [ORTH, LOWER, IS_PUNCT, IS_ALPHA, LIKE_NUM, IDX, SENT_START, IS_TITLE]
         )
-        lookup = doc.vocab.strings.__getitem__
+        if strings is None:
+            strings = _Strings(doc.vocab.strings)
+        lookup = strings.of
         text: list[str] = list(map(lookup, columns[:, 0].tolist()))
         lower: list[str] = list(map(lookup, columns[:, 1].tolist()))
         punct: list[bool] = columns[:, 2].astype(bool).tolist()
