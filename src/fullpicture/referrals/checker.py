@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import holidays
 
@@ -59,8 +59,11 @@ STATUSES: tuple[ElementStatus, ...] = ("present", "partial", "absent")
 EVIDENCED: tuple[ElementStatus, ...] = ("present", "partial")
 
 
-@dataclass(frozen=True)
-class _Evidence:
+class _Evidence(NamedTuple):
+    """A piece of evidence for a rule group: where, and the cue (or derived reading) that
+    found it. A named tuple, not a frozen dataclass: some 600 are made a check, and a frozen
+    dataclass stores each field with a call of object.__setattr__."""
+
     span: TextSpan
     cue: str
 
