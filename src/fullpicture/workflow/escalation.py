@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from fullpicture.access import audit
@@ -424,14 +425,7 @@ def visible_escalations(
 ) -> Sequence[Escalation]:
     """Escalations about a child the subject already may see: those its agency is party to,
     or all for the pooled view (and for an audited system job)."""
-    statement = (
-        select(Escalation)
-        .options(selectinload(Escalation.stages))
-        .where(Escalation.person_id == person_id)
-        .order_by(Escalation.opened_at, Escalation.id)
-    )
-    if open_only:
-        statement = statement.where(Escalation.status == EscalationStatus.OPEN)
+    statement = _escalations_about(open_only=open_only)
     if isinstance(subject, AuthSubject) and not access_repository.sees_all_agencies(subject):
         if subject.agency_id is None:
             return []
@@ -441,7 +435,23 @@ def visible_escalations(
                 Escalation.with_agency_id == subject.agency_id,
             )
         )
-    return db_session.scalars(statement).all()
+    return db_session.scalars(statement, {"person_id": person_id}).all()
+
+
+@lru_cache(maxsize=2)
+def _escalations_about(*, open_only: bool) -> Select[Escalation]:
+    """The statement of ``visible_escalations`` before the agency's filter, built once with the
+    child as a bound parameter: a new statement's cache key cost about as much as running it
+    (every referral check with a child asks for the open escalations, bench/referrals.py)."""
+    statement = (
+        select(Escalation)
+        .options(selectinload(Escalation.stages))
+        .where(Escalation.person_id == bindparam("person_id", type_=Integer))
+        .order_by(Escalation.opened_at, Escalation.id)
+    )
+    if open_only:
+        statement = statement.where(Escalation.status == EscalationStatus.OPEN)
+    return statement
 
 
 def to_read(
