@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,3 +90,23 @@ def test_names_searched_for_are_prepared_as_linkage_prepares_them() -> None:
     born = {"date_of_birth": dt.date(2015, 3, 4), "postcode": "cr0 1aa", "upn": "a123 456"}
     assert prepare_one(**born) == _by_frame(born)  # type: ignore[arg-type]
     assert prepare_one(**born)["date_of_birth_transposed"] == "2015-04-03"
+
+
+@pytest.mark.parametrize(
+    ("short", "full"),
+    [
+        ("tilly", "matilda"),
+        ("tillie", "matilda"),
+        ("millie", "amelia"),
+        ("alfie", "alfred"),
+        ("freddie", "frederick"),
+        ("ollie", "oliver"),
+        ("evie", "evelyn"),
+        ("maisie", "margaret"),
+    ],
+)
+def test_common_english_diminutives_stand_for_their_full_names(short: str, full: str) -> None:
+    """The issue 14 audit: "Tilly" did not find a Matilda (Tilly and Maisie were missing)."""
+    assert full in given_name_canonicals()[short]
+    prepared = prepare_one(given_name=short.capitalize())
+    assert f"|{full}|" in str(prepared["given_name_canonicals"])

@@ -77,6 +77,27 @@ def test_a_nickname_and_a_date_of_birth_find_the_child(
     assert f'href="/children/{picture.child.public_id}"' in by_postcode.text
 
 
+def test_tilly_finds_a_matilda(
+    app_client: TestClient, db_session: Session, picture: Picture
+) -> None:
+    """The issue 14 audit: the nickname list lacked Tilly for Matilda."""
+    matilda, records = named_child(
+        db_session,
+        held_by=[picture.school],
+        given_name="Matilda",
+        family_name="Brennan",
+        date_of_birth=dt.date(2017, 9, 4),
+    )
+    index_for_linkage(db_session, records)
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=picture.school)
+    page = app_client.get(
+        "/children",
+        params={"name": "Tilly Brennan", "dob_day": "4", "dob_month": "9", "dob_year": "2017"},
+    )
+    assert f'href="/children/{matilda.public_id}"' in page.text
+    assert "known variant (nickname / short form)" in page.text
+
+
 def test_more_matches_than_are_listed_says_how_many_and_how_to_narrow(
     app_client: TestClient,
     db_session: Session,
