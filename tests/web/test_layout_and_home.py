@@ -230,6 +230,10 @@ def test_the_api_docs_get_the_sessions_csrf_token_for_their_writes(
     app_client: TestClient, db_session: Session
 ) -> None:
     assert app_client.get("/api/docs/csrf-token").status_code == 401
+    # Not signed in: told writes need signing in or a token, not that they are made as you.
+    visitor = app_client.get("/api/docs").text
+    assert "You are not signed in" in visitor and "API token" in visitor
+    assert "made as you" not in visitor and 'href="/sign-in?next=/api/docs"' in visitor
     sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=make_agency(db_session))
     token = app_client.get("/api/docs/csrf-token", headers={"accept": "application/json"})
     assert token.status_code == 200
@@ -242,7 +246,8 @@ def test_the_api_docs_get_the_sessions_csrf_token_for_their_writes(
     accepted = app_client.post("/api/v1/referrals/check", json=body, headers={"x-csrf-token": csrf})
     assert accepted.status_code == 200, accepted.text
     docs = app_client.get("/api/docs").text
-    assert "writes carry your session's CSRF token" in docs
+    assert "writes carry your session's CSRF token" in docs and "made as you" in docs
+    assert "You are not signed in" not in docs
 
 
 def test_a_form_posted_after_the_session_ended_goes_back_to_it_through_sign_in(

@@ -273,6 +273,18 @@ def _subject_from_request(
     return subject_for(user, method=AuthMethod.SESSION, session_id=session.id)
 
 
+def signed_in_subject(request: Request, db_session: Session) -> AuthSubject | None:
+    """The subject of the browser's live session, or None: for a public page that says
+    something different to a visitor who is not signed in (the API docs). Never a grant of
+    access: routes that need a subject take a dependency from ``requires``."""
+    if SESSION_COOKIE not in request.cookies:
+        return None
+    try:
+        return _subject_from_request(request=request, db_session=db_session, csrf=None)
+    except HTTPException:
+        return None
+
+
 # Typed dependencies for routes (take one as a parameter).
 Principal = Annotated[AuthSubject, requires()]
 ChildReader = Annotated[AuthSubject, requires(Scope.CHILDREN_READ)]

@@ -105,9 +105,14 @@ def create_app() -> FastAPI:
         return RedirectResponse("/home" if signed_in else "/sign-in?next=/home", status_code=303)
 
     @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
-    def api_docs(request: Request) -> HTMLResponse:
+    def api_docs(request: Request, db_session: access_auth.GatedSession) -> HTMLResponse:
+        # A visitor not signed in is told that trying a write needs signing in or a token,
+        # not that requests are "made as you".
+        signed_in = access_auth.signed_in_subject(request, db_session) is not None
         return templates.TemplateResponse(
-            request, "api_docs.html", {"assets": SWAGGER_ASSETS, "openapi_url": OPENAPI_URL}
+            request,
+            "api_docs.html",
+            {"assets": SWAGGER_ASSETS, "openapi_url": OPENAPI_URL, "signed_in": signed_in},
         )
 
     # Access first: security headers, body limits, sign-in; every other route declares its
