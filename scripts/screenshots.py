@@ -147,6 +147,14 @@ def _first_href(page: Any, selector: str, attribute: str = "href") -> str | None
     return found.first.get_attribute(attribute) if found.count() else None
 
 
+def _open_first(page: Any, base: str, out: Path, selector: str, name: str) -> None:
+    """Follow the first link ``selector`` finds on the page, if there is one, and shoot it."""
+    href = _first_href(page, selector)
+    if href:
+        page.goto(f"{base}{href}")
+        _shoot(page, out, name)
+
+
 def _walk(base: str, password: str, out: Path, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -240,10 +248,7 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
         _sign_in(page, base, "screens.frontdoor", password)
         page.goto(f"{base}/linkage/review")
         _shoot(page, out, "link-review-queue")
-        pair = _first_href(page, "#review-queue a")
-        if pair:
-            page.goto(f"{base}{pair}")
-            _shoot(page, out, "link-review-pair")
+        _open_first(page, base, out, "#review-queue a", "link-review-pair")
 
         _sign_in(page, base, "screens.dsl", password)
         _shoot(page, out, "home-school-lead")
@@ -260,18 +265,12 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
         # every agency's entries in the chronology and a lane each on the timeline (the GP's
         # "child" shot above shows only what the practice holds).
         page.goto(f"{base}/alerts")
-        pooled = _first_href(page, "#alerts-list tbody a[href^='/children/']")
-        if pooled:
-            page.goto(f"{base}{pooled}")
-            _shoot(page, out, "child-front-door")
+        _open_first(page, base, out, "#alerts-list tbody a[href^='/children/']", "child-front-door")
 
         _sign_in(page, base, "screens.manager", password)
         page.goto(f"{base}/supervision")
         _shoot(page, out, "supervision-list")
-        supervisee = _first_href(page, "#practitioners a")
-        if supervisee:
-            page.goto(f"{base}{supervisee}")
-            _shoot(page, out, "supervision")
+        _open_first(page, base, out, "#practitioners a", "supervision")
 
         _sign_in(page, base, "screens.analyst", password)
         page.goto(f"{base}/dashboard")

@@ -28,6 +28,7 @@ from fullpicture.linkage.files import link_person_file
 from fullpicture.linkage.model_report import build_report, fields_missing
 from fullpicture.linkage.preparation import prepare
 from fullpicture.linkage.rules import default_rules
+from fullpicture.linkage.schemas import MatchExplanation
 from tests.linkage.population import build_population, pairwise_scores
 from tests.linkage.test_files import HEADER, write_persons
 
@@ -149,20 +150,9 @@ def test_two_lists_link_across_and_the_waterfall_shows_the_source() -> None:
     left, right = next(
         (a, b) for a, b in itertools.combinations(sorted(truth), 2) if truth[a] == truth[b]
     )
-    explanation = explain_prepared(
-        result.prepared.filter(pl.col("unique_id") == left),
-        result.prepared.filter(pl.col("unique_id") == right),
-        model=result.model,
-        rules=default_rules(),
-        model_version=None,
-        left_label=left,
-        right_label=right,
-    )
-    step = next(s for s in explanation.steps if s.comparison == "source")
-    assert step.level == DIFFERENT_SOURCES
-    # Linked at a line of the run's own, the decision is judged at that line, not the fixed 8.
-    for line, decision in ((explanation.match_weight + 0.5, "review"), (3.5, "link")):
-        at_line = explain_prepared(
+
+    def explained(line: float | None = None) -> MatchExplanation:
+        return explain_prepared(
             result.prepared.filter(pl.col("unique_id") == left),
             result.prepared.filter(pl.col("unique_id") == right),
             model=result.model,
@@ -172,6 +162,13 @@ def test_two_lists_link_across_and_the_waterfall_shows_the_source() -> None:
             right_label=right,
             line=line,
         )
+
+    explanation = explained()
+    step = next(s for s in explanation.steps if s.comparison == "source")
+    assert step.level == DIFFERENT_SOURCES
+    # Linked at a line of the run's own, the decision is judged at that line, not the fixed 8.
+    for line, decision in ((explanation.match_weight + 0.5, "review"), (3.5, "link")):
+        at_line = explained(line)
         assert (at_line.match_weight, at_line.decision) == (explanation.match_weight, decision)
     assert step.match_weight > 0
     assert {step.value_left, step.value_right} == {"gp", "police"}
