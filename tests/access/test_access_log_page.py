@@ -61,6 +61,8 @@ def test_a_designated_lead_sees_who_has_looked(
     assert "Who has looked at this person" in page.text
     assert f"user:{teacher}" in page.text and "person.read" in page.text
     assert "chronology" in page.text
+    counted = re.search(r"(\d+) (entry|entries)</caption>", page.text)
+    assert counted is not None and (counted[1] == "1") == (counted[2] == "entry")
     assert (
         "<script" not in page.text
         and "script-src 'self'" in page.headers["content-security-policy"]
