@@ -118,13 +118,15 @@ def waterfall(
             _signed(prior),
         )
     ]
+    moves = []
     for index, (comparison, level, weight) in enumerate(steps, start=1):
-        words = level_in_words(comparison, level)
+        field, words = comparison.replace("_", " "), level_in_words(comparison, level)
+        moves.append(f"{field} {_signed(weight)} ({words})")
         bars.append(
             bar(
                 index,
-                comparison.replace("_", " "),
-                f"{comparison.replace('_', ' ')}: {words}, {_signed(weight)} {_leaning(weight)}",
+                field,
+                f"{field}: {words}, {_signed(weight)} {_leaning(weight)}",
                 _leaning(weight),
                 running[index - 1],
                 running[index],
@@ -142,15 +144,11 @@ def waterfall(
             _signed(total),
         )
     )
-    moves = "; ".join(
-        f"{comparison.replace('_', ' ')} {_signed(weight)} ({level_in_words(comparison, level)})"
-        for comparison, level, weight in steps
-    )
     where = ""
     if line is not None:
         where = f", {'at or over' if total >= line else 'under'} the link line {line:g}"
     description = (
-        f"Starts at {_signed(prior)} for two records picked at random; {moves}; "
+        f"Starts at {_signed(prior)} for two records picked at random; {'; '.join(moves)}; "
         f"ends at a match weight of {_signed(total)}{where}."
     )
     return Waterfall(
