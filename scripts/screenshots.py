@@ -265,7 +265,13 @@ def _walk(base: str, password: str, out: Path, chromium: str) -> None:
         # every agency's entries in the chronology and a lane each on the timeline (the GP's
         # "child" shot above shows only what the practice holds).
         page.goto(f"{base}/alerts")
+        pooled = _first_href(page, "#alerts-list tbody a[href^='/children/']")
         _open_first(page, base, out, "#alerts-list tbody a[href^='/children/']", "child-front-door")
+        if pooled:
+            # Its agency holds no record of the child: the sharing form, opened anyway, says
+            # so and shows no form (the child's page does not offer it).
+            page.goto(f"{base}{pooled}/sharing/new")
+            _shoot(page, out, "sharing-no-record")
 
         _sign_in(page, base, "screens.manager", password)
         page.goto(f"{base}/supervision")

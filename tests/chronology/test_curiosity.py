@@ -69,31 +69,41 @@ def _chronology(*entries: ChronologyEntry) -> Chronology:
     )
 
 
+def _code(agency: str) -> str:
+    """An agency's code, as linkage's evidence names it ("Meadow Surgery" -> "meadow-surgery")."""
+    return agency.lower().replace(" ", "-")
+
+
 def _adult(name: str, *, known_to: list[str], moved_in_days_ago: int) -> HouseholdAdultRead:
+    """An adult as the household view gives them: agencies by code and by name, and each piece
+    of evidence with its agency's code and name (``agency``, ``agency_name``)."""
+    agency = {"agency": _code(known_to[0]), "agency_name": known_to[0]} if known_to else {}
     return HouseholdAdultRead(
         person_public_id=f"adult-{name}",
         name=name,
         date_of_birth=dt.date(1990, 1, 1),
         roles=["partner of mother"],
-        known_to_agencies=known_to,
+        known_to_agencies=[_code(a) for a in known_to],
+        known_to_agency_names=known_to,
         unseen_adult=len(known_to) <= 1,
         date_from=TODAY - dt.timedelta(days=moved_in_days_ago),
         date_to=None,
         evidence=[
             {
                 "basis": "shared address",
-                "agency": known_to[0] if known_to else None,
+                **agency,
                 "record_id": "H23",
                 "address": "1 High Street",
                 "postcode": "CR0 1AA",
             },
             {
                 "basis": "feed relationship",
-                "agency": known_to[0] if known_to else None,
+                **agency,
                 "record_id": "H03",
                 "related_record_id": "H23",
                 "relationship": "regular_visitor",
             },
+            {"basis": "a basis the words do not know", **agency, "record_id": "H99"},
         ],
     )
 
@@ -197,10 +207,12 @@ def test_an_adult_no_other_agency_has_met_and_who_moved_in() -> None:
     [prompt] = found["unseen adult"]
     assert "Who is Dean Cole" in prompt.question
     assert "known only to Housing" in prompt.evidence[0].text
-    # Which records put him there, in words a practitioner can ask about, not linkage's keys.
+    # Which records put him there, in words a practitioner can ask about, not linkage's keys;
+    # the agency by its name, never its code ("housing record H23 …").
     assert [e.text for e in prompt.evidence[1:]] == [
         "Housing record H23 gives this address: 1 High Street, CR0 1AA.",
         "Housing's records name record H23 as the regular visitor of record H03.",
+        "Recorded: basis a basis the words do not know, agency Housing, record id H99.",
     ]
     # Dean moved in 60 days ago (a change in the household); Sara 900 days ago (not recent).
     [change] = found["change in the household"]

@@ -275,6 +275,8 @@ def test_a_partner_agency_sees_only_the_household_members_it_holds_records_of(
     assert view.held_elsewhere.entries == 3 and view.held_elsewhere.agencies == 4
 
     # The GP holds Jane's record: Jane is shown from the GP's record alone.
+    agencies["gp"].name = "Meadow Surgery"
+    db_session.flush()
     doctor = subject_of(make_user(db_session, agency=agencies["gp"]))
     view = child_household_view(
         db_session=db_session, reader=doctor, person_public_id=ava.public_id
@@ -282,6 +284,11 @@ def test_a_partner_agency_sees_only_the_household_members_it_holds_records_of(
     [jane] = [a for p in view.households for a in p.adults]
     assert jane.name == "Jane Smith" and jane.known_to_agencies == ["gp-a"]
     assert {e["agency"] for e in jane.evidence} <= {"gp-a"}
+    # Each piece of evidence names the agency beside its code, for the words a practitioner
+    # reads (the prompts' "Meadow Surgery record G2 …"); the stored evidence keeps the code.
+    assert jane.evidence and {e["agency_name"] for e in jane.evidence} == {"Meadow Surgery"}
+    stored = [e for m in db_session.scalars(select(HouseholdMembership)) for e in m.evidence]
+    assert stored and not [e for e in stored if "agency_name" in e]
     assert view.held_elsewhere is not None and view.held_elsewhere.entries == 2
 
     # The front door's pooled view of Ava (its agency holds her record) follows the child.

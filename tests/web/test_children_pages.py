@@ -239,6 +239,15 @@ def test_the_household_names_the_agencies_and_shows_the_address_as_recorded(
     cells = re.findall(r'<td class="govuk-table__cell">([^<]*)</td>', households)
     assert cells[-1].strip() == "Rowan Primary School", cells
     assert picture.school.code not in households
+    # Known to the school alone, Grace raises a prompt whose household evidence says which
+    # record puts her there: the school by its name, as the household table gives it, where
+    # the words once began with its code ("school-pages record …").
+    prompts = text[text.index('id="curiosity-prompts"') : text.index('id="identity"')]
+    assert (
+        f"Rowan Primary School record {mother.record_ref} gives this address: 100 Willow Road"
+        in prompts
+    )
+    assert picture.school.code not in prompts
 
 
 def test_record_an_entry_is_offered_only_to_an_agency_holding_a_record_of_the_child(

@@ -265,6 +265,9 @@ def test_a_front_door_worker_opens_a_child_through_an_alert_routed_to_it(
         _checked(page, problems)
         assert page.inner_text("#child-name") == "Zebedee Quarrington"
         assert "Zebedee seen with a bruise" in page.inner_text("#combined-chronology")
+        # A sharing decision is about what the agency holds: with no record, none is offered.
+        sharing = f"/children/{served.stranger_id}/sharing/new"
+        assert page.locator(f"a[href='{sharing}']").count() == 0
         page.click(f"#child-alerts a[href='/alerts/{served.routed_alert_id}']")
         page.wait_for_selector("#decision")
         _checked(page, problems)
@@ -274,6 +277,7 @@ def test_a_front_door_worker_opens_a_child_through_an_alert_routed_to_it(
         _checked(page, problems)
 
         starts = ["/home", f"/children/{served.stranger_id}", "/alerts?show=all", "/referrals"]
+        starts.append(sharing)  # not offered; opened anyway, it says why
         refused: list[str] = []
         for path in _walk(page, served, starts):
             response = page.goto(f"{served.url}{path}")

@@ -3,12 +3,16 @@ a GOV.UK error summary with nothing saved, the decision attributed to the signed
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
 from fullpicture.agencies.models import AgencyKind
+from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.sharing.models import SharingDecision
 from tests.access.principals import link_record, make_agency
 from tests.sharing.scenario import build
@@ -107,3 +111,97 @@ def test_the_child_page_lists_unshared_entries_and_open_escalations(
     # (The test agencies are named "Agency <code>": the code alone must not stand for one.)
     assert f"received by {world.gp.code}" not in listed
     assert f"2026 {world.school.code}" not in listed
+
+
+def test_the_form_names_each_entry_as_the_chronology_does(
+    app_client: TestClient, db_session: Session
+) -> None:
+    """Last session's screenshots: each entry offered was its agency's code and its concern
+    code ("2026-03-01 school-sh-names PHY-INJ: …"); it is the agency's name and what the entry
+    is, as the child's chronology shows them, the summary beneath."""
+    world = build(db_session, "-names")
+    world.school.name = "Rowan Primary School"
+    db_session.flush()
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=world.school)
+    form = app_client.get(f"/children/{world.child.public_id}/sharing/new", headers=BROWSER)
+    assert form.status_code == 200
+    labels = re.findall(
+        r'class="govuk-label govuk-checkboxes__label" for="entry-\d+">([^<]*)<', form.text
+    )
+    assert labels == [
+        f"2026-03-0{n + 1}, Rowan Primary School: Physical injury (PHY-INJ)" for n in range(3)
+    ]
+    assert "School entry 0" in form.text  # the summary, as the entry's hint
+    # The code stays what the form sends, never what it shows.
+    assert f'value="{world.school.code}:{world.school_events[0].event_ref}"' in form.text
+    assert not [label for label in labels if world.school.code in label]
+
+
+def test_a_sharing_decision_is_offered_only_to_an_agency_holding_a_record_of_the_child(
+    app_client: TestClient, db_session: Session
+) -> None:
+    """Last session's screenshots: the front door, reading a child's pooled page through an
+    alert routed to it, was offered "Record a sharing decision", and the form listed other
+    agencies' entries and none of its own. A decision to share, or not to, is about what the
+    agency holds (docs/sharing.md): with no record of the child, it is told so plainly."""
+    world = build(db_session, "-mash")
+    csc = make_agency(db_session, "csc-sh-mash", AgencyKind.CHILDRENS_SOCIAL_CARE)
+    db_session.add(
+        HarmAlert(
+            person_id=world.child.id,
+            kind="threshold",
+            raised_on=dt.date.today(),
+            score=20.0,
+            reason="Routed to the front door in this test",
+            evidence={"event_ids": []},
+            model_version="test",
+            status=AlertStatus.NEW,
+            routed_to_agency_id=csc.id,
+            routing_reason="no lead practitioner is recorded; sent to the front door",
+        )
+    )
+    db_session.flush()
+    child_url = f"/children/{world.child.public_id}"
+    url = f"{child_url}/sharing/new"
+    sign_in(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
+    page = app_client.get(child_url, headers=BROWSER)
+    assert page.status_code == 200, page.text
+    assert "School entry 0" in page.text  # the pooled view: every agency's entries
+    assert url not in page.text
+    assert "cannot record an entry or a sharing decision about them here" in page.text
+    # A professional disagreement is not about what the agency holds: still offered.
+    assert f"{child_url}/escalations/new" in page.text
+
+    form = app_client.get(url, headers=BROWSER)
+    assert form.status_code == 200
+    assert 'id="no-own-record"' in form.text
+    assert "so it has no information about them to share, or to decide not to share" in form.text
+    assert 'id="decision"' not in form.text and "School entry" not in form.text
+    # Sent anyway (an old tab, a crafted post): the same words, and nothing saved.
+    token = csrf_of(app_client.get(f"{child_url}/escalations/new", headers=BROWSER).text)
+    posted = app_client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "outcome": "shared",
+            "to_agency_code": world.gp.code,
+            "recipient_role": "named GP",
+            "purpose": "the front door's view",
+            "entries": [f"{world.school.code}:{world.school_events[0].event_ref}"],
+            "regime": "uk_gdpr",
+            "basis": "public_task",
+            "family_informed": "yes",
+        },
+        headers=BROWSER,
+        follow_redirects=False,
+    )
+    assert posted.status_code == 422
+    assert "Nothing has been recorded" in posted.text and 'id="no-own-record"' in posted.text
+    assert db_session.scalar(select(func.count()).select_from(SharingDecision)) == 0
+
+    # Once its agency holds a record of the child, the front door is offered the form.
+    link_record(db_session, person=world.child, agency=csc, record_ref="C1")
+    page = app_client.get(child_url, headers=BROWSER)
+    assert url in page.text
+    form = app_client.get(url, headers=BROWSER)
+    assert 'id="decision"' in form.text and 'id="no-own-record"' not in form.text

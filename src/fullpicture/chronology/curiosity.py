@@ -106,8 +106,9 @@ def _entry_evidence(entry: EntryFacts) -> EntryEvidence:
 
 def _household_evidence_words(item: Mapping[str, str | None]) -> str:
     """What an agency's record says that puts the adult in the household, in words: the
-    practitioner reads it to know which record to ask about (the keys are linkage's)."""
-    agency = item.get("agency") or "an agency"
+    practitioner reads it to know which record to ask about (the keys are linkage's), the
+    agency by its name as the household view gives it beside the code."""
+    agency = item.get("agency_name") or item.get("agency") or "an agency"
     record = item.get("record_id")
     if item.get("basis") == SHARED_ADDRESS:
         where = ", ".join(part for part in (item.get("address"), item.get("postcode")) if part)
@@ -119,7 +120,9 @@ def _household_evidence_words(item: Mapping[str, str | None]) -> str:
             f"{agency}'s records name record {item.get('related_record_id')} as the {kind} "
             f"of record {record}."
         )
-    known = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in item.items() if v is not None)
+    # Any other basis: every value, the agency once and by its name.
+    named = {**item, "agency": agency, "agency_name": None} if item.get("agency") else item
+    known = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in named.items() if v is not None)
     return f"Recorded: {known}."
 
 

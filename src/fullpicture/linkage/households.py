@@ -110,6 +110,17 @@ def _address_in_words(
     return f"{line}, {postcode}" if postcode else line
 
 
+def _evidence_read(evidence: dict[str, Any], name_of_code: dict[str, str]) -> dict[str, str | None]:
+    """One piece of a membership's stored evidence as the view gives it: its values as text,
+    and the agency's name beside its code (``agency_name``), for the words a practitioner
+    reads ("Orchard Surgery record G7 …"); the stored evidence keeps the code alone."""
+    read = {k: (None if v is None else str(v)) for k, v in evidence.items()}
+    code = read.get("agency")
+    if code is not None:
+        read["agency_name"] = name_of_code.get(code, code)
+    return read
+
+
 def _date(value: Any) -> dt.date | None:
     if value in (None, ""):
         return None
@@ -552,6 +563,7 @@ def child_household_view(
         child, links = found, None
     codes = repo.agency_codes(db_session=db_session)
     names = repo.agency_names(db_session=db_session)
+    name_of_code = {code: names.get(i, code) for i, code in codes.items()}
     # The agencies whose records of the child the reader may read: their address lines are
     # shown as recorded.
     child_readable = {
@@ -624,7 +636,7 @@ def child_household_view(
                 if any(m.date_to is None for m in rows)
                 else max(m.date_to for m in rows if m.date_to),
                 evidence=[
-                    {k: (None if v is None else str(v)) for k, v in e.items()}
+                    _evidence_read(e, name_of_code)
                     for m in rows
                     for e in m.evidence
                     if e.get("agency") is None or e.get("agency") in shown_codes

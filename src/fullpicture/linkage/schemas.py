@@ -129,7 +129,10 @@ class HouseholdAdultRead(BaseModel):
     unseen_adult: bool = Field(description="known to one agency only: nobody else has seen them")
     date_from: dt.date | None
     date_to: dt.date | None
-    evidence: list[dict[str, str | None]]
+    evidence: list[dict[str, str | None]] = Field(
+        description="what puts the adult there, as linkage recorded it: each agency by its "
+        "code (agency) and its name (agency_name)"
+    )
 
 
 class HouseholdPeriodRead(BaseModel):

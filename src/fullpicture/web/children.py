@@ -445,11 +445,12 @@ def child_page(
             "reads_access_log": subject.has(Scope.ACCESS_LOG_READ),
             "own_agency_code": own_agency_code,
             "writes_children": subject.has(Scope.CHILDREN_WRITE),
-            # The rule the entry form applies (web.entries): an entry is about one of the
-            # agency's own records of the child; a front door that opened the child through
-            # an alert may hold none, and is told so rather than offered a form that cannot
-            # be sent.
-            "records_entries": bool(entry_pages.own_records(summary, own_agency_code)),
+            # The rule the entry and sharing decision forms apply (web.entries, web.sharing):
+            # an entry is about one of the agency's own records of the child, and a sharing
+            # decision about what the agency holds; a front door that opened the child
+            # through an alert, or reads the pooled view, may hold none, and is told so
+            # rather than offered a form that cannot be sent.
+            "holds_a_record": bool(entry_pages.own_records(summary, own_agency_code)),
             "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
             "level_in_words": level_in_words,
             "link_waterfall": _link_waterfall,

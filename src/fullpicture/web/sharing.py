@@ -13,15 +13,21 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fullpicture.access import person_summaries
+from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.auth import ChildWriter, DbSession, PersonPublicId
 from fullpicture.access.subject import AuthSubject
 from fullpicture.agencies.models import Agency
 from fullpicture.chronology import visibility as chronology_visibility
+from fullpicture.chronology.models import DatePrecision
+from fullpicture.chronology.repository import date_label
+from fullpicture.chronology.taxonomy import default_taxonomy
 from fullpicture.core.database import utc_now
 from fullpicture.sharing import service as sharing_service
 from fullpicture.sharing.lawful_bases import golden_rules, lawful_bases
 from fullpicture.sharing.schemas import EntryRef, SharingDecisionCreate
+from fullpicture.web import entries as entry_pages
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 
 templates = page_templates(WEB_DIR / "templates")
@@ -45,61 +51,82 @@ LIMIT = 4000
 
 
 def _context(db_session: Session, subject: AuthSubject, person_public_id: str) -> dict[str, Any]:
+    now = utc_now()
     person = access_service.open_person(
         db_session=db_session,
         subject=subject,
         person_public_id=person_public_id,
         purpose="sharing decision form",
+        now=now,
     )
+    summary = person_summaries.child_summaries(
+        db_session, subject=subject, now=now, person_ids=[person.id]
+    ).get(person.id) or person_summaries.summarise(person.id, person.public_id, [])
+    own_code = (
+        access_repository.agency_code_of(db_session, subject.agency_id)
+        if subject.agency_id is not None
+        else None
+    )
+    agencies = db_session.execute(
+        select(Agency.id, Agency.code, Agency.name).order_by(Agency.name)
+    ).all()
+    context: dict[str, Any] = {
+        "child_id": person.public_id,
+        "child": summary,
+        # A decision to share, or not to, is about what the agency holds of the child: with no
+        # record of them (a front door reading the pooled view) it has nothing to decide on,
+        # and is told so rather than offered a form (docs/sharing.md).
+        "holds_a_record": bool(entry_pages.own_records(summary, own_code)),
+        "agencies": [
+            {"code": code, "name": name}
+            for agency_id, code, name in agencies
+            if agency_id != subject.agency_id
+        ],
+        "rules": golden_rules(),
+        "bases": lawful_bases(),
+    }
+    if not context["holds_a_record"]:
+        return context | {"entries": []}
     entries = (
         db_session.execute(
             select(
-                chronology_visibility.readable_events(
-                    subject, utc_now(), person_id=person.id
-                ).subquery("shareable")
+                chronology_visibility.readable_events(subject, now, person_id=person.id).subquery(
+                    "shareable"
+                )
             )
         )
         .mappings()
         .all()
     )
-    codes = {
-        i: c
-        for i, c in db_session.execute(
-            select(
-                Agency.id,
-                Agency.code,
-            )
-        )
-    }
     latest: dict[tuple[int, str], Any] = {}
     for entry in entries:
         key = (entry["agency_id"], entry["event_ref"])
         if key not in latest or entry["version"] > latest[key]["version"]:
             latest[key] = entry
-    return {
-        "child_id": person.public_id,
-        "entries": sorted(
-            (
-                {
-                    "value": f"{codes[e['agency_id']]}:{e['event_ref']}",
-                    "date": e["event_date"],
-                    "code": e["concern_code"],
-                    "agency": codes[e["agency_id"]],
-                    "summary": e["summary"],
-                }
-                for e in latest.values()
-            ),
-            key=lambda e: (e["date"], e["value"]),
-        ),
-        "agencies": [
-            {"code": c, "name": n}
-            for i, c, n in db_session.execute(
-                select(Agency.id, Agency.code, Agency.name).order_by(Agency.name)
+    # Each entry as the child's chronology shows it: its date as precisely as it is known, the
+    # agency by name, and what it is (the concern code and its category).
+    code_of = {agency_id: code for agency_id, code, _name in agencies}
+    name_of = {agency_id: name for agency_id, _code, name in agencies}
+    taxonomy = default_taxonomy().by_code
+    return context | {
+        "entries": [
+            {
+                "value": f"{code_of[e['agency_id']]}:{e['event_ref']}",
+                "date": date_label(e["event_date"], DatePrecision(e["date_precision"])),
+                "agency": name_of[e["agency_id"]],
+                "code": e["concern_code"],
+                "category": (
+                    taxonomy[e["concern_code"]].category
+                    if e["concern_code"] in taxonomy
+                    else "not in the taxonomy"
+                ),
+                "summary": e["summary"],
+            }
+            for e in sorted(
+                latest.values(),
+                key=lambda e: (e["event_date"], code_of[e["agency_id"]], e["event_ref"]),
             )
-            if i != subject.agency_id
         ],
-        "rules": golden_rules(),
-        "bases": lawful_bases(),
     }
 
 
@@ -141,6 +168,11 @@ async def record_sharing(
     typed["entries"] = [str(v)[:140] for v in form.getlist("entries")][:500]
     typed["special_category"] = form.get("special_category") == "yes"
     context = _context(db_session, subject, person_id)
+    if not context["holds_a_record"]:
+        # Sent anyway (an old tab, a crafted post): the page saying why, and nothing saved.
+        return _render(
+            request, db_session, subject, context, typed, [], status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
     errors: list[dict[str, str]] = []
     try:
         decision_in = SharingDecisionCreate(
