@@ -114,3 +114,20 @@ def test_an_adult_introduced_the_same_ways_stays_an_adult(text: str, adult: str)
     assert adult not in names
     assert speakers[-1] == "adult"
     assert status != "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Subject: Worried about my neighbour's children\n",
+        "Re: Safeguarding referral\n",
+        "Re: Transfer in – Child in Need\n",
+        "Subject: Concern re a pupil\n",
+    ],
+)
+def test_a_heading_word_on_a_subject_line_is_no_childs_name(text: str) -> None:
+    assert _read(text)[0] == ()
+
+
+def test_a_childs_name_on_a_subject_line_is_kept() -> None:
+    assert _read("Subject: Jayden not in school since Monday\n")[0] == ("Jayden",)

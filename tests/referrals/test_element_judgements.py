@@ -706,3 +706,98 @@ def test_the_childs_state_in_a_clinicians_or_the_schools_words_is_specific(text:
 )
 def test_an_adults_state_or_a_job_title_is_not_the_childs_state(text: str) -> None:
     assert _finding(text, "R8")[0] == "absent"
+
+
+# -- referral_standard 2026.12.26: R13's analysis section and inflicted injury, R4, R8 ----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "7. ANALYSIS\nThe pattern looks like the months before his sister was removed.",
+        "Impact / my worries\n- The flat where he sleeps is used for dealing.",
+        "A bruise on a baby who is not yet crawling is a recognised sign of possible "
+        "non-accidental injury.",
+        "Ear bruising is a recognised sentinel injury in an infant.",
+    ],
+)
+def test_an_analysis_section_or_a_recognised_sign_of_inflicted_injury_is_analysis(
+    text: str,
+) -> None:
+    assert _finding(text, "R13")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am not certain these bruises are non-accidental.",
+        "Concerns: risk of further harm if the tablets are not locked away.",
+    ],
+)
+def test_inflicted_injury_named_or_harm_unnamed_is_a_bare_worry(text: str) -> None:
+    assert _finding(text, "R13")[0] == "partial"
+
+
+def test_an_analysis_word_in_a_sentence_is_no_section() -> None:
+    assert _finding("The analysis of the samples is awaited.", "R13")[0] == "absent"
+
+
+def test_a_child_kept_off_school_today_is_where_the_child_is() -> None:
+    assert _finding("Mum has kept Amir off school today.", "R4")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She was very flat and low in mood throughout.",
+        "Today Ollie was quieter than usual.",
+        "She went missing on Saturday night.",
+        "There is a small round mark on the back of her hand.",
+        "I saw old scars on both wrists.",
+    ],
+)
+def test_the_childs_state_in_other_words_is_specific(text: str) -> None:
+    assert _finding(text, "R8")[0] == "present"
+
+
+def test_an_adult_low_in_mood_is_not_the_childs_state() -> None:
+    assert _finding("Mum is low in mood since the birth.", "R8")[0] != "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My view: frequency increasing, clearly struggling since the move.",
+        "My view / request\n- I don't think he is planning harm right now.",
+        "I completed DASH with her on her own – 14 yes answers, including strangulation.",
+        "I completed a DASH risk assessment with her, which scored 12 (medium).",
+    ],
+)
+def test_the_referrers_view_or_a_dash_score_is_analysis(text: str) -> None:
+    assert _finding(text, "R13")[0] == "present"
+
+
+def test_dash_completed_alone_is_a_level() -> None:
+    assert _finding("DASH completed with mum.", "R13")[0] == "partial"
+
+
+def test_a_child_kept_on_site_is_the_immediate_safety_arrangement() -> None:
+    text = "He is with staff; I will not let him leave until a plan is agreed."
+    assert _finding(text, "R4")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She came round with a big love bite on her neck.",
+        "His teeth are really bad and black at the front.",
+    ],
+)
+def test_what_was_seen_of_the_child_is_specific(text: str) -> None:
+    assert _finding(text, "R8")[0] == "present"
+
+
+def test_informed_by_a_named_check_is_a_source() -> None:
+    text = "I have since been informed by the curfew checks that two children stay there."
+    assert _finding(text, "R6")[0] != "absent"
+    assert _finding("Mum informed by phone.", "R6")[0] == "absent"

@@ -619,7 +619,11 @@ class LanguageEngine:
             for found in found_by:
                 for group in ("name", "more"):
                     value = found.group(group)
-                    if value and value.lower() not in self._adult_terms:
+                    if (
+                        value
+                        and value.lower() not in self._adult_terms
+                        and value.lower() not in self._not_names
+                    ):
                         names.append(value)
         for found in self._bracketed_name_re.finditer(text):
             value = found.group("name")
