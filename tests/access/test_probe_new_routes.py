@@ -10,9 +10,11 @@ import re
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
+from fullpicture.sharing.models import SharingDecision
 from fullpicture.web.app import create_app
 from tests.access.principals import authorise_client, make_agency
 from tests.sharing.scenario import build as build_sharing
@@ -230,13 +232,14 @@ def test_the_dashboard_never_shows_what_a_practitioner_wrote(
 # --- sharing: what a received entry allows --------------------------------------------------
 
 
-def test_a_received_entry_can_be_passed_on_by_the_recipient(
+def test_a_received_entry_is_not_passed_on_by_the_recipient(
     app_client: TestClient, db_session: Session
 ) -> None:
-    """Recorded, not a leak of the rule as written: a share gives the recipient exactly the
-    entries named, and the recipient, who may now see the entry, may record its own decision to
-    pass it on (onward disclosure) without the recording agency. The decision is audited and
-    names its lawful basis; docs/security.md lists it for review."""
+    """A share gives the recipient exactly the entries named, to read: a sharing decision is
+    the holder's (golden rules 6-7), so the recipient may not record a decision passing the
+    recording agency's entry on to a third agency (onward disclosure, once "for review" in
+    docs/security.md); it asks the recording agency. Refused 422 with the reason, nothing
+    saved, whether or not the entry was shared with it."""
     world = build_sharing(db_session, "-probe-onward")
     school_entry = world.school_events[1]
     url = f"/api/v1/children/{world.child.public_id}/sharing-decisions"
@@ -253,17 +256,20 @@ def test_a_received_entry_can_be_passed_on_by_the_recipient(
     first = app_client.post(url, json={**body, "to_agency_code": world.gp.code, "entries": entries})
     assert first.status_code == 201, first.text
     authorise_client(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=world.gp)
-    onward = app_client.post(
-        url, json={**body, "to_agency_code": world.police.code, "entries": entries}
-    )
-    assert onward.status_code == 201, onward.text
-    never_shared = world.school_events[0]
-    widened = app_client.post(
-        url,
-        json={
-            **body,
-            "to_agency_code": world.police.code,
-            "entries": [{"event_ref": never_shared.event_ref, "agency_code": world.school.code}],
-        },
-    )
-    assert widened.status_code == 422, widened.text  # not shared with the GP: not the GP's to pass
+    before = db_session.scalar(select(func.count()).select_from(SharingDecision))
+    for named in (school_entry, world.school_events[0]):  # shared with the GP, and not
+        onward = app_client.post(
+            url,
+            json={
+                **body,
+                "to_agency_code": world.police.code,
+                "entries": [{"event_ref": named.event_ref, "agency_code": world.school.code}],
+            },
+        )
+        assert onward.status_code == 422, onward.text
+        assert onward.json()["detail"]["problems"] == [
+            f"Entry {world.school.code}:{named.event_ref} is not your agency's: a sharing "
+            "decision shares only entries your agency recorded; ask that agency to record its "
+            "own decision."
+        ]
+    assert db_session.scalar(select(func.count()).select_from(SharingDecision)) == before

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from fullpicture.access import service as access_service
+from fullpicture.access.models import Role
 from fullpicture.access.subject import SystemPrincipal
 from fullpicture.agencies.models import Agency, AgencyKind
+from fullpicture.cli.main import app
 from fullpicture.linkage.households import child_household_view, rebuild_households
 from fullpicture.people.models import (
     HouseholdMembership,
@@ -21,6 +25,9 @@ from fullpicture.people.models import (
     SourceRecord,
     SourceRelationship,
 )
+from tests.access.fixtures import runtime_database  # noqa: F401  (a fixture for the CLI test)
+from tests.access.principals import make_user
+from tests.conftest import TestDatabase
 
 OAK = {"line": "12 Oak Road", "postcode": "SE25 4AB"}
 
@@ -338,3 +345,36 @@ def test_a_childs_role_follows_the_date_most_records_give(db_session: Session) -
     }
     assert roles[ava.id] == "child"
     assert roles[jane.id] != "child"
+
+
+def test_the_cli_names_the_agencies_an_adult_is_known_to(
+    runtime_database: TestDatabase,  # noqa: F811
+) -> None:
+    """``fullpicture link households`` printed each adult's agencies by code ("gp-a"); it
+    names them as the child's page does, and ``--json`` keeps the codes beside the names."""
+    with Session(runtime_database.engine) as session:
+        built = _ava_at_oak_road(session)
+        gp = built["agencies"]["gp"]
+        gp.name = "Orchard Surgery"
+        rebuild_households(db_session=session, linker=_linker(session), as_of=dt.date.today())
+        make_user(session, role=Role.PRACTITIONER, agency=gp, username="gp.doctor")
+        ava = built["people"]["ava"].public_id
+        session.commit()
+    result = CliRunner().invoke(
+        app, ["link", "households", ava, "--as", "gp.doctor"], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "Jane Smith" in line)
+    assert "Orchard Surgery" in row and "gp-a" not in row
+    result = CliRunner().invoke(
+        app, ["link", "households", ava, "--as", "gp.doctor", "--json"], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    (jane,) = [
+        adult
+        for household in json.loads(result.output)["households"]
+        for adult in household["adults"]
+        if adult["name"] == "Jane Smith"
+    ]
+    assert jane["known_to_agencies"] == ["gp-a"]
+    assert jane["known_to_agency_names"] == ["Orchard Surgery"]

@@ -17,6 +17,7 @@ from fullpicture.sharing.lawful_bases import (
     load_lawful_bases,
 )
 from fullpicture.sharing.models import SharedEntry, SharingDecision, SharingOutcome
+from fullpicture.sharing.schemas import EntryRef
 from tests.access.principals import subject_of
 from tests.sharing.scenario import a_share, build
 
@@ -142,16 +143,20 @@ def a_share_for_rules(**changes: object) -> service.SharingDecisionCreate:
     return SharingDecisionCreate.model_validate(fields)
 
 
-def test_an_entry_the_sharer_may_not_see_is_refused_like_an_unknown_one(
+def test_another_agencys_entry_is_refused_without_saying_whether_it_exists(
     db_session: Session,
 ) -> None:
+    """A share names only the sharer's own entries (the decision is the holder's, golden rules
+    6-7): another agency's entry is refused in the same words whether or not it exists, so the
+    refusal tells nothing of what that agency holds; an unknown entry of the sharer's own is
+    refused as one it may not see."""
     world = build(db_session)
-    police_entry = (
-        a_share(world.gp, world.police_event.event_ref)
-        .entries[0]
-        .model_copy(update={"agency_code": world.police.code})
-    )
-    decision_in = a_share(world.gp).model_copy(update={"entries": [police_entry]})
+    named = [
+        EntryRef(agency_code=world.police.code, event_ref=world.police_event.event_ref),
+        EntryRef(agency_code=world.police.code, event_ref="no-such-entry"),
+        EntryRef(agency_code=world.school.code, event_ref="no-such-entry"),
+    ]
+    decision_in = a_share(world.gp).model_copy(update={"entries": named})
     with pytest.raises(service.SharingDecisionRefused) as refused:
         service.record_decision(
             db_session=db_session,
@@ -160,9 +165,14 @@ def test_an_entry_the_sharer_may_not_see_is_refused_like_an_unknown_one(
             decision_in=decision_in,
         )
     assert refused.value.problems == [
-        f"Entry {world.police.code}:{world.police_event.event_ref} is not an entry about this "
-        "child that you may see."
+        f"Entry {world.police.code}:{ref} is not your agency's: a sharing decision shares only "
+        "entries your agency recorded; ask that agency to record its own decision."
+        for ref in (world.police_event.event_ref, "no-such-entry")
+    ] + [
+        f"Entry {world.school.code}:no-such-entry is not an entry about this child that you may "
+        "see."
     ]
+    assert db_session.scalar(select(func.count()).select_from(SharingDecision)) == 0
 
 
 def test_consent_as_the_basis_is_recorded_with_a_warning(db_session: Session) -> None:

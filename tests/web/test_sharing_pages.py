@@ -91,6 +91,16 @@ def test_the_child_page_lists_unshared_entries_and_open_escalations(
     assert 'id="unshared-entries"' in page.text and "not yet received by an agency" in page.text
     assert "the GP sees no concern in the bruising" in page.text
     assert f"/children/{world.child.public_id}/sharing/new" in page.text
+    # Both agencies by name, as the rest of the page (and the escalation's own page) gives them;
+    # the GP's name though the school reads none of the GP's records.
+    escalations = page.text[
+        page.text.index('id="child-escalations"') : page.text.index(
+            "</ul>", page.text.index('id="child-escalations"')
+        )
+    ]
+    assert f"between {world.school.name} and {world.gp.name} since" in escalations
+    assert world.school.code not in escalations.replace(f"Agency {world.school.code}", "")
+    assert world.gp.code not in escalations.replace(f"Agency {world.gp.code}", "")
     app_client.cookies.clear()
     sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=world.police)
     police = app_client.get(f"/children/{world.child.public_id}", headers=BROWSER)

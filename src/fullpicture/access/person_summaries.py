@@ -72,6 +72,14 @@ class ChildSummary:
         return sorted({r.agency_name for r in self.records})
 
 
+def own_records(summary: ChildSummary, agency_code: str | None) -> list[ReadableRecord]:
+    """The agency's own current records of the child, among those the viewer may read: what
+    "the agency holds a record of the child" means wherever it is asked (an entry is recorded
+    about one of them; a sharing decision is the holder's, ``sharing.service.holds_a_record``).
+    No agency (an account of none) holds none."""
+    return [r for r in summary.records if r.agency_code == agency_code] if agency_code else []
+
+
 def _postcodes(addresses: object) -> tuple[str, ...]:
     if not isinstance(addresses, list):
         return ()

@@ -619,7 +619,8 @@ def households(
                 f"{adult.name or adult.person_public_id}{flag}",
                 str(adult.date_of_birth or "-"),
                 ", ".join(adult.roles),
-                ", ".join(adult.known_to_agencies),
+                # By name, as the child's page gives them (--json keeps the codes as well).
+                ", ".join(adult.known_to_agency_names or adult.known_to_agencies),
                 str(adult.date_from or "?"),
                 str(adult.date_to or "now"),
             )

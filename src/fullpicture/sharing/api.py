@@ -45,7 +45,13 @@ def sharing_rules(subject: Principal) -> SharingRules:
     "/children/{person_id}/sharing-decisions",
     response_model=SharingDecisionRead,
     status_code=status.HTTP_201_CREATED,
-    responses={422: {"model": SharingRefusal, "description": "refused; nothing was saved"}},
+    responses={
+        422: {
+            "model": SharingRefusal,
+            "description": "refused (a rule broken, or the caller's agency holds no record of "
+            "the child); nothing was saved",
+        }
+    },
     summary="Record a decision to share information about a child with an agency, or not to",
 )
 def record_sharing_decision(
@@ -54,10 +60,12 @@ def record_sharing_decision(
     session: DbSession,
     subject: ChildWriter,
 ) -> SharingDecisionRead:
-    """Needs ``children:write`` and a need to know the child; made for the caller's agency and
-    attributed to the caller. A share widens the receiving agency's access to exactly the
-    entries named. A decision missing its basis, or (not sharing) its reason, is refused with
-    every problem named, and nothing is saved."""
+    """Needs ``children:write``, a need to know the child and a record of the child held by
+    the caller's agency (a decision to share, or not to, is the holder's: golden rules 6-7);
+    made for the caller's agency and attributed to the caller. A share names only the caller's
+    agency's own entries and widens the receiving agency's access to exactly those. A decision
+    missing its basis, or (not sharing) its reason, is refused with every problem named; one
+    from an agency holding no record of the child with that reason alone; nothing is saved."""
     try:
         decision = service.record_decision(
             db_session=session, subject=subject, person_public_id=person_id, decision_in=body

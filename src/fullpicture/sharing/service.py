@@ -8,7 +8,10 @@ Rules (research-notes §2.1; existing-systems.md §5):
 * whether the family was told, and if not why (golden rule 2; local procedures require the
   reason to be recorded);
 * the duty to share (Children Act 2004 s.16LA) can be cited only once it is in force, and a
-  decision under it records the "more detrimental to the child" test.
+  decision under it records the "more detrimental to the child" test;
+* the decision is the holder's (golden rules 6 and 7; research-notes §2.1): only an agency
+  holding a record of the child records one (``holds_a_record``), and a share names only
+  entries the deciding agency recorded. The web form, the API and the CLI all come here.
 
 A decision that breaks a rule is refused with every problem named, and nothing is saved.
 """
@@ -21,7 +24,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fullpicture.access import audit
+from fullpicture.access import audit, person_summaries
 from fullpicture.access import repository as access_repository
 from fullpicture.access import service as access_service
 from fullpicture.access.subject import AuthSubject
@@ -46,6 +49,12 @@ from fullpicture.sharing.schemas import (
 
 DUTY_TO_SHARE = "ca2004_s16LA"
 
+NO_RECORD_HELD = (
+    "Your agency holds no record of this child, so it has no information about them to share, "
+    "or to decide not to share: a sharing decision is about what your agency holds (golden "
+    "rules 6 and 7). Ask the agency that holds the information to record the decision."
+)
+
 
 class SharingDecisionRefused(ValueError):
     """The decision breaks a rule; ``problems`` says what to fix. Nothing was saved."""
@@ -53,6 +62,23 @@ class SharingDecisionRefused(ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("The sharing decision was not recorded: " + " ".join(self.problems))
+
+
+class NoRecordHeld(SharingDecisionRefused):
+    """The deciding agency holds no record of the child (``holds_a_record``): it has nothing
+    of the child's to decide on. Nothing was saved."""
+
+    def __init__(self) -> None:
+        super().__init__([NO_RECORD_HELD])
+
+
+def holds_a_record(summary: person_summaries.ChildSummary, agency_code: str | None) -> bool:
+    """Whether the agency may record a sharing decision about the child: it holds a record of
+    them (one of its own current records among those ``summary``'s viewer may read,
+    ``person_summaries.own_records``). A front door reading the pooled view, or a child routed
+    to it by an alert, reads other agencies' information, theirs to decide on. Pages ask this
+    before offering the form; ``record_decision`` refuses a decision without it."""
+    return bool(person_summaries.own_records(summary, agency_code))
 
 
 def lawful_basis_problems(
@@ -162,12 +188,21 @@ def _entries_to_share(
     decision: SharingDecisionCreate,
     now: dt.datetime,
 ) -> tuple[list[Event], list[str]]:
-    """The latest version of each named entry, when it is about the child and the sharer may
-    see it; otherwise a problem naming it (an entry the sharer may not see answers as unknown)."""
+    """The latest version of each named entry, when it is the sharer's own, about the child and
+    one the sharer may see; otherwise a problem naming it (an entry the sharer may not see
+    answers as unknown)."""
     events: list[Event] = []
     problems: list[str] = []
     for entry in decision.entries:
         code = entry.agency_code or sharer.code
+        if code != sharer.code:
+            # Golden rules 6-7: the decision is the holder's; another agency's entry is theirs
+            # to share (said without looking it up, so nothing is told of what it holds).
+            problems.append(
+                f"Entry {code}:{entry.event_ref} is not your agency's: a sharing decision shares "
+                "only entries your agency recorded; ask that agency to record its own decision."
+            )
+            continue
         agency = repository.agency_by_code(db_session, code)
         event = (
             repository.latest_event_version(
@@ -225,7 +260,9 @@ def record_decision(
     decision_in: SharingDecisionCreate,
     now: dt.datetime | None = None,
 ) -> SharingDecision:
-    """Record a decision by the subject (for their agency) about a child they may see."""
+    """Record a decision by the subject (for their agency) about a child they may see and their
+    agency holds a record of (``NoRecordHeld`` otherwise, before any other rule is looked at:
+    the one reason that matters); every other broken rule is named in one refusal."""
     now = now or utc_now()
     person, agency_id = access_service.open_person_for_agency_write(
         db_session=db_session,
@@ -237,6 +274,11 @@ def record_decision(
     )
     sharer = db_session.get(Agency, agency_id)
     assert sharer is not None  # the account's agency is a foreign key
+    summary = person_summaries.child_summaries(
+        db_session, subject=subject, now=now, person_ids=[person.id]
+    ).get(person.id)
+    if summary is None or not holds_a_record(summary, sharer.code):
+        raise NoRecordHeld()
     decided_at = decision_in.decided_at or now
     problems = lawful_basis_problems(decision_in, on=decided_at.date())
     recipient = repository.agency_by_code(db_session, decision_in.to_agency_code)

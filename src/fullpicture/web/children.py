@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -35,11 +35,11 @@ from fullpicture.core.database import utc_now
 from fullpicture.harm import service as harm_service
 from fullpicture.harm.models import AlertStatus
 from fullpicture.linkage import households as linkage_households
+from fullpicture.linkage import repository as linkage_repository
 from fullpicture.linkage import search as child_search
 from fullpicture.linkage.comparisons import level_in_words
 from fullpicture.linkage.rules import default_rules
 from fullpicture.sharing import service as sharing_service
-from fullpicture.web import entries as entry_pages
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 from fullpicture.web.timeline import build_timeline
 from fullpicture.web.waterfall import Waterfall, waterfall
@@ -350,6 +350,29 @@ def _link_waterfall(index: int, record: ReadableRecord) -> Waterfall | None:
     )
 
 
+def _open_escalations(
+    db_session: Session, subject: AuthSubject, person_id: int
+) -> list[dict[str, Any]]:
+    """The child's open escalations the reader may see, each with both agencies by name (as
+    the escalation's own page gives them; the parties to a disagreement are the reader's to
+    know whatever records it sees), from linkage's one agency-name lookup."""
+    escalations = escalation_service.visible_escalations(
+        db_session, subject=subject, person_id=person_id, open_only=True
+    )
+    names = linkage_repository.agency_names(db_session=db_session) if escalations else {}
+    found = []
+    for escalation in escalations:
+        read = escalation_service.to_read(db_session, escalation)
+        found.append(
+            {
+                "read": read,
+                "raised_by": names.get(escalation.raised_by_agency_id, read.raised_by_agency_code),
+                "with": names.get(escalation.with_agency_id, read.with_agency_code),
+            }
+        )
+    return found
+
+
 @router.get("/children/{person_id}", response_class=HTMLResponse)
 def child_page(
     request: Request,
@@ -445,23 +468,18 @@ def child_page(
             "reads_access_log": subject.has(Scope.ACCESS_LOG_READ),
             "own_agency_code": own_agency_code,
             "writes_children": subject.has(Scope.CHILDREN_WRITE),
-            # The rule the entry and sharing decision forms apply (web.entries, web.sharing):
-            # an entry is about one of the agency's own records of the child, and a sharing
-            # decision about what the agency holds; a front door that opened the child
-            # through an alert, or reads the pooled view, may hold none, and is told so
-            # rather than offered a form that cannot be sent.
-            "holds_a_record": bool(entry_pages.own_records(summary, own_agency_code)),
+            # The rule the entry and sharing decision forms apply (person_summaries.own_records,
+            # through sharing.service.holds_a_record): an entry is about one of the agency's
+            # own records of the child, and a sharing decision about what the agency holds; a
+            # front door that opened the child through an alert, or reads the pooled view, may
+            # hold none, and is told so rather than offered a form that cannot be sent.
+            "holds_a_record": sharing_service.holds_a_record(summary, own_agency_code),
             "writes_referrals": subject.has(Scope.REFERRALS_WRITE),
             "level_in_words": level_in_words,
             "link_waterfall": _link_waterfall,
             # Issue 15: open escalations and significant entries not yet shared, as the
             # reader may see them (workflow.escalation, sharing.service).
-            "open_escalations": [
-                escalation_service.to_read(db_session, e)
-                for e in escalation_service.visible_escalations(
-                    db_session, subject=subject, person_id=person.id, open_only=True
-                )
-            ],
+            "open_escalations": _open_escalations(db_session, subject, person.id),
             "agency_names": agency_names,
             "unshared": sharing_service.unshared_entries_of(
                 db_session=db_session,

@@ -71,16 +71,7 @@ def _own_records(
             status.HTTP_403_FORBIDDEN,
             "Entries are recorded by an agency: your account belongs to none.",
         )
-    return person, summary, code, own_records(summary, code)
-
-
-def own_records(
-    summary: person_summaries.ChildSummary, agency_code: str | None
-) -> list[person_summaries.ReadableRecord]:
-    """The agency's own records of the child, among those the reader may read: an entry is
-    recorded about one of them, so with none the agency cannot record an entry (the child's
-    page offers the link only when there is one)."""
-    return [r for r in summary.records if r.agency_code == agency_code] if agency_code else []
+    return person, summary, code, person_summaries.own_records(summary, code)
 
 
 def _feed_fields(

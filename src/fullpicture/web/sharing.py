@@ -27,7 +27,6 @@ from fullpicture.core.database import utc_now
 from fullpicture.sharing import service as sharing_service
 from fullpicture.sharing.lawful_bases import golden_rules, lawful_bases
 from fullpicture.sharing.schemas import EntryRef, SharingDecisionCreate
-from fullpicture.web import entries as entry_pages
 from fullpicture.web.templating import WEB_DIR, page_templates, render_page
 
 templates = page_templates(WEB_DIR / "templates")
@@ -75,8 +74,9 @@ def _context(db_session: Session, subject: AuthSubject, person_public_id: str) -
         "child": summary,
         # A decision to share, or not to, is about what the agency holds of the child: with no
         # record of them (a front door reading the pooled view) it has nothing to decide on,
-        # and is told so rather than offered a form (docs/sharing.md).
-        "holds_a_record": bool(entry_pages.own_records(summary, own_code)),
+        # and is told so rather than offered a form; the service refuses such a decision from
+        # every route (sharing.service.holds_a_record, docs/sharing.md).
+        "holds_a_record": sharing_service.holds_a_record(summary, own_code),
         "agencies": [
             {"code": code, "name": name}
             for agency_id, code, name in agencies
@@ -168,11 +168,6 @@ async def record_sharing(
     typed["entries"] = [str(v)[:140] for v in form.getlist("entries")][:500]
     typed["special_category"] = form.get("special_category") == "yes"
     context = _context(db_session, subject, person_id)
-    if not context["holds_a_record"]:
-        # Sent anyway (an old tab, a crafted post): the page saying why, and nothing saved.
-        return _render(
-            request, db_session, subject, context, typed, [], status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
     errors: list[dict[str, str]] = []
     try:
         decision_in = SharingDecisionCreate(
@@ -204,6 +199,9 @@ async def record_sharing(
                     "href": f"#{field}",
                 }
             )
+        if not context["holds_a_record"]:
+            # No form is shown to correct: the page says why nothing can be recorded.
+            errors = []
         return _render(
             request,
             db_session,
@@ -219,6 +217,17 @@ async def record_sharing(
             subject=subject,
             person_public_id=person_id,
             decision_in=decision_in,
+        )
+    except sharing_service.NoRecordHeld:
+        # Sent anyway (an old tab, a crafted post): the page saying why, and nothing saved.
+        return _render(
+            request,
+            db_session,
+            subject,
+            context | {"holds_a_record": False, "entries": []},
+            typed,
+            [],
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     except sharing_service.SharingDecisionRefused as exc:
         errors = [{"text": p, "href": "#decision"} for p in exc.problems]
