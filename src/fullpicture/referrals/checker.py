@@ -124,12 +124,12 @@ def rule_findings(
     findings: dict[str, RuleFinding] = {}
     converted: dict[_EvidenceKey, EvidenceSpan] = {}
     writer = _writer(analysis, rulebook)
-    breaks = SentenceBreaks(analysis.text)
+    breaks = _Breaks(analysis.text)
     for element_id, rule in rulebook.standard.elements.items():
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
         _add_writer_groups(element_id, groups, writer, rulebook)
-        _add_together(rule, groups, breaks)
+        _add_together(rule, groups, breaks.within(rule.together_within))
         status, _, _ = _decide(rule, groups, converted)
         findings[element_id] = RuleFinding(status, _group_counts(rule, groups))
     return findings, _text_facts(analysis, derived)
@@ -170,12 +170,12 @@ def check_from_analysis(
     # frozen, so each piece of evidence is validated once and the same object shared.
     converted: dict[_EvidenceKey, EvidenceSpan] = {}
     writer = _writer(analysis, rulebook, writer_agency_kind)
-    breaks = SentenceBreaks(analysis.text)
+    breaks = _Breaks(analysis.text)
     for element_id, rule in standard.elements.items():
         groups = _cue_groups(analysis, element_id, rule)
         groups.update(derived)
         _add_writer_groups(element_id, groups, writer, rulebook)
-        _add_together(rule, groups, breaks)
+        _add_together(rule, groups, breaks.within(rule.together_within))
         status, spans, question = _decide(rule, groups, converted)
         if status == "present" and groups.get("writer:own") and groups.get("writer:other"):
             # Shown beside the other service: which agency was read as the writer's own.
@@ -497,8 +497,20 @@ def _cue_groups(
         # ``in_quote`` is the analysis's inside_quotation for the match, read once.
         if match.cue.outside_quotes and match.in_quote:
             continue
+        if match.cue.outside_questions and _in_question(analysis.text, match.span.end):
+            continue
         groups[match.key[1]].append(_Evidence(match.span, match.cue.id))
     return groups
+
+
+# Where a sentence ends: a full stop, question or exclamation mark, or a line break.
+_SENTENCE_CLOSE = re.compile(r"[.!?\n]")
+
+
+def _in_question(text: str, end: int) -> bool:
+    """Whether the sentence going on at ``end`` ends with a question mark."""
+    found = _SENTENCE_CLOSE.search(text, end)
+    return found is not None and found.group() == "?"
 
 
 def _writer(
@@ -740,9 +752,11 @@ class SentenceBreaks:
     elements' "in one sentence" searched the text again for each pair of evidence (some 700
     searches a 1,100-word check)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, clauses: bool = False) -> None:
         self._text = text
-        self._at = [found.start() for found in _BREAK_AT.finditer(text)]
+        self._ends = ".!?;" if clauses else ".!?"
+        breaking = _CLAUSE_BREAK_AT if clauses else _BREAK_AT
+        self._at = [found.start() for found in breaking.finditer(text)]
 
     def between(self, low: int, high: int) -> bool:
         if low >= high:
@@ -750,7 +764,27 @@ class SentenceBreaks:
         first = bisect.bisect_left(self._at, low)
         if first < len(self._at) and self._at[first] < high:
             return True
-        return self._text[high - 1] in ".!?"
+        return self._text[high - 1] in self._ends
+
+
+# A clause (ElementRule.together_within "clause") ends where a sentence does or at a semicolon.
+_CLAUSE_BREAK_AT = re.compile(r"\n|[.!?](?=\s)|;")
+
+
+class _Breaks:
+    """A text's sentence breaks, and its clause breaks found only if a rule asks for them."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._sentences = SentenceBreaks(text)
+        self._clauses: SentenceBreaks | None = None
+
+    def within(self, unit: str) -> SentenceBreaks:
+        if unit == "sentence":
+            return self._sentences
+        if self._clauses is None:
+            self._clauses = SentenceBreaks(self._text, clauses=True)
+        return self._clauses
 
 
 def _add_together(

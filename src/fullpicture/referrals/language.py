@@ -648,6 +648,12 @@ class LanguageEngine:
             names = [n for n in names if n not in adults or n in caller_given or n in children]
         return tuple(dict.fromkeys(names))
 
+    @staticmethod
+    def _names_child(tokens: _Tokens, positions: Sequence[int], names: tuple[str, ...]) -> bool:
+        """Whether a child's name is among the words at ``positions``."""
+        words = {word for name in names for word in name.split()}
+        return any(tokens.text[i] in words for i in positions)
+
     def _classify_phrase(
         self, tokens: _Tokens, positions: Sequence[int], names: tuple[str, ...]
     ) -> Speaker | None:
@@ -899,10 +905,25 @@ class LanguageEngine:
         lead = [j for j in range(left_from, t_start) if not tokens.punct[j]]
         if lead and t_start > 0 and tokens.text[t_start - 1] in {",", ":"}:
             kind = self._classify_phrase(tokens, lead[-2:], names)
+            labels = lead[0] == sentence_start or _labels_line(tokens, t_start - 1)
+            if kind == "child" and labels and not self._names_child(tokens, lead[-2:], names):
+                # A form's field or a note's label opening its line or sentence, not a speaker:
+                # "Children: \"two or three of them\"", "Child boy, \"Alfie or Archie\"" are the
+                # writer's or a caller's words about the child.
+                return "unknown", None
             if kind in ("child", "adult"):
                 last = lead[-1]
                 return kind, TextSpan(tokens.idx[last], tokens.end_char(last), tokens.text[last])
         return "unknown", None
+
+
+def _labels_line(tokens: _Tokens, mark: int) -> bool:
+    """Whether the (up to three) words before the comma or colon at ``mark`` open their line,
+    as a form's field name does ("Other children: …")."""
+    i, words = mark - 1, 0
+    while i >= 0 and words < 3 and tokens.text[i].strip() and not tokens.punct[i]:
+        i, words = i - 1, words + 1
+    return words > 0 and (i < 0 or "\n" in tokens.text[i])
 
 
 class _Holders:

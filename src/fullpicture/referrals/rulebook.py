@@ -65,6 +65,10 @@ class Cue(BaseModel):
     case_sensitive: bool = False
     counts_when: tuple[Polarity, ...] = (Polarity.AFFIRMED, Polarity.NEGATED)
     outside_quotes: bool = False
+    # True: a match in a sentence that ends with a question mark does not count. A question
+    # asks for what it names ("Where is the child now / safe tonight?", a form's prompt left
+    # unanswered) and says nothing of it.
+    outside_questions: bool = False
     # False: a match straight after a denial word (language_cues ``denial_words``: "he isn't
     # [well cared for]") does not count, whatever the sentence's wider negation scope says
     # ("No marks seen, well cared for" still counts).
@@ -112,6 +116,10 @@ class ElementRule(BaseModel):
     partial_questions: dict[str, str] = Field(
         default_factory=dict, description="group missing -> the narrower question to ask"
     )
+    # Where the groups of an ``a&b`` term must be found together: in one sentence, or in one
+    # clause of it (a semicolon ends a clause: "Mia is currently in school; her grandmother
+    # usually collects her" is two statements).
+    together_within: Literal["sentence", "clause"] = "sentence"
 
     @cached_property
     def together(self) -> tuple[str, ...]:
