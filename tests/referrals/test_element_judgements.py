@@ -801,3 +801,57 @@ def test_informed_by_a_named_check_is_a_source() -> None:
     text = "I have since been informed by the curfew checks that two children stay there."
     assert _finding(text, "R6")[0] != "absent"
     assert _finding("Mum informed by phone.", "R6")[0] == "absent"
+
+
+# -- referral_standard 2026.12.27: from batch 4's train errors ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("RISK ASSESSMENT (STANDARD / MEDIUM / HIGH): Unable to say – ?medium", "partial"),
+        ("THRIVE: Threat – low? Harm – ?", "partial"),
+        ("Risk assessment tool completed – outcome HIGH given planned travel abroad.", "present"),
+        ("I'm worried this is ongoing neglect and it's getting worse.", "present"),
+        ("My view of risk. The arrangement cannot hold through the holidays.", "present"),
+    ],
+)
+def test_a_grade_its_grounds_a_trend_and_a_view_of_risk(text: str, expected: str) -> None:
+    assert _finding(text, "R13")[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "17yo F admitted 09/12 with abdominal pain.",
+        "She told us she now lives at her partner's flat.",
+    ],
+)
+def test_an_admission_by_date_or_where_the_child_now_lives_is_where_the_child_is(
+    text: str,
+) -> None:
+    assert _finding(text, "R4")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Child has been quiet on the ward.",
+        "At 2pm he was still in his pyjamas.",
+        "Weight has dropped two centiles.",
+    ],
+)
+def test_the_childs_state_on_the_ward_or_at_home(text: str) -> None:
+    assert _finding(text, "R8")[0] == "present"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Visited today. The house was very cold.",
+        "At my last home visit the kitchen was dirty again.",
+        "Her nan used to help but I havent seen her for weeks.",
+    ],
+)
+def test_the_writers_own_visit_or_what_they_have_not_seen_is_a_source(text: str) -> None:
+    assert _finding(text, "R6")[0] == "present"
