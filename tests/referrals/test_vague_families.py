@@ -682,3 +682,84 @@ def test_an_arrival_summed_up_in_a_good_state_word_is_reassurance(
     sentence: str, found: bool
 ) -> None:
     assert any(fam == "reassurance" for _, fam in _found(sentence)) is found, _found(sentence)
+
+
+# -- refvague6: shapes by kind, from the families' definitions (lexicon 2026.12.18) ------------
+
+BY_KIND_2026_12_18 = [
+    # (sentence, family, phrase, found). Written for the tests, none from a corpus.
+    # Appearance judged rather than described is a label; what was worn is the fact.
+    ("He came in scruffy again on Monday.", "label", "scruffy", True),
+    ("Both boys were dishevelled at pick-up.", "label", "dishevelled", True),
+    ("She was wearing grubby clothes and no socks.", "label", "grubby", False),
+    # A carer summed up by a verdict on their care, and manner judged as a change.
+    ("Dad is an unfit father and a heavy drinker.", "label", "unfit father", True),
+    ("Dad is an unfit father and a heavy drinker.", "label", "a heavy drinker", True),
+    ("She has been more argumentative with staff.", "label", "more argumentative", True),
+    ("She has been more withdrawn this term.", "label", "more withdrawn", False),
+    ("Mum was in a bad way when I rang.", "label", "in a bad way", True),
+    # Someone else heard THAT something is so: a rumour at second hand; what they heard happen
+    # is what they witnessed.
+    ("Caller said she has heard that he is back.", "unattributed", "heard that", True),
+    ("Nan had heard there were men staying over.", "unattributed", "heard there", True),
+    ("She heard shouting through the wall at 11pm.", "unattributed", "heard", False),
+    # A harm or a change made small.
+    ("There was a small red mark on her arm.", "minimiser", "a small red mark", True),
+    ("His attendance has dropped slightly.", "minimiser", "dropped slightly", True),
+    ("His attendance has dropped to 81%.", "minimiser", "dropped", False),
+    # An amount named but not given; coming and going with no pattern.
+    (
+        "Officers found a large number of wraps in the car.",
+        "unquantified",
+        "a large number of",
+        True,
+    ),
+    ("He swallowed an unknown number of tablets.", "unquantified", "number of", False),
+    ("The boyfriend comes and goes.", "unquantified", "comes and goes", True),
+    ("Her behaviour has been up and down.", "unquantified", "up and down", True),
+    # Support summed up as good; a need for support is not praise.
+    ("Family support is good.", "reassurance", "support is good", True),
+    ("Strengths: gran nearby, reliable support.", "reassurance", "reliable support", True),
+    # A person named as the support is how a strength is given.
+    ("Her aunt is a reliable support.", "reassurance", "reliable support", False),
+    ("She needs a lot of support with the baby.", "reassurance", "support", False),
+    # Someone called supportive, with nothing said of what they do.
+    ("Her sister is supportive and lives nearby.", "reassurance", "supportive", True),
+    ("Pat is involved and supportive.", "reassurance", "supportive", True),
+    # A finding from looking is not a summary; the summary is.
+    ("There is nothing to suggest drug use.", "reassurance", "nothing to suggest", True),
+    ("I saw nothing to suggest drug use.", "reassurance", "nothing to suggest", False),
+    ("Health visitor: nothing of note.", "reassurance", "nothing of note", True),
+    # An amount of language or speech is an ability, not an amount of concern.
+    ("Mum has some English and uses a few words of Polish.", "unquantified", "some English", False),
+    ("He says a few words and uses some Makaton.", "unquantified", "a few", False),
+    ("There are some concerns about his speech.", "unquantified", "some concerns", True),
+    # Better and worse is unquantified; a movement is not.
+    ("Her mood has been up and down.", "unquantified", "up and down", True),
+    ("He moved it up and down.", "unquantified", "up and down", False),
+    # Managing as a task, and "a bit" before a change or a time, minimise nothing.
+    ("Mum is managing.", "minimiser", "managing", True),
+    ("He is managing her medication.", "minimiser", "managing", False),
+    ("She was a bit tearful.", "minimiser", "a bit", True),
+    ("Dad is a bit down today.", "minimiser", "a bit", True),
+    ("Her sleep was a bit better.", "minimiser", "a bit", False),
+    # What the writer heard happen is what they witnessed; what they heard is so is hearsay.
+    ("I heard he is back.", "unattributed", "I heard", True),
+    ("I heard a man shouting.", "unattributed", "I heard", False),
+    # A call-taker's paraphrase of the caller's belief is a hedge (settled batches 2, 3, 4b).
+    ("Caller believes the family live at number 9.", "hedge", "Caller believes", True),
+    # A likelihood frames the risk (R13), a guess at a fact stays a hedge.
+    ("I think it is likely to continue without help.", "hedge", "I think", False),
+    ("I think he is 15.", "hedge", "I think", True),
+    # A carer's interest judged, not described.
+    ("Mum not very interested.", "label", "not very interested", True),
+]
+
+
+@pytest.mark.parametrize(("sentence", "family", "phrase", "found"), BY_KIND_2026_12_18)
+def test_shapes_by_kind_2026_12_18(sentence: str, family: str, phrase: str, found: bool) -> None:
+    flagged = any(
+        (phrase.lower() in text.lower() or text.lower() in phrase.lower()) and fam == family
+        for text, fam in _found(sentence)
+    )
+    assert flagged is found, _found(sentence)

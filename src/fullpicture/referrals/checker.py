@@ -342,6 +342,7 @@ def vague_matches(analysis: TextAnalysis, *, rulebook: Rulebook) -> list[CueMatc
             and analysis.backed_by_evidence(m.span.start)
         )
         and not _a_duration(m, kinds[m.key[0]].duration, analysis.text)
+        and not _a_duration(m, kinds[m.key[0]].ability, analysis.text)
         and not _instances_listed(m, kinds[m.key[0]].cleared_by_listed_dates, analysis)
     ]
     candidates.sort(key=lambda m: (m.span.start, -(m.span.end - m.span.start)))
@@ -368,7 +369,9 @@ _CLAUSE_STOP = re.compile(r"[.!?](?=\s|$)|;|\n")
 
 def _a_duration(match: CueMatch, duration: VagueDuration | None, text: str) -> bool:
     """Whether the phrase's amount counts clock time ("after several minutes", "within [a few]
-    minutes", "for a couple of hours"): how long, not how often or how much."""
+    minutes", "for a couple of hours"): how long, not how often or how much. Given a kind's
+    ``ability``, whether it counts words of language or speech ("[some] English", "[a few]
+    words"): what someone can say, not an amount of concern."""
     if duration is None:
         return False
     words = [w.lower() for w in _CLAUSE_TOKEN.findall(match.span.text)]

@@ -425,6 +425,14 @@ class VagueKind(BaseModel):
             "or straight after it) is a duration, not vague"
         ),
     )
+    ability: VagueDuration | None = Field(
+        default=None,
+        description=(
+            "a phrase whose amount counts one of these words of language or speech (the word "
+            "inside the phrase or straight after it: 'some English', 'a few words') describes "
+            "what someone can say or understand, not an amount of concern"
+        ),
+    )
     cleared_by_listed_dates: int | None = Field(
         default=None,
         ge=1,
