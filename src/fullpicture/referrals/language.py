@@ -242,7 +242,8 @@ class LanguageEngine:
         )
         following = rf"(?:\s+{_NAME})?(?:\s*\([^)]*\))?(?:,?\s+and\s+(?:(?:her|his|their)\s+\w+\s+)?(?P<more>{_NAME}))?"
         self._child_label_re = re.compile(
-            rf"(?m)^\s*(?i:{labels})\b\s*[:\-]?\s*(?:(?:Mr|Ms|Miss|Master)\s+)?(?P<name>{_NAME}){following}"
+            rf"(?m)^\s*(?i:{labels})\b\s*[:\-]?\s*(?:(?i:full\s+)?(?i:name)[^\S\n]*:[^\S\n]*)?"
+            rf"(?:(?:Mr|Ms|Miss|Master)\s+)?(?P<name>{_NAME}){following}"
         )
         relation = rf"(?i:{relations})\s+(?P<name>{_NAME}){following}"
         self._child_relation_re = re.compile(rf"\b{relation}")
@@ -672,6 +673,8 @@ class LanguageEngine:
             return "writer"
         if head in self._pronouns:
             return None
+        if _the_subject(tokens, positions[-1], len(tokens.text)):
+            return "child"
         last = tokens.text[positions[-1]]
         if last[:1].isupper() and tokens.alpha[positions[-1]]:
             return "adult"
@@ -729,9 +732,20 @@ class LanguageEngine:
                 return "child"
             if lower in self._pronouns:
                 return "pronoun"
+            if _the_subject(tokens, i, sentence_end):
+                return "child"
             # A capitalised "From", "Just" or "Hi" opens a line, not a name.
             if (initial or text[:1].isupper()) and (
                 lower in STOP_WORDS or lower in self._not_names
+            ):
+                continue
+            # A common noun opening its sentence or line ("School asked me to see Connor …")
+            # is no one's name where the text also writes it in lower case.
+            if (
+                pronoun is not None
+                and (initial or (i > 0 and "\n" in tokens.text[i - 1]))
+                and text[:1].isupper()
+                and tokens.in_lower_case(lower)
             ):
                 continue
             if (
@@ -782,6 +796,62 @@ class LanguageEngine:
             naming += 0 if carried else 1
         return "unknown"
 
+    def _nearest_is_child(
+        self,
+        tokens: _Tokens,
+        at: int,
+        pronoun: str,
+        names: tuple[str, ...],
+        quote_tokens: set[int],
+    ) -> bool:
+        """Whether "he" / "she" at ``at`` can only be the child: reading back from it through
+        its own sentence and on to the nearest sentence that names someone (sentences only
+        carrying a pronoun or the writer are read past, up to eight), the nearest person it
+        agrees with is the child, and no adult it agrees with is named there at all ("School
+        asked me to see Connor because … he was hungry. I saw him. He told me '…'"; in "Mum
+        brought Leo in. She said '…'" the mother is named, so it is not read)."""
+        disagrees = self._disagrees[pronoun]
+        first_names = {name.split("-")[0] for name in names}
+        index = tokens.sent[at]
+        child = False
+        for back in range(index, max(index - 9, -1), -1):
+            start, end = tokens.sent_bounds[back]
+            named = False
+            for i in range((at if back == index else end) - 1, start - 1, -1):
+                if i in quote_tokens or not tokens.alpha[i]:
+                    continue
+                text, lower = tokens.text[i], tokens.lower[i]
+                if lower in disagrees or lower in self._pronouns or lower in self._writer_terms:
+                    continue
+                if i + 1 < end and tokens.text[i + 1] == ":":
+                    continue  # a form's label ("Child:", "From:"), not a person
+                if (
+                    text in first_names
+                    or lower in self._child_terms
+                    or _the_subject(tokens, i, end)
+                ):
+                    child = named = True
+                    continue
+                if lower in self._adult_terms:
+                    return False
+                if not text[:1].isupper() or len(text) < 2:
+                    continue
+                if (
+                    lower in STOP_WORDS
+                    or lower in self._not_names
+                    or lower in _MONTHS
+                    or lower in _WEEKDAYS
+                ):
+                    continue
+                # A capitalised common noun opening its sentence or line ("School asked me …")
+                # is no one's name when the text also has it in lower case.
+                if (i == start or "\n" in tokens.text[i - 1]) and tokens.in_lower_case(lower):
+                    continue
+                return False  # a capitalised name the child's names do not hold: an adult's
+            if named and back != index:
+                break
+        return child
+
     @staticmethod
     def _line_starts(tokens: _Tokens, sentence: int) -> list[int]:
         sentence_start, sentence_end = tokens.sent_bounds[sentence]
@@ -798,7 +868,14 @@ class LanguageEngine:
         kind = self._classify_phrase(tokens, subject, names)
         if kind is None and subject and tokens.lower[subject[-1]] in self._pronouns:
             pronoun = tokens.lower[subject[-1]]
-            return self._resolve_pronoun(tokens, verb, names, quote_tokens, pronoun), subject
+            found = self._resolve_pronoun(tokens, verb, names, quote_tokens, pronoun)
+            if (
+                found == "unknown"
+                and pronoun in self._disagrees
+                and self._nearest_is_child(tokens, subject[-1], pronoun, names, quote_tokens)
+            ):
+                found = "child"
+            return found, subject
         if kind in (None, "unknown"):
             first = self._first_mention(tokens, tokens.sent[verb], names, quote_tokens, verb)
             # A note's verb with no subject ("Wouldn't say who. – said 'just people'") continues
@@ -915,6 +992,14 @@ class LanguageEngine:
                 last = lead[-1]
                 return kind, TextSpan(tokens.idx[last], tokens.end_char(last), tokens.text[last])
         return "unknown", None
+
+
+def _the_subject(tokens: _Tokens, i: int, end: int) -> bool:
+    """A police form's "Subject" standing for the young person it is about ("Subject located
+    on bench", "Subject declined to engage"), not an e-mail's "Subject:" line nor "Subject to"."""
+    return tokens.text[i] == "Subject" and (
+        i + 1 >= end or tokens.text[i + 1] not in {":", "to", "-", "–"}
+    )
 
 
 def _labels_line(tokens: _Tokens, mark: int) -> bool:
@@ -1052,6 +1137,13 @@ class _Tokens:
     def end_char(self, i: int) -> int:
         return self.idx[i] + len(self.text[i])
 
+    def in_lower_case(self, word: str) -> bool:
+        """Whether the text also writes ``word`` (lower-cased) in lower case somewhere."""
+        found = self.__dict__.get("_lower_words")
+        if found is None:
+            found = self.__dict__["_lower_words"] = {w for w in self.text if w.islower()}
+        return word in found
+
     def token_range(self, start_char: int, end_char: int) -> tuple[int, int]:
         """Tokens overlapping the characters [start_char, end_char)."""
         first = max(0, bisect.bisect_right(self.idx, start_char) - 1)
@@ -1130,9 +1222,13 @@ def _date_entities(
 _NAME_WITH_AGE = re.compile(
     rf"(?P<name>{_NAME})(?:\s*\((?P<alias>{_NAME})\))?"
     rf"(?:\s+(?:{_NAME}|[A-Z]{{2,}}(?:[-'][A-Z]+)*|[A-Z]\.?))?"
+    # "Alfie Dunmore in Year 4 (he is 8, …)": the school year between the name and the age.
+    r"(?:[^\S\n]+in[^\S\n]+(?i:year|yr|y)[^\S\n]?\d{1,2})?"
     # A form's fields set the date of birth off by spaces alone ("Name: Priya NAIR      DOB:
-    # 02/03/2014"); any other age needs a comma or a bracket ("Sami, 8", "Leo (7)").
-    r"(?:\s*(?:,\s*|\(\s*)|[^\S\n]+(?=(?i:dob|d\.o\.b|who\s|she\s|he\s)))"
+    # 02/03/2014") or give it on the next line ("Name: Sophie TURNBULL\nDOB: 30/10/2011"); any
+    # other age needs a comma or a bracket ("Sami, 8", "Leo (7)").
+    r"(?:\s*(?:,\s*|\(\s*)|[^\S\n]+(?=(?i:dob|d\.o\.b|who\s|she\s|he\s))"
+    r"|[^\S\n]*\n[^\S\n]*(?=(?i:dob|d\.o\.b)))"
     # An age said in words ("Nadia Shah, she is 8", "Ruby Lane who is 7", "Rob Shah (he is 41")
     # or hedged ("Theo Marsh (approx. 6)", "Isla (about 3,") is an age all the same.
     r"(?:(?i:who|she|he)[^\S\n]+is[^\S\n]+)?"
