@@ -25,6 +25,7 @@ from fullpicture.chronology.models import (
     InformationType,
     ParticipantRole,
 )
+from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import Person, PersonRecordLink, SourceRecord
 
 CHILD_ROLES = tuple(r for r in Role if role_book().policy(r).child_scope != "none")
@@ -50,6 +51,28 @@ def make_agency(
     db_session.add(agency)
     db_session.flush()
     return agency
+
+
+def front_door_with_a_routed_alert(db_session: Session, child: Person, code: str) -> Agency:
+    """The children's social care front door, holding no record of ``child``, reading its pooled
+    page through a harm alert routed to it (every agency's entries, none its own)."""
+    front_door = make_agency(db_session, code, AgencyKind.CHILDRENS_SOCIAL_CARE)
+    db_session.add(
+        HarmAlert(
+            person_id=child.id,
+            kind="threshold",
+            raised_on=dt.date.today(),
+            score=20.0,
+            reason="Routed to the front door in this test",
+            evidence={"event_ids": []},
+            model_version="test",
+            status=AlertStatus.NEW,
+            routed_to_agency_id=front_door.id,
+            routing_reason="no lead practitioner is recorded; sent to the front door",
+        )
+    )
+    db_session.flush()
+    return front_door
 
 
 def make_user(

@@ -10,11 +10,16 @@ from sqlalchemy.orm import Session
 from fullpicture.access.models import Role, UserAccount
 from fullpicture.agencies.models import Agency, AgencyKind
 from fullpicture.chronology.models import Event
-from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.people.models import Person
 from fullpicture.sharing.models import SharingOutcome
 from fullpicture.sharing.schemas import EntryRef, SharingDecisionCreate
-from tests.access.principals import link_record, make_agency, make_event, make_user
+from tests.access.principals import (
+    front_door_with_a_routed_alert,
+    link_record,
+    make_agency,
+    make_event,
+    make_user,
+)
 
 
 @dataclass
@@ -79,22 +84,5 @@ def a_share(to: Agency, *event_refs: str, **changes: object) -> SharingDecisionC
 
 
 def front_door_without_a_record(db_session: Session, world: Scenario, suffix: str = "") -> Agency:
-    """The children's social care front door, holding no record of the child, reading its
-    pooled page through a harm alert routed to it (every agency's entries, none its own)."""
-    csc = make_agency(db_session, f"csc-sh{suffix}", AgencyKind.CHILDRENS_SOCIAL_CARE)
-    db_session.add(
-        HarmAlert(
-            person_id=world.child.id,
-            kind="threshold",
-            raised_on=dt.date.today(),
-            score=20.0,
-            reason="Routed to the front door in this test",
-            evidence={"event_ids": []},
-            model_version="test",
-            status=AlertStatus.NEW,
-            routed_to_agency_id=csc.id,
-            routing_reason="no lead practitioner is recorded; sent to the front door",
-        )
-    )
-    db_session.flush()
-    return csc
+    """The front door, holding no record of the scenario's child, reading its pooled page."""
+    return front_door_with_a_routed_alert(db_session, world.child, f"csc-sh{suffix}")

@@ -14,15 +14,13 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access import service as access_service
 from fullpicture.access.models import AuditEntry, Role
-from fullpicture.agencies.models import AgencyKind
 from fullpicture.chronology import export
 from fullpicture.chronology.models import InformationType
-from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.linkage import search as child_search
 from fullpicture.linkage.households import rebuild_households
 from fullpicture.people.models import PersonRecordLink
 from fullpicture.web.children import ENTRIES_PER_PAGE
-from tests.access.principals import make_agency
+from tests.access.principals import front_door_with_a_routed_alert
 from tests.web.pages import named_child, sign_in
 from tests.web.picture import Picture, build_picture, entry, index_for_linkage
 
@@ -255,22 +253,7 @@ def test_record_an_entry_is_offered_only_to_an_agency_holding_a_record_of_the_ch
 ) -> None:
     """The issue 14 audit: a front door that opened a child through an alert routed to it was
     offered "Record an entry", and the form then said its agency holds no record of the child."""
-    csc = make_agency(db_session, "csc-pages", kind=AgencyKind.CHILDRENS_SOCIAL_CARE)
-    db_session.add(
-        HarmAlert(
-            person_id=picture.child.id,
-            kind="threshold",
-            raised_on=dt.date.today(),
-            score=20.0,
-            reason="Routed to the front door in this test",
-            evidence={"event_ids": []},
-            model_version="test",
-            status=AlertStatus.NEW,
-            routed_to_agency_id=csc.id,
-            routing_reason="no lead practitioner is recorded; sent to the front door",
-        )
-    )
-    db_session.flush()
+    csc = front_door_with_a_routed_alert(db_session, picture.child, "csc-pages")
     new_entry = f"/children/{picture.child.public_id}/entries/new"
     sign_in(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
     page = app_client.get(f"/children/{picture.child.public_id}")

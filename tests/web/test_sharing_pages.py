@@ -3,7 +3,6 @@ a GOV.UK error summary with nothing saved, the decision attributed to the signed
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from fastapi.testclient import TestClient
@@ -12,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
 from fullpicture.agencies.models import AgencyKind
-from fullpicture.harm.models import AlertStatus, HarmAlert
 from fullpicture.sharing.models import SharingDecision
-from tests.access.principals import link_record, make_agency
+from tests.access.principals import front_door_with_a_routed_alert, link_record, make_agency
 from tests.sharing.scenario import build
 from tests.web.pages import BROWSER, csrf_of, sign_in
 
@@ -155,22 +153,7 @@ def test_a_sharing_decision_is_offered_only_to_an_agency_holding_a_record_of_the
     agencies' entries and none of its own. A decision to share, or not to, is about what the
     agency holds (docs/sharing.md): with no record of the child, it is told so plainly."""
     world = build(db_session, "-mash")
-    csc = make_agency(db_session, "csc-sh-mash", AgencyKind.CHILDRENS_SOCIAL_CARE)
-    db_session.add(
-        HarmAlert(
-            person_id=world.child.id,
-            kind="threshold",
-            raised_on=dt.date.today(),
-            score=20.0,
-            reason="Routed to the front door in this test",
-            evidence={"event_ids": []},
-            model_version="test",
-            status=AlertStatus.NEW,
-            routed_to_agency_id=csc.id,
-            routing_reason="no lead practitioner is recorded; sent to the front door",
-        )
-    )
-    db_session.flush()
+    csc = front_door_with_a_routed_alert(db_session, world.child, "csc-sh-mash")
     child_url = f"/children/{world.child.public_id}"
     url = f"{child_url}/sharing/new"
     sign_in(app_client, db_session, role=Role.FRONT_DOOR, agency=csc)
