@@ -174,4 +174,16 @@ def test_the_notice_counts_without_naming() -> None:
     many = HeldElsewhere.of(entries=3, agencies=2, what="contributed to this score")
     assert many is not None
     assert many.message.startswith("3 further entries held by 2 other agencies contributed")
+
+
+def test_the_notice_agrees_its_verb_with_the_entries_counted() -> None:
+    # "1 further entry ... are behind this alert" was shown on the child's page.
+    one = HeldElsewhere.of(entries=1, agencies=1, what="{are} behind this alert")
+    many = HeldElsewhere.of(entries=2, agencies=1, what="{were} not checked against this referral")
+    assert one is not None and one.message.startswith(
+        "1 further entry held by 1 other agency is behind this alert;"
+    )
+    assert many is not None and many.message.startswith(
+        "2 further entries held by 1 other agency were not checked against this referral;"
+    )
     assert "front door" in many.message

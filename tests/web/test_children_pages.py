@@ -201,7 +201,7 @@ def test_the_child_page_shows_what_the_school_holds_and_counts_the_rest(
     assert "<svg" in text and 'role="img"' in text and "Timeline of entries by agency" in text
     # The open alert rests on the GP's entry too: the school is told it exists and that an
     # entry held elsewhere is behind it, not what the GP recorded (issue 12, finding 2).
-    assert "are behind this alert" in text
+    assert "1 further entry held by 1 other agency is behind this alert" in text
     assert "Neglect of health and repeated was-not-brought" not in text
     # A curiosity prompt with its evidence: was not brought twice.
     assert "repeated was-not-brought" in text and "not brought 2 times" in text

@@ -122,6 +122,10 @@ class HeldElsewhere(BaseModel):
             return None
         held = f"{entries} further {'entry' if entries == 1 else 'entries'}"
         by = f"{agencies} other {'agency' if agencies == 1 else 'agencies'}"
+        # The verb agrees with the entries counted: callers write "{are}" and "{were}".
+        what = what.format(
+            are="is" if entries == 1 else "are", were="was" if entries == 1 else "were"
+        )
         return cls(
             entries=entries,
             agencies=agencies,

@@ -626,7 +626,7 @@ class VisibleEvidence:
         """An alert's kind and reason as the viewer may read them: whole unless an entry
         behind it that the viewer may not see adds an incident they do not hold; then
         withheld, and the entries counted."""
-        held = self.withheld(refs, "are behind this alert")
+        held = self.withheld(refs, "{are} behind this alert")
         if held is None or self.tells_nothing_new(refs):
             return kind, reason
         return WITHHELD, held.message
@@ -715,7 +715,7 @@ def disclose_alerts(
         seen = evidence[alert.person_id]
         ids = _event_ids(alert)
         update: dict[str, object] = {"evidence": {"event_ids": [int(r) for r in seen.refs(ids)]}}
-        held = seen.withheld(ids, "are behind this alert")
+        held = seen.withheld(ids, "{are} behind this alert")
         if held is not None:
             update["withheld"] = held
         if held is not None and not seen.tells_nothing_new(ids):

@@ -190,7 +190,7 @@ def check_text_with_record(
     held = HeldElsewhere.of(
         entries=len(hidden),
         agencies=len({e.agency_id for e in hidden}),
-        what="were not checked against this referral",
+        what="{were} not checked against this referral",
     )
     # The child was found among the people the reader may see, so saying more exists
     # confirms nothing they could not already know.
