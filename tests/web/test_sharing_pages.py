@@ -11,9 +11,15 @@ from sqlalchemy.orm import Session
 
 from fullpicture.access.models import Role
 from fullpicture.agencies.models import AgencyKind
+from fullpicture.sharing import service as sharing_service
 from fullpicture.sharing.models import SharingDecision
-from tests.access.principals import front_door_with_a_routed_alert, link_record, make_agency
-from tests.sharing.scenario import build
+from tests.access.principals import (
+    front_door_with_a_routed_alert,
+    link_record,
+    make_agency,
+    subject_of,
+)
+from tests.sharing.scenario import a_share, build
 from tests.web.pages import BROWSER, csrf_of, sign_in
 
 
@@ -143,6 +149,31 @@ def test_the_form_names_each_entry_as_the_chronology_does(
     # The code stays what the form sends, never what it shows.
     assert f'value="{world.school.code}:{world.school_events[0].event_ref}"' in form.text
     assert not [label for label in labels if world.school.code in label]
+
+
+def test_the_form_offers_only_the_agencys_own_entries(
+    app_client: TestClient, db_session: Session
+) -> None:
+    """The service shares only the deciding agency's own entries (sharing.service, golden
+    rules 6-7); the form had still offered an entry another agency shared with it, which could
+    only be refused."""
+    world = build(db_session, "-own")
+    sharing_service.record_decision(
+        db_session=db_session,
+        subject=subject_of(world.teacher),
+        person_public_id=world.child.public_id,
+        decision_in=a_share(world.gp, world.school_events[0].event_ref),
+    )
+    sign_in(app_client, db_session, role=Role.PRACTITIONER, agency=world.gp)
+    form = app_client.get(f"/children/{world.child.public_id}/sharing/new", headers=BROWSER)
+    assert form.status_code == 200
+    assert "School entry 0" not in form.text
+    assert f'value="{world.school.code}:' not in form.text
+    assert "Your agency has recorded no entries about this child to share." in form.text
+    # The school, whose entry it is, is still offered it.
+    sign_in(app_client, db_session, role=Role.DESIGNATED_LEAD, agency=world.school)
+    own = app_client.get(f"/children/{world.child.public_id}/sharing/new", headers=BROWSER)
+    assert f'value="{world.school.code}:{world.school_events[0].event_ref}"' in own.text
 
 
 def test_a_sharing_decision_is_offered_only_to_an_agency_holding_a_record_of_the_child(

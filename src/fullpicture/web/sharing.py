@@ -100,6 +100,10 @@ def _context(db_session: Session, subject: AuthSubject, person_public_id: str) -
     )
     latest: dict[tuple[int, str], Any] = {}
     for entry in entries:
+        if entry["agency_id"] != subject.agency_id:
+            # Another agency's entry, shared with this one or read in the pooled view, is
+            # theirs to share: the service refuses it (golden rules 6-7), so it is not offered.
+            continue
         key = (entry["agency_id"], entry["event_ref"])
         if key not in latest or entry["version"] > latest[key]["version"]:
             latest[key] = entry
